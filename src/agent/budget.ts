@@ -1,0 +1,37 @@
+import { ContextOverflowError } from "../errors/errors.js";
+
+/** The answer budget Builder uses when `num_predict` is not configured. */
+export const DEFAULT_NUM_PREDICT = 4096;
+/** The smallest answer budget Builder picks by itself before calling the context too small. */
+export const MIN_AUTO_NUM_PREDICT = 1024;
+
+/** Inputs to {@link planAnswerBudget}. */
+export interface BudgetInput {
+  promptTokens: number;
+  contextSize: number;
+  /** The configured `num_predict`, if any. */
+  numPredict?: number;
+  /** Whether `promptTokens` is an exact count or an estimate. */
+  exact: boolean;
+}
+
+/**
+ * Decides how many tokens the answer may use so that prompt + answer fit the context window. The
+ * prompt is never cut: when it does not fit, this fails with the numbers needed to fix it.
+ */
+export function planAnswerBudget(input: BudgetInput): number {
+  const { promptTokens, contextSize, numPredict } = input;
+  const room = contextSize - promptTokens;
+  const wanted = numPredict ?? Math.min(DEFAULT_NUM_PREDICT, room);
+  const minimum = numPredict ?? MIN_AUTO_NUM_PREDICT;
+  if (room < minimum || wanted > room) {
+    const needed = promptTokens + (numPredict ?? MIN_AUTO_NUM_PREDICT);
+    throw new ContextOverflowError(
+      `The prompt takes ${promptTokens} tokens${input.exact ? "" : " (estimated)"} and the answer needs up to ${numPredict ?? MIN_AUTO_NUM_PREDICT} ` +
+        `(num_predict), but the context window is ${contextSize} tokens. Raise options.num_ctx to at least ${needed}, ` +
+        `lower options.num_predict, or trim the knowledge base / context pack. Builder never truncates the prompt silently.`,
+      { prompt_tokens: promptTokens, num_predict: numPredict ?? MIN_AUTO_NUM_PREDICT, num_ctx: contextSize, needed },
+    );
+  }
+  return wanted;
+}

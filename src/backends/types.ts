@@ -1,0 +1,83 @@
+import type { BackendName } from "../config/schema.js";
+
+/** One chat message. Builder keeps the stable priming in the first (system) message. */
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/** A JSON schema object the backend constrains the answer to. */
+export type JsonSchema = Record<string, unknown>;
+
+/** Sampling and length settings for one request, already resolved (no "unset" left for the budget). */
+export interface SamplingOptions {
+  /** The most tokens the answer may use. */
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  repeatPenalty?: number;
+  seed?: number;
+}
+
+/** What the caller asks: messages, the answer's schema, and how to sample. */
+export interface GenerateRequest {
+  messages: ChatMessage[];
+  schema: JsonSchema;
+  sampling: SamplingOptions;
+  signal?: AbortSignal;
+  /** Called with each piece of answer text as it is generated. */
+  onTextChunk?: (text: string) => void;
+}
+
+/** Why generation ended: the model finished, it hit `maxTokens`, or the caller aborted. */
+export type StopReason = "stop" | "length" | "abort";
+
+/** Counters for one generation, measured by Builder or reported by the server. */
+export interface GenerationMetrics {
+  promptTokens: number;
+  /** Time spent evaluating the prompt, when the backend can tell it apart. */
+  promptMs?: number;
+  timeToFirstTokenMs?: number;
+  generatedTokens: number;
+  /** Time spent generating answer tokens (after the first token is ready). */
+  generationMs: number;
+  /** Model load time included in this request (servers that load on demand report it). */
+  loadMs?: number;
+}
+
+/** How a provider answered. */
+export interface GenerateResult {
+  text: string;
+  stopReason: StopReason;
+  metrics: GenerationMetrics;
+}
+
+/** What a backend tells about itself after `prepare()`, for budgets and reports. */
+export interface BackendInfo {
+  backend: BackendName;
+  model: string;
+  /** Context window in tokens. */
+  contextSize: number;
+  /** Human description of where the model runs ("CPU, 1 thread", "NVIDIA …", "ollama at http://…"). */
+  device: string;
+  /** Milliseconds spent loading the model in this process (0 for servers). */
+  loadMs: number;
+  /** Threads used for generation, when the backend controls them. */
+  threads?: number;
+  /** Bytes of memory the model occupies, when known. */
+  memoryBytes?: number;
+}
+
+/**
+ * A model provider. The agent loop talks only to this interface; the embedded engine, Ollama and
+ * OpenAI-compatible servers implement it.
+ */
+export interface Backend {
+  /** Loads or connects; idempotent. */
+  prepare(): Promise<BackendInfo>;
+  /** Exact token count of the rendered prompt when the backend has the tokenizer, else a conservative estimate. */
+  countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }>;
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  dispose(): Promise<void>;
+}

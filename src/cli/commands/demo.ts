@@ -1,0 +1,17 @@
+import { Command } from "commander";
+import { DEMO_BANNER, runDemo } from "../../demo/run-demo.js";
+import { formatReport } from "../../telemetry/report.js";
+import { toInt } from "../shared-options.js";
+
+/** `builder demo`: the sample task on a synthesized model, fully offline. */
+export function demoCommand(): Command {
+  return new Command("demo")
+    .description("Run the sample CRM task offline on a tiny synthesized model (gibberish output, real pipeline)")
+    .option("--threads <n>", "CPU threads (default: measured once)", toInt("--threads"))
+    .action(async (flags: { threads?: number }) => {
+      process.stderr.write(DEMO_BANNER + "\n");
+      const result = await runDemo({ threads: flags.threads });
+      process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
+      process.stderr.write(formatReport(result.metrics, result.info, result.suggestion.verification.verdict));
+    });
+}

@@ -1,0 +1,58 @@
+import { Command } from "commander";
+import { runTask, RunFailure } from "../../agent/run-task.js";
+import { UsageError } from "../../errors/errors.js";
+import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
+import type { BuilderTask } from "../../task/schema.js";
+import { formatReport } from "../../telemetry/report.js";
+import { addModelFlags, collect, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
+
+interface RunFlags extends ModelFlags {
+  objective?: string;
+  file?: string[];
+  accept?: string[];
+  locMax?: number;
+  pack?: string;
+  taskId?: string;
+  report?: boolean;
+}
+
+/** `builder run`: one task in (stdin, file or flags), one suggestion JSON out on stdout. */
+export function runCommand(): Command {
+  const command = new Command("run")
+    .description("Generate a suggestion for a coding task (JSON on stdin, a task file, or flags)")
+    .argument("[task-file]", "task JSON file (default: read stdin when no -m is given)")
+    .option("-m, --objective <text>", "the task's objective (builds the task from flags)")
+    .option("-f, --file <path>", "a file the task changes (repeatable)", collect)
+    .option("--accept <criterion>", "an acceptance criterion (repeatable)", collect)
+    .option("--loc-max <n>", "the most lines the change may touch", toInt("--loc-max"))
+    .option("--pack <name>", "context pack from builder.config.json")
+    .option("--task-id <id>", "task id (default: time based)")
+    .option("--report", "print a human verification report on stderr");
+  addModelFlags(command);
+  return command.action(async (taskFile: string | undefined, flags: RunFlags) => {
+    const task = await readTaskInput(taskFile, flags);
+    const config = configFromFlags(flags);
+    try {
+      const result = await runTask(task, { config });
+      process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
+      if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, result.suggestion.verification.verdict));
+    } catch (error) {
+      if (flags.report && error instanceof RunFailure) process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
+      throw error;
+    }
+  });
+}
+
+async function readTaskInput(taskFile: string | undefined, flags: RunFlags): Promise<BuilderTask> {
+  const fromFlags = flags.objective !== undefined || flags.file !== undefined || flags.accept !== undefined;
+  if (taskFile && fromFlags) throw new UsageError("Give the task either as a file or as flags (-m, -f, --accept), not both.");
+  if (taskFile) return readTaskFile(taskFile);
+  if (fromFlags) {
+    if (flags.objective === undefined) throw new UsageError('A task given as flags needs an objective: -m "what to build".');
+    return taskFromFlags({ objective: flags.objective, files: flags.file, acceptance: flags.accept, locMax: flags.locMax, pack: flags.pack, taskId: flags.taskId });
+  }
+  if (process.stdin.isTTY) {
+    throw new UsageError('No task given. Pipe task JSON on stdin, pass a task file (builder run task.json), or use flags (builder run -m "objective" -f file.ts).');
+  }
+  return parseTaskJson(await readStreamText(process.stdin), "stdin");
+}

@@ -1,0 +1,16 @@
+import { Command } from "commander";
+import { runCommand } from "./commands/run.js";
+import { demoCommand } from "./commands/demo.js";
+import { VERSION } from "../version.js";
+
+/** Builds the `builder` program with every command registered. */
+export function createProgram(): Command {
+  const program = new Command("builder")
+    .description("Builder: a local-first coding agent on your own model (llama.cpp in-process, Ollama, or an OpenAI-compatible server)")
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(runCommand());
+  program.addCommand(demoCommand());
+  return program;
+}

@@ -1,0 +1,82 @@
+import { Option, type Command } from "commander";
+import { BACKEND_NAMES, type BackendName, type GenerationOptions } from "../config/schema.js";
+import { loadConfig, type BuilderConfig, type ConfigOverrides } from "../config/load.js";
+import { UsageError } from "../errors/errors.js";
+import { createLogger, getLogger, setLogger } from "../telemetry/logger.js";
+
+/** Flags every command that runs a model accepts. */
+export interface ModelFlags {
+  config?: string;
+  backend?: BackendName;
+  model?: string;
+  workspace?: string;
+  host?: string;
+  numCtx?: number;
+  numPredict?: number;
+  threads?: number;
+  temperature?: number;
+  gpuLayers?: number;
+  seed?: number;
+  logLevel?: string;
+  quiet?: boolean;
+}
+
+/** Adds the model/config flags to a command. */
+export function addModelFlags(command: Command): Command {
+  return command
+    .option("-c, --config <file>", "builder.config.json to use (default: found by walking up from the current folder)")
+    .addOption(new Option("-b, --backend <name>", "model backend").choices([...BACKEND_NAMES]))
+    .option("--model <ref>", "GGUF path, hf: URI or URL (embedded), or model name (ollama/openai)")
+    .option("-w, --workspace <dir>", "workspace root")
+    .option("--host <url>", "model server URL (ollama/openai backends)")
+    .option("--num-ctx <tokens>", "context window in tokens", toInt("--num-ctx"))
+    .option("--num-predict <tokens>", "the most tokens the answer may use", toInt("--num-predict"))
+    .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
+    .option("--temperature <t>", "sampling temperature", toNumber("--temperature"))
+    .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
+    .option("--seed <n>", "sampling seed", toInt("--seed"))
+    .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .option("-q, --quiet", "only warnings and errors on stderr");
+}
+
+/** Applies --log-level / --quiet, then loads the configuration with the flags as overrides. */
+export function configFromFlags(flags: ModelFlags): BuilderConfig {
+  if (flags.logLevel || flags.quiet) {
+    setLogger(createLogger({ level: (flags.logLevel ?? "warn") as "warn" }));
+  }
+  const options: GenerationOptions = {};
+  if (flags.numCtx !== undefined) options.num_ctx = flags.numCtx;
+  if (flags.numPredict !== undefined) options.num_predict = flags.numPredict;
+  if (flags.threads !== undefined) options.num_thread = flags.threads;
+  if (flags.temperature !== undefined) options.temperature = flags.temperature;
+  if (flags.gpuLayers !== undefined) options.gpu_layers = flags.gpuLayers;
+  if (flags.seed !== undefined) options.seed = flags.seed;
+  const overrides: ConfigOverrides = { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options };
+  const config = loadConfig({ configPath: flags.config, overrides });
+  const logger = getLogger();
+  for (const warning of config.warnings) logger.warn(warning);
+  return config;
+}
+
+/** A commander parser for whole numbers that names the flag in its error. */
+export function toInt(flag: string): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!Number.isInteger(number)) throw new UsageError(`${flag} must be a whole number, got "${value}".`);
+    return number;
+  };
+}
+
+/** A commander parser for numbers that names the flag in its error. */
+export function toNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}".`);
+    return number;
+  };
+}
+
+/** Collects a repeatable flag into a list. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

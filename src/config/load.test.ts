@@ -1,0 +1,73 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "../errors/errors.js";
+import { findConfigFile, loadConfig } from "./load.js";
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(path.join(tmpdir(), "builder-config-"));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    writeFileSync(path.join(root, name), content);
+  }
+  return root;
+}
+
+const noEnv = { HOME: "/nonexistent-home" } as NodeJS.ProcessEnv;
+
+describe("loadConfig", () => {
+  it("finds builder.config.json by walking up and resolves paths against its folder", () => {
+    const root = project({
+      "builder.config.json": JSON.stringify({ model: "models/m.gguf", knowledge: ["kb.md"], packs: { p: ["p.md"] }, options: { num_ctx: 4096 } }),
+      "deep/er/file.txt": "",
+    });
+    expect(findConfigFile(path.join(root, "deep/er"))).toBe(path.join(root, "builder.config.json"));
+    const config = loadConfig({ cwd: path.join(root, "deep/er"), env: noEnv });
+    expect(config.model).toBe(path.join(root, "models/m.gguf"));
+    expect(config.knowledge).toEqual([path.join(root, "kb.md")]);
+    expect(config.packs.p).toEqual([path.join(root, "p.md")]);
+    expect(config.workspace).toBe(root);
+    expect(config.options.num_ctx).toBe(4096);
+    expect(config.backend).toBe("embedded");
+  });
+
+  it("names the field and the problem for an invalid config", () => {
+    const root = project({ "builder.config.json": JSON.stringify({ options: { num_ctx: "big" }, backend: "cloud" }) });
+    expect(() => loadConfig({ cwd: root, env: noEnv })).toThrow(ConfigError);
+    expect(() => loadConfig({ cwd: root, env: noEnv })).toThrow(/options\.num_ctx.*backend|backend.*options\.num_ctx/s);
+  });
+
+  it("rejects unknown keys so typos do not pass silently", () => {
+    const root = project({ "builder.config.json": JSON.stringify({ optons: {} }) });
+    expect(() => loadConfig({ cwd: root, env: noEnv })).toThrow(/optons/);
+  });
+
+  it("lets the environment override the file and flags override both", () => {
+    const root = project({ "builder.config.json": JSON.stringify({ model: "a.gguf", options: { num_ctx: 1024, num_predict: 100 } }) });
+    const env = { ...noEnv, BUILDER_MODEL: "/m/b.gguf", BUILDER_NUM_CTX: "2048" };
+    const fromEnv = loadConfig({ cwd: root, env });
+    expect(fromEnv.model).toBe("/m/b.gguf");
+    expect(fromEnv.options).toMatchObject({ num_ctx: 2048, num_predict: 100 });
+    const fromFlags = loadConfig({ cwd: root, env, overrides: { model: "/m/c.gguf", options: { num_ctx: 8192 } } });
+    expect(fromFlags.model).toBe("/m/c.gguf");
+    expect(fromFlags.options.num_ctx).toBe(8192);
+  });
+
+  it("reports a bad environment override by its variable name", () => {
+    const root = project({});
+    expect(() => loadConfig({ cwd: root, env: { ...noEnv, BUILDER_NUM_CTX: "lots" } })).toThrow(/BUILDER_NUM_CTX/);
+    expect(() => loadConfig({ cwd: root, env: { ...noEnv, BUILDER_BACKEND: "cloud" } })).toThrow(/BUILDER_BACKEND/);
+  });
+
+  it("reads legacy .ollamarc keys below builder.config.json and warns about the ones it cannot honour", () => {
+    const root = project({
+      ".ollamarc": "num_ctx=16384\nnum_thread: 4\nnum_gpu=1\nf16_kv=true\nuse_mmap=false\n",
+      "builder.config.json": JSON.stringify({ options: { num_ctx: 8192 } }),
+    });
+    const config = loadConfig({ cwd: root, env: noEnv });
+    expect(config.options).toMatchObject({ num_ctx: 8192, num_thread: 4, gpu_layers: 1, use_mmap: false });
+    expect(config.warnings.join("\n")).toMatch(/num_gpu=1 is read as 1 layer/);
+    expect(config.warnings.join("\n")).toMatch(/f16_kv has no effect/);
+  });
+});

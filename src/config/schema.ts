@@ -1,0 +1,76 @@
+import { z } from "zod";
+
+/**
+ * Generation options, named as Ollama names them so that one config serves every backend.
+ * Each is optional: an unset option means "Builder picks a good value for this machine and model".
+ */
+export const GenerationOptionsSchema = z
+  .object({
+    num_ctx: z.number().int().min(256).describe("context window in tokens"),
+    num_predict: z.number().int().min(16).describe("the most tokens the answer may use"),
+    temperature: z.number().min(0).max(2),
+    top_p: z.number().gt(0).max(1),
+    top_k: z.number().int().min(0),
+    repeat_penalty: z.number().min(0),
+    seed: z.number().int(),
+    num_thread: z.number().int().min(1).describe("CPU threads; unset = measured once per machine and model"),
+    num_batch: z.number().int().min(1),
+    gpu_layers: z.number().int().min(0).describe("layers offloaded to the GPU (Ollama calls it num_gpu)"),
+    use_mmap: z.boolean(),
+    use_mlock: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+export type GenerationOptions = z.infer<typeof GenerationOptionsSchema>;
+
+export const BACKEND_NAMES = ["embedded", "ollama", "openai"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The shape of builder.config.json. */
+export const ConfigFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    backend: z.enum(BACKEND_NAMES).optional(),
+    /** A GGUF path (relative to the config file), an `hf:` URI, or an http(s) URL; or an Ollama model name. */
+    model: z.string().min(1).optional(),
+    /** Where downloaded models are kept. */
+    model_cache_dir: z.string().min(1).optional(),
+    /** Which llama.cpp build to use: "auto" picks a GPU build when one works, false forces CPU. */
+    gpu: z.union([z.enum(["auto", "cuda", "vulkan", "metal"]), z.literal(false)]).optional(),
+    /** Knowledge base files, placed first in every prompt (paths relative to the config file). */
+    knowledge: z.array(z.string().min(1)).optional(),
+    /** Named context packs: `constraints.pack` picks one; each is a list of extra knowledge files. */
+    packs: z.record(z.string(), z.array(z.string().min(1))).optional(),
+    /** Workspace root (relative to the config file). */
+    workspace: z.string().min(1).optional(),
+    options: GenerationOptionsSchema.optional(),
+    ollama: z
+      .object({
+        host: z.string().url().optional(),
+        keep_alive: z.union([z.string(), z.number()]).optional(),
+      })
+      .strict()
+      .optional(),
+    openai: z
+      .object({
+        base_url: z.string().url().optional(),
+        /** Name of the environment variable holding the API key (the key itself never goes in a file). */
+        api_key_env: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+/** Formats zod issues as "path: problem" lines that name the field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.map(String).join(".") : "(root)";
+      return `${path}: ${issue.message}`;
+    })
+    .join("; ");
+}

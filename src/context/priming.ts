@@ -1,0 +1,46 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { ConfigError, TaskValidationError } from "../errors/errors.js";
+
+/** One knowledge file placed in the prompt. */
+export interface KnowledgeSection {
+  /** Path relative to the config folder, as shown to the model. */
+  label: string;
+  content: string;
+}
+
+/** Reads the knowledge base and the named context pack. `pack` "" (or "default" when undefined) means none. */
+export async function loadPriming(
+  knowledge: readonly string[],
+  packs: Readonly<Record<string, readonly string[]>>,
+  packName: string,
+  baseDir: string,
+): Promise<KnowledgeSection[]> {
+  const packFiles = resolvePack(packs, packName);
+  const files = [...knowledge, ...packFiles.filter((f) => !knowledge.includes(f))];
+  return Promise.all(
+    files.map(async (file) => {
+      try {
+        return { label: path.relative(baseDir, file).split(path.sep).join("/"), content: await readFile(file, "utf8") };
+      } catch (error) {
+        throw new ConfigError(
+          `Knowledge file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Fix the path in builder.config.json.`,
+          { path: file },
+        );
+      }
+    }),
+  );
+}
+
+function resolvePack(packs: Readonly<Record<string, readonly string[]>>, packName: string): readonly string[] {
+  const name = packName.trim();
+  if (name === "") return [];
+  const pack = packs[name];
+  if (pack) return pack;
+  if (name === "default") return [];
+  const available = Object.keys(packs);
+  throw new TaskValidationError(
+    `constraints.pack: no context pack named "${name}". ${available.length > 0 ? `Configured packs: ${available.join(", ")}.` : "No packs are configured in builder.config.json."} Use "" for none.`,
+    { pack: name, available },
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * Every failure Builder reports is a `BuilderError` with a stable `code` (for scripts) and a message
+ * that says what went wrong and what to do next (for people). The CLI maps codes to exit codes in
+ * one place: `exitCodeFor` below.
+ */
+export type BuilderErrorCode =
+  | "TASK_INVALID"
+  | "CONFIG_INVALID"
+  | "USAGE"
+  | "MODEL_NOT_CONFIGURED"
+  | "MODEL_NOT_FOUND"
+  | "MODEL_DOWNLOAD_FAILED"
+  | "MODEL_LOAD_FAILED"
+  | "CONTEXT_OVERFLOW"
+  | "GENERATION_TRUNCATED"
+  | "GENERATION_FAILED"
+  | "BACKEND_UNAVAILABLE"
+  | "BACKEND_TIMEOUT"
+  | "BACKEND_ERROR"
+  | "WORKSPACE_ESCAPE"
+  | "FILE_CHANGED"
+  | "APPLY_FAILED"
+  | "VERIFICATION_FAILED"
+  | "INTERNAL";
+
+/** Base class of all errors Builder reports on purpose. */
+export class BuilderError extends Error {
+  readonly code: BuilderErrorCode;
+  /** Extra machine-readable facts (field names, limits, paths). */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: BuilderErrorCode, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The JSON shape printed on stderr when a command fails. */
+  toJSON(): { error: { code: BuilderErrorCode; message: string; details: Record<string, unknown> } } {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+/** The task JSON or flags do not describe a valid task. */
+export class TaskValidationError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("TASK_INVALID", message, details);
+  }
+}
+
+/** builder.config.json, .ollamarc or an environment override is invalid. */
+export class ConfigError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("CONFIG_INVALID", message, details);
+  }
+}
+
+/** The command line itself is wrong (unknown combination of flags, missing argument). */
+export class UsageError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("USAGE", message, details);
+  }
+}
+
+/** No model is configured, the file is missing, or it could not be downloaded or loaded. */
+export class ModelError extends BuilderError {
+  constructor(
+    code: "MODEL_NOT_CONFIGURED" | "MODEL_NOT_FOUND" | "MODEL_DOWNLOAD_FAILED" | "MODEL_LOAD_FAILED",
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(code, message, details, options);
+  }
+}
+
+/** The prompt (plus the room reserved for the answer) does not fit the context window. */
+export class ContextOverflowError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("CONTEXT_OVERFLOW", message, details);
+  }
+}
+
+/** Generation stopped at the token limit before the answer was complete. */
+export class GenerationTruncatedError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("GENERATION_TRUNCATED", message, details);
+  }
+}
+
+/** The model produced no usable answer (engine failure, unparseable output). */
+export class GenerationError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super("GENERATION_FAILED", message, details, options);
+  }
+}
+
+/** A model server could not be reached, timed out, or answered with an error. */
+export class BackendError extends BuilderError {
+  constructor(
+    code: "BACKEND_UNAVAILABLE" | "BACKEND_TIMEOUT" | "BACKEND_ERROR",
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(code, message, details, options);
+  }
+}
+
+/** A path resolves outside the workspace root. */
+export class WorkspaceEscapeError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("WORKSPACE_ESCAPE", message, details);
+  }
+}
+
+/** Exit codes, one per family of failure, so that scripts can branch on them. */
+export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
+  USAGE: 2,
+  TASK_INVALID: 2,
+  CONFIG_INVALID: 2,
+  MODEL_NOT_CONFIGURED: 3,
+  MODEL_NOT_FOUND: 3,
+  MODEL_DOWNLOAD_FAILED: 3,
+  MODEL_LOAD_FAILED: 3,
+  CONTEXT_OVERFLOW: 4,
+  GENERATION_TRUNCATED: 4,
+  GENERATION_FAILED: 5,
+  BACKEND_UNAVAILABLE: 6,
+  BACKEND_TIMEOUT: 6,
+  BACKEND_ERROR: 6,
+  WORKSPACE_ESCAPE: 7,
+  FILE_CHANGED: 7,
+  APPLY_FAILED: 7,
+  VERIFICATION_FAILED: 8,
+  INTERNAL: 70,
+};
+
+/** Maps any thrown value to the process exit code. */
+export function exitCodeFor(error: unknown): number {
+  return error instanceof BuilderError ? EXIT_CODES[error.code] : EXIT_CODES.INTERNAL;
+}
+
+/** Wraps an unknown thrown value so it can be reported as JSON. */
+export function toBuilderError(error: unknown): BuilderError {
+  if (error instanceof BuilderError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new BuilderError("INTERNAL", `Unexpected internal error: ${message}. Please report it with the log above.`, {}, { cause: error });
+}

@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+/** A coding task, as other agents and scripts send it (the adapter protocol). */
+export const BuilderTaskSchema = z
+  .object({
+    task_id: z.string().trim().min(1, "must be a non-empty string"),
+    objective: z.string().trim().min(1, "must describe what to build"),
+    files: z.array(z.string().trim().min(1, "file paths must be non-empty")),
+    acceptance: z.array(z.string().trim().min(1, "acceptance criteria must be non-empty")),
+    constraints: z
+      .object({
+        loc_max: z.number().int("must be a whole number").positive("must be positive"),
+        pack: z.string(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type BuilderTask = z.infer<typeof BuilderTaskSchema>;
+
+/** How a check ended. */
+export const CheckStatusSchema = z.enum(["passed", "failed", "skipped"]);
+
+/** One verification check (typecheck, rules, tests…). */
+export const VerificationCheckSchema = z.object({
+  name: z.string(),
+  status: CheckStatusSchema,
+  duration_ms: z.number().optional(),
+  count: z.number().int().optional(),
+  diagnostics: z.array(z.string()).optional(),
+});
+
+export type VerificationCheck = z.infer<typeof VerificationCheckSchema>;
+
+/**
+ * What Builder knows about a suggestion's correctness. `UNVERIFIED` means nothing was checked;
+ * only `VERIFIED` means every enabled check ran and passed.
+ */
+export const VerificationSchema = z.object({
+  verdict: z.enum(["UNVERIFIED", "VERIFIED", "FAILED"]),
+  summary: z.string(),
+  produced_by: z.object({ backend: z.string(), model: z.string() }),
+  checks: z.array(VerificationCheckSchema),
+  notes: z.array(z.string()),
+});
+
+export type Verification = z.infer<typeof VerificationSchema>;
+
+/** The part of a suggestion the model writes. */
+export const ModelAnswerSchema = z.object({
+  file_path: z.string(),
+  suggested_code: z.string(),
+  explanation: z.string(),
+  tests: z.string(),
+});
+
+export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;
+
+/** Builder's result: the model's answer plus Builder's honest verification report. */
+export const CodeSuggestionSchema = ModelAnswerSchema.extend({ verification: VerificationSchema });
+
+export type CodeSuggestion = z.infer<typeof CodeSuggestionSchema>;

@@ -1,0 +1,35 @@
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "./logger.js";
+import { maskSecrets, maskSecretsInText } from "./mask-secrets.js";
+
+describe("secret masking", () => {
+  it.each([
+    ["password=hunter2 next", "password=*** next"],
+    ['"api_key": "abcd1234efgh"', '"api_key": "***"'],
+    ["Authorization: Bearer abc.def.ghi123", "Authorization: ***"],
+    ["mail alice@example.com now", "mail ***@*** now"],
+    ["key sk-1234567890abcdef end", "key *** end"],
+    ["http://user:s3cret@host:1/x", "http://user:***@host:1/x"],
+  ])("masks %s", (input, expected) => {
+    expect(maskSecretsInText(input)).toBe(expected);
+  });
+
+  it("masks values under secret-named keys at any depth", () => {
+    expect(maskSecrets({ a: { apiKey: "xyz", token: "t", ok: "fine" } })).toEqual({ a: { apiKey: "***", token: "***", ok: "fine" } });
+  });
+
+  it("never lets a secret reach the log output", () => {
+    let out = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done): void {
+        out += chunk.toString();
+        done();
+      },
+    });
+    const logger = createLogger({ level: "info", destination: sink });
+    logger.info({ config: { password: "p4ss", host: "h" } }, "user bob@corp.io logged in with token=abcdef123");
+    expect(out).not.toMatch(/p4ss|bob@corp\.io|abcdef123/);
+    expect(out).toContain('"host":"h"');
+  });
+});

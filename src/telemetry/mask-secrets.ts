@@ -1,0 +1,38 @@
+/**
+ * Masks secrets in text before it reaches a log: key/value pairs whose key names a secret
+ * (password, token, api key…), bearer tokens, well-known key formats and email addresses.
+ */
+const SECRET_KEY = /(pass(?:word|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key)/i;
+
+const TEXT_PATTERNS: ReadonlyArray<[RegExp, string]> = [
+  // key=value, key: value, "key": "value"
+  [/((?:pass(?:word|wd)?|secret|token|api[-_]?key|authorization|credential)s?["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic)\s+)?([^\s"',;&]+)/gi, "$1***"],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/g, "$1 ***"],
+  [/\b(sk|pk|rk|ghp|gho|ghs|xox[abpr])[-_][A-Za-z0-9_-]{8,}/g, "***"],
+  [/\bhf_[A-Za-z0-9]{10,}/g, "***"],
+  [/\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g, "***@***"],
+  // credentials inside URLs: scheme://user:pass@host
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)[^\s@/]+@/gi, "$1***@"],
+];
+
+/** Returns `text` with every secret it recognises replaced by `***`. */
+export function maskSecretsInText(text: string): string {
+  let masked = text;
+  for (const [pattern, replacement] of TEXT_PATTERNS) masked = masked.replace(pattern, replacement);
+  return masked;
+}
+
+/** Deep-copies `value`, masking values under secret-named keys and secrets inside strings. */
+export function maskSecrets<T>(value: T, depth = 0): T {
+  if (depth > 8) return value;
+  if (typeof value === "string") return maskSecretsInText(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => maskSecrets(item, depth + 1)) as T;
+  if (value !== null && typeof value === "object" && !(value instanceof Error)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
+      out[key] = SECRET_KEY.test(key) && inner != null && inner !== "" ? "***" : maskSecrets(inner, depth + 1);
+    }
+    return out as T;
+  }
+  return value;
+}

@@ -1,0 +1,51 @@
+import path from "node:path";
+import type { Logger } from "pino";
+import { appendJsonLine } from "./jsonl.js";
+
+/** One line of `.builder/metrics.jsonl`, also logged on stderr at the end of every run. */
+export interface RunMetrics {
+  event: "run";
+  run_id: string;
+  timestamp: string;
+  task_id: string;
+  backend: string;
+  model: string;
+  load_ms: number;
+  prompt_tokens: number;
+  prompt_ms: number | null;
+  time_to_first_token_ms: number | null;
+  generated_tokens: number;
+  /** Generation speed only: tokens after the first, divided by the time after the first. */
+  tokens_per_sec: number | null;
+  total_ms: number;
+  success: boolean;
+  error: string | null;
+  verdict?: string;
+  repair_rounds?: number;
+}
+
+/** Path of the workspace's metrics file. */
+export function metricsFile(workspace: string): string {
+  return path.join(workspace, ".builder", "metrics.jsonl");
+}
+
+/** Generation tokens/s from a token count and the time after the first token. */
+export function tokensPerSecond(generatedTokens: number, generationMs: number): number | null {
+  if (generatedTokens < 2 || generationMs <= 0) return null;
+  return round(((generatedTokens - 1) / generationMs) * 1000);
+}
+
+/** Logs the metrics line on stderr and appends it to the workspace's metrics file. */
+export async function recordRunMetrics(metrics: RunMetrics, workspace: string, logger: Logger): Promise<void> {
+  logger.info(metrics, "run metrics");
+  try {
+    await appendJsonLine(metricsFile(workspace), metrics);
+  } catch (error) {
+    logger.warn({ err: error }, `could not append to ${metricsFile(workspace)}; metrics were logged above only`);
+  }
+}
+
+export function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

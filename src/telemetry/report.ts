@@ -1,0 +1,29 @@
+import type { BackendInfo } from "../backends/types.js";
+import type { RunMetrics } from "./metrics.js";
+
+/** The human verification block `--report` prints on stderr. */
+export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined, verdict: string): string {
+  const memory = process.memoryUsage();
+  const rows: Array<[string, string]> = [
+    ["task", metrics.task_id],
+    ["result", metrics.success ? `suggestion produced, verdict ${verdict}` : `FAILED (${metrics.error ?? "unknown"})`],
+    ["backend", metrics.backend],
+    ["model", metrics.model || "(none)"],
+    ["device", info?.device ?? "(not started)"],
+    ["context", info ? `${info.contextSize} tokens` : "-"],
+    ["load", `${metrics.load_ms} ms`],
+    ["prompt", `${metrics.prompt_tokens} tokens${metrics.prompt_ms !== null ? ` in ${metrics.prompt_ms} ms` : ""}`],
+    ["first token", metrics.time_to_first_token_ms !== null ? `${metrics.time_to_first_token_ms} ms` : "-"],
+    ["generated", `${metrics.generated_tokens} tokens`],
+    ["speed", metrics.tokens_per_sec !== null ? `${metrics.tokens_per_sec} tokens/s (generation only)` : "-"],
+    ["latency", `${metrics.total_ms} ms total`],
+    ["memory", `${mib(memory.rss)} MiB resident${info?.memoryBytes ? `, model ${mib(info.memoryBytes)} MiB` : ""}`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
+  return ["── Builder verification report ──", ...lines, ""].join("\n");
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}

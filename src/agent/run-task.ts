@@ -60,7 +60,7 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     info = await backend.prepare();
     const count = await backend.countPromptTokens(messages);
     const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
-    const schema = answerJsonSchema(task, maxTokens);
+    const schema = answerJsonSchema(task, maxTokens, config.boundedAnswer);
     logger.debug({ task_id: task.task_id, prompt_tokens: count.tokens, max_tokens: maxTokens }, "generating");
     generation = await backend.generate({
       messages,

@@ -17,6 +17,7 @@ export interface ModelFlags {
   temperature?: number;
   gpuLayers?: number;
   seed?: number;
+  boundedAnswer?: boolean;
   logLevel?: string;
   quiet?: boolean;
 }
@@ -35,6 +36,7 @@ export function addModelFlags(command: Command): Command {
     .option("--temperature <t>", "sampling temperature", toNumber("--temperature"))
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .option("--seed <n>", "sampling seed", toInt("--seed"))
+    .option("--no-bounded-answer", "do not bound answer lengths by --num-predict (long answers may then fail as truncated)")
     .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
@@ -51,7 +53,7 @@ export function configFromFlags(flags: ModelFlags): BuilderConfig {
   if (flags.temperature !== undefined) options.temperature = flags.temperature;
   if (flags.gpuLayers !== undefined) options.gpu_layers = flags.gpuLayers;
   if (flags.seed !== undefined) options.seed = flags.seed;
-  const overrides: ConfigOverrides = { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options };
+  const overrides: ConfigOverrides = { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer === false ? false : undefined };
   const config = loadConfig({ configPath: flags.config, overrides });
   const logger = getLogger();
   for (const warning of config.warnings) logger.warn(warning);

@@ -28,6 +28,8 @@ export interface BuilderConfig {
   packs: Record<string, string[]>;
   workspace: string;
   options: GenerationOptions;
+  /** Whether answer string lengths are bounded by the token budget (see ConfigFileSchema). */
+  boundedAnswer: boolean;
   ollama: { host: string; keepAlive?: string | number };
   openai: { baseUrl: string; apiKeyEnv: string };
   /** The config file that was read, if any. */
@@ -43,6 +45,7 @@ export interface ConfigOverrides {
   workspace?: string;
   host?: string;
   options?: GenerationOptions;
+  boundedAnswer?: boolean;
 }
 
 export interface LoadConfigOptions {
@@ -134,6 +137,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
     workspace,
     options: options_,
+    boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? true,
     ollama: {
       host: options.overrides?.host ?? normaliseOllamaHost(env.OLLAMA_HOST) ?? file.ollama?.host ?? legacyHost ?? "http://127.0.0.1:11434",
       keepAlive: file.ollama?.keep_alive,
@@ -175,6 +179,13 @@ function optionsFromEnv(env: NodeJS.ProcessEnv): GenerationOptions {
     throw new ConfigError(`Environment override invalid: ${describeIssues(parsed.error).replace(/(^|; )(\w+):/g, (_m, sep: string, key: string) => `${sep}BUILDER_${key.toUpperCase()}:`)}.`);
   }
   return parsed.data;
+}
+
+function parseBoolean(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw new ConfigError(`${name}="${value}" is not valid. Use true or false.`);
 }
 
 function parseGpu(value: string | undefined): BuilderConfig["gpu"] | undefined {

@@ -45,6 +45,11 @@ export const ConfigFileSchema = z
     /** Workspace root (relative to the config file). */
     workspace: z.string().min(1).optional(),
     options: GenerationOptionsSchema.optional(),
+    /**
+     * Bound the answer's string lengths by num_predict (default true), so that every answer completes.
+     * false lets a model write longer fields, and an answer that runs out of tokens fails as truncated.
+     */
+    bounded_answer: z.boolean().optional(),
     ollama: z
       .object({
         host: z.string().url().optional(),

@@ -63,12 +63,12 @@ export function answerBounds(numPredict: number, filePathChoices: readonly strin
 }
 
 /**
- * The schema the model's answer must follow. When the task names its files, `file_path` must be one
+ * The schema the model's answer must follow; with `bounded`, string lengths come from {@link answerBounds}. When the task names its files, `file_path` must be one
  * of them: the model edits what it was asked to edit, and the field costs almost no tokens.
  */
-export function answerJsonSchema(task: BuilderTask, numPredict: number): AnswerJsonSchema {
+export function answerJsonSchema(task: BuilderTask, numPredict: number, bounded = true): AnswerJsonSchema {
   const choices = task.files;
-  const bounds = answerBounds(numPredict, choices);
+  const bounds = bounded ? answerBounds(numPredict, choices) : { file_path: undefined, suggested_code: undefined, tests: undefined, explanation: undefined };
   return {
     type: "object",
     properties: {
@@ -88,6 +88,6 @@ export function answerJsonSchema(task: BuilderTask, numPredict: number): AnswerJ
 /** Names the fields whose value used its whole bound: the model may have been cut off there. */
 export function fieldsAtBound(answer: Record<string, string>, schema: AnswerJsonSchema): string[] {
   return Object.entries(schema.properties)
-    .filter(([key, field]) => field.maxLength !== undefined && (answer[key]?.length ?? 0) >= field.maxLength)
+    .filter(([key, field]) => field.maxLength !== undefined && [...(answer[key] ?? "")].length >= field.maxLength)
     .map(([key]) => key);
 }

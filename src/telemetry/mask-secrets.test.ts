@@ -16,7 +16,16 @@ describe("secret masking", () => {
   });
 
   it("masks values under secret-named keys at any depth", () => {
-    expect(maskSecrets({ a: { apiKey: "xyz", token: "t", ok: "fine" } })).toEqual({ a: { apiKey: "***", token: "***", ok: "fine" } });
+    expect(maskSecrets({ a: { apiKey: "xyz", token: "t", access_token: "u", ok: "fine" } })).toEqual({
+      a: { apiKey: "***", token: "***", access_token: "***", ok: "fine" },
+    });
+  });
+
+  it("leaves token counts alone", () => {
+    const metrics = { prompt_tokens: 12, generated_tokens: 3, tokens_per_sec: 4.5, tokensPerSecond: { "1": 2 } };
+    expect(maskSecrets(metrics)).toEqual(metrics);
+    expect(maskSecretsInText('{"prompt_tokens":12}')).toBe('{"prompt_tokens":12}');
+    expect(maskSecretsInText("access_token=abc123")).toBe("access_token=***");
   });
 
   it("never lets a secret reach the log output", () => {

@@ -2,11 +2,12 @@
  * Masks secrets in text before it reaches a log: key/value pairs whose key names a secret
  * (password, token, api key…), bearer tokens, well-known key formats and email addresses.
  */
-const SECRET_KEY = /(pass(?:word|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key)/i;
+/** Key names (after camelCase → snake_case) that hold secrets; `prompt_tokens` is a count, `access_token` a secret. */
+const SECRET_KEY = /(^|_)(pass|passwd|password|secret|client_secret|token|api_key|apikey|authorization|auth|credentials?|private_key)$/;
 
 const TEXT_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   // key=value, key: value, "key": "value"
-  [/((?:pass(?:word|wd)?|secret|token|api[-_]?key|authorization|credential)s?["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic)\s+)?([^\s"',;&]+)/gi, "$1***"],
+  [/(\b[\w-]*?(?:pass(?:word|wd)?|secret|token|api[-_]?key|apikey|authorization|credentials?)["']?\s*[:=]\s*["']?)(?:(?:Bearer|Basic)\s+)?([^\s"',;&]+)/gi, "$1***"],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}/g, "$1 ***"],
   [/\b(sk|pk|rk|ghp|gho|ghs|xox[abpr])[-_][A-Za-z0-9_-]{8,}/g, "***"],
   [/\bhf_[A-Za-z0-9]{10,}/g, "***"],
@@ -30,9 +31,13 @@ export function maskSecrets<T>(value: T, depth = 0): T {
   if (value !== null && typeof value === "object" && !(value instanceof Error)) {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-      out[key] = SECRET_KEY.test(key) && inner != null && inner !== "" ? "***" : maskSecrets(inner, depth + 1);
+      out[key] = isSecretKey(key) && inner != null && inner !== "" ? "***" : maskSecrets(inner, depth + 1);
     }
     return out as T;
   }
   return value;
+}
+
+function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/-/g, "_").toLowerCase());
 }

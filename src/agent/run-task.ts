@@ -54,11 +54,13 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   const backend = options.backend ?? createBackend(config);
   let info: BackendInfo | undefined;
   let generation: GenerateResult | undefined;
+  let promptTokens = 0;
   try {
     const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
     const messages = buildMessages(priming, task);
     info = await backend.prepare();
     const count = await backend.countPromptTokens(messages);
+    promptTokens = count.tokens;
     const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
     const schema = answerJsonSchema(task, maxTokens, config.boundedAnswer);
     logger.debug({ task_id: task.task_id, prompt_tokens: count.tokens, max_tokens: maxTokens }, "generating");
@@ -98,12 +100,12 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
         ),
       },
     };
-    const metrics = buildMetrics({ runId, task, info, generation, started, success: true, error: null, backendName: config.backend, model: config.model });
+    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model });
     await recordRunMetrics(metrics, config.workspace, logger);
     return { runId, suggestion, metrics, info };
   } catch (caught) {
     const error = toBuilderError(caught);
-    const metrics = buildMetrics({ runId, task, info, generation, started, success: false, error: error.code, backendName: config.backend, model: config.model });
+    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: false, error: error.code, backendName: config.backend, model: config.model });
     await recordRunMetrics(metrics, config.workspace, logger);
     throw new RunFailure(error, metrics, info);
   } finally {
@@ -133,6 +135,8 @@ interface MetricsInput {
   info: BackendInfo | undefined;
   generation: GenerateResult | undefined;
   started: number;
+  /** Tokens counted before generation: kept even when the run fails before generating. */
+  promptTokens: number;
   success: boolean;
   error: string | null;
   backendName: string;
@@ -149,7 +153,7 @@ function buildMetrics(input: MetricsInput): RunMetrics {
     backend: input.info?.backend ?? input.backendName,
     model: input.info?.model ?? input.model ?? "",
     load_ms: round(input.info?.loadMs ?? 0),
-    prompt_tokens: g?.promptTokens ?? 0,
+    prompt_tokens: g?.promptTokens ?? input.promptTokens,
     prompt_ms: g?.promptMs !== undefined ? round(g.promptMs) : null,
     time_to_first_token_ms: g?.timeToFirstTokenMs !== undefined ? round(g.timeToFirstTokenMs) : null,
     generated_tokens: g?.generatedTokens ?? 0,

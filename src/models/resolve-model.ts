@@ -37,6 +37,11 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
     return ref;
   }
   await mkdir(options.cacheDir, { recursive: true });
+  const endpoints = process.env.HF_ENDPOINT ? { huggingFace: process.env.HF_ENDPOINT } : undefined;
+  const fileName = cacheFileNameForUrl(ref);
+  const cached = await findCachedModel(ref, options.cacheDir, fileName, endpoints);
+  if (cached) return cached;
+  await assertReachable(ref, options.cacheDir);
   const logger = getLogger();
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
   const progress = createDownloadProgress(ref, showBar);
@@ -46,20 +51,67 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
       cli: false,
       onProgress: progress.update,
       signal: options.signal,
-      endpoints: process.env.HF_ENDPOINT ? { huggingFace: process.env.HF_ENDPOINT } : undefined,
+      fileName,
+      endpoints,
     });
     progress.finish();
     logger.info({ model: ref, path: resolved }, "model ready");
     return resolved;
   } catch (error) {
     progress.finish();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ModelError(
-      "MODEL_DOWNLOAD_FAILED",
-      `Could not download model ${ref}: ${reason}. Without network access, download the .gguf file on another machine, ` +
-        `copy it here, and set "model" to its path (or place it in ${options.cacheDir}).`,
-      { model: ref, cacheDir: options.cacheDir },
-      { cause: error },
-    );
+    throw downloadFailed(ref, options.cacheDir, error);
   }
+}
+
+type Endpoints = { huggingFace: string } | undefined;
+
+/** A plain URL's file keeps its own name in the cache, so a second run finds it without asking the server. */
+function cacheFileNameForUrl(ref: string): string | undefined {
+  if (!/^https?:\/\//i.test(ref)) return undefined;
+  const base = decodeURIComponent(new URL(ref).pathname.split("/").pop() ?? "");
+  const safe = base.replace(/[^\w.+-]/g, "_");
+  return safe.toLowerCase().endsWith(".gguf") ? safe : undefined;
+}
+
+/** The cached copy of a model, found without touching the network (so cached models work offline). */
+async function findCachedModel(ref: string, cacheDir: string, fileName: string | undefined, endpoints: Endpoints): Promise<string | undefined> {
+  try {
+    return await resolveModelFile(ref, { directory: cacheDir, cli: false, download: false, fileName, endpoints });
+  } catch {
+    return undefined;
+  }
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+function huggingFaceEndpoint(): string {
+  return process.env.HF_ENDPOINT ?? "https://huggingface.co";
+}
+
+/**
+ * Fails fast when the download host cannot be reached. node-llama-cpp's downloader retries a refused
+ * connection for a long time and ignores the abort signal while it does, so an offline machine would
+ * otherwise hang instead of hearing what to do.
+ */
+async function assertReachable(ref: string, cacheDir: string): Promise<void> {
+  const url = ref.startsWith("hf:") ? huggingFaceEndpoint() : ref;
+  const timeoutMs = Number(process.env.BUILDER_DOWNLOAD_CONNECT_TIMEOUT_MS) || DEFAULT_CONNECT_TIMEOUT_MS;
+  try {
+    // Any HTTP answer (even 404 or 405) proves the host is there; the downloader reports the rest.
+    await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw downloadFailed(ref, cacheDir, error);
+  }
+}
+
+function downloadFailed(ref: string, cacheDir: string, error: unknown): ModelError {
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  const reason = error instanceof Error ? `${error.message}${cause}` : String(error);
+  return new ModelError(
+    "MODEL_DOWNLOAD_FAILED",
+    `Could not download model ${ref} (${reason}). Without network access, download the .gguf file on another machine, ` +
+      `copy it here, and set "model" to its path (or place it in ${cacheDir}).`,
+    { model: ref, cacheDir },
+    { cause: error },
+  );
 }

@@ -4,13 +4,16 @@ import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
 import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
+import { assembleContext, type ContextExplanation } from "../context/assemble.js";
 import { loadPriming } from "../context/priming.js";
-import { buildMessages } from "../context/prompt.js";
+import { gatherWorkspaceContext, normalizeTaskFiles } from "../context/workspace-context.js";
 import { BuilderError, GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
 import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
 import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
+import { WorkspaceSandbox } from "../workspace/sandbox.js";
+import { baseHashesFor } from "../workspace/suggestion-apply.js";
 import { planAnswerBudget } from "./budget.js";
 
 /** Options for {@link runTask}. */
@@ -21,6 +24,8 @@ export interface RunTaskOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
+  /** Receives what went into the prompt and what was dropped (`--explain-context`), also when it does not fit. */
+  onContext?: (explanation: ContextExplanation) => void;
 }
 
 /** A successful run: the suggestion, its metrics, and where it ran. */
@@ -29,6 +34,8 @@ export interface RunTaskResult {
   suggestion: CodeSuggestion;
   metrics: RunMetrics;
   info: BackendInfo;
+  /** What went into the prompt. */
+  context: ContextExplanation;
 }
 
 /** Thrown when a run fails; carries the metrics that were recorded for it. */
@@ -56,14 +63,28 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   let generation: GenerateResult | undefined;
   let promptTokens = 0;
   try {
+    // Every path is checked against the workspace before the model loads; the scan runs while it does.
+    const sandbox = await WorkspaceSandbox.fromConfig(config);
+    const workspaceTask = await normalizeTaskFiles(sandbox, task);
+    const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
+    gathering.catch(() => undefined);
     const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
-    const messages = buildMessages(priming, task);
     info = await backend.prepare();
-    const count = await backend.countPromptTokens(messages);
-    promptTokens = count.tokens;
-    const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
-    const schema = answerJsonSchema(task, maxTokens, config.boundedAnswer);
-    logger.debug({ task_id: task.task_id, prompt_tokens: count.tokens, max_tokens: maxTokens }, "generating");
+    const workspace = await gathering;
+    const context = await assembleContext({
+      task: workspaceTask,
+      priming,
+      workspace,
+      counter: backend,
+      contextSize: info.contextSize,
+      numPredict: config.options.num_predict,
+      onExplain: options.onContext,
+    });
+    const messages = context.messages;
+    promptTokens = context.promptTokens;
+    const maxTokens = planAnswerBudget({ promptTokens, contextSize: info.contextSize, numPredict: config.options.num_predict, exact: context.exact });
+    const schema = answerJsonSchema(workspaceTask, maxTokens, config.boundedAnswer);
+    logger.debug({ task_id: task.task_id, prompt_tokens: promptTokens, max_tokens: maxTokens }, "generating");
     generation = await backend.generate({
       messages,
       schema: schema as unknown as Record<string, unknown>,
@@ -86,8 +107,11 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
       );
     }
     if (generation.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
-    const answer = parseAnswer(generation.text);
-    const cutFields = fieldsAtBound(answer, schema);
+    const parsed = parseAnswer(generation.text);
+    // A file_path outside the workspace (or on the deny list) fails the run: such a suggestion is never written.
+    const answer = { ...parsed, file_path: (await sandbox.resolveForWrite(parsed.file_path)).relative };
+    const cutFields = fieldsAtBound(parsed, schema);
+    const atPrompt = Object.fromEntries(workspace.taskFiles.map((file) => [file.path, file.hash]));
     const suggestion: CodeSuggestion = {
       ...answer,
       verification: {
@@ -99,10 +123,11 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
           (field) => `${field} filled its whole length bound (${String(schema.properties[field as keyof typeof schema.properties].maxLength)} chars): the model may have been cut off there; raise options.num_predict for longer answers.`,
         ),
       },
+      base_hashes: await baseHashesFor(answer, sandbox, atPrompt),
     };
     const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model });
     await recordRunMetrics(metrics, config.workspace, logger);
-    return { runId, suggestion, metrics, info };
+    return { runId, suggestion, metrics, info, context: context.explanation };
   } catch (caught) {
     const error = toBuilderError(caught);
     const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: false, error: error.code, backendName: config.backend, model: config.model });

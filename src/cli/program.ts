@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { runCommand } from "./commands/run.js";
 import { demoCommand } from "./commands/demo.js";
+import { applyCommand } from "./commands/apply.js";
+import { undoCommand } from "./commands/undo.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -12,5 +14,7 @@ export function createProgram(): Command {
     .exitOverride();
   program.addCommand(runCommand());
   program.addCommand(demoCommand());
+  program.addCommand(applyCommand());
+  program.addCommand(undoCommand());
   return program;
 }

@@ -41,6 +41,15 @@ export function addModelFlags(command: Command): Command {
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
 
+/** Adds the flags of commands that touch the workspace but run no model (apply, undo). */
+export function addWorkspaceFlags(command: Command): Command {
+  return command
+    .option("-c, --config <file>", "builder.config.json to use (default: found by walking up from the current folder)")
+    .option("-w, --workspace <dir>", "workspace root (default: the config's folder, else the nearest folder with .git)")
+    .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .option("-q, --quiet", "only warnings and errors on stderr");
+}
+
 /** Applies --log-level / --quiet, then loads the configuration with the flags as overrides. */
 export function configFromFlags(flags: ModelFlags): BuilderConfig {
   if (flags.logLevel || flags.quiet) {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { ConfigError } from "../errors/errors.js";
+import { findWorkspaceRoot } from "../workspace/root.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
 import {
   BACKEND_NAMES,
@@ -27,6 +28,8 @@ export interface BuilderConfig {
   /** Context packs by name, absolute paths. */
   packs: Record<string, string[]>;
   workspace: string;
+  /** Deny-list patterns added to the defaults (see src/workspace/ignore.ts). */
+  deny: string[];
   options: GenerationOptions;
   /** Whether answer string lengths are bounded by the token budget (see ConfigFileSchema). */
   boundedAnswer: boolean;
@@ -126,7 +129,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
       ? path.resolve(baseDir, file.workspace)
       : configPath
         ? baseDir
-        : cwd;
+        : findWorkspaceRoot(cwd);
 
   return {
     backend,
@@ -136,6 +139,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     knowledge: (file.knowledge ?? []).map((p) => path.resolve(baseDir, p)),
     packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
     workspace,
+    deny: file.deny ?? [],
     options: options_,
     boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? true,
     ollama: {

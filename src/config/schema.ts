@@ -44,6 +44,8 @@ export const ConfigFileSchema = z
     packs: z.record(z.string(), z.array(z.string().min(1))).optional(),
     /** Workspace root (relative to the config file). */
     workspace: z.string().min(1).optional(),
+    /** .gitignore-style patterns added to the default deny list (files never sent to the model nor written); `!pattern` lifts one. */
+    deny: z.array(z.string().min(1)).optional(),
     options: GenerationOptionsSchema.optional(),
     /**
      * Bound the answer's string lengths by num_predict (default true), so that every answer completes.

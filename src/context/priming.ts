@@ -7,6 +7,8 @@ export interface KnowledgeSection {
   /** Path relative to the config folder, as shown to the model. */
   label: string;
   content: string;
+  /** True for files that come from the task's context pack (the budget may drop them); false for the knowledge base. */
+  fromPack?: boolean;
 }
 
 /** Reads the knowledge base and the named context pack. `pack` "" (or "default" when undefined) means none. */
@@ -21,7 +23,8 @@ export async function loadPriming(
   return Promise.all(
     files.map(async (file) => {
       try {
-        return { label: path.relative(baseDir, file).split(path.sep).join("/"), content: await readFile(file, "utf8") };
+        const fromPack = !knowledge.includes(file);
+        return { label: path.relative(baseDir, file).split(path.sep).join("/"), content: await readFile(file, "utf8"), fromPack };
       } catch (error) {
         throw new ConfigError(
           `Knowledge file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Fix the path in builder.config.json.`,

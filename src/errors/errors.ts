@@ -18,6 +18,7 @@ export type BuilderErrorCode =
   | "BACKEND_TIMEOUT"
   | "BACKEND_ERROR"
   | "WORKSPACE_ESCAPE"
+  | "PATH_DENIED"
   | "FILE_CHANGED"
   | "APPLY_FAILED"
   | "VERIFICATION_FAILED"
@@ -115,6 +116,27 @@ export class WorkspaceEscapeError extends BuilderError {
   }
 }
 
+/** A path inside the workspace that Builder must not send or write (deny list, `.git`, `.builder`). */
+export class PathDeniedError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("PATH_DENIED", message, details);
+  }
+}
+
+/** A file changed on disk since Builder read it (for the prompt, or since a run applied it). */
+export class FileChangedError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("FILE_CHANGED", message, details);
+  }
+}
+
+/** Writing or restoring files failed; the message says what state the files are in. */
+export class ApplyError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super("APPLY_FAILED", message, details, options);
+  }
+}
+
 /** Exit codes, one per family of failure, so that scripts can branch on them. */
 export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   USAGE: 2,
@@ -131,6 +153,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   BACKEND_TIMEOUT: 6,
   BACKEND_ERROR: 6,
   WORKSPACE_ESCAPE: 7,
+  PATH_DENIED: 7,
   FILE_CHANGED: 7,
   APPLY_FAILED: 7,
   VERIFICATION_FAILED: 8,

@@ -56,7 +56,13 @@ export const ModelAnswerSchema = z.object({
 
 export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;
 
+/**
+ * SHA-256 (hex) of each workspace file as Builder read it when it built the prompt, keyed by
+ * workspace-relative path; null when the file did not exist. Applying refuses files that changed since.
+ */
+export const BaseHashesSchema = z.record(z.string(), z.string().nullable());
+
 /** Builder's result: the model's answer plus Builder's honest verification report. */
-export const CodeSuggestionSchema = ModelAnswerSchema.extend({ verification: VerificationSchema });
+export const CodeSuggestionSchema = ModelAnswerSchema.extend({ verification: VerificationSchema, base_hashes: BaseHashesSchema.optional() });
 
 export type CodeSuggestion = z.infer<typeof CodeSuggestionSchema>;

@@ -1,9 +1,15 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { runTask, RunFailure } from "../../agent/run-task.js";
+import type { ContextExplanation } from "../../context/assemble.js";
+import { formatExplanation } from "../../context/explain.js";
 import { UsageError } from "../../errors/errors.js";
 import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
 import type { BuilderTask } from "../../task/schema.js";
+import { getLogger } from "../../telemetry/logger.js";
 import { formatReport } from "../../telemetry/report.js";
+import { WorkspaceSandbox } from "../../workspace/sandbox.js";
+import { applySuggestion, saveSuggestion } from "../../workspace/suggestion-apply.js";
+import { printApplyResult } from "../print-apply.js";
 import { addModelFlags, collect, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
 
 interface RunFlags extends ModelFlags {
@@ -14,6 +20,10 @@ interface RunFlags extends ModelFlags {
   pack?: string;
   taskId?: string;
   report?: boolean;
+  apply?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  explainContext?: "text" | "json";
 }
 
 /** `builder run`: one task in (stdin, file or flags), one suggestion JSON out on stdout. */
@@ -27,14 +37,33 @@ export function runCommand(): Command {
     .option("--loc-max <n>", "the most lines the change may touch", toInt("--loc-max"))
     .option("--pack <name>", "context pack from builder.config.json")
     .option("--task-id <id>", "task id (default: time based)")
-    .option("--report", "print a human verification report on stderr");
+    .option("--report", "print a human verification report on stderr")
+    .option("--apply", "write the suggestion (and its tests) into the workspace, backed up; undo with builder undo")
+    .option("--dry-run", "print the unified diff of the suggestion on stdout instead of the JSON; write nothing")
+    .option("--force", "with --apply: write even files that changed since the prompt was built (backed up first)")
+    .addOption(
+      new Option("--explain-context [format]", "print on stderr what went into the prompt, what was dropped, and each part's tokens (text, or json: one JSON line)")
+        .choices(["text", "json"])
+        .preset("text"),
+    );
   addModelFlags(command);
   return command.action(async (taskFile: string | undefined, flags: RunFlags) => {
+    if (flags.apply && flags.dryRun) throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
+    if (flags.force && !flags.apply) throw new UsageError("--force only matters with --apply: it writes files that changed since the prompt was built.");
     const task = await readTaskInput(taskFile, flags);
     const config = configFromFlags(flags);
+    const explain = flags.explainContext;
     try {
-      const result = await runTask(task, { config });
-      process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
+      const result = await runTask(task, { config, onContext: explain ? (e) => printExplanation(e, explain) : undefined });
+      if (flags.apply || flags.dryRun) {
+        const sandbox = await WorkspaceSandbox.fromConfig(config);
+        const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion);
+        if (flags.apply) process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
+        printApplyResult(await applySuggestion(result.suggestion, { sandbox, runId: result.runId, dryRun: flags.dryRun, force: flags.force, source: "run" }), { json: false });
+        if (flags.dryRun) getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
+      } else {
+        process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
+      }
       if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, result.suggestion.verification.verdict));
     } catch (error) {
       if (flags.report && error instanceof RunFailure) process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
@@ -55,4 +84,8 @@ async function readTaskInput(taskFile: string | undefined, flags: RunFlags): Pro
     throw new UsageError('No task given. Pipe task JSON on stdin, pass a task file (builder run task.json), or use flags (builder run -m "objective" -f file.ts).');
   }
   return parseTaskJson(await readStreamText(process.stdin), "stdin");
+}
+
+function printExplanation(explanation: ContextExplanation, format: "text" | "json"): void {
+  process.stderr.write(format === "json" ? JSON.stringify({ context: explanation }) + "\n" : formatExplanation(explanation));
 }

@@ -1,0 +1,241 @@
+import type { ChatMessage } from "../backends/types.js";
+import { DEFAULT_NUM_PREDICT, MIN_AUTO_NUM_PREDICT } from "../agent/budget.js";
+import { ContextOverflowError } from "../errors/errors.js";
+import type { BuilderTask } from "../task/schema.js";
+import type { KnowledgeSection } from "./priming.js";
+import { SYSTEM_INSTRUCTIONS, buildSystemMessage, buildTaskMessage, type ContextSection } from "./prompt.js";
+import { renderMapEntry } from "./rank.js";
+import type { TokenCounter } from "./token-count.js";
+import type { WorkspaceContext } from "./workspace-context.js";
+
+/** One part of the prompt, as `--explain-context` lists it. */
+export interface ContextPart {
+  kind: "instructions" | "knowledge" | "pack" | "repo-map" | "task-file" | "related-code" | "task";
+  label: string;
+  /** Tokens this part takes (or would take); parts are counted one by one, the total is counted whole. */
+  tokens: number;
+  included: boolean;
+}
+
+/** What went into the prompt and what was left out, with token counts. */
+export interface ContextExplanation {
+  task_id: string;
+  context_size: number;
+  reserved_for_answer: number;
+  /** Tokens of the prompt as assembled (when it does not fit: the smallest prompt Builder could make). */
+  prompt_tokens: number;
+  /** Whether counts come from the model's tokenizer (true) or a conservative estimate. */
+  exact: boolean;
+  fits: boolean;
+  drop_order: string;
+  parts: ContextPart[];
+  /** The workspace scan: code files mapped, parsed now vs cached, paths excluded, milliseconds. */
+  workspace: WorkspaceContext["stats"];
+}
+
+/** Inputs to {@link assembleContext}. */
+export interface AssembleInput {
+  /** The task with workspace-relative files. */
+  task: BuilderTask;
+  priming: readonly KnowledgeSection[];
+  workspace: WorkspaceContext;
+  counter: TokenCounter;
+  contextSize: number;
+  /** The configured `num_predict`; unset reserves {@link reserveForAnswer}'s default. */
+  numPredict?: number;
+  /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
+  onExplain?: (explanation: ContextExplanation) => void;
+}
+
+/** The prompt that fits, with its exact (or estimated) size. */
+export interface AssembledContext {
+  messages: ChatMessage[];
+  promptTokens: number;
+  exact: boolean;
+  explanation: ContextExplanation;
+}
+
+export const DROP_ORDER = "related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task";
+
+/** Even the densest tokenizer spends a token per this many bytes of a map line: entries beyond the window by this bound are not counted. */
+const MAX_BYTES_PER_TOKEN = 16;
+
+/** Tokens kept free for the answer: `num_predict`, or by default up to 4096 but at most half the window (at least 1024). */
+export function reserveForAnswer(contextSize: number, numPredict?: number): number {
+  return numPredict ?? Math.max(MIN_AUTO_NUM_PREDICT, Math.min(DEFAULT_NUM_PREDICT, Math.floor(contextSize / 2)));
+}
+
+interface Unit {
+  part: ContextPart;
+  tokens: number;
+  /** 1 drops first; undefined never drops. */
+  dropRank?: 1 | 2 | 3;
+  included: boolean;
+}
+
+/**
+ * Builds the prompt in its fixed order (stable priming as the system message; then the repository
+ * map, the task's files, related code and the task) and fits it to the context window minus the
+ * answer's reserve, dropping parts in {@link DROP_ORDER}. Throws {@link ContextOverflowError} with the
+ * tokens needed when the parts that are never dropped do not fit.
+ */
+export async function assembleContext(input: AssembleInput): Promise<AssembledContext> {
+  const { task, workspace, counter, contextSize } = input;
+  const reserve = reserveForAnswer(contextSize, input.numPredict);
+  const fragment = await fragmentCounter(counter);
+
+  const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
+  const priming = await Promise.all(
+    input.priming.map(async (section): Promise<Unit & { section: KnowledgeSection }> => {
+      const tokens = await fragment(`## Project knowledge: ${section.label}\n\n${section.content}`);
+      const part: ContextPart = { kind: section.fromPack ? "pack" : "knowledge", label: section.label, tokens, included: true };
+      return { part, tokens, dropRank: section.fromPack ? 3 : undefined, included: true, section };
+    }),
+  );
+
+  // The map: entries past what the window could hold at any tokenizer's density are not even counted.
+  const mapTexts = workspace.map.map((ranked) => renderMapEntry(ranked.entry));
+  const byteCap = contextSize * MAX_BYTES_PER_TOKEN;
+  let bytes = 0;
+  let counted = 0;
+  while (counted < mapTexts.length && bytes + Buffer.byteLength(mapTexts[counted] as string) <= byteCap) bytes += Buffer.byteLength(mapTexts[counted++] as string) + 1;
+  const mapTokens = counted > 0 ? await fragment(mapTexts.slice(0, counted).join("\n")) : 0;
+  const tokensPerByte = bytes > 0 ? mapTokens / bytes : 1 / 3;
+  const mapUnits: Unit[] = mapTexts.map((text, i) => {
+    const tokens = Math.max(1, Math.round((Buffer.byteLength(text) + 1) * tokensPerByte));
+    return { part: { kind: "repo-map", label: text.split("\n")[0] as string, tokens, included: i < counted }, tokens, dropRank: 2, included: i < counted };
+  });
+
+  const fileSections = workspace.taskFiles.map(taskFileSection);
+  const fileUnits: Unit[] = await Promise.all(
+    fileSections.map(async ({ section, label }) => {
+      const tokens = await fragment(sectionText(section));
+      return { part: { kind: "task-file", label, tokens, included: true }, tokens, included: true };
+    }),
+  );
+  const relatedSections = workspace.related.map((file) => ({ title: `Related code: ${file.path} (${file.reason})`, content: fenced(file.path, file.content) }));
+  const relatedUnits: Unit[] = await Promise.all(
+    relatedSections.map(async (section, i) => {
+      const tokens = await fragment(sectionText(section));
+      const related = workspace.related[i];
+      return { part: { kind: "related-code", label: `${related?.path ?? ""} (${related?.reason ?? ""})`, tokens, included: true }, tokens, dropRank: 1, included: true };
+    }),
+  );
+  const taskUnit: Unit = { part: { kind: "task", label: `task ${task.task_id}`, tokens: await fragment(buildTaskMessage(task)), included: true }, tokens: 0, included: true };
+
+  const render = (): ChatMessage[] => {
+    const sections: ContextSection[] = [];
+    const shown = mapUnits.filter((u) => u.included).length;
+    if (shown > 0) {
+      const more = mapUnits.length - shown;
+      sections.push({
+        title: "Repository map (exported symbols of workspace files, most relevant to the task first)",
+        content: mapTexts.slice(0, shown).join("\n") + (more > 0 ? `\n… ${more} more files not shown` : ""),
+      });
+    }
+    sections.push(...fileSections.map((f) => f.section));
+    sections.push(...relatedSections.filter((_, i) => relatedUnits[i]?.included));
+    return [
+      { role: "system", content: buildSystemMessage(priming.filter((p) => p.included).map((p) => p.section)) },
+      { role: "user", content: buildTaskMessage(task, sections) },
+    ];
+  };
+
+  // Drop order: related code from the least related, the map from its tail, pack files from the last.
+  const droppable = [...relatedUnits].reverse().concat(mapUnits.slice(0, counted).reverse(), priming.filter((p) => p.dropRank === 3).reverse());
+  let messages = render();
+  let count = await counter.countPromptTokens(messages);
+  const budget = contextSize - reserve;
+  while (count.tokens > budget) {
+    let over = count.tokens - budget;
+    let dropped = false;
+    for (const unit of droppable) {
+      if (over <= 0) break;
+      if (!unit.included) continue;
+      unit.included = false;
+      unit.part.included = false;
+      over -= unit.tokens;
+      dropped = true;
+    }
+    if (!dropped) break;
+    messages = render();
+    count = await counter.countPromptTokens(messages);
+  }
+
+  const fits = count.tokens <= budget;
+  const explanation: ContextExplanation = {
+    task_id: task.task_id,
+    context_size: contextSize,
+    reserved_for_answer: reserve,
+    prompt_tokens: count.tokens,
+    exact: count.exact,
+    fits,
+    drop_order: DROP_ORDER,
+    parts: [
+      instructions.part,
+      ...priming.map((p) => p.part),
+      ...mapParts(mapUnits),
+      ...fileUnits.map((u) => u.part),
+      ...relatedUnits.map((u) => u.part),
+      taskUnit.part,
+    ],
+    workspace: workspace.stats,
+  };
+  input.onExplain?.(explanation);
+  if (!fits) {
+    const needed = count.tokens + reserve;
+    throw new ContextOverflowError(
+      `The task does not fit the context window: its files, the task and the knowledge base alone take ${count.tokens} tokens${count.exact ? "" : " (estimated)"}, ` +
+        `and ${reserve} more are reserved for the answer (num_predict), but the window is ${contextSize} tokens. ` +
+        `Raise options.num_ctx to at least ${needed} (--num-ctx ${needed}), lower options.num_predict, or split the task into smaller files. ` +
+        `Builder already dropped what it may (${DROP_ORDER}); --explain-context shows each part.`,
+      { prompt_tokens: count.tokens, num_predict: reserve, num_ctx: contextSize, needed },
+    );
+  }
+  return { messages, promptTokens: count.tokens, exact: count.exact, explanation };
+}
+
+/** The map as two explanation parts: the files shown, and the tail left out. */
+function mapParts(units: readonly Unit[]): ContextPart[] {
+  const shown = units.filter((u) => u.included);
+  const left = units.filter((u) => !u.included);
+  const parts: ContextPart[] = [];
+  const sum = (list: readonly Unit[]): number => list.reduce((total, u) => total + u.tokens, 0);
+  if (shown.length > 0) parts.push({ kind: "repo-map", label: `repository map: ${shown.length} of ${units.length} files`, tokens: sum(shown), included: true });
+  if (left.length > 0) parts.push({ kind: "repo-map", label: `repository map tail: ${left.length} less relevant files`, tokens: sum(left), included: false });
+  if (units.length === 0) parts.push({ kind: "repo-map", label: "repository map: no TypeScript/JavaScript files in the workspace", tokens: 0, included: false });
+  return parts;
+}
+
+function taskFileSection(file: WorkspaceContext["taskFiles"][number]): { section: ContextSection; label: string } {
+  switch (file.status) {
+    case "present":
+      return { section: { title: `File ${file.path} (current content)`, content: fenced(file.path, file.content ?? "") }, label: file.path };
+    case "new":
+      return { section: { title: `File ${file.path} (NEW: it does not exist yet)`, content: "Create this file." }, label: `${file.path} (NEW)` };
+    case "withheld":
+      return {
+        section: { title: `File ${file.path} (exists; content withheld)`, content: `Builder does not show this file (${file.withheld ?? "excluded"}). Write its complete new content.` },
+        label: `${file.path} (withheld: ${file.withheld ?? "excluded"})`,
+      };
+  }
+}
+
+/** The text buildTaskMessage makes of a section, for counting it alone. */
+function sectionText(section: ContextSection): string {
+  return `## ${section.title}\n\n${section.content.trimEnd()}\n`;
+}
+
+/** Code in a Markdown fence longer than any backtick run inside it. */
+function fenced(file: string, content: string): string {
+  const longest = Math.max(2, ...[...content.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const language = /\.([cm]?[jt]sx?)$/.exec(file)?.[1]?.replace(/^[cm]/, "") ?? "";
+  return `${fence}${language}\n${content.replace(/\n$/, "")}\n${fence}`;
+}
+
+/** Counts a piece of text as the prompt would hold it: the count of a one-message prompt minus the empty one's. */
+async function fragmentCounter(counter: TokenCounter): Promise<(text: string) => Promise<number>> {
+  const empty = (await counter.countPromptTokens([{ role: "user", content: "" }])).tokens;
+  return async (text) => Math.max(0, (await counter.countPromptTokens([{ role: "user", content: text }])).tokens - empty);
+}

@@ -1,0 +1,26 @@
+import type { ChatMessage } from "../backends/types.js";
+
+/** Anything that counts a prompt's tokens: every Backend does. */
+export interface TokenCounter {
+  countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }>;
+}
+
+/**
+ * Bytes per token assumed when no tokenizer is at hand. Code tokenizers average 3.5–4.5 bytes of
+ * source per token, so 3 over-counts on purpose: an estimate must not let a prompt overflow.
+ */
+export const ESTIMATE_BYTES_PER_TOKEN = 3;
+/** Tokens assumed for each message's chat-template framing (role markers, separators). */
+export const ESTIMATE_TOKENS_PER_MESSAGE = 8;
+
+/** A conservative token estimate for text. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(Buffer.byteLength(text, "utf8") / ESTIMATE_BYTES_PER_TOKEN);
+}
+
+/** A counter that estimates (for benchmarks, and backends without a tokenizer). */
+export const estimatingCounter: TokenCounter = {
+  countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
+    return Promise.resolve({ tokens: messages.reduce((sum, m) => sum + ESTIMATE_TOKENS_PER_MESSAGE + estimateTokens(m.content), 0), exact: false });
+  },
+};

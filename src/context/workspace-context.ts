@@ -1,0 +1,99 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { BuilderTask } from "../task/schema.js";
+import { readFileState } from "../workspace/file-state.js";
+import type { Exclusion } from "../workspace/ignore.js";
+import { listWorkspaceFiles } from "../workspace/list-files.js";
+import type { WorkspaceSandbox } from "../workspace/sandbox.js";
+import { isCodeFile } from "./module-outline.js";
+import { rankRepoMap, type RankedEntry } from "./rank.js";
+import { buildRepoMap } from "./repo-map.js";
+
+/** A task file as the prompt shows it. */
+export interface TaskFileContext {
+  /** Workspace-relative. */
+  path: string;
+  /** "present": its content is shown; "new": it does not exist yet; "withheld": the deny list, a .gitignore or binary content keeps it from the model. */
+  status: "present" | "new" | "withheld";
+  content?: string;
+  /** SHA-256 when read (null: absent): applying refuses the file if it changed since. */
+  hash: string | null;
+  /** Why it was withheld. */
+  withheld?: string;
+}
+
+/** A related file whose full text the prompt may carry. */
+export interface RelatedFile {
+  path: string;
+  content: string;
+  reason: string;
+}
+
+/** Everything the prompt shows from the workspace, before budgeting. */
+export interface WorkspaceContext {
+  taskFiles: TaskFileContext[];
+  /** The repository map, most relevant first. */
+  map: RankedEntry[];
+  related: RelatedFile[];
+  stats: { files: number; parsed: number; cached: number; excluded: number; ms: number };
+}
+
+/** How many related files' full text is offered to the budget at most. */
+const MAX_RELATED = 6;
+/** Related files larger than this are left to the map (their outline), not shown in full. */
+const MAX_RELATED_BYTES = 64 * 1024;
+
+/**
+ * Reads what the prompt needs from the workspace: the task's files (by workspace-relative path, as
+ * {@link normalizeTaskFiles} returns them), the repository map ranked for the task, and the full text
+ * of the most related files. Nothing excluded by the deny list or a .gitignore is read for the model.
+ */
+export async function gatherWorkspaceContext(sandbox: WorkspaceSandbox, task: BuilderTask): Promise<WorkspaceContext> {
+  const started = performance.now();
+  const taskFiles = await Promise.all(task.files.map((file) => readTaskFile(sandbox, file)));
+  const listing = await listWorkspaceFiles(sandbox, { statIf: isCodeFile });
+  const codeFiles = listing.files.filter((file) => isCodeFile(file.path));
+  const map = await buildRepoMap(sandbox.realRoot, codeFiles);
+  const objective = [task.objective, ...task.acceptance, ...task.files].join(" ");
+  const ranked = rankRepoMap(map, task.files, objective);
+  const candidates = ranked.filter((r) => r.distance === 1);
+  const picks = (candidates.length > 0 ? candidates : ranked.filter((r) => r.score > 0).slice(0, 3)).slice(0, MAX_RELATED);
+  const related: RelatedFile[] = [];
+  for (const pick of picks) {
+    const text = await readFile(path.join(sandbox.realRoot, ...pick.entry.path.split("/")), "utf8").catch(() => undefined);
+    if (text !== undefined && Buffer.byteLength(text) <= MAX_RELATED_BYTES && !text.includes("\0")) related.push({ path: pick.entry.path, content: text, reason: pick.reason });
+  }
+  return {
+    taskFiles,
+    map: ranked,
+    related,
+    stats: { files: codeFiles.length, parsed: map.stats.parsed, cached: map.stats.cached, excluded: listing.excluded, ms: performance.now() - started },
+  };
+}
+
+async function readTaskFile(sandbox: WorkspaceSandbox, file: string): Promise<TaskFileContext> {
+  const resolved = await sandbox.resolveForModel(file);
+  const state = await readFileState(resolved.absolute);
+  if (!state.exists) return { path: resolved.relative, status: "new", hash: null };
+  if (resolved.excluded) return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: describeExclusion(resolved.excluded) };
+  if (state.content.subarray(0, 8000).includes(0)) return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: "binary content" };
+  return { path: resolved.relative, status: "present", content: state.content.toString("utf8"), hash: state.hash };
+}
+
+function describeExclusion(exclusion: Exclusion): string {
+  return exclusion.by === "deny" ? `deny list: ${exclusion.pattern}` : `${exclusion.source}: ${exclusion.pattern}`;
+}
+
+/**
+ * Maps the task's files to workspace-relative paths, refusing (before any model work) paths that
+ * escape the workspace or that Builder may not write. The returned task is what the prompt and the
+ * answer schema use, so Windows or absolute paths in a task become the workspace's own names.
+ */
+export async function normalizeTaskFiles(sandbox: WorkspaceSandbox, task: BuilderTask): Promise<BuilderTask> {
+  const files: string[] = [];
+  for (const file of task.files) {
+    const relative = (await sandbox.resolveForWrite(file)).relative;
+    if (!files.includes(relative)) files.push(relative);
+  }
+  return { ...task, files };
+}

@@ -1,0 +1,248 @@
+import { lstat, rm, rmdir, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import { ApplyError, FileChangedError } from "../errors/errors.js";
+import { getLogger } from "../telemetry/logger.js";
+import { syncDirectory, writeFileAtomic } from "./atomic-write.js";
+import { backupDir, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
+import { unifiedDiff } from "./diff.js";
+import { contentAfter, type FileEdit } from "./edits.js";
+import { readFileState, sha256, type FileState } from "./file-state.js";
+import type { WorkspaceSandbox, WorkspacePath } from "./sandbox.js";
+
+/** Points where tests interrupt an apply (throw to fail, or kill the process to simulate a crash). */
+export interface ApplyHooks {
+  /** Backups and the manifest are durable; no target has been touched. */
+  afterBackup?: () => void | Promise<void>;
+  /** A target's new content is complete in its temp file, not yet renamed over the target. */
+  beforeRename?: (relative: string) => void | Promise<void>;
+  /** A target now holds its new content (or is deleted). */
+  afterWrite?: (relative: string) => void | Promise<void>;
+}
+
+/** Options for {@link applyEdits}. */
+export interface ApplyOptions {
+  sandbox: WorkspaceSandbox;
+  /** Names the backup folder `.builder/backups/<run-id>/`; must not exist yet. */
+  runId: string;
+  /** Compute and return the diff; write nothing. */
+  dryRun?: boolean;
+  /** Apply even when files changed since they were read (their content is still backed up). */
+  force?: boolean;
+  source?: BackupManifest["source"];
+  undoes?: string;
+  hooks?: ApplyHooks;
+  logger?: Logger;
+}
+
+/** What happened (or, in a dry run, would happen) to one file. */
+export interface AppliedFile {
+  path: string;
+  action: FileAction | "unchanged";
+}
+
+/** The result of {@link applyEdits}. */
+export interface ApplyResult {
+  runId: string;
+  dryRun: boolean;
+  files: AppliedFile[];
+  /** Unified diff of every change ("" when nothing changes). */
+  diff: string;
+  /** Where the previous contents were saved; undefined in dry runs and when nothing changed. */
+  backupDir?: string;
+  /** Files that changed since they were read: written anyway with `force`, only listed in a dry run. */
+  stale: string[];
+}
+
+interface PlannedChange {
+  target: WorkspacePath;
+  action: FileAction | "unchanged";
+  before: FileState;
+  after: Buffer | null;
+  mode: number | undefined;
+}
+
+/**
+ * Applies file edits so that nothing is lost: every path is checked to be inside the workspace and
+ * writable, stale files are refused (unless forced), the previous contents and a manifest are saved
+ * under `.builder/backups/<run-id>/` before any file changes, and each file is written atomically.
+ * If a write fails, the files already written are restored from the backups.
+ */
+export async function applyEdits(edits: readonly FileEdit[], options: ApplyOptions): Promise<ApplyResult> {
+  const plan = await planEdits(edits, options);
+  const changes = plan.changes.filter((change) => change.action !== "unchanged");
+  const result: ApplyResult = {
+    runId: options.runId,
+    dryRun: options.dryRun === true,
+    files: plan.changes.map((change) => ({ path: change.target.relative, action: change.action })),
+    diff: changes
+      .map((change) =>
+        unifiedDiff(
+          { path: change.target.relative, content: change.before.exists ? change.before.content : null, mode: change.before.exists ? change.before.mode : undefined },
+          { path: change.target.relative, content: change.after, mode: change.mode },
+        ),
+      )
+      .join(""),
+    stale: plan.stale,
+  };
+  if (options.dryRun || changes.length === 0) return result;
+  result.backupDir = await execute(changes, options);
+  return result;
+}
+
+async function planEdits(edits: readonly FileEdit[], options: ApplyOptions): Promise<{ changes: PlannedChange[]; stale: string[] }> {
+  const seen = new Map<string, string>();
+  const changes: PlannedChange[] = [];
+  const stale: string[] = [];
+  for (const edit of edits) {
+    const target = await options.sandbox.resolveForWrite(edit.path);
+    const key = target.relative.toLowerCase();
+    if (seen.has(key)) {
+      throw new ApplyError(`Two edits name the same file (${seen.get(key) ?? ""} and ${target.relative}); nothing was written. Merge them into one edit.`, { path: target.relative });
+    }
+    seen.set(key, target.relative);
+    if ((await lstat(target.absolute).catch(() => undefined))?.isSymbolicLink()) {
+      throw new ApplyError(`${target.relative} is a symbolic link; Builder writes real files only, so nothing was written. Use the path of the file it points to.`, { path: target.relative });
+    }
+    const before = await readFileState(target.absolute);
+    if (edit.expected !== undefined && edit.expected !== before.hash) stale.push(target.relative);
+    const after = contentAfter(edit, before.exists ? before.content : null);
+    const mode = after === null ? undefined : edit.kind === "write" && edit.mode !== undefined ? edit.mode : before.exists ? before.mode : undefined;
+    changes.push({ target, action: actionFor(before, after, mode), before, after, mode });
+  }
+  if (stale.length > 0 && !options.force && !options.dryRun) {
+    throw new FileChangedError(
+      `${stale.join(", ")} changed on disk since Builder read ${stale.length === 1 ? "it" : "them"} for the prompt; nothing was written. ` +
+        `Re-run the task so the model sees the current code, or pass --force to overwrite (the current content is backed up first).`,
+      { paths: stale },
+    );
+  }
+  return { changes, stale };
+}
+
+function actionFor(before: FileState, after: Buffer | null, mode: number | undefined): PlannedChange["action"] {
+  if (!before.exists) return after === null ? "unchanged" : "create";
+  if (after === null) return "delete";
+  return before.content.equals(after) && (mode === undefined || mode === before.mode) ? "unchanged" : "modify";
+}
+
+/** Backs up, records the manifest, writes; returns the backup folder. */
+async function execute(changes: readonly PlannedChange[], options: ApplyOptions): Promise<string> {
+  const logger = options.logger ?? getLogger();
+  const root = options.sandbox.root;
+  const dir = backupDir(root, options.runId);
+  if (await exists(dir)) throw new ApplyError(`Run ${options.runId} already has backups in ${dir}; use a new run id.`, { run_id: options.runId });
+
+  const entries: ManifestEntry[] = [];
+  for (const change of changes) {
+    const relative = change.target.relative;
+    let before: ManifestEntry["before"] = null;
+    if (change.before.exists) {
+      const backup = `files/${relative}`;
+      await writeFileAtomic(path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
+      before = { sha256: change.before.hash, mode: change.before.mode, backup };
+    }
+    const temp = change.after === null ? undefined : path.posix.join(path.posix.dirname(relative), `.${path.posix.basename(relative)}.builder-${options.runId}.tmp`);
+    entries.push({ path: relative, action: change.action as FileAction, before, after: change.after === null ? null : { sha256: sha256(change.after) }, temp });
+  }
+  const now = new Date().toISOString();
+  const manifest: BackupManifest = {
+    version: 1,
+    run_id: options.runId,
+    source: options.source ?? "apply",
+    ...(options.undoes ? { undoes: options.undoes } : {}),
+    status: "applying",
+    created_at: now,
+    updated_at: now,
+    created_dirs: await missingDirs(changes, root),
+    entries,
+  };
+  await writeManifest(root, manifest);
+  await options.hooks?.afterBackup?.();
+
+  const done: PlannedChange[] = [];
+  try {
+    for (const [index, change] of changes.entries()) {
+      const relative = change.target.relative;
+      const entry = entries[index] as ManifestEntry;
+      if (change.after === null) {
+        await rm(change.target.absolute, { force: true });
+        await syncDirectory(path.dirname(change.target.absolute));
+      } else {
+        await writeFileAtomic(change.target.absolute, change.after, {
+          mode: change.mode,
+          tempPath: entry.temp ? path.join(root, ...entry.temp.split("/")) : undefined,
+          beforeRename: options.hooks?.beforeRename ? () => options.hooks?.beforeRename?.(relative) : undefined,
+        });
+      }
+      done.push(change);
+      await options.hooks?.afterWrite?.(relative);
+    }
+  } catch (error) {
+    const failed = changes[done.length]?.target.relative ?? "a file";
+    const rollback = await rollBack(done, manifest, root);
+    if (rollback.length > 0) {
+      throw new ApplyError(
+        `Writing ${failed} failed (${(error as Error).message}), and restoring ${rollback.join(", ")} failed too. ` +
+          `The previous contents are in ${dir}; run: builder undo ${options.runId}`,
+        { run_id: options.runId, backup_dir: dir },
+        { cause: error },
+      );
+    }
+    throw new ApplyError(`Writing ${failed} failed (${(error as Error).message}); the files already written were restored, so nothing changed.`, { run_id: options.runId }, { cause: error });
+  }
+  await writeManifest(root, { ...manifest, status: "applied" });
+  logger.info({ run_id: options.runId, files: entries.map((e) => `${e.action} ${e.path}`), backup_dir: dir }, `applied ${entries.length} file change(s); undo with: builder undo ${options.runId}`);
+  return dir;
+}
+
+/** Puts back the files already written after a failed apply; returns the ones it could not restore. */
+async function rollBack(done: readonly PlannedChange[], manifest: BackupManifest, root: string): Promise<string[]> {
+  const failed: string[] = [];
+  for (const change of [...done].reverse()) {
+    try {
+      if (change.before.exists) await writeFileAtomic(change.target.absolute, change.before.content, { mode: change.before.mode });
+      else await rm(change.target.absolute, { force: true });
+    } catch {
+      failed.push(change.target.relative);
+    }
+  }
+  for (const entry of manifest.entries) if (entry.temp) await rm(path.join(root, ...entry.temp.split("/")), { force: true });
+  await removeEmptyDirs(root, manifest.created_dirs);
+  if (failed.length === 0) await writeManifest(root, { ...manifest, status: "rolled-back" });
+  return failed;
+}
+
+/** Folders that creating the planned files will create, parents first. */
+async function missingDirs(changes: readonly PlannedChange[], root: string): Promise<string[]> {
+  const missing = new Set<string>();
+  for (const change of changes) {
+    if (change.action !== "create") continue;
+    let dir = path.posix.dirname(change.target.relative);
+    while (dir !== "." && !missing.has(dir) && !(await exists(path.join(root, ...dir.split("/"))))) {
+      missing.add(dir);
+      dir = path.posix.dirname(dir);
+    }
+  }
+  return [...missing].sort((a, b) => a.split("/").length - b.split("/").length || a.localeCompare(b));
+}
+
+/** Removes the given folders, deepest first, where they are empty. */
+export async function removeEmptyDirs(root: string, dirs: readonly string[]): Promise<void> {
+  for (const dir of [...dirs].reverse()) {
+    try {
+      await rmdir(path.join(root, ...dir.split("/")));
+    } catch {
+      // not empty (someone put files there) or already gone: leave it
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Changes Builder makes to workspace files. Whole-file writes and deletions today; edit-style answers
+ * (search/replace blocks) become another kind here, with its new content computed in
+ * {@link contentAfter} from the file as it is on disk.
+ */
+export type FileEdit = WriteEdit | DeleteEdit;
+
+/** Expected state of a file before an edit: its SHA-256 when Builder read it, null when it did not exist. */
+export type ExpectedHash = string | null;
+
+/** Replace (or create) a whole file. */
+export interface WriteEdit {
+  kind: "write";
+  /** Workspace-relative or absolute (inside the workspace), POSIX or Windows style. */
+  path: string;
+  content: string | Uint8Array;
+  /** File mode to set; default: keep the current mode, or the usual default for new files. */
+  mode?: number;
+  /** Refuse (unless forced) when the file no longer matches this; undefined skips the check. */
+  expected?: ExpectedHash;
+}
+
+/** Delete a file (undo uses it to remove files a run created). */
+export interface DeleteEdit {
+  kind: "delete";
+  path: string;
+  expected?: ExpectedHash;
+}
+
+/** The bytes a file should hold after `edit`, given its current bytes (null: absent), or null to delete it. */
+export function contentAfter(edit: FileEdit, _current: Buffer | null): Buffer | null {
+  switch (edit.kind) {
+    case "write":
+      return Buffer.from(edit.content);
+    case "delete":
+      return null;
+  }
+}

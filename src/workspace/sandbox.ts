@@ -1,0 +1,136 @@
+import { lstat, readlink, realpath } from "node:fs/promises";
+import path from "node:path";
+import type { BuilderConfig } from "../config/load.js";
+import { ConfigError, PathDeniedError, WorkspaceEscapeError } from "../errors/errors.js";
+import { PathFilter, inProtectedDir, type Exclusion } from "./ignore.js";
+import { toWorkspaceRelative } from "./paths.js";
+
+/** A path that was checked to lie inside the workspace. */
+export interface WorkspacePath {
+  /** Workspace-relative, POSIX separators: what prompts, manifests and suggestions show. */
+  relative: string;
+  /** Absolute path on this machine, under the workspace root as configured. */
+  absolute: string;
+}
+
+/** Options for {@link WorkspaceSandbox.open}. */
+export interface SandboxOptions {
+  root: string;
+  /** Deny-list patterns added to {@link DEFAULT_DENY} (`!pattern` lifts one). */
+  deny?: readonly string[];
+}
+
+/**
+ * The one gate every workspace path goes through. A path is inside when its lexical form lies under
+ * the root and, following symbolic links as far as the path exists, it still does; everything else
+ * fails with {@link WorkspaceEscapeError} naming the path. Writes are also refused for deny-listed and
+ * protected paths ({@link PathDeniedError}).
+ */
+export class WorkspaceSandbox {
+  private constructor(
+    /** The workspace root as configured (absolute). */
+    readonly root: string,
+    /** The root with symbolic links resolved: what "inside" is measured against. */
+    readonly realRoot: string,
+    readonly filter: PathFilter,
+  ) {}
+
+  /** Opens the workspace at `root`, which must be an existing folder. */
+  static async open(options: SandboxOptions): Promise<WorkspaceSandbox> {
+    const root = path.resolve(options.root);
+    let realRoot: string;
+    try {
+      realRoot = await realpath(root);
+      if (!(await lstat(realRoot)).isDirectory()) throw Object.assign(new Error("not a folder"), { code: "ENOTDIR" });
+    } catch (error) {
+      throw new ConfigError(
+        `The workspace ${root} is not a readable folder (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Set "workspace" in builder.config.json or pass --workspace.`,
+        { workspace: root },
+      );
+    }
+    return new WorkspaceSandbox(root, realRoot, await PathFilter.load(realRoot, options.deny ?? []));
+  }
+
+  /** Opens the configured workspace with the configured deny list. */
+  static async fromConfig(config: Pick<BuilderConfig, "workspace"> & { deny?: readonly string[] }): Promise<WorkspaceSandbox> {
+    return WorkspaceSandbox.open({ root: config.workspace, deny: config.deny });
+  }
+
+  /** Lexical mapping only (no disk access): see {@link toWorkspaceRelative}. */
+  relative(input: string): string {
+    try {
+      return toWorkspaceRelative(this.root, input);
+    } catch (error) {
+      // An absolute path may name the workspace through its real location (/private/tmp vs /tmp).
+      if (this.realRoot !== this.root && path.isAbsolute(input) && !input.includes("\0")) {
+        try {
+          return toWorkspaceRelative(this.realRoot, input);
+        } catch {
+          // report the error against the configured root
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** Resolves a path and proves it stays inside the workspace, symbolic links included. */
+  async resolveInside(input: string): Promise<WorkspacePath> {
+    const relative = this.relative(input);
+    const absolute = path.join(this.root, ...relative.split("/"));
+    const physical = await physicalPath(path.join(this.realRoot, ...relative.split("/")));
+    const fromRoot = path.relative(this.realRoot, physical);
+    if (fromRoot === "" || fromRoot === ".." || fromRoot.startsWith(`..${path.sep}`) || path.isAbsolute(fromRoot)) {
+      throw new WorkspaceEscapeError(
+        `Path ${JSON.stringify(input)} leads outside the workspace ${this.root} through a symbolic link (to ${physical}). Builder does not follow links out of the workspace; use the real file's path inside it.`,
+        { path: input, workspace: this.root, target: physical },
+      );
+    }
+    return { relative, absolute };
+  }
+
+  /** Resolves a path for the prompt, saying whether the deny list or a .gitignore keeps it from the model. */
+  async resolveForModel(input: string): Promise<WorkspacePath & { excluded?: Exclusion }> {
+    const resolved = await this.resolveInside(input);
+    const excluded = await this.filter.excluded(resolved.relative);
+    return excluded ? { ...resolved, excluded } : resolved;
+  }
+
+  /** Resolves a path Builder is about to write; refuses deny-listed paths and `.git` / `.builder`. */
+  async resolveForWrite(input: string): Promise<WorkspacePath> {
+    const resolved = await this.resolveInside(input);
+    const protectedDir = inProtectedDir(resolved.relative);
+    if (protectedDir) {
+      throw new PathDeniedError(`Path ${JSON.stringify(input)} is in ${protectedDir}/, which Builder never writes (it holds git's data or Builder's backups). Choose a source file instead.`, {
+        path: resolved.relative,
+      });
+    }
+    const denied = this.filter.denied(resolved.relative);
+    if (denied) {
+      throw new PathDeniedError(
+        `Path ${JSON.stringify(input)} matches the deny list (${denied.pattern}), so Builder neither shows it to the model nor writes it. If it really should be written, add "!${denied.pattern}" to "deny" in builder.config.json.`,
+        { path: resolved.relative, pattern: denied.pattern },
+      );
+    }
+    return resolved;
+  }
+}
+
+/**
+ * Where `p` really leads: the real path of its longest existing prefix, with dangling symbolic links
+ * followed to their targets, and the rest appended.
+ */
+async function physicalPath(p: string, depth = 0): Promise<string> {
+  if (depth > 40) throw new WorkspaceEscapeError(`Path ${p} goes through too many symbolic links.`, { path: p });
+  try {
+    return await realpath(p);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") throw new WorkspaceEscapeError(`Path ${p} goes through a loop of symbolic links.`, { path: p });
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+  }
+  const stats = await lstat(p).catch(() => undefined);
+  if (stats?.isSymbolicLink()) return physicalPath(path.resolve(path.dirname(p), await readlink(p)), depth + 1);
+  const parent = path.dirname(p);
+  if (parent === p) return p;
+  return path.join(await physicalPath(parent, depth), path.basename(p));
+}

@@ -57,6 +57,8 @@ export interface AssembledContext {
 
 export const DROP_ORDER = "related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task";
 
+const MAP_TITLE = "Repository map (exported symbols of workspace files, most relevant to the task first)";
+
 /** Even the densest tokenizer spends a token per this many bytes of a map line: entries beyond the window by this bound are not counted. */
 const MAX_BYTES_PER_TOKEN = 16;
 
@@ -101,8 +103,10 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   while (counted < mapTexts.length && bytes + Buffer.byteLength(mapTexts[counted] as string) <= byteCap) bytes += Buffer.byteLength(mapTexts[counted++] as string) + 1;
   const mapTokens = counted > 0 ? await fragment(mapTexts.slice(0, counted).join("\n")) : 0;
   const tokensPerByte = bytes > 0 ? mapTokens / bytes : 1 / 3;
+  // The section's heading and "… more files" line go when its last entry goes: the head entry carries them.
+  const mapOverhead = mapTexts.length > 0 ? await fragment(sectionText({ title: MAP_TITLE, content: `… ${mapTexts.length} more files not shown` })) : 0;
   const mapUnits: Unit[] = mapTexts.map((text, i) => {
-    const tokens = Math.max(1, Math.round((Buffer.byteLength(text) + 1) * tokensPerByte));
+    const tokens = Math.max(1, Math.round((Buffer.byteLength(text) + 1) * tokensPerByte)) + (i === 0 ? mapOverhead : 0);
     return { part: { kind: "repo-map", label: text.split("\n")[0] as string, tokens, included: i < counted }, tokens, dropRank: 2, included: i < counted };
   });
 
@@ -129,7 +133,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     if (shown > 0) {
       const more = mapUnits.length - shown;
       sections.push({
-        title: "Repository map (exported symbols of workspace files, most relevant to the task first)",
+        title: MAP_TITLE,
         content: mapTexts.slice(0, shown).join("\n") + (more > 0 ? `\n… ${more} more files not shown` : ""),
       });
     }

@@ -52,7 +52,7 @@ describe("applyEdits and undoRun on a real git repository", () => {
     const undone = await undoRun({ sandbox });
     expect(undone.runId).toBe("run-1");
     expect(treeSnapshot(root)).toEqual(before);
-    expect(git(root, "status", "--porcelain")).toBe("?? .builder/\n");
+    expect(git(root, "status", "--porcelain"), ".builder/ ignores itself").toBe("");
     expect((await readManifest(root, "run-1")).status).toBe("undone");
 
     // The undo is itself a run: undoing it redoes the change.

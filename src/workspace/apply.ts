@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { ApplyError, FileChangedError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import { syncDirectory, writeFileAtomic } from "./atomic-write.js";
+import { ensureBuilderDir } from "./builder-dir.js";
 import { backupDir, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
 import { unifiedDiff } from "./diff.js";
 import { contentAfter, type FileEdit } from "./edits.js";
@@ -133,6 +134,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
   const dir = backupDir(root, options.runId);
   if (await exists(dir)) throw new ApplyError(`Run ${options.runId} already has backups in ${dir}; use a new run id.`, { run_id: options.runId });
 
+  await ensureBuilderDir(root);
   const entries: ManifestEntry[] = [];
   for (const change of changes) {
     const relative = change.target.relative;
@@ -192,7 +194,8 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
     throw new ApplyError(`Writing ${failed} failed (${(error as Error).message}); the files already written were restored, so nothing changed.`, { run_id: options.runId }, { cause: error });
   }
   await writeManifest(root, { ...manifest, status: "applied" });
-  logger.info({ run_id: options.runId, files: entries.map((e) => `${e.action} ${e.path}`), backup_dir: dir }, `applied ${entries.length} file change(s); undo with: builder undo ${options.runId}`);
+  const verb = options.source === "undo" ? "restored" : "applied";
+  logger.info({ run_id: options.runId, files: entries.map((e) => `${e.action} ${e.path}`), backup_dir: dir }, `${verb} ${entries.length} file change(s); undo with: builder undo ${options.runId}`);
   return dir;
 }
 

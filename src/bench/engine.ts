@@ -1,0 +1,184 @@
+import { cpus } from "node:os";
+import path from "node:path";
+import { LlamaChatSession, type GbnfJsonSchema, type LlamaModel } from "node-llama-cpp";
+import { runTask, RunFailure } from "../agent/run-task.js";
+import { EmbeddedBackend } from "../backends/embedded/embedded-backend.js";
+import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
+import { chooseThreads } from "../backends/embedded/thread-calibration.js";
+import { loadConfig, type BuilderConfig } from "../config/load.js";
+import { loadPriming } from "../context/priming.js";
+import { buildMessages } from "../context/prompt.js";
+import { DEMO_PROJECT_DIR } from "../demo/run-demo.js";
+import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
+import { readTaskFile } from "../task/read-task.js";
+import { answerJsonSchema } from "../task/answer-schema.js";
+import { CodeSuggestionSchema, type BuilderTask } from "../task/schema.js";
+import { median, ratio, scratchDir } from "./measure.js";
+import type { BenchModule, BenchResult, BenchSection } from "./types.js";
+
+const ANSWER_TOKENS = 1024;
+const SPEED_ROUNDS = 5;
+const RELIABILITY_RUNS = 50;
+
+/** Generation speed, thread choice and answer reliability of the embedded engine, on a synthesized model. */
+export const engineBench: BenchModule = {
+  id: "engine",
+  async run(): Promise<BenchSection> {
+    const dir = scratchDir("builder-bench-engine-");
+    const modelPath = path.join(dir, "tiny.gguf");
+    await writeSyntheticGguf(modelPath, { contextLength: 4096 });
+    const llama = await getLlamaRuntime("auto");
+    const model = await llama.loadModel({ modelPath });
+    try {
+      const calibration = await chooseThreads(llama, model, modelPath, path.join(dir, "thread-calibration.json"));
+      const task = await readTaskFile(path.join(DEMO_PROJECT_DIR, "tasks", "create-contact.json"));
+      const config = benchConfig(modelPath, calibration.threads, ANSWER_TOKENS, dir);
+      const results = [
+        await builderVersusRaw(model, config, task),
+        await threadChoiceVersusSweep(model, config, task, calibration.threads),
+        await reliability(modelPath, calibration.threads, task, dir),
+      ];
+      return { title: "Embedded engine (synthesized 356-token model, CPU)", results };
+    } finally {
+      await model.dispose();
+    }
+  },
+};
+
+function benchConfig(modelPath: string, threads: number, numPredict: number, workspace: string, boundedAnswer = true): BuilderConfig {
+  const base = loadConfig({ cwd: DEMO_PROJECT_DIR, env: {} });
+  return {
+    ...base,
+    model: modelPath,
+    workspace,
+    boundedAnswer,
+    options: { ...base.options, num_ctx: 4096, num_predict: numPredict, num_thread: threads, temperature: 0.2, seed: 7 },
+  };
+}
+
+/** Raw node-llama-cpp: the same prompt, grammar, threads and token limit, with no Builder code in the loop. */
+async function rawTokensPerSecond(model: LlamaModel, config: BuilderConfig, task: BuilderTask, threads: number): Promise<number> {
+  const llama = model.llama;
+  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, DEMO_PROJECT_DIR);
+  const [system, user] = buildMessages(priming, task);
+  const grammarSchema = answerJsonSchema(task, ANSWER_TOKENS, true) as unknown as GbnfJsonSchema;
+  const grammar = await (llama.createGrammarForJsonSchema.bind(llama) as (s: GbnfJsonSchema) => ReturnType<typeof llama.getGrammarFor>)(grammarSchema);
+  const context = await model.createContext({ contextSize: config.options.num_ctx, threads });
+  try {
+    const session = new LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: system.content });
+    let first = 0;
+    let last = 0;
+    let tokens = 0;
+    await session.prompt(user.content, {
+      grammar,
+      maxTokens: ANSWER_TOKENS,
+      temperature: config.options.temperature,
+      seed: config.options.seed,
+      onToken: (chunk) => {
+        last = performance.now();
+        if (tokens === 0) first = last;
+        tokens += chunk.length;
+      },
+    });
+    return tokens > 1 ? (tokens - 1) / ((last - first) / 1000) : 0;
+  } finally {
+    await context.dispose();
+  }
+}
+
+async function builderTokensPerSecond(config: BuilderConfig, task: BuilderTask): Promise<number> {
+  const backend = new EmbeddedBackend(config);
+  try {
+    const result = await runTask(task, { config, backend });
+    return result.metrics.tokens_per_sec ?? 0;
+  } finally {
+    await backend.dispose();
+  }
+}
+
+async function builderVersusRaw(model: LlamaModel, config: BuilderConfig, task: BuilderTask): Promise<BenchResult> {
+  const builder: number[] = [];
+  const raw: number[] = [];
+  // Interleaved so that drift on a shared machine hits both sides alike.
+  for (let round = 0; round < SPEED_ROUNDS; round += 1) {
+    raw.push(await rawTokensPerSecond(model, config, task, config.options.num_thread ?? 1));
+    builder.push(await builderTokensPerSecond(config, task));
+  }
+  const value = ratio(median(builder), median(raw));
+  return {
+    name: "Builder generation tok/s ÷ raw node-llama-cpp tok/s (same prompt, grammar, threads)",
+    value,
+    unit: "ratio",
+    target: "≥ 0.95",
+    pass: value >= 0.95,
+    detail: `median of ${SPEED_ROUNDS}: Builder ${median(builder).toFixed(1)} tok/s, raw ${median(raw).toFixed(1)} tok/s`,
+  };
+}
+
+async function threadChoiceVersusSweep(model: LlamaModel, config: BuilderConfig, task: BuilderTask, chosen: number): Promise<BenchResult> {
+  // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
+  const sweep = Array.from({ length: cpus().length }, (_, i) => i + 1);
+  const speeds = new Map<number, number[]>();
+  for (let round = 0; round < 3; round += 1) {
+    for (const threads of sweep) {
+      const list = speeds.get(threads) ?? [];
+      list.push(await rawTokensPerSecond(model, config, task, threads));
+      speeds.set(threads, list);
+    }
+  }
+  const medians = sweep.map((threads) => ({ threads, tps: median(speeds.get(threads) ?? []) }));
+  const best = medians.reduce((a, b) => (b.tps > a.tps ? b : a));
+  const chosenTps = medians.find((m) => m.threads === chosen)?.tps ?? 0;
+  const value = ratio(chosenTps, best.tps);
+  return {
+    name: "Default thread choice tok/s ÷ best of a thread sweep",
+    value,
+    unit: "ratio",
+    target: "≥ 0.9",
+    pass: value >= 0.9,
+    detail: `chose ${chosen} thread(s); sweep ${medians.map((m) => `${m.threads}t=${m.tps.toFixed(1)}`).join(", ")} tok/s`,
+  };
+}
+
+/**
+ * Many runs with varied seeds and budgets: each must end in a schema-valid suggestion or the clear
+ * truncation error. Every fifth run turns the answer bounds off with a small budget, which makes truncation likely.
+ */
+async function reliability(modelPath: string, threads: number, task: BuilderTask, dir: string): Promise<BenchResult> {
+  // Bounded answers need room for their smallest fields (about 870 tokens for this task).
+  const budgets = [900, 1024, 1280];
+  let valid = 0;
+  let truncated = 0;
+  const other: string[] = [];
+  const backends = new Map<number, EmbeddedBackend>();
+  try {
+    for (let run = 0; run < RELIABILITY_RUNS; run += 1) {
+      const bounded = run % 5 !== 4;
+      const budget = bounded ? budgets[run % budgets.length] : 256;
+      const config = benchConfig(modelPath, threads, budget, dir, bounded);
+      config.options = { ...config.options, temperature: 0.9, seed: run };
+      const backend = backends.get(budget) ?? new EmbeddedBackend(config);
+      backends.set(budget, backend);
+      try {
+        const result = await runTask(task, { config, backend });
+        if (CodeSuggestionSchema.safeParse(result.suggestion).success) valid += 1;
+        else other.push("invalid suggestion");
+      } catch (error) {
+        const code = error instanceof RunFailure ? error.error.code : String(error);
+        if (code === "GENERATION_TRUNCATED") truncated += 1;
+        else other.push(code);
+      }
+    }
+  } finally {
+    for (const backend of backends.values()) await backend.dispose();
+  }
+  const value = ((valid + truncated) / RELIABILITY_RUNS) * 100;
+  return {
+    name: `Runs ending in a schema-valid suggestion or the clear truncation error (${RELIABILITY_RUNS} runs)`,
+    value,
+    unit: "%",
+    target: "100%",
+    pass: value === 100,
+    detail: `${valid} valid, ${truncated} truncation errors${other.length ? `, other: ${other.join(", ")}` : ""}`,
+  };
+}

@@ -81,7 +81,7 @@ describe("WorkspaceSandbox in a real git repository", () => {
     for (const input of [".git/hooks/pre-commit", ".GIT/config", ".Git./hooks/x", "vendor/lib/.git/config", ".builder/backups/x/manifest.json", ".git"]) {
       await expect(sandbox.resolveForWrite(input), input).rejects.toThrow(/never writes|deny list/);
     }
-    const denied = await sandbox.resolveForWrite(".env").catch((e: unknown) => e as PathDeniedError);
+    const denied = (await sandbox.resolveForWrite(".env").catch((e: unknown) => e)) as PathDeniedError;
     expect(denied.message).toContain('"!.env*"');
     expect((await sandbox.resolveForWrite("src/env.ts")).relative).toBe("src/env.ts");
   });

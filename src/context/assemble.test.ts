@@ -8,6 +8,7 @@ import { synthesizeTestModel } from "../test-support/fixtures.js";
 import { gitRepo } from "../test-support/git-repo.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { assembleContext, type AssembleInput, type ContextExplanation } from "./assemble.js";
+import { formatExplanation } from "./explain.js";
 import { loadPriming, type KnowledgeSection } from "./priming.js";
 import { buildSystemMessage } from "./prompt.js";
 import { estimatingCounter } from "./token-count.js";
@@ -123,6 +124,10 @@ describe("assembleContext with the real tokenizer of a synthesized model", () =>
     expect(tighter.messages[1]?.content).toContain("src/api.ts\n  export const route");
     expect(tighter.messages[1]?.content).toMatch(/… \d+ more files not shown/);
     expect(part(tighter.explanation, "pack")[0]?.included).toBe(true);
+    const text = formatExplanation(tighter.explanation);
+    expect(text).toMatch(/^  dropped +\d+  related-code: src\/db\.ts/m);
+    expect(text).toMatch(/^  dropped +\d+  repo-map: repository map tail: \d+ less relevant files$/m);
+    expect(text).toMatch(/^  included +\d+  task-file: src\/contact-service\.test\.ts \(NEW\)$/m);
 
     let overflow: ContextExplanation | undefined;
     const error = await assembleContext(await input(reserve + 50, TASK, (e) => (overflow = e))).catch((e: unknown) => e);

@@ -67,7 +67,7 @@ export async function gatherWorkspaceContext(sandbox: WorkspaceSandbox, task: Bu
     taskFiles,
     map: ranked,
     related,
-    stats: { files: codeFiles.length, parsed: map.stats.parsed, cached: map.stats.cached, excluded: listing.excluded, ms: performance.now() - started },
+    stats: { files: codeFiles.length, parsed: map.stats.parsed, cached: map.stats.cached, excluded: listing.excluded, ms: Math.round(performance.now() - started) },
   };
 }
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { setLogger, createLogger } from "../telemetry/logger.js";
+import { contextBench } from "./context.js";
 import { engineBench } from "./engine.js";
 import type { BenchModule, BenchSection } from "./types.js";
 
 /** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
-const MODULES: BenchModule[] = [engineBench];
+const MODULES: BenchModule[] = [engineBench, contextBench];
 
 function formatSection(section: BenchSection): string {
   const lines = [`\n## ${section.title}`];

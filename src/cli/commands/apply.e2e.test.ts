@@ -16,10 +16,10 @@ beforeAll(async () => {
 
 const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: cacheHome, HOME: cacheHome });
 
-/** A git repository with a config, some code, and tests kept in __tests__ folders. */
+/** A git repository with a config, some code, and tests kept in __tests__ folders. The fixed seed keeps the random model's answer (and so its non-empty tests) the same on every run. */
 function workspace(): string {
   return gitRepo({
-    "builder.config.json": JSON.stringify({ model: modelPath, knowledge: ["knowledge/project.md"], options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 } }),
+    "builder.config.json": JSON.stringify({ model: modelPath, knowledge: ["knowledge/project.md"], options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 11 } }),
     "knowledge/project.md": "# Project\nStrict TypeScript.\n",
     "src/contact-service.ts": 'import { query } from "./db.js";\nexport function findContact(id: string): unknown {\n  return query(id);\n}\n',
     "src/db.ts": "export function query(sql: string): unknown {\n  return sql;\n}\n",

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
-import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
+import type { Backend, BackendInfo, ChatMessage, GenerateResult } from "../backends/types.js";
 import { loadPriming } from "../context/priming.js";
 import { buildMessages } from "../context/prompt.js";
 import { BuilderError, GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
@@ -11,7 +11,10 @@ import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
 import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
+import { Verifier, planVerification } from "../verify/verify.js";
 import { planAnswerBudget } from "./budget.js";
+import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, verifyWithRepairs, type Attempt, type GeneratedAnswer, type RepairOutcome } from "./repair.js";
+import { roundMetrics, unverifiedReport, verificationSection, verifiedReport, verifyAnswer } from "./verification-step.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -43,8 +46,9 @@ export class RunFailure extends Error {
 }
 
 /**
- * The agent loop for one task: prime, generate a schema-constrained answer, report honestly, and
- * record metrics whether it worked or not.
+ * The agent loop for one task: prime, generate a schema-constrained answer, verify it in a scratch
+ * copy of the workspace and repair it while it fails (bounded), report honestly, and record metrics
+ * whether it worked or not. A FAILED verdict is a result, not an exception: the caller decides.
  */
 export async function runTask(task: BuilderTask, options: RunTaskOptions): Promise<RunTaskResult> {
   const { config } = options;
@@ -55,52 +59,43 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   let info: BackendInfo | undefined;
   let generation: GenerateResult | undefined;
   let promptTokens = 0;
+  let verifier: Promise<Verifier> | undefined;
   try {
     const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
-    const messages = buildMessages(priming, task);
+    const knowledge = priming.map((section) => section.content).join("\n");
+    const plan = planVerification(config.workspace, config.verify);
+    // The scratch copy is made while the model loads and generates.
+    verifier = plan.run ? Verifier.open(config.workspace, config.verify, logger) : undefined;
+    verifier?.catch(() => undefined);
+    const context = plan.run ? [verificationSection(task, config.workspace, config.verify, knowledge)] : [];
+    const messages = buildMessages(priming, task, context);
     info = await backend.prepare();
-    const count = await backend.countPromptTokens(messages);
-    promptTokens = count.tokens;
-    const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
-    const schema = answerJsonSchema(task, maxTokens, config.boundedAnswer);
-    logger.debug({ task_id: task.task_id, prompt_tokens: count.tokens, max_tokens: maxTokens }, "generating");
-    generation = await backend.generate({
-      messages,
-      schema: schema as unknown as Record<string, unknown>,
-      sampling: {
-        maxTokens,
-        temperature: config.options.temperature ?? 0.2,
-        topP: config.options.top_p,
-        topK: config.options.top_k,
-        repeatPenalty: config.options.repeat_penalty,
-        seed: config.options.seed,
-      },
-      signal: options.signal,
-      onTextChunk: options.onTextChunk,
-    });
-    if (generation.stopReason === "length") {
-      throw new GenerationTruncatedError(
-        `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
-          `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
-        { num_predict: maxTokens, generated_tokens: generation.metrics.generatedTokens },
+    const backendInfo = info;
+    const generate = async (request: ChatMessage[], repairOf?: Attempt): Promise<GeneratedAnswer> => {
+      return generateAnswer(
+        { backend, info: backendInfo, config, task, messages: request, options, logger, repairOf },
+        {
+          promptCounted: (tokens) => (promptTokens ||= tokens),
+          generated: (result) => (generation ??= result),
+        },
       );
-    }
-    if (generation.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
-    const answer = parseAnswer(generation.text);
-    const cutFields = fieldsAtBound(answer, schema);
-    const suggestion: CodeSuggestion = {
-      ...answer,
-      verification: {
-        verdict: "UNVERIFIED",
-        summary: `Generated by ${path.basename(info.model)} on the ${info.backend} backend. Not verified: no checks ran, so nothing about this code is known to work.`,
-        produced_by: { backend: info.backend, model: info.model },
-        checks: [],
-        notes: cutFields.map(
-          (field) => `${field} filled its whole length bound (${String(schema.properties[field as keyof typeof schema.properties].maxLength)} chars): the model may have been cut off there; raise options.num_predict for longer answers.`,
-        ),
-      },
     };
-    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model });
+    const first = await generate(messages);
+    let suggestion: CodeSuggestion;
+    let outcome: RepairOutcome | undefined;
+    if (!plan.run || !verifier) {
+      suggestion = { ...first.answer, verification: unverifiedReport(info, plan.run ? "verification is off" : plan.reason, first.cutFields) };
+    } else {
+      const ready = await verifier;
+      outcome = await verifyWithRepairs(first, {
+        maxRepairs: config.verify.maxRepairs,
+        verify: (answer) => verifyAnswer(ready, config.workspace, answer, task, knowledge),
+        repair: async (previous) => generate(await fitRepairPrompt(backend, messages, previous, backendInfo.contextSize, config.options.num_predict), previous),
+      });
+      suggestion = { ...outcome.best.answer, verification: verifiedReport(outcome, info, outcome.best.cutFields) };
+      logger.info({ verdict: suggestion.verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped }, "verification finished");
+    }
+    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model, outcome, verdict: suggestion.verification.verdict });
     await recordRunMetrics(metrics, config.workspace, logger);
     return { runId, suggestion, metrics, info };
   } catch (caught) {
@@ -109,8 +104,81 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     await recordRunMetrics(metrics, config.workspace, logger);
     throw new RunFailure(error, metrics, info);
   } finally {
+    if (verifier) await verifier.then((v) => v.dispose()).catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
     if (!options.backend) await backend.dispose();
   }
+}
+
+/** Inputs of one generation. */
+interface GenerateInput {
+  backend: Backend;
+  info: BackendInfo;
+  config: BuilderConfig;
+  task: BuilderTask;
+  messages: ChatMessage[];
+  options: RunTaskOptions;
+  logger: Logger;
+  repairOf?: Attempt;
+}
+
+/**
+ * One schema-constrained generation, parsed: fails on a truncated, cancelled or malformed answer.
+ * `observe` sees the prompt size (before the budget can fail) and the raw result.
+ */
+async function generateAnswer(input: GenerateInput, observe: { promptCounted(tokens: number): void; generated(result: GenerateResult): void }): Promise<GeneratedAnswer> {
+  const { backend, config, task, logger } = input;
+  const count = await backend.countPromptTokens(input.messages);
+  observe.promptCounted(count.tokens);
+  const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: input.info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
+  const schema = answerJsonSchema(task, maxTokens, config.boundedAnswer);
+  logger.debug({ task_id: task.task_id, prompt_tokens: count.tokens, max_tokens: maxTokens, repair_of_round: input.repairOf?.round }, "generating");
+  const result = await backend.generate({
+    messages: input.messages,
+    schema: schema as unknown as Record<string, unknown>,
+    sampling: {
+      maxTokens,
+      temperature: config.options.temperature ?? 0.2,
+      topP: config.options.top_p,
+      topK: config.options.top_k,
+      repeatPenalty: config.options.repeat_penalty,
+      seed: config.options.seed,
+    },
+    signal: input.options.signal,
+    onTextChunk: input.options.onTextChunk,
+  });
+  observe.generated(result);
+  if (result.stopReason === "length") {
+    throw new GenerationTruncatedError(
+      `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
+        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
+      { num_predict: maxTokens, generated_tokens: result.metrics.generatedTokens },
+    );
+  }
+  if (result.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
+  const answer = parseAnswer(result.text);
+  const cutFields = fieldsAtBound(answer, schema).map(
+    (field) => `${field} filled its whole length bound (${String(schema.properties[field as keyof typeof schema.properties].maxLength)} chars): the model may have been cut off there; raise options.num_predict for longer answers.`,
+  );
+  return { answer, generation: result, cutFields };
+}
+
+/**
+ * The repair prompt, with as many diagnostics as fit: fewer lines per check until the prompt leaves
+ * room for the answer; when even one line does not fit, the context is too small for a repair.
+ */
+async function fitRepairPrompt(backend: Backend, base: ChatMessage[], previous: Attempt, contextSize: number, numPredict: number | undefined): Promise<ChatMessage[]> {
+  let overflow: unknown;
+  for (const limit of REPAIR_DIAGNOSTIC_LIMITS) {
+    const messages = buildRepairMessages(base, previous, limit);
+    const count = await backend.countPromptTokens(messages);
+    try {
+      planAnswerBudget({ promptTokens: count.tokens, contextSize, numPredict, exact: count.exact });
+      return messages;
+    } catch (error) {
+      overflow = error;
+    }
+  }
+  throw overflow;
 }
 
 function parseAnswer(text: string): ModelAnswer {
@@ -141,6 +209,9 @@ interface MetricsInput {
   error: string | null;
   backendName: string;
   model: string | undefined;
+  /** The verification rounds, when checks ran. */
+  outcome?: RepairOutcome;
+  verdict?: string;
 }
 
 function buildMetrics(input: MetricsInput): RunMetrics {
@@ -161,6 +232,20 @@ function buildMetrics(input: MetricsInput): RunMetrics {
     total_ms: round(performance.now() - input.started),
     success: input.success,
     error: input.error,
+    ...(input.verdict !== undefined ? { verdict: input.verdict } : {}),
+    ...(input.outcome ? verificationMetrics(input.outcome) : {}),
+  };
+}
+
+function verificationMetrics(outcome: RepairOutcome): Pick<RunMetrics, "repair_rounds" | "verify_ms" | "check_ms" | "rounds"> {
+  const rounds = roundMetrics(outcome);
+  const checkMs: Record<string, number> = {};
+  for (const r of rounds) for (const [name, ms] of Object.entries(r.check_ms)) checkMs[name] = round((checkMs[name] ?? 0) + ms);
+  return {
+    repair_rounds: outcome.repairRounds,
+    verify_ms: round(outcome.attempts.reduce((sum, a) => sum + a.report.durationMs, 0)),
+    check_ms: checkMs,
+    rounds,
   };
 }
 

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { runTask, RunFailure } from "../../agent/run-task.js";
-import { UsageError } from "../../errors/errors.js";
+import { UsageError, VerificationFailedError } from "../../errors/errors.js";
 import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
 import type { BuilderTask } from "../../task/schema.js";
 import { formatReport } from "../../telemetry/report.js";
@@ -14,6 +14,9 @@ interface RunFlags extends ModelFlags {
   pack?: string;
   taskId?: string;
   report?: boolean;
+  /** false with --no-verify. */
+  verify?: boolean;
+  maxRepairs?: number;
 }
 
 /** `builder run`: one task in (stdin, file or flags), one suggestion JSON out on stdout. */
@@ -27,15 +30,27 @@ export function runCommand(): Command {
     .option("--loc-max <n>", "the most lines the change may touch", toInt("--loc-max"))
     .option("--pack <name>", "context pack from builder.config.json")
     .option("--task-id <id>", "task id (default: time based)")
-    .option("--report", "print a human verification report on stderr");
+    .option("--report", "print a human verification report on stderr")
+    .option("--no-verify", "skip verification: the suggestion is reported UNVERIFIED (exit 0)")
+    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"));
   addModelFlags(command);
   return command.action(async (taskFile: string | undefined, flags: RunFlags) => {
     const task = await readTaskInput(taskFile, flags);
-    const config = configFromFlags(flags);
+    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0) throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+    const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
     try {
       const result = await runTask(task, { config });
+      const { verification } = result.suggestion;
+      // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
       process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-      if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, result.suggestion.verification.verdict));
+      if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, verification.verdict));
+      if (verification.verdict === "FAILED") {
+        const failed = verification.checks.filter((c) => c.status === "failed").map((c) => c.name);
+        throw new VerificationFailedError(
+          `The suggestion failed verification (${failed.join(", ")}) after ${verification.repair_rounds ?? 0} repair round(s). It is printed on stdout with its diagnostics; nothing was written to the workspace. Try a larger model, a smaller task, or more --max-repairs.`,
+          { failed_checks: failed, repair_rounds: verification.repair_rounds ?? 0 },
+        );
+      }
     } catch (error) {
       if (flags.report && error instanceof RunFailure) process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
       throw error;

@@ -3,17 +3,21 @@ import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult
 import { loadConfig, type BuilderConfig } from "../config/load.js";
 import type { VerifyOverrides } from "../config/verify-settings.js";
 import type { BuilderTask, ModelAnswer } from "../task/schema.js";
+import { createLogger } from "../telemetry/logger.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { hashTree, typescriptProject } from "../test-support/ts-project-fixture.js";
 import { buildRepairMessages, type Attempt } from "./repair.js";
-import { runTask } from "./run-task.js";
+import { runTask, type RunTaskResult } from "./run-task.js";
 
 /** A backend that answers from a script, and remembers what it was asked: for control-flow tests only. */
 class ScriptedBackend implements Backend {
   readonly requests: ChatMessage[][] = [];
-  constructor(private readonly answers: ModelAnswer[]) {}
+  constructor(
+    private readonly answers: ModelAnswer[],
+    private readonly contextSize = 16384,
+  ) {}
   async prepare(): Promise<BackendInfo> {
-    return { backend: "embedded", model: "/models/scripted.gguf", contextSize: 16384, device: "script", loadMs: 0 };
+    return { backend: "embedded", model: "/models/scripted.gguf", contextSize: this.contextSize, device: "script", loadMs: 0 };
   }
   async countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
     return { tokens: Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 3), exact: false };
@@ -44,8 +48,15 @@ const TYPE_ERROR: ModelAnswer = { ...RIGHT, suggested_code: 'export function mul
 const NO_RETURN_TYPE: ModelAnswer = { ...RIGHT, suggested_code: "export function multiply(a: number, b: number) {\n  return a * b;\n}\n" };
 const WITH_ANY: ModelAnswer = { ...RIGHT, suggested_code: "export function multiply(a: any, b: number): number {\n  return a * b;\n}\n" };
 
+const logger = createLogger({ level: "silent" });
+
+/** runTask with a scripted backend and a silent logger. */
+function run(task: BuilderTask, config: BuilderConfig, backend: ScriptedBackend): Promise<RunTaskResult> {
+  return runTask(task, { config, backend, logger });
+}
+
 function config(workspace: string, verify: VerifyOverrides = {}): BuilderConfig {
-  return loadConfig({ cwd: workspace, env: { HOME: tempDir() }, overrides: { workspace, verify } });
+  return loadConfig({ cwd: workspace, env: { HOME: tempDir() }, overrides: { workspace, verify, options: { num_predict: 2000 } } });
 }
 
 describe("the repair loop (scripted backend, real checks)", () => {
@@ -53,7 +64,7 @@ describe("the repair loop (scripted backend, real checks)", () => {
     const workspace = typescriptProject({ git: true });
     const before = hashTree(workspace);
     const backend = new ScriptedBackend([TYPE_ERROR, RIGHT]);
-    const result = await runTask(TASK, { config: config(workspace), backend });
+    const result = await run(TASK, config(workspace), backend);
     expect(result.suggestion.verification).toMatchObject({ verdict: "VERIFIED", repair_rounds: 1 });
     expect(result.suggestion.suggested_code).toBe(RIGHT.suggested_code);
     expect(result.suggestion.verification.summary).toMatch(/^VERIFIED after 1 repair round\(s\)/);
@@ -70,7 +81,7 @@ describe("the repair loop (scripted backend, real checks)", () => {
   it("stops early when a repair round fixes nothing, and reports FAILED with the diagnostics", async () => {
     const workspace = typescriptProject();
     const backend = new ScriptedBackend([TYPE_ERROR, TYPE_ERROR, RIGHT]);
-    const result = await runTask(TASK, { config: config(workspace), backend });
+    const result = await run(TASK, config(workspace), backend);
     expect(backend.requests).toHaveLength(2);
     const { verification } = result.suggestion;
     expect(verification).toMatchObject({ verdict: "FAILED", repair_rounds: 1 });
@@ -81,7 +92,7 @@ describe("the repair loop (scripted backend, real checks)", () => {
   it("keeps going while rounds make progress, up to --max-repairs, and reports the best answer", async () => {
     const workspace = typescriptProject();
     const backend = new ScriptedBackend([TYPE_ERROR, WITH_ANY, NO_RETURN_TYPE, RIGHT]);
-    const result = await runTask(TASK, { config: config(workspace, { maxRepairs: 2 }), backend });
+    const result = await run(TASK, config(workspace, { maxRepairs: 2 }), backend);
     expect(backend.requests).toHaveLength(3);
     const { verification } = result.suggestion;
     expect(verification).toMatchObject({ verdict: "FAILED", repair_rounds: 2 });
@@ -92,10 +103,28 @@ describe("the repair loop (scripted backend, real checks)", () => {
     ]);
   });
 
+  it("trims the diagnostics in the repair prompt to fit the context window", async () => {
+    const workspace = typescriptProject();
+    const body = Array.from({ length: 12 }, (_, i) => `  const v${i}: number = "s${i}";`).join("\n");
+    const manyErrors = { ...RIGHT, suggested_code: `export function multiply(a: number, b: number): number {\n${body}\n  return a * b;\n}\n` };
+    const roomy = new ScriptedBackend([manyErrors, RIGHT]);
+    await run(TASK, config(workspace), roomy);
+    const full = roomy.requests[1] as ChatMessage[];
+    expect(full.at(-1)?.content).not.toContain("more");
+    const fullTokens = (await roomy.countPromptTokens(full)).tokens;
+    // One token short of holding the full repair prompt plus the answer budget (num_predict 2000).
+    const tight = new ScriptedBackend([manyErrors, RIGHT], fullTokens + 2000 - 1);
+    const result = await run(TASK, config(workspace), tight);
+    const trimmed = tight.requests[1] as ChatMessage[];
+    expect(trimmed.at(-1)?.content).toMatch(/… and 2 more/);
+    expect(trimmed.at(-2)).toEqual(full.at(-2));
+    expect(result.suggestion.verification.verdict).toBe("VERIFIED");
+  });
+
   it("does not repair with --max-repairs 0, and treats a file_path outside the workspace as a failed check", async () => {
     const workspace = typescriptProject();
     const backend = new ScriptedBackend([{ ...RIGHT, file_path: "../outside.ts" }]);
-    const result = await runTask({ ...TASK, files: [] }, { config: config(workspace, { maxRepairs: 0 }), backend });
+    const result = await run({ ...TASK, files: [] }, config(workspace, { maxRepairs: 0 }), backend);
     expect(backend.requests).toHaveLength(1);
     expect(result.suggestion.verification.checks).toEqual([
       expect.objectContaining({ name: "paths", status: "failed", diagnostics: [expect.stringMatching(/resolves outside the workspace/)] }),
@@ -105,12 +134,12 @@ describe("the repair loop (scripted backend, real checks)", () => {
 
   it("reports UNVERIFIED with the reason for --no-verify and for a workspace without tsconfig.json", async () => {
     const workspace = typescriptProject();
-    const off = await runTask(TASK, { config: config(workspace, { enabled: false }), backend: new ScriptedBackend([TYPE_ERROR]) });
+    const off = await run(TASK, config(workspace, { enabled: false }), new ScriptedBackend([TYPE_ERROR]));
     expect(off.suggestion.verification).toMatchObject({ verdict: "UNVERIFIED", checks: [] });
     expect(off.suggestion.verification.summary).toMatch(/Not verified: verification was switched off \(--no-verify\)/);
     const plain = tempDir();
-    const none = await runTask(TASK, { config: config(plain), backend: new ScriptedBackend([TYPE_ERROR]) });
-    expect(none.suggestion.verification.summary).toMatch(/Not verified: tsconfig\.json was not found .* not a TypeScript workspace/);
+    const none = await run(TASK, config(plain), new ScriptedBackend([TYPE_ERROR]));
+    expect(none.suggestion.verification.summary).toMatch(/Not verified: no tsconfig\.json in .* \(not a TypeScript workspace;/);
     expect(none.metrics.verdict).toBe("UNVERIFIED");
   });
 });

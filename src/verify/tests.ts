@@ -101,7 +101,8 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
     return done("passed", [], `${label}: ${counts ? `${counts.total} test(s) passed` : "passed"} in ${testFile}`);
   }
   if (failures.length === 0) failures = [`${testFile}: ${label} exited with ${result.code ?? result.signal ?? "an error"}: ${outputTail(result.output)}`];
-  return done("failed", failures, `${label}: ${counts ? `${counts.failed} of ${counts.total} test(s) failed` : "failed"} in ${testFile}`);
+  const what = counts && counts.total > 0 ? `${counts.failed} of ${counts.total} test(s) failed` : "the test file failed before any test ran";
+  return done("failed", failures, `${label}: ${what} in ${testFile}`);
 }
 
 interface JsonReport {
@@ -198,6 +199,7 @@ function readPackageJson(root: string): PackageJson {
 
 function firstLines(text: string): string {
   const cleaned = text
+    .replace(/\u001b\[[0-9;]*m/g, "")
     .split("\n")
     .filter((line) => !/^\s+at /.test(line))
     .join(" ")

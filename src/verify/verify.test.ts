@@ -182,7 +182,7 @@ describe("planVerification", () => {
   it("skips non-TypeScript workspaces automatically, with the reason", () => {
     const plain = typescriptProject({ runner: "none" });
     const noTs = planVerification(plain + "/src", settings);
-    expect(noTs).toEqual({ run: false, reason: expect.stringMatching(/tsconfig\.json was not found .*not a TypeScript workspace/) });
+    expect(noTs).toEqual({ run: false, reason: expect.stringMatching(/^no tsconfig\.json in .*not a TypeScript workspace/) });
     expect(planVerification(plain, settings)).toEqual({ run: true, tsconfig: "tsconfig.json" });
   });
 

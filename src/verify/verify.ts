@@ -33,7 +33,7 @@ export function planVerification(workspace: string, settings: VerifySettings): V
   const tsconfig = path.resolve(workspace, settings.tsconfig);
   const hasTsconfig = existsSync(tsconfig);
   if (!hasTsconfig && settings.enabled !== true) {
-    return { run: false, reason: `${settings.tsconfig} was not found in ${workspace}: not a TypeScript workspace, so no checks ran (set verify.enabled to true with a verify.test_command to verify it anyway)` };
+    return { run: false, reason: `no ${settings.tsconfig} in ${workspace} (not a TypeScript workspace; set verify.enabled to true with a verify.test_command to verify it anyway)` };
   }
   return { run: true, tsconfig: hasTsconfig ? settings.tsconfig : undefined };
 }

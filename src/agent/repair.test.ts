@@ -56,7 +56,7 @@ function run(task: BuilderTask, config: BuilderConfig, backend: ScriptedBackend)
 }
 
 function config(workspace: string, verify: VerifyOverrides = {}): BuilderConfig {
-  return loadConfig({ cwd: workspace, env: { HOME: tempDir() }, overrides: { workspace, verify, options: { num_predict: 2000 } } });
+  return loadConfig({ cwd: workspace, env: { HOME: tempDir() }, overrides: { workspace, verify, options: { num_predict: 4096 } } });
 }
 
 describe("the repair loop (scripted backend, real checks)", () => {
@@ -112,8 +112,8 @@ describe("the repair loop (scripted backend, real checks)", () => {
     const full = roomy.requests[1] as ChatMessage[];
     expect(full.at(-1)?.content).not.toContain("more");
     const fullTokens = (await roomy.countPromptTokens(full)).tokens;
-    // One token short of holding the full repair prompt plus the answer budget (num_predict 2000).
-    const tight = new ScriptedBackend([manyErrors, RIGHT], fullTokens + 2000 - 1);
+    // One token short of holding the full repair prompt plus the answer budget (num_predict 4096).
+    const tight = new ScriptedBackend([manyErrors, RIGHT], fullTokens + 4096 - 1);
     const result = await run(TASK, config(workspace), tight);
     const trimmed = tight.requests[1] as ChatMessage[];
     expect(trimmed.at(-1)?.content).toMatch(/… and 2 more/);

@@ -28,7 +28,7 @@ export interface RepairDeps {
 
 /** How the loop ended. */
 export interface RepairOutcome {
-  /** The answer reported: the verified one, else the one with the fewest failures (the latest on a tie). */
+  /** The answer reported: the one that did not fail, else the one with the fewest failures (the latest on a tie). */
   best: Attempt;
   attempts: Attempt[];
   /** Repair rounds that produced an answer. */
@@ -47,8 +47,9 @@ export async function verifyWithRepairs(first: GeneratedAnswer, deps: RepairDeps
   let stopped = "";
   for (let round = 1; ; round++) {
     const previous = attempts[attempts.length - 1] as Attempt;
-    if (previous.report.verdict === "VERIFIED") {
-      stopped = round === 1 ? "the first answer passed every check" : `verified after ${round - 1} repair round(s)`;
+    if (previous.report.verdict !== "FAILED") {
+      const what = previous.report.verdict === "VERIFIED" ? "verified" : "nothing failed";
+      stopped = round === 1 ? `the first answer: ${what}` : `${what} after ${round - 1} repair round(s)`;
       break;
     }
     if (round > deps.maxRepairs) {
@@ -87,7 +88,7 @@ function failureKeys(report: VerificationReport): string[] {
 function pickBest(attempts: readonly Attempt[]): Attempt {
   let best = attempts[0] as Attempt;
   for (const attempt of attempts) {
-    if (attempt.report.verdict === "VERIFIED") return attempt;
+    if (attempt.report.verdict !== "FAILED") return attempt;
     const score = (a: Attempt): [number, number] => [a.report.checks.filter((c) => c.status === "failed").length, failureKeys(a.report).length];
     const [checks, diagnostics] = score(attempt);
     const [bestChecks, bestDiagnostics] = score(best);

@@ -130,6 +130,12 @@ describe("Verifier on a real TypeScript project (vitest)", () => {
     expect(check(report, "tests").diagnostics[0]).toMatch(/acceptance asks for tests \("has vitest tests"\)/);
   });
 
+  it("does not call a change verified when neither typecheck nor tests had anything to check", async () => {
+    const report = await verify([{ path: "docs/notes.md", content: "# notes\n" }], { ...TASK, acceptance: [] });
+    expect(report.checks.map((c) => c.status)).toEqual(["skipped", "passed", "skipped", "skipped"]);
+    expect(report.verdict).toBe("UNVERIFIED");
+  });
+
   it("reports new errors in files importing the changed file, not their old ones", async () => {
     const report = await verify([{ path: "src/math.ts", content: "export function add(a: string, b: string): string {\n  return a + b;\n}\n" }], { ...TASK, acceptance: [] });
     const typecheck = check(report, "typecheck");
@@ -138,6 +144,22 @@ describe("Verifier on a real TypeScript project (vitest)", () => {
     expect(typecheck.diagnostics).toContainEqual(expect.stringMatching(/^src\/legacy\.ts:4:14 TS2322 Type 'string' is not assignable to type 'number'/));
     expect(typecheck.diagnostics.join("\n")).not.toMatch(/legacy\.ts:3:/);
     expect(typecheck.summary).toMatch(/2 importer/);
+  });
+});
+
+describe("Verifier on a project that allows implicit any", () => {
+  it("still fails an implicit any under no-any, which the project's own typecheck lets through", async () => {
+    const loose = JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: false, noEmit: true, skipLibCheck: true, types: [] }, include: ["src"] });
+    const workspace = typescriptProject({ runner: "none", files: { "tsconfig.json": loose } });
+    const verifier = await Verifier.open(workspace, resolveVerifySettings(undefined, undefined, undefined));
+    try {
+      const code = "export function multiply(a: number, b): number {\n  return a * b;\n}\n";
+      const report = await verifier.verify([{ path: "src/multiply.ts", content: code }], { task: { ...TASK, acceptance: [] }, knowledge: "" });
+      expect(check(report, "typecheck").status).toBe("passed");
+      expect(check(report, "rules").diagnostics).toEqual(["src/multiply.ts:1:37 no-any parameter `b` is implicitly `any`: give it a type."]);
+    } finally {
+      await verifier.dispose();
+    }
   });
 });
 

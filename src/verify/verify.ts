@@ -45,9 +45,13 @@ export interface VerifyContext {
   knowledge: string;
 }
 
-/** The outcome of one verification round. */
+/**
+ * The outcome of one verification round. UNVERIFIED: nothing failed, but neither the typecheck nor
+ * the tests had anything to check (no changed TypeScript file covered by the tsconfig, no tests), so
+ * passing rules alone do not make the code verified.
+ */
 export interface VerificationReport {
-  verdict: "VERIFIED" | "FAILED";
+  verdict: "VERIFIED" | "FAILED" | "UNVERIFIED";
   checks: CheckResult[];
   notes: string[];
   durationMs: number;
@@ -119,10 +123,13 @@ export class Verifier {
         ? await runLint({ root: this.scratch.root, files: edits.map((e) => e.path), command: this.settings.lintCommand, timeoutMs: this.settings.lintTimeoutMs })
         : skipped("lint", "not configured (set verify.lint_command or verify.checks.lint)"),
     );
+    const substantive = checks.some((c) => (c.name === "typecheck" || c.name === "tests") && c.status === "passed");
+    const notes = checks.flatMap((c) => c.notes);
+    if (!substantive) notes.push("Neither the typecheck nor the tests had anything to check in this change, so it is not called verified.");
     return {
-      verdict: checks.some((c) => c.status === "failed") ? "FAILED" : "VERIFIED",
+      verdict: checks.some((c) => c.status === "failed") ? "FAILED" : substantive ? "VERIFIED" : "UNVERIFIED",
       checks,
-      notes: checks.flatMap((c) => c.notes),
+      notes,
       durationMs: performance.now() - started,
     };
   }

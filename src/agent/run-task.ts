@@ -104,7 +104,9 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     await recordRunMetrics(metrics, config.workspace, logger);
     throw new RunFailure(error, metrics, info);
   } finally {
-    if (verifier) await verifier.then((v) => v.dispose()).catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
+    // A verifier that failed to open has nothing to remove (and its error was reported above, if it mattered).
+    const opened = await verifier?.catch(() => undefined);
+    if (opened) await opened.dispose().catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
     if (!options.backend) await backend.dispose();
   }
 }

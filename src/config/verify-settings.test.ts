@@ -6,7 +6,7 @@ import { ConfigError } from "../errors/errors.js";
 import { loadConfig } from "./load.js";
 
 function withConfig(config: unknown): string {
-  const root = mkdtempSync(path.join(tmpdir(), "builder-verify-config-"));
+  const root = mkdtempSync(path.join(tmpdir(), "builder-vcfg-"));
   writeFileSync(path.join(root, "builder.config.json"), JSON.stringify(config));
   return root;
 }

@@ -80,8 +80,9 @@ export class TypeScriptProject {
       changed = true;
       if (content !== null && !this.fileNameSet.has(key) && !this.notCovered.has(key)) this.reloadFileNames(key);
     }
+    const given = new Set([...files.keys()].map(normalize));
     for (const key of [...this.overlay.keys()]) {
-      if (files.has(key)) continue;
+      if (given.has(key)) continue;
       // Back to the file on disk (the scratch copy restored it): a new version makes the service read it again.
       this.overlay.delete(key);
       this.versions.set(key, `disk${++this.projectVersion}`);

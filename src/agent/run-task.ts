@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
-import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
+import type { Backend, BackendInfo, ChatMessage, GenerateResult } from "../backends/types.js";
 import { assembleContext, type ContextExplanation } from "../context/assemble.js";
 import { loadPriming } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles } from "../context/workspace-context.js";
@@ -12,9 +12,12 @@ import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
 import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
+import { Verifier, planVerification } from "../verify/verify.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { baseHashesFor } from "../workspace/suggestion-apply.js";
 import { planAnswerBudget } from "./budget.js";
+import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, verifyWithRepairs, type Attempt, type GeneratedAnswer, type RepairOutcome } from "./repair.js";
+import { roundMetrics, unverifiedReport, verificationSection, verifiedReport, verifyAnswer } from "./verification-step.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -50,8 +53,9 @@ export class RunFailure extends Error {
 }
 
 /**
- * The agent loop for one task: prime, generate a schema-constrained answer, report honestly, and
- * record metrics whether it worked or not.
+ * The agent loop for one task: prime, generate a schema-constrained answer, verify it in a scratch
+ * copy of the workspace and repair it while it fails (bounded), report honestly, and record metrics
+ * whether it worked or not. A FAILED verdict is a result, not an exception: the caller decides.
  */
 export async function runTask(task: BuilderTask, options: RunTaskOptions): Promise<RunTaskResult> {
   const { config } = options;
@@ -62,14 +66,22 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   let info: BackendInfo | undefined;
   let generation: GenerateResult | undefined;
   let promptTokens = 0;
+  let verifier: Promise<Verifier> | undefined;
   try {
     // Every path is checked against the workspace before the model loads; the scan runs while it does.
     const sandbox = await WorkspaceSandbox.fromConfig(config);
+    const root = sandbox.root;
     const workspaceTask = await normalizeTaskFiles(sandbox, task);
     const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
     gathering.catch(() => undefined);
     const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
+    const knowledge = priming.map((section) => section.content).join("\n");
+    const plan = planVerification(root, config.verify);
+    // The scratch copy is made while the model loads and generates.
+    verifier = plan.run ? Verifier.open(root, config.verify, logger) : undefined;
+    verifier?.catch(() => undefined);
     info = await backend.prepare();
+    const backendInfo = info;
     const workspace = await gathering;
     const context = await assembleContext({
       task: workspaceTask,
@@ -78,54 +90,39 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
       counter: backend,
       contextSize: info.contextSize,
       numPredict: config.options.num_predict,
+      requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
       onExplain: options.onContext,
     });
     const messages = context.messages;
-    promptTokens = context.promptTokens;
-    const maxTokens = planAnswerBudget({ promptTokens, contextSize: info.contextSize, numPredict: config.options.num_predict, exact: context.exact });
-    const schema = answerJsonSchema(workspaceTask, maxTokens, config.boundedAnswer);
-    logger.debug({ task_id: task.task_id, prompt_tokens: promptTokens, max_tokens: maxTokens }, "generating");
-    generation = await backend.generate({
-      messages,
-      schema: schema as unknown as Record<string, unknown>,
-      sampling: {
-        maxTokens,
-        temperature: config.options.temperature ?? 0.2,
-        topP: config.options.top_p,
-        topK: config.options.top_k,
-        repeatPenalty: config.options.repeat_penalty,
-        seed: config.options.seed,
-      },
-      signal: options.signal,
-      onTextChunk: options.onTextChunk,
-    });
-    if (generation.stopReason === "length") {
-      throw new GenerationTruncatedError(
-        `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
-          `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
-        { num_predict: maxTokens, generated_tokens: generation.metrics.generatedTokens },
+    const generate = async (request: ChatMessage[], repairOf?: Attempt): Promise<GeneratedAnswer> => {
+      return generateAnswer(
+        { backend, info: backendInfo, config, task: workspaceTask, messages: request, options, logger, repairOf },
+        {
+          promptCounted: (tokens) => (promptTokens ||= tokens),
+          generated: (result) => (generation ??= result),
+        },
       );
-    }
-    if (generation.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
-    const parsed = parseAnswer(generation.text);
-    // A file_path outside the workspace (or on the deny list) fails the run: such a suggestion is never written.
-    const answer = { ...parsed, file_path: (await sandbox.resolveForWrite(parsed.file_path)).relative };
-    const cutFields = fieldsAtBound(parsed, schema);
-    const atPrompt = Object.fromEntries(workspace.taskFiles.map((file) => [file.path, file.hash]));
-    const suggestion: CodeSuggestion = {
-      ...answer,
-      verification: {
-        verdict: "UNVERIFIED",
-        summary: `Generated by ${path.basename(info.model)} on the ${info.backend} backend. Not verified: no checks ran, so nothing about this code is known to work.`,
-        produced_by: { backend: info.backend, model: info.model },
-        checks: [],
-        notes: cutFields.map(
-          (field) => `${field} filled its whole length bound (${String(schema.properties[field as keyof typeof schema.properties].maxLength)} chars): the model may have been cut off there; raise options.num_predict for longer answers.`,
-        ),
-      },
-      base_hashes: await baseHashesFor(answer, sandbox, atPrompt),
     };
-    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model });
+    const first = await generate(messages);
+    let suggestion: CodeSuggestion;
+    let outcome: RepairOutcome | undefined;
+    if (!plan.run || !verifier) {
+      suggestion = { ...first.answer, verification: unverifiedReport(info, plan.run ? "verification is off" : plan.reason, first.cutFields) };
+    } else {
+      const ready = await verifier;
+      outcome = await verifyWithRepairs(first, {
+        maxRepairs: config.verify.maxRepairs,
+        verify: (answer) => verifyAnswer(ready, root, answer, workspaceTask, knowledge),
+        repair: async (previous) => generate(await fitRepairPrompt(backend, messages, previous, backendInfo.contextSize, config.options.num_predict), previous),
+      });
+      suggestion = { ...outcome.best.answer, verification: verifiedReport(outcome, info, outcome.best.cutFields) };
+      logger.info({ verdict: suggestion.verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped }, "verification finished");
+    }
+    // A file_path outside the workspace (or on the deny list) fails the run: such a suggestion is never written.
+    suggestion.file_path = (await sandbox.resolveForWrite(suggestion.file_path)).relative;
+    const atPrompt = Object.fromEntries(workspace.taskFiles.map((file) => [file.path, file.hash]));
+    suggestion.base_hashes = await baseHashesFor(suggestion, sandbox, atPrompt);
+    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model, outcome, verdict: suggestion.verification.verdict });
     await recordRunMetrics(metrics, config.workspace, logger);
     return { runId, suggestion, metrics, info, context: context.explanation };
   } catch (caught) {
@@ -134,8 +131,83 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     await recordRunMetrics(metrics, config.workspace, logger);
     throw new RunFailure(error, metrics, info);
   } finally {
+    // A verifier that failed to open has nothing to remove (and its error was reported above, if it mattered).
+    const opened = await verifier?.catch(() => undefined);
+    if (opened) await opened.dispose().catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
     if (!options.backend) await backend.dispose();
   }
+}
+
+/** Inputs of one generation. */
+interface GenerateInput {
+  backend: Backend;
+  info: BackendInfo;
+  config: BuilderConfig;
+  task: BuilderTask;
+  messages: ChatMessage[];
+  options: RunTaskOptions;
+  logger: Logger;
+  repairOf?: Attempt;
+}
+
+/**
+ * One schema-constrained generation, parsed: fails on a truncated, cancelled or malformed answer.
+ * `observe` sees the prompt size (before the budget can fail) and the raw result.
+ */
+async function generateAnswer(input: GenerateInput, observe: { promptCounted(tokens: number): void; generated(result: GenerateResult): void }): Promise<GeneratedAnswer> {
+  const { backend, config, task, logger } = input;
+  const count = await backend.countPromptTokens(input.messages);
+  observe.promptCounted(count.tokens);
+  const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: input.info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
+  const schema = answerJsonSchema(task, maxTokens, config.boundedAnswer);
+  logger.debug({ task_id: task.task_id, prompt_tokens: count.tokens, max_tokens: maxTokens, repair_of_round: input.repairOf?.round }, "generating");
+  const result = await backend.generate({
+    messages: input.messages,
+    schema: schema as unknown as Record<string, unknown>,
+    sampling: {
+      maxTokens,
+      temperature: config.options.temperature ?? 0.2,
+      topP: config.options.top_p,
+      topK: config.options.top_k,
+      repeatPenalty: config.options.repeat_penalty,
+      seed: config.options.seed,
+    },
+    signal: input.options.signal,
+    onTextChunk: input.options.onTextChunk,
+  });
+  observe.generated(result);
+  if (result.stopReason === "length") {
+    throw new GenerationTruncatedError(
+      `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
+        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
+      { num_predict: maxTokens, generated_tokens: result.metrics.generatedTokens },
+    );
+  }
+  if (result.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
+  const answer = parseAnswer(result.text);
+  const cutFields = fieldsAtBound(answer, schema).map(
+    (field) => `${field} filled its whole length bound (${String(schema.properties[field as keyof typeof schema.properties].maxLength)} chars): the model may have been cut off there; raise options.num_predict for longer answers.`,
+  );
+  return { answer, generation: result, cutFields };
+}
+
+/**
+ * The repair prompt, with as many diagnostics as fit: fewer lines per check until the prompt leaves
+ * room for the answer; when even one line does not fit, the context is too small for a repair.
+ */
+async function fitRepairPrompt(backend: Backend, base: ChatMessage[], previous: Attempt, contextSize: number, numPredict: number | undefined): Promise<ChatMessage[]> {
+  let overflow: unknown;
+  for (const limit of REPAIR_DIAGNOSTIC_LIMITS) {
+    const messages = buildRepairMessages(base, previous, limit);
+    const count = await backend.countPromptTokens(messages);
+    try {
+      planAnswerBudget({ promptTokens: count.tokens, contextSize, numPredict, exact: count.exact });
+      return messages;
+    } catch (error) {
+      overflow = error;
+    }
+  }
+  throw overflow;
 }
 
 function parseAnswer(text: string): ModelAnswer {
@@ -166,6 +238,9 @@ interface MetricsInput {
   error: string | null;
   backendName: string;
   model: string | undefined;
+  /** The verification rounds, when checks ran. */
+  outcome?: RepairOutcome;
+  verdict?: string;
 }
 
 function buildMetrics(input: MetricsInput): RunMetrics {
@@ -186,6 +261,20 @@ function buildMetrics(input: MetricsInput): RunMetrics {
     total_ms: round(performance.now() - input.started),
     success: input.success,
     error: input.error,
+    ...(input.verdict !== undefined ? { verdict: input.verdict } : {}),
+    ...(input.outcome ? verificationMetrics(input.outcome) : {}),
+  };
+}
+
+function verificationMetrics(outcome: RepairOutcome): Pick<RunMetrics, "repair_rounds" | "verify_ms" | "check_ms" | "rounds"> {
+  const rounds = roundMetrics(outcome);
+  const checkMs: Record<string, number> = {};
+  for (const r of rounds) for (const [name, ms] of Object.entries(r.check_ms)) checkMs[name] = round((checkMs[name] ?? 0) + ms);
+  return {
+    repair_rounds: outcome.repairRounds,
+    verify_ms: round(outcome.attempts.reduce((sum, a) => sum + a.report.durationMs, 0)),
+    check_ms: checkMs,
+    rounds,
   };
 }
 

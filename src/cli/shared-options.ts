@@ -50,8 +50,8 @@ export function addWorkspaceFlags(command: Command): Command {
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
 
-/** Applies --log-level / --quiet, then loads the configuration with the flags as overrides. */
-export function configFromFlags(flags: ModelFlags): BuilderConfig {
+/** Applies --log-level / --quiet, then loads the configuration with the flags (and a command's own `extra` overrides). */
+export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, "verify"> = {}): BuilderConfig {
   if (flags.logLevel || flags.quiet) {
     setLogger(createLogger({ level: (flags.logLevel ?? "warn") as "warn" }));
   }
@@ -62,7 +62,7 @@ export function configFromFlags(flags: ModelFlags): BuilderConfig {
   if (flags.temperature !== undefined) options.temperature = flags.temperature;
   if (flags.gpuLayers !== undefined) options.gpu_layers = flags.gpuLayers;
   if (flags.seed !== undefined) options.seed = flags.seed;
-  const overrides: ConfigOverrides = { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer === false ? false : undefined };
+  const overrides: ConfigOverrides = { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer === false ? false : undefined, ...extra };
   const config = loadConfig({ configPath: flags.config, overrides });
   const logger = getLogger();
   for (const warning of config.warnings) logger.warn(warning);

@@ -4,6 +4,7 @@ import path from "node:path";
 import { ConfigError } from "../errors/errors.js";
 import { findWorkspaceRoot } from "../workspace/root.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
+import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   BACKEND_NAMES,
   ConfigFileSchema,
@@ -35,6 +36,8 @@ export interface BuilderConfig {
   boundedAnswer: boolean;
   ollama: { host: string; keepAlive?: string | number };
   openai: { baseUrl: string; apiKeyEnv: string };
+  /** How suggestions are verified and repaired (the `verify` section, `--no-verify`, `--max-repairs`). */
+  verify: VerifySettings;
   /** The config file that was read, if any. */
   configPath?: string;
   /** Things the user should know about their configuration (unhonoured legacy keys…). */
@@ -49,6 +52,7 @@ export interface ConfigOverrides {
   host?: string;
   options?: GenerationOptions;
   boundedAnswer?: boolean;
+  verify?: VerifyOverrides;
 }
 
 export interface LoadConfigOptions {
@@ -150,6 +154,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
       baseUrl: env.OPENAI_BASE_URL ?? file.openai?.base_url ?? "http://127.0.0.1:8080/v1",
       apiKeyEnv: file.openai?.api_key_env ?? "OPENAI_API_KEY",
     },
+    verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
     configPath,
     warnings,
   };

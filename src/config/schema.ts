@@ -27,6 +27,32 @@ export type GenerationOptions = z.infer<typeof GenerationOptionsSchema>;
 export const BACKEND_NAMES = ["embedded", "ollama", "openai"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
+/** Ids of the AST rules verification applies; `verify.rules` switches each on or off. */
+export const VERIFY_RULE_IDS = ["no-any", "explicit-return-types", "loc-max", "no-console-log"] as const;
+export type VerifyRuleId = (typeof VERIFY_RULE_IDS)[number];
+
+/** The `verify` section: which checks run on a suggestion, and how many repair rounds are allowed. */
+export const VerifyConfigSchema = z
+  .object({
+    /** Unset = automatic: on when the workspace has a tsconfig.json. */
+    enabled: z.boolean(),
+    checks: z.object({ typecheck: z.boolean(), rules: z.boolean(), tests: z.boolean(), lint: z.boolean() }).partial().strict(),
+    /** Each entry switches one rule on (its id) or sets it ({"id", "enabled"}); unlisted rules keep their default. */
+    rules: z.array(z.union([z.enum(VERIFY_RULE_IDS), z.object({ id: z.enum(VERIFY_RULE_IDS), enabled: z.boolean() }).strict()])),
+    /** The tsconfig to typecheck with, relative to the workspace. */
+    tsconfig: z.string().min(1),
+    /** Runs the suggestion's tests; `{file}` is replaced by the test file (else it is appended). */
+    test_command: z.string().min(1),
+    /** Runs a linter; `{files}` is replaced by the changed files (else they are appended). Setting it turns lint on. */
+    lint_command: z.string().min(1),
+    timeouts: z.object({ tests_ms: z.number().int().min(1000), lint_ms: z.number().int().min(1000) }).partial().strict(),
+    max_repairs: z.number().int().min(0).max(10),
+  })
+  .partial()
+  .strict();
+
+export type VerifyConfig = z.infer<typeof VerifyConfigSchema>;
+
 /** The shape of builder.config.json. */
 export const ConfigFileSchema = z
   .object({
@@ -52,6 +78,7 @@ export const ConfigFileSchema = z
      * false lets a model write longer fields, and an answer that runs out of tokens fails as truncated.
      */
     bounded_answer: z.boolean().optional(),
+    verify: VerifyConfigSchema.optional(),
     ollama: z
       .object({
         host: z.string().url().optional(),

@@ -10,7 +10,7 @@ import type { WorkspaceContext } from "./workspace-context.js";
 
 /** One part of the prompt, as `--explain-context` lists it. */
 export interface ContextPart {
-  kind: "instructions" | "knowledge" | "pack" | "repo-map" | "task-file" | "related-code" | "task";
+  kind: "instructions" | "knowledge" | "pack" | "repo-map" | "task-file" | "related-code" | "requirements" | "task";
   label: string;
   /** Tokens this part takes (or would take); parts are counted one by one, the total is counted whole. */
   tokens: number;
@@ -43,6 +43,8 @@ export interface AssembleInput {
   contextSize: number;
   /** The configured `num_predict`; unset reserves {@link reserveForAnswer}'s default. */
   numPredict?: number;
+  /** Sections the run adds just before the task (what verification will check); never dropped. */
+  requirements?: readonly ContextSection[];
   /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
   onExplain?: (explanation: ContextExplanation) => void;
 }
@@ -125,6 +127,10 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
       return { part: { kind: "related-code", label: `${related?.path ?? ""} (${related?.reason ?? ""})`, tokens, included: true }, tokens, dropRank: 1, included: true };
     }),
   );
+  const requirements = input.requirements ?? [];
+  const requirementParts: ContextPart[] = await Promise.all(
+    requirements.map(async (section) => ({ kind: "requirements" as const, label: section.title, tokens: await fragment(sectionText(section)), included: true })),
+  );
   const taskUnit: Unit = { part: { kind: "task", label: `task ${task.task_id}`, tokens: await fragment(buildTaskMessage(task)), included: true }, tokens: 0, included: true };
 
   const render = (): ChatMessage[] => {
@@ -139,6 +145,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     }
     sections.push(...fileSections.map((f) => f.section));
     sections.push(...relatedSections.filter((_, i) => relatedUnits[i]?.included));
+    sections.push(...requirements);
     return [
       { role: "system", content: buildSystemMessage(priming.filter((p) => p.included).map((p) => p.section)) },
       { role: "user", content: buildTaskMessage(task, sections) },
@@ -181,6 +188,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
       ...mapParts(mapUnits),
       ...fileUnits.map((u) => u.part),
       ...relatedUnits.map((u) => u.part),
+      ...requirementParts,
       taskUnit.part,
     ],
     workspace: workspace.stats,

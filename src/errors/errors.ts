@@ -137,6 +137,16 @@ export class ApplyError extends BuilderError {
   }
 }
 
+/**
+ * The suggestion was produced but did not pass verification after the allowed repair rounds. The CLI
+ * still prints the FAILED suggestion on stdout (so callers can inspect it) and exits with code 8.
+ */
+export class VerificationFailedError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("VERIFICATION_FAILED", message, details);
+  }
+}
+
 /** Exit codes, one per family of failure, so that scripts can branch on them. */
 export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   USAGE: 2,

@@ -28,6 +28,8 @@ export const VerificationCheckSchema = z.object({
   duration_ms: z.number().optional(),
   count: z.number().int().optional(),
   diagnostics: z.array(z.string()).optional(),
+  /** One line on what the check did, or why it was skipped. */
+  summary: z.string().optional(),
 });
 
 export type VerificationCheck = z.infer<typeof VerificationCheckSchema>;
@@ -42,6 +44,8 @@ export const VerificationSchema = z.object({
   produced_by: z.object({ backend: z.string(), model: z.string() }),
   checks: z.array(VerificationCheckSchema),
   notes: z.array(z.string()),
+  /** Repair rounds used after the first answer (absent when nothing was verified). */
+  repair_rounds: z.number().int().optional(),
 });
 
 export type Verification = z.infer<typeof VerificationSchema>;

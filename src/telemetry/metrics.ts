@@ -22,6 +22,12 @@ export interface RunMetrics {
   error: string | null;
   verdict?: string;
   repair_rounds?: number;
+  /** Time spent in verification, all rounds together. */
+  verify_ms?: number;
+  /** Each check's time, all rounds together. */
+  check_ms?: Record<string, number>;
+  /** Each round (0 = the first answer): tokens generated, verdict, and each check's time. */
+  rounds?: Array<{ round: number; generated_tokens: number; verdict: string; check_ms: Record<string, number> }>;
 }
 
 /** Path of the workspace's metrics file. */

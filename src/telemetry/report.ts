@@ -19,6 +19,10 @@ export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined,
     ["latency", `${metrics.total_ms} ms total`],
     ["memory", `${mib(memory.rss)} MiB resident${info?.memoryBytes ? `, model ${mib(info.memoryBytes)} MiB` : ""}`],
   ];
+  if (metrics.check_ms) {
+    rows.push(["repairs", `${metrics.repair_rounds ?? 0} round(s)`]);
+    rows.push(["checks", Object.entries(metrics.check_ms).map(([name, ms]) => `${name} ${ms} ms`).join(", ") + ` (verification ${metrics.verify_ms ?? 0} ms in all)`]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
   return ["── Builder verification report ──", ...lines, ""].join("\n");

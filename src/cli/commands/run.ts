@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { runTask, RunFailure } from "../../agent/run-task.js";
 import type { ContextExplanation } from "../../context/assemble.js";
 import { formatExplanation } from "../../context/explain.js";
-import { UsageError } from "../../errors/errors.js";
+import { UsageError, VerificationFailedError } from "../../errors/errors.js";
 import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
 import type { BuilderTask } from "../../task/schema.js";
 import { getLogger } from "../../telemetry/logger.js";
@@ -24,6 +24,9 @@ interface RunFlags extends ModelFlags {
   dryRun?: boolean;
   force?: boolean;
   explainContext?: "text" | "json";
+  /** false with --no-verify. */
+  verify?: boolean;
+  maxRepairs?: number;
 }
 
 /** `builder run`: one task in (stdin, file or flags), one suggestion JSON out on stdout. */
@@ -38,33 +41,47 @@ export function runCommand(): Command {
     .option("--pack <name>", "context pack from builder.config.json")
     .option("--task-id <id>", "task id (default: time based)")
     .option("--report", "print a human verification report on stderr")
-    .option("--apply", "write the suggestion (and its tests) into the workspace, backed up; undo with builder undo")
+    .option("--apply", "write the suggestion (and its tests) into the workspace once it passed verification, backed up; undo with builder undo")
     .option("--dry-run", "print the unified diff of the suggestion on stdout instead of the JSON; write nothing")
     .option("--force", "with --apply: write even files that changed since the prompt was built (backed up first)")
     .addOption(
       new Option("--explain-context [format]", "print on stderr what went into the prompt, what was dropped, and each part's tokens (text, or json: one JSON line)")
         .choices(["text", "json"])
         .preset("text"),
-    );
+    )
+    .option("--no-verify", "skip verification: the suggestion is reported UNVERIFIED (exit 0); with --apply it is written as it is")
+    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"));
   addModelFlags(command);
   return command.action(async (taskFile: string | undefined, flags: RunFlags) => {
     if (flags.apply && flags.dryRun) throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
     if (flags.force && !flags.apply) throw new UsageError("--force only matters with --apply: it writes files that changed since the prompt was built.");
     const task = await readTaskInput(taskFile, flags);
-    const config = configFromFlags(flags);
+    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0) throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+    const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
     const explain = flags.explainContext;
     try {
       const result = await runTask(task, { config, onContext: explain ? (e) => printExplanation(e, explain) : undefined });
-      if (flags.apply || flags.dryRun) {
+      const { verification } = result.suggestion;
+      const failed = verification.verdict === "FAILED";
+      // A FAILED suggestion is never written; --dry-run may still show its diff (it writes nothing).
+      if (flags.dryRun || (flags.apply && !failed)) {
         const sandbox = await WorkspaceSandbox.fromConfig(config);
         const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion);
         if (flags.apply) process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
         printApplyResult(await applySuggestion(result.suggestion, { sandbox, runId: result.runId, dryRun: flags.dryRun, force: flags.force, source: "run" }), { json: false });
         if (flags.dryRun) getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
       } else {
+        // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
         process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
       }
-      if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, result.suggestion.verification.verdict));
+      if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, verification.verdict));
+      if (failed) {
+        const failedChecks = verification.checks.filter((c) => c.status === "failed").map((c) => c.name);
+        throw new VerificationFailedError(
+          `The suggestion failed verification (${failedChecks.join(", ")}) after ${verification.repair_rounds ?? 0} repair round(s). It is printed on stdout with its diagnostics; nothing was written to the workspace. Try a larger model, a smaller task, or more --max-repairs.`,
+          { failed_checks: failedChecks, repair_rounds: verification.repair_rounds ?? 0 },
+        );
+      }
     } catch (error) {
       if (flags.report && error instanceof RunFailure) process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
       throw error;

@@ -1,0 +1,218 @@
+import { existsSync, readFileSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { runProcess, type ProcessResult } from "./process.js";
+import type { CheckResult } from "./types.js";
+
+/** How a workspace runs its tests. */
+export type TestRunner =
+  | { kind: "vitest"; bin: string }
+  | { kind: "jest"; bin: string }
+  | { kind: "node-test" }
+  | { kind: "command"; command: string };
+
+/** Words in acceptance criteria that ask for tests. */
+const ASKS_FOR_TESTS = /\b(tests?|tested|specs?|vitest|jest|node:test|unit[- ]tests?|coverage)\b/i;
+
+/** The acceptance criterion that asks for tests, if any. */
+export function acceptanceAskingForTests(acceptance: readonly string[]): string | undefined {
+  return acceptance.find((criterion) => ASKS_FOR_TESTS.test(criterion));
+}
+
+/**
+ * Picks the runner: a configured command first; then what the test file imports (`node:test`,
+ * `vitest`, `@jest/globals`); then the workspace's package.json (dependencies and the test script).
+ */
+export function detectTestRunner(root: string, testCommand: string | undefined, testSource: string): TestRunner | undefined {
+  if (testCommand) return { kind: "command", command: testCommand };
+  const vitest = findPackageFile(root, "vitest/vitest.mjs");
+  const jest = findPackageFile(root, "jest/bin/jest.js");
+  if (/from\s+["']node:test["']|require\(\s*["']node:test["']\s*\)/.test(testSource)) return { kind: "node-test" };
+  if (/from\s+["']vitest["']/.test(testSource) && vitest) return { kind: "vitest", bin: vitest };
+  if (/from\s+["']@jest\/globals["']/.test(testSource) && jest) return { kind: "jest", bin: jest };
+  const pkg = readPackageJson(root);
+  const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+  const script = pkg.scripts?.test ?? "";
+  if ((deps.vitest !== undefined || /\bvitest\b/.test(script)) && vitest) return { kind: "vitest", bin: vitest };
+  if ((deps.jest !== undefined || /\bjest\b/.test(script)) && jest) return { kind: "jest", bin: jest };
+  if (/node\s+(.*\s)?--test\b/.test(script)) return { kind: "node-test" };
+  return undefined;
+}
+
+/** Options for {@link runTestFile}. */
+export interface RunTestsOptions {
+  /** The scratch copy of the workspace. */
+  root: string;
+  /** Workspace-relative POSIX path of the test file. */
+  testFile: string;
+  runner: TestRunner;
+  timeoutMs: number;
+  /** Where reports and the TypeScript loader may be written (outside the copy's tree). */
+  workDir: string;
+  /** `node --import` path of the TypeScript loader, for node:test. */
+  tsLoader?: string;
+}
+
+/** Runs one test file with the workspace's runner and collects the failures. */
+export async function runTestFile(options: RunTestsOptions): Promise<CheckResult> {
+  const started = performance.now();
+  const { root, testFile, runner } = options;
+  const report = path.join(options.workDir, `test-report-${Date.now()}.json`);
+  let result: ProcessResult;
+  switch (runner.kind) {
+    case "vitest":
+      result = await runProcess(process.execPath, [runner.bin, "run", testFile, "--root", root, "--reporter=json", `--outputFile=${report}`], { cwd: root, timeoutMs: options.timeoutMs });
+      break;
+    case "jest":
+      result = await runProcess(process.execPath, [runner.bin, "--ci", "--runTestsByPath", testFile, "--json", `--outputFile=${report}`], { cwd: root, timeoutMs: options.timeoutMs });
+      break;
+    case "node-test":
+      result = await runProcess(process.execPath, [...(options.tsLoader ? ["--import", options.tsLoader] : []), "--test", "--test-reporter=tap", testFile], { cwd: root, timeoutMs: options.timeoutMs });
+      break;
+    case "command": {
+      const command = runner.command.includes("{file}") ? runner.command.replaceAll("{file}", shellQuote(testFile)) : `${runner.command} ${shellQuote(testFile)}`;
+      result = await runProcess(command, [], { cwd: root, timeoutMs: options.timeoutMs, shell: true });
+      break;
+    }
+  }
+  const label = runner.kind === "command" ? `\`${runner.command}\`` : runner.kind;
+  const done = (status: "passed" | "failed", diagnostics: string[], summary: string): CheckResult => ({
+    name: "tests",
+    status,
+    durationMs: performance.now() - started,
+    diagnostics,
+    summary,
+    notes: [],
+  });
+  if (result.timedOut) {
+    return done("failed", [`${testFile}: the tests did not finish within ${Math.round(options.timeoutMs / 1000)} s (verify.timeouts.tests_ms); the run was stopped.`], `${label} timed out`);
+  }
+  let failures: string[] = [];
+  let counts: { total: number; failed: number } | undefined;
+  if (runner.kind === "vitest" || runner.kind === "jest") {
+    const parsed = await readJsonReport(report, root);
+    if (parsed) ({ failures, counts } = parsed);
+  } else if (runner.kind === "node-test") {
+    ({ failures, counts } = parseTap(result.output, testFile));
+  }
+  await rm(report, { force: true });
+  if (result.code === 0 && failures.length === 0) {
+    if (counts && counts.total === 0) return done("failed", [`${testFile}: ${label} found no tests in the file.`], `${label}: no tests ran`);
+    return done("passed", [], `${label}: ${counts ? `${counts.total} test(s) passed` : "passed"} in ${testFile}`);
+  }
+  if (failures.length === 0) failures = [`${testFile}: ${label} exited with ${result.code ?? result.signal ?? "an error"}: ${outputTail(result.output)}`];
+  const what = counts && counts.total > 0 ? `${counts.failed} of ${counts.total} test(s) failed` : "the test file failed before any test ran";
+  return done("failed", failures, `${label}: ${what} in ${testFile}`);
+}
+
+interface JsonReport {
+  numTotalTests?: number;
+  numFailedTests?: number;
+  testResults?: Array<{
+    name?: string;
+    status?: string;
+    message?: string;
+    assertionResults?: Array<{ fullName?: string; status?: string; failureMessages?: string[] }>;
+  }>;
+}
+
+/** Reads the JSON report vitest and jest write (`--reporter=json` / `--json`): the same shape. */
+async function readJsonReport(file: string, root: string): Promise<{ failures: string[]; counts: { total: number; failed: number } } | undefined> {
+  let report: JsonReport;
+  try {
+    report = JSON.parse(await readFile(file, "utf8")) as JsonReport;
+  } catch {
+    return undefined;
+  }
+  const failures: string[] = [];
+  for (const suite of report.testResults ?? []) {
+    const name = suite.name ? path.relative(root, suite.name).split(path.sep).join("/") : "(suite)";
+    const failed = (suite.assertionResults ?? []).filter((a) => a.status === "failed");
+    for (const assertion of failed) failures.push(`${name}: ${assertion.fullName ?? "(test)"}: ${firstLines(assertion.failureMessages?.[0] ?? "failed")}`);
+    if (failed.length === 0 && suite.status === "failed") failures.push(`${name}: ${firstLines(suite.message || "the test file failed to run")}`);
+  }
+  return { failures, counts: { total: report.numTotalTests ?? 0, failed: report.numFailedTests ?? failures.length } };
+}
+
+/** Failures from node:test's TAP output: each `not ok` line and its error. */
+export function parseTap(output: string, testFile: string): { failures: string[]; counts: { total: number; failed: number } | undefined } {
+  const lines = output.split("\n");
+  const failures: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const match = /^\s*not ok \d+ - (.*)$/.exec(lines[i] ?? "");
+    if (!match) continue;
+    let error = "";
+    for (let j = i + 1; j < Math.min(lines.length, i + 40); j++) {
+      const line = lines[j] ?? "";
+      if (/^\s*\.\.\.\s*$/.test(line)) break;
+      if (/^\s*error:\s*[|>]/.test(line)) {
+        // A YAML block: the lines indented deeper than `error:` itself.
+        const indent = line.search(/\S/);
+        const block: string[] = [];
+        for (let k = j + 1; k < lines.length && block.length < 12; k++) {
+          const next = lines[k] ?? "";
+          if (next.trim() !== "" && next.search(/\S/) <= indent) break;
+          block.push(next.trim());
+        }
+        error = block.filter((l) => l !== "").join(" ");
+        break;
+      }
+      const single = /^\s*error:\s*['"]?(.*?)['"]?\s*$/.exec(line);
+      if (single?.[1]) {
+        error = single[1];
+        break;
+      }
+    }
+    // Parent suites repeat their children's failures as "subtestsFailed": keep the leaves.
+    if (/failureType: 'subtestsFailed'/.test(lines.slice(i, i + 6).join("\n"))) continue;
+    failures.push(`${testFile}: ${match[1]}: ${firstLines(error || "failed")}`);
+  }
+  const total = /^# tests (\d+)/m.exec(output);
+  const failed = /^# fail (\d+)/m.exec(output);
+  return { failures, counts: total ? { total: Number(total[1]), failed: Number(failed?.[1] ?? failures.length) } : undefined };
+}
+
+function findPackageFile(root: string, relative: string): string | undefined {
+  let dir = root;
+  for (;;) {
+    const candidate = path.join(dir, "node_modules", relative);
+    if (existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+interface PackageJson {
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  scripts?: Record<string, string>;
+}
+
+function readPackageJson(root: string): PackageJson {
+  try {
+    return JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as PackageJson;
+  } catch {
+    return {};
+  }
+}
+
+function firstLines(text: string): string {
+  const cleaned = text
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .split("\n")
+    .filter((line) => !/^\s+at /.test(line))
+    .join(" ")
+    .replace(/\s+/g, " ")
+    .trim();
+  return cleaned.length > 300 ? `${cleaned.slice(0, 297)}...` : cleaned;
+}
+
+function outputTail(output: string): string {
+  const lines = output.split("\n").map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
+  return firstLines(lines.slice(-8).join("\n"));
+}
+
+function shellQuote(value: string): string {
+  return process.platform === "win32" ? `"${value}"` : `'${value.replace(/'/g, "'\\''")}'`;
+}

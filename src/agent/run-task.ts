@@ -118,10 +118,18 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
       suggestion = { ...outcome.best.answer, verification: verifiedReport(outcome, info, outcome.best.cutFields) };
       logger.info({ verdict: suggestion.verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped }, "verification finished");
     }
-    // A file_path outside the workspace (or on the deny list) fails the run: such a suggestion is never written.
-    suggestion.file_path = (await sandbox.resolveForWrite(suggestion.file_path)).relative;
-    const atPrompt = Object.fromEntries(workspace.taskFiles.map((file) => [file.path, file.hash]));
-    suggestion.base_hashes = await baseHashesFor(suggestion, sandbox, atPrompt);
+    // A file_path outside the workspace (or on the deny list) fails the run, unless verification already
+    // reported it as a failed check (a FAILED suggestion is never written anyway).
+    const failed = suggestion.verification.verdict === "FAILED";
+    const target = await sandbox.resolveForWrite(suggestion.file_path).catch((error: unknown) => {
+      if (failed) return undefined;
+      throw error;
+    });
+    if (target) {
+      suggestion.file_path = target.relative;
+      const atPrompt = Object.fromEntries(workspace.taskFiles.map((file) => [file.path, file.hash]));
+      suggestion.base_hashes = await baseHashesFor(suggestion, sandbox, atPrompt);
+    }
     const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model, outcome, verdict: suggestion.verification.verdict });
     await recordRunMetrics(metrics, config.workspace, logger);
     return { runId, suggestion, metrics, info, context: context.explanation };

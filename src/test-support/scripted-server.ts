@@ -16,8 +16,8 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
-/** Starts a scripted server; `handle` gets each request with its parsed JSON body. */
-export async function scriptedServer(handle: (request: ReceivedRequest, response: ServerResponse) => void | Promise<void>): Promise<ScriptedServer> {
+/** Starts a scripted server (on `port`, default any free one); `handle` gets each request with its parsed JSON body. */
+export async function scriptedServer(handle: (request: ReceivedRequest, response: ServerResponse) => void | Promise<void>, port = 0): Promise<ScriptedServer> {
   const requests: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -35,7 +35,7 @@ export async function scriptedServer(handle: (request: ReceivedRequest, response
       void handle(received, res);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,

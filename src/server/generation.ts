@@ -126,6 +126,7 @@ export function samplingFromOllamaOptions(options: Record<string, unknown> | nul
   if (ignored.length > 0) {
     getLogger().debug({ ignored }, "options not applied per request by builder serve (fixed at start, or unsupported)");
   }
+  if (Array.isArray(options.stop) && options.stop.length > 0) getLogger().warn("stop sequences are not supported by builder serve and were ignored");
   const number = (key: string): number | undefined => (typeof options[key] === "number" ? options[key] : undefined);
   return {
     temperature: number("temperature"),

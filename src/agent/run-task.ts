@@ -260,7 +260,8 @@ function buildMetrics(input: MetricsInput): RunMetrics {
     task_id: input.task.task_id,
     backend: input.info?.backend ?? input.backendName,
     model: input.info?.model ?? input.model ?? "",
-    load_ms: round(input.info?.loadMs ?? 0),
+    // Loading in this process (embedded) plus loading reported by a server for this request (Ollama's load_duration).
+    load_ms: round((input.info?.loadMs ?? 0) + (g?.loadMs ?? 0)),
     prompt_tokens: g?.promptTokens ?? input.promptTokens,
     prompt_ms: g?.promptMs !== undefined ? round(g.promptMs) : null,
     time_to_first_token_ms: g?.timeToFirstTokenMs !== undefined ? round(g.timeToFirstTokenMs) : null,

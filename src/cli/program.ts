@@ -3,6 +3,7 @@ import { runCommand } from "./commands/run.js";
 import { demoCommand } from "./commands/demo.js";
 import { applyCommand } from "./commands/apply.js";
 import { undoCommand } from "./commands/undo.js";
+import { serveCommand } from "./commands/serve.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -16,5 +17,6 @@ export function createProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(applyCommand());
   program.addCommand(undoCommand());
+  program.addCommand(serveCommand());
   return program;
 }

@@ -76,11 +76,9 @@ export function parseOllamarc(text: string, sourceName: string): LegacySettings 
       settings.warnings.push(`${sourceName}: "${rawKey}" has value ${JSON.stringify(rawValue)}, which is not a valid ${BOOLEAN_KEYS.has(target) ? "boolean" : "number"}; ignored.`);
       continue;
     }
-    if (key === "num_gpu" && typeof value === "number" && value <= 8) {
-      settings.warnings.push(
-        `${sourceName}: num_gpu=${value} is read as ${value} layer(s) offloaded to the GPU, not as GPU number ${value}. ` +
-          `To pick a GPU, set CUDA_VISIBLE_DEVICES; to offload the whole model, set gpu_layers to its layer count or leave it unset.`,
-      );
+    if (key === "num_gpu" && typeof value === "number") {
+      const warning = numGpuWarning(sourceName, value);
+      if (warning) settings.warnings.push(warning);
     }
     (settings.options as Record<string, number | boolean>)[target] = value;
   }
@@ -120,4 +118,16 @@ function toBoolean(value: unknown): boolean | undefined {
   if (["true", "1", "yes", "on"].includes(text)) return true;
   if (["false", "0", "no", "off"].includes(text)) return false;
   return undefined;
+}
+
+/**
+ * Ollama's `num_gpu` counts layers offloaded to the GPU; old guides use it as a GPU index. A small value
+ * most likely means "GPU n", so it gets a warning that explains both meanings.
+ */
+export function numGpuWarning(sourceName: string, value: number): string | undefined {
+  if (value > 8) return undefined;
+  return (
+    `${sourceName}: num_gpu=${value} is read as ${value} layer(s) offloaded to the GPU, not as GPU number ${value}. ` +
+    `To pick a GPU, set CUDA_VISIBLE_DEVICES (for Ollama, on the server); to offload the whole model, set gpu_layers to its layer count or leave it unset.`
+  );
 }

@@ -3,7 +3,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { ConfigError } from "../errors/errors.js";
 import { findWorkspaceRoot } from "../workspace/root.js";
-import { parseOllamarc } from "./legacy-ollamarc.js";
+import { numGpuWarning, parseOllamarc } from "./legacy-ollamarc.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   BACKEND_NAMES,
@@ -34,8 +34,10 @@ export interface BuilderConfig {
   options: GenerationOptions;
   /** Whether answer string lengths are bounded by the token budget (see ConfigFileSchema). */
   boundedAnswer: boolean;
-  ollama: { host: string; keepAlive?: string | number };
-  openai: { baseUrl: string; apiKeyEnv: string };
+  /** Ollama servers: `host` is the first of `hosts` (several hosts make an endpoint pool). */
+  ollama: { host: string; hosts: string[]; keepAlive?: string | number; timeouts: ServerTimeouts };
+  /** OpenAI-compatible servers: `baseUrl` is the first of `baseUrls`. */
+  openai: { baseUrl: string; baseUrls: string[]; apiKeyEnv: string; timeouts: ServerTimeouts };
   /** How suggestions are verified and repaired (the `verify` section, `--no-verify`, `--max-repairs`). */
   verify: VerifySettings;
   /** The config file that was read, if any. */
@@ -44,11 +46,25 @@ export interface BuilderConfig {
   warnings: string[];
 }
 
+/** How long Builder waits for a model server, in milliseconds. */
+export interface ServerTimeouts {
+  /** A request that loads nothing (checking the server and the model) must answer within this. */
+  connectMs: number;
+  /** From sending a generation request to its first token: model load plus prompt evaluation. */
+  loadMs: number;
+  /** Between two streamed pieces of an answer once it has started. */
+  idleMs: number;
+}
+
+/** Defaults: a first request that loads a 20 GB model can take minutes, a running server answers checks at once. */
+export const DEFAULT_SERVER_TIMEOUTS: Readonly<ServerTimeouts> = { connectMs: 10_000, loadMs: 600_000, idleMs: 120_000 };
+
 /** Overrides from the command line; they win over everything else. */
 export interface ConfigOverrides {
   backend?: BackendName;
   model?: string;
   workspace?: string;
+  /** Server URL(s) for the ollama / openai backend; several separated by commas make a pool. */
   host?: string;
   options?: GenerationOptions;
   boundedAnswer?: boolean;
@@ -107,7 +123,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     legacyHost = legacy.host ?? legacyHost;
     warnings.push(...legacy.warnings);
   }
-  options_ = { ...options_, ...file.options, ...optionsFromEnv(env), ...options.overrides?.options };
+  options_ = { ...options_, ...fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings), ...optionsFromEnv(env), ...options.overrides?.options };
 
   const envBackend = env.BUILDER_BACKEND;
   if (envBackend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(envBackend)) {
@@ -116,16 +132,20 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   const backend: BackendName = options.overrides?.backend ?? (envBackend as BackendName | undefined) ?? file.backend ?? "embedded";
 
   const modelFromOllamaEnv = backend === "ollama" ? env.OLLAMA_MODEL : undefined;
+  // Server backends name models ("qwen2.5-coder:7b", "Qwen/Qwen2.5-Coder-7B"): only GGUF references are paths.
+  const modelRef = (ref: string, dir: string): string => (backend === "embedded" ? resolveModelRef(ref, dir) : ref);
   const model =
     options.overrides?.model !== undefined
-      ? resolveModelRef(options.overrides.model, cwd)
+      ? modelRef(options.overrides.model, cwd)
       : env.BUILDER_MODEL
-        ? resolveModelRef(env.BUILDER_MODEL, cwd)
+        ? modelRef(env.BUILDER_MODEL, cwd)
         : modelFromOllamaEnv
           ? modelFromOllamaEnv
           : file.model
-            ? resolveModelRef(file.model, baseDir)
+            ? modelRef(file.model, baseDir)
             : legacyModel;
+
+  const hostOverride = options.overrides?.host !== undefined ? parseHostList(options.overrides.host) : undefined;
 
   const workspace = options.overrides?.workspace
     ? path.resolve(cwd, options.overrides.workspace)
@@ -146,18 +166,60 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     deny: file.deny ?? [],
     options: options_,
     boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? true,
-    ollama: {
-      host: options.overrides?.host ?? normaliseOllamaHost(env.OLLAMA_HOST) ?? file.ollama?.host ?? legacyHost ?? "http://127.0.0.1:11434",
-      keepAlive: file.ollama?.keep_alive,
-    },
-    openai: {
-      baseUrl: env.OPENAI_BASE_URL ?? file.openai?.base_url ?? "http://127.0.0.1:8080/v1",
-      apiKeyEnv: file.openai?.api_key_env ?? "OPENAI_API_KEY",
-    },
+    ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacyHost),
+    openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
     verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
     configPath,
     warnings,
   };
+}
+
+function ollamaSettings(file: ConfigFile, env: NodeJS.ProcessEnv, override: string[] | undefined, legacyHost: string | undefined): BuilderConfig["ollama"] {
+  if (file.ollama?.host && file.ollama.hosts) throw new ConfigError('Give ollama.host or ollama.hosts in builder.config.json, not both.');
+  const fromEnv = normaliseOllamaHost(env.OLLAMA_HOST);
+  const hosts = override ?? (fromEnv ? [fromEnv] : undefined) ?? file.ollama?.hosts ?? (file.ollama?.host ? [file.ollama.host] : undefined) ?? (legacyHost ? [normaliseOllamaHost(legacyHost) ?? legacyHost] : undefined) ?? ["http://127.0.0.1:11434"];
+  return { host: hosts[0], hosts, keepAlive: file.ollama?.keep_alive, timeouts: serverTimeouts(file.ollama) };
+}
+
+function openaiSettings(file: ConfigFile, env: NodeJS.ProcessEnv, override: string[] | undefined): BuilderConfig["openai"] {
+  if (file.openai?.base_url && file.openai.base_urls) throw new ConfigError('Give openai.base_url or openai.base_urls in builder.config.json, not both.');
+  const baseUrls = override ?? (env.OPENAI_BASE_URL ? [env.OPENAI_BASE_URL] : undefined) ?? file.openai?.base_urls ?? (file.openai?.base_url ? [file.openai.base_url] : undefined) ?? ["http://127.0.0.1:8080/v1"];
+  return { baseUrl: baseUrls[0], baseUrls, apiKeyEnv: file.openai?.api_key_env ?? "OPENAI_API_KEY", timeouts: serverTimeouts(file.openai) };
+}
+
+function serverTimeouts(section: { connect_timeout_ms?: number; load_timeout_ms?: number; idle_timeout_ms?: number } | undefined): ServerTimeouts {
+  return {
+    connectMs: section?.connect_timeout_ms ?? DEFAULT_SERVER_TIMEOUTS.connectMs,
+    loadMs: section?.load_timeout_ms ?? DEFAULT_SERVER_TIMEOUTS.loadMs,
+    idleMs: section?.idle_timeout_ms ?? DEFAULT_SERVER_TIMEOUTS.idleMs,
+  };
+}
+
+/** `--host a,b`: one URL or several separated by commas; bare `host:port` gets http://. */
+function parseHostList(value: string): string[] {
+  const hosts = value
+    .split(",")
+    .map((h) => h.trim())
+    .filter((h) => h !== "")
+    .map((h) => normaliseOllamaHost(h) ?? h);
+  for (const host of hosts) {
+    if (!URL.canParse(host)) throw new ConfigError(`--host "${host}" is not a URL. Use e.g. http://127.0.0.1:11434 (several separated by commas).`);
+  }
+  if (hosts.length === 0) throw new ConfigError("--host is empty. Give a server URL such as http://127.0.0.1:11434.");
+  return hosts;
+}
+
+/** The file's options, with Ollama's `num_gpu` read as `gpu_layers` (and a warning when it looks like a GPU index). */
+function fileOptions(file: ConfigFile, source: string, warnings: string[]): GenerationOptions {
+  const { num_gpu: numGpu, ...rest } = file.options ?? {};
+  if (numGpu === undefined) return rest;
+  if (rest.gpu_layers !== undefined && rest.gpu_layers !== numGpu) {
+    warnings.push(`${source}: options.num_gpu=${numGpu} and options.gpu_layers=${rest.gpu_layers} mean the same thing (layers on the GPU); gpu_layers wins.`);
+    return rest;
+  }
+  const warning = numGpuWarning(`${source}: options`, numGpu);
+  if (warning) warnings.push(warning);
+  return { ...rest, gpu_layers: numGpu };
 }
 
 function readConfigFile(configPath: string): ConfigFile {

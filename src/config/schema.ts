@@ -24,6 +24,24 @@ export const GenerationOptionsSchema = z
 
 export type GenerationOptions = z.infer<typeof GenerationOptionsSchema>;
 
+/**
+ * Options as builder.config.json may write them: the generation options plus Ollama's `num_gpu`, accepted
+ * as an alias of `gpu_layers` (a layer count, not a GPU index; the loader warns when it looks like one).
+ */
+export const ConfigOptionsSchema = GenerationOptionsSchema.extend({
+  num_gpu: z.number().int().min(0).optional().describe("Ollama's name for gpu_layers: layers offloaded, not a GPU index"),
+}).strict();
+
+/** Timeouts for model servers, in milliseconds (see BuilderConfig["ollama"]["timeouts"]). */
+const ServerTimeoutFields = {
+  /** The most time a request that loads nothing (checking the server and the model) may take. */
+  connect_timeout_ms: z.number().int().positive().optional(),
+  /** The most time from sending a generation request to its first token (model load plus prompt). */
+  load_timeout_ms: z.number().int().positive().optional(),
+  /** The most time between two streamed pieces of an answer once it has started. */
+  idle_timeout_ms: z.number().int().positive().optional(),
+};
+
 export const BACKEND_NAMES = ["embedded", "ollama", "openai"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
@@ -72,7 +90,7 @@ export const ConfigFileSchema = z
     workspace: z.string().min(1).optional(),
     /** .gitignore-style patterns added to the default deny list (files never sent to the model nor written); `!pattern` lifts one. */
     deny: z.array(z.string().min(1)).optional(),
-    options: GenerationOptionsSchema.optional(),
+    options: ConfigOptionsSchema.optional(),
     /**
      * Bound the answer's string lengths by num_predict (default true), so that every answer completes.
      * false lets a model write longer fields, and an answer that runs out of tokens fails as truncated.
@@ -82,15 +100,21 @@ export const ConfigFileSchema = z
     ollama: z
       .object({
         host: z.string().url().optional(),
+        /** Several Ollama servers: requests go to the least busy one that is up (instead of `host`). */
+        hosts: z.array(z.string().url()).min(1).optional(),
         keep_alive: z.union([z.string(), z.number()]).optional(),
+        ...ServerTimeoutFields,
       })
       .strict()
       .optional(),
     openai: z
       .object({
         base_url: z.string().url().optional(),
+        /** Several OpenAI-compatible servers (instead of `base_url`). */
+        base_urls: z.array(z.string().url()).min(1).optional(),
         /** Name of the environment variable holding the API key (the key itself never goes in a file). */
         api_key_env: z.string().optional(),
+        ...ServerTimeoutFields,
       })
       .strict()
       .optional(),

@@ -1,7 +1,9 @@
 import { Command, Option } from "commander";
+import { batchFailure, outcomeLine, runMany } from "../../agent/run-many.js";
 import { runTask, RunFailure } from "../../agent/run-task.js";
 import type { ContextExplanation } from "../../context/assemble.js";
 import { formatExplanation } from "../../context/explain.js";
+import type { BuilderConfig } from "../../config/load.js";
 import { UsageError, VerificationFailedError } from "../../errors/errors.js";
 import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
 import type { BuilderTask } from "../../task/schema.js";
@@ -27,13 +29,17 @@ interface RunFlags extends ModelFlags {
   /** false with --no-verify. */
   verify?: boolean;
   maxRepairs?: number;
+  concurrency?: number;
 }
 
-/** `builder run`: one task in (stdin, file or flags), one suggestion JSON out on stdout. */
+/**
+ * `builder run`: one task in (stdin, file or flags), one suggestion JSON out on stdout; or several
+ * task files, one JSON line per task as each ends.
+ */
 export function runCommand(): Command {
   const command = new Command("run")
-    .description("Generate a suggestion for a coding task (JSON on stdin, a task file, or flags)")
-    .argument("[task-file]", "task JSON file (default: read stdin when no -m is given)")
+    .description("Generate a suggestion for a coding task (JSON on stdin, a task file, or flags); several task files give one JSON line each")
+    .argument("[task-files...]", "task JSON file(s) (default: read stdin when no -m is given)")
     .option("-m, --objective <text>", "the task's objective (builds the task from flags)")
     .option("-f, --file <path>", "a file the task changes (repeatable)", collect)
     .option("--accept <criterion>", "an acceptance criterion (repeatable)", collect)
@@ -50,14 +56,17 @@ export function runCommand(): Command {
         .preset("text"),
     )
     .option("--no-verify", "skip verification: the suggestion is reported UNVERIFIED (exit 0); with --apply it is written as it is")
-    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"));
+    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"))
+    .option("--concurrency <n>", "with several task files: how many run at the same time (default 1)", toInt("--concurrency"));
   addModelFlags(command);
-  return command.action(async (taskFile: string | undefined, flags: RunFlags) => {
+  return command.action(async (taskFiles: string[], flags: RunFlags) => {
     if (flags.apply && flags.dryRun) throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
     if (flags.force && !flags.apply) throw new UsageError("--force only matters with --apply: it writes files that changed since the prompt was built.");
-    const task = await readTaskInput(taskFile, flags);
     if (flags.maxRepairs !== undefined && flags.maxRepairs < 0) throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
-    const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
+    if (flags.concurrency !== undefined && flags.concurrency < 1) throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
+    if (taskFiles.length > 1) return runTaskFiles(taskFiles, flags);
+    const task = await readTaskInput(taskFiles[0], flags);
+    const config = runConfig(flags);
     const explain = flags.explainContext;
     try {
       const result = await runTask(task, { config, onContext: explain ? (e) => printExplanation(e, explain) : undefined });
@@ -87,6 +96,34 @@ export function runCommand(): Command {
       throw error;
     }
   });
+}
+
+/** Several task files: one JSON line per task on stdout as each ends; any failure makes the exit code non-zero. */
+/** The configuration with this command's flags, verification settings included. */
+function runConfig(flags: RunFlags): BuilderConfig {
+  return configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
+}
+
+async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void> {
+  if (flags.objective !== undefined || flags.file !== undefined || flags.accept !== undefined) {
+    throw new UsageError("Give tasks either as files or as flags (-m, -f, --accept), not both.");
+  }
+  if (flags.apply || flags.dryRun || flags.explainContext) {
+    throw new UsageError("--apply, --dry-run and --explain-context take one task at a time; run the task files one by one for those.");
+  }
+  const config = runConfig(flags);
+  const outcomes = await runMany(taskFiles, {
+    config,
+    concurrency: flags.concurrency,
+    onOutcome: (outcome) => {
+      process.stdout.write(JSON.stringify(outcomeLine(outcome)) + "\n");
+      if (!flags.report) return;
+      if (outcome.ok) process.stderr.write(formatReport(outcome.result.metrics, outcome.result.info, outcome.result.suggestion.verification.verdict));
+      else if (outcome.metrics) process.stderr.write(formatReport(outcome.metrics, undefined, "FAILED"));
+    },
+  });
+  const failure = batchFailure(outcomes);
+  if (failure) throw failure;
 }
 
 async function readTaskInput(taskFile: string | undefined, flags: RunFlags): Promise<BuilderTask> {

@@ -1,0 +1,186 @@
+import { Ollama, type ChatResponse, type ShowResponse } from "ollama";
+import type { BuilderConfig } from "../../config/load.js";
+import { ModelError } from "../../errors/errors.js";
+import { getLogger } from "../../telemetry/logger.js";
+import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
+import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
+import { estimatePromptTokens } from "../remote/estimate-tokens.js";
+import type { FailureContext } from "../remote/failures.js";
+import { retryRefused } from "../remote/network.js";
+import { StreamWatchdog } from "../remote/stream-watchdog.js";
+import { guardedFetch } from "./guarded-fetch.js";
+import { ollamaFailure, ollamaStartHint } from "./ollama-errors.js";
+import { ollamaOptions } from "./request-options.js";
+
+/** Options for {@link OllamaBackend}. */
+export interface OllamaBackendOptions {
+  /** The server; default: the first of `config.ollama.hosts`. */
+  host?: string;
+  /**
+   * Extra attempts when the connection is refused (a server that is still starting). An endpoint
+   * pool passes 0: it fails over to another endpoint instead.
+   */
+  connectRetries?: number;
+}
+
+/**
+ * A model served by Ollama, through the official `ollama` client: chat with the answer's JSON schema
+ * as `format` (structured outputs), streamed, with Builder's options mapped to Ollama's.
+ */
+export class OllamaBackend implements Backend {
+  readonly host: string;
+  private readonly connectRetries: number;
+  private prepared: Promise<BackendInfo> | undefined;
+
+  constructor(
+    private readonly config: BuilderConfig,
+    options: OllamaBackendOptions = {},
+  ) {
+    this.host = (options.host ?? config.ollama.host).replace(/\/+$/, "");
+    this.connectRetries = options.connectRetries ?? 2;
+  }
+
+  /** Checks that the server answers and has the model; reads the model's context window. */
+  prepare(): Promise<BackendInfo> {
+    this.prepared ??= this.connect().catch((error: unknown) => {
+      this.prepared = undefined;
+      throw error;
+    });
+    return this.prepared;
+  }
+
+  countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
+    return Promise.resolve({ tokens: estimatePromptTokens(messages), exact: false });
+  }
+
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
+    const info = await this.prepare();
+    const estimate = estimatePromptTokens(request.messages);
+    ensurePromptFits(estimate, request.sampling.maxTokens, info.contextSize);
+    const watchdog = new StreamWatchdog(this.config.ollama.timeouts, request.signal);
+    const client = this.client(watchdog.signal);
+    const started = performance.now();
+    let firstTokenAt: number | undefined;
+    let text = "";
+    let final: ChatResponse | undefined;
+    watchdog.start("load");
+    try {
+      const stream = await retryRefused(
+        () =>
+          client.chat({
+            model: info.model,
+            messages: request.messages,
+            format: request.schema,
+            stream: true,
+            keep_alive: this.config.ollama.keepAlive,
+            options: ollamaOptions(this.config.options, request.sampling, info.contextSize),
+          }),
+        { retries: this.connectRetries, signal: watchdog.signal, onRetry: (attempt, delay) => this.logRetry(attempt, delay) },
+      );
+      for await (const part of stream) {
+        watchdog.progress();
+        const piece = part.message?.content ?? "";
+        if (piece) {
+          firstTokenAt ??= performance.now();
+          text += piece;
+          request.onTextChunk?.(piece);
+        }
+        if (part.done) final = part;
+      }
+    } catch (error) {
+      if (watchdog.cancelled && !watchdog.timedOut) {
+        return { text, stopReason: "abort", metrics: { promptTokens: estimate, generatedTokens: 0, generationMs: 0 } };
+      }
+      throw ollamaFailure(error, this.failureContext(info.model, watchdog, text.length));
+    } finally {
+      watchdog.stop();
+    }
+    if (!final) throw ollamaFailure(new Error("Did not receive done or success response in stream."), this.failureContext(info.model, undefined, text.length));
+    const ended = performance.now();
+    const promptTokens = final.prompt_eval_count ?? estimate;
+    const generatedTokens = final.eval_count ?? 0;
+    ensureServerCountsFit(promptTokens, generatedTokens, info.contextSize, this.serverName);
+    return {
+      text,
+      stopReason: final.done_reason === "length" ? "length" : "stop",
+      metrics: {
+        promptTokens,
+        promptMs: nsToMs(final.prompt_eval_duration),
+        timeToFirstTokenMs: firstTokenAt !== undefined ? firstTokenAt - started : undefined,
+        generatedTokens,
+        generationMs: nsToMs(final.eval_duration) ?? (firstTokenAt !== undefined ? ended - firstTokenAt : 0),
+        loadMs: nsToMs(final.load_duration),
+      },
+    };
+  }
+
+  dispose(): Promise<void> {
+    this.prepared = undefined;
+    return Promise.resolve();
+  }
+
+  private get serverName(): string {
+    return `Ollama at ${this.host}`;
+  }
+
+  private async connect(): Promise<BackendInfo> {
+    const model = this.config.model;
+    if (!model) {
+      throw new ModelError(
+        "MODEL_NOT_CONFIGURED",
+        'No Ollama model is configured. Pass --model <name> (e.g. qwen2.5-coder:7b), set OLLAMA_MODEL, or set "model" in builder.config.json; `ollama list` shows the models on the server.',
+      );
+    }
+    const watchdog = new StreamWatchdog(this.config.ollama.timeouts);
+    watchdog.start("connect");
+    let show: ShowResponse;
+    try {
+      const client = this.client(watchdog.signal);
+      show = await retryRefused(() => client.show({ model }), {
+        retries: this.connectRetries,
+        signal: watchdog.signal,
+        onRetry: (attempt, delay) => this.logRetry(attempt, delay),
+      });
+    } catch (error) {
+      throw ollamaFailure(error, this.failureContext(model, watchdog, 0));
+    } finally {
+      watchdog.stop();
+    }
+    const contextSize = this.config.options.num_ctx ?? defaultContextSize(show);
+    getLogger().debug({ host: this.host, model, contextSize }, "ollama model ready");
+    return { backend: "ollama", model, contextSize, device: `${this.serverName}${describeModel(show)}`, loadMs: 0 };
+  }
+
+  private client(signal: AbortSignal): Ollama {
+    return new Ollama({ host: this.host, fetch: guardedFetch(signal) });
+  }
+
+  private failureContext(model: string, watchdog: StreamWatchdog | undefined, receivedChars: number): FailureContext & { model: string } {
+    return { server: this.serverName, endpoint: this.host, section: "ollama", startHint: ollamaStartHint(), watchdog, receivedChars, model };
+  }
+
+  private logRetry(attempt: number, delayMs: number): void {
+    getLogger().warn({ host: this.host, attempt, delay_ms: delayMs }, `${this.serverName} refused the connection; retrying`);
+  }
+}
+
+function nsToMs(value: number | undefined): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value / 1e6 : undefined;
+}
+
+/**
+ * The window Ollama would use by default: the model's `num_ctx` parameter (from its Modelfile) or its
+ * trained context length, capped like the embedded engine's default.
+ */
+function defaultContextSize(show: ShowResponse): number {
+  const parameter = /^\s*num_ctx\s+(\d+)\s*$/m.exec(show.parameters ?? "");
+  if (parameter) return Number(parameter[1]);
+  const info = (show.model_info ?? {}) as unknown as Record<string, unknown>;
+  const trained = Object.entries(info).find(([key, value]) => key.endsWith(".context_length") && typeof value === "number")?.[1] as number | undefined;
+  return Math.min(trained ?? DEFAULT_SERVER_NUM_CTX, DEFAULT_SERVER_NUM_CTX);
+}
+
+function describeModel(show: ShowResponse): string {
+  const parts = [show.details?.family, show.details?.parameter_size, show.details?.quantization_level].filter((p): p is string => Boolean(p));
+  return parts.length > 0 ? ` (${parts.join(" ")})` : "";
+}

@@ -1,0 +1,62 @@
+import { Command, Option } from "commander";
+import { DEFAULT_SERVE_PORT, startServer } from "../../server/server.js";
+import { configFromFlags, toInt } from "../shared-options.js";
+
+interface ServeFlags {
+  config?: string;
+  model?: string;
+  numCtx?: number;
+  threads?: number;
+  gpuLayers?: number;
+  port: number;
+  host: string;
+  parallel: number;
+  name?: string;
+  keepAlive: string;
+  logLevel?: string;
+  quiet?: boolean;
+}
+
+/**
+ * `builder serve`: Ollama's REST API (and OpenAI's chat completions) over the embedded engine. Prints
+ * one JSON line with the URL on stdout once it listens, and runs until interrupted.
+ */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("Serve the model over Ollama's REST API and OpenAI's /v1/chat/completions (the embedded engine behind them)")
+    .option("-c, --config <file>", "builder.config.json to use (default: found by walking up from the current folder)")
+    .option("--model <ref>", "GGUF path, hf: URI or URL")
+    .option("--name <name>", "the model's name for clients (default: the GGUF file name, e.g. qwen2.5-coder:latest)")
+    .option("-p, --port <port>", "port to listen on (0 picks a free one)", toInt("--port"), DEFAULT_SERVE_PORT)
+    .option("--host <address>", "address to bind (anything but loopback is reachable by others: no authentication)", "127.0.0.1")
+    .option("--parallel <n>", "requests generating at the same time (each has its own num_ctx window); more wait", toInt("--parallel"), 1)
+    .option("--keep-alive <duration>", "how long the model stays loaded after a request without keep_alive (5m, 1h, -1 forever)", "5m")
+    .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
+    .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
+    .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
+    .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .option("-q, --quiet", "only warnings and errors on stderr")
+    .action(async (flags: ServeFlags) => {
+      const config = configFromFlags({
+        config: flags.config,
+        backend: "embedded",
+        model: flags.model,
+        numCtx: flags.numCtx,
+        threads: flags.threads,
+        gpuLayers: flags.gpuLayers,
+        logLevel: flags.logLevel,
+        quiet: flags.quiet,
+      });
+      const server = await startServer({ config, host: flags.host, port: flags.port, parallel: flags.parallel, modelName: flags.name, keepAlive: flags.keepAlive });
+      process.stdout.write(JSON.stringify({ url: server.url, model: server.host.name, parallel: flags.parallel, num_ctx: server.host.facts.contextSize }) + "\n");
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+          void server.close().then(resolve, resolve);
+        };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
+    });
+}

@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { getLogger } from "../telemetry/logger.js";
+import { openaiErrorBody, sendJson } from "./http-io.js";
+import { failureStatus, type ApiFamily, type RouteContext, type RouteHandler } from "./route-context.js";
+import { chat, generate } from "./routes/ollama-generate.js";
+import { ps, show, tags, unsupportedModelManagement, version } from "./routes/ollama-info.js";
+import { chatCompletions, models } from "./routes/openai.js";
+
+/** Every route: "METHOD /path" → handler. */
+const ROUTES: ReadonlyMap<string, RouteHandler> = new Map([
+  ["GET /api/version", version],
+  ["GET /api/tags", tags],
+  ["POST /api/show", show],
+  ["GET /api/ps", ps],
+  ["POST /api/generate", generate],
+  ["POST /api/chat", chat],
+  ["POST /api/create", unsupportedModelManagement],
+  ["POST /api/pull", unsupportedModelManagement],
+  ["POST /api/push", unsupportedModelManagement],
+  ["POST /api/copy", unsupportedModelManagement],
+  ["DELETE /api/delete", unsupportedModelManagement],
+  ["POST /v1/chat/completions", chatCompletions],
+  ["GET /v1/models", models],
+]);
+
+const PATHS = new Set([...ROUTES.keys()].map((key) => key.slice(key.indexOf(" ") + 1)));
+
+/**
+ * Dispatches one request. Errors never escape: each becomes an error answer in the format of the API
+ * that was called (Ollama's `{"error": "..."}` or OpenAI's `{"error": {"message", "type", …}}`).
+ */
+export async function dispatch(request: IncomingMessage, response: ServerResponse, context: RouteContext): Promise<void> {
+  const started = performance.now();
+  const path = new URL(request.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "") || "/";
+  const method = request.method ?? "GET";
+  const family: ApiFamily = path.startsWith("/v1/") ? "openai" : "ollama";
+  try {
+    if (path === "/" && (method === "GET" || method === "HEAD")) {
+      // Tools probe `GET /` for this exact text to see that an Ollama-compatible server is up.
+      response.writeHead(200, { "content-type": "text/plain; charset=utf-8", "x-served-by": "builder serve" });
+      response.end(method === "HEAD" ? undefined : "Ollama is running");
+      return;
+    }
+    const handler = ROUTES.get(`${method === "HEAD" ? "GET" : method} ${path}`);
+    if (handler) await handler(request, response, context);
+    else if (PATHS.has(path)) sendError(response, family, 405, `method ${method} not allowed on ${path}`);
+    else sendError(response, family, 404, `404 page not found: ${path} is not part of the API builder serve offers`);
+  } catch (error) {
+    const { status, message } = failureStatus(error);
+    if (status >= 500) getLogger().error({ err: error, path }, "request failed");
+    if (!response.headersSent) sendError(response, family, status, message);
+    else if (!response.writableEnded) response.end();
+  } finally {
+    getLogger().debug({ method, path, status: response.statusCode, ms: Math.round(performance.now() - started) }, "request");
+  }
+}
+
+function sendError(response: ServerResponse, family: ApiFamily, status: number, message: string): void {
+  sendJson(response, status, family === "openai" ? openaiErrorBody(status, message) : { error: message });
+}

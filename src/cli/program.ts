@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { runCommand } from "./commands/run.js";
 import { demoCommand } from "./commands/demo.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -12,5 +13,6 @@ export function createProgram(): Command {
     .exitOverride();
   program.addCommand(runCommand());
   program.addCommand(demoCommand());
+  program.addCommand(doctorCommand());
   return program;
 }

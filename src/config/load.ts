@@ -9,7 +9,9 @@ import {
   GenerationOptionsSchema,
   describeIssues,
   type BackendName,
+  type CatalogEntry,
   type ConfigFile,
+  type CostConfig,
   type GenerationOptions,
 } from "./schema.js";
 
@@ -32,6 +34,12 @@ export interface BuilderConfig {
   boundedAnswer: boolean;
   ollama: { host: string; keepAlive?: string | number };
   openai: { baseUrl: string; apiKeyEnv: string };
+  /** Extra `builder models --recommend` entries (config `models.catalog`). */
+  modelCatalog: CatalogEntry[];
+  /** `builder cost` inputs (config `cost`); unset fields fall back to labelled defaults. */
+  cost: CostConfig;
+  /** Few-shot retrieval (config `few_shot`): how many verified examples, within how many tokens; 0 = off. */
+  fewShot: { examples: number; maxTokens: number };
   /** The config file that was read, if any. */
   configPath?: string;
   /** Things the user should know about their configuration (unhonoured legacy keys…). */
@@ -55,6 +63,11 @@ export interface LoadConfigOptions {
   configPath?: string;
   env?: NodeJS.ProcessEnv;
   overrides?: ConfigOverrides;
+  /**
+   * Parsed config content to use instead of reading `configPath` (paths still resolve against its
+   * folder). `builder doctor` passes a copy with invalid entries removed, to check the rest.
+   */
+  fileContent?: unknown;
 }
 
 /** Finds builder.config.json in `start` or the nearest folder above it. */
@@ -80,7 +93,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   if (options.configPath && configPath && !existsSync(configPath)) {
     throw new ConfigError(`Config file ${configPath} does not exist. Check the --config path.`, { path: configPath });
   }
-  const file = configPath ? readConfigFile(configPath) : {};
+  const file = options.fileContent !== undefined ? validateConfig(options.fileContent, configPath ?? "config") : configPath ? readConfigFile(configPath) : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
 
@@ -146,6 +159,9 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
       baseUrl: env.OPENAI_BASE_URL ?? file.openai?.base_url ?? "http://127.0.0.1:8080/v1",
       apiKeyEnv: file.openai?.api_key_env ?? "OPENAI_API_KEY",
     },
+    modelCatalog: file.models?.catalog ?? [],
+    cost: file.cost ?? {},
+    fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
     configPath,
     warnings,
   };
@@ -158,6 +174,10 @@ function readConfigFile(configPath: string): ConfigFile {
   } catch (error) {
     throw new ConfigError(`${configPath} is not valid JSON (${(error as Error).message}). Fix the file or remove it.`, { path: configPath });
   }
+  return validateConfig(raw, configPath);
+}
+
+function validateConfig(raw: unknown, configPath: string): ConfigFile {
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(`${configPath} is invalid: ${describeIssues(parsed.error)}.`, { path: configPath });

@@ -21,6 +21,7 @@ export type BuilderErrorCode =
   | "FILE_CHANGED"
   | "APPLY_FAILED"
   | "VERIFICATION_FAILED"
+  | "CHECKS_FAILED"
   | "INTERNAL";
 
 /** Base class of all errors Builder reports on purpose. */
@@ -115,6 +116,13 @@ export class WorkspaceEscapeError extends BuilderError {
   }
 }
 
+/** `builder doctor` found at least one failing check (the report itself went to stdout). */
+export class ChecksFailedError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("CHECKS_FAILED", message, details);
+  }
+}
+
 /** Exit codes, one per family of failure, so that scripts can branch on them. */
 export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   USAGE: 2,
@@ -134,6 +142,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   FILE_CHANGED: 7,
   APPLY_FAILED: 7,
   VERIFICATION_FAILED: 8,
+  CHECKS_FAILED: 1,
   INTERNAL: 70,
 };
 

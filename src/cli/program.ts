@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { runCommand } from "./commands/run.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { modelsCommand } from "./commands/models.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -14,5 +15,6 @@ export function createProgram(): Command {
   program.addCommand(runCommand());
   program.addCommand(demoCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(modelsCommand());
   return program;
 }

@@ -1,13 +1,6 @@
 import { estimateFit, formatBytes, type KvCacheType, type ModelShape } from "../models/memory-estimate.js";
+import type { MemoryBudget } from "../system/memory-budget.js";
 import type { DoctorCheck } from "./types.js";
-
-/** Where the model will live: GPU memory, or RAM when it runs on the CPU. */
-export interface MemoryBudget {
-  kind: "gpu" | "ram";
-  bytes: number;
-  /** "1 × NVIDIA GeForce RTX 4090", "RAM (no GPU found)". */
-  label: string;
-}
 
 /** Inputs to {@link memoryFitCheck}. */
 export interface MemoryFitInput {

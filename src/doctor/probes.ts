@@ -1,5 +1,4 @@
 import { existsSync, statSync } from "node:fs";
-import { totalmem } from "node:os";
 import type { BuilderConfig } from "../config/load.js";
 import { isLocalPathRef } from "../config/load.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
@@ -10,8 +9,8 @@ import { findCachedModelPath } from "../models/resolve-model.js";
 import { hasOllamaModel, type OllamaAdmin } from "../model-servers/ollama-admin.js";
 import { listOpenAiModels } from "../model-servers/openai-models.js";
 import type { CoreCount } from "../system/cpu-cores.js";
-import { totalGpuBytes, type GpuDetection } from "../system/gpu.js";
-import type { MemoryBudget } from "./memory-check.js";
+import type { GpuDetection } from "../system/gpu.js";
+import { isLocalUrl } from "../system/memory-budget.js";
 import type { DoctorCheck } from "./types.js";
 
 /** The backend check plus what it learned for the later checks. */
@@ -171,7 +170,7 @@ export function gpuCheck(config: BuilderConfig, detection: GpuDetection): Doctor
     const list = detection.gpus.map((gpu) => `${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`).join("; ");
     return { id: "gpu", status: "ok", message: `NVIDIA GPU${detection.gpus.length > 1 ? "s" : ""}: ${list}.`, details: { gpus: detection.gpus } };
   }
-  const remote = config.backend !== "embedded" && !isLocalHost(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
+  const remote = config.backend !== "embedded" && !isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
   if (remote) return { id: "gpu", status: "ok", message: `No local NVIDIA GPU (${detection.reason}); the model runs on the server, whose GPU is not visible from here.` };
   if (config.backend === "embedded" && config.gpu === false) {
     return { id: "gpu", status: "ok", message: `No NVIDIA GPU checked for: "gpu": false runs the embedded engine on the CPU.` };
@@ -196,26 +195,6 @@ export function threadsCheck(config: BuilderConfig, cores: CoreCount): DoctorChe
     return { id: "threads", status: "warn", message: `num_thread: ${threads} exceeds the ${coresText}.`, fix: `Use at most ${cores.physical}, or remove num_thread.`, details: { ...cores, num_thread: threads } };
   }
   return { id: "threads", status: "ok", message: `num_thread: ${threads} on ${coresText}.`, details: { ...cores, num_thread: threads } };
-}
-
-/** The memory the model will use: the GPUs' total, or RAM without a GPU; undefined when it runs elsewhere. */
-export function memoryBudget(config: BuilderConfig, detection: GpuDetection): MemoryBudget | undefined {
-  const serverHost = config.backend === "ollama" ? config.ollama.host : config.backend === "openai" ? config.openai.baseUrl : undefined;
-  if (serverHost !== undefined && !isLocalHost(serverHost)) return undefined;
-  if (detection.found && !(config.backend === "embedded" && config.gpu === false)) {
-    const names = [...new Set(detection.gpus.map((gpu) => gpu.name))].join(", ");
-    return { kind: "gpu", bytes: totalGpuBytes(detection.gpus), label: `GPU memory (${detection.gpus.length} × ${names})` };
-  }
-  return { kind: "ram", bytes: totalmem(), label: "RAM (no GPU: the model runs on the CPU)" };
-}
-
-function isLocalHost(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    return host === "localhost" || host === "127.0.0.1" || host === "::1" || host === "[::1]" || host === "0.0.0.0";
-  } catch {
-    return false;
-  }
 }
 
 function failFromError(id: string, error: unknown, fix: string): DoctorCheck {

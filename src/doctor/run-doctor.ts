@@ -12,7 +12,8 @@ import { detectNvidiaGpus, type GpuDetection } from "../system/gpu.js";
 import { loadDoctorConfig } from "./doctor-config.js";
 import { memoryFitCheck } from "./memory-check.js";
 import { findConfigPitfalls, type TypicalPrompt } from "./pitfalls.js";
-import { gpuCheck, memoryBudget, probeBackend, probeModel, threadsCheck } from "./probes.js";
+import { gpuCheck, probeBackend, probeModel, threadsCheck } from "./probes.js";
+import { memoryBudget } from "../system/memory-budget.js";
 import { makeReport, type DoctorCheck, type DoctorReport } from "./types.js";
 
 /** Options for {@link runDoctor}. */

@@ -3,6 +3,8 @@ import { runCommand } from "./commands/run.js";
 import { demoCommand } from "./commands/demo.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { modelsCommand } from "./commands/models.js";
+import { statsCommand } from "./commands/stats.js";
+import { costCommand } from "./commands/cost.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -16,5 +18,7 @@ export function createProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(doctorCommand());
   program.addCommand(modelsCommand());
+  program.addCommand(statsCommand());
+  program.addCommand(costCommand());
   return program;
 }

@@ -1,5 +1,4 @@
 import { createReadStream, existsSync } from "node:fs";
-import { createInterface } from "node:readline";
 
 /**
  * One line of `.builder/metrics.jsonl` as read back: every field optional, because old lines lack
@@ -50,34 +49,53 @@ export async function scanMetrics(filePath: string, period: Period, visit: (reco
   if (!existsSync(filePath)) return summary;
   const since = period.since?.getTime();
   const until = period.until?.getTime();
-  const lines = createInterface({ input: createReadStream(filePath, { encoding: "utf8", highWaterMark: 1 << 20 }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.length === 0) continue;
+  await forEachLine(filePath, (line) => {
+    if (line.length === 0) return;
     summary.lines += 1;
     let record: unknown;
     try {
       record = JSON.parse(line);
     } catch {
       summary.skipped += 1;
-      continue;
+      return;
     }
     if (record === null || typeof record !== "object" || Array.isArray(record)) {
       summary.skipped += 1;
-      continue;
+      return;
     }
     const run = record as MetricsRecord & { event?: unknown };
-    if (run.event !== undefined && run.event !== "run") continue;
+    if (run.event !== undefined && run.event !== "run") return;
     if (since !== undefined || until !== undefined) {
       const at = typeof run.timestamp === "string" ? Date.parse(run.timestamp) : NaN;
       if (Number.isNaN(at) || (since !== undefined && at < since) || (until !== undefined && at > until)) {
         summary.outsidePeriod += 1;
-        continue;
+        return;
       }
     }
     summary.used += 1;
     visit(run);
-  }
+  });
   return summary;
+}
+
+/**
+ * Calls `onLine` for each line of the file, read in 1 MiB chunks. Splitting chunks by hand (rather
+ * than node:readline or an async generator, which pay per line) is about twice as fast on
+ * 100,000-line files.
+ */
+export async function forEachLine(filePath: string, onLine: (line: string) => void): Promise<void> {
+  let rest = "";
+  for await (const chunk of createReadStream(filePath, { encoding: "utf8", highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    let end: number;
+    while ((end = text.indexOf("\n", start)) !== -1) {
+      onLine(text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end));
+      start = end + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest.length > 0) onLine(rest);
 }
 
 /** Numbers only: anything else (null, a string from a hand edit) counts as missing. */

@@ -6,6 +6,8 @@ import { createBackend } from "../backends/create-backend.js";
 import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
 import { loadPriming } from "../context/priming.js";
 import { buildMessages } from "../context/prompt.js";
+import { loadFewShot } from "../learning/few-shot.js";
+import { recordTrainingExample } from "../learning/record-training.js";
 import { BuilderError, GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
 import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
 import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
@@ -57,7 +59,8 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   let promptTokens = 0;
   try {
     const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
-    const messages = buildMessages(priming, task);
+    const fewShot = await loadFewShot(task, config.workspace, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
+    const messages = buildMessages(priming, task, [], fewShot.messages);
     info = await backend.prepare();
     const count = await backend.countPromptTokens(messages);
     promptTokens = count.tokens;
@@ -102,6 +105,9 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     };
     const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model });
     await recordRunMetrics(metrics, config.workspace, logger);
+    // Records VERIFIED / FAILED runs as training data; UNVERIFIED (today's only verdict) records nothing.
+    // Once verification runs, call this with the final verdict.
+    await recordTrainingExample({ workspace: config.workspace, runId, task, messages, suggestion, promptTokens: metrics.prompt_tokens, generatedTokens: metrics.generated_tokens }, logger);
     return { runId, suggestion, metrics, info };
   } catch (caught) {
     const error = toBuilderError(caught);

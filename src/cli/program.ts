@@ -5,6 +5,7 @@ import { doctorCommand } from "./commands/doctor.js";
 import { modelsCommand } from "./commands/models.js";
 import { statsCommand } from "./commands/stats.js";
 import { costCommand } from "./commands/cost.js";
+import { datasetCommand } from "./commands/dataset.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -20,5 +21,6 @@ export function createProgram(): Command {
   program.addCommand(modelsCommand());
   program.addCommand(statsCommand());
   program.addCommand(costCommand());
+  program.addCommand(datasetCommand());
   return program;
 }

@@ -34,12 +34,12 @@ export interface BuilderConfig {
   boundedAnswer: boolean;
   ollama: { host: string; keepAlive?: string | number };
   openai: { baseUrl: string; apiKeyEnv: string };
-  /** Extra `builder models --recommend` entries (config `models.catalog`). */
-  modelCatalog: CatalogEntry[];
+  /** Extra `builder models --recommend` entries (config `models.catalog`). Optional so hand-built configs stay valid. */
+  modelCatalog?: CatalogEntry[];
   /** `builder cost` inputs (config `cost`); unset fields fall back to labelled defaults. */
-  cost: CostConfig;
-  /** Few-shot retrieval (config `few_shot`): how many verified examples, within how many tokens; 0 = off. */
-  fewShot: { examples: number; maxTokens: number };
+  cost?: CostConfig;
+  /** Few-shot retrieval (config `few_shot`): how many verified examples, within how many tokens; unset or 0 = off. */
+  fewShot?: { examples: number; maxTokens: number };
   /** The config file that was read, if any. */
   configPath?: string;
   /** Things the user should know about their configuration (unhonoured legacy keys…). */

@@ -110,7 +110,7 @@ export interface RecommendationListing {
 export function recommendForConfig(config: BuilderConfig, detection: GpuDetection, cacheType: KvCacheType = "f16"): RecommendationListing {
   const memory = memoryBudget(config, detection);
   const numCtx = config.options.num_ctx ?? DEFAULT_NUM_CTX;
-  const catalog = mergeCatalog(config.modelCatalog);
+  const catalog = mergeCatalog(config.modelCatalog ?? []);
   return {
     memory,
     num_ctx: numCtx,

@@ -1,4 +1,5 @@
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { forEachLine } from "../telemetry/jsonl.js";
 
 /**
  * One line of `.builder/metrics.jsonl` as read back: every field optional, because old lines lack
@@ -76,26 +77,6 @@ export async function scanMetrics(filePath: string, period: Period, visit: (reco
     visit(run);
   });
   return summary;
-}
-
-/**
- * Calls `onLine` for each line of the file, read in 1 MiB chunks. Splitting chunks by hand (rather
- * than node:readline or an async generator, which pay per line) is about twice as fast on
- * 100,000-line files.
- */
-export async function forEachLine(filePath: string, onLine: (line: string) => void): Promise<void> {
-  let rest = "";
-  for await (const chunk of createReadStream(filePath, { encoding: "utf8", highWaterMark: 1 << 20 })) {
-    const text = rest + (chunk as string);
-    let start = 0;
-    let end: number;
-    while ((end = text.indexOf("\n", start)) !== -1) {
-      onLine(text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end));
-      start = end + 1;
-    }
-    rest = text.slice(start);
-  }
-  if (rest.length > 0) onLine(rest);
 }
 
 /** Numbers only: anything else (null, a string from a hand edit) counts as missing. */

@@ -19,7 +19,7 @@ export function costCommand(): Command {
     const period = periodFromFlags(flags.since, flags.until);
     const config = loadConfig({ configPath: flags.config, overrides: { workspace: flags.workspace } });
     const stats = await computeStats(flags.metrics ?? metricsFile(config.workspace), period);
-    const report = computeCost(stats, resolveCostSettings(config.cost));
+    const report = computeCost(stats, resolveCostSettings(config.cost ?? {}));
     process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatCost(report));
   });
 }

@@ -6,6 +6,7 @@ import { modelsCommand } from "./commands/models.js";
 import { statsCommand } from "./commands/stats.js";
 import { costCommand } from "./commands/cost.js";
 import { datasetCommand } from "./commands/dataset.js";
+import { modelfileCommand } from "./commands/modelfile.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -22,5 +23,6 @@ export function createProgram(): Command {
   program.addCommand(statsCommand());
   program.addCommand(costCommand());
   program.addCommand(datasetCommand());
+  program.addCommand(modelfileCommand());
   return program;
 }

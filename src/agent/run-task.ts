@@ -7,6 +7,8 @@ import type { Backend, BackendInfo, ChatMessage, GenerateResult } from "../backe
 import { assembleContext, type ContextExplanation } from "../context/assemble.js";
 import { loadPriming } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles } from "../context/workspace-context.js";
+import { loadFewShot } from "../learning/few-shot.js";
+import { recordTrainingExample } from "../learning/record-training.js";
 import { BuilderError, GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
 import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
 import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
@@ -80,6 +82,7 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     // The scratch copy is made while the model loads and generates.
     verifier = plan.run ? Verifier.open(root, config.verify, logger) : undefined;
     verifier?.catch(() => undefined);
+    const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
     info = await backend.prepare();
     const backendInfo = info;
     const workspace = await gathering;
@@ -90,6 +93,10 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
       counter: backend,
       contextSize: info.contextSize,
       numPredict: config.options.num_predict,
+      examples: fewShot.selection.map((picked, i) => ({
+        label: `${picked.example.task.task_id} (score ${picked.score.toFixed(2)})`,
+        messages: fewShot.messages.slice(i * 2, i * 2 + 2),
+      })),
       requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
       onExplain: options.onContext,
     });
@@ -132,6 +139,8 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     }
     const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model, outcome, verdict: suggestion.verification.verdict });
     await recordRunMetrics(metrics, config.workspace, logger);
+    // Records VERIFIED / FAILED runs as training data (apart); UNVERIFIED runs record nothing.
+    await recordTrainingExample({ workspace: root, runId, task: workspaceTask, messages, suggestion, promptTokens: metrics.prompt_tokens, generatedTokens: metrics.generated_tokens }, logger);
     return { runId, suggestion, metrics, info, context: context.explanation };
   } catch (caught) {
     const error = toBuilderError(caught);

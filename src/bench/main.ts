@@ -3,11 +3,12 @@ import { setLogger, createLogger } from "../telemetry/logger.js";
 import { contextBench } from "./context.js";
 import { engineBench } from "./engine.js";
 import { serveBench } from "./serve.js";
+import { statsBench } from "./stats.js";
 import { verifyBench } from "./verify.js";
 import type { BenchModule, BenchSection } from "./types.js";
 
 /** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
-const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench];
+const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench];
 
 function formatSection(section: BenchSection): string {
   const lines = [`\n## ${section.title}`];

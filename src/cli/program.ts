@@ -4,6 +4,12 @@ import { demoCommand } from "./commands/demo.js";
 import { applyCommand } from "./commands/apply.js";
 import { undoCommand } from "./commands/undo.js";
 import { serveCommand } from "./commands/serve.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { modelsCommand } from "./commands/models.js";
+import { statsCommand } from "./commands/stats.js";
+import { costCommand } from "./commands/cost.js";
+import { datasetCommand } from "./commands/dataset.js";
+import { modelfileCommand } from "./commands/modelfile.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -18,5 +24,11 @@ export function createProgram(): Command {
   program.addCommand(applyCommand());
   program.addCommand(undoCommand());
   program.addCommand(serveCommand());
+  program.addCommand(doctorCommand());
+  program.addCommand(modelsCommand());
+  program.addCommand(statsCommand());
+  program.addCommand(costCommand());
+  program.addCommand(datasetCommand());
+  program.addCommand(modelfileCommand());
   return program;
 }

@@ -52,9 +52,22 @@ export function addWorkspaceFlags(command: Command): Command {
 
 /** Applies --log-level / --quiet, then loads the configuration with the flags (and a command's own `extra` overrides). */
 export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, "verify"> = {}): BuilderConfig {
+  applyLogFlags(flags);
+  const config = loadConfig({ configPath: flags.config, overrides: { ...overridesFromFlags(flags), ...extra } });
+  const logger = getLogger();
+  for (const warning of config.warnings) logger.warn(warning);
+  return config;
+}
+
+/** Applies --log-level / --quiet to the process-wide logger. */
+export function applyLogFlags(flags: Pick<ModelFlags, "logLevel" | "quiet">): void {
   if (flags.logLevel || flags.quiet) {
     setLogger(createLogger({ level: (flags.logLevel ?? "warn") as "warn" }));
   }
+}
+
+/** The config overrides the model flags ask for. */
+export function overridesFromFlags(flags: ModelFlags): ConfigOverrides {
   const options: GenerationOptions = {};
   if (flags.numCtx !== undefined) options.num_ctx = flags.numCtx;
   if (flags.numPredict !== undefined) options.num_predict = flags.numPredict;
@@ -62,11 +75,7 @@ export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, 
   if (flags.temperature !== undefined) options.temperature = flags.temperature;
   if (flags.gpuLayers !== undefined) options.gpu_layers = flags.gpuLayers;
   if (flags.seed !== undefined) options.seed = flags.seed;
-  const overrides: ConfigOverrides = { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer === false ? false : undefined, ...extra };
-  const config = loadConfig({ configPath: flags.config, overrides });
-  const logger = getLogger();
-  for (const warning of config.warnings) logger.warn(warning);
-  return config;
+  return { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer === false ? false : undefined };
 }
 
 /** A commander parser for whole numbers that names the flag in its error. */

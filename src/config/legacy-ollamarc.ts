@@ -30,8 +30,8 @@ const DIRECT: Readonly<Record<string, OptionKey>> = {
 
 const BOOLEAN_KEYS = new Set<OptionKey>(["use_mmap", "use_mlock"]);
 
-/** Keys people copy from old guides that have no effect, with the reason and what to do instead. */
-const NO_EFFECT: Readonly<Record<string, string>> = {
+/** Keys people copy from old guides that have no effect, with the reason and what to do instead (`builder doctor` reuses it). */
+export const NO_EFFECT: Readonly<Record<string, string>> = {
   f16_kv: "f16_kv has no effect: llama.cpp keeps the KV cache in f16 by default and Ollama removed the option",
   low_vram: "low_vram has no effect: llama.cpp removed it; lower gpu_layers or num_ctx to use less GPU memory",
   main_gpu: "main_gpu is not honoured: choose the GPU with CUDA_VISIBLE_DEVICES (for Ollama, on the server)",

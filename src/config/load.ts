@@ -11,7 +11,9 @@ import {
   GenerationOptionsSchema,
   describeIssues,
   type BackendName,
+  type CatalogEntry,
   type ConfigFile,
+  type CostConfig,
   type GenerationOptions,
 } from "./schema.js";
 
@@ -40,6 +42,12 @@ export interface BuilderConfig {
   openai: { baseUrl: string; baseUrls: string[]; apiKeyEnv: string; timeouts: ServerTimeouts };
   /** How suggestions are verified and repaired (the `verify` section, `--no-verify`, `--max-repairs`). */
   verify: VerifySettings;
+  /** Extra `builder models --recommend` entries (config `models.catalog`). Optional so hand-built configs stay valid. */
+  modelCatalog?: CatalogEntry[];
+  /** `builder cost` inputs (config `cost`); unset fields fall back to labelled defaults. */
+  cost?: CostConfig;
+  /** Few-shot retrieval (config `few_shot`): how many verified examples, within how many tokens; unset or 0 = off. */
+  fewShot?: { examples: number; maxTokens: number };
   /** The config file that was read, if any. */
   configPath?: string;
   /** Things the user should know about their configuration (unhonoured legacy keys…). */
@@ -78,6 +86,11 @@ export interface LoadConfigOptions {
   configPath?: string;
   env?: NodeJS.ProcessEnv;
   overrides?: ConfigOverrides;
+  /**
+   * Parsed config content to use instead of reading `configPath` (paths still resolve against its
+   * folder). `builder doctor` passes a copy with invalid entries removed, to check the rest.
+   */
+  fileContent?: unknown;
 }
 
 /** Finds builder.config.json in `start` or the nearest folder above it. */
@@ -103,7 +116,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   if (options.configPath && configPath && !existsSync(configPath)) {
     throw new ConfigError(`Config file ${configPath} does not exist. Check the --config path.`, { path: configPath });
   }
-  const file = configPath ? readConfigFile(configPath) : {};
+  const file = options.fileContent !== undefined ? validateConfig(options.fileContent, configPath ?? "config") : configPath ? readConfigFile(configPath) : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
 
@@ -169,6 +182,9 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacyHost),
     openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
     verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
+    modelCatalog: file.models?.catalog ?? [],
+    cost: file.cost ?? {},
+    fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
     configPath,
     warnings,
   };
@@ -229,6 +245,10 @@ function readConfigFile(configPath: string): ConfigFile {
   } catch (error) {
     throw new ConfigError(`${configPath} is not valid JSON (${(error as Error).message}). Fix the file or remove it.`, { path: configPath });
   }
+  return validateConfig(raw, configPath);
+}
+
+function validateConfig(raw: unknown, configPath: string): ConfigFile {
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(`${configPath} is invalid: ${describeIssues(parsed.error)}.`, { path: configPath });

@@ -71,6 +71,58 @@ export const VerifyConfigSchema = z
 
 export type VerifyConfig = z.infer<typeof VerifyConfigSchema>;
 
+/** One quantization of a catalog model: its name ("Q4_K_M"), file size and where to get it. */
+export const CatalogQuantSchema = z
+  .object({
+    quant: z.string().min(1),
+    size_gb: z.number().positive().describe("file size in GB (10^9 bytes)"),
+    hf: z.string().min(1).optional(),
+    ollama: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A code model `builder models --recommend` may suggest; the built-in table is extended by config `models.catalog`. */
+export const CatalogEntrySchema = z
+  .object({
+    name: z.string().min(1),
+    params_b: z.number().positive().describe("parameters, in billions"),
+    layers: z.number().int().positive(),
+    kv_heads: z.number().int().positive(),
+    head_dim: z.number().int().positive(),
+    context_length: z.number().int().positive().optional(),
+    quants: z.array(CatalogQuantSchema).min(1),
+  })
+  .strict();
+
+export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
+
+/** API list prices for `builder cost`, per million tokens. */
+export const ApiPriceSchema = z
+  .object({
+    input_per_million: z.number().min(0),
+    output_per_million: z.number().min(0),
+    /** When the price was read (e.g. "2025-01"); shown next to it. */
+    as_of: z.string().optional(),
+  })
+  .strict();
+
+/** Inputs of `builder cost`; anything unset falls back to a default that is labelled as such. */
+export const CostConfigSchema = z
+  .object({
+    /** Average power draw of the machine while it generates, in watts. */
+    power_watts: z.number().positive().optional(),
+    /** Electricity price per kWh, in `currency`. */
+    electricity_price_per_kwh: z.number().min(0).optional(),
+    currency: z.string().min(1).optional(),
+    /** What the hardware cost, for the break-even figure. */
+    hardware_price: z.number().min(0).optional(),
+    /** API prices to compare with, by name; replaces the built-in table when given. */
+    api_prices: z.record(z.string(), ApiPriceSchema).optional(),
+  })
+  .strict();
+
+export type CostConfig = z.infer<typeof CostConfigSchema>;
+
 /** The shape of builder.config.json. */
 export const ConfigFileSchema = z
   .object({
@@ -104,6 +156,17 @@ export const ConfigFileSchema = z
         hosts: z.array(z.string().url()).min(1).optional(),
         keep_alive: z.union([z.string(), z.number()]).optional(),
         ...ServerTimeoutFields,
+      })
+      .strict()
+      .optional(),
+    /** Extra entries for the `builder models --recommend` table. */
+    models: z.object({ catalog: z.array(CatalogEntrySchema).optional() }).strict().optional(),
+    cost: CostConfigSchema.optional(),
+    /** Few-shot retrieval: the most similar verified past tasks added after the stable priming (0 = off). */
+    few_shot: z
+      .object({
+        examples: z.number().int().min(0).optional(),
+        max_tokens: z.number().int().min(0).optional(),
       })
       .strict()
       .optional(),

@@ -10,7 +10,7 @@ import type { WorkspaceContext } from "./workspace-context.js";
 
 /** One part of the prompt, as `--explain-context` lists it. */
 export interface ContextPart {
-  kind: "instructions" | "knowledge" | "pack" | "repo-map" | "task-file" | "related-code" | "requirements" | "task";
+  kind: "instructions" | "knowledge" | "pack" | "repo-map" | "task-file" | "related-code" | "requirements" | "few-shot" | "task";
   label: string;
   /** Tokens this part takes (or would take); parts are counted one by one, the total is counted whole. */
   tokens: number;
@@ -43,10 +43,18 @@ export interface AssembleInput {
   contextSize: number;
   /** The configured `num_predict`; unset reserves {@link reserveForAnswer}'s default. */
   numPredict?: number;
+  /** Verified past tasks as user/assistant pairs, placed after the stable system message; dropped first. */
+  examples?: readonly FewShotExample[];
   /** Sections the run adds just before the task (what verification will check); never dropped. */
   requirements?: readonly ContextSection[];
   /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
   onExplain?: (explanation: ContextExplanation) => void;
+}
+
+/** One few-shot example: a past task and its verified answer, as two messages. */
+export interface FewShotExample {
+  label: string;
+  messages: readonly ChatMessage[];
 }
 
 /** The prompt that fits, with its exact (or estimated) size. */
@@ -57,7 +65,7 @@ export interface AssembledContext {
   explanation: ContextExplanation;
 }
 
-export const DROP_ORDER = "related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task";
+export const DROP_ORDER = "few-shot examples (least similar first), then related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task";
 
 const MAP_TITLE = "Repository map (exported symbols of workspace files, most relevant to the task first)";
 
@@ -72,8 +80,8 @@ export function reserveForAnswer(contextSize: number, numPredict?: number): numb
 interface Unit {
   part: ContextPart;
   tokens: number;
-  /** 1 drops first; undefined never drops. */
-  dropRank?: 1 | 2 | 3;
+  /** 0 drops first; undefined never drops. */
+  dropRank?: 0 | 1 | 2 | 3;
   included: boolean;
 }
 
@@ -127,6 +135,13 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
       return { part: { kind: "related-code", label: `${related?.path ?? ""} (${related?.reason ?? ""})`, tokens, included: true }, tokens, dropRank: 1, included: true };
     }),
   );
+  const examples = input.examples ?? [];
+  const exampleUnits: Unit[] = await Promise.all(
+    examples.map(async (example) => {
+      const tokens = await fragment(example.messages.map((m) => m.content).join("\n"));
+      return { part: { kind: "few-shot" as const, label: example.label, tokens, included: true }, tokens, dropRank: 0, included: true };
+    }),
+  );
   const requirements = input.requirements ?? [];
   const requirementParts: ContextPart[] = await Promise.all(
     requirements.map(async (section) => ({ kind: "requirements" as const, label: section.title, tokens: await fragment(sectionText(section)), included: true })),
@@ -148,12 +163,13 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     sections.push(...requirements);
     return [
       { role: "system", content: buildSystemMessage(priming.filter((p) => p.included).map((p) => p.section)) },
+      ...examples.filter((_, i) => exampleUnits[i]?.included).flatMap((example) => example.messages),
       { role: "user", content: buildTaskMessage(task, sections) },
     ];
   };
 
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
-  const droppable = [...relatedUnits].reverse().concat(mapUnits.slice(0, counted).reverse(), priming.filter((p) => p.dropRank === 3).reverse());
+  const droppable = [...exampleUnits].reverse().concat([...relatedUnits].reverse(),mapUnits.slice(0, counted).reverse(), priming.filter((p) => p.dropRank === 3).reverse());
   let messages = render();
   let count = await counter.countPromptTokens(messages);
   const budget = contextSize - reserve;
@@ -185,6 +201,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     parts: [
       instructions.part,
       ...priming.map((p) => p.part),
+      ...exampleUnits.map((u) => u.part),
       ...mapParts(mapUnits),
       ...fileUnits.map((u) => u.part),
       ...relatedUnits.map((u) => u.part),

@@ -44,10 +44,16 @@ export function buildTaskMessage(task: BuilderTask, context: readonly ContextSec
   return parts.join("\n");
 }
 
-/** The whole prompt: the stable system message first, then the task. */
-export function buildMessages(priming: readonly KnowledgeSection[], task: BuilderTask, context: readonly ContextSection[] = []): ChatMessage[] {
-  return [
-    { role: "system", content: buildSystemMessage(priming) },
-    { role: "user", content: buildTaskMessage(task, context) },
-  ];
+/**
+ * The whole prompt: the stable system message first, then any few-shot examples (user/assistant
+ * pairs of verified past tasks), then the task. The examples come after the system message so the
+ * stable prefix stays byte-identical across tasks.
+ */
+export function buildMessages(
+  priming: readonly KnowledgeSection[],
+  task: BuilderTask,
+  context: readonly ContextSection[] = [],
+  examples: readonly ChatMessage[] = [],
+): ChatMessage[] {
+  return [{ role: "system", content: buildSystemMessage(priming) }, ...examples, { role: "user", content: buildTaskMessage(task, context) }];
 }

@@ -22,6 +22,7 @@ export type BuilderErrorCode =
   | "FILE_CHANGED"
   | "APPLY_FAILED"
   | "VERIFICATION_FAILED"
+  | "CHECKS_FAILED"
   | "INTERNAL";
 
 /** Base class of all errors Builder reports on purpose. */
@@ -147,6 +148,13 @@ export class VerificationFailedError extends BuilderError {
   }
 }
 
+/** `builder doctor` found at least one failing check (the report itself went to stdout). */
+export class ChecksFailedError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("CHECKS_FAILED", message, details);
+  }
+}
+
 /** Exit codes, one per family of failure, so that scripts can branch on them. */
 export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   USAGE: 2,
@@ -167,6 +175,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   FILE_CHANGED: 7,
   APPLY_FAILED: 7,
   VERIFICATION_FAILED: 8,
+  CHECKS_FAILED: 1,
   INTERNAL: 70,
 };
 

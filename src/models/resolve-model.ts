@@ -63,6 +63,15 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
   }
 }
 
+/**
+ * The cached local copy of an `hf:` URI or URL, found without touching the network; undefined when
+ * it has not been downloaded yet. (`builder doctor` and `builder modelfile` use it.)
+ */
+export async function findCachedModelPath(ref: string, cacheDir: string): Promise<string | undefined> {
+  const endpoints = process.env.HF_ENDPOINT ? { huggingFace: process.env.HF_ENDPOINT } : undefined;
+  return findCachedModel(ref, cacheDir, cacheFileNameForUrl(ref), endpoints);
+}
+
 type Endpoints = { huggingFace: string } | undefined;
 
 /** A plain URL's file keeps its own name in the cache, so a second run finds it without asking the server. */

@@ -1,0 +1,203 @@
+import { existsSync, statSync } from "node:fs";
+import type { BuilderConfig } from "../config/load.js";
+import { isLocalPathRef } from "../config/load.js";
+import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
+import { BuilderError } from "../errors/errors.js";
+import { formatBytes } from "../models/memory-estimate.js";
+import { readGgufFacts, factsFromOllamaModelInfo, type ModelFacts } from "../models/model-shape.js";
+import { findCachedModelPath } from "../models/resolve-model.js";
+import { hasOllamaModel, type OllamaAdmin } from "../model-servers/ollama-admin.js";
+import { listOpenAiModels } from "../model-servers/openai-models.js";
+import type { CoreCount } from "../system/cpu-cores.js";
+import type { GpuDetection } from "../system/gpu.js";
+import { isLocalUrl } from "../system/memory-budget.js";
+import type { DoctorCheck } from "./types.js";
+
+/** The backend check plus what it learned for the later checks. */
+export interface BackendProbe {
+  check: DoctorCheck;
+  /** Model names the server serves (ollama / openai), when it answered. */
+  served?: string[];
+}
+
+/** The model check plus the model's facts when they could be read. */
+export interface ModelProbe {
+  check: DoctorCheck;
+  facts?: ModelFacts;
+}
+
+/** Does the configured backend answer? */
+export async function probeBackend(config: BuilderConfig, ollama: OllamaAdmin): Promise<BackendProbe> {
+  switch (config.backend) {
+    case "embedded": {
+      try {
+        const llama = await getLlamaRuntime(config.gpu);
+        const compute = llama.gpu === false ? "CPU only" : `GPU via ${llama.gpu}`;
+        return { check: { id: "backend", status: "ok", message: `Embedded llama.cpp loads (${compute}, ${llama.cpuMathCores} math cores).`, details: { gpu: llama.gpu } } };
+      } catch (error) {
+        return {
+          check: {
+            id: "backend",
+            status: "fail",
+            message: `The embedded llama.cpp engine does not load: ${(error as Error).message}`,
+            fix: 'Reinstall with `npm ci` (node-llama-cpp ships prebuilt binaries), or set "gpu": false in builder.config.json to use the CPU build.',
+          },
+        };
+      }
+    }
+    case "ollama": {
+      try {
+        const version = await ollama.version();
+        const models = await ollama.listModels();
+        return {
+          check: { id: "backend", status: "ok", message: `Ollama ${version} answers at ${ollama.host} (${models.length} model${models.length === 1 ? "" : "s"} pulled).`, details: { version } },
+          served: models.map((m) => m.name),
+        };
+      } catch (error) {
+        return { check: failFromError("backend", error, "Start Ollama (`ollama serve`) or fix ollama.host / OLLAMA_HOST.") };
+      }
+    }
+    case "openai": {
+      try {
+        const apiKey = process.env[config.openai.apiKeyEnv];
+        const models = await listOpenAiModels(config.openai.baseUrl, apiKey);
+        return {
+          check: { id: "backend", status: "ok", message: `The OpenAI-compatible server at ${config.openai.baseUrl} answers (${models.length} model${models.length === 1 ? "" : "s"}).` },
+          served: models,
+        };
+      } catch (error) {
+        return { check: failFromError("backend", error, "Start the server or fix openai.base_url / OPENAI_BASE_URL.") };
+      }
+    }
+  }
+}
+
+/** Is the configured model there (file, cache, pulled, served), and what shape is it? */
+export async function probeModel(config: BuilderConfig, backend: BackendProbe, ollama: OllamaAdmin): Promise<ModelProbe> {
+  const ref = config.model;
+  if (!ref) {
+    return {
+      check: {
+        id: "model",
+        status: "fail",
+        message: "No model is configured.",
+        fix: 'Set "model" in builder.config.json (a .gguf path, an hf: URI, or an Ollama model name), BUILDER_MODEL, or --model. `builder models --recommend` suggests one for this machine.',
+      },
+    };
+  }
+  if (config.backend === "embedded") return probeEmbeddedModel(ref, config.modelCacheDir);
+  if (backend.served === undefined) {
+    return { check: { id: "model", status: "warn", message: `Model ${ref} not checked: the server did not answer.` } };
+  }
+  if (config.backend === "openai") {
+    return backend.served.includes(ref)
+      ? { check: { id: "model", status: "ok", message: `The server serves ${ref}.` } }
+      : {
+          check: {
+            id: "model",
+            status: "fail",
+            message: `The server does not list ${ref} in /v1/models (it lists: ${backend.served.slice(0, 8).join(", ") || "nothing"}).`,
+            fix: "Set model to one of the listed ids, or load the model on the server.",
+          },
+        };
+  }
+  const models = await ollama.listModels().catch(() => []);
+  if (!hasOllamaModel(models, ref)) {
+    return {
+      check: { id: "model", status: "fail", message: `Ollama at ${ollama.host} has not pulled ${ref}.`, fix: `Run \`ollama pull ${ref}\` (or pick a pulled model: builder models).` },
+    };
+  }
+  const summary = models.find((m) => hasOllamaModel([m], ref));
+  let facts: ModelFacts | undefined;
+  try {
+    const details = await ollama.show(ref);
+    facts = factsFromOllamaModelInfo(details.modelInfo, summary?.sizeBytes ?? 0, details.quantization);
+  } catch {
+    facts = undefined;
+  }
+  const size = summary ? `, ${formatBytes(summary.sizeBytes)}` : "";
+  return { check: { id: "model", status: "ok", message: `Ollama has ${ref} (${summary?.quantization ?? "unknown quantization"}${size}).` }, facts };
+}
+
+async function probeEmbeddedModel(ref: string, cacheDir: string): Promise<ModelProbe> {
+  let filePath: string | undefined;
+  if (isLocalPathRef(ref)) {
+    if (!existsSync(ref) || !statSync(ref).isFile()) {
+      return { check: { id: "model", status: "fail", message: `Model file ${ref} does not exist.`, fix: 'Fix the "model" path, or give an hf: URI to download it.' } };
+    }
+    filePath = ref;
+  } else {
+    filePath = await findCachedModelPath(ref, cacheDir);
+    if (!filePath) return probeDownload(ref, cacheDir);
+  }
+  try {
+    const facts = await readGgufFacts(filePath);
+    return {
+      check: {
+        id: "model",
+        status: "ok",
+        message: `${filePath}: ${facts.architecture}, ${facts.layers} layers, ${facts.quantization ?? "unknown quantization"}, ${formatBytes(facts.weightsBytes)}${facts.contextLength ? `, trained context ${facts.contextLength}` : ""}.`,
+        details: { path: filePath },
+      },
+      facts,
+    };
+  } catch (error) {
+    return { check: failFromError("model", error, "Re-download the file; a partial download is not a valid GGUF.") };
+  }
+}
+
+/** A model that is not cached yet: is the host it downloads from reachable? */
+async function probeDownload(ref: string, cacheDir: string): Promise<ModelProbe> {
+  const url = ref.startsWith("hf:") ? (process.env.HF_ENDPOINT ?? "https://huggingface.co") : ref;
+  try {
+    await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(3000) });
+    return { check: { id: "model", status: "ok", message: `${ref} is not downloaded yet; the first run downloads it into ${cacheDir}.` } };
+  } catch (error) {
+    return {
+      check: {
+        id: "model",
+        status: "fail",
+        message: `${ref} is not in ${cacheDir} and ${new URL(url).host} is not reachable (${(error as Error).message}).`,
+        fix: `Download the .gguf on a connected machine, copy it here, and set "model" to its path (or place it in ${cacheDir}).`,
+      },
+    };
+  }
+}
+
+/** What GPU there is, and whether its absence matters for this backend. */
+export function gpuCheck(config: BuilderConfig, detection: GpuDetection): DoctorCheck {
+  if (detection.found) {
+    const list = detection.gpus.map((gpu) => `${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`).join("; ");
+    return { id: "gpu", status: "ok", message: `NVIDIA GPU${detection.gpus.length > 1 ? "s" : ""}: ${list}.`, details: { gpus: detection.gpus } };
+  }
+  const remote = config.backend !== "embedded" && !isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
+  if (remote) return { id: "gpu", status: "ok", message: `No local NVIDIA GPU (${detection.reason}); the model runs on the server, whose GPU is not visible from here.` };
+  if (config.backend === "embedded" && config.gpu === false) {
+    return { id: "gpu", status: "ok", message: `No NVIDIA GPU checked for: "gpu": false runs the embedded engine on the CPU.` };
+  }
+  return {
+    id: "gpu",
+    status: "warn",
+    message: `No NVIDIA GPU found (${detection.reason}); the model runs on the CPU (Apple Silicon uses Metal, which this check does not see).`,
+    fix: "On a CUDA machine install the NVIDIA driver (nvidia-smi must work). On the CPU prefer small quantized models (builder models --recommend).",
+  };
+}
+
+/** The configured thread count against the physical cores. */
+export function threadsCheck(config: BuilderConfig, cores: CoreCount): DoctorCheck {
+  const threads = config.options.num_thread;
+  const coresText = cores.source === "logical" ? `${cores.logical} cores (physical count unknown)` : `${cores.physical} physical cores, ${cores.logical} logical`;
+  if (threads === undefined) {
+    const who = config.backend === "embedded" ? "Builder measures the best thread count once per machine and model" : "the server picks threads";
+    return { id: "threads", status: "ok", message: `${coresText}; num_thread unset: ${who}.`, details: { ...cores } };
+  }
+  if (threads > cores.physical) {
+    return { id: "threads", status: "warn", message: `num_thread: ${threads} exceeds the ${coresText}.`, fix: `Use at most ${cores.physical}, or remove num_thread.`, details: { ...cores, num_thread: threads } };
+  }
+  return { id: "threads", status: "ok", message: `num_thread: ${threads} on ${coresText}.`, details: { ...cores, num_thread: threads } };
+}
+
+function failFromError(id: string, error: unknown, fix: string): DoctorCheck {
+  const message = error instanceof Error ? error.message : String(error);
+  return { id, status: "fail", message, fix, details: error instanceof BuilderError ? { code: error.code } : undefined };
+}

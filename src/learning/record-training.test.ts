@@ -1,0 +1,86 @@
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { SAMPLE_TASK, tempDir } from "../test-support/fixtures.js";
+import type { CodeSuggestion } from "../task/schema.js";
+import { recordTrainingExample, type TrainingRunInput } from "./record-training.js";
+import { trainingFile } from "./training-example.js";
+import { readTrainingExamples } from "./training-store.js";
+
+function run(workspace: string, verdict: CodeSuggestion["verification"]["verdict"], runId = "run-1"): TrainingRunInput {
+  return {
+    workspace,
+    runId,
+    task: { ...SAMPLE_TASK, files: [...SAMPLE_TASK.files], acceptance: [...SAMPLE_TASK.acceptance], constraints: { ...SAMPLE_TASK.constraints }, objective: "Connect with password=hunter2 to the CRM" },
+    messages: [
+      { role: "system", content: "Project knowledge: the API key is sk-abcdefghijklmnop1234" },
+      { role: "user", content: "## Task crm-001\nObjective: Connect" },
+    ],
+    suggestion: {
+      file_path: "src/contact-service.ts",
+      suggested_code: 'const client = connect({ token: "abc123secret" });\nexport const owner = "alice@example.com";\n',
+      explanation: "connects",
+      tests: "it('connects', () => {});",
+      verification: { verdict, summary: `${verdict} by tests`, produced_by: { backend: "embedded", model: "/m/coder.gguf" }, checks: [{ name: "tests", status: "passed", duration_ms: 12 }], notes: [] },
+    },
+    promptTokens: 42,
+    generatedTokens: 17,
+  };
+}
+
+describe("recording training examples", () => {
+  it("appends a VERIFIED run to verified.jsonl with prompt, answer, task, verification summary and model", async () => {
+    const workspace = tempDir();
+    const outcome = await recordTrainingExample(run(workspace, "VERIFIED"));
+    expect(outcome).toEqual({ recorded: true, file: trainingFile(workspace, "VERIFIED") });
+    const { examples, invalid } = await readTrainingExamples(workspace, "VERIFIED");
+    expect(invalid).toBe(0);
+    expect(examples).toHaveLength(1);
+    expect(examples[0]).toMatchObject({
+      schema: 1,
+      run_id: "run-1",
+      verdict: "VERIFIED",
+      task: { task_id: "crm-001" },
+      answer: { file_path: "src/contact-service.ts" },
+      verification: { summary: "VERIFIED by tests", checks: [{ name: "tests", status: "passed" }] },
+      backend: "embedded",
+      model: "/m/coder.gguf",
+      prompt_tokens: 42,
+      generated_tokens: 17,
+    });
+    expect(examples[0].messages).toHaveLength(2);
+    expect(existsSync(trainingFile(workspace, "FAILED"))).toBe(false);
+  });
+
+  it("masks secrets before writing", async () => {
+    const workspace = tempDir();
+    await recordTrainingExample(run(workspace, "VERIFIED"));
+    const text = readFileSync(trainingFile(workspace, "VERIFIED"), "utf8");
+    for (const secret of ["hunter2", "sk-abcdefghijklmnop1234", "abc123secret", "alice@example.com"]) expect(text).not.toContain(secret);
+    expect(text).toContain("password=***");
+  });
+
+  it("keeps FAILED runs apart in failed.jsonl, where export and retrieval never look", async () => {
+    const workspace = tempDir();
+    await recordTrainingExample(run(workspace, "FAILED"));
+    expect((await readTrainingExamples(workspace, "VERIFIED")).examples).toHaveLength(0);
+    expect((await readTrainingExamples(workspace, "FAILED")).examples).toHaveLength(1);
+  });
+
+  it("records nothing for UNVERIFIED runs", async () => {
+    const workspace = tempDir();
+    const outcome = await recordTrainingExample(run(workspace, "UNVERIFIED"));
+    expect(outcome.recorded).toBe(false);
+    expect(existsSync(trainingFile(workspace, "VERIFIED"))).toBe(false);
+    expect(existsSync(trainingFile(workspace, "FAILED"))).toBe(false);
+  });
+
+  it("concurrent runs append whole lines, never interleaved", async () => {
+    const workspace = tempDir();
+    const big = run(workspace, "VERIFIED");
+    big.suggestion.suggested_code = "x".repeat(200_000);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => recordTrainingExample({ ...big, runId: `run-${i}` })));
+    const { examples, invalid } = await readTrainingExamples(workspace, "VERIFIED");
+    expect(invalid).toBe(0);
+    expect(new Set(examples.map((e) => e.run_id)).size).toBe(20);
+  });
+});

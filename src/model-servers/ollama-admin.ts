@@ -1,0 +1,144 @@
+import { Ollama, type Message } from "ollama";
+import { BackendError } from "../errors/errors.js";
+
+/** One model Ollama has pulled (`GET /api/tags`). */
+export interface OllamaModelSummary {
+  name: string;
+  sizeBytes: number;
+  parameterSize?: string;
+  quantization?: string;
+  family?: string;
+}
+
+/** `POST /api/show`: what Builder reads of it. */
+export interface OllamaModelDetails {
+  /** Flat GGUF metadata (`llama.block_count`, …). */
+  modelInfo: Record<string, unknown>;
+  parameters?: string;
+  quantization?: string;
+}
+
+/** What `builder modelfile --create` sends to `POST /api/create`. */
+export interface OllamaCreateRequest {
+  model: string;
+  from: string;
+  system?: string;
+  parameters?: Record<string, number | boolean | string | string[]>;
+  messages?: Array<{ role: "user" | "assistant" | "system"; content: string }>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Ollama's management API (version, tags, show, create) through the official `ollama` client, with
+ * a timeout on every request and every failure turned into a BackendError that says what to do.
+ */
+export class OllamaAdmin {
+  private readonly client: Ollama;
+
+  constructor(
+    readonly host: string,
+    private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
+  ) {
+    this.client = new Ollama({ host, fetch: jsonErrorsFetch(timeoutMs) });
+  }
+
+  /** `GET /api/version`. */
+  async version(): Promise<string> {
+    const answer = await this.call("GET /api/version", () => this.client.version());
+    return answer.version;
+  }
+
+  /** `GET /api/tags`: the models this server has. */
+  async listModels(): Promise<OllamaModelSummary[]> {
+    const answer = await this.call("GET /api/tags", () => this.client.list());
+    return (answer.models ?? []).map((model) => ({
+      name: model.name ?? model.model,
+      sizeBytes: Number(model.size ?? 0),
+      parameterSize: model.details?.parameter_size || undefined,
+      quantization: model.details?.quantization_level || undefined,
+      family: model.details?.family || undefined,
+    }));
+  }
+
+  /** `POST /api/show`: the model's metadata. */
+  async show(model: string): Promise<OllamaModelDetails> {
+    const answer = await this.call(`POST /api/show (${model})`, () => this.client.show({ model }));
+    const info = (answer.model_info ?? {}) as unknown;
+    return {
+      modelInfo: info instanceof Map ? (Object.fromEntries(info) as Record<string, unknown>) : (info as Record<string, unknown>),
+      parameters: answer.parameters || undefined,
+      quantization: answer.details?.quantization_level || undefined,
+    };
+  }
+
+  /** `POST /api/create` (not streamed); returns the final status Ollama answered. */
+  async create(request: OllamaCreateRequest): Promise<string> {
+    const messages: Message[] | undefined = request.messages?.map((m) => ({ role: m.role, content: m.content }));
+    const answer = await this.call(`POST /api/create (${request.model})`, () =>
+      this.client.create({ model: request.model, from: request.from, system: request.system, parameters: request.parameters, messages, stream: false }),
+    );
+    return answer.status;
+  }
+
+  private async call<T>(what: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw toBackendError(error, what, this.host, this.timeoutMs);
+    }
+  }
+}
+
+/** True when `name` is among the tags, treating a missing tag as `:latest`. */
+export function hasOllamaModel(models: readonly OllamaModelSummary[], name: string): boolean {
+  const wanted = withTag(name);
+  return models.some((model) => withTag(model.name) === wanted);
+}
+
+function withTag(name: string): string {
+  const lastSegment = name.split("/").pop() ?? name;
+  return lastSegment.includes(":") ? name : `${name}:latest`;
+}
+
+/**
+ * A fetch for the ollama client: times requests out, and gives error answers a JSON body. The
+ * client prints non-JSON error bodies with console.log, which would land on stdout, where Builder
+ * writes only results.
+ */
+function jsonErrorsFetch(timeoutMs: number): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+    if (response.ok || response.headers.get("content-type")?.includes("application/json")) return response;
+    const text = await response.text().catch(() => "");
+    return new Response(JSON.stringify({ error: text.trim() || `HTTP ${response.status} ${response.statusText}` }), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: { "content-type": "application/json" },
+    });
+  };
+}
+
+function toBackendError(error: unknown, what: string, host: string, timeoutMs: number): BackendError {
+  const err = error as Error & { status_code?: number; cause?: unknown };
+  if (typeof err.status_code === "number") {
+    return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with HTTP ${err.status_code}: ${err.message}`, {
+      host,
+      status: err.status_code,
+      request: what,
+    });
+  }
+  if (err.name === "TimeoutError" || err.name === "AbortError") {
+    return new BackendError("BACKEND_TIMEOUT", `Ollama at ${host} did not answer ${what} within ${timeoutMs} ms. Is the server overloaded or the host wrong?`, {
+      host,
+      request: what,
+    });
+  }
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
+  return new BackendError(
+    "BACKEND_UNAVAILABLE",
+    `Ollama is not reachable at ${host} (${err.message}${cause}). Start it with \`ollama serve\`, or set "ollama.host" in builder.config.json / OLLAMA_HOST.`,
+    { host, request: what },
+    { cause: error },
+  );
+}

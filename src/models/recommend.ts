@@ -1,0 +1,56 @@
+import type { CatalogEntry } from "../config/schema.js";
+import { estimateFit, type KvCacheType } from "./memory-estimate.js";
+
+/** One catalog model at the best quantization that fits (or its smallest, when none does). */
+export interface Recommendation {
+  name: string;
+  params_b: number;
+  quant: string;
+  size_gb: number;
+  ollama?: string;
+  hf?: string;
+  /** The context the estimate used: the requested one, capped at the model's trained context. */
+  num_ctx: number;
+  kv_cache_bytes: number;
+  total_bytes: number;
+  /** The largest context (multiple of 256) that fits at this quantization, capped at the trained context. */
+  max_num_ctx: number;
+  fits: boolean;
+}
+
+/**
+ * Ranks catalog models for the memory: each at its largest (best) quantization that fits weights +
+ * KV cache at `numCtx` + margin; bigger models first (a 32B at Q4_K_M writes better code than a 14B
+ * at Q8_0). Models that fit at no quantization come last, at their smallest one.
+ */
+export function recommendModels(catalog: readonly CatalogEntry[], availableBytes: number, numCtx: number, cacheType: KvCacheType = "f16"): Recommendation[] {
+  const fitting: Recommendation[] = [];
+  const tooBig: Recommendation[] = [];
+  for (const entry of catalog) {
+    const context = Math.min(numCtx, entry.context_length ?? numCtx);
+    const shape = { layers: entry.layers, kvHeads: entry.kv_heads, keyLength: entry.head_dim, valueLength: entry.head_dim, contextLength: entry.context_length };
+    const byQuality = [...entry.quants].sort((a, b) => b.size_gb - a.size_gb);
+    const candidates = byQuality.map((quant) => {
+      const fit = estimateFit({ shape: { ...shape, weightsBytes: quant.size_gb * 1e9 }, numCtx: context, cacheType, availableBytes });
+      const recommendation: Recommendation = {
+        name: entry.name,
+        params_b: entry.params_b,
+        quant: quant.quant,
+        size_gb: quant.size_gb,
+        ollama: quant.ollama,
+        hf: quant.hf,
+        num_ctx: context,
+        kv_cache_bytes: fit.kvCacheBytes,
+        total_bytes: fit.totalBytes,
+        max_num_ctx: Math.min(fit.maxNumCtx, entry.context_length ?? fit.maxNumCtx),
+        fits: fit.fits,
+      };
+      return recommendation;
+    });
+    const best = candidates.find((c) => c.fits);
+    if (best) fitting.push(best);
+    else tooBig.push(candidates[candidates.length - 1]);
+  }
+  const order = (a: Recommendation, b: Recommendation): number => b.params_b - a.params_b || b.size_gb - a.size_gb;
+  return [...fitting.sort(order), ...tooBig.sort(order)];
+}

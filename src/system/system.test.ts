@@ -1,0 +1,63 @@
+import { chmodSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir, writeFiles } from "../test-support/fixtures.js";
+import { MIB } from "../models/memory-estimate.js";
+import { detectCores, parseCpuinfoPhysicalCores } from "./cpu-cores.js";
+import { detectNvidiaGpus, parseNvidiaSmi } from "./gpu.js";
+
+describe("nvidia-smi parsing", () => {
+  it("reads name, driver and memory in MiB, one GPU a line", () => {
+    const gpus = parseNvidiaSmi("NVIDIA GeForce RTX 4090, 550.54.14, 24564, 23012\nNVIDIA H100 80GB HBM3, 550.54.14, 81559, 81000\n");
+    expect(gpus).toEqual([
+      { index: 0, name: "NVIDIA GeForce RTX 4090", driverVersion: "550.54.14", totalBytes: 24564 * MIB, freeBytes: 23012 * MIB },
+      { index: 1, name: "NVIDIA H100 80GB HBM3", driverVersion: "550.54.14", totalBytes: 81559 * MIB, freeBytes: 81000 * MIB },
+    ]);
+  });
+
+  it("skips lines it cannot read ([N/A] memory, blank lines)", () => {
+    expect(parseNvidiaSmi("\nSome GPU, 1.0, [N/A], [N/A]\n")).toEqual([]);
+  });
+
+  it("runs the real nvidia-smi found on PATH and parses its answer", async () => {
+    const bin = tempDir("builder-bin-");
+    writeFiles(bin, { "nvidia-smi": '#!/bin/sh\necho "Test GPU, 1.2.3, 24564, 20000"\n' });
+    chmodSync(path.join(bin, "nvidia-smi"), 0o755);
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}${path.delimiter}${saved ?? ""}`;
+    try {
+      const detection = await detectNvidiaGpus();
+      expect(detection).toEqual({ found: true, gpus: [{ index: 0, name: "Test GPU", driverVersion: "1.2.3", totalBytes: 24564 * MIB, freeBytes: 20000 * MIB }] });
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it("reports a missing nvidia-smi as no GPU, with the reason", async () => {
+    const saved = process.env.PATH;
+    process.env.PATH = tempDir("builder-empty-path-");
+    try {
+      expect(await detectNvidiaGpus()).toEqual({ found: false, reason: expect.stringContaining("not installed") as string });
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+});
+
+describe("physical cores", () => {
+  it("counts distinct (physical id, core id) pairs, not hyper-threads", () => {
+    const cpu = (processor: number, physical: number, core: number): string => `processor\t: ${processor}\nphysical id\t: ${physical}\ncore id\t\t: ${core}\n`;
+    const cpuinfo = [cpu(0, 0, 0), cpu(1, 0, 1), cpu(2, 0, 0), cpu(3, 0, 1), cpu(4, 1, 0), cpu(5, 1, 1)].join("\n");
+    expect(parseCpuinfoPhysicalCores(cpuinfo)).toBe(4);
+  });
+
+  it("returns undefined when there are no core ids", () => {
+    expect(parseCpuinfoPhysicalCores("processor\t: 0\nBogoMIPS\t: 50\n")).toBeUndefined();
+  });
+
+  it("detects this machine's cores", () => {
+    const cores = detectCores();
+    expect(cores.physical).toBeGreaterThan(0);
+    expect(cores.physical).toBeLessThanOrEqual(cores.logical);
+  });
+});

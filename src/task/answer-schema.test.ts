@@ -29,6 +29,20 @@ describe("answer schema bounds", () => {
     expect(() => answerBounds(200, task.files)).toThrow(/at least \d+/);
   });
 
+  it("names a budget that really is enough, with or without a fixed file list", () => {
+    for (const files of [task.files, []]) {
+      let needed = 0;
+      try {
+        answerBounds(600, files);
+      } catch (error) {
+        needed = Number((error as ConfigError).details.needed);
+      }
+      expect(needed).toBeGreaterThan(600);
+      expect(() => answerBounds(needed, files)).not.toThrow();
+      expect(() => answerBounds(needed - 1, files)).toThrow(ConfigError);
+    }
+  });
+
   it("names the fields that used their whole bound", () => {
     const schema = answerJsonSchema(task, 1024);
     const full = "x".repeat(schema.properties.tests.maxLength ?? 0);

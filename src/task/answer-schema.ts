@@ -41,25 +41,47 @@ export interface AnswerBounds {
  * model that never chooses to stop, is complete within `numPredict` tokens.
  */
 export function answerBounds(numPredict: number, filePathChoices: readonly string[]): AnswerBounds {
-  const filePathTokens = filePathChoices.length > 0 ? Math.max(...filePathChoices.map((f) => f.length)) * WORST_CASE_TOKENS_PER_CHAR : 0;
-  const free = numPredict - STRUCTURE_TOKENS - filePathTokens;
-  const filePathFree = filePathChoices.length > 0 ? 0 : Math.min(255, Math.floor((free * 0.05) / WORST_CASE_TOKENS_PER_CHAR));
-  const rest = free - filePathFree * WORST_CASE_TOKENS_PER_CHAR;
-  const bounds: AnswerBounds = {
-    file_path: filePathFree,
-    suggested_code: Math.floor((rest * SHARES.suggested_code) / WORST_CASE_TOKENS_PER_CHAR),
-    tests: Math.floor((rest * SHARES.tests) / WORST_CASE_TOKENS_PER_CHAR),
-    explanation: Math.floor((rest * SHARES.explanation) / WORST_CASE_TOKENS_PER_CHAR),
-  };
-  const minimum = 16;
-  if (bounds.suggested_code < minimum || bounds.explanation < minimum || (filePathChoices.length === 0 && bounds.file_path < minimum)) {
-    const needed = STRUCTURE_TOKENS + filePathTokens + Math.ceil((minimum * WORST_CASE_TOKENS_PER_CHAR) / SHARES.explanation) + 1;
+  const bounds = boundsFor(numPredict, filePathChoices);
+  if (!roomy(bounds, filePathChoices)) {
+    const needed = smallestRoomyBudget(numPredict, filePathChoices);
     throw new ConfigError(
       `num_predict=${numPredict} leaves no room for an answer. Set options.num_predict to at least ${needed} (2048 or more is usual).`,
       { num_predict: numPredict, needed },
     );
   }
   return bounds;
+}
+
+const MIN_FIELD_CHARS = 16;
+
+function boundsFor(numPredict: number, filePathChoices: readonly string[]): AnswerBounds {
+  const filePathTokens = filePathChoices.length > 0 ? Math.max(...filePathChoices.map((f) => f.length)) * WORST_CASE_TOKENS_PER_CHAR : 0;
+  const free = numPredict - STRUCTURE_TOKENS - filePathTokens;
+  const filePathFree = filePathChoices.length > 0 ? 0 : Math.min(255, Math.floor((free * 0.05) / WORST_CASE_TOKENS_PER_CHAR));
+  const rest = free - filePathFree * WORST_CASE_TOKENS_PER_CHAR;
+  return {
+    file_path: filePathFree,
+    suggested_code: Math.floor((rest * SHARES.suggested_code) / WORST_CASE_TOKENS_PER_CHAR),
+    tests: Math.floor((rest * SHARES.tests) / WORST_CASE_TOKENS_PER_CHAR),
+    explanation: Math.floor((rest * SHARES.explanation) / WORST_CASE_TOKENS_PER_CHAR),
+  };
+}
+
+function roomy(bounds: AnswerBounds, filePathChoices: readonly string[]): boolean {
+  return bounds.suggested_code >= MIN_FIELD_CHARS && bounds.explanation >= MIN_FIELD_CHARS && (filePathChoices.length > 0 || bounds.file_path >= MIN_FIELD_CHARS);
+}
+
+/** The smallest budget whose bounds are roomy (bounds grow with the budget, so a binary search finds it). */
+function smallestRoomyBudget(from: number, filePathChoices: readonly string[]): number {
+  let low = Math.max(1, from);
+  let high = Math.max(low * 2, 4096);
+  while (!roomy(boundsFor(high, filePathChoices), filePathChoices)) high *= 2;
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (roomy(boundsFor(mid, filePathChoices), filePathChoices)) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }
 
 /**

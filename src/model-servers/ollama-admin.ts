@@ -126,6 +126,8 @@ function toBackendError(error: unknown, what: string, host: string, timeoutMs: n
       host,
       status: err.status_code,
       request: what,
+      // The server's own reason, for callers that rephrase the error (modelfile --create).
+      server_error: err.message,
     });
   }
   if (err.name === "TimeoutError" || err.name === "AbortError") {

@@ -31,9 +31,10 @@ export async function createOllamaModel(host: string, name: string, parts: Model
     });
   } catch (error) {
     if (error instanceof BackendError && UNSUPPORTED.has(Number(error.details.status))) {
+      const said = typeof error.details.server_error === "string" && error.details.server_error ? ` It said: ${error.details.server_error.replace(/[.\s]+$/, "")}.` : "";
       throw new BackendError(
         "BACKEND_ERROR",
-        `The server at ${host} does not support creating models (POST /api/create answered HTTP ${String(error.details.status)}). ` +
+        `The server at ${host} does not support creating models (POST /api/create answered HTTP ${String(error.details.status)}).${said} ` +
           `Point --host at an Ollama server, or write the Modelfile with --out and run \`ollama create ${name} -f Modelfile\` where Ollama runs.`,
         { host, status: error.details.status },
       );

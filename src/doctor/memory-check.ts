@@ -39,8 +39,10 @@ export function memoryFitCheck(input: MemoryFitInput): DoctorCheck {
     fits: fit.fits,
   };
   const where = `${formatBytes(budget.bytes)} of ${budget.label}`;
+  // A memory limit far beyond what the model was trained for is no advice to raise num_ctx that far.
+  const trained = shape.contextLength !== undefined && fit.maxNumCtx > shape.contextLength ? ` (the model is trained for ${shape.contextLength})` : "";
   if (fit.fits) {
-    const spare = fit.maxNumCtx === Number.MAX_SAFE_INTEGER ? "" : ` Largest num_ctx that fits: ${fit.maxNumCtx}.`;
+    const spare = fit.maxNumCtx === Number.MAX_SAFE_INTEGER ? "" : ` Largest num_ctx that fits: ${fit.maxNumCtx}${trained}.`;
     return { id: "memory-fit", status: "ok", message: `Fits: needs ${formatBytes(fit.totalBytes)} = ${breakdown}, within ${where}.${spare}`, details };
   }
   if (fit.maxNumCtx === 0) {
@@ -52,7 +54,6 @@ export function memoryFitCheck(input: MemoryFitInput): DoctorCheck {
       details,
     };
   }
-  const trained = shape.contextLength !== undefined && fit.maxNumCtx > shape.contextLength ? ` (the model is trained for ${shape.contextLength})` : "";
   return {
     id: "memory-fit",
     status: "fail",

@@ -1,4 +1,4 @@
-import { Ollama, type Message } from "ollama";
+import { Ollama, type Message, type ShowRequest } from "ollama";
 import { BackendError } from "../errors/errors.js";
 
 /** One model Ollama has pulled (`GET /api/tags`). */
@@ -61,9 +61,20 @@ export class OllamaAdmin {
     }));
   }
 
-  /** `POST /api/show`: the model's metadata. */
+  /**
+   * `POST /api/show`: the model's metadata. Ollama blanks every array longer than 5 entries unless
+   * asked for `verbose`, and hybrid models (Granite 4, LFM2, …) give their KV heads per layer in such
+   * an array; only then is it asked again verbosely (that answer carries the whole vocabulary).
+   */
   async show(model: string): Promise<OllamaModelDetails> {
-    const answer = await this.call(`POST /api/show (${model})`, () => this.client.show({ model }));
+    const brief = await this.showOnce(model, false);
+    return hasBlankedHeadCounts(brief.modelInfo) ? this.showOnce(model, true) : brief;
+  }
+
+  private async showOnce(model: string, verbose: boolean): Promise<OllamaModelDetails> {
+    // The client's ShowRequest type lacks Ollama's documented `verbose`; it sends the object as it is.
+    const request: ShowRequest & { verbose: boolean } = { model, verbose };
+    const answer = await this.call(`POST /api/show (${model})`, () => this.client.show(request));
     const info = (answer.model_info ?? {}) as unknown;
     return {
       modelInfo: info instanceof Map ? (Object.fromEntries(info) as Record<string, unknown>) : (info as Record<string, unknown>),
@@ -88,6 +99,11 @@ export class OllamaAdmin {
       throw toBackendError(error, what, this.host, this.timeoutMs);
     }
   }
+}
+
+/** True when the attention head counts, which the KV cache estimate needs, came back as blanked arrays. */
+function hasBlankedHeadCounts(modelInfo: Record<string, unknown>): boolean {
+  return Object.entries(modelInfo).some(([key, value]) => /\.attention\.head_count(_kv)?$/.test(key) && Array.isArray(value) && value.length === 0);
 }
 
 /** True when `name` is among the tags, treating a missing tag as `:latest`. */

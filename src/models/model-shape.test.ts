@@ -17,6 +17,14 @@ describe("GGUF facts", () => {
     expect(kvBytesPerToken(facts, "f16")).toBe(768);
   });
 
+  it("reads KV heads given per layer (an array, as hybrid models write them)", async () => {
+    const file = path.join(tempDir(), "per-layer.gguf");
+    await writeSyntheticGguf(file, { blockCount: 3, perLayerKvHeads: true });
+    const facts = await readGgufFacts(file);
+    expect(facts.kvHeads).toEqual([4, 4, 4]);
+    expect(kvBytesPerToken(facts, "f16")).toBe(768);
+  });
+
   it("reports a file that is not GGUF as a model error", async () => {
     const file = path.join(tempDir(), "broken.gguf");
     writeFileSync(file, "not a gguf file at all");
@@ -58,5 +66,13 @@ describe("Ollama model_info facts", () => {
   it("returns undefined when the info lacks the shape", () => {
     expect(factsFromOllamaModelInfo({ "general.architecture": "llama" }, 1)).toBeUndefined();
     expect(factsFromOllamaModelInfo({}, 1)).toBeUndefined();
+  });
+
+  it("treats a per-layer KV head array that Ollama blanked (non-verbose show) as unknown, never as no cache", () => {
+    const info = { "general.architecture": "granitehybrid", "granitehybrid.block_count": 4, "granitehybrid.attention.head_count": 32, "granitehybrid.embedding_length": 4096 };
+    expect(factsFromOllamaModelInfo({ ...info, "granitehybrid.attention.head_count_kv": [] }, 1)).toBeUndefined();
+    // Verbose: mamba layers have no KV heads, attention layers 8.
+    const facts = factsFromOllamaModelInfo({ ...info, "granitehybrid.attention.head_count_kv": [0, 8, 0, 8] }, 1);
+    expect(kvBytesPerToken(facts!, "f16")).toBe(2 * 16 * 128 * 2);
   });
 });

@@ -73,6 +73,8 @@ function shapeFrom(lookup: (key: string) => unknown, weightsBytes: number): Mode
   const heads = toNumber(Array.isArray(headsValue) ? headsValue.find((h) => toNumber(h)) : headsValue);
   if (!layers || !heads) return undefined;
   const kvValue = lookup("attention.head_count_kv");
+  // An empty per-layer array is one Ollama blanked (non-verbose /api/show): unknown, not "no cache".
+  if (Array.isArray(kvValue) && kvValue.length === 0) return undefined;
   const kvHeads = Array.isArray(kvValue) ? kvValue.map((h) => toNumber(h) ?? 0) : (toNumber(kvValue) ?? heads);
   const embedding = toNumber(lookup("embedding_length"));
   const keyLength = toNumber(lookup("attention.key_length")) ?? (embedding ? embedding / heads : undefined);

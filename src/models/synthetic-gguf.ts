@@ -20,6 +20,11 @@ export interface SyntheticModelOptions {
   blockCount?: number;
   /** Attention heads; `head_count_kv` is the same (no grouped-query attention). Default 4. */
   headCount?: number;
+  /**
+   * Write `head_count_kv` as one entry per layer (an array, as hybrid models such as Granite 4 and
+   * LFM2 do) instead of one number; every entry is still `headCount`. Default false.
+   */
+  perLayerKvHeads?: boolean;
   /** Feed-forward hidden size. Default 128. */
   feedForwardLength?: number;
   /** Training context length advertised to llama.cpp. Default 4096. */
@@ -53,6 +58,7 @@ const DEFAULTS: Required<SyntheticModelOptions> = {
   embeddingLength: 64,
   blockCount: 2,
   headCount: 4,
+  perLayerKvHeads: false,
   feedForwardLength: 128,
   contextLength: 4096,
   name: "builder-synthetic-tiny",
@@ -335,7 +341,10 @@ export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer 
     ["llama.block_count", u32(o.blockCount)],
     ["llama.feed_forward_length", u32(nFf)],
     ["llama.attention.head_count", u32(o.headCount)],
-    ["llama.attention.head_count_kv", u32(o.headCount)],
+    [
+      "llama.attention.head_count_kv",
+      o.perLayerKvHeads ? { type: GGUF_ARRAY, elementType: GGUF_INT32, values: new Array<number>(o.blockCount).fill(o.headCount) } : u32(o.headCount),
+    ],
     ["llama.attention.layer_norm_rms_epsilon", f32(1e-5)],
     ["llama.rope.dimension_count", u32(nEmbd / o.headCount)],
     ["llama.rope.freq_base", f32(10000)],

@@ -28,7 +28,7 @@ export interface ModelFacts {
    */
   digest: string;
   details: ModelDetails;
-  /** GGUF metadata as flat dotted keys; arrays only when verbose (they hold the whole vocabulary). */
+  /** GGUF metadata as flat dotted keys; arrays longer than 5 only when verbose, as Ollama does (they hold the whole vocabulary). */
   modelInfo(verbose: boolean): Record<string, unknown>;
   /** The GGUF chat template (Jinja), if the file has one. */
   template: string;
@@ -103,11 +103,14 @@ function quantizationName(fileType: unknown): string {
   return name ? name.replace(/^MOSTLY_|^ALL_/, "") : "unknown";
 }
 
+/** Ollama's non-verbose /api/show blanks arrays longer than this (the vocabulary, per-layer values). */
+const OLLAMA_BRIEF_ARRAY_MAX = 5;
+
 function flatten(value: Record<string, unknown>, verbose: boolean, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
   for (const [key, entry] of Object.entries(value)) {
     const dotted = prefix ? `${prefix}.${key}` : key;
     if (dotted === "tokenizer.chat_template") continue;
-    if (Array.isArray(entry)) out[dotted] = verbose ? entry.map(toJsonValue) : [];
+    if (Array.isArray(entry)) out[dotted] = verbose || entry.length <= OLLAMA_BRIEF_ARRAY_MAX ? entry.map(toJsonValue) : [];
     else if (entry !== null && typeof entry === "object") flatten(entry as Record<string, unknown>, verbose, dotted, out);
     else out[dotted] = toJsonValue(entry);
   }

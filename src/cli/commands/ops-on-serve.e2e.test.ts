@@ -73,6 +73,7 @@ describe("builder doctor --backend ollama against builder serve", () => {
       fits: true,
     });
     expect(memory?.message).toContain(`512 B/token × num_ctx 2048, f16`);
+    expect(memory?.message).toMatch(/Largest num_ctx that fits: \d+ \(the model is trained for 4096\)\./);
   });
 
   it("fails the model check with `ollama pull <model>` for a model the server does not have (exit 1)", async () => {
@@ -85,6 +86,25 @@ describe("builder doctor --backend ollama against builder serve", () => {
     expect(model).toMatchObject({ status: "fail", message: `Ollama at ${serve.url} has not pulled qwen2.5-coder:7b.` });
     expect(model?.fix).toContain("`ollama pull qwen2.5-coder:7b`");
     expect(errorOf(result.stderr)).toMatchObject({ code: "CHECKS_FAILED", message: expect.stringContaining("model") as string });
+  });
+});
+
+describe("builder doctor against builder serve with a model whose KV heads are given per layer", () => {
+  let perLayer: ServeProcess | undefined;
+  afterAll(async () => {
+    await perLayer?.stop();
+  });
+
+  it("asks /api/show again verbosely when the per-layer array was blanked, and sizes the cache from it", async () => {
+    // 6 layers: more than the 5 entries Ollama (and builder serve) keep in a non-verbose /api/show.
+    const layers = 6;
+    perLayer = await startServe(await synthesizeTestModel({ blockCount: layers, perLayerKvHeads: true }), ["--name", "hybrid:test"]);
+    const brief = await fetch(`${perLayer.url}/api/show`, { method: "POST", body: JSON.stringify({ model: "hybrid:test" }) });
+    expect(((await brief.json()) as { model_info: Record<string, unknown> }).model_info["llama.attention.head_count_kv"]).toEqual([]);
+    const result = await runCli(["doctor", "--json", "--host", perLayer.url, "--model", "hybrid:test"], { cwd: ollamaWorkspace, env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    const memory = (JSON.parse(result.stdout) as DoctorReport).checks.find((c) => c.id === "memory-fit");
+    expect(memory).toMatchObject({ status: "ok", details: { kv_bytes_per_token: 2 * layers * KV_HEADS * HEAD_DIM * 2 } });
   });
 });
 

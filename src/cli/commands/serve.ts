@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { DEFAULT_SERVE_PORT, startServer } from "../../server/server.js";
 import { configFromFlags, logLevelOption, toInt } from "../shared-options.js";
 

@@ -30,5 +30,18 @@ export function createProgram(): Command {
   program.addCommand(costCommand());
   program.addCommand(datasetCommand());
   program.addCommand(modelfileCommand());
+  inheritSettings(program);
   return program;
+}
+
+/**
+ * Commander copies the parent's settings only into subcommands made with `.command()`, not into those
+ * added with `addCommand()`. Without this, `builder run --bogus` would exit 1 from inside commander
+ * instead of reaching main's handler, which exits 2 on usage errors.
+ */
+function inheritSettings(parent: Command): void {
+  for (const command of parent.commands) {
+    command.copyInheritedSettings(parent);
+    inheritSettings(command);
+  }
 }

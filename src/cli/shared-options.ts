@@ -22,6 +22,14 @@ export interface ModelFlags {
   quiet?: boolean;
 }
 
+/** Levels `--log-level` accepts (pino's). */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** `--log-level <level>`, limited to the levels the logger knows (anything else is a usage error, exit 2). */
+export function logLevelOption(): Option {
+  return new Option("--log-level <level>", "stderr log level (default info, or BUILDER_LOG_LEVEL)").choices([...LOG_LEVELS]);
+}
+
 /** Adds the model/config flags to a command. */
 export function addModelFlags(command: Command): Command {
   return command
@@ -29,7 +37,7 @@ export function addModelFlags(command: Command): Command {
     .addOption(new Option("-b, --backend <name>", "model backend").choices([...BACKEND_NAMES]))
     .option("--model <ref>", "GGUF path, hf: URI or URL (embedded), or model name (ollama/openai)")
     .option("-w, --workspace <dir>", "workspace root")
-    .option("--host <url>", "model server URL (ollama/openai backends)")
+    .option("--host <url>", "model server URL for the ollama/openai backends; several, separated by commas, make a pool")
     .option("--num-ctx <tokens>", "context window in tokens", toInt("--num-ctx"))
     .option("--num-predict <tokens>", "the most tokens the answer may use", toInt("--num-predict"))
     .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
@@ -37,7 +45,7 @@ export function addModelFlags(command: Command): Command {
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .option("--seed <n>", "sampling seed", toInt("--seed"))
     .option("--no-bounded-answer", "do not bound answer lengths by --num-predict (long answers may then fail as truncated)")
-    .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
 
@@ -46,7 +54,7 @@ export function addWorkspaceFlags(command: Command): Command {
   return command
     .option("-c, --config <file>", "builder.config.json to use (default: found by walking up from the current folder)")
     .option("-w, --workspace <dir>", "workspace root (default: the config's folder, else the nearest folder with .git)")
-    .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
 

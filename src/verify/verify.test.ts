@@ -67,6 +67,8 @@ describe("Verifier on a real TypeScript project (vitest)", () => {
     expect(typecheck.status).toBe("failed");
     expect(typecheck.diagnostics[0]).toMatch(/^src\/multiply\.ts:3:3 TS2322 Type 'string' is not assignable to type 'number'/);
     expect(check(report, "tests").status).toBe("skipped");
+    // The failed typecheck is the reason; the "nothing to check" note of an UNVERIFIED round would contradict it.
+    expect(report.notes.join("\n")).not.toMatch(/had anything to check/);
   });
 
   it("fails explicit and implicit any under no-any", async () => {
@@ -134,6 +136,7 @@ describe("Verifier on a real TypeScript project (vitest)", () => {
     const report = await verify([{ path: "docs/notes.md", content: "# notes\n" }], { ...TASK, acceptance: [] });
     expect(report.checks.map((c) => c.status)).toEqual(["skipped", "passed", "skipped", "skipped"]);
     expect(report.verdict).toBe("UNVERIFIED");
+    expect(report.notes).toContainEqual(expect.stringMatching(/had anything to check/));
   });
 
   it("reports new errors in files importing the changed file, not their old ones", async () => {

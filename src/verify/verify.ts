@@ -124,10 +124,12 @@ export class Verifier {
         : skipped("lint", "not configured (set verify.lint_command or verify.checks.lint)"),
     );
     const substantive = checks.some((c) => (c.name === "typecheck" || c.name === "tests") && c.status === "passed");
+    const failed = checks.some((c) => c.status === "failed");
     const notes = checks.flatMap((c) => c.notes);
-    if (!substantive) notes.push("Neither the typecheck nor the tests had anything to check in this change, so it is not called verified.");
+    // Only an UNVERIFIED round needs the reason; on a FAILED one the note would contradict the failed checks.
+    if (!failed && !substantive) notes.push("Neither the typecheck nor the tests had anything to check in this change, so it is not called verified.");
     return {
-      verdict: checks.some((c) => c.status === "failed") ? "FAILED" : substantive ? "VERIFIED" : "UNVERIFIED",
+      verdict: failed ? "FAILED" : substantive ? "VERIFIED" : "UNVERIFIED",
       checks,
       notes,
       durationMs: performance.now() - started,

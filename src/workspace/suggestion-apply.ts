@@ -20,6 +20,8 @@ export const AppliableSuggestionSchema = z.object({
   suggested_code: z.string(),
   tests: z.string().optional(),
   base_hashes: BaseHashesSchema.optional(),
+  /** Read only for its verdict (`builder apply` warns about a FAILED one); anything unreadable is ignored. */
+  verification: z.object({ verdict: z.string() }).partial().optional().catch(undefined),
 });
 
 export type AppliableSuggestion = z.infer<typeof AppliableSuggestionSchema>;

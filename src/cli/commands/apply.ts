@@ -23,6 +23,9 @@ export function applyCommand(): Command {
   return command.action(async (file: string, flags: ApplyFlags) => {
     const config = configFromFlags(flags);
     const suggestion = file === "-" ? parseSuggestionJson(await readStreamText(process.stdin), "stdin") : await readSuggestionFile(file);
+    if (suggestion.verification?.verdict === "FAILED" && !flags.dryRun) {
+      getLogger().warn("this suggestion FAILED verification (see its verification.checks); it is written as you asked, backed up: builder undo reverts it");
+    }
     if (!suggestion.base_hashes) {
       getLogger().warn("the suggestion has no base_hashes, so Builder cannot tell whether its files changed since it was made; the current contents are backed up before writing");
     }

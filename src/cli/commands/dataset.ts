@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { loadConfig } from "../../config/load.js";
 import { DATASET_FORMATS, describeExport, exportDataset, type DatasetFormat } from "../../learning/dataset-export.js";
 import { trainingFile } from "../../learning/training-example.js";
-import { applyLogFlags, toInt, toNumber } from "../shared-options.js";
+import { applyLogFlags, logLevelOption, toInt, toNumber } from "../shared-options.js";
 
 interface ExportFlags {
   format: DatasetFormat;
@@ -31,7 +31,7 @@ export function datasetCommand(): Command {
       .option("--source <file>", "verified examples file (default: <workspace>/.builder/training/verified.jsonl)")
       .option("-c, --config <file>", "builder.config.json to use")
       .option("-w, --workspace <dir>", "workspace root")
-      .option("--log-level <level>", "stderr log level")
+      .addOption(logLevelOption())
       .option("-q, --quiet", "only warnings and errors on stderr")
       .action(async (flags: ExportFlags) => {
         applyLogFlags(flags);

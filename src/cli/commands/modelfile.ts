@@ -22,7 +22,7 @@ export function modelfileCommand(): Command {
     .option("-o, --out <file>", "write the Modelfile here (atomically) instead of stdout")
     .option("--few-shot <n>", "add the n best verified examples as MESSAGE pairs", toInt("--few-shot"), 0)
     .option("--few-shot-tokens <n>", "token budget of the MESSAGE pairs (default: few_shot.max_tokens or 2048)", toInt("--few-shot-tokens"))
-    .option("--create <name>", "also create the model on the Ollama server (POST /api/create; --host picks the server)");
+    .option("--create <name>", "also create the model on the Ollama server (POST /api/create): needs --backend ollama, so FROM is a model the server has; --host picks the server");
   addModelFlags(command);
   return command.action(async (flags: ModelfileFlags) => {
     const config = configFromFlags(flags);

@@ -47,7 +47,7 @@ export function runCommand(): Command {
     .option("--pack <name>", "context pack from builder.config.json")
     .option("--task-id <id>", "task id (default: time based)")
     .option("--report", "print a human verification report on stderr")
-    .option("--apply", "write the suggestion (and its tests) into the workspace once it passed verification, backed up; undo with builder undo")
+    .option("--apply", "write the suggestion (and its tests) into the workspace unless it FAILED verification, backed up; undo with builder undo")
     .option("--dry-run", "print the unified diff of the suggestion on stdout instead of the JSON; write nothing")
     .option("--force", "with --apply: write even files that changed since the prompt was built (backed up first)")
     .addOption(
@@ -98,12 +98,12 @@ export function runCommand(): Command {
   });
 }
 
-/** Several task files: one JSON line per task on stdout as each ends; any failure makes the exit code non-zero. */
 /** The configuration with this command's flags, verification settings included. */
 function runConfig(flags: RunFlags): BuilderConfig {
   return configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
 }
 
+/** Several task files: one JSON line per task on stdout as each ends; any failure makes the exit code non-zero. */
 async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void> {
   if (flags.objective !== undefined || flags.file !== undefined || flags.accept !== undefined) {
     throw new UsageError("Give tasks either as files or as flags (-m, -f, --accept), not both.");

@@ -1,6 +1,6 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { DEFAULT_SERVE_PORT, startServer } from "../../server/server.js";
-import { configFromFlags, toInt } from "../shared-options.js";
+import { configFromFlags, logLevelOption, toInt } from "../shared-options.js";
 
 interface ServeFlags {
   config?: string;
@@ -34,7 +34,7 @@ export function serveCommand(): Command {
     .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
     .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
-    .addOption(new Option("--log-level <level>", "stderr log level").choices(["fatal", "error", "warn", "info", "debug", "trace", "silent"]))
+    .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr")
     .action(async (flags: ServeFlags) => {
       const config = configFromFlags({

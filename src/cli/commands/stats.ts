@@ -4,7 +4,7 @@ import { periodFromFlags } from "../../stats/period.js";
 import { computeStats } from "../../stats/run-stats.js";
 import { formatStats } from "../../stats/format-stats.js";
 import { metricsFile } from "../../telemetry/metrics.js";
-import { applyLogFlags } from "../shared-options.js";
+import { applyLogFlags, logLevelOption } from "../shared-options.js";
 
 /** Flags shared by `builder stats` and `builder cost`. */
 export interface MetricsFlags {
@@ -27,7 +27,7 @@ export function addMetricsFlags(command: Command): Command {
     .option("--metrics <file>", "metrics file (default: <workspace>/.builder/metrics.jsonl)")
     .option("-c, --config <file>", "builder.config.json to use")
     .option("-w, --workspace <dir>", "workspace root")
-    .option("--log-level <level>", "stderr log level")
+    .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
 

@@ -5,6 +5,7 @@ import { runTask, RunFailure } from "../../agent/run-task.js";
 import { loadConfig, type BuilderConfig } from "../../config/load.js";
 import { BuilderError } from "../../errors/errors.js";
 import { CodeSuggestionSchema } from "../../task/schema.js";
+import { createLogger } from "../../telemetry/logger.js";
 import { jsonLines, runCli } from "../../test-support/cli.js";
 import { SAMPLE_TASK, sampleWorkspace, synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
 import { closedPort, ollamaDone, ollamaPiece, ollamaShow, scriptedServer, type ScriptedServer } from "../../test-support/scripted-server.js";
@@ -199,11 +200,11 @@ describe("OllamaBackend against scripted servers (the failures a real server can
       res.end(answer);
     });
     const task = { ...SAMPLE_TASK, files: [...SAMPLE_TASK.files], acceptance: [...SAMPLE_TASK.acceptance], constraints: { loc_max: 50, pack: "" } };
-    const malformed = await failure(runTask(task, { config: config(server.url) }));
+    const malformed = await failure(runTask(task, { config: config(server.url), logger: createLogger({ level: "silent" }) }));
     expect(malformed.code).toBe("GENERATION_FAILED");
     expect(malformed.message).toMatch(/not valid JSON/);
     answer = ollamaPiece('{"file_path":"src/contact-service.ts","sugg') + ollamaDone("length");
-    const truncated = await failure(runTask(task, { config: config(server.url) }));
+    const truncated = await failure(runTask(task, { config: config(server.url), logger: createLogger({ level: "silent" }) }));
     expect(truncated.code).toBe("GENERATION_TRUNCATED");
   });
 

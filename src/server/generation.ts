@@ -4,6 +4,10 @@ import type { ChatMessage, JsonSchema } from "../backends/types.js";
 import { getLogger } from "../telemetry/logger.js";
 import { HttpError } from "./http-io.js";
 import type { ModelHost } from "./model-host.js";
+import { TextBatcher } from "./text-batcher.js";
+
+/** How often streamed text is sent after the first piece. */
+const STREAM_FLUSH_MS = 20;
 
 /** Sampling a request asks for; unset fields keep llama.cpp's defaults, as in the embedded backend. */
 export interface RequestSampling {
@@ -59,12 +63,14 @@ export async function runGeneration(host: ModelHost, job: GenerationJob): Promis
     const promptTokens = await engine.countPromptTokens(job.messages);
     const maxTokens = answerBudget(promptTokens, job.sampling, engine.contextSize);
     const { sampling } = job;
+    const batcher = job.onText ? new TextBatcher(job.onText, STREAM_FLUSH_MS) : undefined;
     const result = await engine.generate(job.messages, {
       grammar,
       sampling: { maxTokens, temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, repeatPenalty: sampling.repeatPenalty, seed: sampling.seed },
       signal: job.signal,
-      onTextChunk: job.onText ? (text) => text !== "" && job.onText?.(text) : undefined,
+      onTextChunk: batcher ? (text) => batcher.push(text) : undefined,
     });
+    batcher?.flush();
     const ms = result.metrics;
     if (result.stopReason === "abort" || job.signal.aborted) {
       getLogger().info({ generated_tokens: ms.generatedTokens, max_tokens: maxTokens }, "client disconnected: generation stopped and its sequence freed");

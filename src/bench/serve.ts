@@ -13,6 +13,7 @@ import { DEMO_PROJECT_DIR } from "../demo/run-demo.js";
 import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { readTaskFile } from "../task/read-task.js";
 import type { BuilderTask } from "../task/schema.js";
+import { median, ratio } from "./measure.js";
 import type { BenchModule, BenchResult, BenchSection } from "./types.js";
 
 const ROUNDS = 5;
@@ -179,15 +180,4 @@ function startServe(modelPath: string, parallel: number): Promise<ServeChild> {
       });
     });
   });
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function ratio(a: number, b: number): number {
-  return b > 0 ? Math.round((a / b) * 1000) / 1000 : 0;
 }

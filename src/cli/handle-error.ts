@@ -1,5 +1,6 @@
 import { exitCodeFor, toBuilderError } from "../errors/errors.js";
 import { RunFailure } from "../agent/run-task.js";
+import { maskSecrets } from "../telemetry/mask-secrets.js";
 
 /**
  * The one place where failures become exit codes: prints the error as one JSON line on stderr and
@@ -7,6 +8,7 @@ import { RunFailure } from "../agent/run-task.js";
  */
 export function reportFailure(caught: unknown): number {
   const error = toBuilderError(caught instanceof RunFailure ? caught.error : caught);
-  process.stderr.write(JSON.stringify(error.toJSON()) + "\n");
+  // Servers quote API keys back in their errors; the error line is masked like every log line.
+  process.stderr.write(JSON.stringify(maskSecrets(error.toJSON())) + "\n");
   return exitCodeFor(error);
 }

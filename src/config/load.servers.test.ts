@@ -27,7 +27,7 @@ describe("loadConfig for model servers", () => {
 
   it("lets --host (one URL or several, comma-separated) override the active backend's servers, after OLLAMA_HOST", () => {
     const root = project({ backend: "ollama", ollama: { hosts: ["http://a:11434"] } });
-    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "0.0.0.0:11434" } }).ollama.hosts).toEqual(["http://0.0.0.0:11434"]);
+    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "0.0.0.0:11434" } }).ollama.hosts).toEqual(["http://127.0.0.1:11434"]);
     const flags = loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "x:1" }, overrides: { host: "http://c:1, d:2" } });
     expect(flags.ollama.hosts).toEqual(["http://c:1", "http://d:2"]);
     const openai = loadConfig({ cwd: root, env: noEnv, overrides: { backend: "openai", host: "http://e:8080/v1" } });
@@ -50,5 +50,15 @@ describe("loadConfig for model servers", () => {
     const layers = loadConfig({ cwd: project({ options: { num_gpu: 33 } }), env: noEnv });
     expect(layers.options.gpu_layers).toBe(33);
     expect(layers.warnings).toEqual([]);
+  });
+
+  it("reads OLLAMA_HOST as Ollama does: no scheme is http, no port is 11434, the bind-all address is this machine", () => {
+    const root = project({ backend: "ollama" });
+    const host = (value: string): string => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: value } }).ollama.host;
+    expect(host("0.0.0.0")).toBe("http://127.0.0.1:11434");
+    expect(host("gpu-box")).toBe("http://gpu-box:11434");
+    expect(host("gpu-box:8000")).toBe("http://gpu-box:8000");
+    expect(host("https://ollama.example.com")).toBe("https://ollama.example.com");
+    expect(host("http://proxy:80/ollama/")).toBe("http://proxy/ollama");
   });
 });

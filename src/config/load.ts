@@ -300,8 +300,14 @@ function resolveModelRef(ref: string, baseDir: string): string {
 
 function normaliseOllamaHost(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  // OLLAMA_HOST is often written "0.0.0.0:11434" or "host:port" without a scheme.
-  return /^https?:\/\//.test(value) ? value : `http://${value}`;
+  // OLLAMA_HOST is often written "0.0.0.0:11434", "host:port" or a bare host, as Ollama itself accepts:
+  // no scheme means http, no port means 11434, and the bind-all address means this machine.
+  const withScheme = /^https?:\/\//.test(value) ? value : `http://${value}`;
+  if (!URL.canParse(withScheme)) return withScheme; // reported as "not a URL" where hosts are checked
+  const url = new URL(withScheme);
+  if (url.port === "" && !/^https?:\/\/[^/]*:\d+/.test(value) && !/^https:/.test(value)) url.port = "11434";
+  if (url.hostname === "0.0.0.0") url.hostname = "127.0.0.1";
+  return url.href.replace(/\/+$/, "");
 }
 
 function defaultCacheDir(env: NodeJS.ProcessEnv): string {

@@ -33,7 +33,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           method.apply(this, masked as Parameters<typeof method>);
         },
       },
-      serializers: { err: pino.stdSerializers.err },
+      // Errors are serialized after formatters.log ran, so their message and stack are masked here.
+      serializers: { err: (error: Error) => maskSecrets(pino.stdSerializers.err(error)) },
     },
     destination,
   );

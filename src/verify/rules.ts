@@ -32,6 +32,8 @@ interface Finding {
   node?: ts.Node;
   source?: ts.SourceFile;
   message: string;
+  /** What identifies the finding across an edit, when the node's own text does not (a function's name). */
+  key?: string;
 }
 
 const CODE_FILE = /\.[cm]?[jt]sx?$/;
@@ -39,26 +41,28 @@ const CODE_FILE = /\.[cm]?[jt]sx?$/;
 /**
  * Applies the project's rules on the syntax tree (and the type checker where types matter): no
  * `any` (explicit, or implicit on parameters and properties), explicit return types on functions and
- * methods, the loc_max limit, and no console.log.
+ * methods (of classes and of object literals without a declared type), the loc_max limit, and no
+ * console.log. In an edited file only findings the original content did not have are reported.
  */
 export function runRules(input: RuleInput): CheckResult {
   const started = performance.now();
   const findings: Finding[] = [];
   const notes: string[] = [];
-  const program = input.project?.program();
-  const checker = program?.getTypeChecker();
-  for (const file of input.files) {
-    if (!CODE_FILE.test(file.path)) continue;
-    const covered = program !== undefined && input.project?.covers(file.absolutePath) === true;
-    const source = (covered ? program.getSourceFile(file.absolutePath) : undefined) ?? ts.createSourceFile(file.absolutePath, file.content, ts.ScriptTarget.Latest, true);
-    const typed = covered ? checker : undefined;
-    if (input.enabled.has("no-any") && !typed && /\.tsx?$/.test(file.path)) notes.push(`no-any: ${file.path} is outside the tsconfig, so only explicit \`any\` was checked there.`);
-    visit(source, (node) => {
-      if (input.enabled.has("no-any")) findings.push(...noAny(node, file.path, source, typed));
-      if (input.enabled.has("explicit-return-types")) findings.push(...explicitReturnTypes(node, file.path, source, typed));
-      if (input.enabled.has("no-console-log")) findings.push(...noConsoleLog(node, file.path, source));
-    });
+  const code = input.files.filter((file) => CODE_FILE.test(file.path));
+  let program = input.project?.program();
+  const current = new Map(code.map((file) => [file.path, syntaxFindings(input, program, file, file.content, notes)]));
+  // A file that already broke a rule before the edit fails only on what the edit added: the baseline is
+  // the original content's findings, read with the project switched to the original content (as the
+  // typecheck does for importers), then switched back.
+  const needBaseline = code.filter((file) => file.original !== null && (current.get(file.path)?.length ?? 0) > 0);
+  if (needBaseline.length > 0) {
+    input.project?.setFiles(new Map(input.files.map((f) => [f.absolutePath, f.original])));
+    program = input.project?.program();
+    const baselines = new Map(needBaseline.map((file) => [file.path, syntaxFindings(input, program, file, file.original ?? "", [])]));
+    input.project?.setFiles(new Map(input.files.map((f) => [f.absolutePath, f.content])));
+    for (const file of needBaseline) current.set(file.path, newFindings(current.get(file.path) ?? [], baselines.get(file.path) ?? []));
   }
+  for (const list of current.values()) findings.push(...list);
   let touched = 0;
   if (input.enabled.has("loc-max")) {
     for (const file of input.files) {
@@ -91,6 +95,48 @@ export function runRules(input: RuleInput): CheckResult {
   };
 }
 
+/** The syntax-tree findings of one file's content (typed where the project covers the file). */
+function syntaxFindings(input: RuleInput, program: ts.Program | undefined, file: RuleFile, content: string, notes: string[]): Finding[] {
+  const covered = program !== undefined && input.project?.covers(file.absolutePath) === true;
+  const fromProgram = covered ? program.getSourceFile(file.absolutePath) : undefined;
+  // The program holds whatever content the project was last switched to; parse the text itself when it differs.
+  const source = fromProgram?.text === content ? fromProgram : ts.createSourceFile(file.absolutePath, content, ts.ScriptTarget.Latest, true);
+  const typed = source === fromProgram ? program?.getTypeChecker() : undefined;
+  if (input.enabled.has("no-any") && !typed && /\.tsx?$/.test(file.path)) notes.push(`no-any: ${file.path} is outside the tsconfig, so only explicit \`any\` was checked there.`);
+  const findings: Finding[] = [];
+  visit(source, (node) => {
+    if (input.enabled.has("no-any")) findings.push(...noAny(node, file.path, source, typed));
+    if (input.enabled.has("explicit-return-types")) findings.push(...explicitReturnTypes(node, file.path, source, typed));
+    if (input.enabled.has("no-console-log")) findings.push(...noConsoleLog(node, file.path, source));
+  });
+  return findings;
+}
+
+/**
+ * The findings that are not in the baseline, keyed on the rule and the whitespace-normalized text of
+ * the code around the finding (not its position, which an edit above it moves), counting each key as
+ * often as it occurs: a second `any` where the original had one is new.
+ */
+function newFindings(now: readonly Finding[], before: readonly Finding[]): Finding[] {
+  const remaining = new Map<string, number>();
+  for (const finding of before) remaining.set(findingKey(finding), (remaining.get(findingKey(finding)) ?? 0) + 1);
+  return now.filter((finding) => {
+    const key = findingKey(finding);
+    const left = remaining.get(key) ?? 0;
+    if (left === 0) return true;
+    remaining.set(key, left - 1);
+    return false;
+  });
+}
+
+function findingKey(finding: Finding): string {
+  if (finding.key !== undefined) return `${finding.rule}\0${finding.key}`;
+  if (!finding.node || !finding.source) return `${finding.rule}\0${finding.message}`;
+  // A bare `any` says nothing about where it is: key it on what it annotates (`a: any`, `Array<any>`).
+  const anchor = finding.node.kind === ts.SyntaxKind.AnyKeyword ? finding.node.parent : finding.node;
+  return `${finding.rule}\0${anchor.getText(finding.source).replace(/\s+/g, " ")}`;
+}
+
 function visit(node: ts.Node, callback: (node: ts.Node) => void): void {
   callback(node);
   ts.forEachChild(node, (child) => visit(child, callback));
@@ -117,6 +163,9 @@ function explicitReturnTypes(node: ts.Node, file: string, source: ts.SourceFile,
   } else if ((ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node)) && !node.type && ts.isClassLike(node.parent)) {
     fn = node;
     name = `method \`${node.name.getText(source)}\``;
+  } else if ((ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node)) && !node.type && ts.isObjectLiteralExpression(node.parent) && !isTypedObjectLiteral(node.parent, checker)) {
+    fn = node;
+    name = `method \`${node.name.getText(source)}\``;
   } else if (ts.isVariableStatement(node) && hasExportModifier(node)) {
     for (const declaration of node.declarationList.declarations) {
       const init = declaration.initializer && skipWrappers(declaration.initializer);
@@ -134,7 +183,7 @@ function explicitReturnTypes(node: ts.Node, file: string, source: ts.SourceFile,
   }
   if (!fn) return [];
   const inferred = inferredReturnType(fn, checker);
-  return [{ rule: "explicit-return-types", file, node: fn.name ?? fn, source, message: `${name} has no return type: declare it${inferred ? ` (inferred: ${inferred})` : ""}.` }];
+  return [{ rule: "explicit-return-types", file, node: fn.name ?? fn, source, message: `${name} has no return type: declare it${inferred ? ` (inferred: ${inferred})` : ""}.`, key: name }];
 }
 
 function noConsoleLog(node: ts.Node, file: string, source: ts.SourceFile): Finding[] {
@@ -165,6 +214,17 @@ function isPlainAny(type: ts.Type): boolean {
 
 function isThisParameter(node: ts.ParameterDeclaration): boolean {
   return ts.isIdentifier(node.name) && node.name.text === "this";
+}
+
+/**
+ * An object literal whose type is given from outside (`const x: T = {…}`, `{…} satisfies T`, an argument
+ * to a typed parameter): its methods' return types are checked against that type already.
+ */
+function isTypedObjectLiteral(literal: ts.ObjectLiteralExpression, checker: ts.TypeChecker | undefined): boolean {
+  const parent = literal.parent;
+  if (ts.isVariableDeclaration(parent) && parent.type) return true;
+  if (ts.isSatisfiesExpression(parent) || ts.isAsExpression(parent) || ts.isTypeAssertionExpression(parent)) return true;
+  return checker?.getContextualType(literal) !== undefined;
 }
 
 function hasExportModifier(node: ts.VariableStatement): boolean {

@@ -58,6 +58,11 @@ describe("parseTap", () => {
       "# tests 1",
       "# fail 1",
     ].join("\n");
-    expect(parseTap(tap, "x.test.ts")).toEqual({ failures: ["x.test.ts: inner: boom"], counts: { total: 1, failed: 1 } });
+    expect(parseTap(tap, "x.test.ts")).toEqual({ failures: ["x.test.ts: inner: boom"], counts: { total: 1, passed: 0, failed: 1, skipped: 0 } });
+  });
+
+  it("counts only passed tests as passed: skipped and todo tests are in `# tests` but checked nothing", () => {
+    const tap = ["ok 1 - a # SKIP", "ok 2 - b # TODO", "# tests 2", "# suites 0", "# pass 0", "# fail 0", "# cancelled 0", "# skipped 1", "# todo 1"].join("\n");
+    expect(parseTap(tap, "x.test.ts").counts).toEqual({ total: 2, passed: 0, failed: 0, skipped: 2 });
   });
 });

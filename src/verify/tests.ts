@@ -88,7 +88,7 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
     return done("failed", [`${testFile}: the tests did not finish within ${Math.round(options.timeoutMs / 1000)} s (verify.timeouts.tests_ms); the run was stopped.`], `${label} timed out`);
   }
   let failures: string[] = [];
-  let counts: { total: number; failed: number } | undefined;
+  let counts: TestCounts | undefined;
   if (runner.kind === "vitest" || runner.kind === "jest") {
     const parsed = await readJsonReport(report, root);
     if (parsed) ({ failures, counts } = parsed);
@@ -98,16 +98,33 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
   await rm(report, { force: true });
   if (result.code === 0 && failures.length === 0) {
     if (counts && counts.total === 0) return done("failed", [`${testFile}: ${label} found no tests in the file.`], `${label}: no tests ran`);
-    return done("passed", [], `${label}: ${counts ? `${counts.total} test(s) passed` : "passed"} in ${testFile}`);
+    // A file whose tests are all skipped (or todo) exits 0 but checks nothing: that is not a pass.
+    if (counts && counts.passed === 0) {
+      return done("failed", [`${testFile}: no test ran (${counts.skipped} skipped/todo): remove .skip/.todo so the tests run.`], `${label}: no test ran (${counts.skipped} skipped/todo) in ${testFile}`);
+    }
+    const skippedNote = counts && counts.skipped > 0 ? `, ${counts.skipped} skipped/todo` : "";
+    return done("passed", [], `${label}: ${counts ? `${counts.passed} test(s) passed${skippedNote}` : "passed"} in ${testFile}`);
   }
   if (failures.length === 0) failures = [`${testFile}: ${label} exited with ${result.code ?? result.signal ?? "an error"}: ${outputTail(result.output)}`];
   const what = counts && counts.total > 0 ? `${counts.failed} of ${counts.total} test(s) failed` : "the test file failed before any test ran";
   return done("failed", failures, `${label}: ${what} in ${testFile}`);
 }
 
+/** How many tests a runner reported: `total` includes skipped and todo tests; only `passed` ones checked anything. */
+export interface TestCounts {
+  total: number;
+  passed: number;
+  failed: number;
+  /** Skipped, pending and todo tests. */
+  skipped: number;
+}
+
 interface JsonReport {
   numTotalTests?: number;
+  numPassedTests?: number;
   numFailedTests?: number;
+  numPendingTests?: number;
+  numTodoTests?: number;
   testResults?: Array<{
     name?: string;
     status?: string;
@@ -117,7 +134,7 @@ interface JsonReport {
 }
 
 /** Reads the JSON report vitest and jest write (`--reporter=json` / `--json`): the same shape. */
-async function readJsonReport(file: string, root: string): Promise<{ failures: string[]; counts: { total: number; failed: number } } | undefined> {
+async function readJsonReport(file: string, root: string): Promise<{ failures: string[]; counts: TestCounts } | undefined> {
   let report: JsonReport;
   try {
     report = JSON.parse(await readFile(file, "utf8")) as JsonReport;
@@ -131,11 +148,17 @@ async function readJsonReport(file: string, root: string): Promise<{ failures: s
     for (const assertion of failed) failures.push(`${name}: ${assertion.fullName ?? "(test)"}: ${firstLines(assertion.failureMessages?.[0] ?? "failed")}`);
     if (failed.length === 0 && suite.status === "failed") failures.push(`${name}: ${firstLines(suite.message || "the test file failed to run")}`);
   }
-  return { failures, counts: { total: report.numTotalTests ?? 0, failed: report.numFailedTests ?? failures.length } };
+  const counts: TestCounts = {
+    total: report.numTotalTests ?? 0,
+    passed: report.numPassedTests ?? 0,
+    failed: report.numFailedTests ?? failures.length,
+    skipped: (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0),
+  };
+  return { failures, counts };
 }
 
 /** Failures from node:test's TAP output: each `not ok` line and its error. */
-export function parseTap(output: string, testFile: string): { failures: string[]; counts: { total: number; failed: number } | undefined } {
+export function parseTap(output: string, testFile: string): { failures: string[]; counts: TestCounts | undefined } {
   const lines = output.split("\n");
   const failures: string[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -167,9 +190,16 @@ export function parseTap(output: string, testFile: string): { failures: string[]
     if (/failureType: 'subtestsFailed'/.test(lines.slice(i, i + 6).join("\n"))) continue;
     failures.push(`${testFile}: ${match[1]}: ${firstLines(error || "failed")}`);
   }
-  const total = /^# tests (\d+)/m.exec(output);
-  const failed = /^# fail (\d+)/m.exec(output);
-  return { failures, counts: total ? { total: Number(total[1]), failed: Number(failed?.[1] ?? failures.length) } : undefined };
+  // node:test's closing summary: `# tests` counts skipped and todo tests too, `# pass` only those that ran and passed.
+  const count = (name: string): number | undefined => {
+    const match = new RegExp(`^# ${name} (\\d+)`, "m").exec(output);
+    return match ? Number(match[1]) : undefined;
+  };
+  const total = count("tests");
+  if (total === undefined) return { failures, counts: undefined };
+  const failed = count("fail") ?? failures.length;
+  const skipped = (count("skipped") ?? 0) + (count("todo") ?? 0);
+  return { failures, counts: { total, passed: count("pass") ?? Math.max(0, total - failed - skipped), failed, skipped } };
 }
 
 function findPackageFile(root: string, relative: string): string | undefined {

@@ -16,6 +16,8 @@ const TASK: BuilderTask = {
 const GOOD_CODE = "/** Multiplies two numbers. */\nexport function multiply(a: number, b: number): number {\n  return a * b;\n}\n";
 const GOOD_TEST = 'import { describe, expect, it } from "vitest";\nimport { multiply } from "./multiply.js";\n\ndescribe("multiply", () => {\n  it("multiplies", () => {\n    expect(multiply(3, 4)).toBe(12);\n  });\n});\n';
 
+const PARSE = "export function parse(input: any) {\n  return Number(input);\n}\n";
+
 function check(report: VerificationReport, name: string): CheckResult {
   const found = report.checks.find((c) => c.name === name);
   if (!found) throw new Error(`no ${name} check`);
@@ -34,7 +36,8 @@ describe("Verifier on a real TypeScript project (vitest)", () => {
   beforeAll(async () => {
     // legacy.ts imports math.ts and already has a type error: it must never be blamed on a suggestion.
     const legacy = 'import { add } from "./math.js";\n\nexport const broken: number = "old error";\nexport const sum: number = add(1, 2);\n';
-    workspace = typescriptProject({ git: true, files: { "src/legacy.ts": legacy } });
+    // parse.ts already breaks no-any and explicit-return-types: edits to it must not be failed for that.
+    workspace = typescriptProject({ git: true, files: { "src/legacy.ts": legacy, "src/parse.ts": PARSE } });
     before = hashTree(workspace);
     verifier = await Verifier.open(workspace, settings);
   });
@@ -126,6 +129,45 @@ describe("Verifier on a real TypeScript project (vitest)", () => {
     expect(report.verdict).toBe("FAILED");
   });
 
+  it("fails a test file whose tests are all skipped, and counts only the tests that ran", async () => {
+    const wrong = GOOD_CODE.replace("a * b", "a - b");
+    const report = await verify([
+      { path: "src/multiply.ts", content: wrong },
+      { path: "src/multiply.test.ts", content: GOOD_TEST.replace('it("multiplies"', 'it.skip("multiplies"') },
+    ]);
+    const tests = check(report, "tests");
+    expect(tests.status).toBe("failed");
+    expect(tests.diagnostics).toEqual([expect.stringMatching(/^src\/multiply\.test\.ts: no test ran \(1 skipped\/todo\)/)]);
+    expect(tests.summary).toMatch(/^vitest: no test ran \(1 skipped\/todo\)/);
+    expect(report.verdict).toBe("FAILED");
+    const mixed = GOOD_TEST.replace("  });\n});", '  });\n  it.todo("multiplies negatives");\n});');
+    const partly = await verify([
+      { path: "src/multiply.ts", content: GOOD_CODE },
+      { path: "src/multiply.test.ts", content: mixed },
+    ]);
+    expect(check(partly, "tests")).toMatchObject({ status: "passed", summary: expect.stringMatching(/^vitest: 1 test\(s\) passed, 1 skipped\/todo/) });
+  });
+
+  it("fails only the rule violations an edit adds, not those the file already had", async () => {
+    const added = "\n/** Doubles a number. */\nexport function twice(n: number): number {\n  return n * 2;\n}\n";
+    const clean = await verify([{ path: "src/parse.ts", content: PARSE + added }], { ...TASK, acceptance: [] });
+    expect(check(clean, "rules")).toMatchObject({ status: "passed", diagnostics: [] });
+    expect(clean.verdict).toBe("VERIFIED");
+    const worse = PARSE + added.replace("n: number): number", "n: number, m: any): number");
+    const report = await verify([{ path: "src/parse.ts", content: worse }], { ...TASK, acceptance: [] });
+    expect(check(report, "rules").diagnostics).toEqual([expect.stringMatching(/^src\/parse\.ts:6:37 no-any explicit `any`/)]);
+    // A second `any` like the one the file had is new too: occurrences are counted.
+    const twice = PARSE.replace("}\n", "}\nexport function parse2(input: any): number {\n  return Number(input);\n}\n");
+    const again = await verify([{ path: "src/parse.ts", content: twice }], { ...TASK, acceptance: [] });
+    expect(check(again, "rules").diagnostics).toEqual([expect.stringMatching(/^src\/parse\.ts:4:\d+ no-any explicit `any`/)]);
+  });
+
+  it("fails a method without a return type in an exported object literal, not in a typed one", async () => {
+    const code = "export const api = {\n  get(x: number) {\n    return x;\n  },\n};\nexport const typed: { f(): number } = {\n  f() {\n    return 1;\n  },\n};\n";
+    const report = await verify([{ path: "src/api.ts", content: code }], { ...TASK, acceptance: [] });
+    expect(check(report, "rules").diagnostics).toEqual(["src/api.ts:2:3 explicit-return-types method `get` has no return type: declare it (inferred: number)."]);
+  });
+
   it("fails when the acceptance asks for tests and the suggestion has none", async () => {
     const report = await verify([{ path: "src/multiply.ts", content: GOOD_CODE }]);
     expect(check(report, "tests").status).toBe("failed");
@@ -195,6 +237,15 @@ describe("Verifier with node:test", () => {
       );
       expect(fail.verdict).toBe("FAILED");
       expect(fail.checks[2]?.diagnostics[0]).toMatch(/^src\/multiply\.test\.ts: multiplies: .*7 !== 12/);
+      const skippedOnly = await verifier.verify(
+        [
+          { path: "src/multiply.ts", content: GOOD_CODE.replace("a * b", "a + b") },
+          { path: "src/multiply.test.ts", content: test.replace('test("multiplies"', 'test.skip("multiplies"') },
+        ],
+        { task: TASK, knowledge: "" },
+      );
+      expect(skippedOnly.verdict).toBe("FAILED");
+      expect(skippedOnly.checks[2]).toMatchObject({ status: "failed", summary: expect.stringMatching(/^node-test: no test ran \(1 skipped\/todo\)/) });
     } finally {
       await verifier.dispose();
     }

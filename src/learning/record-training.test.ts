@@ -55,8 +55,25 @@ describe("recording training examples", () => {
     const workspace = tempDir();
     await recordTrainingExample(run(workspace, "VERIFIED"));
     const text = readFileSync(trainingFile(workspace, "VERIFIED"), "utf8");
-    for (const secret of ["hunter2", "sk-abcdefghijklmnop1234", "abc123secret", "alice@example.com"]) expect(text).not.toContain(secret);
+    for (const secret of ["hunter2", "sk-abcdefghijklmnop1234", "abc123secret"]) expect(text).not.toContain(secret);
     expect(text).toContain("password=***");
+  });
+
+  it("keeps the recorded code compiling: only secret values are masked, not types, calls or emails", async () => {
+    const workspace = tempDir();
+    const input = run(workspace, "VERIFIED");
+    const code = [
+      "interface Login { password: string; apiKey: string }",
+      "function login(password: string): boolean {",
+      "  const token = createToken(password);",
+      "  return token.length > 0;",
+      "}",
+      'export const owner = "alice@example.com";',
+      'const AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";',
+    ].join("\n");
+    await recordTrainingExample({ ...input, suggestion: { ...input.suggestion, suggested_code: code } });
+    const { examples } = await readTrainingExamples(workspace, "VERIFIED");
+    expect(examples[0].answer.suggested_code).toBe(code.replace("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "***"));
   });
 
   it("keeps FAILED runs apart in failed.jsonl, where export and retrieval never look", async () => {

@@ -3,7 +3,7 @@ import type { ChatMessage } from "../backends/types.js";
 import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
 import { appendJsonLine } from "../telemetry/jsonl.js";
 import { getLogger } from "../telemetry/logger.js";
-import { maskSecrets } from "../telemetry/mask-secrets.js";
+import { maskSecretsForTraining } from "../telemetry/mask-secrets.js";
 import { TRAINING_SCHEMA_VERSION, trainingFile, type TrainingExample } from "./training-example.js";
 
 /** What {@link recordTrainingExample} needs from a finished run. */
@@ -27,8 +27,8 @@ export type TrainingRecordOutcome = { recorded: true; file: string } | { recorde
  * `.builder/training/verified.jsonl` (the only file `builder dataset export` and few-shot retrieval
  * read), FAILED runs to `failed.jsonl` (kept apart, never exported as good examples). UNVERIFIED runs
  * are not recorded: nothing is known about their quality, and storing every unchecked answer would
- * only grow a file no tool may use. Secrets are masked before the line is written, and the line is
- * appended atomically. Never throws: training data must not fail a run.
+ * only grow a file no tool may use. Secret values are masked before the line is written (only values,
+ * so the code stays compilable: see maskSecretsInCode), and the line is appended atomically. Never throws: training data must not fail a run.
  */
 export async function recordTrainingExample(input: TrainingRunInput, logger: Logger = getLogger()): Promise<TrainingRecordOutcome> {
   const { verification } = input.suggestion;
@@ -56,7 +56,7 @@ export async function recordTrainingExample(input: TrainingRunInput, logger: Log
   };
   const file = trainingFile(input.workspace, verification.verdict);
   try {
-    await appendJsonLine(file, maskSecrets(example));
+    await appendJsonLine(file, maskSecretsForTraining(example));
     return { recorded: true, file };
   } catch (error) {
     logger.warn({ err: error }, `could not record the run in ${file}; the run itself is unaffected`);

@@ -1,3 +1,4 @@
+import { MIN_GENERATION_MS } from "../telemetry/metrics.js";
 import { numberOrUndefined, scanMetrics, type MetricsRecord, type Period, type ScanSummary } from "./metrics-reader.js";
 import { percentile } from "./percentile.js";
 
@@ -105,8 +106,8 @@ class Accumulator {
       this.busyMs += total;
       if (success) this.latency.push(total);
     }
-    const speed = numberOrUndefined(record.tokens_per_sec);
-    if (speed !== undefined && speed > 0) this.speed.push(speed);
+    const speed = measuredSpeed(record);
+    if (speed !== undefined) this.speed.push(speed);
     const ttft = numberOrUndefined(record.time_to_first_token_ms);
     if (ttft !== undefined) this.ttft.push(ttft);
     const repairs = numberOrUndefined(record.repair_rounds);
@@ -160,4 +161,17 @@ function ratio(part: number, whole: number): number {
 function round(value: number, digits = 2): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+/**
+ * The run's tokens/s, or undefined when it has none: null (nothing to measure) or a figure no clock
+ * could have measured. Lines written before tokensPerSecond returned null for answers delivered in
+ * one chunk hold values like 44871794.9: more tokens per second than (tokens - 1) in MIN_GENERATION_MS.
+ */
+function measuredSpeed(record: MetricsRecord): number | undefined {
+  const speed = numberOrUndefined(record.tokens_per_sec);
+  if (speed === undefined || speed <= 0) return undefined;
+  const tokens = numberOrUndefined(record.generated_tokens);
+  if (tokens !== undefined && speed > ((tokens - 1) * 1000) / MIN_GENERATION_MS) return undefined;
+  return speed;
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -60,6 +60,17 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
     expect(text).toMatch(/\(all\)\s+\(all\)\s+6\s+83\.3%\s+50\.0%/);
     expect(text).toContain("1 unreadable line skipped");
     expect(text).toContain("Failures: CONTEXT_OVERFLOW 1");
+  });
+
+  it("leaves runs without a measurable speed out of tok/s p50: null, and absurd figures from older lines", async () => {
+    const file = path.join(tempDir(), "metrics.jsonl");
+    const line = (tokens: number, speed: number | null): string =>
+      JSON.stringify({ event: "run", timestamp: "2025-01-01T00:00:00.000Z", backend: "ollama", model: "m", generated_tokens: tokens, tokens_per_sec: speed, total_ms: 1000, success: true });
+    // One-chunk answers: null (new writers) and 44871794.9 from 120 tokens (old writers; at most 119000 tok/s is measurable).
+    writeFileSync(file, [line(120, 10), line(120, null), line(120, 44871794.9), line(120, 44871794.9), line(120, null), line(120, 20)].join("\n") + "\n");
+    const report = await computeStats(file);
+    expect(report.groups[0]).toMatchObject({ runs: 6, tokens_per_sec_p50: 10 });
+    expect(formatStats(report)).not.toContain("44871794");
   });
 
   it("stays consistent on 20,000 generated lines: groups add up to the total", async () => {

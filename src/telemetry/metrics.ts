@@ -35,9 +35,16 @@ export function metricsFile(workspace: string): string {
   return path.join(workspace, ".builder", "metrics.jsonl");
 }
 
-/** Generation tokens/s from a token count and the time after the first token. */
+/** Below this the clock says nothing: an answer delivered in one chunk has ~0 ms between its tokens. */
+export const MIN_GENERATION_MS = 1;
+
+/**
+ * Generation tokens/s from a token count and the time after the first token; null when there is no
+ * speed to measure (fewer than 2 tokens, or under {@link MIN_GENERATION_MS}, as when a backend sends
+ * the whole answer at once), rather than an absurd figure that would skew `builder stats`.
+ */
 export function tokensPerSecond(generatedTokens: number, generationMs: number): number | null {
-  if (generatedTokens < 2 || generationMs <= 0) return null;
+  if (generatedTokens < 2 || !(generationMs >= MIN_GENERATION_MS)) return null;
   return round(((generatedTokens - 1) / generationMs) * 1000);
 }
 

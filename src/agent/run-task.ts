@@ -64,6 +64,9 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   const logger = options.logger ?? getLogger();
   const runId = newRunId();
   const started = performance.now();
+  // A bad task (an unknown context pack) or an unreadable knowledge file fails here, before anything
+  // runs or is recorded.
+  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
   const backend = options.backend ?? createBackend(config);
   let info: BackendInfo | undefined;
   let generation: GenerateResult | undefined;
@@ -76,7 +79,6 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     const workspaceTask = await normalizeTaskFiles(sandbox, task);
     const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
     gathering.catch(() => undefined);
-    const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
     const knowledge = priming.map((section) => section.content).join("\n");
     const plan = planVerification(root, config.verify);
     // The scratch copy is made while the model loads and generates.
@@ -98,7 +100,11 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
         messages: fewShot.messages.slice(i * 2, i * 2 + 2),
       })),
       requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
-      onExplain: options.onContext,
+      onExplain: (explanation) => {
+        // Kept for the metrics line also when the prompt does not fit and assembly throws.
+        promptTokens = explanation.prompt_tokens;
+        options.onContext?.(explanation);
+      },
     });
     const messages = context.messages;
     const generate = async (request: ChatMessage[], repairOf?: Attempt): Promise<GeneratedAnswer> => {

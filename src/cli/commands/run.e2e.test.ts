@@ -77,10 +77,12 @@ describe("builder run on the embedded engine", () => {
     expect(metricsLines(workspace).length).toBe(before);
   });
 
-  it("reports an unknown context pack as a task error", async () => {
+  it("reports an unknown context pack as a task error, and records no run", async () => {
+    const before = metricsLines(workspace).length;
     const result = await runCli(["run"], { cwd: workspace, stdin: JSON.stringify({ ...SAMPLE_TASK, constraints: { loc_max: 10, pack: "nope" } }), env: env() });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/no context pack named \\"nope\\"/);
+    expect(metricsLines(workspace).length).toBe(before);
   });
 
   it("fails clearly at the token limit when answer bounds are off, with no suggestion on stdout", async () => {

@@ -3,7 +3,7 @@ import path from "node:path";
 import type ts from "typescript";
 import { getLogger } from "../telemetry/logger.js";
 import { writeFileAtomic } from "../workspace/atomic-write.js";
-import { ensureBuilderDir } from "../workspace/builder-dir.js";
+import { checkedBuilderPath } from "../workspace/builder-dir.js";
 import type { WorkspaceFile } from "../workspace/list-files.js";
 import { loadTypeScript, outlineModule, type ModuleOutline } from "./module-outline.js";
 
@@ -141,8 +141,7 @@ async function loadCache(workspaceRoot: string): Promise<Map<string, CachedOutli
 async function saveCache(workspaceRoot: string, cache: ReadonlyMap<string, CachedOutline>): Promise<void> {
   const content: CacheFile = { version: OUTLINE_VERSION, outlines: Object.fromEntries(cache) };
   try {
-    await ensureBuilderDir(workspaceRoot);
-    await writeFileAtomic(repoMapCacheFile(workspaceRoot), JSON.stringify(content));
+    await writeFileAtomic(await checkedBuilderPath(workspaceRoot, repoMapCacheFile(workspaceRoot)), JSON.stringify(content));
   } catch (error) {
     getLogger().debug({ err: error }, "could not save the repository map cache; the next run parses again");
   }

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { ApplyError, FileChangedError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import { syncDirectory, writeFileAtomic } from "./atomic-write.js";
-import { ensureBuilderDir } from "./builder-dir.js";
+import { checkedBuilderPath } from "./builder-dir.js";
 import { backupDir, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
 import { unifiedDiff } from "./diff.js";
 import { contentAfter, type FileEdit } from "./edits.js";
@@ -131,10 +131,9 @@ function actionFor(before: FileState, after: Buffer | null, mode: number | undef
 async function execute(changes: readonly PlannedChange[], options: ApplyOptions): Promise<string> {
   const logger = options.logger ?? getLogger();
   const root = options.sandbox.root;
-  const dir = backupDir(root, options.runId);
+  const dir = await checkedBuilderPath(root, backupDir(root, options.runId));
   if (await exists(dir)) throw new ApplyError(`Run ${options.runId} already has backups in ${dir}; use a new run id.`, { run_id: options.runId });
 
-  await ensureBuilderDir(root);
   const entries: ManifestEntry[] = [];
   for (const change of changes) {
     const relative = change.target.relative;

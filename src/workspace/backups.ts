@@ -3,7 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors/errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
-import { ensureBuilderDir } from "./builder-dir.js";
+import { checkedBuilderPath } from "./builder-dir.js";
 
 /** What a run did to one file. */
 export type FileAction = "create" | "modify" | "delete";
@@ -67,8 +67,7 @@ export function checkRunId(runId: string): string {
 
 /** Writes a run's manifest atomically. */
 export async function writeManifest(workspaceRoot: string, manifest: BackupManifest): Promise<void> {
-  const file = path.join(backupDir(workspaceRoot, manifest.run_id), "manifest.json");
-  await ensureBuilderDir(workspaceRoot);
+  const file = await checkedBuilderPath(workspaceRoot, path.join(backupDir(workspaceRoot, manifest.run_id), "manifest.json"));
   await writeFileAtomic(file, JSON.stringify({ ...manifest, updated_at: new Date().toISOString() }, null, 2) + "\n");
 }
 

@@ -1,16 +1,56 @@
-import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readlink, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { WorkspaceEscapeError } from "../errors/errors.js";
 
 /**
  * Makes `<workspace>/.builder/` with a `.gitignore` of `*`, so that backups, caches and saved
  * suggestions never show up in `git status` or get committed by accident. Returns the folder.
+ * Refuses ({@link WorkspaceEscapeError}) a `.builder` that is a symbolic link or lies outside the
+ * workspace: a cloned repository must not be able to send backups, metrics or training data elsewhere.
  */
 export async function ensureBuilderDir(workspaceRoot: string): Promise<string> {
   const dir = path.join(workspaceRoot, ".builder");
-  const ignoreFile = path.join(dir, ".gitignore");
-  if (existsSync(ignoreFile)) return dir;
+  await refuseLink(workspaceRoot, dir);
   await mkdir(dir, { recursive: true });
-  await writeFile(ignoreFile, "# Builder's backups, caches and metrics: local to this machine.\n*\n", { flag: "wx" }).catch(() => undefined);
+  // Checked again after mkdir: the folder may have been swapped for a link in between.
+  await refuseLink(workspaceRoot, dir);
+  const [realDir, realRoot] = await Promise.all([realpath(dir), realpath(workspaceRoot)]);
+  if (realDir !== path.join(realRoot, ".builder")) throw escape(workspaceRoot, dir, realDir);
+  // "wx" never follows a link and never overwrites: an existing .gitignore is left as it is.
+  await writeFile(path.join(dir, ".gitignore"), "# Builder's backups, caches and metrics: local to this machine.\n*\n", { flag: "wx" }).catch(() => undefined);
   return dir;
+}
+
+/**
+ * Makes `.builder` (see {@link ensureBuilderDir}) and returns `file`, a path under it, after checking
+ * that no existing part of `file` below `.builder` is a symbolic link. Every writer of `.builder`
+ * goes through this, so nothing Builder keeps for itself is written outside the workspace.
+ */
+export async function checkedBuilderPath(workspaceRoot: string, file: string): Promise<string> {
+  const dir = await ensureBuilderDir(workspaceRoot);
+  const inside = path.relative(dir, file);
+  if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
+    throw new WorkspaceEscapeError(`${file} is not inside ${dir}; Builder writes its own files only there.`, { path: file, builder_dir: dir });
+  }
+  let current = dir;
+  for (const part of inside.split(path.sep)) {
+    current = path.join(current, part);
+    if (!(await refuseLink(workspaceRoot, current))) break;
+  }
+  return file;
+}
+
+/** Throws when `p` is a symbolic link; returns whether it exists. */
+async function refuseLink(workspaceRoot: string, p: string): Promise<boolean> {
+  const stats = await lstat(p).catch(() => undefined);
+  if (stats?.isSymbolicLink()) throw escape(workspaceRoot, p, await readlink(p).catch(() => "?"));
+  return stats !== undefined;
+}
+
+function escape(workspaceRoot: string, p: string, target: string): WorkspaceEscapeError {
+  const relative = path.relative(workspaceRoot, p).split(path.sep).join("/");
+  return new WorkspaceEscapeError(
+    `${relative} in the workspace ${workspaceRoot} is a symbolic link (to ${target}) or leads outside it; Builder keeps its backups, metrics and caches inside the workspace only, so nothing was written there. Remove the link (rm ${relative}) and run again.`,
+    { path: relative, workspace: workspaceRoot, target },
+  );
 }

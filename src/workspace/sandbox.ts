@@ -75,43 +75,60 @@ export class WorkspaceSandbox {
 
   /** Resolves a path and proves it stays inside the workspace, symbolic links included. */
   async resolveInside(input: string): Promise<WorkspacePath> {
-    const relative = this.relative(input);
-    const absolute = path.join(this.root, ...relative.split("/"));
-    const physical = await physicalPath(path.join(this.realRoot, ...relative.split("/")));
-    const fromRoot = path.relative(this.realRoot, physical);
-    if (fromRoot === "" || fromRoot === ".." || fromRoot.startsWith(`..${path.sep}`) || path.isAbsolute(fromRoot)) {
-      throw new WorkspaceEscapeError(
-        `Path ${JSON.stringify(input)} leads outside the workspace ${this.root} through a symbolic link (to ${physical}). Builder does not follow links out of the workspace; use the real file's path inside it.`,
-        { path: input, workspace: this.root, target: physical },
+    const { relative, absolute } = await this.locate(input);
+    return { relative, absolute };
+  }
+
+  /**
+   * Resolves a path for the prompt, saying whether the deny list or a .gitignore keeps it from the
+   * model. Both the typed path and where it really leads are checked, so a link to `.env` is withheld.
+   */
+  async resolveForModel(input: string): Promise<WorkspacePath & { excluded?: Exclusion }> {
+    const { relative, absolute, physical } = await this.locate(input);
+    const excluded = (await this.filter.excluded(relative)) ?? (physical === relative ? undefined : await this.filter.excluded(physical));
+    return excluded ? { relative, absolute, excluded } : { relative, absolute };
+  }
+
+  /**
+   * Resolves a path Builder is about to write; refuses deny-listed paths and `.git` / `.builder`,
+   * judged on the typed path and on where it really leads (a link to `.git` is refused too).
+   */
+  async resolveForWrite(input: string): Promise<WorkspacePath> {
+    const { relative, absolute, physical } = await this.locate(input);
+    const via = physical === relative ? "" : ` (through a symbolic link it leads to ${physical})`;
+    const protectedDir = inProtectedDir(relative) ?? inProtectedDir(physical);
+    if (protectedDir) {
+      throw new PathDeniedError(
+        `Path ${JSON.stringify(input)}${via} is in ${protectedDir}/, which Builder never writes (it holds git's data or Builder's backups). Choose a source file instead.`,
+        { path: relative, physical },
+      );
+    }
+    const denied = this.filter.denied(relative) ?? this.filter.denied(physical);
+    if (denied) {
+      throw new PathDeniedError(
+        `Path ${JSON.stringify(input)}${via} matches the deny list (${denied.pattern}), so Builder neither shows it to the model nor writes it. If it really should be written, add "!${denied.pattern}" to "deny" in builder.config.json.`,
+        { path: relative, physical, pattern: denied.pattern },
       );
     }
     return { relative, absolute };
   }
 
-  /** Resolves a path for the prompt, saying whether the deny list or a .gitignore keeps it from the model. */
-  async resolveForModel(input: string): Promise<WorkspacePath & { excluded?: Exclusion }> {
-    const resolved = await this.resolveInside(input);
-    const excluded = await this.filter.excluded(resolved.relative);
-    return excluded ? { ...resolved, excluded } : resolved;
-  }
-
-  /** Resolves a path Builder is about to write; refuses deny-listed paths and `.git` / `.builder`. */
-  async resolveForWrite(input: string): Promise<WorkspacePath> {
-    const resolved = await this.resolveInside(input);
-    const protectedDir = inProtectedDir(resolved.relative);
-    if (protectedDir) {
-      throw new PathDeniedError(`Path ${JSON.stringify(input)} is in ${protectedDir}/, which Builder never writes (it holds git's data or Builder's backups). Choose a source file instead.`, {
-        path: resolved.relative,
-      });
-    }
-    const denied = this.filter.denied(resolved.relative);
-    if (denied) {
-      throw new PathDeniedError(
-        `Path ${JSON.stringify(input)} matches the deny list (${denied.pattern}), so Builder neither shows it to the model nor writes it. If it really should be written, add "!${denied.pattern}" to "deny" in builder.config.json.`,
-        { path: resolved.relative, pattern: denied.pattern },
+  /**
+   * The typed path (relative and absolute) and `physical`: where it really leads, relative to the
+   * real root with POSIX separators. Throws when that lies outside the workspace.
+   */
+  private async locate(input: string): Promise<WorkspacePath & { physical: string }> {
+    const relative = this.relative(input);
+    const absolute = path.join(this.root, ...relative.split("/"));
+    const target = await physicalPath(path.join(this.realRoot, ...relative.split("/")));
+    const fromRoot = path.relative(this.realRoot, target);
+    if (fromRoot === "" || fromRoot === ".." || fromRoot.startsWith(`..${path.sep}`) || path.isAbsolute(fromRoot)) {
+      throw new WorkspaceEscapeError(
+        `Path ${JSON.stringify(input)} leads outside the workspace ${this.root} through a symbolic link (to ${target}). Builder does not follow links out of the workspace; use the real file's path inside it.`,
+        { path: input, workspace: this.root, target },
       );
     }
-    return resolved;
+    return { relative, absolute, physical: fromRoot.split(path.sep).join("/") };
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CodeSuggestionSchema } from "../../task/schema.js";
@@ -122,6 +122,25 @@ describe("builder run --dry-run / --apply, builder apply, builder undo", () => {
     const ok = await runCli(["apply", "-", "--dry-run"], { cwd: root, env: env(), stdin: JSON.stringify({ file_path: path.join(root, "src", "db.ts"), suggested_code: "export {};\n" }) });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain("+++ b/src/db.ts");
+    expect(treeSnapshot(root)).toEqual(before);
+  });
+
+  it("refuses writes through links to .git, and a .builder link, writing nothing here or outside", async () => {
+    const root = workspace();
+    symlinkSync(".git", path.join(root, "gitlink"));
+    const before = treeSnapshot(root);
+    const hook = await runCli(["apply", "-"], { cwd: root, env: env(), stdin: JSON.stringify({ file_path: "gitlink/hooks/pre-commit", suggested_code: "rm -rf /\n" }) });
+    expect(hook.code).toBe(7);
+    expect(errorOf(hook.stderr)).toMatchObject({ code: "PATH_DENIED" });
+    expect(errorOf(hook.stderr)?.message).toContain(".git/hooks/pre-commit");
+    expect(existsSync(path.join(root, ".git", "hooks", "pre-commit"))).toBe(false);
+
+    const outside = tempDir("builder-outside-");
+    symlinkSync(outside, path.join(root, ".builder"));
+    const linked = await runCli(["apply", "-"], { cwd: root, env: env(), stdin: JSON.stringify({ file_path: "src/db.ts", suggested_code: "export {};\n" }) });
+    expect(linked.code).toBe(7);
+    expect(errorOf(linked.stderr)).toMatchObject({ code: "WORKSPACE_ESCAPE" });
+    expect(readdirSync(outside)).toEqual([]);
     expect(treeSnapshot(root)).toEqual(before);
   });
 });

@@ -16,11 +16,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * After a failure the process exits once stdout and stderr are flushed: work that cannot be cancelled
+ * (a model download's retries, a native load) must not keep a failed command running.
+ */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
 main(process.argv).then(
   (code) => {
-    process.exitCode = code;
+    if (code === 0) process.exitCode = 0;
+    else exitAfterFlush(code);
   },
-  (error: unknown) => {
-    process.exitCode = reportFailure(error);
-  },
+  (error: unknown) => exitAfterFlush(reportFailure(error)),
 );

@@ -5,6 +5,7 @@ import { ModelError } from "../errors/errors.js";
 import { isLocalPathRef } from "../config/load.js";
 import { getLogger } from "../telemetry/logger.js";
 import { createDownloadProgress } from "./download-progress.js";
+import { DownloadWatchdog, defaultWatchdogOptions } from "./download-watchdog.js";
 
 /** Options for {@link resolveModelPath}. */
 export interface ResolveModelOptions {
@@ -45,19 +46,27 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
   const logger = getLogger();
   const showBar = options.progress ?? Boolean(process.stderr.isTTY);
   const progress = createDownloadProgress(ref, showBar);
+  const watchdog = new DownloadWatchdog(defaultWatchdogOptions());
   try {
-    const resolved = await resolveModelFile(ref, {
+    const download = resolveModelFile(ref, {
       directory: options.cacheDir,
       cli: false,
-      onProgress: progress.update,
+      onProgress: (status) => {
+        watchdog.progress(status.downloadedSize);
+        progress.update(status);
+      },
       signal: options.signal,
       fileName,
       endpoints,
     });
+    download.catch(() => undefined);
+    const resolved = await Promise.race([download, watchdog.failed]);
+    watchdog.stop();
     progress.finish();
     logger.info({ model: ref, path: resolved }, "model ready");
     return resolved;
   } catch (error) {
+    watchdog.stop();
     progress.finish();
     throw downloadFailed(ref, options.cacheDir, error);
   }

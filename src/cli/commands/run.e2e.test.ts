@@ -126,6 +126,11 @@ describe("model download", () => {
         return;
       }
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes.length });
+      if (req.url?.startsWith("/broken/") && req.method !== "HEAD") {
+        // Half the file, then the connection drops: every retry breaks off the same way.
+        res.write(bytes.subarray(0, bytes.length >> 1), () => res.destroy());
+        return;
+      }
       res.end(req.method === "HEAD" ? undefined : bytes);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -157,6 +162,18 @@ describe("model download", () => {
     const result = await runCli(["run", "tasks/create-contact.json"], { cwd: ws, env: { ...env(), HF_ENDPOINT: baseUrl } });
     expect(result.code, result.stderr).toBe(0);
     expect(requests.some((r) => r.includes("builder/tiny-GGUF") && r.includes("tiny-hf.gguf"))).toBe(true);
+  });
+
+  it("gives up on a download that keeps breaking off, with a clear error and no partial file in the cache", async () => {
+    const cache = tempDir("builder-models-");
+    const result = await runCli(["run", "--model", `${baseUrl}/broken/tiny-broken.gguf`, "-m", "x"], {
+      cwd: tempDir(),
+      env: { ...env(), BUILDER_MODEL_CACHE: cache },
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/MODEL_DOWNLOAD_FAILED/);
+    expect(result.stderr).toMatch(/broke off and restarted/);
+    expect(readdirSync(cache).filter((name) => name.endsWith(".gguf"))).toEqual([]);
   });
 
   it("fails with a clear offline message when the download cannot happen", async () => {

@@ -3,11 +3,10 @@ import path from "node:path";
 import { LlamaChatSession, type GbnfJsonSchema, type LlamaModel } from "node-llama-cpp";
 import { runTask, RunFailure } from "../agent/run-task.js";
 import { EmbeddedBackend } from "../backends/embedded/embedded-backend.js";
+import type { Backend, ChatMessage } from "../backends/types.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import { chooseThreads } from "../backends/embedded/thread-calibration.js";
 import { loadConfig, type BuilderConfig } from "../config/load.js";
-import { loadPriming } from "../context/priming.js";
-import { buildMessages } from "../context/prompt.js";
 import { DEMO_PROJECT_DIR } from "../demo/run-demo.js";
 import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { readTaskFile } from "../task/read-task.js";
@@ -57,10 +56,10 @@ function benchConfig(modelPath: string, threads: number, numPredict: number, wor
 }
 
 /** Raw node-llama-cpp: the same prompt, grammar, threads and token limit, with no Builder code in the loop. */
-async function rawTokensPerSecond(model: LlamaModel, config: BuilderConfig, task: BuilderTask, threads: number): Promise<number> {
+async function rawTokensPerSecond(model: LlamaModel, config: BuilderConfig, task: BuilderTask, messages: readonly ChatMessage[], threads: number): Promise<number> {
   const llama = model.llama;
-  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, DEMO_PROJECT_DIR);
-  const [system, user] = buildMessages(priming, task);
+  const [system, user] = messages;
+  if (messages.length !== 2 || system?.role !== "system" || user?.role !== "user") throw new Error("the bench expects Builder's prompt to be one system and one user message");
   const grammarSchema = answerJsonSchema(task, ANSWER_TOKENS, true) as unknown as GbnfJsonSchema;
   const grammar = await (llama.createGrammarForJsonSchema.bind(llama) as (s: GbnfJsonSchema) => ReturnType<typeof llama.getGrammarFor>)(grammarSchema);
   const context = await model.createContext({ contextSize: config.options.num_ctx, threads });
@@ -86,6 +85,27 @@ async function rawTokensPerSecond(model: LlamaModel, config: BuilderConfig, task
   }
 }
 
+/** The exact messages Builder sends for `task` (workspace context included), so both sides get the same prompt. */
+async function builderMessages(config: BuilderConfig, task: BuilderTask): Promise<ChatMessage[]> {
+  const backend = new EmbeddedBackend(config);
+  let captured: ChatMessage[] = [];
+  const recording: Backend = {
+    prepare: () => backend.prepare(),
+    countPromptTokens: (messages) => backend.countPromptTokens(messages),
+    generate: (request) => {
+      captured = request.messages;
+      return backend.generate(request);
+    },
+    dispose: () => backend.dispose(),
+  };
+  try {
+    await runTask(task, { config, backend: recording });
+  } finally {
+    await backend.dispose();
+  }
+  return captured;
+}
+
 async function builderTokensPerSecond(config: BuilderConfig, task: BuilderTask): Promise<number> {
   const backend = new EmbeddedBackend(config);
   try {
@@ -99,9 +119,10 @@ async function builderTokensPerSecond(config: BuilderConfig, task: BuilderTask):
 async function builderVersusRaw(model: LlamaModel, config: BuilderConfig, task: BuilderTask): Promise<BenchResult> {
   const builder: number[] = [];
   const raw: number[] = [];
+  const messages = await builderMessages(config, task);
   // Interleaved so that drift on a shared machine hits both sides alike.
   for (let round = 0; round < SPEED_ROUNDS; round += 1) {
-    raw.push(await rawTokensPerSecond(model, config, task, config.options.num_thread ?? 1));
+    raw.push(await rawTokensPerSecond(model, config, task, messages, config.options.num_thread ?? 1));
     builder.push(await builderTokensPerSecond(config, task));
   }
   const value = ratio(median(builder), median(raw));
@@ -119,10 +140,11 @@ async function threadChoiceVersusSweep(model: LlamaModel, config: BuilderConfig,
   // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
   const sweep = Array.from({ length: cpus().length }, (_, i) => i + 1);
   const speeds = new Map<number, number[]>();
+  const messages = await builderMessages(config, task);
   for (let round = 0; round < 3; round += 1) {
     for (const threads of sweep) {
       const list = speeds.get(threads) ?? [];
-      list.push(await rawTokensPerSecond(model, config, task, threads));
+      list.push(await rawTokensPerSecond(model, config, task, messages, threads));
       speeds.set(threads, list);
     }
   }

@@ -163,6 +163,7 @@ export class EmbeddedEngine {
       const { sampling } = options;
       const started = performance.now();
       let firstTokenAt: number | undefined;
+      let lastTokenAt = 0;
       let generatedTokens = 0;
       let response;
       try {
@@ -177,7 +178,8 @@ export class EmbeddedEngine {
           signal: options.signal,
           stopOnAbortSignal: true,
           onToken: (tokens) => {
-            firstTokenAt ??= performance.now();
+            lastTokenAt = performance.now();
+            firstTokenAt ??= lastTokenAt;
             generatedTokens += tokens.length;
           },
           onTextChunk: options.onTextChunk,
@@ -188,7 +190,6 @@ export class EmbeddedEngine {
         }
         throw new GenerationError(`llama.cpp failed while generating: ${(error as Error).message}.`, {}, { cause: error });
       }
-      const ended = performance.now();
       const ttft = firstTokenAt !== undefined ? firstTokenAt - started : undefined;
       return {
         text: response.response,
@@ -198,7 +199,8 @@ export class EmbeddedEngine {
           promptMs: ttft,
           timeToFirstTokenMs: ttft,
           generatedTokens,
-          generationMs: firstTokenAt !== undefined ? ended - firstTokenAt : 0,
+          // First to last token: the speed of generation itself; what follows the last token is in total_ms.
+          generationMs: firstTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0,
         },
       };
     });

@@ -127,7 +127,7 @@ describe("the repair loop (scripted backend, real checks)", () => {
     const result = await run({ ...TASK, files: [] }, config(workspace, { maxRepairs: 0 }), backend);
     expect(backend.requests).toHaveLength(1);
     expect(result.suggestion.verification.checks).toEqual([
-      expect.objectContaining({ name: "paths", status: "failed", diagnostics: [expect.stringMatching(/resolves outside the workspace/)] }),
+      expect.objectContaining({ name: "paths", status: "failed", diagnostics: [expect.stringMatching(/lies outside the workspace/)] }),
     ]);
     expect(result.suggestion.verification.notes).toContain("repairs are off (--max-repairs 0)");
   });

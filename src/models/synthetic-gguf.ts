@@ -9,6 +9,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { seededRandom } from "./seeded-random.js";
 
 /** Options for {@link buildSyntheticGguf} and {@link writeSyntheticGguf}. */
 export interface SyntheticModelOptions {
@@ -271,18 +272,6 @@ function buildVocabulary(): Vocabulary {
 // Weights
 // ---------------------------------------------------------------------------------------------------
 
-/** mulberry32: a tiny 32-bit PRNG; enough for reproducible noise, not for anything cryptographic. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Gaussian sampler (Box-Muller) over a seeded uniform source. */
 function gaussian(uniform: () => number): () => number {
   return () => {
@@ -367,7 +356,7 @@ export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer 
   ];
 
   // One PRNG stream consumed in tensor order, which is what makes the file reproducible.
-  const normal = gaussian(mulberry32(o.seed));
+  const normal = gaussian(seededRandom(o.seed));
   const random =
     (std: number) =>
     (count: number): Float32Array => {

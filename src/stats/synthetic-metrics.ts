@@ -1,19 +1,8 @@
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { seededRandom } from "../models/seeded-random.js";
 import type { RunMetrics } from "../telemetry/metrics.js";
-
-/** A small deterministic PRNG (mulberry32), so generated files are the same on every machine. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MODELS: ReadonlyArray<[string, string]> = [
   ["embedded", "/models/qwen2.5-coder-7b-instruct-q4_k_m.gguf"],

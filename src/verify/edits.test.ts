@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { WorkspaceEscapeError } from "../errors/errors.js";
 import { tempDir, writeFiles } from "../test-support/fixtures.js";
-import { detectTestConvention, editsForAnswer, isTestPath, resolveWorkspacePath, testPathFor } from "./edits.js";
+import { isTestFile } from "../workspace/test-placement.js";
+import { detectTestConvention, editsForAnswer, resolveWorkspacePath, testPathFor } from "./edits.js";
 
 describe("resolveWorkspacePath", () => {
   const ws = "/work/space";
@@ -50,7 +51,7 @@ describe("test file placement", () => {
     });
     expect(editsForAnswer(ws, { ...answer, tests: "  " }).edits).toHaveLength(1);
     expect(() => editsForAnswer(ws, { ...answer, file_path: "../m.ts" })).toThrow(WorkspaceEscapeError);
-    expect(isTestPath("src/__tests__/a.ts")).toBe(true);
-    expect(isTestPath("src/contest.ts")).toBe(false);
+    expect(isTestFile("src/__tests__/a.ts")).toBe(true);
+    expect(isTestFile("src/contest.ts")).toBe(false);
   });
 });

@@ -1,8 +1,8 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { WorkspaceEscapeError } from "../errors/errors.js";
 import type { ModelAnswer } from "../task/schema.js";
-import { detectTestConvention as detectConventionFromFiles, testPathFor, type TestConvention } from "../workspace/test-placement.js";
+import { toWorkspaceRelative } from "../workspace/paths.js";
+import { detectTestConvention as detectConventionFromFiles, isTestFile, testPathFor, type TestConvention } from "../workspace/test-placement.js";
 
 export { testPathFor, type TestConvention };
 
@@ -15,33 +15,13 @@ export interface FileEdit {
 /** Folders never scanned or copied: dependencies, VCS data, Builder's own state, build output. */
 export const SKIPPED_DIRS: ReadonlySet<string> = new Set(["node_modules", ".git", ".builder", "dist", "coverage"]);
 
-const TEST_FILE = /(^|\/)__tests__\/|\.(test|spec)\.[cm]?[jt]sx?$/;
-
-/** True for paths that hold tests by the usual conventions (`*.test.ts`, `*.spec.ts`, `__tests__/`). */
-export function isTestPath(relativePath: string): boolean {
-  return TEST_FILE.test(relativePath);
-}
-
 /**
- * Maps a path from an answer to a workspace-relative POSIX path, refusing anything that resolves
- * outside the workspace (`..`, an absolute path elsewhere). A minimal lexical check: symlinks and
- * Windows drive mapping are the workspace sandbox's job.
+ * Maps a path from an answer to a workspace-relative POSIX path by the workspace's own rules
+ * (Windows and absolute paths mapped, escapes refused with WorkspaceEscapeError). Symlinks are the
+ * sandbox's job when a suggestion is applied.
  */
 export function resolveWorkspacePath(workspace: string, filePath: string): string {
-  const trimmed = filePath.trim();
-  if (trimmed === "" || trimmed.includes("\0")) {
-    throw new WorkspaceEscapeError(`file_path "${filePath}" is not a usable path. Give a path inside the workspace, e.g. src/module.ts.`, { path: filePath });
-  }
-  const root = path.resolve(workspace);
-  const absolute = path.resolve(root, trimmed.replace(/\\/g, "/"));
-  const relative = path.relative(root, absolute);
-  if (relative === "" || relative.startsWith("..") || path.isAbsolute(relative)) {
-    throw new WorkspaceEscapeError(`file_path "${filePath}" resolves outside the workspace ${root}. Use a path inside it, e.g. src/module.ts.`, {
-      path: filePath,
-      workspace: root,
-    });
-  }
-  return relative.split(path.sep).join("/");
+  return toWorkspaceRelative(path.resolve(workspace), filePath.trim());
 }
 
 /**
@@ -89,7 +69,7 @@ export interface AnswerEdits {
 /** Turns a model answer into file edits. Throws WorkspaceEscapeError when file_path leaves the workspace. */
 export function editsForAnswer(workspace: string, answer: ModelAnswer): AnswerEdits {
   const codePath = resolveWorkspacePath(workspace, answer.file_path);
-  const testPath = isTestPath(codePath) ? codePath : testPathFor(codePath, detectTestConvention(workspace, codePath));
+  const testPath = isTestFile(codePath) ? codePath : testPathFor(codePath, detectTestConvention(workspace, codePath));
   const edits: FileEdit[] = [{ path: codePath, content: answer.suggested_code }];
   if (answer.tests.trim() !== "" && testPath !== codePath) edits.push({ path: testPath, content: answer.tests });
   return { edits, codePath, testPath };

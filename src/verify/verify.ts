@@ -8,7 +8,8 @@ import type { VerifySettings } from "../config/verify-settings.js";
 import { round } from "../telemetry/metrics.js";
 import type { BuilderTask, VerificationCheck } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
-import { isTestPath, type FileEdit } from "./edits.js";
+import { type FileEdit } from "./edits.js";
+import { isTestFile } from "../workspace/test-placement.js";
 import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
 import { runRules, type RuleFile } from "./rules.js";
@@ -110,7 +111,7 @@ export class Verifier {
       const before = await this.scratch.original(edit.path);
       current.set(absolutePath, edit.content);
       original.set(absolutePath, before);
-      ruleFiles.push({ path: edit.path, absolutePath, content: edit.content, original: before, isTest: isTestPath(edit.path) });
+      ruleFiles.push({ path: edit.path, absolutePath, content: edit.content, original: before, isTest: isTestFile(edit.path) });
     }
     this.project?.setFiles(current);
     const { checks: enabled } = this.settings;
@@ -158,7 +159,7 @@ export class Verifier {
   }
 
   private async runTests(edits: readonly FileEdit[], task: BuilderTask): Promise<CheckResult> {
-    const tests = edits.filter((edit) => isTestPath(edit.path));
+    const tests = edits.filter((edit) => isTestFile(edit.path));
     const asking = acceptanceAskingForTests(task.acceptance);
     if (tests.length === 0) {
       return asking

@@ -5,6 +5,7 @@ import { getLogger } from "../../telemetry/logger.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
+import { RemoteBackend } from "../remote/remote-backend.js";
 import type { FailureContext } from "../remote/failures.js";
 import { retryRefused } from "../remote/network.js";
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
@@ -27,30 +28,15 @@ export interface OllamaBackendOptions {
  * A model served by Ollama, through the official `ollama` client: chat with the answer's JSON schema
  * as `format` (structured outputs), streamed, with Builder's options mapped to Ollama's.
  */
-export class OllamaBackend implements Backend {
+export class OllamaBackend extends RemoteBackend {
   readonly host: string;
-  private readonly connectRetries: number;
-  private prepared: Promise<BackendInfo> | undefined;
 
   constructor(
     private readonly config: BuilderConfig,
     options: OllamaBackendOptions = {},
   ) {
+    super(options.connectRetries ?? 2);
     this.host = (options.host ?? config.ollama.host).replace(/\/+$/, "");
-    this.connectRetries = options.connectRetries ?? 2;
-  }
-
-  /** Checks that the server answers and has the model; reads the model's context window. */
-  prepare(): Promise<BackendInfo> {
-    this.prepared ??= this.connect().catch((error: unknown) => {
-      this.prepared = undefined;
-      throw error;
-    });
-    return this.prepared;
-  }
-
-  countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
-    return Promise.resolve({ tokens: estimatePromptTokens(messages), exact: false });
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -114,16 +100,12 @@ export class OllamaBackend implements Backend {
     };
   }
 
-  dispose(): Promise<void> {
-    this.prepared = undefined;
-    return Promise.resolve();
-  }
-
   private get serverName(): string {
     return `Ollama at ${this.host}`;
   }
 
-  private async connect(): Promise<BackendInfo> {
+  /** Checks that the server answers and has the model, and reads what it tells about it. */
+  protected async connect(): Promise<BackendInfo> {
     const model = this.config.model;
     if (!model) {
       throw new ModelError(

@@ -4,6 +4,7 @@ import { getLogger } from "../../telemetry/logger.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
+import { RemoteBackend } from "../remote/remote-backend.js";
 import { MalformedStreamError, TruncatedStreamError, transportFailure } from "../remote/failures.js";
 import { retryRefused } from "../remote/network.js";
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
@@ -31,30 +32,15 @@ interface CompletionChunk {
  * A model behind an OpenAI-compatible server (llama.cpp's server, vLLM, LM Studio, `builder serve`):
  * `/v1/chat/completions`, streamed, with the answer's JSON schema as `response_format`.
  */
-export class OpenAIBackend implements Backend {
+export class OpenAIBackend extends RemoteBackend {
   readonly baseUrl: string;
-  private readonly connectRetries: number;
-  private prepared: Promise<BackendInfo> | undefined;
 
   constructor(
     private readonly config: BuilderConfig,
     options: OpenAIBackendOptions = {},
   ) {
+    super(options.connectRetries ?? 2);
     this.baseUrl = (options.baseUrl ?? config.openai.baseUrl).replace(/\/+$/, "");
-    this.connectRetries = options.connectRetries ?? 2;
-  }
-
-  /** Checks that the server answers and picks the model (the only one it serves, when none is configured). */
-  prepare(): Promise<BackendInfo> {
-    this.prepared ??= this.connect().catch((error: unknown) => {
-      this.prepared = undefined;
-      throw error;
-    });
-    return this.prepared;
-  }
-
-  countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
-    return Promise.resolve({ tokens: estimatePromptTokens(messages), exact: false });
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -141,11 +127,6 @@ export class OpenAIBackend implements Backend {
     };
   }
 
-  dispose(): Promise<void> {
-    this.prepared = undefined;
-    return Promise.resolve();
-  }
-
   private get serverName(): string {
     return `the OpenAI-compatible server at ${this.baseUrl}`;
   }
@@ -168,7 +149,8 @@ export class OpenAIBackend implements Backend {
     return response;
   }
 
-  private async connect(): Promise<BackendInfo> {
+  /** Checks that the server answers and has the model, and reads what it tells about it. */
+  protected async connect(): Promise<BackendInfo> {
     const watchdog = new StreamWatchdog(this.config.openai.timeouts);
     watchdog.start("connect");
     let models: Array<{ id: string; max_model_len?: number }> | undefined;

@@ -18,6 +18,7 @@ import { Verifier, planVerification } from "../verify/verify.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { baseHashesFor } from "../workspace/suggestion-apply.js";
 import { planAnswerBudget } from "./budget.js";
+import { RunFailure } from "./run-failure.js";
 import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, verifyWithRepairs, type Attempt, type GeneratedAnswer, type RepairOutcome } from "./repair.js";
 import { roundMetrics, unverifiedReport, verificationSection, verifiedReport, verifyAnswer } from "./verification-step.js";
 
@@ -43,16 +44,7 @@ export interface RunTaskResult {
   context: ContextExplanation;
 }
 
-/** Thrown when a run fails; carries the metrics that were recorded for it. */
-export class RunFailure extends Error {
-  constructor(
-    readonly error: BuilderError,
-    readonly metrics: RunMetrics,
-    readonly info: BackendInfo | undefined,
-  ) {
-    super(error.message, { cause: error });
-  }
-}
+export { RunFailure };
 
 /**
  * The agent loop for one task: prime, generate a schema-constrained answer, verify it in a scratch

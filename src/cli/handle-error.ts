@@ -1,5 +1,5 @@
 import { exitCodeFor, toBuilderError } from "../errors/errors.js";
-import { RunFailure } from "../agent/run-task.js";
+import { RunFailure } from "../agent/run-failure.js";
 import { maskSecrets } from "../telemetry/mask-secrets.js";
 
 /**

@@ -1,6 +1,5 @@
 import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { resolveModelFile } from "node-llama-cpp";
 import { ModelError } from "../errors/errors.js";
 import { isLocalPathRef } from "../config/load.js";
 import { getLogger } from "../telemetry/logger.js";
@@ -48,6 +47,7 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
   const progress = createDownloadProgress(ref, showBar);
   const watchdog = new DownloadWatchdog(defaultWatchdogOptions());
   try {
+    const { resolveModelFile } = await loadLlamaBindings();
     const download = resolveModelFile(ref, {
       directory: options.cacheDir,
       cli: false,
@@ -94,6 +94,7 @@ function cacheFileNameForUrl(ref: string): string | undefined {
 /** The cached copy of a model, found without touching the network (so cached models work offline). */
 async function findCachedModel(ref: string, cacheDir: string, fileName: string | undefined, endpoints: Endpoints): Promise<string | undefined> {
   try {
+    const { resolveModelFile } = await loadLlamaBindings();
     return await resolveModelFile(ref, { directory: cacheDir, cli: false, download: false, fileName, endpoints });
   } catch {
     return undefined;
@@ -132,4 +133,9 @@ function downloadFailed(ref: string, cacheDir: string, error: unknown): ModelErr
     { model: ref, cacheDir },
     { cause: error },
   );
+}
+
+/** node-llama-cpp, loaded on first use: commands that never resolve a model start without it. */
+function loadLlamaBindings(): Promise<typeof import("node-llama-cpp")> {
+  return import("node-llama-cpp");
 }

@@ -7,8 +7,9 @@ import { DEFAULT_KEEP_ALIVE_MS, parseKeepAlive } from "./keep-alive.js";
 import { ModelHost } from "./model-host.js";
 import { dispatch } from "./router.js";
 
-/** The port `builder serve` listens on by default (Ollama's is 11434, so both can run side by side). */
-export const DEFAULT_SERVE_PORT = 11435;
+import { DEFAULT_SERVE_PORT } from "./defaults.js";
+
+export { DEFAULT_SERVE_PORT };
 
 /** Options for {@link startServer}. */
 export interface ServeOptions {

@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { DEMO_BANNER, runDemo } from "../../demo/run-demo.js";
 import { formatReport } from "../../telemetry/report.js";
 import { toInt } from "../shared-options.js";
 
@@ -9,6 +8,8 @@ export function demoCommand(): Command {
     .description("Run the sample CRM task offline on a tiny synthesized model (gibberish output, real pipeline)")
     .option("--threads <n>", "CPU threads (default: measured once)", toInt("--threads"))
     .action(async (flags: { threads?: number }) => {
+      // Loaded when the demo runs, so that other commands start without the engine and the compiler.
+      const { DEMO_BANNER, runDemo } = await import("../../demo/run-demo.js");
       process.stderr.write(DEMO_BANNER + "\n");
       const result = await runDemo({ threads: flags.threads });
       process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");

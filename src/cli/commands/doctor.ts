@@ -1,5 +1,4 @@
 import { Command, Option } from "commander";
-import { runDoctor } from "../../doctor/run-doctor.js";
 import { formatDoctorReport } from "../../doctor/format-report.js";
 import { ChecksFailedError, UsageError } from "../../errors/errors.js";
 import { KV_CACHE_TYPES, parseKvCacheType } from "../../models/memory-estimate.js";
@@ -21,6 +20,7 @@ export function doctorCommand(): Command {
     applyLogFlags(flags);
     const kvCacheType = flags.kvCacheType !== undefined ? parseKvCacheType(flags.kvCacheType) : undefined;
     if (flags.kvCacheType !== undefined && !kvCacheType) throw new UsageError(`--kv-cache-type ${flags.kvCacheType} is not a KV cache type.`);
+    const { runDoctor } = await import("../../doctor/run-doctor.js");
     const report = await runDoctor({ configPath: flags.config, overrides: overridesFromFlags(flags), kvCacheType });
     process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatDoctorReport(report));
     if (!report.ok) {

@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import { KV_CACHE_TYPES, type KvCacheType } from "../../models/memory-estimate.js";
-import { listModels, recommendForConfig } from "../../models/model-listing.js";
 import { formatModelListing, formatRecommendations } from "../../models/format-listing.js";
 import { detectNvidiaGpus } from "../../system/gpu.js";
 import { addModelFlags, configFromFlags, type ModelFlags } from "../shared-options.js";
@@ -21,6 +20,7 @@ export function modelsCommand(): Command {
   addModelFlags(command);
   return command.action(async (flags: ModelsFlags) => {
     const config = configFromFlags(flags);
+    const { listModels, recommendForConfig } = await import("../../models/model-listing.js");
     const detection = await detectNvidiaGpus();
     const cacheType = flags.kvCacheType ?? "f16";
     if (flags.recommend) {

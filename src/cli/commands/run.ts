@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
-import { batchFailure, outcomeLine, runMany } from "../../agent/run-many.js";
-import { runTask, RunFailure } from "../../agent/run-task.js";
+import { RunFailure } from "../../agent/run-failure.js";
 import type { ContextExplanation } from "../../context/assemble.js";
 import { formatExplanation } from "../../context/explain.js";
 import type { BuilderConfig } from "../../config/load.js";
@@ -69,6 +68,8 @@ export function runCommand(): Command {
     const config = runConfig(flags);
     const explain = flags.explainContext;
     try {
+      // Loaded when a task runs, so that other commands start without the engine and the compiler.
+      const { runTask } = await import("../../agent/run-task.js");
       const result = await runTask(task, { config, onContext: explain ? (e) => printExplanation(e, explain) : undefined });
       const { verification } = result.suggestion;
       const failed = verification.verdict === "FAILED";
@@ -112,6 +113,7 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
     throw new UsageError("--apply, --dry-run and --explain-context take one task at a time; run the task files one by one for those.");
   }
   const config = runConfig(flags);
+  const { batchFailure, outcomeLine, runMany } = await import("../../agent/run-many.js");
   const outcomes = await runMany(taskFiles, {
     config,
     concurrency: flags.concurrency,

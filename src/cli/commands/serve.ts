@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { DEFAULT_SERVE_PORT, startServer } from "../../server/server.js";
+import { DEFAULT_SERVE_PORT } from "../../server/defaults.js";
 import { configFromFlags, logLevelOption, toInt } from "../shared-options.js";
 
 interface ServeFlags {
@@ -47,6 +47,7 @@ export function serveCommand(): Command {
         logLevel: flags.logLevel,
         quiet: flags.quiet,
       });
+      const { startServer } = await import("../../server/server.js");
       const server = await startServer({ config, host: flags.host, port: flags.port, parallel: flags.parallel, modelName: flags.name, keepAlive: flags.keepAlive });
       process.stdout.write(JSON.stringify({ url: server.url, model: server.host.name, parallel: flags.parallel, num_ctx: server.host.facts.contextSize }) + "\n");
       await new Promise<void>((resolve) => {

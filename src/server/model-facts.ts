@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { GgufFileType, type GgufFileInfo } from "node-llama-cpp";
 import type { EmbeddedEngine } from "../backends/embedded/engine.js";
-import { longestTokenBytes } from "./prompt-size.js";
+import { longestTokenBytes } from "../backends/embedded/vocabulary.js";
 
 /** Ollama's `details` of a model. */
 export interface ModelDetails {

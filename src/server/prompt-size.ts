@@ -19,18 +19,6 @@ const SLICE_BYTES = 64 * 1024;
  */
 const TOKENS_PER_CUT = 4;
 
-/**
- * The most bytes of text one token of `model` stands for: the longest piece of its vocabulary as
- * stored (a stored piece is never shorter than the text it decodes to: "▁" is 3 bytes for a space,
- * "<0x0A>" 6 for a newline). At least 1.
- */
-export function longestTokenBytes(model: LlamaModel): number {
-  const tokens: unknown = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } }).tokenizer?.ggml?.tokens;
-  let longest = 1;
-  if (Array.isArray(tokens)) for (const piece of tokens) if (typeof piece === "string") longest = Math.max(longest, Buffer.byteLength(piece));
-  return longest;
-}
-
 /** Bytes of text in `messages` (what the tokenizer would get, before the chat template's own tokens). */
 export function promptBytes(messages: readonly ChatMessage[]): number {
   let bytes = 0;

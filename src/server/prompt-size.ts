@@ -31,12 +31,14 @@ export function promptBytes(messages: readonly ChatMessage[]): number {
  * B bytes are at least ⌈B ÷ longest piece⌉ tokens.
  */
 export function refuseBySize(messages: readonly ChatMessage[], room: number, longestPiece: number, limit: string): void {
+  // With no room at all (num_predict alone fills the window) the exact check says so in its own words.
+  if (room < 1) return;
   const bytes = promptBytes(messages);
   const atLeast = Math.ceil(bytes / longestPiece);
   if (atLeast > room) {
     throw new HttpError(
       400,
-      `the prompt (${bytes} bytes) needs at least ${atLeast} tokens (${bytes} bytes ÷ ${longestPiece}, the longest token of this model's vocabulary, in bytes), more than the ${room} tokens ${limit} leaves for it; refused by its size before tokenizing, the prompt is not truncated. Shorten the prompt.`,
+      `the prompt (${bytes} bytes) does not fit: it needs at least ${atLeast} tokens (${bytes} bytes ÷ ${longestPiece}, the longest token of this model's vocabulary, in bytes), more than the ${room} tokens ${limit} leaves for it; refused by its size before tokenizing, the prompt is not truncated. Shorten the prompt.`,
     );
   }
 }
@@ -47,7 +49,7 @@ export function refuseBySize(messages: readonly ChatMessage[], room: number, lon
  * fit gets through; the caller then counts it exactly.
  */
 export async function refuseByCountInSlices(model: LlamaModel, messages: readonly ChatMessage[], room: number, limit: string): Promise<void> {
-  if (promptBytes(messages) <= SLICE_BYTES) return;
+  if (room < 1 || promptBytes(messages) <= SLICE_BYTES) return;
   let tokens = 0;
   let cuts = 0;
   for (const message of messages) {
@@ -59,7 +61,7 @@ export async function refuseByCountInSlices(model: LlamaModel, messages: readonl
       if (atLeast > room) {
         throw new HttpError(
           400,
-          `the prompt needs more than ${atLeast} tokens (counted in slices and stopped there), more than the ${room} tokens ${limit} leaves for it; the prompt is not truncated. Shorten the prompt.`,
+          `the prompt does not fit: it needs more than ${atLeast} tokens (counted in slices and stopped there), more than the ${room} tokens ${limit} leaves for it; the prompt is not truncated. Shorten the prompt.`,
         );
       }
     }

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config/load.js";
@@ -24,6 +25,20 @@ afterAll(async () => {
   await server?.close();
 });
 
+/** POSTs a (large) JSON body on a connection of its own, so that no reused keep-alive socket is in play. */
+function postJson(path: string, body: unknown): Promise<{ status: number; json: { error: string } }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { method: "POST", agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { error: string } }));
+    });
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
 describe("keep_alive beyond any date", () => {
   it("is clamped to forever, so /api/ps keeps answering (via the ollama client)", async () => {
     expect(parseKeepAlive(1e300)).toBe(Infinity);
@@ -41,18 +56,18 @@ describe("huge prompts", () => {
   it("are refused by their size before tokenizing when bytes ÷ the longest token exceed the window", async () => {
     // 25 MB ÷ 100,000 bytes = at least 250 tokens, more than the 99 a num_ctx of 100 leaves for the prompt.
     const prompt = "word ".repeat(5_000_000);
-    const response = await fetch(`${url}/api/generate`, { method: "POST", body: JSON.stringify({ model: server.host.name, prompt, stream: false, options: { num_ctx: 100 } }) });
+    const response = await postJson("/api/generate", { model: server.host.name, prompt, stream: false, options: { num_ctx: 100 } });
     expect(response.status).toBe(400);
-    const { error } = (await response.json()) as { error: string };
-    expect(error).toMatch(/\(25000000 bytes\) needs at least 250 tokens .*100000, the longest token.*refused by its size before tokenizing/);
+    const { error } = response.json;
+    expect(error).toMatch(/\(25000000 bytes\) does not fit: it needs at least 250 tokens .*100000, the longest token.*refused by its size before tokenizing/);
   });
 
   it("that pass the size bound are counted in slices and refused as soon as the count is past the window", async () => {
     // 20 MB ÷ 100,000 bytes = 200 tokens at least: the cheap bound lets it through to the tokenizer.
     const prompt = "ab cd ".repeat(3_300_000);
-    const response = await fetch(`${url}/api/chat`, { method: "POST", body: JSON.stringify({ model: server.host.name, messages: [{ role: "user", content: prompt }], stream: false }) });
+    const response = await postJson("/api/chat", { model: server.host.name, messages: [{ role: "user", content: prompt }], stream: false });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: string }).error).toMatch(/needs more than \d+ tokens \(counted in slices and stopped there\).*not truncated/);
+    expect(response.json.error).toMatch(/does not fit: it needs more than \d+ tokens \(counted in slices and stopped there\).*not truncated/);
   });
 
   it("are tokenized in slices that let the server answer in between: /api/version answers while one is counted", async () => {

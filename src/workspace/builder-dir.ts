@@ -18,9 +18,11 @@ export async function ensureBuilderDir(workspaceRoot: string): Promise<string> {
   const dir = path.join(workspaceRoot, ".builder");
   await refuseLink(workspaceRoot, dir);
   try {
-    await mkdir(dir, { recursive: true });
+    // Not recursive: the workspace root exists, and Node's recursive mkdir reports a read-only file
+    // system as ENOENT, which would hide the real reason.
+    await mkdir(dir);
   } catch (error) {
-    throw workspaceNotWritable(workspaceRoot, error) ?? error;
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw workspaceNotWritable(workspaceRoot, error) ?? error;
   }
   // Checked again after mkdir: the folder may have been swapped for a link in between.
   await refuseLink(workspaceRoot, dir);

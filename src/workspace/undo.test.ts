@@ -110,6 +110,13 @@ describe("undo trusts only manifests this workspace's Builder wrote", () => {
     git(root, "add", "-A");
     expect(git(root, "status", "--porcelain")).not.toContain(".builder");
   });
+
+  it("a .builder/.gitignore that came with the repository and does not ignore everything still gets the key ignored", async () => {
+    const root = gitRepo({ ...FILES, ".builder/.gitignore": "cache/\n" });
+    const sandbox = await WorkspaceSandbox.open({ root });
+    await applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], { sandbox, runId: "r1" });
+    expect(git(root, "status", "--porcelain", "--untracked-files=all")).not.toContain("manifest-key.secret");
+  });
 });
 
 describe("undo after a redo, and rolled-back applies", () => {

@@ -131,24 +131,38 @@ export async function readManifest(sandbox: WorkspaceSandbox, runId: string): Pr
  * without a manifest are skipped: the manifest is written before any file changes, so they changed
  * nothing. Only verified manifests are ordered, so a foreign one dated in the future is never first.
  */
-export async function listManifests(sandbox: WorkspaceSandbox): Promise<{ manifests: BackupManifest[]; refused: RefusedManifest[] }> {
+export async function listManifests(sandbox: WorkspaceSandbox, filter: { status?: BackupManifest["status"] } = {}): Promise<{ manifests: BackupManifest[]; refused: RefusedManifest[] }> {
   const root = sandbox.root;
   const names = await readdir(backupsRoot(root)).catch(() => [] as string[]);
   const key = await loadManifestKey(root);
   const manifests: BackupManifest[] = [];
   const refused: RefusedManifest[] = [];
-  for (const name of names) {
-    if (!RunIdSchema.safeParse(name).success) continue;
-    const bytes = await readFile(path.join(backupsRoot(root), name, "manifest.json")).catch(() => undefined);
-    if (!bytes) continue;
-    try {
-      manifests.push(await verifyManifest(sandbox, name, bytes, key));
-    } catch (error) {
-      refused.push({ run_id: name, reason: (error as Error).message });
-    }
-  }
+  // In parallel: the time is file-system waits, and a workspace collects hundreds of runs.
+  await Promise.all(
+    names.map(async (name) => {
+      if (!RunIdSchema.safeParse(name).success) return;
+      const bytes = await readFile(path.join(backupsRoot(root), name, "manifest.json")).catch(() => undefined);
+      if (!bytes) return;
+      // A cheap look first (nothing in it is trusted yet): the sweep on every apply wants only "applying" runs.
+      if (filter.status !== undefined && statusOf(bytes) !== filter.status) return;
+      try {
+        manifests.push(await verifyManifest(sandbox, name, bytes, key));
+      } catch (error) {
+        refused.push({ run_id: name, reason: (error as Error).message });
+      }
+    }),
+  );
+  refused.sort((a, b) => (a.run_id < b.run_id ? -1 : 1));
   manifests.sort((a, b) => (a.created_at === b.created_at ? (a.run_id < b.run_id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1));
   return { manifests, refused };
+}
+
+function statusOf(bytes: Buffer): unknown {
+  try {
+    return (JSON.parse(bytes.toString("utf8")) as { status?: unknown }).status;
+  } catch {
+    return undefined;
+  }
 }
 
 async function verifyManifest(sandbox: WorkspaceSandbox, runId: string, bytes: Buffer, key: Buffer | undefined): Promise<BackupManifest> {

@@ -13,9 +13,8 @@ import type { WorkspaceSandbox } from "./sandbox.js";
  */
 export async function sweepLeftovers(sandbox: WorkspaceSandbox, logger: Logger = getLogger()): Promise<string[]> {
   const removed: string[] = [];
-  const { manifests } = await listManifests(sandbox);
+  const { manifests } = await listManifests(sandbox, { status: "applying" });
   for (const manifest of manifests) {
-    if (manifest.status !== "applying") continue;
     for (const entry of manifest.entries) {
       if (!entry.temp) continue;
       const temp = await sandbox.resolveInside(entry.temp);

@@ -60,6 +60,9 @@ describe("a read-only workspace: dry runs still show the diff, applies fail clea
     expect(applied.code, applied.stderr).toBe(7);
     expect(errorOf(applied.stderr)).toMatchObject({ code: "APPLY_FAILED", message: expect.stringMatching(/is not writable/) });
     expect(treeSnapshot(root)).toEqual(before);
+    const undoDry = await runCliReadOnly(root, ["undo", "--dry-run"], { env: env() });
+    expect(undoDry.code, undoDry.stderr).toBe(0);
+    expect(undoDry.stdout).toContain("deleted file mode 100644");
     const undo = await runCliReadOnly(root, ["undo"], { env: env() });
     expect(undo.code, undo.stderr).toBe(7);
     expect(errorOf(undo.stderr)?.code).toBe("APPLY_FAILED");

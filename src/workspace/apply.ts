@@ -78,6 +78,10 @@ interface PlannedChange {
  */
 export async function applyEdits(edits: readonly FileEdit[], options: ApplyOptions): Promise<ApplyResult> {
   if (options.dryRun) return applyEditsLocked(edits, options);
+  // Checked before the lock too, so that a refused apply, or one that changes nothing, touches
+  // nothing (not even .builder/); the check that counts is repeated under the lock.
+  const preview = await planEdits(edits, options);
+  if (preview.changes.every((change) => change.action === "unchanged")) return resultOf(preview, options);
   return withWorkspaceLock(
     options.sandbox.root,
     async () => {
@@ -95,7 +99,15 @@ export async function applyEdits(edits: readonly FileEdit[], options: ApplyOptio
 export async function applyEditsLocked(edits: readonly FileEdit[], options: ApplyOptions): Promise<ApplyResult> {
   const plan = await planEdits(edits, options);
   const changes = plan.changes.filter((change) => change.action !== "unchanged");
-  const result: ApplyResult = {
+  const result = resultOf(plan, options);
+  if (options.dryRun || changes.length === 0) return result;
+  result.backupDir = await execute(changes, options);
+  return result;
+}
+
+function resultOf(plan: { changes: PlannedChange[]; stale: string[] }, options: ApplyOptions): ApplyResult {
+  const changes = plan.changes.filter((change) => change.action !== "unchanged");
+  return {
     runId: options.runId,
     dryRun: options.dryRun === true,
     files: plan.changes.map((change) => ({ path: change.target.relative, action: change.action })),
@@ -109,9 +121,6 @@ export async function applyEditsLocked(edits: readonly FileEdit[], options: Appl
       .join(""),
     stale: plan.stale,
   };
-  if (options.dryRun || changes.length === 0) return result;
-  result.backupDir = await execute(changes, options);
-  return result;
 }
 
 async function planEdits(edits: readonly FileEdit[], options: ApplyOptions): Promise<{ changes: PlannedChange[]; stale: string[] }> {

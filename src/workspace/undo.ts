@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -44,7 +45,8 @@ export interface UndoResult {
  * interrupted runs left; a dry run takes no lock and writes nothing.
  */
 export async function undoRun(options: UndoOptions): Promise<UndoResult> {
-  if (options.dryRun) return undoHeld(options);
+  // Without a backups folder there is nothing to undo, and no reason to create .builder/ for a lock.
+  if (options.dryRun || !existsSync(backupsRoot(options.sandbox.root))) return undoHeld(options);
   return withWorkspaceLock(
     options.sandbox.root,
     async () => {

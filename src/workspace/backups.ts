@@ -127,9 +127,11 @@ export async function readManifest(sandbox: WorkspaceSandbox, runId: string): Pr
 }
 
 /**
- * Every trustworthy manifest, newest first, and the manifest folders that were refused. Folders
- * without a manifest are skipped: the manifest is written before any file changes, so they changed
- * nothing. Only verified manifests are ordered, so a foreign one dated in the future is never first.
+ * Every manifest this workspace signed, well formed, newest first, and the manifest folders that were
+ * refused. Folders without a manifest are skipped: the manifest is written before any file changes,
+ * so they changed nothing. Only verified manifests are ordered, so a foreign one dated in the future
+ * is never first. Their paths are not checked yet (that takes the file system, per path): call
+ * {@link checkManifestPaths} on each manifest before using its paths.
  */
 export async function listManifests(sandbox: WorkspaceSandbox, filter: { status?: BackupManifest["status"] } = {}): Promise<{ manifests: BackupManifest[]; refused: RefusedManifest[] }> {
   const root = sandbox.root;
@@ -146,7 +148,7 @@ export async function listManifests(sandbox: WorkspaceSandbox, filter: { status?
       // A cheap look first (nothing in it is trusted yet): the sweep on every apply wants only "applying" runs.
       if (filter.status !== undefined && statusOf(bytes) !== filter.status) return;
       try {
-        manifests.push(await verifyManifest(sandbox, name, bytes, key));
+        manifests.push(await verifyManifest(sandbox, name, bytes, key, { paths: false }));
       } catch (error) {
         refused.push({ run_id: name, reason: (error as Error).message });
       }
@@ -165,14 +167,19 @@ function statusOf(bytes: Buffer): unknown {
   }
 }
 
-async function verifyManifest(sandbox: WorkspaceSandbox, runId: string, bytes: Buffer, key: Buffer | undefined): Promise<BackupManifest> {
-  const dir = backupDir(sandbox.root, runId);
-  const untrusted = (why: string): BackupUntrustedError =>
+function untrustedManifest(workspaceRoot: string, runId: string): (why: string) => BackupUntrustedError {
+  const file = path.join(backupDir(workspaceRoot, runId), "manifest.json");
+  return (why) =>
     new BackupUntrustedError(
-      `The backup manifest of run ${runId} (${path.join(dir, "manifest.json")}) was not written by Builder in this workspace: ${why}. ` +
+      `The backup manifest of run ${runId} (${file}) was not written by Builder in this workspace: ${why}. ` +
         `It may have come with a cloned or copied repository, or been edited; undo never uses such a manifest, so nothing was restored or removed.`,
-      { run_id: runId, manifest: path.join(dir, "manifest.json") },
+      { run_id: runId, manifest: file },
     );
+}
+
+async function verifyManifest(sandbox: WorkspaceSandbox, runId: string, bytes: Buffer, key: Buffer | undefined, options = { paths: true }): Promise<BackupManifest> {
+  const dir = backupDir(sandbox.root, runId);
+  const untrusted = untrustedManifest(sandbox.root, runId);
   if (!key) throw untrusted(`this workspace has no manifest key (${manifestKeyPath(sandbox.root)}), which Builder creates on its first apply here`);
   const macs = (await readFile(path.join(dir, "manifest.hmac"), "utf8").catch(() => "")).split("\n").map((line) => line.trim());
   if (!macMatches(key, bytes, macs)) throw untrusted("its signature (manifest.hmac) is missing or does not match this workspace's key");
@@ -186,7 +193,7 @@ async function verifyManifest(sandbox: WorkspaceSandbox, runId: string, bytes: B
   if (!parsed.success) throw untrusted(`it is malformed (${describeIssues(parsed.error)})`);
   const manifest = parsed.data;
   if (manifest.run_id !== runId) throw untrusted(`it names run ${manifest.run_id}, not the folder's run`);
-  await checkManifestPaths(sandbox, manifest, untrusted);
+  if (options.paths) await checkManifestPaths(sandbox, manifest);
   return manifest;
 }
 
@@ -195,7 +202,8 @@ async function verifyManifest(sandbox: WorkspaceSandbox, runId: string, bytes: B
  * inside the workspace; temp names, backup names and created folders must be exactly those Builder
  * derives from the entries, so that a manifest cannot name anything else to remove.
  */
-async function checkManifestPaths(sandbox: WorkspaceSandbox, manifest: BackupManifest, untrusted: (why: string) => Error): Promise<void> {
+export async function checkManifestPaths(sandbox: WorkspaceSandbox, manifest: BackupManifest): Promise<void> {
+  const untrusted = untrustedManifest(sandbox.root, manifest.run_id);
   const canonical = async (p: string, what: string): Promise<void> => {
     let relative: string;
     try {

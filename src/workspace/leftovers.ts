@@ -1,7 +1,7 @@
 import { lstat, rm } from "node:fs/promises";
 import type { Logger } from "pino";
 import { getLogger } from "../telemetry/logger.js";
-import { listManifests } from "./backups.js";
+import { checkManifestPaths, listManifests } from "./backups.js";
 import type { WorkspaceSandbox } from "./sandbox.js";
 
 /**
@@ -15,6 +15,7 @@ export async function sweepLeftovers(sandbox: WorkspaceSandbox, logger: Logger =
   const removed: string[] = [];
   const { manifests } = await listManifests(sandbox, { status: "applying" });
   for (const manifest of manifests) {
+    await checkManifestPaths(sandbox, manifest);
     for (const entry of manifest.entries) {
       if (!entry.temp) continue;
       const temp = await sandbox.resolveInside(entry.temp);

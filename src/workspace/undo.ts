@@ -4,7 +4,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { ApplyError, FileChangedError, UsageError } from "../errors/errors.js";
 import { applyEditsLocked, removeEmptyDirs, type AppliedFile, type ApplyHooks } from "./apply.js";
-import { backupDir, backupsRoot, listManifests, newRunId, readManifest, writeManifest, type BackupManifest } from "./backups.js";
+import { backupDir, backupsRoot, checkManifestPaths, listManifests, newRunId, readManifest, writeManifest, type BackupManifest } from "./backups.js";
 import type { FileEdit } from "./edits.js";
 import { readFileState, sha256 } from "./file-state.js";
 import { sweepLeftovers } from "./leftovers.js";
@@ -127,5 +127,6 @@ async function latestUndoable(sandbox: WorkspaceSandbox): Promise<BackupManifest
         : "";
     throw new UsageError(`Nothing to undo: no applied run in ${backupsRoot(sandbox.root)}.${note}`, { workspace: sandbox.root, refused: refused.map((r) => r.run_id) });
   }
+  await checkManifestPaths(sandbox, manifest);
   return manifest;
 }

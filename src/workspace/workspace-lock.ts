@@ -12,6 +12,7 @@ export interface LockHolder {
   pid: number;
   host: string;
   started_at: string;
+  /** The builder subcommand (run, apply, undo). */
   command: string;
 }
 
@@ -42,7 +43,7 @@ export function workspaceLockPath(workspaceRoot: string): string {
  */
 export async function withWorkspaceLock<T>(workspaceRoot: string, fn: () => Promise<T>, options: WorkspaceLockOptions = {}): Promise<T> {
   const file = await checkedBuilderPath(workspaceRoot, workspaceLockPath(workspaceRoot));
-  const mine = JSON.stringify({ pid: process.pid, host: hostname(), started_at: new Date().toISOString(), command: process.argv.slice(2).join(" ") } satisfies LockHolder);
+  const mine = JSON.stringify({ pid: process.pid, host: hostname(), started_at: new Date().toISOString(), command: lockCommand() } satisfies LockHolder);
   await acquire(workspaceRoot, file, mine, options);
   try {
     return await fn();
@@ -50,6 +51,11 @@ export async function withWorkspaceLock<T>(workspaceRoot: string, fn: () => Prom
     // Removed only if it is still ours: a holder that overstayed `staleMs` may have been replaced.
     if ((await readFile(file, "utf8").catch(() => undefined)) === mine) await rm(file, { force: true });
   }
+}
+
+/** The holder's command, for the busy message: the subcommand only, since arguments may hold secrets (hosts with credentials). */
+function lockCommand(): string {
+  return process.argv[2] ?? "library";
 }
 
 async function acquire(workspaceRoot: string, file: string, mine: string, options: WorkspaceLockOptions): Promise<void> {

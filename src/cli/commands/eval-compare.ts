@@ -16,7 +16,9 @@ export function evalCompareCommand(): Command {
     .option("--json", "print the comparison as JSON")
     .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr")
-    .action(async (a: string, b: string, flags: CompareFlags) => {
+    .action(async (a: string, b: string, _flags: CompareFlags, command: Command) => {
+      // `builder eval` has a --json of its own: after the subcommand it still lands there, so read both.
+      const flags = command.optsWithGlobals<CompareFlags>();
       applyLogFlags(flags);
       const { readEvalRows } = await import("../../eval/results.js");
       const { compareRuns, formatComparison } = await import("../../eval/report.js");

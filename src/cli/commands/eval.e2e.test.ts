@@ -83,7 +83,7 @@ describe("builder eval --from-git --validate", () => {
     expect(rows.map((r) => [r.answerer, r.applied, r.passed])).toEqual([["reference", true, true], ["reference", true, true]]);
     expect(git(repo, "status", "--porcelain")).toBe(statusBefore);
     expect(git(repo, "worktree", "list", "--porcelain").match(/^worktree /gm)).toHaveLength(1);
-  });
+  }, 300_000);
 
   it("runs the model on the valid cases on the real engine: one row per case, each accounted for, and compare puts it beside the reference", async () => {
     const modelOut = path.join(tempDir("builder-eval-out-"), "model.jsonl");
@@ -109,7 +109,7 @@ describe("builder eval --from-git --validate", () => {
     expect(comparison.cases.map((c) => c.case_id).sort()).toEqual(rows.map((r) => r.case_id).sort());
     const table = await runCli(["eval", "compare", referenceOut, modelOut], { env: env() });
     expect(table.stdout).toMatch(/on the 2 case\(s\) both ran: A passed 2, B passed \d/);
-  });
+  }, 400_000);
 });
 
 describe("builder eval --suite builtin on the random model", () => {
@@ -144,7 +144,7 @@ describe("builder eval --suite builtin on the random model", () => {
     const rows = rowsOf(out);
     expect(rows.map((r) => r.case_id).sort()).toEqual(["add-chunk", "add-clamp", "add-parse-duration"]);
     for (const row of rows) expect(row.passed === false && row.stopped_at !== null, JSON.stringify(row)).toBe(true);
-  });
+  }, 600_000);
 });
 
 describe("builder eval usage", () => {

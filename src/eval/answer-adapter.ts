@@ -45,10 +45,11 @@ export async function changesOfSuggestion(root: string, suggestion: CodeSuggesti
  * Writes changes into the case's workspace copy through the same checked, backed-up apply path as
  * `builder apply` (paths must stay inside, deny list honoured). Throws the apply's error when it refuses.
  */
-export async function applyChanges(root: string, changes: readonly CaseFile[], deny: readonly string[]): Promise<void> {
+export async function applyChanges(root: string, changes: readonly CaseFile[], deny: readonly string[], logger: Logger): Promise<void> {
   const sandbox = await WorkspaceSandbox.open({ root, deny });
   await applyEdits(
     changes.map((change) => ({ kind: "write", path: change.path, content: change.content })),
-    { sandbox, runId: newRunId("eval-"), force: true, source: "run" },
+    // The copy is removed after the case: its "undo with builder undo" line would point nowhere.
+    { sandbox, runId: newRunId("eval-"), force: true, source: "run", logger: logger.child({}, { level: "warn" }) },
   );
 }

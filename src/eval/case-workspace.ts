@@ -23,7 +23,8 @@ export async function openCaseWorkspace(workspace: CaseWorkspace, logger: Logger
   const temp = await mkdtemp(path.join(tmpdir(), "builder-eval-"));
   const root = path.join(temp, "workspace");
   try {
-    await cp(workspace.dir, root, { recursive: true });
+    if (workspace.common) await cp(workspace.common, root, { recursive: true });
+    await cp(workspace.dir, root, { recursive: true, force: true });
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     throw error;

@@ -49,7 +49,7 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
       changes = await changesOfSuggestion(root, answer.suggestion, config.deny);
     }
     stage = "apply";
-    await applyChanges(root, changes, config.deny);
+    await applyChanges(root, changes, config.deny, logger);
     row.applied = true;
     stage = "check";
     const check = await runHiddenCheck(root, evalCase.hidden, evalCase.checkCommand, context.checkTimeoutMs);

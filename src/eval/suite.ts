@@ -21,7 +21,7 @@ export function resolveSuiteDir(nameOrPath: string): string {
 }
 
 /**
- * Reads a suite: `cases/<id>/case.json` (the task and the check command), `cases/<id>/workspace/`
+ * Reads a suite: `common/` (optional: files every case's workspace starts with), `cases/<id>/case.json` (the task and the check command), `cases/<id>/workspace/`
  * (the starting files), `cases/<id>/hidden/` (tests placed in after the answer is applied) and,
  * optionally, `cases/<id>/reference/` (a known-good change, for `--validate`). Cases come sorted by id.
  */
@@ -34,10 +34,12 @@ export async function loadSuite(dir: string): Promise<EvalCase[]> {
     throw new TaskValidationError(`Cannot read the eval suite ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A suite is a folder with cases/<id>/case.json, workspace/ and hidden/.`, { suite: dir });
   }
   if (ids.length === 0) throw new TaskValidationError(`The eval suite ${dir} has no cases (cases/<id>/case.json).`, { suite: dir });
-  return Promise.all(ids.map((id) => loadCase(path.join(casesDir, id), id)));
+  const common = path.join(dir, "common");
+  const shared = (await isDir(common)) ? common : undefined;
+  return Promise.all(ids.map((id) => loadCase(path.join(casesDir, id), id, shared)));
 }
 
-async function loadCase(dir: string, id: string): Promise<EvalCase> {
+async function loadCase(dir: string, id: string, common: string | undefined): Promise<EvalCase> {
   const source = path.join(dir, "case.json");
   let value: unknown;
   try {
@@ -55,7 +57,7 @@ async function loadCase(dir: string, id: string): Promise<EvalCase> {
   return {
     id,
     task: parsed.data.task,
-    workspace: { kind: "folder", dir: workspace },
+    workspace: { kind: "folder", dir: workspace, ...(common ? { common } : {}) },
     hidden,
     checkCommand: parsed.data.check,
     reference: (await isDir(referenceDir)) ? await readTree(referenceDir) : undefined,

@@ -64,7 +64,7 @@ async function validateOne(evalCase: EvalCase, options: ValidateOptions): Promis
     opened = await openCaseWorkspace(evalCase.workspace, options.logger);
     const before = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs);
     if (before.passed) return drop("passes-before", "its tests already pass before the change");
-    await applyChanges(opened.root, evalCase.reference, options.deny);
+    await applyChanges(opened.root, evalCase.reference, options.deny, options.logger);
     const after = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs);
     if (!after.passed) return drop("reference-fails", `its tests fail with its own change${after.timedOut ? " (timed out)" : ""}: ${lastLine(after.outputTail)}`);
     return undefined;

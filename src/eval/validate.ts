@@ -25,7 +25,8 @@ export interface ValidateOptions {
   checkTimeoutMs: number;
   concurrency: number;
   logger: Logger;
-  onCase?: (caseId: string, kept: boolean) => void;
+  /** Called as each case is decided: `dropped` says why it was not kept. */
+  onCase?: (caseId: string, dropped: DroppedCase | undefined) => void;
   /** The configuration's deny list, honoured when the reference is applied. */
   deny: readonly string[];
 }
@@ -45,7 +46,7 @@ export async function validateCases(cases: readonly EvalCase[], options: Validat
       const started = performance.now();
       const dropped = await validateOne(evalCase, options);
       verdicts[index] = { dropped, ms: Math.round(performance.now() - started) };
-      options.onCase?.(evalCase.id, dropped === undefined);
+      options.onCase?.(evalCase.id, dropped);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, cases.length)) }, worker));

@@ -128,7 +128,7 @@ async function validate(cases: EvalCase[], config: BuilderConfig, concurrency: n
     concurrency,
     logger,
     deny: config.deny,
-    onCase: (caseId, kept) => logger.info({ case: caseId, kept }, kept ? "valid case" : "case dropped"),
+    onCase: (caseId, dropped) => logger.info({ case: caseId, kept: !dropped, ...(dropped ? { reason: dropped.reason, detail: dropped.detail } : {}) }, dropped ? "case dropped" : "valid case"),
   });
   process.stderr.write(formatValidation(result.valid.length, result.dropped));
   logger.info({ valid: result.valid.length, dropped: result.dropped.length, validate_ms: Math.round(performance.now() - started), case_ms: result.caseMs }, "validation finished");

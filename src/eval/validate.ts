@@ -76,7 +76,9 @@ async function validateOne(evalCase: EvalCase, options: ValidateOptions): Promis
   }
 }
 
+/** The line that says why a check failed: the last one naming a failure or an error, else the last one. */
 function lastLine(text: string): string {
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  return (lines.at(-1) ?? "").slice(0, 300);
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const telling = lines.filter((l) => /\b(FAIL|fail(ed|ure)?|Error|not ok)\b|[×✗]/.test(l));
+  return (telling.at(-1) ?? lines.at(-1) ?? "").slice(0, 300);
 }

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { PathTooLongError, TaskValidationError } from "../errors/errors.js";
 import type { BuilderTask } from "../task/schema.js";
 import { readFileState } from "../workspace/file-state.js";
 import type { Exclusion } from "../workspace/ignore.js";
@@ -91,9 +92,15 @@ function describeExclusion(exclusion: Exclusion): string {
  */
 export async function normalizeTaskFiles(sandbox: WorkspaceSandbox, task: BuilderTask): Promise<BuilderTask> {
   const files: string[] = [];
-  for (const file of task.files) {
-    const relative = (await sandbox.resolveForWrite(file)).relative;
+  for (const [index, file] of task.files.entries()) {
+    const relative = (await sandbox.resolveForWrite(file).catch((error: unknown) => rethrowAsTaskError(error, index))).relative;
     if (!files.includes(relative)) files.push(relative);
   }
   return { ...task, files };
+}
+
+/** An over-long path is a bad task (exit 2): say which of the task's files it is. */
+function rethrowAsTaskError(error: unknown, index: number): never {
+  if (error instanceof PathTooLongError) throw new TaskValidationError(`files[${index}]: ${error.message}`, { field: `files[${index}]`, ...error.details });
+  throw error;
 }

@@ -1,7 +1,7 @@
 import { lstat, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import type { BuilderConfig } from "../config/load.js";
-import { ConfigError, PathDeniedError, WorkspaceEscapeError } from "../errors/errors.js";
+import { ConfigError, MAX_NAME_BYTES, MAX_PATH_BYTES, PathDeniedError, PathTooLongError, WorkspaceEscapeError } from "../errors/errors.js";
 import { PathFilter, inProtectedDir, type Exclusion } from "./ignore.js";
 import { toWorkspaceRelative } from "./paths.js";
 
@@ -56,8 +56,36 @@ export class WorkspaceSandbox {
     return WorkspaceSandbox.open({ root: config.workspace, deny: config.deny });
   }
 
-  /** Lexical mapping only (no disk access): see {@link toWorkspaceRelative}. */
+  /**
+   * Lexical mapping only (no disk access): see {@link toWorkspaceRelative}. Also refuses
+   * ({@link PathTooLongError}) a name over 255 bytes or a path over the platform's limit.
+   */
   relative(input: string): string {
+    return this.checkLength(input, this.lexical(input));
+  }
+
+  private checkLength(input: string, relative: string): string {
+    const shown = input.length > 200 ? `${JSON.stringify(input.slice(0, 120))}… (${Buffer.byteLength(input)} bytes)` : JSON.stringify(input);
+    const long = relative.split("/").find((name) => Buffer.byteLength(name) > MAX_NAME_BYTES);
+    if (long !== undefined) {
+      throw new PathTooLongError(
+        `Path ${shown} has a name of ${Buffer.byteLength(long)} bytes (${long}); file systems allow at most ${MAX_NAME_BYTES} bytes per name. Use a shorter name.`,
+        { path: input, name: long, limit_bytes: MAX_NAME_BYTES },
+      );
+    }
+    const bytes = Buffer.byteLength(path.join(this.realRoot, relative));
+    // PATH_MAX counts the terminating NUL.
+    if (bytes >= MAX_PATH_BYTES) {
+      throw new PathTooLongError(`Path ${shown} is ${bytes} bytes long in the workspace; this system allows at most ${MAX_PATH_BYTES} bytes per path. Use a shorter path.`, {
+        path: input,
+        bytes,
+        limit_bytes: MAX_PATH_BYTES,
+      });
+    }
+    return relative;
+  }
+
+  private lexical(input: string): string {
     try {
       return toWorkspaceRelative(this.root, input);
     } catch (error) {

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { UsageError } from "../errors/errors.js";
-import { writeFileAtomic } from "./atomic-write.js";
-import { checkedBuilderPath } from "./builder-dir.js";
+import { writeBuilderFile } from "./builder-dir.js";
 
 /** What a run did to one file. */
 export type FileAction = "create" | "modify" | "delete";
@@ -67,8 +66,8 @@ export function checkRunId(runId: string): string {
 
 /** Writes a run's manifest atomically. */
 export async function writeManifest(workspaceRoot: string, manifest: BackupManifest): Promise<void> {
-  const file = await checkedBuilderPath(workspaceRoot, path.join(backupDir(workspaceRoot, manifest.run_id), "manifest.json"));
-  await writeFileAtomic(file, JSON.stringify({ ...manifest, updated_at: new Date().toISOString() }, null, 2) + "\n");
+  const file = path.join(backupDir(workspaceRoot, manifest.run_id), "manifest.json");
+  await writeBuilderFile(workspaceRoot, file, JSON.stringify({ ...manifest, updated_at: new Date().toISOString() }, null, 2) + "\n");
 }
 
 /** Reads one run's manifest; a usage error naming the run when there is none. */

@@ -1,6 +1,7 @@
 import { lstat, mkdir, readlink, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkspaceEscapeError } from "../errors/errors.js";
+import { writeFileInside } from "./safe-fs.js";
 
 /**
  * Makes `<workspace>/.builder/` with a `.gitignore` of `*`, so that backups, caches and saved
@@ -38,6 +39,22 @@ export async function checkedBuilderPath(workspaceRoot: string, file: string): P
     if (!(await refuseLink(workspaceRoot, current))) break;
   }
   return file;
+}
+
+/**
+ * Writes `file` (a path under `<workspace>/.builder/`) atomically through the workspace's safe writes
+ * ({@link writeFileInside}): every folder on the way is opened and checked, and the file must really
+ * land under `.builder/`, so a link or a swapped folder cannot send it elsewhere.
+ */
+export async function writeBuilderFile(workspaceRoot: string, file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  const checked = await checkedBuilderPath(workspaceRoot, file);
+  const relative = path.relative(workspaceRoot, checked).split(path.sep).join("/");
+  await writeFileInside(await realpath(workspaceRoot), relative, data, {
+    mode: options.mode,
+    allow: (physical) => {
+      if (physical !== relative && !physical.startsWith(".builder/")) throw escape(workspaceRoot, checked, physical);
+    },
+  });
 }
 
 /** Throws when `p` is a symbolic link; returns whether it exists. */

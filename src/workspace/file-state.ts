@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { ApplyError } from "../errors/errors.js";
+import type { InsideFile } from "./safe-fs.js";
 
 /** A file's content as Builder saw it: absent, or bytes with their hash and mode. */
 export type FileState = { exists: false; hash: null } | { exists: true; hash: string; content: Buffer; mode: number };
@@ -25,4 +26,9 @@ export async function readFileState(absolute: string): Promise<FileState> {
     throw error;
   }
   return { exists: true, hash: sha256(content), content, mode };
+}
+
+/** The state of a file read with the sandbox's safe reads (undefined: it does not exist). */
+export function stateOf(file: InsideFile | undefined): FileState {
+  return file ? { exists: true, hash: sha256(file.content), content: file.content, mode: file.mode } : { exists: false, hash: null };
 }

@@ -1,7 +1,7 @@
 import { lstat, mkdir, readlink, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkspaceEscapeError } from "../errors/errors.js";
-import { writeFileInside } from "./safe-fs.js";
+import { appendFileInside, writeFileInside } from "./safe-fs.js";
 
 /**
  * Makes `<workspace>/.builder/` with a `.gitignore` of `*`, so that backups, caches and saved
@@ -47,14 +47,25 @@ export async function checkedBuilderPath(workspaceRoot: string, file: string): P
  * land under `.builder/`, so a link or a swapped folder cannot send it elsewhere.
  */
 export async function writeBuilderFile(workspaceRoot: string, file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  const { relative, allow } = await builderTarget(workspaceRoot, file);
+  await writeFileInside(await realpath(workspaceRoot), relative, data, { mode: options.mode, allow });
+}
+
+/** Appends to `file` under `<workspace>/.builder/` (metrics, training data) with the same checks as {@link writeBuilderFile}. */
+export async function appendBuilderFile(workspaceRoot: string, file: string, data: Uint8Array): Promise<void> {
+  const { relative, allow } = await builderTarget(workspaceRoot, file);
+  await appendFileInside(await realpath(workspaceRoot), relative, data, allow);
+}
+
+async function builderTarget(workspaceRoot: string, file: string): Promise<{ relative: string; allow: (physical: string) => void }> {
   const checked = await checkedBuilderPath(workspaceRoot, file);
   const relative = path.relative(workspaceRoot, checked).split(path.sep).join("/");
-  await writeFileInside(await realpath(workspaceRoot), relative, data, {
-    mode: options.mode,
+  return {
+    relative,
     allow: (physical) => {
-      if (physical !== relative && !physical.startsWith(".builder/")) throw escape(workspaceRoot, checked, physical);
+      if (!physical.startsWith(".builder/")) throw escape(workspaceRoot, checked, physical);
     },
-  });
+  };
 }
 
 /** Throws when `p` is a symbolic link; returns whether it exists. */

@@ -156,6 +156,31 @@ export async function writeFileInside(
   }
 }
 
+/**
+ * Appends bytes to a file inside the workspace with one O_APPEND write (so concurrent writers never
+ * interleave lines), opened with O_NOFOLLOW in its checked folder; missing folders are created as in
+ * {@link writeFileInside}.
+ */
+export async function appendFileInside(realRoot: string, relative: string, data: Uint8Array, allow?: (physical: string) => void): Promise<void> {
+  const parts = splitRelative(relative);
+  const name = parts.pop();
+  if (name === undefined) throw new WorkspaceEscapeError(`Builder does not write the workspace root itself.`, { path: relative });
+  const { dir } = await openDirInside(realRoot, parts, true);
+  try {
+    allow?.(dir.nameOf(name));
+    const handle = await open(dir.child(name), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_NOFOLLOW, 0o644);
+    try {
+      await verifiedPhysical(realRoot, handle, path.join(realRoot, ...splitRelative(dir.nameOf(name))), relative);
+      const { bytesWritten } = await handle.write(data, 0, data.length);
+      if (bytesWritten !== data.length) throw new Error(`short write to ${relative}: ${bytesWritten} of ${data.length} bytes`);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  } finally {
+    await dir.close();
+  }
+}
+
 /** Removes a file inside the workspace (unlinked in its checked folder); false when it did not exist. */
 export async function removeFileInside(realRoot: string, relative: string): Promise<boolean> {
   const parts = splitRelative(relative);

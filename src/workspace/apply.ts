@@ -1,7 +1,7 @@
 import { lstat, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { ApplyError, FileChangedError } from "../errors/errors.js";
+import { ApplyError, FileChangedError, MAX_NAME_BYTES } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import { checkedBuilderPath, writeBuilderFile } from "./builder-dir.js";
 import { backupDir, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
@@ -143,7 +143,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
       await writeBuilderFile(root, path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
       before = { sha256: change.before.hash, mode: change.before.mode, backup };
     }
-    const temp = change.after === null ? undefined : path.posix.join(path.posix.dirname(relative), `.${path.posix.basename(relative)}.builder-${options.runId}.tmp`);
+    const temp = change.after === null ? undefined : path.posix.join(path.posix.dirname(relative), tempNameFor(path.posix.basename(relative), options.runId));
     entries.push({ path: relative, action: change.action as FileAction, before, after: change.after === null ? null : { sha256: sha256(change.after) }, temp });
   }
   const now = new Date().toISOString();
@@ -196,6 +196,12 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
   const verb = options.source === "undo" ? "restored" : "applied";
   logger.info({ run_id: options.runId, files: entries.map((e) => `${e.action} ${e.path}`), backup_dir: dir }, `${verb} ${entries.length} file change(s); undo with: builder undo ${options.runId}`);
   return dir;
+}
+
+/** The temp file's name beside `name`; a hash of the name when the name itself is too long to extend (255 bytes). */
+function tempNameFor(name: string, runId: string): string {
+  const plain = `.${name}.builder-${runId}.tmp`;
+  return Buffer.byteLength(plain) <= MAX_NAME_BYTES ? plain : `.${sha256(name).slice(0, 16)}.builder-${runId}.tmp`;
 }
 
 /** Puts back the files already written after a failed apply; returns the ones it could not restore. */

@@ -1,4 +1,5 @@
-import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { pino } from "pino";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, PathDeniedError, PathTooLongError, WorkspaceEscapeError, toBuilderError } from "../errors/errors.js";
@@ -112,6 +113,10 @@ describe("WorkspaceSandbox: over-long paths", () => {
     const deep = Array.from({ length: 50 }, () => "d".repeat(100)).join("/");
     await expect(long.resolveForWrite(`${deep}/a.ts`)).rejects.toThrow(/bytes per path/);
     expect(long.relative(`src/${"n".repeat(255)}`)).toBe(`src/${"n".repeat(255)}`);
+    // A name at the limit is written: its temp file's name must not exceed the limit either.
+    const atLimit = `src/${"m".repeat(252)}.ts`;
+    await applyEdits([{ kind: "write", path: atLimit, content: "export {};\n" }], { sandbox: long, runId: "at-limit", logger: pino({ level: "silent" }) });
+    expect(readFileSync(path.join(long.root, atLimit), "utf8")).toBe("export {};\n");
   });
 
   it("reports an ENAMETOOLONG that reaches the file system as PATH_DENIED naming the path, not INTERNAL", () => {

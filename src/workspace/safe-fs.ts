@@ -72,6 +72,26 @@ class InsideDir {
     await verifiedPhysical(this.realRoot, this.handle, path.join(this.realRoot, ...splitRelative(this.physical)));
   }
 
+  /**
+   * Runs a file call on a name in this folder; an error it throws names the folder's real path, not
+   * `/proc/self/fd/<fd>`, so messages stay readable.
+   */
+  async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      const errno = error as NodeJS.ErrnoException & { dest?: string };
+      if (PROC_FD && typeof errno.message === "string") {
+        const proc = `/proc/self/fd/${this.handle.fd}`;
+        const real = path.join(this.realRoot, ...splitRelative(this.physical));
+        errno.message = errno.message.split(proc).join(real);
+        if (typeof errno.path === "string") errno.path = errno.path.split(proc).join(real);
+        if (typeof errno.dest === "string") errno.dest = errno.dest.split(proc).join(real);
+      }
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     await this.handle.close().catch(() => undefined);
   }
@@ -127,7 +147,7 @@ export async function writeFileInside(
     options.allow?.(physical);
     const tempName = options.tempName ?? `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     const temp = dir.child(tempName);
-    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, options.mode ?? 0o644);
+    const handle = await dir.call(() => open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, options.mode ?? 0o644));
     let renamed = false;
     try {
       await verifiedPhysical(realRoot, handle, path.join(realRoot, ...splitRelative(dir.nameOf(tempName))), relative);
@@ -136,7 +156,7 @@ export async function writeFileInside(
       await handle.sync();
       await options.beforeRename?.(path.join(realRoot, ...splitRelative(dir.nameOf(tempName))));
       await dir.recheck();
-      await rename(temp, dir.child(name));
+      await dir.call(() => rename(temp, dir.child(name)));
       renamed = true;
       // The rename is by name; the descriptor says where the bytes really are now.
       if ((await physicalOf(realRoot, handle, path.join(realRoot, ...splitRelative(physical)))) === undefined) {
@@ -168,7 +188,7 @@ export async function appendFileInside(realRoot: string, relative: string, data:
   const { dir } = await openDirInside(realRoot, parts, true);
   try {
     allow?.(dir.nameOf(name));
-    const handle = await open(dir.child(name), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_NOFOLLOW, 0o644);
+    const handle = await dir.call(() => open(dir.child(name), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_NOFOLLOW, 0o644));
     try {
       await verifiedPhysical(realRoot, handle, path.join(realRoot, ...splitRelative(dir.nameOf(name))), relative);
       const { bytesWritten } = await handle.write(data, 0, data.length);
@@ -196,7 +216,7 @@ export async function removeFileInside(realRoot: string, relative: string): Prom
   }
   const { dir } = opened;
   try {
-    await unlink(dir.child(name));
+    await dir.call(() => unlink(dir.child(name)));
     await dir.handle.sync().catch(() => undefined);
     return true;
   } catch (error) {
@@ -262,16 +282,16 @@ async function openDirInside(realRoot: string, parts: readonly string[], create:
       let handle: FileHandle;
       let made = false;
       try {
-        handle = await open(next, constants.O_RDONLY | O_DIRECTORY);
+        handle = await dir.call(() => open(next, constants.O_RDONLY | O_DIRECTORY));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT" || !create) throw error;
-        await mkdir(next).then(
+        await dir.call(() => mkdir(next)).then(
           () => (made = true),
           (mkdirError: unknown) => {
             if ((mkdirError as NodeJS.ErrnoException).code !== "EEXIST") throw mkdirError;
           },
         );
-        handle = await open(next, constants.O_RDONLY | O_DIRECTORY);
+        handle = await dir.call(() => open(next, constants.O_RDONLY | O_DIRECTORY));
       }
       const expected = dir.nameOf(part);
       let physical: string;

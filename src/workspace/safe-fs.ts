@@ -203,42 +203,39 @@ export async function appendFileInside(realRoot: string, relative: string, data:
 
 /** Removes a file inside the workspace (unlinked in its checked folder); false when it did not exist. */
 export async function removeFileInside(realRoot: string, relative: string): Promise<boolean> {
-  const parts = splitRelative(relative);
-  const name = parts.pop();
-  if (name === undefined) return false;
-  let opened: { dir: InsideDir };
-  try {
-    opened = await openDirInside(realRoot, parts, false);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return false;
-    throw error;
-  }
-  const { dir } = opened;
-  try {
-    await dir.call(() => unlink(dir.child(name)));
+  return inExistingParent(realRoot, relative, false, async (dir, name) => {
+    try {
+      await dir.call(() => unlink(dir.child(name)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw error;
+    }
     await dir.handle.sync().catch(() => undefined);
     return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw error;
-  } finally {
-    await dir.close();
-  }
+  });
 }
 
 /** Removes an empty folder inside the workspace; false when it is not there or not empty. */
 export async function removeEmptyDirInside(realRoot: string, relative: string): Promise<boolean> {
+  return inExistingParent(realRoot, relative, false, (dir, name) => rmdir(dir.child(name)).then(
+    () => true,
+    () => false,
+  ));
+}
+
+/** Runs `use` on the checked folder that holds `relative`'s last name; `missing` when that folder does not exist. */
+async function inExistingParent<T>(realRoot: string, relative: string, missing: T, use: (dir: InsideDir, name: string) => Promise<T>): Promise<T> {
   const parts = splitRelative(relative);
   const name = parts.pop();
-  if (name === undefined) return false;
-  const opened = await openDirInside(realRoot, parts, false).catch(() => undefined);
-  if (!opened) return false;
+  if (name === undefined) return missing;
+  const opened = await openDirInside(realRoot, parts, false).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw error;
+  });
+  if (!opened) return missing;
   try {
-    await rmdir(opened.dir.child(name));
-    return true;
-  } catch {
-    return false;
+    return await use(opened.dir, name);
   } finally {
     await opened.dir.close();
   }

@@ -24,8 +24,8 @@ afterEach(async () => {
 /**
  * A folder of the workspace swapped for a link to outside, over and over, while Builder works: the
  * check (the sandbox) and the use (open, write, rename) must be the same object, so nothing is ever
- * written outside and nothing from outside is read. Before the fix, about a third of applies wrote
- * outside and one read in eight brought outside content into the prompt.
+ * written outside and nothing from outside is read. Before the fix, a run here had applies write
+ * outside (8 of 100) and context reads carry outside content (2 to 7 of 40).
  */
 describe("symbolic-link races against the sandbox", () => {
   it("apply never writes outside the workspace while a parent folder is swapped for a link", async () => {

@@ -11,7 +11,10 @@ export function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Reads a file's state; a missing file is `{ exists: false }`, a folder is an error naming it. */
+/**
+ * Reads a file's state by path; a missing file is `{ exists: false }`, a folder is an error naming it.
+ * Workspace files are read with `WorkspaceSandbox.readState` instead, which checks the file it opened.
+ */
 export async function readFileState(absolute: string): Promise<FileState> {
   let content: Buffer;
   let mode: number;

@@ -5,7 +5,7 @@ import { describeIssues } from "../config/schema.js";
 import { TaskValidationError } from "../errors/errors.js";
 import { BaseHashesSchema } from "../task/schema.js";
 import { checkRunId } from "./backups.js";
-import { writeBuilderFile } from "./builder-dir.js";
+import { workspaceNotWritable, writeBuilderFile } from "./builder-dir.js";
 import { applyEdits, type ApplyOptions, type ApplyResult } from "./apply.js";
 import type { FileEdit } from "./edits.js";
 import { listWorkspaceFiles } from "./list-files.js";
@@ -100,6 +100,10 @@ export async function baseHashesFor(suggestion: AppliableSuggestion, sandbox: Wo
 /** Keeps a run's suggestion as `.builder/suggestions/<run-id>.json`, so a dry run can be applied later; returns the path. */
 export async function saveSuggestion(workspaceRoot: string, runId: string, suggestion: unknown): Promise<string> {
   const file = path.join(workspaceRoot, ".builder", "suggestions", `${checkRunId(runId)}.json`);
-  await writeBuilderFile(workspaceRoot, file, JSON.stringify(suggestion, null, 2) + "\n");
+  try {
+    await writeBuilderFile(workspaceRoot, file, JSON.stringify(suggestion, null, 2) + "\n");
+  } catch (error) {
+    throw workspaceNotWritable(workspaceRoot, error) ?? error;
+  }
   return file;
 }

@@ -59,7 +59,9 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   const started = performance.now();
   // A bad task (an unknown context pack) or an unreadable knowledge file fails here, before anything
   // runs or is recorded.
-  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config));
+  // Knowledge files obey the sandbox too (inside the workspace, deny list applied) unless allow-listed.
+  const sandbox = await WorkspaceSandbox.fromConfig(config);
+  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config), { sandbox, allowOutside: config.knowledgeAllowOutside, logger });
   const backend = options.backend ?? createBackend(config);
   let info: BackendInfo | undefined;
   let generation: GenerateResult | undefined;
@@ -67,7 +69,6 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   let verifier: Promise<Verifier> | undefined;
   try {
     // Every path is checked against the workspace before the model loads; the scan runs while it does.
-    const sandbox = await WorkspaceSandbox.fromConfig(config);
     const root = sandbox.root;
     const workspaceTask = await normalizeTaskFiles(sandbox, task);
     const gathering = gatherWorkspaceContext(sandbox, workspaceTask);

@@ -30,6 +30,8 @@ export interface BuilderConfig {
   knowledge: string[];
   /** Context packs by name, absolute paths. */
   packs: Record<string, string[]>;
+  /** Absolute folders outside the workspace that knowledge and pack files may come from (`knowledge_allow_outside`). */
+  knowledgeAllowOutside: string[];
   workspace: string;
   /** Deny-list patterns added to the defaults (see src/workspace/ignore.ts). */
   deny: string[];
@@ -177,6 +179,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     gpu: parseGpu(env.BUILDER_GPU) ?? file.gpu ?? "auto",
     knowledge: (file.knowledge ?? []).map((p) => path.resolve(baseDir, p)),
     packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
+    knowledgeAllowOutside: (file.knowledge_allow_outside ?? []).map((p) => path.resolve(baseDir, p)),
     workspace,
     deny: file.deny ?? [],
     options: options_,

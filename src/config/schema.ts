@@ -138,6 +138,8 @@ export const ConfigFileSchema = z
     knowledge: z.array(z.string().min(1)).optional(),
     /** Named context packs: `constraints.pack` picks one; each is a list of extra knowledge files. */
     packs: z.record(z.string(), z.array(z.string().min(1))).optional(),
+    /** Folders outside the workspace that knowledge and pack files may be read from (each read is logged); otherwise they must lie inside it. */
+    knowledge_allow_outside: z.array(z.string().min(1)).optional(),
     /** Workspace root (relative to the config file). */
     workspace: z.string().min(1).optional(),
     /** .gitignore-style patterns added to the default deny list (files never sent to the model nor written); `!pattern` lifts one. */

@@ -51,7 +51,7 @@ beforeAll(async () => {
   backend = new EmbeddedBackend(config);
   await backend.prepare();
   sandbox = await WorkspaceSandbox.open({ root });
-  priming = await loadPriming([path.join(root, "knowledge/project.md")], { crm: [path.join(root, "knowledge/packs/crm.md")] }, "crm", root);
+  priming = await loadPriming([path.join(root, "knowledge/project.md")], { crm: [path.join(root, "knowledge/packs/crm.md")] }, "crm", root, { sandbox });
 });
 
 afterAll(async () => {

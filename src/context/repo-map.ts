@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
+import { readFileInside } from "../workspace/safe-fs.js";
 import path from "node:path";
 import type ts from "typescript";
 import { getLogger } from "../telemetry/logger.js";
-import { writeFileAtomic } from "../workspace/atomic-write.js";
-import { checkedBuilderPath } from "../workspace/builder-dir.js";
+import { writeBuilderFile } from "../workspace/builder-dir.js";
 import type { WorkspaceFile } from "../workspace/list-files.js";
 import { loadTypeScript, outlineModule, type ModuleOutline } from "./module-outline.js";
 
@@ -74,7 +74,8 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
   let tsApi: typeof ts | undefined;
   for (let i = 0; i < stale.length; i += PARALLEL_READS) {
     const batch = stale.slice(i, i + PARALLEL_READS);
-    const texts = await Promise.all(batch.map((file) => readFile(path.join(workspaceRoot, ...file.path.split("/")), "utf8").catch(() => undefined)));
+    // Checked on the opened file: a folder swapped for a link cannot bring outside code into the map.
+    const texts = await Promise.all(batch.map((file) => readFileInside(workspaceRoot, file.path).then((read) => read?.content.toString("utf8"), () => undefined)));
     for (const [index, file] of batch.entries()) {
       const text = texts[index];
       let outline: ModuleOutline = { symbols: [], specifiers: [] };
@@ -141,7 +142,7 @@ async function loadCache(workspaceRoot: string): Promise<Map<string, CachedOutli
 async function saveCache(workspaceRoot: string, cache: ReadonlyMap<string, CachedOutline>): Promise<void> {
   const content: CacheFile = { version: OUTLINE_VERSION, outlines: Object.fromEntries(cache) };
   try {
-    await writeFileAtomic(await checkedBuilderPath(workspaceRoot, repoMapCacheFile(workspaceRoot)), JSON.stringify(content));
+    await writeBuilderFile(workspaceRoot, repoMapCacheFile(workspaceRoot), JSON.stringify(content));
   } catch (error) {
     getLogger().debug({ err: error }, "could not save the repository map cache; the next run parses again");
   }

@@ -1,7 +1,5 @@
-import { readFile } from "node:fs/promises";
-import path from "node:path";
+import { PathTooLongError, TaskValidationError } from "../errors/errors.js";
 import type { BuilderTask } from "../task/schema.js";
-import { readFileState } from "../workspace/file-state.js";
 import type { Exclusion } from "../workspace/ignore.js";
 import { listWorkspaceFiles } from "../workspace/list-files.js";
 import type { WorkspaceSandbox } from "../workspace/sandbox.js";
@@ -60,7 +58,7 @@ export async function gatherWorkspaceContext(sandbox: WorkspaceSandbox, task: Bu
   const picks = (candidates.length > 0 ? candidates : ranked.filter((r) => r.score > 0).slice(0, 3)).slice(0, MAX_RELATED);
   const related: RelatedFile[] = [];
   for (const pick of picks) {
-    const text = await readFile(path.join(sandbox.realRoot, ...pick.entry.path.split("/")), "utf8").catch(() => undefined);
+    const text = await readForModel(sandbox, pick.entry.path);
     if (text !== undefined && Buffer.byteLength(text) <= MAX_RELATED_BYTES && !text.includes("\0")) related.push({ path: pick.entry.path, content: text, reason: pick.reason });
   }
   return {
@@ -73,11 +71,22 @@ export async function gatherWorkspaceContext(sandbox: WorkspaceSandbox, task: Bu
 
 async function readTaskFile(sandbox: WorkspaceSandbox, file: string): Promise<TaskFileContext> {
   const resolved = await sandbox.resolveForModel(file);
-  const state = await readFileState(resolved.absolute);
+  // The read is checked on the file actually opened (it may differ from the one resolved, if a folder
+  // was swapped for a link in between): inside the workspace, and not deny-listed or ignored there.
+  const state = await sandbox.readState(resolved.relative);
   if (!state.exists) return { path: resolved.relative, status: "new", hash: null };
-  if (resolved.excluded) return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: describeExclusion(resolved.excluded) };
+  const excluded = resolved.excluded ?? (state.physical !== undefined && state.physical !== resolved.relative ? await sandbox.filter.excluded(state.physical) : undefined);
+  if (excluded) return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: describeExclusion(excluded) };
   if (state.content.subarray(0, 8000).includes(0)) return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: "binary content" };
   return { path: resolved.relative, status: "present", content: state.content.toString("utf8"), hash: state.hash };
+}
+
+/** A related file's text, read only where it really is inside and not excluded; undefined otherwise. */
+async function readForModel(sandbox: WorkspaceSandbox, relative: string): Promise<string | undefined> {
+  const state = await sandbox.readState(relative).catch(() => undefined);
+  if (!state?.exists) return undefined;
+  if (state.physical !== undefined && state.physical !== relative && (await sandbox.filter.excluded(state.physical))) return undefined;
+  return state.content.toString("utf8");
 }
 
 function describeExclusion(exclusion: Exclusion): string {
@@ -91,9 +100,15 @@ function describeExclusion(exclusion: Exclusion): string {
  */
 export async function normalizeTaskFiles(sandbox: WorkspaceSandbox, task: BuilderTask): Promise<BuilderTask> {
   const files: string[] = [];
-  for (const file of task.files) {
-    const relative = (await sandbox.resolveForWrite(file)).relative;
+  for (const [index, file] of task.files.entries()) {
+    const relative = (await sandbox.resolveForWrite(file).catch((error: unknown) => rethrowAsTaskError(error, index))).relative;
     if (!files.includes(relative)) files.push(relative);
   }
   return { ...task, files };
+}
+
+/** An over-long path is a bad task (exit 2): say which of the task's files it is. */
+function rethrowAsTaskError(error: unknown, index: number): never {
+  if (error instanceof PathTooLongError) throw new TaskValidationError(`files[${index}]: ${error.message}`, { field: `files[${index}]`, ...error.details });
+  throw error;
 }

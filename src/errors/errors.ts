@@ -126,6 +126,17 @@ export class PathDeniedError extends BuilderError {
   }
 }
 
+/**
+ * A path longer than the file system allows (255 bytes per name, 4096 bytes in all on Linux): refused
+ * before any file operation, so it never ends as an internal ENAMETOOLONG.
+ */
+export class PathTooLongError extends PathDeniedError {}
+
+/** The longest file or folder name, in bytes (NAME_MAX on Linux and macOS). */
+export const MAX_NAME_BYTES = 255;
+/** The longest path, in bytes, terminating NUL included (PATH_MAX: 4096 on Linux, 1024 on macOS). */
+export const MAX_PATH_BYTES = process.platform === "darwin" ? 1024 : 4096;
+
 /** A file changed on disk since Builder read it (for the prompt, or since a run applied it). */
 export class FileChangedError extends BuilderError {
   constructor(message: string, details: Record<string, unknown> = {}) {
@@ -209,6 +220,15 @@ export function exitCodeFor(error: unknown): number {
 /** Wraps an unknown thrown value so it can be reported as JSON. */
 export function toBuilderError(error: unknown): BuilderError {
   if (error instanceof BuilderError) return error;
+  const errno = error as NodeJS.ErrnoException;
+  if (errno?.code === "ENAMETOOLONG") {
+    // The sandbox refuses long paths up front; this catches any that still reach the file system.
+    return new PathTooLongError(`The path ${errno.path ?? "(unknown)"} is longer than the file system allows (255 bytes per name, ${MAX_PATH_BYTES} bytes in all); use a shorter name.`, {
+      path: errno.path,
+      limit_name_bytes: MAX_NAME_BYTES,
+      limit_path_bytes: MAX_PATH_BYTES,
+    });
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new BuilderError("INTERNAL", `Unexpected internal error: ${message}. Please report it with the log above.`, {}, { cause: error });
 }

@@ -2,7 +2,6 @@ import type { Logger } from "pino";
 import type { ChatMessage } from "../backends/types.js";
 import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
 import { appendJsonLine } from "../telemetry/jsonl.js";
-import { checkedBuilderPath } from "../workspace/builder-dir.js";
 import { getLogger } from "../telemetry/logger.js";
 import { maskSecretsForTraining } from "../telemetry/mask-secrets.js";
 import { TRAINING_SCHEMA_VERSION, trainingFile, type TrainingExample } from "./training-example.js";
@@ -57,7 +56,7 @@ export async function recordTrainingExample(input: TrainingRunInput, logger: Log
   };
   const file = trainingFile(input.workspace, verification.verdict);
   try {
-    await appendJsonLine(await checkedBuilderPath(input.workspace, file), maskSecretsForTraining(example));
+    await appendJsonLine(file, maskSecretsForTraining(example), { workspaceRoot: input.workspace });
     return { recorded: true, file };
   } catch (error) {
     logger.warn({ err: error }, `could not record the run in ${file}; the run itself is unaffected`);

@@ -8,6 +8,7 @@ import { ModelError } from "../errors/errors.js";
 import { estimateTokens, fewShotPair } from "../learning/retrieval.js";
 import type { TrainingExample } from "../learning/training-example.js";
 import { readTrainingExamples } from "../learning/training-store.js";
+import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { findCachedModelPath } from "../models/resolve-model.js";
 import { parametersFromOptions, type ModelfileParts } from "./render.js";
 
@@ -28,7 +29,7 @@ export async function modelfileFromConfig(config: BuilderConfig, options: Modelf
   const from = await resolveFrom(config);
   const { parameters, omitted } = parametersFromOptions(config.options);
   const baseDir = config.configPath ? path.dirname(config.configPath) : config.workspace;
-  const knowledge = await loadPriming(config.knowledge, {}, "", baseDir);
+  const knowledge = await loadPriming(config.knowledge, {}, "", baseDir, { sandbox: await WorkspaceSandbox.fromConfig(config), allowOutside: config.knowledgeAllowOutside });
   const examples = options.fewShot > 0 ? bestExamples((await readTrainingExamples(config.workspace, "VERIFIED")).examples, options.fewShot, options.fewShotTokens) : [];
   return {
     from,

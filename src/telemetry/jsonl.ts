@@ -1,13 +1,16 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
+import { appendBuilderFile } from "../workspace/builder-dir.js";
 
 /**
  * Appends one JSON line with a single O_APPEND write, so that concurrent writers (several Builder
  * runs in one workspace) never interleave or half-write lines.
  */
-export async function appendJsonLine(filePath: string, record: unknown): Promise<void> {
+export async function appendJsonLine(filePath: string, record: unknown, options: { workspaceRoot?: string } = {}): Promise<void> {
   const line = Buffer.from(JSON.stringify(record) + "\n", "utf8");
+  // A file under a workspace's .builder/ goes through its checked folders: no link swapped in sends it elsewhere.
+  if (options.workspaceRoot !== undefined) return appendBuilderFile(options.workspaceRoot, filePath, line);
   await mkdir(path.dirname(filePath), { recursive: true });
   const handle = await open(filePath, "a");
   try {

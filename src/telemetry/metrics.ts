@@ -1,6 +1,5 @@
 import path from "node:path";
 import type { Logger } from "pino";
-import { checkedBuilderPath } from "../workspace/builder-dir.js";
 import { appendJsonLine } from "./jsonl.js";
 
 /** One line of `.builder/metrics.jsonl`, also logged on stderr at the end of every run. */
@@ -53,7 +52,7 @@ export function tokensPerSecond(generatedTokens: number, generationMs: number): 
 export async function recordRunMetrics(metrics: RunMetrics, workspace: string, logger: Logger): Promise<void> {
   logger.info(metrics, "run metrics");
   try {
-    await appendJsonLine(await checkedBuilderPath(workspace, metricsFile(workspace)), metrics);
+    await appendJsonLine(metricsFile(workspace), metrics, { workspaceRoot: workspace });
   } catch (error) {
     logger.warn({ err: error }, `could not append to ${metricsFile(workspace)}; metrics were logged above only`);
   }

@@ -19,3 +19,12 @@ describe("countChangedLines", () => {
     expect(countChangedLines(base, base.replace(/\n/g, "\r\n")).changed).toBe(0);
   });
 });
+
+describe("countChangedLines on 200,000-line files", () => {
+  it("counts a whole-file rewrite and a single change without overflowing the stack", () => {
+    const base = Array.from({ length: 200_000 }, (_, i) => `line ${i}`).join("\n") + "\n";
+    const rewrite = Array.from({ length: 200_000 }, (_, i) => `other ${i}`).join("\n") + "\n";
+    expect(countChangedLines(base, rewrite)).toMatchObject({ changed: 200_000, added: 200_000, removed: 200_000 });
+    expect(countChangedLines(base, base.replace("line 150000\n", "changed\n"))).toEqual({ changed: 1, added: 1, removed: 1, exact: true });
+  });
+});

@@ -1,15 +1,15 @@
-import { lstat, rm, rmdir, stat } from "node:fs/promises";
+import { lstat, realpath, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { ApplyError, FileChangedError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
-import { syncDirectory, writeFileAtomic } from "./atomic-write.js";
-import { checkedBuilderPath } from "./builder-dir.js";
+import { checkedBuilderPath, writeBuilderFile } from "./builder-dir.js";
 import { backupDir, tempPathFor, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
 import { unifiedDiff } from "./diff.js";
 import { contentAfter, type FileEdit } from "./edits.js";
-import { readFileState, sha256, type FileState } from "./file-state.js";
+import { sha256, type FileState } from "./file-state.js";
 import { sweepLeftovers } from "./leftovers.js";
+import { removeEmptyDirInside } from "./safe-fs.js";
 import type { WorkspaceSandbox, WorkspacePath } from "./sandbox.js";
 import { withWorkspaceLock, type WorkspaceLockOptions } from "./workspace-lock.js";
 
@@ -137,7 +137,7 @@ async function planEdits(edits: readonly FileEdit[], options: ApplyOptions): Pro
     if ((await lstat(target.absolute).catch(() => undefined))?.isSymbolicLink()) {
       throw new ApplyError(`${target.relative} is a symbolic link; Builder writes real files only, so nothing was written. Use the path of the file it points to.`, { path: target.relative });
     }
-    const before = await readFileState(target.absolute);
+    const before = await options.sandbox.readState(target.relative);
     if (edit.expected !== undefined && edit.expected !== before.hash) stale.push(target.relative);
     const after = contentAfter(edit, before.exists ? before.content : null);
     const mode = after === null ? undefined : edit.kind === "write" && edit.mode !== undefined ? edit.mode : before.exists ? before.mode : undefined;
@@ -172,7 +172,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
     let before: ManifestEntry["before"] = null;
     if (change.before.exists) {
       const backup = `files/${relative}`;
-      await writeFileAtomic(path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
+      await writeBuilderFile(root, path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
       before = { sha256: change.before.hash, mode: change.before.mode, backup };
     }
     const temp = change.after === null ? undefined : tempPathFor(relative, options.runId);
@@ -199,12 +199,12 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
       const relative = change.target.relative;
       const entry = entries[index] as ManifestEntry;
       if (change.after === null) {
-        await rm(change.target.absolute, { force: true });
-        await syncDirectory(path.dirname(change.target.absolute));
+        await options.sandbox.removeFile(relative);
       } else {
-        await writeFileAtomic(change.target.absolute, change.after, {
+        // Through the sandbox: the folder checked is the folder written (no link swapped in between).
+        await options.sandbox.writeFile(relative, change.after, {
           mode: change.mode,
-          tempPath: entry.temp ? path.join(root, ...entry.temp.split("/")) : undefined,
+          tempName: entry.temp ? path.posix.basename(entry.temp) : undefined,
           beforeRename: options.hooks?.beforeRename ? () => options.hooks?.beforeRename?.(relative) : undefined,
         });
       }
@@ -213,7 +213,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
     }
   } catch (error) {
     const failed = changes[done.length]?.target.relative ?? "a file";
-    const rollback = await rollBack(done, manifest, root, dir);
+    const rollback = await rollBack(done, manifest, options.sandbox, dir);
     if (rollback.length > 0) {
       throw new ApplyError(
         `Writing ${failed} failed (${(error as Error).message}), and restoring ${rollback.join(", ")} failed too. ` +
@@ -235,18 +235,19 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
  * When every file is seen to hold its old content again, nothing changed, so the run's backup folder
  * is removed; otherwise it stays for `builder undo`.
  */
-async function rollBack(done: readonly PlannedChange[], manifest: BackupManifest, root: string, dir: string): Promise<string[]> {
+async function rollBack(done: readonly PlannedChange[], manifest: BackupManifest, sandbox: WorkspaceSandbox, dir: string): Promise<string[]> {
+  const root = sandbox.root;
   const failed: string[] = [];
   for (const change of [...done].reverse()) {
     try {
-      if (change.before.exists) await writeFileAtomic(change.target.absolute, change.before.content, { mode: change.before.mode });
-      else await rm(change.target.absolute, { force: true });
-      if ((await readFileState(change.target.absolute)).hash !== change.before.hash) failed.push(change.target.relative);
+      if (change.before.exists) await sandbox.writeFile(change.target.relative, change.before.content, { mode: change.before.mode });
+      else await sandbox.removeFile(change.target.relative);
+      if ((await sandbox.readState(change.target.relative)).hash !== change.before.hash) failed.push(change.target.relative);
     } catch {
       failed.push(change.target.relative);
     }
   }
-  for (const entry of manifest.entries) if (entry.temp) await rm(path.join(root, ...entry.temp.split("/")), { force: true });
+  for (const entry of manifest.entries) if (entry.temp) await sandbox.removeFile(entry.temp).catch(() => undefined);
   await removeEmptyDirs(root, manifest.created_dirs);
   if (failed.length === 0) await rm(dir, { recursive: true, force: true });
   return failed;
@@ -268,13 +269,10 @@ async function missingDirs(changes: readonly PlannedChange[], root: string): Pro
 
 /** Removes the given folders, deepest first, where they are empty. */
 export async function removeEmptyDirs(root: string, dirs: readonly string[]): Promise<void> {
-  for (const dir of [...dirs].reverse()) {
-    try {
-      await rmdir(path.join(root, ...dir.split("/")));
-    } catch {
-      // not empty (someone put files there) or already gone: leave it
-    }
-  }
+  const realRoot = await realpath(root);
+  // In the checked parent folder, so a folder swapped for a link cannot make this remove one elsewhere;
+  // one that is not empty (someone put files there) or already gone is left alone.
+  for (const dir of [...dirs].reverse()) await removeEmptyDirInside(realRoot, dir).catch(() => false);
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -13,6 +13,9 @@ export interface AtomicWriteOptions {
 }
 
 /**
+ * For files outside a workspace (caches, `--out` files); workspace files go through
+ * `WorkspaceSandbox.writeFile` and `.builder` files through `writeBuilderFile`, which check every folder.
+ *
  * Writes a file so that readers see either the old content or the new, never a partial file:
  * write a temp file in the same folder, fsync it, rename it over the target, fsync the folder.
  * A number as the third argument is the mode, masked by the umask (the historical signature).

@@ -3,9 +3,9 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { describeIssues } from "../config/schema.js";
-import { BackupUntrustedError, UsageError } from "../errors/errors.js";
-import { writeFileAtomic } from "./atomic-write.js";
-import { checkedBuilderPath } from "./builder-dir.js";
+import { BackupUntrustedError, MAX_NAME_BYTES, UsageError } from "../errors/errors.js";
+import { writeBuilderFile } from "./builder-dir.js";
+import { sha256 } from "./file-state.js";
 import { loadManifestKey, loadOrCreateManifestKey, macMatches, manifestKeyPath, manifestMac } from "./manifest-key.js";
 import type { WorkspaceSandbox } from "./sandbox.js";
 
@@ -92,7 +92,11 @@ export function checkRunId(runId: string): string {
  * apply or undo sweeps it.
  */
 export function tempPathFor(relative: string, runId: string): string {
-  return path.posix.join(path.posix.dirname(relative), `.${path.posix.basename(relative)}.builder-${runId}.tmp`);
+  const name = path.posix.basename(relative);
+  const plain = `.${name}.builder-${runId}.tmp`;
+  // A name near the 255-byte limit cannot be extended: its temp file is named by a hash of it instead.
+  const temp = Buffer.byteLength(plain) <= MAX_NAME_BYTES ? plain : `.${sha256(name).slice(0, 16)}.builder-${runId}.tmp`;
+  return path.posix.join(path.posix.dirname(relative), temp);
 }
 
 /**
@@ -102,15 +106,16 @@ export function tempPathFor(relative: string, runId: string): string {
  */
 export async function writeManifest(workspaceRoot: string, manifest: BackupManifest): Promise<void> {
   const dir = backupDir(workspaceRoot, manifest.run_id);
-  const file = await checkedBuilderPath(workspaceRoot, path.join(dir, "manifest.json"));
-  const macFile = await checkedBuilderPath(workspaceRoot, path.join(dir, "manifest.hmac"));
+  const file = path.join(dir, "manifest.json");
+  const macFile = path.join(dir, "manifest.hmac");
   const key = await loadOrCreateManifestKey(workspaceRoot);
   const bytes = Buffer.from(JSON.stringify({ ...manifest, updated_at: new Date().toISOString() }, null, 2) + "\n");
   const mac = manifestMac(key, bytes);
   const current = await readFile(file).catch(() => undefined);
-  await writeFileAtomic(macFile, (current ? [mac, manifestMac(key, current)] : [mac]).join("\n") + "\n");
-  await writeFileAtomic(file, bytes);
-  if (current) await writeFileAtomic(macFile, mac + "\n");
+  // Through the checked .builder folders: no link swapped in sends a manifest elsewhere.
+  await writeBuilderFile(workspaceRoot, macFile, (current ? [mac, manifestMac(key, current)] : [mac]).join("\n") + "\n");
+  await writeBuilderFile(workspaceRoot, file, bytes);
+  if (current) await writeBuilderFile(workspaceRoot, macFile, mac + "\n");
 }
 
 /**

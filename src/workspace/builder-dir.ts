@@ -1,6 +1,7 @@
 import { appendFile, lstat, mkdir, readFile, readlink, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ApplyError, WorkspaceEscapeError } from "../errors/errors.js";
+import { appendFileInside, writeFileInside } from "./safe-fs.js";
 
 /** The per-workspace secret that signs backup manifests (see manifest-key.ts); never committed. */
 export const MANIFEST_KEY_FILE = "manifest-key.secret";
@@ -71,6 +72,33 @@ export async function checkedBuilderPath(workspaceRoot: string, file: string): P
     if (!(await refuseLink(workspaceRoot, current))) break;
   }
   return file;
+}
+
+/**
+ * Writes `file` (a path under `<workspace>/.builder/`) atomically through the workspace's safe writes
+ * ({@link writeFileInside}): every folder on the way is opened and checked, and the file must really
+ * land under `.builder/`, so a link or a swapped folder cannot send it elsewhere.
+ */
+export async function writeBuilderFile(workspaceRoot: string, file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  const { relative, allow } = await builderTarget(workspaceRoot, file);
+  await writeFileInside(await realpath(workspaceRoot), relative, data, { mode: options.mode, allow });
+}
+
+/** Appends to `file` under `<workspace>/.builder/` (metrics, training data) with the same checks as {@link writeBuilderFile}. */
+export async function appendBuilderFile(workspaceRoot: string, file: string, data: Uint8Array): Promise<void> {
+  const { relative, allow } = await builderTarget(workspaceRoot, file);
+  await appendFileInside(await realpath(workspaceRoot), relative, data, allow);
+}
+
+async function builderTarget(workspaceRoot: string, file: string): Promise<{ relative: string; allow: (physical: string) => void }> {
+  const checked = await checkedBuilderPath(workspaceRoot, file);
+  const relative = path.relative(workspaceRoot, checked).split(path.sep).join("/");
+  return {
+    relative,
+    allow: (physical) => {
+      if (!physical.startsWith(".builder/")) throw escape(workspaceRoot, checked, physical);
+    },
+  };
 }
 
 /** Throws when `p` is a symbolic link; returns whether it exists. */

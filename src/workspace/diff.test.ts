@@ -84,4 +84,17 @@ describe("unifiedDiff", () => {
   it("says when binary files differ", () => {
     expect(unifiedDiff({ path: "b.bin", content: Buffer.from([0, 1]) }, { path: "b.bin", content: Buffer.from([0, 2]) })).toContain("Binary files a/b.bin and b/b.bin differ");
   });
+
+  it("diffs 200,000-line files without overflowing the stack: one change, scattered changes, and a whole-file rewrite", () => {
+    const root = gitRepo({});
+    const base = Array.from({ length: 200_000 }, (_, i) => `const line${i} = ${i};`);
+    const oneChange = base.map((line, i) => (i === 123_456 ? "const changed = true;" : line));
+    const scattered = base.map((line, i) => (i % 97 === 0 ? `${line} // edited` : line));
+    const rewrite = base.map((_, i) => `let other${i} = ${i * 2};`);
+    for (const [name, after] of [["one change", oneChange], ["scattered", scattered], ["rewrite", rewrite]] as const) {
+      writeFileSync(path.join(root, "big.ts"), text(base, true));
+      const diff = unifiedDiff({ path: "big.ts", content: Buffer.from(text(base, true)) }, { path: "big.ts", content: Buffer.from(text(after, true)) });
+      expect(gitApply(root, diff, "big.ts") === text(after, true), name).toBe(true);
+    }
+  });
 });

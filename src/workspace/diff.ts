@@ -42,7 +42,15 @@ export function unifiedDiff(before: DiffSide, after: DiffSide, context = CONTEXT
 function splitLines(content: Uint8Array | null): string[] {
   if (!content || content.length === 0) return [];
   const text = Buffer.from(content).toString("utf8");
-  const lines = text.split(/(?<=\n)/);
+  // indexOf, not split(/(?<=\n)/): the look-behind took most of a 200,000-line diff's time.
+  const lines: string[] = [];
+  let from = 0;
+  while (from < text.length) {
+    const end = text.indexOf("\n", from);
+    const next = end === -1 ? text.length : end + 1;
+    lines.push(text.slice(from, next));
+    from = next;
+  }
   return lines;
 }
 
@@ -64,12 +72,17 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
     endA -= 1;
     endB -= 1;
   }
-  const ops: Op[] = a.slice(0, start).map((line) => ({ kind: " ", line }));
-  const middle = myers(a.slice(start, endA), b.slice(start, endB)) ?? [
-    ...a.slice(start, endA).map((line): Op => ({ kind: "-", line })),
-    ...b.slice(start, endB).map((line): Op => ({ kind: "+", line })),
-  ];
-  ops.push(...middle, ...a.slice(endA).map((line): Op => ({ kind: " ", line })));
+  // Loops, not push(...array): a spread of 100,000 lines overflows the call stack.
+  const ops: Op[] = [];
+  for (let i = 0; i < start; i += 1) ops.push({ kind: " ", line: a[i] as string });
+  const middle = myers(a.slice(start, endA), b.slice(start, endB));
+  if (middle) {
+    for (const op of middle) ops.push(op);
+  } else {
+    for (let i = start; i < endA; i += 1) ops.push({ kind: "-", line: a[i] as string });
+    for (let i = start; i < endB; i += 1) ops.push({ kind: "+", line: b[i] as string });
+  }
+  for (let i = endA; i < a.length; i += 1) ops.push({ kind: " ", line: a[i] as string });
   return ops;
 }
 
@@ -132,6 +145,10 @@ function formatHunks(ops: readonly Op[], context: number): string[] {
   const out: string[] = [];
   const changes = ops.map((op, i) => (op.kind === " " ? -1 : i)).filter((i) => i >= 0);
   let index = 0;
+  // Line numbers are carried forward from hunk to hunk: recounting from the top made many hunks quadratic.
+  let counted = 0;
+  let oldLine = 1;
+  let newLine = 1;
   while (index < changes.length) {
     const first = changes[index] as number;
     let last = first;
@@ -142,17 +159,19 @@ function formatHunks(ops: readonly Op[], context: number): string[] {
     index += 1;
     const from = Math.max(0, first - context);
     const to = Math.min(ops.length, last + context + 1);
-    let oldStart = 1;
-    let newStart = 1;
-    for (let i = 0; i < from; i += 1) {
-      if ((ops[i] as Op).kind !== "+") oldStart += 1;
-      if ((ops[i] as Op).kind !== "-") newStart += 1;
+    for (; counted < from; counted += 1) {
+      if ((ops[counted] as Op).kind !== "+") oldLine += 1;
+      if ((ops[counted] as Op).kind !== "-") newLine += 1;
     }
-    const slice = ops.slice(from, to);
-    const oldCount = slice.filter((op) => op.kind !== "+").length;
-    const newCount = slice.filter((op) => op.kind !== "-").length;
-    out.push(`@@ -${range(oldStart, oldCount)} +${range(newStart, newCount)} @@`);
-    for (const op of slice) {
+    let oldCount = 0;
+    let newCount = 0;
+    for (let i = from; i < to; i += 1) {
+      if ((ops[i] as Op).kind !== "+") oldCount += 1;
+      if ((ops[i] as Op).kind !== "-") newCount += 1;
+    }
+    out.push(`@@ -${range(oldLine, oldCount)} +${range(newLine, newCount)} @@`);
+    for (let i = from; i < to; i += 1) {
+      const op = ops[i] as Op;
       out.push(op.kind + op.line.replace(/\n$/, ""));
       if (!op.line.endsWith("\n")) out.push("\\ No newline at end of file");
     }

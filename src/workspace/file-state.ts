@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { ApplyError } from "../errors/errors.js";
+import type { InsideFile } from "./safe-fs.js";
 
 /** A file's content as Builder saw it: absent, or bytes with their hash and mode. */
 export type FileState = { exists: false; hash: null } | { exists: true; hash: string; content: Buffer; mode: number };
@@ -10,7 +11,10 @@ export function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
-/** Reads a file's state; a missing file is `{ exists: false }`, a folder is an error naming it. */
+/**
+ * Reads a file's state by path; a missing file is `{ exists: false }`, a folder is an error naming it.
+ * Workspace files are read with `WorkspaceSandbox.readState` instead, which checks the file it opened.
+ */
 export async function readFileState(absolute: string): Promise<FileState> {
   let content: Buffer;
   let mode: number;
@@ -25,4 +29,9 @@ export async function readFileState(absolute: string): Promise<FileState> {
     throw error;
   }
   return { exists: true, hash: sha256(content), content, mode };
+}
+
+/** The state of a file read with the sandbox's safe reads (undefined: it does not exist). */
+export function stateOf(file: InsideFile | undefined): FileState {
+  return file ? { exists: true, hash: sha256(file.content), content: file.content, mode: file.mode } : { exists: false, hash: null };
 }

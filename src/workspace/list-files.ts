@@ -1,4 +1,5 @@
-import { readdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
+import { readdirInside } from "./safe-fs.js";
 import path from "node:path";
 import type { WorkspaceSandbox } from "./sandbox.js";
 
@@ -41,7 +42,8 @@ export async function listWorkspaceFiles(sandbox: WorkspaceSandbox, options: Lis
 
   async function visit(dir: string): Promise<void> {
     if (truncated) return;
-    const entries = await readdir(path.join(sandbox.realRoot, dir), { withFileTypes: true }).catch(() => []);
+    // Listed through the checked folder's descriptor: a folder swapped for a link lists nothing outside.
+    const entries = await readdirInside(sandbox.realRoot, dir).catch(() => []);
     const levels = await filter.levelsFor(dir);
     const subdirs: string[] = [];
     const pending: Array<Promise<void>> = [];

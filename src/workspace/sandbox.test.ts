@@ -1,7 +1,9 @@
-import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { pino } from "pino";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, PathDeniedError, WorkspaceEscapeError } from "../errors/errors.js";
+import { ConfigError, PathDeniedError, PathTooLongError, WorkspaceEscapeError, toBuilderError } from "../errors/errors.js";
+import { applyEdits } from "./apply.js";
 import { gitRepo } from "../test-support/git-repo.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { WorkspaceSandbox } from "./sandbox.js";
@@ -98,5 +100,29 @@ describe("WorkspaceSandbox in a real git repository", () => {
     await expect(WorkspaceSandbox.open({ root: file })).rejects.toThrow(/not a readable folder/);
     mkdirSync(path.join(outside, "empty"), { recursive: true });
     await expect(WorkspaceSandbox.open({ root: path.join(outside, "empty") })).resolves.toBeInstanceOf(WorkspaceSandbox);
+  });
+});
+
+describe("WorkspaceSandbox: over-long paths", () => {
+  it("refuses a name over 255 bytes and a path over PATH_MAX for reads and writes, before touching the disk", async () => {
+    const long = await WorkspaceSandbox.open({ root: gitRepo({ "src/a.ts": "export const a = 1;\n" }) });
+    const name = `src/${"é".repeat(128)}.ts`; // 259 bytes in UTF-8, 131 characters
+    await expect(long.resolveForWrite(name)).rejects.toBeInstanceOf(PathTooLongError);
+    await expect(long.resolveForModel(name)).rejects.toThrow(/259 bytes.*at most 255 bytes per name/);
+    await expect(applyEdits([{ kind: "write", path: name, content: "x" }], { sandbox: long, runId: "long" })).rejects.toMatchObject({ code: "PATH_DENIED" });
+    const deep = Array.from({ length: 50 }, () => "d".repeat(100)).join("/");
+    await expect(long.resolveForWrite(`${deep}/a.ts`)).rejects.toThrow(/bytes per path/);
+    expect(long.relative(`src/${"n".repeat(255)}`)).toBe(`src/${"n".repeat(255)}`);
+    // A name at the limit is written: its temp file's name must not exceed the limit either.
+    const atLimit = `src/${"m".repeat(252)}.ts`;
+    await applyEdits([{ kind: "write", path: atLimit, content: "export {};\n" }], { sandbox: long, runId: "at-limit", logger: pino({ level: "silent" }) });
+    expect(readFileSync(path.join(long.root, atLimit), "utf8")).toBe("export {};\n");
+  });
+
+  it("reports an ENAMETOOLONG that reaches the file system as PATH_DENIED naming the path, not INTERNAL", () => {
+    const error = toBuilderError(Object.assign(new Error("ENAMETOOLONG: name too long"), { code: "ENAMETOOLONG", path: "/tmp/x/yyyy" }));
+    expect(error).toBeInstanceOf(PathTooLongError);
+    expect(error.code).toBe("PATH_DENIED");
+    expect(error.message).toContain("/tmp/x/yyyy");
   });
 });

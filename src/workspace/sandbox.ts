@@ -1,9 +1,11 @@
 import { lstat, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import type { BuilderConfig } from "../config/load.js";
-import { ConfigError, PathDeniedError, WorkspaceEscapeError } from "../errors/errors.js";
+import { ConfigError, MAX_NAME_BYTES, MAX_PATH_BYTES, PathDeniedError, PathTooLongError, WorkspaceEscapeError } from "../errors/errors.js";
 import { PathFilter, inProtectedDir, type Exclusion } from "./ignore.js";
+import { stateOf, type FileState } from "./file-state.js";
 import { toWorkspaceRelative } from "./paths.js";
+import { readFileInside, removeFileInside, writeFileInside, type InsideWriteOptions } from "./safe-fs.js";
 
 /** A path that was checked to lie inside the workspace. */
 export interface WorkspacePath {
@@ -56,8 +58,36 @@ export class WorkspaceSandbox {
     return WorkspaceSandbox.open({ root: config.workspace, deny: config.deny });
   }
 
-  /** Lexical mapping only (no disk access): see {@link toWorkspaceRelative}. */
+  /**
+   * Lexical mapping only (no disk access): see {@link toWorkspaceRelative}. Also refuses
+   * ({@link PathTooLongError}) a name over 255 bytes or a path over the platform's limit.
+   */
   relative(input: string): string {
+    return this.checkLength(input, this.lexical(input));
+  }
+
+  private checkLength(input: string, relative: string): string {
+    const shown = input.length > 200 ? `${JSON.stringify(input.slice(0, 120))}… (${Buffer.byteLength(input)} bytes)` : JSON.stringify(input);
+    const long = relative.split("/").find((name) => Buffer.byteLength(name) > MAX_NAME_BYTES);
+    if (long !== undefined) {
+      throw new PathTooLongError(
+        `Path ${shown} has a name of ${Buffer.byteLength(long)} bytes (${long}); file systems allow at most ${MAX_NAME_BYTES} bytes per name. Use a shorter name.`,
+        { path: input, name: long, limit_bytes: MAX_NAME_BYTES },
+      );
+    }
+    const bytes = Buffer.byteLength(path.join(this.realRoot, relative));
+    // PATH_MAX counts the terminating NUL.
+    if (bytes >= MAX_PATH_BYTES) {
+      throw new PathTooLongError(`Path ${shown} is ${bytes} bytes long in the workspace; this system allows at most ${MAX_PATH_BYTES} bytes per path. Use a shorter path.`, {
+        path: input,
+        bytes,
+        limit_bytes: MAX_PATH_BYTES,
+      });
+    }
+    return relative;
+  }
+
+  private lexical(input: string): string {
     try {
       return toWorkspaceRelative(this.root, input);
     } catch (error) {
@@ -95,6 +125,38 @@ export class WorkspaceSandbox {
    */
   async resolveForWrite(input: string): Promise<WorkspacePath> {
     const { relative, absolute, physical } = await this.locate(input);
+    this.refuseUnwritable(input, relative, physical);
+    return { relative, absolute };
+  }
+
+  /**
+   * Reads a workspace file (a {@link resolveForWrite} or {@link resolveForModel} result's `relative`)
+   * so that the check and the read are the same object: the file is opened, then its descriptor's
+   * real path must lie inside the workspace ({@link readFileInside}). `physical` is where it really
+   * is, for deny-list checks of what was actually read.
+   */
+  async readState(relative: string): Promise<FileState & { physical?: string }> {
+    const file = await readFileInside(this.realRoot, relative);
+    return file ? { ...stateOf(file), physical: file.physical } : stateOf(undefined);
+  }
+
+  /**
+   * Writes a workspace file atomically through {@link writeFileInside}: parents made and checked one
+   * at a time, the temp file created and renamed in the checked folder, and where it really goes
+   * judged again (deny list, `.git`, `.builder`) on the opened folder. Returns the folders it created.
+   */
+  async writeFile(relative: string, data: string | Uint8Array, options: Omit<InsideWriteOptions, "allow"> = {}): Promise<string[]> {
+    const written = await writeFileInside(this.realRoot, relative, data, { ...options, allow: (physical) => this.refuseUnwritable(relative, relative, physical) });
+    return written.createdDirs;
+  }
+
+  /** Removes a workspace file, unlinked in its checked folder; false when it did not exist. */
+  async removeFile(relative: string): Promise<boolean> {
+    return removeFileInside(this.realRoot, relative);
+  }
+
+  /** Throws for deny-listed and protected paths, judged on the typed path and on where it really leads. */
+  private refuseUnwritable(input: string, relative: string, physical: string): void {
     const via = physical === relative ? "" : ` (through a symbolic link it leads to ${physical})`;
     const protectedDir = inProtectedDir(relative) ?? inProtectedDir(physical);
     if (protectedDir) {
@@ -110,7 +172,6 @@ export class WorkspaceSandbox {
         { path: relative, physical, pattern: denied.pattern },
       );
     }
-    return { relative, absolute };
   }
 
   /**

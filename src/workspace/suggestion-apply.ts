@@ -4,12 +4,10 @@ import { z } from "zod";
 import { describeIssues } from "../config/schema.js";
 import { TaskValidationError } from "../errors/errors.js";
 import { BaseHashesSchema } from "../task/schema.js";
-import { writeFileAtomic } from "./atomic-write.js";
 import { checkRunId } from "./backups.js";
-import { checkedBuilderPath, workspaceNotWritable } from "./builder-dir.js";
+import { workspaceNotWritable, writeBuilderFile } from "./builder-dir.js";
 import { applyEdits, type ApplyOptions, type ApplyResult } from "./apply.js";
 import type { FileEdit } from "./edits.js";
-import { readFileState } from "./file-state.js";
 import { listWorkspaceFiles } from "./list-files.js";
 import type { WorkspaceSandbox } from "./sandbox.js";
 import { detectTestConvention, isTestFile, testPathFor } from "./test-placement.js";
@@ -94,16 +92,16 @@ export async function baseHashesFor(suggestion: AppliableSuggestion, sandbox: Wo
     const relative = sandbox.relative(edit.path);
     if (relative in hashes) continue;
     const resolved = await sandbox.resolveForWrite(relative);
-    hashes[relative] = (await readFileState(resolved.absolute)).hash;
+    hashes[relative] = (await sandbox.readState(resolved.relative)).hash;
   }
   return hashes;
 }
 
 /** Keeps a run's suggestion as `.builder/suggestions/<run-id>.json`, so a dry run can be applied later; returns the path. */
 export async function saveSuggestion(workspaceRoot: string, runId: string, suggestion: unknown): Promise<string> {
-  const file = await checkedBuilderPath(workspaceRoot, path.join(workspaceRoot, ".builder", "suggestions", `${checkRunId(runId)}.json`));
+  const file = path.join(workspaceRoot, ".builder", "suggestions", `${checkRunId(runId)}.json`);
   try {
-    await writeFileAtomic(file, JSON.stringify(suggestion, null, 2) + "\n");
+    await writeBuilderFile(workspaceRoot, file, JSON.stringify(suggestion, null, 2) + "\n");
   } catch (error) {
     throw workspaceNotWritable(workspaceRoot, error) ?? error;
   }

@@ -6,7 +6,7 @@ import { ApplyError, FileChangedError, UsageError } from "../errors/errors.js";
 import { applyEditsLocked, removeEmptyDirs, type AppliedFile, type ApplyHooks } from "./apply.js";
 import { backupDir, backupsRoot, checkManifestPaths, listManifests, newRunId, readManifest, writeManifest, type BackupManifest } from "./backups.js";
 import type { FileEdit } from "./edits.js";
-import { readFileState, sha256 } from "./file-state.js";
+import { sha256 } from "./file-state.js";
 import { sweepLeftovers } from "./leftovers.js";
 import type { WorkspaceSandbox } from "./sandbox.js";
 import { withWorkspaceLock, type WorkspaceLockOptions } from "./workspace-lock.js";
@@ -72,7 +72,7 @@ async function undoHeld(options: UndoOptions): Promise<UndoResult> {
   const changed: string[] = [];
   for (const entry of manifest.entries) {
     const target = await options.sandbox.resolveForWrite(entry.path);
-    const current = await readFileState(target.absolute);
+    const current = await options.sandbox.readState(target.relative);
     if (current.hash === (entry.before?.sha256 ?? null)) continue; // never applied (crash) or already restored
     if (current.hash !== (entry.after?.sha256 ?? null)) changed.push(entry.path);
     if (entry.before) {

@@ -1,0 +1,77 @@
+import { ConfigError } from "../errors/errors.js";
+
+/** Tokens kept for the JSON around the strings: braces, keys, quotes, commas and bounded whitespace, per change. */
+const STRUCTURE_TOKENS_PER_CHANGE = 48;
+/** The most tokens one character of a JSON string can take (an escape like `\u00e9`, one token per character). */
+const WORST_CASE_TOKENS_PER_CHAR = 6;
+/** Edits per file a bounded JSON answer may hold. */
+const BOUNDED_EDITS_PER_FILE = 2;
+
+/** Options for {@link changesJsonSchema}. */
+export interface ChangesSchemaOptions {
+  /** The paths the answer may name (the task's files). */
+  paths: readonly string[];
+  /** `whole`: the schema still has edits, but the prompt asks for whole contents. */
+  edits: "search-replace" | "whole";
+  /** With a token budget, every string and array is bounded so any answer completes within it. */
+  boundedTokens?: number;
+}
+
+/**
+ * The JSON schema of an answer for backends that take only a schema (Ollama's `format`, OpenAI's
+ * `response_format`): a list of changes over the task's files and an explanation. Every property is
+ * required (OpenAI's strict mode wants that): `edits` is empty and `content` "" where unused.
+ */
+export function changesJsonSchema(options: ChangesSchemaOptions): Record<string, unknown> {
+  const max = options.boundedTokens === undefined ? undefined : stringBound(options.boundedTokens, options.paths);
+  const str = (description: string): Record<string, unknown> => ({ type: "string", description, ...(max !== undefined ? { maxLength: max } : {}) });
+  const path = options.paths.length > 0 ? { type: "string", enum: [...options.paths] } : { type: "string", ...(max !== undefined ? { maxLength: 255 } : {}) };
+  return {
+    type: "object",
+    properties: {
+      changes: {
+        type: "array",
+        minItems: 1,
+        ...(max !== undefined ? { maxItems: Math.max(1, options.paths.length) } : {}),
+        items: {
+          type: "object",
+          properties: {
+            path,
+            action: { type: "string", enum: ["edit", "create", "delete"] },
+            edits: {
+              type: "array",
+              ...(max !== undefined ? { maxItems: BOUNDED_EDITS_PER_FILE } : {}),
+              items: {
+                type: "object",
+                properties: { search: str("whole lines of the current file, quoted exactly"), replace: str("the lines that replace them") },
+                required: ["search", "replace"],
+                additionalProperties: false,
+              },
+            },
+            content: str("the whole content of a new file (\"\" for edits and deletions)"),
+          },
+          required: ["path", "action", "edits", "content"],
+          additionalProperties: false,
+        },
+      },
+      explanation: str("what changed and why"),
+    },
+    required: ["changes", "explanation"],
+    additionalProperties: false,
+  };
+}
+
+/** Characters per string so that the largest answer the schema allows fits `tokens`. */
+function stringBound(tokens: number, paths: readonly string[]): number {
+  const changes = Math.max(1, paths.length);
+  const longestPath = paths.length > 0 ? Math.max(...paths.map((p) => p.length)) : 255;
+  const strings = changes * (BOUNDED_EDITS_PER_FILE * 2 + 1) + 1;
+  const free = tokens - STRUCTURE_TOKENS_PER_CHANGE * (changes + 1) - changes * longestPath * WORST_CASE_TOKENS_PER_CHAR;
+  const bound = Math.floor(free / strings / WORST_CASE_TOKENS_PER_CHAR);
+  if (bound < 16) {
+    throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer over ${changes} file(s). Raise options.num_predict (2048 or more is usual), or set bounded_answer to false.`, {
+      num_predict: tokens,
+    });
+  }
+  return bound;
+}

@@ -1,5 +1,5 @@
 import type { BackendName } from "../config/schema.js";
-import { GenerationError } from "../errors/errors.js";
+import { ConfigError, GenerationError } from "../errors/errors.js";
 import { answerGrammar, type GrammarBounds, type GrammarFile } from "./answer-grammar.js";
 import { AnswerChangesSchema, type AnswerChanges, type AnswerFormat, type EditMode } from "./changes.js";
 import { changesJsonSchema } from "./changes-schema.js";
@@ -42,9 +42,9 @@ export interface AnswerConstraint {
 }
 
 /** Worst-case characters per body line of a bounded text answer. */
-const BOUNDED_LINE_CHARS = 80;
+const BOUNDED_LINE_CHARS = 60;
 /** Marker, fence and newline bytes around one file's blocks (a token is at least one byte). */
-const FILE_OVERHEAD_BYTES = 96;
+const FILE_OVERHEAD_BYTES = 64;
 
 /**
  * The constraint for one generation. `boundedTokens`: every answer the grammar (or schema) allows fits
@@ -71,7 +71,7 @@ function textBounds(tokens: number, files: readonly GrammarFile[]): GrammarBound
   const lineTokens = BOUNDED_LINE_CHARS + 8;
   // Each file has one block body; the explanation is one more body.
   const bodyLines = Math.floor((tokens - fixed) / ((files.length + 1) * lineTokens));
-  if (bodyLines < 1) throw new GenerationError(`num_predict=${tokens} leaves no room for a bounded answer over ${files.length} file(s); raise options.num_predict.`, { num_predict: tokens });
+  if (bodyLines < 1) throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer over ${files.length} file(s); raise options.num_predict.`, { num_predict: tokens });
   return { bodyLines, lineChars: BOUNDED_LINE_CHARS, blocksPerFile: 1 };
 }
 

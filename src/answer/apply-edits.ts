@@ -132,11 +132,20 @@ function nearestLines(lines: readonly string[], search: readonly string[]): stri
   return `The nearest lines of the file (quote them exactly, without the line numbers):\n${shown.join("\n")}`;
 }
 
-/** Shared words ÷ words: cheap, and good enough to point at the right place. */
+/** Dice coefficient of character bigrams: cheap, and good enough to point at the right place. */
 function similarity(a: string, b: string): number {
-  const words = (s: string): string[] => s.split(/[^A-Za-z0-9_$]+/).filter((w) => w !== "");
-  const target = new Set(words(b));
-  if (target.size === 0) return a === b ? 1 : 0;
-  const shared = new Set(words(a).filter((w) => target.has(w)));
-  return shared.size / target.size;
+  if (a === b) return 1;
+  if (a.length < 2 || b.length < 2) return 0;
+  const grams = new Map<string, number>();
+  for (let i = 0; i < a.length - 1; i++) grams.set(a.slice(i, i + 2), (grams.get(a.slice(i, i + 2)) ?? 0) + 1);
+  let shared = 0;
+  for (let i = 0; i < b.length - 1; i++) {
+    const gram = b.slice(i, i + 2);
+    const left = grams.get(gram) ?? 0;
+    if (left > 0) {
+      shared++;
+      grams.set(gram, left - 1);
+    }
+  }
+  return (2 * shared) / (a.length + b.length - 2);
 }

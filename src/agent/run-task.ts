@@ -170,7 +170,8 @@ async function prepareRun(
     if (!withTests.includes(testPath)) withTests.push((await sandbox.resolveForWrite(testPath)).relative);
   }
   const workspaceTask: BuilderTask = { ...named, files: withTests };
-  const newFileFolders = await Promise.all(folders.map(async (f) => (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, "")));
+  // A task that names no file lets the model create one anywhere in the workspace (the sandbox still checks it).
+  const newFileFolders = named.files.length === 0 && folders.length === 0 ? [""] : await Promise.all(folders.map(async (f) => (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, "")));
   const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
   gathering.catch(() => undefined);
   const knowledge = priming.map((section) => section.content).join("\n");

@@ -14,6 +14,8 @@ export interface GrammarBounds {
   lineChars: number;
   /** Most edit blocks per file. */
   blocksPerFile: number;
+  /** Most file changes in the answer. */
+  changes: number;
 }
 
 /** Options for {@link answerGrammar}. */
@@ -41,10 +43,10 @@ export function answerGrammar(options: AnswerGrammarOptions): string {
   if (folders.length > 0) {
     // A new file under an allowed folder: the folder, then a name without "..", then its whole content.
     const prefixes = folders.map((f) => lit(f === "" ? "" : `${f}/`)).join(" | ");
-    rules.push(`fnew ::= (${prefixes}) [A-Za-z0-9_-] [A-Za-z0-9._/-]* ${lit(`\n${MARKERS.fence}\n${MARKERS.search}\n${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n${MARKERS.fence}\n`)}`);
+    rules.push(`fnew ::= (${prefixes}) [A-Za-z0-9_-] [A-Za-z0-9._/-]${bounds ? `{0,${bounds.lineChars}}` : "*"} ${lit(`\n${MARKERS.fence}\n${MARKERS.search}\n${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n${MARKERS.fence}\n`)}`);
     fileRules.push("fnew");
   }
-  const changes = bounds ? `change{1,${options.files.length}}` : "change+";
+  const changes = bounds ? `change{1,${bounds.changes}}` : "change+";
   rules.unshift(
     `root ::= ${changes} ${lit(`${MARKERS.explanation}\n`)} explanation`,
     `change ::= ${fileRules.join(" | ")}`,

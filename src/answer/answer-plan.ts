@@ -57,22 +57,23 @@ export function answerConstraint(style: AnswerStyle, files: readonly GrammarFile
     return { schema: changesJsonSchema({ paths: newFolders.length > 0 ? [] : files.map((f) => f.path), edits: style.edits, boundedTokens }) };
   }
   if (!style.grammar) return {};
-  const bounds = boundedTokens === undefined ? undefined : textBounds(boundedTokens, files);
-  // A bounded answer names only the task's files (a free path has no worst-case length).
-  return { grammar: answerGrammar({ files, edits: style.edits, bounds, newFolders: bounds ? [] : newFolders }) };
+  const bounds = boundedTokens === undefined ? undefined : textBounds(boundedTokens, files, newFolders);
+  return { grammar: answerGrammar({ files, edits: style.edits, bounds, newFolders }) };
 }
 
-function textBounds(tokens: number, files: readonly GrammarFile[]): GrammarBounds {
+function textBounds(tokens: number, files: readonly GrammarFile[], newFolders: readonly string[]): GrammarBounds {
   const longestLine = Math.max(0, ...files.flatMap((f) => (f.content ?? "").split("\n").map((l) => Buffer.byteLength(l) + 1)));
   // The grammar allows up to one change per file, each naming any file: count the longest path each time.
-  const longestPath = Math.max(0, ...files.map((f) => Buffer.byteLength(f.path)));
-  const fixed = files.length * (longestPath + FILE_OVERHEAD_BYTES + longestLine) + 32;
+  const freePath = newFolders.length > 0 ? Math.max(...newFolders.map((f) => Buffer.byteLength(f) + 1)) + 1 + BOUNDED_LINE_CHARS : 0;
+  const longestPath = Math.max(freePath, ...files.map((f) => Buffer.byteLength(f.path)));
+  const changes = files.length + (newFolders.length > 0 ? 1 : 0);
+  const fixed = changes * (longestPath + FILE_OVERHEAD_BYTES + longestLine) + 32;
   // Up to six leading '>' , one more character, the bounded rest and the newline.
   const lineTokens = BOUNDED_LINE_CHARS + 8;
   // Each file has one block body; the explanation is one more body.
-  const bodyLines = Math.floor((tokens - fixed) / ((files.length + 1) * lineTokens));
-  if (bodyLines < 1) throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer over ${files.length} file(s); raise options.num_predict.`, { num_predict: tokens });
-  return { bodyLines, lineChars: BOUNDED_LINE_CHARS, blocksPerFile: 1 };
+  const bodyLines = Math.floor((tokens - fixed) / ((changes + 1) * lineTokens));
+  if (bodyLines < 1) throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer over ${changes} file(s); raise options.num_predict.`, { num_predict: tokens });
+  return { bodyLines, lineChars: BOUNDED_LINE_CHARS, blocksPerFile: 1, changes };
 }
 
 /** Parses a raw answer in its format; a malformed one fails with GENERATION_FAILED. */

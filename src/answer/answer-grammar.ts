@@ -46,7 +46,8 @@ export function answerGrammar(options: AnswerGrammarOptions): string {
     rules.push(`fnew ::= (${prefixes}) [A-Za-z0-9_-] [A-Za-z0-9._/-]${bounds ? `{0,${bounds.lineChars}}` : "*"} ${lit(`\n${MARKERS.fence}\n${MARKERS.search}\n${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n${MARKERS.fence}\n`)}`);
     fileRules.push("fnew");
   }
-  const changes = bounds ? `change{1,${bounds.changes}}` : "change+";
+  // Bounded (models that never stop): every task file once, in order, and no deletion, so the worst case is known.
+  const changes = bounds ? fileRules.join(" ") : "change+";
   rules.unshift(
     `root ::= ${changes} ${lit(`${MARKERS.explanation}\n`)} explanation`,
     `change ::= ${fileRules.join(" | ")}`,
@@ -68,13 +69,14 @@ function fileRule(file: GrammarFile, index: number, edits: "search-replace" | "w
     rules.push(`${name} ::= ${head} ${whole} ${tail}`);
     return name;
   }
-  const remove = lit(`${MARKERS.delete}\n`);
+  const remove = bounds ? undefined : lit(`${MARKERS.delete}\n`);
+  const or = (a: string): string => (remove ? `(${a} | ${remove})` : `(${a})`);
   if (edits === "whole" || !hasQuotableLine(file.content, bounds !== undefined)) {
-    rules.push(`${name} ::= ${head} (${whole} | ${remove}) ${tail}`);
+    rules.push(`${name} ::= ${head} ${or(whole)} ${tail}`);
     return name;
   }
   const block = `${name}b`;
-  rules.push(`${name} ::= ${head} (${bounds ? `${block}{1,${bounds.blocksPerFile}}` : `${block}+`} | ${remove}) ${tail}`);
+  rules.push(`${name} ::= ${head} ${or(bounds ? `${block}{1,${bounds.blocksPerFile}}` : `${block}+`)} ${tail}`);
   rules.push(`${block} ::= ${lit(`${MARKERS.search}\n`)} ${name}s ${lit(`${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n`)}`);
   searchRules(file.content, name, bounds !== undefined, rules);
   return name;

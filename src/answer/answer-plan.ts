@@ -58,15 +58,16 @@ export function answerConstraint(style: AnswerStyle, files: readonly GrammarFile
   }
   if (!style.grammar) return {};
   const bounds = boundedTokens === undefined ? undefined : textBounds(boundedTokens, files, newFolders);
-  return { grammar: answerGrammar({ files, edits: style.edits, bounds, newFolders }) };
+  return { grammar: answerGrammar({ files, edits: style.edits, bounds, newFolders: bounds && files.length > 0 ? [] : newFolders }) };
 }
 
 function textBounds(tokens: number, files: readonly GrammarFile[], newFolders: readonly string[]): GrammarBounds {
   const longestLine = Math.max(0, ...files.flatMap((f) => (f.content ?? "").split("\n").map((l) => Buffer.byteLength(l) + 1)));
   // The grammar allows up to one change per file, each naming any file: count the longest path each time.
-  const freePath = newFolders.length > 0 ? Math.max(...newFolders.map((f) => Buffer.byteLength(f) + 1)) + 1 + BOUNDED_LINE_CHARS : 0;
+  // Every task file once, in order; a task that names none has one new file under a free path.
+  const freePath = files.length === 0 && newFolders.length > 0 ? Math.max(...newFolders.map((f) => Buffer.byteLength(f) + 1)) + 1 + BOUNDED_LINE_CHARS : 0;
   const longestPath = Math.max(freePath, ...files.map((f) => Buffer.byteLength(f.path)));
-  const changes = files.length + (newFolders.length > 0 ? 1 : 0);
+  const changes = Math.max(1, files.length);
   const fixed = changes * (longestPath + FILE_OVERHEAD_BYTES + longestLine) + 32;
   // Up to six leading '>' , one more character, the bounded rest and the newline.
   const lineTokens = BOUNDED_LINE_CHARS + 8;

@@ -5,7 +5,9 @@ const STRUCTURE_TOKENS_PER_CHANGE = 48;
 /** The most tokens one character of a JSON string can take (an escape like `\u00e9`, one token per character). */
 const WORST_CASE_TOKENS_PER_CHAR = 6;
 /** Edits per file a bounded JSON answer may hold. */
-const BOUNDED_EDITS_PER_FILE = 2;
+const BOUNDED_EDITS_PER_FILE = 1;
+/** The shortest string bound worth generating. */
+const MIN_STRING_CHARS = 16;
 
 /** Options for {@link changesJsonSchema}. */
 export interface ChangesSchemaOptions {
@@ -23,7 +25,8 @@ export interface ChangesSchemaOptions {
  * required (OpenAI's strict mode wants that): `edits` is empty and `content` "" where unused.
  */
 export function changesJsonSchema(options: ChangesSchemaOptions): Record<string, unknown> {
-  const max = options.boundedTokens === undefined ? undefined : stringBound(options.boundedTokens, options.paths);
+  const limits = options.boundedTokens === undefined ? undefined : boundedLimits(options.boundedTokens, options.paths);
+  const max = limits?.chars;
   const str = (description: string): Record<string, unknown> => ({ type: "string", description, ...(max !== undefined ? { maxLength: max } : {}) });
   const path = options.paths.length > 0 ? { type: "string", enum: [...options.paths] } : { type: "string", ...(max !== undefined ? { maxLength: 255 } : {}) };
   return {
@@ -32,7 +35,7 @@ export function changesJsonSchema(options: ChangesSchemaOptions): Record<string,
       changes: {
         type: "array",
         minItems: 1,
-        ...(max !== undefined ? { maxItems: Math.max(1, options.paths.length) } : {}),
+        ...(limits !== undefined ? { maxItems: limits.changes } : {}),
         items: {
           type: "object",
           properties: {
@@ -61,17 +64,17 @@ export function changesJsonSchema(options: ChangesSchemaOptions): Record<string,
   };
 }
 
-/** Characters per string so that the largest answer the schema allows fits `tokens`. */
-function stringBound(tokens: number, paths: readonly string[]): number {
-  const changes = Math.max(1, paths.length);
+/**
+ * The bounds of a bounded JSON answer: as many changes as there are files if the strings stay useful
+ * (at least 16 characters each), else fewer, so that the largest answer the schema allows fits `tokens`.
+ */
+function boundedLimits(tokens: number, paths: readonly string[]): { changes: number; chars: number } {
   const longestPath = paths.length > 0 ? Math.max(...paths.map((p) => p.length)) : 255;
-  const strings = changes * (BOUNDED_EDITS_PER_FILE * 2 + 1) + 1;
-  const free = tokens - STRUCTURE_TOKENS_PER_CHANGE * (changes + 1) - changes * longestPath * WORST_CASE_TOKENS_PER_CHAR;
-  const bound = Math.floor(free / strings / WORST_CASE_TOKENS_PER_CHAR);
-  if (bound < 16) {
-    throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer over ${changes} file(s). Raise options.num_predict (2048 or more is usual), or set bounded_answer to false.`, {
-      num_predict: tokens,
-    });
+  for (let changes = Math.max(1, paths.length); changes >= 1; changes--) {
+    const strings = changes * (BOUNDED_EDITS_PER_FILE * 2 + 1) + 1;
+    const free = tokens - STRUCTURE_TOKENS_PER_CHANGE * (changes + 1) - changes * longestPath * WORST_CASE_TOKENS_PER_CHAR;
+    const chars = Math.floor(free / strings / WORST_CASE_TOKENS_PER_CHAR);
+    if (chars >= MIN_STRING_CHARS) return { changes, chars };
   }
-  return bound;
+  throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer. Raise options.num_predict (2048 or more is usual), or set bounded_answer to false.`, { num_predict: tokens });
 }

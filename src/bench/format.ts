@@ -31,7 +31,7 @@ export const formatBench: BenchModule = {
     if (!shared) await writeSyntheticGguf(tokenizerPath, { contextLength: 4096 });
     const llama = await getLlamaRuntime("auto");
     const model = await llama.loadModel({ modelPath: tokenizerPath, vocabOnly: true });
-    const tokenizer = shared ? "llama-2 32k tokenizer (../shared/models/llama-2-tiny-random.gguf)" : "synthesized byte-level tokenizer (the shared llama model is absent)";
+    const tokenizer = shared ? `llama-2 32k tokenizer (${path.relative(REPO_ROOT, SHARED_MODEL)})` : "synthesized byte-level tokenizer (the shared llama model is absent)";
     try {
       const results = [...replayHistory(model, tokenizer)];
       results.push(...(await applyShare(dir)));

@@ -40,10 +40,11 @@ export function changesJsonSchema(options: ChangesSchemaOptions): Record<string,
           type: "object",
           properties: {
             path,
-            action: { type: "string", enum: ["edit", "create", "delete"] },
+            // A bounded answer deletes nothing (its worst case is a change of every file); `whole` writes contents, never edits.
+            action: { type: "string", enum: limits ? ["edit", "create"] : ["edit", "create", "delete"] },
             edits: {
               type: "array",
-              ...(max !== undefined ? { maxItems: BOUNDED_EDITS_PER_FILE } : {}),
+              ...(options.edits === "whole" ? { maxItems: 0 } : max !== undefined ? { maxItems: BOUNDED_EDITS_PER_FILE } : {}),
               items: {
                 type: "object",
                 properties: { search: str("whole lines of the current file, quoted exactly"), replace: str("the lines that replace them") },

@@ -6,6 +6,7 @@ import type { BuilderTask, ModelAnswer } from "../task/schema.js";
 import { createLogger } from "../telemetry/logger.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { hashTree, typescriptProject } from "../test-support/ts-project-fixture.js";
+import { renderTextAnswer } from "../answer/text-format.js";
 import { buildRepairMessages, type Attempt } from "./repair.js";
 import { runTask, type RunTaskResult } from "./run-task.js";
 
@@ -25,9 +26,17 @@ class ScriptedBackend implements Backend {
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     this.requests.push(request.messages);
     const answer = this.answers[Math.min(this.requests.length - 1, this.answers.length - 1)] as ModelAnswer;
-    return { text: JSON.stringify(answer), stopReason: "stop", metrics: { promptTokens: 10, generatedTokens: 50, generationMs: 5 } };
+    // Round n reports 50·n generated tokens, so sums over rounds differ from any single round.
+    return { text: textOf(answer), stopReason: "stop", metrics: { promptTokens: 10, generatedTokens: 50 * this.requests.length, generationMs: 5 } };
   }
   async dispose(): Promise<void> {}
+}
+
+/** A whole-file answer in the text format: the code (and its tests) as whole contents. */
+function textOf(answer: ModelAnswer): string {
+  const changes = [{ path: answer.file_path, action: "create" as const, content: answer.suggested_code }];
+  if (answer.tests !== "") changes.push({ path: answer.file_path.replace(/\.ts$/, ".test.ts"), action: "create", content: answer.tests });
+  return renderTextAnswer({ changes, explanation: answer.explanation });
 }
 
 const TASK: BuilderTask = {
@@ -70,12 +79,19 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(result.suggestion.verification.summary).toMatch(/^VERIFIED after 1 repair round\(s\)/);
     expect(backend.requests).toHaveLength(2);
     const repair = backend.requests[1] as ChatMessage[];
-    expect(repair.at(-2)).toEqual({ role: "assistant", content: JSON.stringify(TYPE_ERROR) });
+    expect(repair.at(-2)).toEqual({ role: "assistant", content: textOf(TYPE_ERROR) });
     expect(repair.at(-1)?.content).toMatch(/typecheck: 1 error\(s\)[\s\S]*src\/multiply\.ts:2:3 TS2322 Type 'string' is not assignable to type 'number'/);
     expect(result.metrics).toMatchObject({ verdict: "VERIFIED", repair_rounds: 1 });
     expect(result.metrics.rounds?.map((r) => r.verdict)).toEqual(["FAILED", "VERIFIED"]);
     expect(Object.keys(result.metrics.check_ms ?? {})).toEqual(["typecheck", "rules", "tests", "lint"]);
     expect(hashTree(workspace)).toEqual(before);
+  });
+
+  it("sums generated and prompt tokens over the first answer and its repair rounds", async () => {
+    const workspace = typescriptProject();
+    const result = await run(TASK, config(workspace), new ScriptedBackend([TYPE_ERROR, RIGHT]));
+    expect(result.metrics.rounds?.map((r) => r.generated_tokens)).toEqual([50, 100]);
+    expect(result.metrics).toMatchObject({ generated_tokens: 150, prompt_tokens: 20 });
   });
 
   it("stops early when a repair round fixes nothing, and reports FAILED with the diagnostics", async () => {
@@ -121,13 +137,13 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(result.suggestion.verification.verdict).toBe("VERIFIED");
   });
 
-  it("does not repair with --max-repairs 0, and treats a file_path outside the workspace as a failed check", async () => {
+  it("does not repair with --max-repairs 0, and treats a path outside the workspace as a failed edits check", async () => {
     const workspace = typescriptProject();
     const backend = new ScriptedBackend([{ ...RIGHT, file_path: "../outside.ts" }]);
     const result = await run({ ...TASK, files: [] }, config(workspace, { maxRepairs: 0 }), backend);
     expect(backend.requests).toHaveLength(1);
     expect(result.suggestion.verification.checks).toEqual([
-      expect.objectContaining({ name: "paths", status: "failed", diagnostics: [expect.stringMatching(/lies outside the workspace/)] }),
+      expect.objectContaining({ name: "edits", status: "failed", diagnostics: [expect.stringMatching(/not one of the task's files/)] }),
     ]);
     expect(result.suggestion.verification.notes).toContain("repairs are off (--max-repairs 0)");
   });
@@ -150,6 +166,7 @@ describe("buildRepairMessages", () => {
       round: 0,
       answer: RIGHT,
       cutFields: [],
+      problems: [],
       generation: { text: "", stopReason: "stop", metrics: { promptTokens: 0, generatedTokens: 0, generationMs: 0 } },
       report: {
         verdict: "FAILED",

@@ -8,8 +8,10 @@ import type { VerificationReport } from "../verify/verify.js";
 export interface GeneratedAnswer {
   answer: ModelAnswer;
   generation: GenerateResult;
-  /** Fields that filled their whole length bound (the model may have been cut off there). */
+  /** Notes on how the answer was read (edits matched only with whitespace ignored…), for `verification.notes`. */
   cutFields: string[];
+  /** Why the answer's changes do not apply (empty when they do): verification reports them as a failed `edits` check. */
+  problems: string[];
 }
 
 /** One round: an answer and what verification said about it. Round 0 is the first answer. */
@@ -20,7 +22,8 @@ export interface Attempt extends GeneratedAnswer {
 
 /** What the repair loop needs from the agent: a way to verify an answer and a way to ask for a corrected one. */
 export interface RepairDeps {
-  verify(answer: ModelAnswer): Promise<VerificationReport>;
+  /** `generated` is the answer as produced (its edit problems, if any). */
+  verify(answer: ModelAnswer, generated?: GeneratedAnswer): Promise<VerificationReport>;
   /** Asks the model to correct `previous`; throws a BuilderError when it cannot (prompt too large, truncated answer…). */
   repair(previous: Attempt): Promise<GeneratedAnswer>;
   maxRepairs: number;
@@ -43,7 +46,7 @@ export interface RepairOutcome {
  * that the round before had wrong.
  */
 export async function verifyWithRepairs(first: GeneratedAnswer, deps: RepairDeps): Promise<RepairOutcome> {
-  const attempts: Attempt[] = [{ ...first, round: 0, report: await deps.verify(first.answer) }];
+  const attempts: Attempt[] = [{ ...first, round: 0, report: await deps.verify(first.answer, first) }];
   let stopped = "";
   for (let round = 1; ; round++) {
     const previous = attempts[attempts.length - 1] as Attempt;
@@ -68,7 +71,7 @@ export async function verifyWithRepairs(first: GeneratedAnswer, deps: RepairDeps
       stopped = `repair round ${round} produced no usable answer (${error.code}: ${error.message})`;
       break;
     }
-    attempts.push({ ...next, round, report: await deps.verify(next.answer) });
+    attempts.push({ ...next, round, report: await deps.verify(next.answer, next) });
   }
   return { best: pickBest(attempts), attempts, repairRounds: attempts.length - 1, stopped };
 }
@@ -105,7 +108,8 @@ export const REPAIR_DIAGNOSTIC_LIMITS = [20, 10, 5, 2, 1] as const;
  * most `maxLinesPerCheck` diagnostics per check) with the request for a corrected answer.
  */
 export function buildRepairMessages(base: readonly ChatMessage[], previous: Attempt, maxLinesPerCheck: number): ChatMessage[] {
-  return [...base, { role: "assistant", content: JSON.stringify(previous.answer) }, { role: "user", content: repairRequest(previous.report.checks, maxLinesPerCheck) }];
+  // The model sees its answer as it wrote it (its own format), not Builder's reading of it.
+  return [...base, { role: "assistant", content: previous.generation.text }, { role: "user", content: repairRequest(previous.report.checks, maxLinesPerCheck) }];
 }
 
 function repairRequest(checks: readonly CheckResult[], maxLines: number): string {
@@ -117,6 +121,6 @@ function repairRequest(checks: readonly CheckResult[], maxLines: number): string
   }
   const passed = checks.filter((c) => c.status === "passed").map((c) => c.name);
   if (passed.length > 0) lines.push(`Passed: ${passed.join(", ")}. Keep what already works.`);
-  lines.push("Answer again with one JSON object in the same schema (file_path, suggested_code, explanation, tests): the complete corrected file and tests, fixing every problem above.");
+  lines.push("Your changes were not applied. Answer again in the same format with every change, against the files as shown above, fixing every problem above.");
   return lines.join("\n");
 }

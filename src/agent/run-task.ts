@@ -3,25 +3,30 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
-import type { Backend, BackendInfo, ChatMessage, GenerateResult } from "../backends/types.js";
+import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
 import { assembleContext, type ContextExplanation } from "../context/assemble.js";
-import { loadPriming } from "../context/priming.js";
-import { gatherWorkspaceContext, normalizeTaskFiles } from "../context/workspace-context.js";
+import { instructionsFor } from "../context/prompt.js";
+import { loadPriming, type KnowledgeSection } from "../context/priming.js";
+import { gatherWorkspaceContext, normalizeTaskFiles, type WorkspaceContext } from "../context/workspace-context.js";
 import { loadFewShot } from "../learning/few-shot.js";
 import { recordTrainingExample } from "../learning/record-training.js";
-import { BuilderError, GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
-import { assertAnswerFileAllowed } from "../task/answer-files.js";
-import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
-import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
+import { toBuilderError } from "../errors/errors.js";
+import { resolveAnswerStyle, type AnswerStyle } from "../answer/answer-plan.js";
+import { allowedFilesFor, type AllowedFiles } from "../answer/resolve-changes.js";
+import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
-import { Verifier, planVerification } from "../verify/verify.js";
+import { detectTestConvention, testPathFor } from "../verify/edits.js";
+import { Verifier, planVerification, type VerificationPlan } from "../verify/verify.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { baseHashesFor } from "../workspace/suggestion-apply.js";
+import { isTestFile } from "../workspace/test-placement.js";
 import { planAnswerBudget } from "./budget.js";
 import { RunFailure } from "./run-failure.js";
-import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, verifyWithRepairs, type Attempt, type GeneratedAnswer, type RepairOutcome } from "./repair.js";
+import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
+import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, verifyWithRepairs, type Attempt, type RepairOutcome } from "./repair.js";
 import { roundMetrics, unverifiedReport, verificationSection, verifiedReport, verifyAnswer } from "./verification-step.js";
+import type { ChatMessage } from "../backends/types.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -47,10 +52,47 @@ export interface RunTaskResult {
 
 export { RunFailure };
 
+/** Token usage over every generation of a run (first answer and repairs), as the metrics report it. */
+export class RunUsage implements UsageObserver {
+  /** Prompt tokens counted before each generation (kept when a run fails before generating). */
+  private counted: number[] = [];
+  readonly rounds: GenerateResult[] = [];
+
+  promptCounted(tokens: number): void {
+    this.counted.push(tokens);
+  }
+
+  generated(result: GenerateResult): void {
+    this.rounds.push(result);
+  }
+
+  /** Set from the context assembly, before any generation (its count of the first prompt). */
+  assembled(tokens: number): void {
+    if (this.counted.length === 0) this.counted.push(tokens);
+  }
+
+  /** The usage fields of a metrics line: sums over the rounds (the first round's time to first token). */
+  metrics(): Pick<RunMetrics, "prompt_tokens" | "prompt_ms" | "time_to_first_token_ms" | "generated_tokens" | "tokens_per_sec"> & { loadMs: number } {
+    const all = this.rounds.map((r) => r.metrics);
+    const sum = (pick: (m: GenerateResult["metrics"]) => number | undefined): number => all.reduce((total, m) => total + (pick(m) ?? 0), 0);
+    const first = all[0];
+    const generated = sum((m) => m.generatedTokens);
+    return {
+      prompt_tokens: all.length > 0 ? sum((m) => m.promptTokens) : this.counted.reduce((a, b) => a + b, 0),
+      prompt_ms: all.some((m) => m.promptMs !== undefined) ? round(sum((m) => m.promptMs)) : null,
+      time_to_first_token_ms: first?.timeToFirstTokenMs !== undefined ? round(first.timeToFirstTokenMs) : null,
+      generated_tokens: generated,
+      tokens_per_sec: all.length > 0 ? tokensPerSecond(generated, sum((m) => m.generationMs)) : null,
+      loadMs: sum((m) => m.loadMs),
+    };
+  }
+}
+
 /**
- * The agent loop for one task: prime, generate a schema-constrained answer, verify it in a scratch
- * copy of the workspace and repair it while it fails (bounded), report honestly, and record metrics
- * whether it worked or not. A FAILED verdict is a result, not an exception: the caller decides.
+ * The agent loop for one task: prepare the run (priming, workspace, prompt), produce the suggestion
+ * (an answer constrained to the task's files, then repairs while its edits do not apply or its checks
+ * fail, bounded), and finish it (paths, base hashes, metrics summed over every round, training data).
+ * A FAILED verdict is a result, not an exception: the caller decides.
  */
 export async function runTask(task: BuilderTask, options: RunTaskOptions): Promise<RunTaskResult> {
   const { config } = options;
@@ -63,150 +105,178 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   const sandbox = await WorkspaceSandbox.fromConfig(config);
   const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config), { sandbox, allowOutside: config.knowledgeAllowOutside, logger });
   const backend = options.backend ?? createBackend(config);
+  const usage = new RunUsage();
   let info: BackendInfo | undefined;
-  let generation: GenerateResult | undefined;
-  let promptTokens = 0;
   let verifier: Promise<Verifier> | undefined;
   try {
-    // Every path is checked against the workspace before the model loads; the scan runs while it does.
-    const root = sandbox.root;
-    const workspaceTask = await normalizeTaskFiles(sandbox, task);
-    const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
-    gathering.catch(() => undefined);
-    const knowledge = priming.map((section) => section.content).join("\n");
-    const plan = planVerification(root, config.verify);
-    // The scratch copy is made while the model loads and generates.
-    verifier = plan.run ? Verifier.open(root, config.verify, logger) : undefined;
-    verifier?.catch(() => undefined);
-    const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-    info = await backend.prepare();
-    const backendInfo = info;
-    const workspace = await gathering;
-    const context = await assembleContext({
-      task: workspaceTask,
-      priming,
-      workspace,
-      counter: backend,
-      contextSize: info.contextSize,
-      numPredict: config.options.num_predict,
-      examples: fewShot.selection.map((picked, i) => ({
-        label: `${picked.example.task.task_id} (score ${picked.score.toFixed(2)})`,
-        messages: fewShot.messages.slice(i * 2, i * 2 + 2),
-      })),
-      requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
-      onExplain: (explanation) => {
-        // Kept for the metrics line also when the prompt does not fit and assembly throws.
-        promptTokens = explanation.prompt_tokens;
-        options.onContext?.(explanation);
-      },
-    });
-    const messages = context.messages;
-    const generate = async (request: ChatMessage[], repairOf?: Attempt): Promise<GeneratedAnswer> => {
-      return generateAnswer(
-        { backend, info: backendInfo, config, task: workspaceTask, messages: request, options, logger, repairOf },
-        {
-          promptCounted: (tokens) => (promptTokens ||= tokens),
-          generated: (result) => (generation ??= result),
-        },
-      );
-    };
-    const first = await generate(messages);
-    let suggestion: CodeSuggestion;
-    let outcome: RepairOutcome | undefined;
-    if (!plan.run || !verifier) {
-      suggestion = { ...first.answer, verification: unverifiedReport(info, plan.run ? "verification is off" : plan.reason, first.cutFields) };
-    } else {
-      const ready = await verifier;
-      outcome = await verifyWithRepairs(first, {
-        maxRepairs: config.verify.maxRepairs,
-        verify: (answer) => verifyAnswer(ready, root, answer, workspaceTask, knowledge),
-        repair: async (previous) => generate(await fitRepairPrompt(backend, messages, previous, backendInfo.contextSize, config.options.num_predict), previous),
-      });
-      suggestion = { ...outcome.best.answer, verification: verifiedReport(outcome, info, outcome.best.cutFields) };
-      logger.info({ verdict: suggestion.verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped }, "verification finished");
-    }
-    // A file_path outside the workspace (or on the deny list) fails the run, unless verification already
-    // reported it as a failed check (a FAILED suggestion is never written anyway).
-    const failed = suggestion.verification.verdict === "FAILED";
-    const target = await sandbox.resolveForWrite(suggestion.file_path).catch((error: unknown) => {
-      if (failed) return undefined;
-      throw error;
-    });
-    if (target) {
-      suggestion.file_path = target.relative;
-      const atPrompt = Object.fromEntries(workspace.taskFiles.map((file) => [file.path, file.hash]));
-      suggestion.base_hashes = await baseHashesFor(suggestion, sandbox, atPrompt);
-    }
-    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: true, error: null, backendName: config.backend, model: config.model, outcome, verdict: suggestion.verification.verdict });
-    await recordRunMetrics(metrics, config.workspace, logger);
-    // Records VERIFIED / FAILED runs as training data (apart); UNVERIFIED runs record nothing.
-    await recordTrainingExample({ workspace: root, runId, task: workspaceTask, messages, suggestion, promptTokens: metrics.prompt_tokens, generatedTokens: metrics.generated_tokens }, logger);
-    return { runId, suggestion, metrics, info, context: context.explanation };
+    const run = await prepareRun(task, sandbox, priming, backend, options, logger, usage, (opened) => (verifier = opened));
+    info = run.info;
+    const produced = await produceSuggestion(run);
+    return await finishRun(run, produced, { runId, task, started, usage });
   } catch (caught) {
     const error = toBuilderError(caught);
-    const metrics = buildMetrics({ runId, task, info, generation, started, promptTokens, success: false, error: error.code, backendName: config.backend, model: config.model });
+    const metrics = buildMetrics({ runId, task, info, usage, started, success: false, error: error.code, backendName: config.backend, model: config.model });
     await recordRunMetrics(metrics, config.workspace, logger);
     throw new RunFailure(error, metrics, info);
   } finally {
     // A verifier that failed to open has nothing to remove (and its error was reported above, if it mattered).
-    const opened = await verifier?.catch(() => undefined);
+    const opened = await (verifier as Promise<Verifier> | undefined)?.catch(() => undefined);
     if (opened) await opened.dispose().catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
     if (!options.backend) await backend.dispose();
   }
 }
 
-/** Inputs of one generation. */
-interface GenerateInput {
-  backend: Backend;
-  info: BackendInfo;
+/** Everything a prepared run holds: the workspace, the prompt, the answer's style and allowed files. */
+interface PreparedRun {
   config: BuilderConfig;
-  task: BuilderTask;
-  messages: ChatMessage[];
   options: RunTaskOptions;
   logger: Logger;
-  repairOf?: Attempt;
+  backend: Backend;
+  info: BackendInfo;
+  sandbox: WorkspaceSandbox;
+  task: BuilderTask;
+  workspace: WorkspaceContext;
+  knowledge: string;
+  plan: VerificationPlan;
+  verifier?: Promise<Verifier>;
+  messages: ChatMessage[];
+  context: ContextExplanation;
+  style: AnswerStyle;
+  step: AnswerStepInput;
+  usage: RunUsage;
 }
 
 /**
- * One schema-constrained generation, parsed: fails on a truncated, cancelled or malformed answer.
- * `observe` sees the prompt size (before the budget can fail) and the raw result.
+ * Checks every path against the workspace before the model loads (the scan runs while it does),
+ * opens the scratch copy for verification, loads the backend and assembles the prompt. The task's
+ * files are joined by their test files (by the workspace's convention), so the tests are one more change.
  */
-async function generateAnswer(input: GenerateInput, observe: { promptCounted(tokens: number): void; generated(result: GenerateResult): void }): Promise<GeneratedAnswer> {
-  const { backend, config, task, logger } = input;
-  const count = await backend.countPromptTokens(input.messages);
-  observe.promptCounted(count.tokens);
-  const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: input.info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
-  const schema = answerJsonSchema(task, maxTokens, config.boundedAnswer);
-  logger.debug({ task_id: task.task_id, prompt_tokens: count.tokens, max_tokens: maxTokens, repair_of_round: input.repairOf?.round }, "generating");
-  const result = await backend.generate({
-    messages: input.messages,
-    schema: schema as unknown as Record<string, unknown>,
-    sampling: {
-      maxTokens,
-      temperature: config.options.temperature ?? 0.2,
-      topP: config.options.top_p,
-      topK: config.options.top_k,
-      repeatPenalty: config.options.repeat_penalty,
-      seed: config.options.seed,
-    },
-    signal: input.options.signal,
-    onTextChunk: input.options.onTextChunk,
-  });
-  observe.generated(result);
-  if (result.stopReason === "length") {
-    throw new GenerationTruncatedError(
-      `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
-        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
-      { num_predict: maxTokens, generated_tokens: result.metrics.generatedTokens },
-    );
+async function prepareRun(
+  task: BuilderTask,
+  sandbox: WorkspaceSandbox,
+  priming: KnowledgeSection[],
+  backend: Backend,
+  options: RunTaskOptions,
+  logger: Logger,
+  usage: RunUsage,
+  onVerifier: (verifier: Promise<Verifier>) => void,
+): Promise<PreparedRun> {
+  const { config } = options;
+  const root = sandbox.root;
+  const folders = task.files.filter((f) => f.endsWith("/"));
+  const named = await normalizeTaskFiles(sandbox, { ...task, files: task.files.filter((f) => !f.endsWith("/")) });
+  const withTests = [...named.files];
+  for (const file of named.files) {
+    if (isTestFile(file)) continue;
+    const testPath = testPathFor(file, detectTestConvention(root, file));
+    if (!withTests.includes(testPath)) withTests.push((await sandbox.resolveForWrite(testPath)).relative);
   }
-  if (result.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
-  const answer = parseAnswer(result.text);
-  assertAnswerFileAllowed(answer, task);
-  const cutFields = fieldsAtBound(answer, schema).map(
-    (field) => `${field} filled its whole length bound (${String(schema.properties[field as keyof typeof schema.properties].maxLength)} chars): the model may have been cut off there; raise options.num_predict for longer answers.`,
-  );
-  return { answer, generation: result, cutFields };
+  const workspaceTask: BuilderTask = { ...named, files: withTests };
+  // A task that names no file lets the model create one anywhere in the workspace (the sandbox still checks it).
+  const newFileFolders = named.files.length === 0 && folders.length === 0 ? [""] : await Promise.all(folders.map(async (f) => (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, "")));
+  const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
+  gathering.catch(() => undefined);
+  const knowledge = priming.map((section) => section.content).join("\n");
+  const plan = planVerification(root, config.verify);
+  // The scratch copy is made while the model loads and generates.
+  const verifier = plan.run ? Verifier.open(root, config.verify, logger) : undefined;
+  if (verifier) {
+    verifier.catch(() => undefined);
+    onVerifier(verifier);
+  }
+  const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
+  const info = await backend.prepare();
+  const workspace = await gathering;
+  const style = resolveAnswerStyle(info.backend, config.answer.format, config.answer.edits);
+  const context = await assembleContext({
+    task: workspaceTask,
+    priming,
+    workspace,
+    counter: backend,
+    contextSize: info.contextSize,
+    numPredict: config.options.num_predict,
+    instructions: instructionsFor(style.format),
+    examples: fewShot.selection.map((picked, i) => ({
+      label: `${picked.example.task.task_id} (score ${picked.score.toFixed(2)})`,
+      messages: fewShot.messages.slice(i * 2, i * 2 + 2),
+    })),
+    requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
+    onExplain: (explanation) => {
+      // Kept for the metrics line also when the prompt does not fit and assembly throws.
+      usage.assembled(explanation.prompt_tokens);
+      options.onContext?.(explanation);
+    },
+  });
+  const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
+  const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, signal: options.signal, onTextChunk: options.onTextChunk };
+  return { config, options, logger, backend, info, sandbox, task: workspaceTask, workspace, knowledge, plan, verifier, messages: context.messages, context: context.explanation, style, step, usage };
+}
+
+/**
+ * The first answer and its repairs: an answer whose edits do not apply fails an `edits` check (and
+ * goes back to the model with the nearest lines), one that applies is verified when verification
+ * runs. Returns the suggestion with its `verification`.
+ */
+async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSuggestion; outcome: RepairOutcome }> {
+  const { config, info, plan, style, step, usage } = run;
+  const root = run.sandbox.root;
+  const first = await generateAnswer(step, run.messages, usage);
+  const ready = run.verifier ? await run.verifier : undefined;
+  const outcome = await verifyWithRepairs(first, {
+    maxRepairs: config.verify.maxRepairs,
+    verify: async (answer, generated) => {
+      if (generated && generated.problems.length > 0) return editProblemsReport(generated.problems);
+      if (!ready) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
+      return verifyAnswer(ready, root, answer, run.task, run.knowledge);
+    },
+    repair: async (previous) => generateAnswer(step, await fitRepairPrompt(run.backend, run.messages, previous, info.contextSize, config.options.num_predict), usage, previous),
+  });
+  const best = outcome.best;
+  const notes = [style.note, ...best.cutFields];
+  const unchecked = !ready && best.problems.length === 0;
+  const verification = unchecked ? unverifiedReport(info, plan.run ? "verification is off" : plan.reason, notes) : verifiedReport(outcome, info, notes);
+  run.logger.info({ verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped }, "suggestion produced");
+  return { suggestion: { ...best.answer, verification }, outcome };
+}
+
+/**
+ * Checks every changed path for writing (outside the workspace or on the deny list fails the run,
+ * unless verification already reported the suggestion FAILED: it is never written), records the base
+ * hashes, the metrics (usage summed over every round) and the training example.
+ */
+async function finishRun(run: PreparedRun, produced: { suggestion: CodeSuggestion; outcome: RepairOutcome }, meta: { runId: string; task: BuilderTask; started: number; usage: RunUsage }): Promise<RunTaskResult> {
+  const { suggestion, outcome } = produced;
+  const { sandbox, config, logger } = run;
+  const failed = suggestion.verification.verdict === "FAILED";
+  const paths = [suggestion.file_path, ...(suggestion.changes ?? []).map((c) => c.path)];
+  const targets = await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
+    if (failed) return undefined;
+    throw error;
+  });
+  if (targets) {
+    suggestion.file_path = (targets[0] as { relative: string }).relative;
+    suggestion.changes = suggestion.changes?.map((c, i) => ({ ...c, path: (targets[i + 1] as { relative: string }).relative }));
+    const atPrompt = Object.fromEntries(run.workspace.taskFiles.map((file) => [file.path, file.hash]));
+    suggestion.base_hashes = await baseHashesFor(suggestion, sandbox, atPrompt);
+  }
+  const ran = outcome.attempts.some((a) => a.report.checks.some((c) => c.name !== "edits"));
+  const metrics = buildMetrics({
+    runId: meta.runId,
+    task: meta.task,
+    info: run.info,
+    usage: meta.usage,
+    started: meta.started,
+    success: true,
+    error: null,
+    backendName: config.backend,
+    model: config.model,
+    outcome: ran || failed ? outcome : undefined,
+    verdict: suggestion.verification.verdict,
+  });
+  await recordRunMetrics(metrics, config.workspace, logger);
+  // Records VERIFIED / FAILED runs as training data (apart); UNVERIFIED runs record nothing.
+  await recordTrainingExample({ workspace: sandbox.root, runId: meta.runId, task: run.task, messages: run.messages, suggestion, promptTokens: metrics.prompt_tokens, generatedTokens: metrics.generated_tokens }, logger);
+  return { runId: meta.runId, suggestion, metrics, info: run.info, context: run.context };
 }
 
 /**
@@ -228,30 +298,12 @@ async function fitRepairPrompt(backend: Backend, base: ChatMessage[], previous: 
   throw overflow;
 }
 
-function parseAnswer(text: string): ModelAnswer {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new GenerationError(`The model's answer is not valid JSON (${(error as Error).message}); nothing was produced.`, {
-      answer_start: text.slice(0, 200),
-    });
-  }
-  const parsed = ModelAnswerSchema.safeParse(value);
-  if (!parsed.success) {
-    throw new GenerationError(`The model's answer does not match the suggestion schema: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}.`);
-  }
-  return parsed.data;
-}
-
 interface MetricsInput {
   runId: string;
   task: BuilderTask;
   info: BackendInfo | undefined;
-  generation: GenerateResult | undefined;
+  usage: RunUsage;
   started: number;
-  /** Tokens counted before generation: kept even when the run fails before generating. */
-  promptTokens: number;
   success: boolean;
   error: string | null;
   backendName: string;
@@ -262,7 +314,7 @@ interface MetricsInput {
 }
 
 function buildMetrics(input: MetricsInput): RunMetrics {
-  const g = input.generation?.metrics;
+  const { loadMs, ...usage } = input.usage.metrics();
   return {
     event: "run",
     run_id: input.runId,
@@ -270,13 +322,9 @@ function buildMetrics(input: MetricsInput): RunMetrics {
     task_id: input.task.task_id,
     backend: input.info?.backend ?? input.backendName,
     model: input.info?.model ?? input.model ?? "",
-    // Loading in this process (embedded) plus loading reported by a server for this request (Ollama's load_duration).
-    load_ms: round((input.info?.loadMs ?? 0) + (g?.loadMs ?? 0)),
-    prompt_tokens: g?.promptTokens ?? input.promptTokens,
-    prompt_ms: g?.promptMs !== undefined ? round(g.promptMs) : null,
-    time_to_first_token_ms: g?.timeToFirstTokenMs !== undefined ? round(g.timeToFirstTokenMs) : null,
-    generated_tokens: g?.generatedTokens ?? 0,
-    tokens_per_sec: g ? tokensPerSecond(g.generatedTokens, g.generationMs) : null,
+    // Loading in this process (embedded) plus loading reported by a server for these requests (Ollama's load_duration).
+    load_ms: round((input.info?.loadMs ?? 0) + loadMs),
+    ...usage,
     total_ms: round(performance.now() - input.started),
     success: input.success,
     error: input.error,

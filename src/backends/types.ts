@@ -20,10 +20,13 @@ export interface SamplingOptions {
   seed?: number;
 }
 
-/** What the caller asks: messages, the answer's schema, and how to sample. */
+/** What the caller asks: messages, the answer's constraint (a JSON schema or a GBNF grammar), and how to sample. */
 export interface GenerateRequest {
   messages: ChatMessage[];
-  schema: JsonSchema;
+  /** The answer's JSON schema (backends that take only a schema); absent with `grammar` or for free text. */
+  schema?: JsonSchema;
+  /** A GBNF grammar for the answer's text (the embedded engine; llama.cpp's server as the `grammar` field). Plain data, so a request can be forwarded. */
+  grammar?: string;
   sampling: SamplingOptions;
   signal?: AbortSignal;
   /** Called with each piece of answer text as it is generated. */

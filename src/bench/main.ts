@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { setLogger, createLogger } from "../telemetry/logger.js";
 import { contextBench } from "./context.js";
+import { formatBench } from "./format.js";
 import { engineBench } from "./engine.js";
 import { serveBench } from "./serve.js";
 import { statsBench } from "./stats.js";
@@ -8,7 +9,7 @@ import { verifyBench } from "./verify.js";
 import type { BenchModule, BenchSection } from "./types.js";
 
 /** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
-const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench];
+const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench, formatBench];
 
 function formatSection(section: BenchSection): string {
   const lines = [`\n## ${section.title}`];

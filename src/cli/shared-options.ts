@@ -1,3 +1,4 @@
+import { ANSWER_FORMATS, EDIT_MODES, type AnswerFormat, type EditMode } from "../answer/changes.js";
 import { Option, type Command } from "commander";
 import { BACKEND_NAMES, type BackendName, type GenerationOptions } from "../config/schema.js";
 import { loadConfig, type BuilderConfig, type ConfigOverrides } from "../config/load.js";
@@ -18,6 +19,8 @@ export interface ModelFlags {
   gpuLayers?: number;
   seed?: number;
   boundedAnswer?: boolean;
+  answerFormat?: AnswerFormat;
+  edits?: EditMode;
   logLevel?: string;
   quiet?: boolean;
 }
@@ -44,7 +47,10 @@ export function addModelFlags(command: Command): Command {
     .option("--temperature <t>", "sampling temperature", toNumber("--temperature"))
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .option("--seed <n>", "sampling seed", toInt("--seed"))
-    .option("--no-bounded-answer", "do not bound answer lengths by --num-predict (long answers may then fail as truncated)")
+    .option("--bounded-answer", "bound the answer by --num-predict in the worst case, for models that never stop (random test models)")
+    .option("--no-bounded-answer", "do not bound the answer (the default): a real model stops by itself, a cut answer fails as truncated")
+    .addOption(new Option("--answer-format <format>", "how the model answers: text blocks under a grammar, or JSON (default auto: per backend)").choices([...ANSWER_FORMATS]))
+    .addOption(new Option("--edits <mode>", "search/replace edits or whole files (default auto: search-replace)").choices([...EDIT_MODES]))
     .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
@@ -83,7 +89,7 @@ export function overridesFromFlags(flags: ModelFlags): ConfigOverrides {
   if (flags.temperature !== undefined) options.temperature = flags.temperature;
   if (flags.gpuLayers !== undefined) options.gpu_layers = flags.gpuLayers;
   if (flags.seed !== undefined) options.seed = flags.seed;
-  return { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer === false ? false : undefined };
+  return { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer, answerFormat: flags.answerFormat, edits: flags.edits };
 }
 
 /** A commander parser for whole numbers that names the flag in its error. */

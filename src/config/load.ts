@@ -1,3 +1,4 @@
+import { ANSWER_FORMATS, EDIT_MODES, type AnswerFormat, type EditMode } from "../answer/changes.js";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -38,6 +39,8 @@ export interface BuilderConfig {
   options: GenerationOptions;
   /** Whether answer string lengths are bounded by the token budget (see ConfigFileSchema). */
   boundedAnswer: boolean;
+  /** The answer's format and edit mode (`auto` resolves per backend, see src/answer/answer-plan.ts). */
+  answer: { format: AnswerFormat; edits: EditMode };
   /** Ollama servers: `host` is the first of `hosts` (several hosts make an endpoint pool). */
   ollama: { host: string; hosts: string[]; keepAlive?: string | number; timeouts: ServerTimeouts };
   /** OpenAI-compatible servers: `baseUrl` is the first of `baseUrls`. */
@@ -80,6 +83,8 @@ export interface ConfigOverrides {
   host?: string;
   options?: GenerationOptions;
   boundedAnswer?: boolean;
+  answerFormat?: AnswerFormat;
+  edits?: EditMode;
   verify?: VerifyOverrides;
 }
 
@@ -183,7 +188,11 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     workspace,
     deny: file.deny ?? [],
     options: options_,
-    boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? true,
+    boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? false,
+    answer: {
+      format: options.overrides?.answerFormat ?? parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT") ?? file.answer?.format ?? "auto",
+      edits: options.overrides?.edits ?? parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS") ?? file.answer?.edits ?? "auto",
+    },
     ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacyHost),
     openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
     verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
@@ -323,4 +332,11 @@ function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
+}
+
+/** An environment value that must be one of `choices` (unset: undefined). */
+function parseChoice<T extends string>(value: string | undefined, choices: readonly T[], name: string): T | undefined {
+  if (value === undefined || value === "") return undefined;
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`${name}=${value} is not one of ${choices.join(", ")}.`, { [name]: value });
 }

@@ -1,3 +1,4 @@
+import { ANSWER_FORMATS, EDIT_MODES } from "../answer/changes.js";
 import { z } from "zod";
 
 /**
@@ -146,10 +147,16 @@ export const ConfigFileSchema = z
     deny: z.array(z.string().min(1)).optional(),
     options: ConfigOptionsSchema.optional(),
     /**
-     * Bound the answer's string lengths by num_predict (default true), so that every answer completes.
-     * false lets a model write longer fields, and an answer that runs out of tokens fails as truncated.
+     * Bound the answer by num_predict in the worst case (default false), so that even a model that never
+     * stops ends with a complete answer. Off, a real model stops by itself, and an answer that runs out
+     * of tokens fails as GENERATION_TRUNCATED.
      */
     bounded_answer: z.boolean().optional(),
+    /** How the model writes its answer (`format`: auto|text|json) and changes existing files (`edits`: auto|search-replace|whole). */
+    answer: z
+      .object({ format: z.enum(ANSWER_FORMATS).optional(), edits: z.enum(EDIT_MODES).optional() })
+      .strict()
+      .optional(),
     verify: VerifyConfigSchema.optional(),
     ollama: z
       .object({

@@ -48,6 +48,8 @@ export interface AssembleInput {
   examples?: readonly FewShotExample[];
   /** Sections the run adds just before the task (what verification will check); never dropped. */
   requirements?: readonly ContextSection[];
+  /** The standing instructions (the answer format's); default: the text format's. */
+  instructions?: string;
   /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
   onExplain?: (explanation: ContextExplanation) => void;
 }
@@ -104,7 +106,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   });
   const fragment = await fragmentCounter(counter);
 
-  const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
+  const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(input.instructions ?? SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
   const priming = await Promise.all(
     input.priming.map(async (section): Promise<Unit & { section: KnowledgeSection }> => {
       const tokens = await fragment(`## Project knowledge: ${section.label}\n\n${section.content}`);
@@ -169,7 +171,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     sections.push(...relatedSections.filter((_, i) => relatedUnits[i]?.included));
     sections.push(...requirements);
     return [
-      { role: "system", content: buildSystemMessage(priming.filter((p) => p.included).map((p) => p.section)) },
+      { role: "system", content: buildSystemMessage(priming.filter((p) => p.included).map((p) => p.section), input.instructions) },
       ...examples.filter((_, i) => exampleUnits[i]?.included).flatMap((example) => example.messages),
       { role: "user", content: buildTaskMessage(task, sections) },
     ];

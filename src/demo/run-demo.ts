@@ -18,7 +18,7 @@ export const DEMO_BANNER = [
   "┌──────────────────────────────────────────────────────────────────────────┐",
   "│ Builder demo: a tiny RANDOM-WEIGHT model that Builder synthesized itself. │",
   "│ Its code is gibberish by design. What is real: llama.cpp loading the     │",
-  "│ model, priming with the knowledge base, schema-constrained generation,   │",
+  "│ model, priming with the knowledge base, grammar-constrained edits,       │",
   "│ metrics and the honest UNVERIFIED report. Use a real model for real code.│",
   "└──────────────────────────────────────────────────────────────────────────┘",
 ].join("\n");
@@ -48,7 +48,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunTaskResult>
   const model = await ensureDemoModel(cacheDir);
   const config = loadConfig({
     configPath: path.join(DEMO_PROJECT_DIR, "builder.config.json"),
-    overrides: { backend: "embedded", model, options: options.threads !== undefined ? { num_thread: options.threads } : {} },
+    // The random model never stops by itself: its answer is bounded in the worst case, in the window it was made with.
+    overrides: { backend: "embedded", model, boundedAnswer: true, options: { num_ctx: 8192, num_predict: 1536, ...(options.threads !== undefined ? { num_thread: options.threads } : {}) } },
   });
   const task = await readTaskFile(path.join(DEMO_PROJECT_DIR, "tasks", "create-contact.json"));
   return runTask(task, { config: { ...config, modelCacheDir: cacheDir } });

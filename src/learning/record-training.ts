@@ -47,6 +47,7 @@ export async function recordTrainingExample(input: TrainingRunInput, logger: Log
       suggested_code: input.suggestion.suggested_code,
       explanation: input.suggestion.explanation,
       tests: input.suggestion.tests,
+      ...(input.suggestion.changes ? { changes: input.suggestion.changes } : {}),
     },
     verification: { summary: verification.summary, checks: verification.checks.map((c) => ({ name: c.name, status: c.status })) },
     backend: verification.produced_by.backend,

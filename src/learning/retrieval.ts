@@ -1,3 +1,5 @@
+import type { FileChange } from "../answer/changes.js";
+import { renderTextAnswer } from "../answer/text-format.js";
 import type { ChatMessage } from "../backends/types.js";
 import { buildTaskMessage } from "../context/prompt.js";
 import type { BuilderTask } from "../task/schema.js";
@@ -90,8 +92,19 @@ export function estimateTokens(text: string): number {
 export function fewShotPair(example: TrainingExample): [ChatMessage, ChatMessage] {
   return [
     { role: "user", content: buildTaskMessage(example.task) },
-    { role: "assistant", content: JSON.stringify(example.answer) },
+    { role: "assistant", content: assistantTurn(example.answer) },
   ];
+}
+
+/** An edit answer as the model writes it (the text format); an older whole-file answer as its JSON. */
+function assistantTurn(answer: TrainingExample["answer"]): string {
+  if (!answer.changes || answer.changes.length === 0) return JSON.stringify(answer);
+  const changes = answer.changes.map((c): FileChange => {
+    if (c.action === "delete") return { path: c.path, action: "delete" };
+    if (c.action === "edit" && c.edits.length > 0) return { path: c.path, action: "edit", edits: c.edits };
+    return { path: c.path, action: "create", content: c.content ?? "" };
+  });
+  return renderTextAnswer({ changes, explanation: answer.explanation });
 }
 
 /** A selected few-shot example. */

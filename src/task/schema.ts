@@ -50,12 +50,29 @@ export const VerificationSchema = z.object({
 
 export type Verification = z.infer<typeof VerificationSchema>;
 
-/** The part of a suggestion the model writes. */
+/**
+ * One file a suggestion changes, in the output protocol: the model's edits (empty for whole contents
+ * and deletions) and the complete new content (null: the file is deleted).
+ */
+export const ChangeOutputSchema = z.object({
+  path: z.string().min(1),
+  action: z.enum(["edit", "create", "delete"]),
+  edits: z.array(z.object({ search: z.string(), replace: z.string() })),
+  content: z.string().nullable(),
+});
+
+export type ChangeOutput = z.infer<typeof ChangeOutputSchema>;
+
+/**
+ * The part of a suggestion that comes from the model's answer: the primary file's complete new
+ * content, the explanation, the test file's content, and every file change (`changes`).
+ */
 export const ModelAnswerSchema = z.object({
   file_path: z.string(),
   suggested_code: z.string(),
   explanation: z.string(),
   tests: z.string(),
+  changes: z.array(ChangeOutputSchema).optional(),
 });
 
 export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;

@@ -40,9 +40,11 @@ export function sampleWorkspace(modelPath: string, options: Record<string, unkno
     "builder.config.json": JSON.stringify(
       {
         model: modelPath,
+        // The random test model never stops by itself: bound its answers in the worst case.
+        bounded_answer: true,
         knowledge: ["knowledge/project-context.md"],
         packs: { crm: ["knowledge/packs/crm.md"] },
-        options: { num_ctx: 2048, num_predict: 1024, num_thread: 1, ...options },
+        options: { num_ctx: 3072, num_predict: 1024, num_thread: 1, ...options },
       },
       null,
       2,

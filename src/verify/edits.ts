@@ -6,10 +6,10 @@ import { detectTestConvention as detectConventionFromFiles, isTestFile, testPath
 
 export { testPathFor, type TestConvention };
 
-/** One file's complete new content, at a workspace-relative POSIX path. The apply step takes the same list. */
+/** One file's complete new content (null: the file is deleted), at a workspace-relative POSIX path. */
 export interface FileEdit {
   path: string;
-  content: string;
+  content: string | null;
 }
 
 /** Folders never scanned or copied: dependencies, VCS data, Builder's own state, build output. */
@@ -70,6 +70,8 @@ export interface AnswerEdits {
 export function editsForAnswer(workspace: string, answer: ModelAnswer): AnswerEdits {
   const codePath = resolveWorkspacePath(workspace, answer.file_path);
   const testPath = isTestFile(codePath) ? codePath : testPathFor(codePath, detectTestConvention(workspace, codePath));
+  // An edit answer names every file it changes: those are the edits, deletions included.
+  if (answer.changes) return { edits: answer.changes.map((c) => ({ path: resolveWorkspacePath(workspace, c.path), content: c.content })), codePath, testPath };
   const edits: FileEdit[] = [{ path: codePath, content: answer.suggested_code }];
   if (answer.tests.trim() !== "" && testPath !== codePath) edits.push({ path: testPath, content: answer.tests });
   return { edits, codePath, testPath };

@@ -95,7 +95,7 @@ export class ScratchCopy {
    * this one does not are restored first. Paths are checked to stay inside the copy, through symlinks too.
    */
   async applyEdits(edits: readonly FileEdit[]): Promise<void> {
-    const next = new Map<string, string>();
+    const next = new Map<string, string | null>();
     for (const edit of edits) next.set(resolveWorkspacePath(this.root, edit.path), edit.content);
     for (const relativePath of this.touched) {
       if (next.has(relativePath)) continue;
@@ -107,6 +107,10 @@ export class ScratchCopy {
       const target = this.absolute(relativePath);
       await this.assertWritable(relativePath, target);
       if (!this.originals.has(relativePath)) this.originals.set(relativePath, await readOrNull(target));
+      if (content === null) {
+        await rm(target, { force: true });
+        continue;
+      }
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, content);
     }

@@ -1,5 +1,5 @@
 /** The checks verification runs, in this order ("paths" fails only when an answer names a path Builder will not write). */
-export type CheckName = "paths" | "typecheck" | "rules" | "tests" | "lint";
+export type CheckName = "paths" | "typecheck" | "rules" | "tests" | "lint" | "edits";
 
 /** How one check ended, with what a person or a model needs to fix it. */
 export interface CheckResult {

@@ -111,7 +111,8 @@ export class Verifier {
       const before = await this.scratch.original(edit.path);
       current.set(absolutePath, edit.content);
       original.set(absolutePath, before);
-      ruleFiles.push({ path: edit.path, absolutePath, content: edit.content, original: before, isTest: isTestFile(edit.path) });
+      // A deleted file has nothing to check by rules; the typecheck still sees its importers break.
+      if (edit.content !== null) ruleFiles.push({ path: edit.path, absolutePath, content: edit.content, original: before, isTest: isTestFile(edit.path) });
     }
     this.project?.setFiles(current);
     const { checks: enabled } = this.settings;
@@ -121,7 +122,7 @@ export class Verifier {
     checks.push(enabled.tests ? await this.runTests(edits, context.task) : skipped("tests", "off (verify.checks.tests)"));
     checks.push(
       enabled.lint
-        ? await runLint({ root: this.scratch.root, files: edits.map((e) => e.path), command: this.settings.lintCommand, timeoutMs: this.settings.lintTimeoutMs })
+        ? await runLint({ root: this.scratch.root, files: edits.filter((e) => e.content !== null).map((e) => e.path), command: this.settings.lintCommand, timeoutMs: this.settings.lintTimeoutMs })
         : skipped("lint", "not configured (set verify.lint_command or verify.checks.lint)"),
     );
     const substantive = checks.some((c) => (c.name === "typecheck" || c.name === "tests") && c.status === "passed");
@@ -159,7 +160,7 @@ export class Verifier {
   }
 
   private async runTests(edits: readonly FileEdit[], task: BuilderTask): Promise<CheckResult> {
-    const tests = edits.filter((edit) => isTestFile(edit.path));
+    const tests = edits.filter((edit): edit is FileEdit & { content: string } => edit.content !== null && isTestFile(edit.path));
     const asking = acceptanceAskingForTests(task.acceptance);
     if (tests.length === 0) {
       return asking

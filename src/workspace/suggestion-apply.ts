@@ -3,7 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import { describeIssues } from "../config/schema.js";
 import { TaskValidationError } from "../errors/errors.js";
-import { BaseHashesSchema } from "../task/schema.js";
+import { BaseHashesSchema, ChangeOutputSchema } from "../task/schema.js";
 import { checkRunId } from "./backups.js";
 import { workspaceNotWritable, writeBuilderFile } from "./builder-dir.js";
 import { applyEdits, type ApplyOptions, type ApplyResult } from "./apply.js";
@@ -18,6 +18,8 @@ export const AppliableSuggestionSchema = z.object({
   suggested_code: z.string(),
   tests: z.string().optional(),
   base_hashes: BaseHashesSchema.optional(),
+  /** Every file the suggestion changes (edit answers): when present, these are written, created and deleted, not just `file_path` and `tests`. */
+  changes: z.array(ChangeOutputSchema).optional(),
   /** Read only for its verdict (`builder apply` warns about a FAILED one); anything unreadable is ignored. */
   verification: z.object({ verdict: z.string() }).partial().optional().catch(undefined),
 });
@@ -65,6 +67,15 @@ export function parseSuggestionJson(text: string, source: string): AppliableSugg
 export async function editsForSuggestion(suggestion: AppliableSuggestion, sandbox: WorkspaceSandbox): Promise<{ edits: FileEdit[]; testPath?: string }> {
   const target = sandbox.relative(suggestion.file_path);
   const expected = (relative: string): string | null | undefined => suggestion.base_hashes?.[relative];
+  if (suggestion.changes && suggestion.changes.length > 0) {
+    // An edit answer: each change carries its complete new content (null: delete), checked against its base hash.
+    const edits: FileEdit[] = suggestion.changes.map((change) => {
+      const relative = sandbox.relative(change.path);
+      return change.content === null ? { kind: "delete", path: relative, expected: expected(relative) } : { kind: "write", path: relative, content: change.content, expected: expected(relative) };
+    });
+    const test = suggestion.changes.find((c) => c.content !== null && isTestFile(sandbox.relative(c.path)) && sandbox.relative(c.path) !== target);
+    return test ? { edits, testPath: sandbox.relative(test.path) } : { edits };
+  }
   const edits: FileEdit[] = [{ kind: "write", path: target, content: suggestion.suggested_code, expected: expected(target) }];
   if (!suggestion.tests || suggestion.tests.trim() === "" || isTestFile(target)) return { edits };
   const listing = await listWorkspaceFiles(sandbox);

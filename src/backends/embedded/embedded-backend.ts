@@ -47,7 +47,7 @@ export class EmbeddedBackend implements Backend {
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     const engine = await this.loaded();
     return engine.generate(request.messages, {
-      grammar: await engine.grammarForSchema(request.schema),
+      grammar: request.grammar !== undefined ? await engine.grammarForText(request.grammar) : request.schema ? await engine.grammarForSchema(request.schema) : undefined,
       sampling: request.sampling,
       signal: request.signal,
       onTextChunk: request.onTextChunk,

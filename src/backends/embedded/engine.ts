@@ -143,6 +143,18 @@ export class EmbeddedEngine {
     return grammar;
   }
 
+  /** A GBNF grammar (cached per text: repair rounds of one file reuse it). */
+  grammarForText(gbnf: string): Promise<LlamaGrammar> {
+    const key = `gbnf:${gbnf}`;
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      grammar = this.llama.createGrammar({ grammar: gbnf });
+      this.grammars.set(key, grammar);
+      grammar.catch(() => this.grammars.delete(key));
+    }
+    return grammar;
+  }
+
   /** A grammar for any JSON value (Ollama's `format: "json"`). */
   jsonGrammar(): Promise<LlamaGrammar> {
     return this.llama.getGrammarFor("json");

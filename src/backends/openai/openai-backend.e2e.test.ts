@@ -19,7 +19,7 @@ const env = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CACHE_HOME: home, OPENAI
 
 beforeAll(async () => {
   const modelPath = await synthesizeTestModel();
-  workspace = sampleWorkspace(modelPath, { num_predict: 900 });
+  workspace = sampleWorkspace(modelPath, { num_predict: 900, num_ctx: 4096 });
   home = tempDir("builder-home-");
   serve = await startServe(modelPath, ["--name", "tiny:test"]);
 });
@@ -30,7 +30,8 @@ afterAll(async () => {
 
 describe("builder run --backend openai against builder serve", () => {
   it("produces a suggestion end to end, with token counts from usage", async () => {
-    const result = await runCli(["run", "tasks/create-contact.json", "--backend", "openai", "--host", `${serve.url}/v1`, "--model", "tiny:test"], { cwd: workspace, env: env() });
+    // Under a JSON schema the random model cannot quote the file's lines: it writes whole files.
+    const result = await runCli(["run", "tasks/create-contact.json", "--backend", "openai", "--host", `${serve.url}/v1`, "--model", "tiny:test", "--edits", "whole"], { cwd: workspace, env: env() });
     expect(result.stderr).not.toMatch(/"level":"error"/);
     expect(result.code).toBe(0);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
@@ -102,6 +103,25 @@ describe("OpenAIBackend against a scripted server", () => {
     } finally {
       delete process.env.BUILDER_TEST_KEY;
     }
+  });
+
+  it("sends a GBNF grammar as llama.cpp's `grammar` field, without response_format, when the answer format is text", async () => {
+    server = await scriptedServer((req, res) => {
+      if (req.path === "/v1/models") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ data: [{ id: "coder", max_model_len: 16384 }] }));
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] })}\n\n`);
+      res.end("data: [DONE]\n\n");
+    });
+    const backend = new OpenAIBackend(config(server.url));
+    const grammar = 'root ::= "ok"\n';
+    await backend.generate({ messages: request.messages, grammar, sampling: request.sampling });
+    const body = server.requests.find((r) => r.path === "/v1/chat/completions")?.body as Record<string, unknown>;
+    expect(body.grammar).toBe(grammar);
+    expect(body.response_format).toBeUndefined();
   });
 
   it("explains a refused key without ever printing it, and a stream that ends without a finish", async () => {

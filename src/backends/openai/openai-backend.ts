@@ -57,8 +57,10 @@ export class OpenAIBackend extends RemoteBackend {
       temperature: sampling.temperature,
       top_p: sampling.topP,
       seed: sampling.seed,
-      response_format: { type: "json_schema", json_schema: { name: "builder_answer", schema: request.schema, strict: true } },
     };
+    // llama.cpp's server reads a GBNF `grammar`; other servers take the answer's schema as response_format.
+    if (request.grammar !== undefined) body.grammar = request.grammar;
+    else if (request.schema) body.response_format = { type: "json_schema", json_schema: { name: "builder_answer", schema: request.schema, strict: true } };
     // Not in OpenAI's API; llama.cpp's server and vLLM read them. Sent only when configured.
     if (sampling.topK !== undefined) body.top_k = sampling.topK;
     if (sampling.repeatPenalty !== undefined) body.repeat_penalty = sampling.repeatPenalty;

@@ -30,7 +30,7 @@ interface Run {
 /** `builder run` as a subprocess; `onLine` sees each result line as it is printed. */
 function runBuilder(args: string[], onLine?: (line: Record<string, unknown>) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, "run", ...args], { cwd: workspace, env: { ...process.env, HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", BUILDER_LOG_LEVEL: "info" } });
+    const child = spawn(process.execPath, [CLI_PATH, "run", "--edits", "whole", ...args], { cwd: workspace, env: { ...process.env, HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", BUILDER_LOG_LEVEL: "info" } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -47,7 +47,7 @@ function runBuilder(args: string[], onLine?: (line: Record<string, unknown>) => 
 
 beforeAll(async () => {
   modelPath = await synthesizeTestModel();
-  workspace = sampleWorkspace(modelPath, { num_predict: 900 });
+  workspace = sampleWorkspace(modelPath, { num_predict: 900, num_ctx: 4096 });
   home = tempDir("builder-home-");
   serveB = await startServe(modelPath, ["--name", "tiny:test", "--parallel", "2"]);
 });

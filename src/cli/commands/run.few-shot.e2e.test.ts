@@ -46,9 +46,9 @@ describe("few-shot retrieval in builder run (real engine)", () => {
     recordVerifiedExample(withExamples);
     writeFileSync(
       path.join(withExamples, "builder.config.json"),
-      JSON.stringify({ model: modelPath, knowledge: ["knowledge/project-context.md"], packs: { crm: ["knowledge/packs/crm.md"] }, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 }, few_shot: { examples: 2, max_tokens: 1000 } }),
+      JSON.stringify({ model: modelPath, bounded_answer: true, knowledge: ["knowledge/project-context.md"], packs: { crm: ["knowledge/packs/crm.md"] }, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 }, few_shot: { examples: 2, max_tokens: 1000 } }),
     );
-    writeFileSync(path.join(plain, "builder.config.json"), JSON.stringify({ model: modelPath, knowledge: ["knowledge/project-context.md"], packs: { crm: ["knowledge/packs/crm.md"] }, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 } }));
+    writeFileSync(path.join(plain, "builder.config.json"), JSON.stringify({ model: modelPath, bounded_answer: true, knowledge: ["knowledge/project-context.md"], packs: { crm: ["knowledge/packs/crm.md"] }, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 } }));
 
     const off = await runCli(["run", "tasks/create-contact.json"], { cwd: plain, env: env() });
     const on = await runCli(["run", "tasks/create-contact.json"], { cwd: withExamples, env: env() });

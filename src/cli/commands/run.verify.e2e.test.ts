@@ -9,7 +9,7 @@ let modelPath: string;
 let cacheHome: string;
 
 beforeAll(async () => {
-  modelPath = await synthesizeTestModel();
+  modelPath = await synthesizeTestModel({ contextLength: 8192 });
   cacheHome = tempDir("builder-cache-");
 });
 
@@ -18,7 +18,7 @@ function workspace(): string {
   return typescriptProject({
     git: true,
     files: {
-      "builder.config.json": JSON.stringify({ model: modelPath, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 7 } }),
+      "builder.config.json": JSON.stringify({ model: modelPath, bounded_answer: true, options: { num_ctx: 6144, num_predict: 1024, num_thread: 1, seed: 7 } }),
       "src/contact-service.ts": "export interface Contact {\n  id: string;\n  email: string;\n}\n",
     },
   });

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { jsonLines, runCli } from "../test-support/cli.js";
+import { runCli } from "../test-support/cli.js";
 import { sampleWorkspace, tempDir } from "../test-support/fixtures.js";
 import { ollamaDone, ollamaPiece, ollamaShow, scriptedServer, type ScriptedServer } from "../test-support/scripted-server.js";
 
@@ -11,18 +11,18 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** An Ollama server that ignores the schema's file_path enum and answers with `filePath`. */
+/** An Ollama server that ignores the schema's path enum and always answers with a change to `filePath`. */
 async function serverAnswering(filePath: string): Promise<ScriptedServer> {
   return scriptedServer((req, res) => {
     if (req.path === "/api/show") return ollamaShow(res, 4096);
     res.writeHead(200, { "content-type": "application/x-ndjson" });
-    res.end(ollamaPiece(JSON.stringify({ file_path: filePath, suggested_code: "export const pwned = 1;\n", explanation: "e", tests: "" })) + ollamaDone());
+    res.end(ollamaPiece(JSON.stringify({ changes: [{ path: filePath, action: "create", edits: [], content: "export const pwned = 1;\n" }], explanation: "e" })) + ollamaDone());
   });
 }
 
-describe("an answer's file_path must be one of the task's files, whatever the server sends", () => {
+describe("an answer's paths must be the task's files, whatever the server sends", () => {
   for (const foreign of ["src/other.ts", "../../etc/passwd"]) {
-    it(`a server answering ${foreign} fails the run with GENERATION_FAILED and nothing is written`, async () => {
+    it(`a server answering ${foreign} is sent back, fails the run (FAILED, exit 8) and nothing is written`, async () => {
       server = await serverAnswering(foreign);
       const workspace = sampleWorkspace("unused.gguf");
       const home = tempDir("builder-home-");
@@ -31,11 +31,13 @@ describe("an answer's file_path must be one of the task's files, whatever the se
         env: { HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", OLLAMA_MODEL: "" },
       });
       expect(server.requests.some((r) => r.path === "/api/chat"), "the scripted server was asked").toBe(true);
-      expect(result.stdout).toBe("");
-      expect(result.code).toBe(5);
-      const error = jsonLines(result.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; message: string };
-      expect(error.code).toBe("GENERATION_FAILED");
-      expect(error.message).toMatch(/not one of the task's files \("src\/contact-service\.ts"\)/);
+      expect(result.code, result.stderr).toBe(8);
+      const suggestion = JSON.parse(result.stdout) as { verification: { verdict: string; checks: Array<{ name: string; diagnostics?: string[] }> } };
+      expect(suggestion.verification.verdict).toBe("FAILED");
+      const edits = suggestion.verification.checks.find((check) => check.name === "edits");
+      expect(edits?.diagnostics?.join("\n")).toMatch(/not one of the task's files/);
+      // The repair round told the model what was wrong; it answered the same, so the run failed.
+      expect(server.requests.filter((r) => r.path === "/api/chat").length).toBeGreaterThan(1);
       expect(existsSync(path.join(workspace, "src/other.ts"))).toBe(false);
       expect(existsSync(path.join(workspace, "src/contact-service.ts"))).toBe(false);
     });

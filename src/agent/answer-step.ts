@@ -1,0 +1,107 @@
+import type { Logger } from "pino";
+import type { Backend, BackendInfo, ChatMessage, GenerateResult } from "../backends/types.js";
+import type { BuilderConfig } from "../config/load.js";
+import { GenerationError, GenerationTruncatedError } from "../errors/errors.js";
+import { answerConstraint, parseAnswer, type AnswerStyle } from "../answer/answer-plan.js";
+import type { GrammarFile } from "../answer/answer-grammar.js";
+import type { ResolvedChange } from "../answer/changes.js";
+import { resolveChanges, type AllowedFiles } from "../answer/resolve-changes.js";
+import type { ModelAnswer } from "../task/schema.js";
+import type { VerificationReport } from "../verify/verify.js";
+import { isTestFile } from "../workspace/test-placement.js";
+import { planAnswerBudget } from "./budget.js";
+import type { Attempt, GeneratedAnswer } from "./repair.js";
+
+/** What one generation needs: the backend, the answer's style and allowed files, sampling settings. */
+export interface AnswerStepInput {
+  backend: Backend;
+  info: BackendInfo;
+  config: BuilderConfig;
+  style: AnswerStyle;
+  allowed: AllowedFiles;
+  /** Folders where the answer may create files not named in the task. */
+  newFileFolders: readonly string[];
+  logger: Logger;
+  signal?: AbortSignal;
+  onTextChunk?: (text: string) => void;
+}
+
+/** Sees each round's prompt count (before the budget can fail) and raw result, so usage sums over all rounds. */
+export interface UsageObserver {
+  promptCounted(tokens: number): void;
+  generated(result: GenerateResult): void;
+}
+
+/**
+ * One constrained generation, parsed and resolved against the files as read: fails on a truncated,
+ * cancelled or malformed answer; an answer whose edits do not apply comes back with `problems` (a
+ * repair round sends them to the model).
+ */
+export async function generateAnswer(input: AnswerStepInput, messages: ChatMessage[], observe: UsageObserver, repairOf?: Attempt): Promise<GeneratedAnswer> {
+  const { backend, config, style, logger } = input;
+  const count = await backend.countPromptTokens(messages);
+  observe.promptCounted(count.tokens);
+  const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: input.info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
+  const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => ({ path, content }));
+  const constraint = answerConstraint(style, files, config.boundedAnswer ? maxTokens : undefined, input.newFileFolders);
+  logger.debug({ prompt_tokens: count.tokens, max_tokens: maxTokens, format: style.format, grammar_bytes: constraint.grammar?.length, repair_of_round: repairOf?.round }, "generating");
+  const result = await backend.generate({
+    messages,
+    ...constraint,
+    sampling: {
+      maxTokens,
+      temperature: config.options.temperature ?? 0.2,
+      topP: config.options.top_p,
+      topK: config.options.top_k,
+      repeatPenalty: config.options.repeat_penalty,
+      seed: config.options.seed,
+    },
+    signal: input.signal,
+    onTextChunk: input.onTextChunk,
+  });
+  observe.generated(result);
+  if (result.stopReason === "length") {
+    throw new GenerationTruncatedError(
+      `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
+        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
+      { num_predict: maxTokens, generated_tokens: result.metrics.generatedTokens },
+    );
+  }
+  if (result.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
+  const parsed = parseAnswer(result.text, style);
+  const resolution = resolveChanges(parsed, input.allowed);
+  if (!resolution.ok) return { answer: unappliedAnswer(parsed.explanation, input.allowed), generation: result, cutFields: [], problems: resolution.problems };
+  return { answer: answerFromChanges(resolution.changes, parsed.explanation), generation: result, cutFields: resolution.notes, problems: [] };
+}
+
+/**
+ * The output protocol's view of resolved changes: the primary file (the first non-test change) with
+ * its complete new content, the test file's content, and every change.
+ */
+export function answerFromChanges(changes: readonly ResolvedChange[], explanation: string): ModelAnswer {
+  const primary = changes.find((c) => !isTestFile(c.path)) ?? (changes[0] as ResolvedChange);
+  const test = changes.find((c) => c !== primary && isTestFile(c.path) && c.after !== null);
+  return {
+    file_path: primary.path,
+    suggested_code: primary.after ?? "",
+    explanation,
+    tests: test?.after ?? "",
+    changes: changes.map((c) => ({ path: c.path, action: c.action, edits: c.edits, content: c.after })),
+  };
+}
+
+/** An answer whose edits did not apply: it changes nothing (FAILED, never written). */
+function unappliedAnswer(explanation: string, allowed: AllowedFiles): ModelAnswer {
+  const [first] = [...allowed.files];
+  return { file_path: first?.[0] ?? "", suggested_code: first?.[1] ?? "", explanation, tests: "", changes: [] };
+}
+
+/** The report of an answer whose edits do not apply: a failed `edits` check the repair round shows the model. */
+export function editProblemsReport(problems: readonly string[]): VerificationReport {
+  return {
+    verdict: "FAILED",
+    checks: [{ name: "edits", status: "failed", durationMs: 0, diagnostics: [...problems], summary: `${problems.length} change(s) do not apply to the files as Builder read them`, notes: [] }],
+    notes: [],
+    durationMs: 0,
+  };
+}

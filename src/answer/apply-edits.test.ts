@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { applySearchReplace } from "./apply-edits.js";
+import { renderTextAnswer, parseTextAnswer } from "./text-format.js";
+import { allowedFilesFor, resolveChanges } from "./resolve-changes.js";
+
+const FILE = "export function a(): number {\n  return 1;\n}\n\nexport function b(): number {\n  return 2;\n}\n";
+
+describe("search/replace edits", () => {
+  it("replaces an exactly matching run of whole lines and keeps the rest byte for byte", () => {
+    const out = applySearchReplace(FILE, [{ search: "  return 2;\n", replace: "  return 3;\n" }]);
+    expect(out).toEqual({ ok: true, content: FILE.replace("return 2", "return 3"), matches: [{ line: 6, how: "exact" }] });
+  });
+
+  it("matches with indentation ignored and re-indents the replacement", () => {
+    const out = applySearchReplace(FILE, [{ search: "return 1;\n", replace: "const x = 1;\nreturn x;\n" }]);
+    expect(out.ok && out.content).toBe(FILE.replace("  return 1;\n", "  const x = 1;\n  return x;\n"));
+    expect(out.ok && out.matches[0]?.how).toBe("whitespace");
+  });
+
+  it("refuses a SEARCH that matches several places, naming their lines", () => {
+    const out = applySearchReplace(FILE, [{ search: "}\n", replace: "};\n" }]);
+    expect(out.ok).toBe(false);
+    expect(!out.ok && out.mismatches[0]?.message).toMatch(/matches 2 places \(lines 3, 7\)/);
+  });
+
+  it("takes the first occurrence after the previous edit of the same file", () => {
+    const out = applySearchReplace(FILE, [
+      { search: "export function b(): number {\n", replace: "export function b(): string {\n" },
+      { search: "}\n", replace: "} // b\n" },
+    ]);
+    expect(out.ok && out.content).toBe(FILE.replace("b(): number", "b(): string").replace(/}\n$/, "} // b\n"));
+  });
+
+  it("refuses a SEARCH that matches nothing and shows the nearest lines with numbers", () => {
+    const out = applySearchReplace(FILE, [{ search: "  return 22;\n", replace: "" }]);
+    expect(!out.ok && out.mismatches[0]?.reason).toBe("not-found");
+    expect(!out.ok && out.mismatches[0]?.message).toMatch(/nearest lines[\s\S]*6\|   return 2;/);
+  });
+});
+
+describe("the text answer format", () => {
+  it("reads back what it renders: edits, a new file, a deletion and the explanation", () => {
+    const answer = {
+      changes: [
+        { path: "src/a.ts", action: "edit" as const, edits: [{ search: "  return 1;\n", replace: "  return 10;\n" }] },
+        { path: "src/a.test.ts", action: "create" as const, content: "test\n" },
+        { path: "src/old.ts", action: "delete" as const },
+      ],
+      explanation: "why",
+    };
+    expect(parseTextAnswer(renderTextAnswer(answer))).toEqual(answer);
+  });
+
+  it("fails clearly on text that is not in the format", () => {
+    expect(() => parseTextAnswer("<<<<<<< SEARCH\nx\n")).toThrow(/not in the edit format/);
+  });
+});
+
+describe("resolving changes against the task's files", () => {
+  const allowed = allowedFilesFor([
+    { path: "src/a.ts", status: "present", content: FILE },
+    { path: "src/a.test.ts", status: "new" },
+  ]);
+
+  it("computes each file's complete new content", () => {
+    const out = resolveChanges({ changes: [{ path: "./src/a.ts", action: "edit", edits: [{ search: "  return 1;\n", replace: "  return 5;\n" }] }, { path: "src/a.test.ts", action: "create", content: "t\n" }], explanation: "" }, allowed);
+    expect(out.ok && out.changes.map((c) => [c.path, c.action, c.after])).toEqual([
+      ["src/a.ts", "edit", FILE.replace("return 1", "return 5")],
+      ["src/a.test.ts", "create", "t\n"],
+    ]);
+  });
+
+  it("refuses a path outside the task's files and folders", () => {
+    const out = resolveChanges({ changes: [{ path: "../etc/passwd", action: "create", content: "x" }], explanation: "" }, allowed);
+    expect(!out.ok && out.problems[0]).toMatch(/not one of the task's files/);
+  });
+
+  it("allows a new file in the folder of a task file", () => {
+    const out = resolveChanges({ changes: [{ path: "src/helper.ts", action: "create", content: "x\n" }], explanation: "" }, allowed);
+    expect(out.ok).toBe(true);
+  });
+});

@@ -10,6 +10,7 @@ import { statsCommand } from "./commands/stats.js";
 import { costCommand } from "./commands/cost.js";
 import { datasetCommand } from "./commands/dataset.js";
 import { modelfileCommand } from "./commands/modelfile.js";
+import { logLevelFromEnv } from "../telemetry/logger.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -17,8 +18,11 @@ export function createProgram(): Command {
   const program = new Command("builder")
     .description("Builder: a local-first coding agent on your own model (llama.cpp in-process, Ollama, or an OpenAI-compatible server)")
     .version(VERSION)
-    .showHelpAfterError()
-    .exitOverride();
+    // One line and the hint, not the whole help: the error must stay visible.
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    // A bad BUILDER_LOG_LEVEL is refused before any command logs a line at the wrong level.
+    .hook("preAction", () => void logLevelFromEnv(process.env));
   program.addCommand(runCommand());
   program.addCommand(demoCommand());
   program.addCommand(applyCommand());

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -69,5 +69,61 @@ describe("loadConfig", () => {
     expect(config.options).toMatchObject({ num_ctx: 8192, num_thread: 4, gpu_layers: 1, use_mmap: false });
     expect(config.warnings.join("\n")).toMatch(/num_gpu=1 is read as 1 layer/);
     expect(config.warnings.join("\n")).toMatch(/f16_kv has no effect/);
+  });
+});
+
+describe("loadConfig refuses bad values from every source", () => {
+  it("validates .ollamarc keys with the config's rules: num_ctx -5 is CONFIG_INVALID naming the file and the key", () => {
+    const root = project({ ".ollamarc": JSON.stringify({ num_ctx: -5 }) });
+    let caught: unknown;
+    try {
+      loadConfig({ cwd: root, env: noEnv });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).code).toBe("CONFIG_INVALID");
+    expect((caught as ConfigError).message).toContain(path.join(root, ".ollamarc"));
+    expect((caught as ConfigError).message).toContain('"num_ctx"');
+    expect(() => loadConfig({ cwd: project({ ".ollamarc": "num_thread=lots\n" }), env: noEnv })).toThrow(/"num_thread"/);
+  });
+
+  it("reports an OLLAMA_HOST that is no server address as CONFIG_INVALID, not as a server error", () => {
+    const root = project({});
+    expect(() => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "gpu box:11434" } })).toThrow(ConfigError);
+    expect(() => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "gpu box:11434" } })).toThrow(/OLLAMA_HOST="gpu box:11434" is not a server address/);
+    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "0.0.0.0" } }).ollama.host).toBe("http://127.0.0.1:11434");
+  });
+
+  it("refuses a workspace folder that does not exist, and creates nothing", () => {
+    const root = project({});
+    const typo = path.join(root, "no-such-folder");
+    expect(() => loadConfig({ cwd: root, env: noEnv, overrides: { workspace: "no-such-folder" } })).toThrow(/--workspace: .*no-such-folder is not an existing folder/);
+    expect(existsSync(typo)).toBe(false);
+  });
+});
+
+describe("GPU keys: one rule in builder.config.json and .ollamarc", () => {
+  const seedRc = JSON.stringify({ gpu_layers: 40, num_ctx: 16384, num_gpu: 1, gpu: 1 });
+
+  it("keeps gpu_layers 40 and reads .ollamarc num_gpu 1 beside it as GPU number 1, in one warning line", () => {
+    const config = loadConfig({ cwd: project({ ".ollamarc": seedRc }), env: noEnv });
+    expect(config.options.gpu_layers).toBe(40);
+    expect(config.gpuIndex).toBe(1);
+    const lines = config.warnings.filter((w) => /num_gpu/.test(w));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/num_gpu=1 beside gpu_layers=40 .* is read as GPU number 1/);
+  });
+
+  it("applies the same rule to builder.config.json options, and gpu_index names the GPU there", () => {
+    const config = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ options: { gpu_layers: 40, num_gpu: 1 } }) }), env: noEnv });
+    expect(config.options.gpu_layers).toBe(40);
+    expect(config.gpuIndex).toBe(1);
+    const explicit = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ gpu_index: 0 }) }), env: noEnv });
+    expect(explicit.gpuIndex).toBe(0);
+    // Alone, num_gpu keeps Ollama's meaning (layers), with the warning that says so.
+    const alone = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ options: { num_gpu: 1 } }) }), env: noEnv });
+    expect(alone.options.gpu_layers).toBe(1);
+    expect(alone.gpuIndex).toBeUndefined();
   });
 });

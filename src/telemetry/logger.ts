@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { ConfigError } from "../errors/errors.js";
 import { maskSecrets, maskSecretsInText } from "./mask-secrets.js";
 
 export type { Logger } from "pino";
@@ -40,10 +41,27 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
+/** The levels the logger knows (pino's), for `--log-level` and `BUILDER_LOG_LEVEL`. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/**
+ * `BUILDER_LOG_LEVEL`, checked: unset means `info`; anything else than a known level is a
+ * {@link ConfigError} that names the allowed levels (a typo must not silently mean `info`).
+ */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LevelWithSilent {
+  const fromEnv = env.BUILDER_LOG_LEVEL;
+  if (fromEnv === undefined || fromEnv === "") return "info";
+  if ((LOG_LEVELS as readonly string[]).includes(fromEnv)) return fromEnv as LevelWithSilent;
+  throw new ConfigError(`BUILDER_LOG_LEVEL="${fromEnv}" is not a log level. Use one of: ${LOG_LEVELS.join(", ")}.`, { variable: "BUILDER_LOG_LEVEL", allowed: [...LOG_LEVELS] });
+}
+
 function levelFromEnv(): LevelWithSilent {
-  const fromEnv = process.env.BUILDER_LOG_LEVEL;
-  const allowed: readonly string[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-  return fromEnv && allowed.includes(fromEnv) ? (fromEnv as LevelWithSilent) : "info";
+  // The CLI has already refused a bad value (see program.ts); a library caller gets the default.
+  try {
+    return logLevelFromEnv();
+  } catch {
+    return "info";
+  }
 }
 
 let shared: Logger | undefined;

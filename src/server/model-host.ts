@@ -161,5 +161,5 @@ export class ModelHost {
 
 function loadEngine(options: ModelHostOptions): Promise<EmbeddedEngine> {
   const { config } = options;
-  return EmbeddedEngine.load({ model: config.model, modelCacheDir: config.modelCacheDir, gpu: config.gpu, options: config.options, sequences: options.sequences });
+  return EmbeddedEngine.load({ model: config.model, modelCacheDir: config.modelCacheDir, gpu: config.gpu, gpuIndex: config.gpuIndex, options: config.options, sequences: options.sequences });
 }

@@ -27,6 +27,8 @@ export interface EmbeddedEngineOptions {
   model: string | undefined;
   modelCacheDir: string;
   gpu: BuilderConfig["gpu"];
+  /** The one GPU to run on (config gpu_index); undefined: every visible GPU. */
+  gpuIndex?: number;
   options: GenerationOptions;
   /** Parallel sequences in the context (`builder serve` uses several). Default 1. */
   sequences?: number;
@@ -68,7 +70,7 @@ export class EmbeddedEngine {
     const logger = getLogger();
     const modelPath = await resolveModelPath(options.model, { cacheDir: options.modelCacheDir });
     const started = performance.now();
-    const llama = await getLlamaRuntime(options.gpu);
+    const llama = await getLlamaRuntime(options.gpu, options.gpuIndex);
     let model: LlamaModel;
     try {
       model = await llama.loadModel({

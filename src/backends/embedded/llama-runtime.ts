@@ -1,18 +1,24 @@
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
+import { cudaDevicesFor } from "../../system/gpu.js";
 import { getLogger } from "../../telemetry/logger.js";
 
 const runtimes = new Map<string, Promise<Llama>>();
+/** The CUDA device selection of the first runtime: CUDA reads it once per process. */
+let selectedDevices: string | undefined;
 
 /**
  * One llama.cpp runtime per process and GPU setting: loading the native bindings is slow, and
- * several backends (the CLI, `builder serve`, the benchmark) share it.
+ * several backends (the CLI, `builder serve`, the benchmark) share it. With `gpuIndex`, the process's
+ * `CUDA_VISIBLE_DEVICES` is narrowed to that card before llama.cpp loads (node-llama-cpp 3.21 has
+ * no device option).
  */
-export function getLlamaRuntime(gpu: BuilderConfig["gpu"]): Promise<Llama> {
-  const key = String(gpu);
+export function getLlamaRuntime(gpu: BuilderConfig["gpu"], gpuIndex?: number): Promise<Llama> {
+  const key = `${String(gpu)}:${gpuIndex ?? "all"}`;
   let runtime = runtimes.get(key);
   if (!runtime) {
     const logger = getLogger().child({ component: "llama.cpp" });
+    if (gpuIndex !== undefined && gpu !== false) selectGpu(gpuIndex, logger);
     runtime = getLlama({
       gpu,
       // Never build from source or download at run time: use the prebuilt binaries npm installed.
@@ -29,6 +35,17 @@ export function getLlamaRuntime(gpu: BuilderConfig["gpu"]): Promise<Llama> {
     runtimes.set(key, runtime);
   }
   return runtime;
+}
+
+function selectGpu(gpuIndex: number, logger: ReturnType<typeof getLogger>): void {
+  const devices = selectedDevices ?? cudaDevicesFor(gpuIndex, process.env.CUDA_VISIBLE_DEVICES);
+  if (runtimes.size > 0 && selectedDevices === undefined) {
+    logger.warn(`gpu_index ${gpuIndex} cannot take effect: llama.cpp was already loaded on every visible GPU in this process.`);
+    return;
+  }
+  selectedDevices = devices;
+  process.env.CUDA_VISIBLE_DEVICES = devices;
+  logger.info({ gpu_index: gpuIndex, CUDA_VISIBLE_DEVICES: devices }, `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${devices})`);
 }
 
 /** A short human description of where llama.cpp computes. */

@@ -10,6 +10,7 @@ import { statsCommand } from "./commands/stats.js";
 import { costCommand } from "./commands/cost.js";
 import { datasetCommand } from "./commands/dataset.js";
 import { modelfileCommand } from "./commands/modelfile.js";
+import { initCommand } from "./commands/init.js";
 import { logLevelFromEnv } from "../telemetry/logger.js";
 import { VERSION } from "../version.js";
 
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   program.addCommand(costCommand());
   program.addCommand(datasetCommand());
   program.addCommand(modelfileCommand());
+  program.addCommand(initCommand());
   inheritSettings(program);
   return program;
 }

@@ -63,6 +63,7 @@ export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, 
   applyLogFlags(flags);
   const config = loadConfig({ configPath: flags.config, overrides: { ...overridesFromFlags(flags), ...extra } });
   const logger = getLogger();
+  for (const note of config.notes ?? []) logger.info(note);
   for (const warning of config.warnings) logger.warn(warning);
   return config;
 }

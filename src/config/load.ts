@@ -2,7 +2,9 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { ConfigError } from "../errors/errors.js";
+import { discoverKnowledge } from "../context/knowledge-discovery.js";
 import { findWorkspaceRoot } from "../workspace/root.js";
+import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
 import { resolveGpuKeys } from "./gpu-keys.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
@@ -29,8 +31,8 @@ export interface BuilderConfig {
   modelCacheDir: string;
   gpu: "auto" | "cuda" | "vulkan" | "metal" | false;
   /**
-   * The one GPU the embedded engine runs on (an index among the visible GPUs, as CUDA counts them);
-   * undefined: every visible GPU. Memory fit is judged on this card alone.
+   * The one GPU the embedded engine runs on, by nvidia-smi's number (config `gpu_index`, `.ollamarc`
+   * `gpu`); undefined: every visible GPU. Memory fit is judged on this card alone.
    */
   gpuIndex?: number;
   /** Absolute paths of the knowledge base files. */
@@ -59,6 +61,8 @@ export interface BuilderConfig {
   configPath?: string;
   /** Things the user should know about their configuration (unhonoured legacy keys…). */
   warnings: string[];
+  /** Informational lines about how the configuration was read (an agent-system config.json's roles…). */
+  notes?: string[];
 }
 
 /** How long Builder waits for a model server, in milliseconds. */
@@ -123,7 +127,8 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   if (options.configPath && configPath && !existsSync(configPath)) {
     throw new ConfigError(`Config file ${configPath} does not exist. Check the --config path.`, { path: configPath });
   }
-  const file = options.fileContent !== undefined ? validateConfig(options.fileContent, configPath ?? "config") : configPath ? readConfigFile(configPath) : {};
+  const notes: string[] = [];
+  const file = options.fileContent !== undefined ? validateConfig(options.fileContent, configPath ?? "config", notes) : configPath ? readConfigFile(configPath, notes) : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
 
@@ -187,7 +192,8 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     modelCacheDir: path.resolve(baseDir, env.BUILDER_MODEL_CACHE ?? file.model_cache_dir ?? defaultCacheDir(env)),
     gpu: parseGpu(env.BUILDER_GPU) ?? file.gpu ?? "auto",
     gpuIndex: parseGpuIndex(env.BUILDER_GPU_INDEX) ?? fromFile.gpuIndex ?? legacyGpuIndex,
-    knowledge: (file.knowledge ?? []).map((p) => path.resolve(baseDir, p)),
+    // No knowledge configured: the conventional folders (the seed's agents/ollama-knowledge/, .builder/knowledge/).
+    knowledge: file.knowledge ? file.knowledge.map((p) => path.resolve(baseDir, p)) : discoverKnowledge(workspace),
     packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
     workspace,
     deny: file.deny ?? [],
@@ -201,6 +207,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
     configPath,
     warnings,
+    notes,
   };
 }
 
@@ -269,21 +276,27 @@ function requireFolder(dir: string, what: string): void {
 function parseGpuIndex(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   const parsed = GpuIndexSchema.safeParse(Number(value));
-  if (!parsed.success) throw new ConfigError(`BUILDER_GPU_INDEX="${value}" is not a GPU number. Use 0, 1, … (as CUDA counts the visible GPUs).`);
+  if (!parsed.success) throw new ConfigError(`BUILDER_GPU_INDEX="${value}" is not a GPU number. Use 0, 1, … (nvidia-smi's numbers).`);
   return parsed.data;
 }
 
-function readConfigFile(configPath: string): ConfigFile {
+function readConfigFile(configPath: string, notes: string[]): ConfigFile {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(configPath, "utf8"));
   } catch (error) {
     throw new ConfigError(`${configPath} is not valid JSON (${(error as Error).message}). Fix the file or remove it.`, { path: configPath });
   }
-  return validateConfig(raw, configPath);
+  return validateConfig(raw, configPath, notes);
 }
 
-function validateConfig(raw: unknown, configPath: string): ConfigFile {
+function validateConfig(raw: unknown, configPath: string, notes: string[]): ConfigFile {
+  if (isAgentSystemConfig(raw)) {
+    // The seed's multi-agent config.json: Builder plays its `builder` role (see agent-system.ts).
+    const mapping = fromAgentSystemConfig(raw, configPath);
+    notes.push(`${configPath} is an agent-system config: read the builder role (${mapping.mapped.join("; ")}); ignored ${mapping.dropped.join("; ")}. builder init writes it as builder.config.json.`);
+    raw = mapping.config;
+  }
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(`${configPath} is invalid: ${describeIssues(parsed.error)}.`, { path: configPath });

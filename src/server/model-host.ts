@@ -57,9 +57,9 @@ export class ModelHost {
     return this.facts.name;
   }
 
-  /** Whether `requested` names the served model ("tiny" and "tiny:latest" both do). */
+  /** Whether `requested` names the served model ("tiny" and "tiny:latest" both do; case does not matter, as in Ollama). */
   matches(requested: string): boolean {
-    return normaliseModelName(requested) === this.facts.name;
+    return normaliseModelName(requested).toLowerCase() === this.facts.name.toLowerCase();
   }
 
   /** Whether the model is in memory now. */

@@ -86,21 +86,35 @@ export function visibleGpus(gpus: readonly GpuInfo[], cudaVisibleDevices: string
   return visible;
 }
 
-/** The GPUs the model will use: those visible, narrowed to one by `gpuIndex` (counted among the visible ones, as CUDA does). */
+/**
+ * The GPUs the model will use: those visible, narrowed to one by `gpuIndex`, which is nvidia-smi's
+ * number for the card (what `nvidia-smi` and the seed's `"gpu": 1` mean). A card that
+ * CUDA_VISIBLE_DEVICES hides is not usable.
+ */
 export function usableGpus(gpus: readonly GpuInfo[], env: NodeJS.ProcessEnv, gpuIndex: number | undefined): GpuInfo[] {
   const visible = visibleGpus(gpus, env.CUDA_VISIBLE_DEVICES);
-  if (gpuIndex === undefined) return visible;
-  const chosen = visible[gpuIndex];
-  return chosen ? [chosen] : [];
+  return gpuIndex === undefined ? visible : visible.filter((gpu) => gpu.index === gpuIndex);
+}
+
+/** How the embedded engine's process must set CUDA's variables to run on one card. */
+export interface CudaSelection {
+  /** New values for the process environment (none when the user's setting already decides). */
+  set: Record<string, string>;
+  /** Said to the user when gpu_index cannot narrow what CUDA_VISIBLE_DEVICES already selects. */
+  note?: string;
 }
 
 /**
- * The `CUDA_VISIBLE_DEVICES` value that shows the embedded engine only GPU `gpuIndex` (counted among
- * those already visible). node-llama-cpp 3.21 has no device option, and CUDA reads this variable
- * when the runtime initializes, so it is set for the process before llama.cpp loads.
+ * The environment that shows the embedded engine only nvidia-smi's GPU `gpuIndex`. node-llama-cpp
+ * 3.21 has no device option, and CUDA reads these variables when it initializes, so they are set for
+ * the process before llama.cpp loads. CUDA_DEVICE_ORDER=PCI_BUS_ID makes CUDA number the cards as
+ * nvidia-smi does (its own default puts the fastest first).
  */
-export function cudaDevicesFor(gpuIndex: number, current: string | undefined): string {
-  if (current === undefined) return String(gpuIndex);
+export function cudaSelectionFor(gpuIndex: number, env: NodeJS.ProcessEnv): CudaSelection {
+  const order: Record<string, string> = env.CUDA_DEVICE_ORDER === undefined ? { CUDA_DEVICE_ORDER: "PCI_BUS_ID" } : {};
+  const current = env.CUDA_VISIBLE_DEVICES;
+  if (current === undefined) return { set: { ...order, CUDA_VISIBLE_DEVICES: String(gpuIndex) } };
   const entries = current.split(",").map((e) => e.trim());
-  return entries[gpuIndex] ?? "-1";
+  if (entries.includes(String(gpuIndex))) return { set: { ...order, CUDA_VISIBLE_DEVICES: String(gpuIndex) } };
+  return { set: {}, note: `gpu_index ${gpuIndex} is not among CUDA_VISIBLE_DEVICES=${current}; CUDA_VISIBLE_DEVICES decides which GPU is used` };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { tempDir, writeFiles } from "../test-support/fixtures.js";
 import { MIB } from "../models/memory-estimate.js";
 import { detectCores, parseCpuinfoPhysicalCores } from "./cpu-cores.js";
-import { cudaDevicesFor, detectNvidiaGpus, parseNvidiaSmi, usableGpus, visibleGpus } from "./gpu.js";
+import { cudaSelectionFor, detectNvidiaGpus, parseNvidiaSmi, usableGpus, visibleGpus } from "./gpu.js";
 
 describe("nvidia-smi parsing", () => {
   it("reads name, driver and memory in MiB, one GPU a line", () => {
@@ -84,11 +84,12 @@ describe("the GPUs a CUDA program can use", () => {
     expect(names("0,7,1")).toEqual(["5090"]);
   });
 
-  it("gpu_index counts among the visible GPUs, and the engine's CUDA_VISIBLE_DEVICES keeps the user's selection", () => {
-    expect(usableGpus(gpus, { CUDA_VISIBLE_DEVICES: "1,0" }, 1).map((g) => g.index)).toEqual([0]);
-    expect(usableGpus(gpus, {}, 5)).toEqual([]);
-    expect(cudaDevicesFor(1, undefined)).toBe("1");
-    expect(cudaDevicesFor(1, "GPU-4090bbbb,GPU-5090aaaa")).toBe("GPU-5090aaaa");
-    expect(cudaDevicesFor(3, "0")).toBe("-1");
+  it("gpu_index is nvidia-smi's number for the card; the engine's CUDA variables select it in nvidia-smi's order", () => {
+    expect(usableGpus(gpus, {}, 1).map((g) => g.name)).toEqual(["NVIDIA GeForce RTX 4090"]);
+    expect(usableGpus(gpus, { CUDA_VISIBLE_DEVICES: "1" }, 1).map((g) => g.index)).toEqual([1]);
+    expect(usableGpus(gpus, { CUDA_VISIBLE_DEVICES: "0" }, 1)).toEqual([]);
+    expect(cudaSelectionFor(1, {})).toEqual({ set: { CUDA_DEVICE_ORDER: "PCI_BUS_ID", CUDA_VISIBLE_DEVICES: "1" } });
+    expect(cudaSelectionFor(1, { CUDA_VISIBLE_DEVICES: "0,1", CUDA_DEVICE_ORDER: "FASTEST_FIRST" })).toEqual({ set: { CUDA_VISIBLE_DEVICES: "1" } });
+    expect(cudaSelectionFor(1, { CUDA_VISIBLE_DEVICES: "0" }).note).toMatch(/CUDA_VISIBLE_DEVICES decides/);
   });
 });

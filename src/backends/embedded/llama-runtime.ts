@@ -1,6 +1,6 @@
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
-import { cudaDevicesFor } from "../../system/gpu.js";
+import { cudaSelectionFor } from "../../system/gpu.js";
 import { getLogger } from "../../telemetry/logger.js";
 
 const runtimes = new Map<string, Promise<Llama>>();
@@ -38,14 +38,16 @@ export function getLlamaRuntime(gpu: BuilderConfig["gpu"], gpuIndex?: number): P
 }
 
 function selectGpu(gpuIndex: number, logger: ReturnType<typeof getLogger>): void {
-  const devices = selectedDevices ?? cudaDevicesFor(gpuIndex, process.env.CUDA_VISIBLE_DEVICES);
-  if (runtimes.size > 0 && selectedDevices === undefined) {
+  if (selectedDevices !== undefined) return;
+  if (runtimes.size > 0) {
     logger.warn(`gpu_index ${gpuIndex} cannot take effect: llama.cpp was already loaded on every visible GPU in this process.`);
     return;
   }
-  selectedDevices = devices;
-  process.env.CUDA_VISIBLE_DEVICES = devices;
-  logger.info({ gpu_index: gpuIndex, CUDA_VISIBLE_DEVICES: devices }, `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${devices})`);
+  const selection = cudaSelectionFor(gpuIndex, process.env);
+  for (const [name, value] of Object.entries(selection.set)) process.env[name] = value;
+  selectedDevices = process.env.CUDA_VISIBLE_DEVICES ?? "";
+  if (selection.note) logger.warn(selection.note);
+  else logger.info({ gpu_index: gpuIndex, ...selection.set }, `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${selectedDevices})`);
 }
 
 /** A short human description of where llama.cpp computes. */

@@ -43,7 +43,7 @@ describe("builder doctor judges memory on the GPUs the model can use", () => {
     expect(report.checks.find((c) => c.id === "gpu")?.message).toContain("Used (CUDA_VISIBLE_DEVICES=1): GPU 1 NVIDIA GeForce RTX 4090");
   });
 
-  it("takes the card by UUID too, and gpu_index narrows to one card among the visible ones", async () => {
+  it("takes the card by UUID too, and gpu_index narrows to one card ", async () => {
     const byUuid = memory((await doctor({ options: { num_ctx: 128_000 } }, { CUDA_VISIBLE_DEVICES: "GPU-4090bbbb" })).report);
     expect(byUuid?.message).toContain("GPU 1: NVIDIA GeForce RTX 4090");
     const byIndex = memory((await doctor({ gpu_index: 1, options: { num_ctx: 128_000 } }, {})).report);

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { DEFAULT_SERVE_PORT } from "../../server/defaults.js";
-import { configFromFlags, logLevelOption, toInt } from "../shared-options.js";
+import { configFromFlags, logLevelOption, toInt, toThreads } from "../shared-options.js";
 
 interface ServeFlags {
   config?: string;
@@ -32,7 +32,7 @@ export function serveCommand(): Command {
     .option("--parallel <n>", "requests generating at the same time (each has its own num_ctx window); more wait", toInt("--parallel"), 1)
     .option("--keep-alive <duration>", "how long the model stays loaded after a request without keep_alive (5m, 1h, -1 forever)", "5m")
     .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
-    .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
+    .option("--threads <n>", "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)", toThreads)
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr")

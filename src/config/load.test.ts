@@ -127,3 +127,13 @@ describe("GPU keys: one rule in builder.config.json and .ollamarc", () => {
     expect(alone.gpuIndex).toBeUndefined();
   });
 });
+
+describe("OLLAMA_MODEL with the default backend", () => {
+  it("says it applies to the ollama backend instead of leaving the embedded backend without a word", () => {
+    const root = project({});
+    const config = loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" } });
+    expect(config.model).toBeUndefined();
+    expect(config.warnings.join("\n")).toMatch(/OLLAMA_MODEL=qwen2.5-coder:7b applies to the ollama backend.*--backend ollama/);
+    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" }, overrides: { backend: "ollama" } }).model).toBe("qwen2.5-coder:7b");
+  });
+});

@@ -174,6 +174,10 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
             ? modelRef(file.model, baseDir)
             : legacyModel;
 
+  if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL) {
+    warnings.push(`OLLAMA_MODEL=${env.OLLAMA_MODEL} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`);
+  }
+
   const hostOverride = options.overrides?.host !== undefined ? parseHostList(options.overrides.host) : undefined;
 
   const workspace = options.overrides?.workspace

@@ -143,7 +143,8 @@ function partialOffload(input: PitfallInput): DoctorCheck | undefined {
   };
 }
 
-function threadPitfall(input: PitfallInput): DoctorCheck | undefined {
+/** num_thread above the physical cores (also warned about when a run starts: see run-warnings.ts). */
+export function threadPitfall(input: Pick<PitfallInput, "options" | "cores">): DoctorCheck | undefined {
   const threads = input.options.num_thread;
   const { physical, logical, source } = input.cores;
   if (threads === undefined || threads <= physical) return undefined;

@@ -25,7 +25,9 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
       "MODEL_NOT_CONFIGURED",
       'No model is configured. Set "model" in builder.config.json, BUILDER_MODEL, or --model to a .gguf file or an hf: URI ' +
         "(for example hf:Qwen/Qwen2.5-Coder-7B-Instruct-GGUF/qwen2.5-coder-7b-instruct-q4_k_m.gguf), " +
-        "or run `builder demo` to see the pipeline with a synthesized model.",
+        "or run `builder demo` to see the pipeline with a synthesized model." +
+        // The seed's setup sets OLLAMA_MODEL and expects it to be used: say where it applies.
+        (process.env.OLLAMA_MODEL ? ` OLLAMA_MODEL=${process.env.OLLAMA_MODEL} is set, but it applies to --backend ollama (or BUILDER_BACKEND=ollama), not to the embedded engine.` : ""),
     );
   }
   if (isLocalPathRef(ref)) {

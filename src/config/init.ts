@@ -1,10 +1,10 @@
-import { copyFile, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { discoverKnowledge } from "../context/knowledge-discovery.js";
 import { ConfigError } from "../errors/errors.js";
 import { parseModelfile } from "../modelfile/syntax.js";
-import { writeFileAtomic } from "../workspace/atomic-write.js";
+import { writeWithBackup } from "../workspace/backup-overwrite.js";
 import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
 import { resolveGpuKeys } from "./gpu-keys.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
@@ -123,7 +123,7 @@ function mapModelfile(text: string, config: Record<string, unknown>, options: Re
       }
     } else if (MODELFILE_OPTIONS.has(command.name)) {
       if (options[command.name] !== undefined) {
-        plan.dropped.push(`Modelfile: PARAMETER ${command.name} ${command.args}: already set to ${String(options[command.name])}`);
+        plan.dropped.push(`Modelfile: PARAMETER ${command.name} ${command.args}: ${String(options[command.name]) === command.args ? "the same as" : `overridden by`} the config's ${String(options[command.name])}`);
         continue;
       }
       options[command.name] = Number(command.args);
@@ -153,9 +153,7 @@ export async function writeInit(plan: InitPlan, options: { force?: boolean } = {
     if (!options.force) {
       throw new ConfigError(`${plan.target} already exists; nothing was written. Use --force to replace it (the old one is backed up), or --dry-run to see the result.`, { path: plan.target });
     }
-    backup = `${plan.target}.bak-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-    await copyFile(plan.target, backup);
   }
-  await writeFileAtomic(plan.target, JSON.stringify(plan.config, null, 2) + "\n");
+  ({ backup } = await writeWithBackup(plan.target, JSON.stringify(plan.config, null, 2) + "\n"));
   return { written: plan.target, backup };
 }

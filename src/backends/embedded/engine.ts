@@ -126,7 +126,7 @@ export class EmbeddedEngine {
 
   /** Where the model runs, for reports. */
   get device(): string {
-    return describeDevice(this.llama, this.threads);
+    return describeDevice(this.llama.gpu, this.threads, { onGpu: this.model.gpuLayers, total: this.model.fileInsights.totalLayers });
   }
 
   /** A grammar that constrains output to `schema` (cached per schema). */

@@ -50,8 +50,20 @@ function selectGpu(gpuIndex: number, logger: ReturnType<typeof getLogger>): void
   else logger.info({ gpu_index: gpuIndex, ...selection.set }, `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${selectedDevices})`);
 }
 
-/** A short human description of where llama.cpp computes. */
-export function describeDevice(llama: Llama, threads: number): string {
-  const gpu = llama.gpu === false ? "CPU" : `GPU (${llama.gpu})`;
-  return `${gpu}, ${threads} thread${threads === 1 ? "" : "s"}`;
+/** Layers of the model on the GPU, out of its total. */
+export interface OffloadedLayers {
+  onGpu: number;
+  total: number;
+}
+
+/**
+ * A short human description of where llama.cpp computes. A GPU build with no layer offloaded runs on
+ * the CPU and is described so: the report must not claim a GPU it does not use.
+ */
+export function describeDevice(gpu: Llama["gpu"], threads: number, layers?: OffloadedLayers): string {
+  const threadText = `${threads} thread${threads === 1 ? "" : "s"}`;
+  if (gpu === false) return `CPU, ${threadText}`;
+  if (layers && layers.onGpu === 0) return `CPU (${gpu} build, 0 of ${layers.total} layers on the GPU), ${threadText}`;
+  const offload = layers ? `, ${layers.onGpu} of ${layers.total} layers on the GPU` : "";
+  return `GPU (${gpu})${offload}, ${threadText}`;
 }

@@ -39,3 +39,27 @@ describe("builder refuses bad settings up front", () => {
     expect(existsSync(path.join(root, "wrokspace"))).toBe(false);
   });
 });
+
+describe("--log-format", () => {
+  it("pretty writes readable lines, json (the default off a terminal) JSON lines; a bad BUILDER_LOG_FORMAT is CONFIG_INVALID", async () => {
+    const cwd = tempDir("builder-logformat-");
+    const pretty = await runCli(["run", "-m", "x", "--log-format", "pretty"], { cwd, env: { OLLAMA_MODEL: "qwen2.5-coder:7b" } });
+    expect(pretty.stderr).toMatch(/^\d\d:\d\d:\d\d WARN  OLLAMA_MODEL=qwen2.5-coder:7b applies to the ollama backend/m);
+    expect(pretty.stderr).not.toContain("\u001b[");
+    const json = await runCli(["run", "-m", "x"], { cwd, env: { OLLAMA_MODEL: "qwen2.5-coder:7b" } });
+    expect(jsonLines(json.stderr).some((line) => line.level === "warn" && /OLLAMA_MODEL/.test(String(line.msg)))).toBe(true);
+    const bad = await runCli(["run", "-m", "x"], { cwd, env: { BUILDER_LOG_FORMAT: "fancy" } });
+    expect(bad.code).toBe(2);
+    expect(errorOf(bad.stderr)?.code).toBe("CONFIG_INVALID");
+  });
+});
+
+describe("usage errors", () => {
+  it("print the one error line and the --help hint, not the whole help", async () => {
+    const result = await runCli(["run", "--bogus"], { cwd: tempDir("builder-usage-") });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown option '--bogus'/);
+    expect(result.stderr).toContain("--help");
+    expect(result.stderr).not.toContain("Options:");
+  });
+});

@@ -137,3 +137,27 @@ describe("OLLAMA_MODEL with the default backend", () => {
     expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" }, overrides: { backend: "ollama" } }).model).toBe("qwen2.5-coder:7b");
   });
 });
+
+describe("the seed's setup, read as it is", () => {
+  it("reads an agent-system config.json's builder role (mode ollama_local → ollama, gpu → gpu_index) and names the roles it ignores", () => {
+    const root = project({
+      "config.json": JSON.stringify({
+        planner: { mode: "claude" },
+        builder: { mode: "ollama_local", ollama_local: { model: "qwen2.5-coder:32b-instruct-q5_K_M", url: "http://localhost:11434", num_ctx: 128000, temperature: 0.2 }, gpu: 1 },
+        reviewer: { mode: "claude" },
+      }),
+    });
+    const config = loadConfig({ cwd: root, configPath: "config.json", env: noEnv });
+    expect(config).toMatchObject({ backend: "ollama", model: "qwen2.5-coder:32b-instruct-q5_K_M", gpuIndex: 1, options: { num_ctx: 128000, temperature: 0.2 } });
+    expect(config.ollama.host).toBe("http://localhost:11434");
+    expect(config.notes).toHaveLength(1);
+    expect(config.notes?.[0]).toMatch(/agent-system config.*ignored planner.*reviewer/);
+  });
+
+  it("uses the knowledge base at the seed's path (and .builder/knowledge/) when the config names none", () => {
+    const root = project({ "builder.config.json": "{}", "agents/ollama-knowledge/clientforge-context.txt": "ctx\n", "agents/ollama-knowledge/notes.bin": "x", ".builder/knowledge/rules.md": "# rules\n" });
+    expect(loadConfig({ cwd: root, env: noEnv }).knowledge).toEqual([path.join(root, "agents/ollama-knowledge/clientforge-context.txt"), path.join(root, ".builder/knowledge/rules.md")]);
+    const configured = project({ "builder.config.json": JSON.stringify({ knowledge: ["kb.md"] }), "kb.md": "", "agents/ollama-knowledge/x.txt": "" });
+    expect(loadConfig({ cwd: configured, env: noEnv }).knowledge).toEqual([path.join(configured, "kb.md")]);
+  });
+});

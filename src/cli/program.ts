@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { runCommand } from "./commands/run.js";
 import { demoCommand } from "./commands/demo.js";
 import { applyCommand } from "./commands/apply.js";
@@ -11,6 +11,9 @@ import { costCommand } from "./commands/cost.js";
 import { datasetCommand } from "./commands/dataset.js";
 import { modelfileCommand } from "./commands/modelfile.js";
 import { evalCommand } from "./commands/eval.js";
+import { initCommand } from "./commands/init.js";
+import { createLogger, logFormatFromEnv, logLevelFromEnv, setLogger } from "../telemetry/logger.js";
+import { LOG_FORMATS } from "../telemetry/pretty-log.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -18,8 +21,11 @@ export function createProgram(): Command {
   const program = new Command("builder")
     .description("Builder: a local-first coding agent on your own model (llama.cpp in-process, Ollama, or an OpenAI-compatible server)")
     .version(VERSION)
-    .showHelpAfterError()
-    .exitOverride();
+    // One line and the hint, not the whole help: the error must stay visible.
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    // A bad BUILDER_LOG_LEVEL / BUILDER_LOG_FORMAT is refused before any command logs a line.
+    .hook("preAction", (_program, action) => applyLogFormat(action.opts<{ logFormat?: string }>().logFormat));
   program.addCommand(runCommand());
   program.addCommand(demoCommand());
   program.addCommand(applyCommand());
@@ -32,8 +38,33 @@ export function createProgram(): Command {
   program.addCommand(datasetCommand());
   program.addCommand(modelfileCommand());
   program.addCommand(evalCommand());
+  program.addCommand(initCommand());
   inheritSettings(program);
+  addLogFormatOption(program);
   return program;
+}
+
+/** Every command that takes --log-level takes --log-format too. */
+function addLogFormatOption(parent: Command): void {
+  for (const command of parent.commands) {
+    if (command.options.some((option) => option.long === "--log-level")) {
+      command.addOption(new Option("--log-format <format>", "stderr log lines: json, or pretty (default: pretty on a terminal, else json; BUILDER_LOG_FORMAT)").choices([...LOG_FORMATS]));
+    }
+    addLogFormatOption(command);
+  }
+}
+
+/**
+ * Validates the logging variables and applies `--log-format`. The flag is passed on through
+ * BUILDER_LOG_FORMAT so that every logger the command creates later (--log-level, --quiet) keeps it.
+ */
+function applyLogFormat(flag: string | undefined): void {
+  logLevelFromEnv(process.env);
+  logFormatFromEnv(process.env);
+  if (flag !== undefined) {
+    process.env.BUILDER_LOG_FORMAT = flag;
+    setLogger(createLogger());
+  }
 }
 
 /**

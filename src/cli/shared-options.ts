@@ -3,7 +3,7 @@ import { Option, type Command } from "commander";
 import { BACKEND_NAMES, type BackendName, type GenerationOptions } from "../config/schema.js";
 import { loadConfig, type BuilderConfig, type ConfigOverrides } from "../config/load.js";
 import { UsageError } from "../errors/errors.js";
-import { createLogger, getLogger, setLogger } from "../telemetry/logger.js";
+import { LOG_LEVELS, createLogger, getLogger, setLogger } from "../telemetry/logger.js";
 
 /** Flags every command that runs a model accepts. */
 export interface ModelFlags {
@@ -26,7 +26,7 @@ export interface ModelFlags {
 }
 
 /** Levels `--log-level` accepts (pino's). */
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export { LOG_LEVELS };
 
 /** `--log-level <level>`, limited to the levels the logger knows (anything else is a usage error, exit 2). */
 export function logLevelOption(): Option {
@@ -43,7 +43,7 @@ export function addModelFlags(command: Command): Command {
     .option("--host <url>", "model server URL for the ollama/openai backends; several, separated by commas, make a pool")
     .option("--num-ctx <tokens>", "context window in tokens", toInt("--num-ctx"))
     .option("--num-predict <tokens>", "the most tokens the answer may use", toInt("--num-predict"))
-    .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
+    .option("--threads <n>", "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)", toThreads)
     .option("--temperature <t>", "sampling temperature", toNumber("--temperature"))
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .option("--seed <n>", "sampling seed", toInt("--seed"))
@@ -69,6 +69,7 @@ export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, 
   applyLogFlags(flags);
   const config = loadConfig({ configPath: flags.config, overrides: { ...overridesFromFlags(flags), ...extra } });
   const logger = getLogger();
+  for (const note of config.notes ?? []) logger.info(note);
   for (const warning of config.warnings) logger.warn(warning);
   return config;
 }
@@ -99,6 +100,20 @@ export function toInt(flag: string): (value: string) => number {
     if (!Number.isInteger(number)) throw new UsageError(`${flag} must be a whole number, got "${value}".`);
     return number;
   };
+}
+
+/**
+ * `--threads`: a positive whole number, or `0` / `auto` for the measured count (the default). A
+ * negative or fractional count is refused: llama.cpp would run far slower than it should.
+ */
+export function toThreads(value: string): number | undefined {
+  const text = value.trim().toLowerCase();
+  if (text === "auto" || text === "0") return undefined;
+  const number = Number(text);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new UsageError(`--threads must be a positive whole number, got "${value}". Use 0 or auto for the measured thread count (the default).`);
+  }
+  return number;
 }
 
 /** A commander parser for numbers that names the flag in its error. */

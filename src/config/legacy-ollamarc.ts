@@ -1,10 +1,17 @@
-import type { GenerationOptions } from "./schema.js";
+import { z } from "zod";
+import { ConfigError } from "../errors/errors.js";
+import { resolveGpuKeys, type GpuKeysInput } from "./gpu-keys.js";
+import { GenerationOptionsSchema, GpuIndexSchema, type GenerationOptions } from "./schema.js";
+
+export { numGpuWarning } from "./gpu-keys.js";
 
 /** What a legacy `.ollamarc` contributes, plus a warning for each key that cannot be honoured as written. */
 export interface LegacySettings {
   options: GenerationOptions;
   model?: string;
   host?: string;
+  /** The GPU to run on (`gpu`, or a `num_gpu` that is a GPU number: see resolveGpuKeys). */
+  gpuIndex?: number;
   warnings: string[];
 }
 
@@ -47,10 +54,13 @@ export const NO_EFFECT: Readonly<Record<string, string>> = {
 
 /**
  * Parses a legacy `.ollamarc`: either a JSON object or `key=value` / `key: value` lines (`#` comments).
+ * Every option is validated with the same rules as builder.config.json: a bad value is a
+ * {@link ConfigError} naming the file and the key, never a silent default.
  */
 export function parseOllamarc(text: string, sourceName: string): LegacySettings {
   const entries = parseEntries(text, sourceName);
   const settings: LegacySettings = { options: {}, warnings: [] };
+  const gpu: GpuKeysInput = {};
   for (const [rawKey, rawValue] of entries) {
     const key = rawKey.trim().toLowerCase();
     if (key === "model") {
@@ -59,6 +69,15 @@ export function parseOllamarc(text: string, sourceName: string): LegacySettings 
     }
     if (key === "host" || key === "ollama_host") {
       settings.host = String(rawValue);
+      continue;
+    }
+    if (key === "gpu") {
+      // Seed setups write `"gpu": 1` for "GPU number 1"; true/false carry no number.
+      if (typeof rawValue === "boolean" || rawValue === "true" || rawValue === "false") {
+        settings.warnings.push(`${sourceName}: gpu=${String(rawValue)} ignored: Builder uses a GPU whenever llama.cpp finds one (set "gpu": false in builder.config.json for CPU only).`);
+        continue;
+      }
+      gpu.gpuIndex = validated(GpuIndexSchema, rawValue, rawKey, sourceName);
       continue;
     }
     const noEffect = NO_EFFECT[key];
@@ -71,18 +90,25 @@ export function parseOllamarc(text: string, sourceName: string): LegacySettings 
       settings.warnings.push(`${sourceName}: unknown key "${rawKey}" ignored.`);
       continue;
     }
-    const value = BOOLEAN_KEYS.has(target) ? toBoolean(rawValue) : toNumber(rawValue);
-    if (value === undefined) {
-      settings.warnings.push(`${sourceName}: "${rawKey}" has value ${JSON.stringify(rawValue)}, which is not a valid ${BOOLEAN_KEYS.has(target) ? "boolean" : "number"}; ignored.`);
-      continue;
-    }
-    if (key === "num_gpu" && typeof value === "number") {
-      const warning = numGpuWarning(sourceName, value);
-      if (warning) settings.warnings.push(warning);
-    }
-    (settings.options as Record<string, number | boolean>)[target] = value;
+    const value: unknown = validated<unknown>(GenerationOptionsSchema.shape[target], BOOLEAN_KEYS.has(target) ? toBoolean(rawValue) ?? rawValue : toNumber(rawValue) ?? rawValue, rawKey, sourceName);
+    if (key === "num_gpu") gpu.numGpu = value as number;
+    else if (target === "gpu_layers") gpu.gpuLayers = value as number;
+    else (settings.options as Record<string, number | boolean>)[target] = value as number | boolean;
   }
+  const resolved = resolveGpuKeys(gpu, sourceName);
+  if (resolved.gpuLayers !== undefined) settings.options.gpu_layers = resolved.gpuLayers;
+  if (resolved.gpuIndex !== undefined) settings.gpuIndex = resolved.gpuIndex;
+  settings.warnings.push(...resolved.warnings);
   return settings;
+}
+
+/** Checks one value against the config's rule for it; the error names the file and the key as written. */
+function validated<T>(schema: z.ZodType<T | undefined>, value: unknown, rawKey: string, sourceName: string): T {
+  const parsed = schema.safeParse(value);
+  // The options are optional in the config; a key written in the file must hold a value.
+  if (parsed.success && parsed.data !== undefined) return parsed.data;
+  const problem = parsed.success ? "no value" : parsed.error.issues.map((issue) => issue.message).join("; ");
+  throw new ConfigError(`${sourceName}: "${rawKey}" is ${JSON.stringify(value)}: ${problem}. Fix or remove the key in ${sourceName}.`, { path: sourceName, key: rawKey, value });
 }
 
 function parseEntries(text: string, sourceName: string): Array<[string, unknown]> {
@@ -118,16 +144,4 @@ function toBoolean(value: unknown): boolean | undefined {
   if (["true", "1", "yes", "on"].includes(text)) return true;
   if (["false", "0", "no", "off"].includes(text)) return false;
   return undefined;
-}
-
-/**
- * Ollama's `num_gpu` counts layers offloaded to the GPU; old guides use it as a GPU index. A small value
- * most likely means "GPU n", so it gets a warning that explains both meanings.
- */
-export function numGpuWarning(sourceName: string, value: number): string | undefined {
-  if (value > 8) return undefined;
-  return (
-    `${sourceName}: num_gpu=${value} is read as ${value} layer(s) offloaded to the GPU, not as GPU number ${value}. ` +
-    `To pick a GPU, set CUDA_VISIBLE_DEVICES (for Ollama, on the server); to offload the whole model, set gpu_layers to its layer count or leave it unset.`
-  );
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -69,5 +69,95 @@ describe("loadConfig", () => {
     expect(config.options).toMatchObject({ num_ctx: 8192, num_thread: 4, gpu_layers: 1, use_mmap: false });
     expect(config.warnings.join("\n")).toMatch(/num_gpu=1 is read as 1 layer/);
     expect(config.warnings.join("\n")).toMatch(/f16_kv has no effect/);
+  });
+});
+
+describe("loadConfig refuses bad values from every source", () => {
+  it("validates .ollamarc keys with the config's rules: num_ctx -5 is CONFIG_INVALID naming the file and the key", () => {
+    const root = project({ ".ollamarc": JSON.stringify({ num_ctx: -5 }) });
+    let caught: unknown;
+    try {
+      loadConfig({ cwd: root, env: noEnv });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).code).toBe("CONFIG_INVALID");
+    expect((caught as ConfigError).message).toContain(path.join(root, ".ollamarc"));
+    expect((caught as ConfigError).message).toContain('"num_ctx"');
+    expect(() => loadConfig({ cwd: project({ ".ollamarc": "num_thread=lots\n" }), env: noEnv })).toThrow(/"num_thread"/);
+  });
+
+  it("reports an OLLAMA_HOST that is no server address as CONFIG_INVALID, not as a server error", () => {
+    const root = project({});
+    expect(() => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "gpu box:11434" } })).toThrow(ConfigError);
+    expect(() => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "gpu box:11434" } })).toThrow(/OLLAMA_HOST="gpu box:11434" is not a server address/);
+    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "0.0.0.0" } }).ollama.host).toBe("http://127.0.0.1:11434");
+  });
+
+  it("refuses a workspace folder that does not exist, and creates nothing", () => {
+    const root = project({});
+    const typo = path.join(root, "no-such-folder");
+    expect(() => loadConfig({ cwd: root, env: noEnv, overrides: { workspace: "no-such-folder" } })).toThrow(/--workspace: .*no-such-folder is not an existing folder/);
+    expect(existsSync(typo)).toBe(false);
+  });
+});
+
+describe("GPU keys: one rule in builder.config.json and .ollamarc", () => {
+  const seedRc = JSON.stringify({ gpu_layers: 40, num_ctx: 16384, num_gpu: 1, gpu: 1 });
+
+  it("keeps gpu_layers 40 and reads .ollamarc num_gpu 1 beside it as GPU number 1, in one warning line", () => {
+    const config = loadConfig({ cwd: project({ ".ollamarc": seedRc }), env: noEnv });
+    expect(config.options.gpu_layers).toBe(40);
+    expect(config.gpuIndex).toBe(1);
+    const lines = config.warnings.filter((w) => /num_gpu/.test(w));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/num_gpu=1 beside gpu_layers=40 .* is read as GPU number 1/);
+  });
+
+  it("applies the same rule to builder.config.json options, and gpu_index names the GPU there", () => {
+    const config = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ options: { gpu_layers: 40, num_gpu: 1 } }) }), env: noEnv });
+    expect(config.options.gpu_layers).toBe(40);
+    expect(config.gpuIndex).toBe(1);
+    const explicit = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ gpu_index: 0 }) }), env: noEnv });
+    expect(explicit.gpuIndex).toBe(0);
+    // Alone, num_gpu keeps Ollama's meaning (layers), with the warning that says so.
+    const alone = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ options: { num_gpu: 1 } }) }), env: noEnv });
+    expect(alone.options.gpu_layers).toBe(1);
+    expect(alone.gpuIndex).toBeUndefined();
+  });
+});
+
+describe("OLLAMA_MODEL with the default backend", () => {
+  it("says it applies to the ollama backend instead of leaving the embedded backend without a word", () => {
+    const root = project({});
+    const config = loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" } });
+    expect(config.model).toBeUndefined();
+    expect(config.warnings.join("\n")).toMatch(/OLLAMA_MODEL=qwen2.5-coder:7b applies to the ollama backend.*--backend ollama/);
+    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" }, overrides: { backend: "ollama" } }).model).toBe("qwen2.5-coder:7b");
+  });
+});
+
+describe("the seed's setup, read as it is", () => {
+  it("reads an agent-system config.json's builder role (mode ollama_local → ollama, gpu → gpu_index) and names the roles it ignores", () => {
+    const root = project({
+      "config.json": JSON.stringify({
+        planner: { mode: "claude" },
+        builder: { mode: "ollama_local", ollama_local: { model: "qwen2.5-coder:32b-instruct-q5_K_M", url: "http://localhost:11434", num_ctx: 128000, temperature: 0.2 }, gpu: 1 },
+        reviewer: { mode: "claude" },
+      }),
+    });
+    const config = loadConfig({ cwd: root, configPath: "config.json", env: noEnv });
+    expect(config).toMatchObject({ backend: "ollama", model: "qwen2.5-coder:32b-instruct-q5_K_M", gpuIndex: 1, options: { num_ctx: 128000, temperature: 0.2 } });
+    expect(config.ollama.host).toBe("http://localhost:11434");
+    expect(config.notes).toHaveLength(1);
+    expect(config.notes?.[0]).toMatch(/agent-system config.*ignored planner.*reviewer/);
+  });
+
+  it("uses the knowledge base at the seed's path (and .builder/knowledge/) when the config names none", () => {
+    const root = project({ "builder.config.json": "{}", "agents/ollama-knowledge/clientforge-context.txt": "ctx\n", "agents/ollama-knowledge/notes.bin": "x", ".builder/knowledge/rules.md": "# rules\n" });
+    expect(loadConfig({ cwd: root, env: noEnv }).knowledge).toEqual([path.join(root, "agents/ollama-knowledge/clientforge-context.txt"), path.join(root, ".builder/knowledge/rules.md")]);
+    const configured = project({ "builder.config.json": JSON.stringify({ knowledge: ["kb.md"] }), "kb.md": "", "agents/ollama-knowledge/x.txt": "" });
+    expect(loadConfig({ cwd: configured, env: noEnv }).knowledge).toEqual([path.join(configured, "kb.md")]);
   });
 });

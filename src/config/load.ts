@@ -1,15 +1,19 @@
 import { ANSWER_FORMATS, EDIT_MODES, type AnswerFormat, type EditMode } from "../answer/changes.js";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { ConfigError } from "../errors/errors.js";
+import { discoverKnowledge } from "../context/knowledge-discovery.js";
 import { findWorkspaceRoot } from "../workspace/root.js";
-import { numGpuWarning, parseOllamarc } from "./legacy-ollamarc.js";
+import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
+import { resolveGpuKeys } from "./gpu-keys.js";
+import { parseOllamarc } from "./legacy-ollamarc.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   BACKEND_NAMES,
   ConfigFileSchema,
   GenerationOptionsSchema,
+  GpuIndexSchema,
   describeIssues,
   type BackendName,
   type CatalogEntry,
@@ -27,6 +31,11 @@ export interface BuilderConfig {
   model?: string;
   modelCacheDir: string;
   gpu: "auto" | "cuda" | "vulkan" | "metal" | false;
+  /**
+   * The one GPU the embedded engine runs on, by nvidia-smi's number (config `gpu_index`, `.ollamarc`
+   * `gpu`); undefined: every visible GPU. Memory fit is judged on this card alone.
+   */
+  gpuIndex?: number;
   /** Absolute paths of the knowledge base files. */
   knowledge: string[];
   /** Context packs by name, absolute paths. */
@@ -59,6 +68,8 @@ export interface BuilderConfig {
   configPath?: string;
   /** Things the user should know about their configuration (unhonoured legacy keys…). */
   warnings: string[];
+  /** Informational lines about how the configuration was read (an agent-system config.json's roles…). */
+  notes?: string[];
 }
 
 /** How long Builder waits for a model server, in milliseconds. */
@@ -125,27 +136,32 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   if (options.configPath && configPath && !existsSync(configPath)) {
     throw new ConfigError(`Config file ${configPath} does not exist. Check the --config path.`, { path: configPath });
   }
-  const file = options.fileContent !== undefined ? validateConfig(options.fileContent, configPath ?? "config") : configPath ? readConfigFile(configPath) : {};
+  const notes: string[] = [];
+  const file = options.fileContent !== undefined ? validateConfig(options.fileContent, configPath ?? "config", notes) : configPath ? readConfigFile(configPath, notes) : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
 
   let options_: GenerationOptions = {};
   let legacyModel: string | undefined;
   let legacyHost: string | undefined;
+  let legacyGpuIndex: number | undefined;
   for (const rcPath of unique([path.join(homedir(), ".ollamarc"), path.join(baseDir, ".ollamarc")])) {
     if (!existsSync(rcPath)) continue;
     let legacy;
     try {
       legacy = parseOllamarc(readFileSync(rcPath, "utf8"), rcPath);
     } catch (error) {
+      if (error instanceof ConfigError) throw error;
       throw new ConfigError(`${(error as Error).message}. Fix or remove ${rcPath}.`, { path: rcPath });
     }
     options_ = { ...options_, ...legacy.options };
+    legacyGpuIndex = legacy.gpuIndex ?? legacyGpuIndex;
     legacyModel = legacy.model ?? legacyModel;
     legacyHost = legacy.host ?? legacyHost;
     warnings.push(...legacy.warnings);
   }
-  options_ = { ...options_, ...fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings), ...optionsFromEnv(env), ...options.overrides?.options };
+  const fromFile = fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings);
+  options_ = { ...options_, ...fromFile.options, ...optionsFromEnv(env), ...options.overrides?.options };
 
   const envBackend = env.BUILDER_BACKEND;
   if (envBackend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(envBackend)) {
@@ -167,6 +183,10 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
             ? modelRef(file.model, baseDir)
             : legacyModel;
 
+  if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL) {
+    warnings.push(`OLLAMA_MODEL=${env.OLLAMA_MODEL} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`);
+  }
+
   const hostOverride = options.overrides?.host !== undefined ? parseHostList(options.overrides.host) : undefined;
 
   const workspace = options.overrides?.workspace
@@ -176,13 +196,17 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
       : configPath
         ? baseDir
         : findWorkspaceRoot(cwd);
+  // A mistyped --workspace must not grow a fresh <typo>/.builder/ with metrics in it.
+  requireFolder(workspace, options.overrides?.workspace ? "--workspace" : file.workspace ? `workspace in ${configPath}` : "the workspace");
 
   return {
     backend,
     model,
     modelCacheDir: path.resolve(baseDir, env.BUILDER_MODEL_CACHE ?? file.model_cache_dir ?? defaultCacheDir(env)),
     gpu: parseGpu(env.BUILDER_GPU) ?? file.gpu ?? "auto",
-    knowledge: (file.knowledge ?? []).map((p) => path.resolve(baseDir, p)),
+    gpuIndex: parseGpuIndex(env.BUILDER_GPU_INDEX) ?? fromFile.gpuIndex ?? legacyGpuIndex,
+    // No knowledge configured: the conventional folders (the seed's agents/ollama-knowledge/, .builder/knowledge/).
+    knowledge: file.knowledge ? file.knowledge.map((p) => path.resolve(baseDir, p)) : discoverKnowledge(workspace),
     packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
     knowledgeAllowOutside: (file.knowledge_allow_outside ?? []).map((p) => path.resolve(baseDir, p)),
     workspace,
@@ -202,12 +226,16 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
     configPath,
     warnings,
+    notes,
   };
 }
 
 function ollamaSettings(file: ConfigFile, env: NodeJS.ProcessEnv, override: string[] | undefined, legacyHost: string | undefined): BuilderConfig["ollama"] {
   if (file.ollama?.host && file.ollama.hosts) throw new ConfigError('Give ollama.host or ollama.hosts in builder.config.json, not both.');
   const fromEnv = normaliseOllamaHost(env.OLLAMA_HOST);
+  if (fromEnv !== undefined && !isHttpUrl(fromEnv)) {
+    throw new ConfigError(`OLLAMA_HOST="${env.OLLAMA_HOST}" is not a server address. Use e.g. 127.0.0.1:11434 or http://gpu-box:11434.`, { variable: "OLLAMA_HOST" });
+  }
   const hosts = override ?? (fromEnv ? [fromEnv] : undefined) ?? file.ollama?.hosts ?? (file.ollama?.host ? [file.ollama.host] : undefined) ?? (legacyHost ? [normaliseOllamaHost(legacyHost) ?? legacyHost] : undefined) ?? ["http://127.0.0.1:11434"];
   return { host: hosts[0], hosts, keepAlive: file.ollama?.keep_alive, timeouts: serverTimeouts(file.ollama) };
 }
@@ -240,30 +268,54 @@ function parseHostList(value: string): string[] {
   return hosts;
 }
 
-/** The file's options, with Ollama's `num_gpu` read as `gpu_layers` (and a warning when it looks like a GPU index). */
-function fileOptions(file: ConfigFile, source: string, warnings: string[]): GenerationOptions {
-  const { num_gpu: numGpu, ...rest } = file.options ?? {};
-  if (numGpu === undefined) return rest;
-  if (rest.gpu_layers !== undefined && rest.gpu_layers !== numGpu) {
-    warnings.push(`${source}: options.num_gpu=${numGpu} and options.gpu_layers=${rest.gpu_layers} mean the same thing (layers on the GPU); gpu_layers wins.`);
-    return rest;
-  }
-  const warning = numGpuWarning(`${source}: options`, numGpu);
-  if (warning) warnings.push(warning);
-  return { ...rest, gpu_layers: numGpu };
+/**
+ * The file's options, with Ollama's `num_gpu` read by the same rule as in `.ollamarc` (see
+ * resolveGpuKeys): a layer count, or a GPU number when it sits beside a larger `gpu_layers` or `gpu_index`.
+ */
+function fileOptions(file: ConfigFile, source: string, warnings: string[]): { options: GenerationOptions; gpuIndex?: number } {
+  const { num_gpu: numGpu, gpu_layers: gpuLayers, ...rest } = file.options ?? {};
+  const resolved = resolveGpuKeys({ numGpu, gpuLayers, gpuIndex: file.gpu_index }, `${source}: options`);
+  warnings.push(...resolved.warnings);
+  return { options: resolved.gpuLayers !== undefined ? { ...rest, gpu_layers: resolved.gpuLayers } : rest, gpuIndex: resolved.gpuIndex };
 }
 
-function readConfigFile(configPath: string): ConfigFile {
+/** Refuses a workspace that is not an existing folder, before anything is written under it. */
+function requireFolder(dir: string, what: string): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    // missing: reported below
+  }
+  if (!isDirectory) {
+    throw new ConfigError(`${what}: ${dir} is not an existing folder. Check the path; nothing was created.`, { path: dir });
+  }
+}
+
+function parseGpuIndex(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const parsed = GpuIndexSchema.safeParse(Number(value));
+  if (!parsed.success) throw new ConfigError(`BUILDER_GPU_INDEX="${value}" is not a GPU number. Use 0, 1, … (nvidia-smi's numbers).`);
+  return parsed.data;
+}
+
+function readConfigFile(configPath: string, notes: string[]): ConfigFile {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(configPath, "utf8"));
   } catch (error) {
     throw new ConfigError(`${configPath} is not valid JSON (${(error as Error).message}). Fix the file or remove it.`, { path: configPath });
   }
-  return validateConfig(raw, configPath);
+  return validateConfig(raw, configPath, notes);
 }
 
-function validateConfig(raw: unknown, configPath: string): ConfigFile {
+function validateConfig(raw: unknown, configPath: string, notes: string[]): ConfigFile {
+  if (isAgentSystemConfig(raw)) {
+    // The seed's multi-agent config.json: Builder plays its `builder` role (see agent-system.ts).
+    const mapping = fromAgentSystemConfig(raw, configPath);
+    notes.push(`${configPath} is an agent-system config: read the builder role (${mapping.mapped.join("; ")}); ignored ${mapping.dropped.join("; ")}. builder init writes it as builder.config.json.`);
+    raw = mapping.config;
+  }
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(`${configPath} is invalid: ${describeIssues(parsed.error)}.`, { path: configPath });
@@ -311,6 +363,13 @@ function resolveModelRef(ref: string, baseDir: string): string {
   // A bare Ollama-style name ("qwen2.5-coder:7b") is not a path; a GGUF reference ends in .gguf or has a slash.
   if (!ref.toLowerCase().endsWith(".gguf") && !ref.includes("/") && !ref.includes("\\")) return ref;
   return path.resolve(baseDir, ref);
+}
+
+/** True for an http(s) URL with a host name. */
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
 }
 
 function normaliseOllamaHost(value: string | undefined): string | undefined {

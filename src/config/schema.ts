@@ -33,6 +33,9 @@ export const ConfigOptionsSchema = GenerationOptionsSchema.extend({
   num_gpu: z.number().int().min(0).optional().describe("Ollama's name for gpu_layers: layers offloaded, not a GPU index"),
 }).strict();
 
+/** A GPU number as nvidia-smi counts the cards (config `gpu_index`, `.ollamarc` `gpu`). */
+export const GpuIndexSchema = z.number().int().min(0).max(63);
+
 /** Timeouts for model servers, in milliseconds (see BuilderConfig["ollama"]["timeouts"]). */
 const ServerTimeoutFields = {
   /** The most time a request that loads nothing (checking the server and the model) may take. */
@@ -135,6 +138,8 @@ export const ConfigFileSchema = z
     model_cache_dir: z.string().min(1).optional(),
     /** Which llama.cpp build to use: "auto" picks a GPU build when one works, false forces CPU. */
     gpu: z.union([z.enum(["auto", "cuda", "vulkan", "metal"]), z.literal(false)]).optional(),
+    /** The one GPU the embedded engine uses, by nvidia-smi's number (unset: every visible GPU). */
+    gpu_index: GpuIndexSchema.optional(),
     /** Knowledge base files, placed first in every prompt (paths relative to the config file). */
     knowledge: z.array(z.string().min(1)).optional(),
     /** Named context packs: `constraints.pack` picks one; each is a list of extra knowledge files. */

@@ -140,8 +140,24 @@ function resolvePack(packs: Readonly<Record<string, readonly string[]>>, packNam
   if (pack) return { name, files: pack };
   if (name === "default") return { name, files: [] };
   const available = Object.keys(packs);
+  if (available.length === 0) return packAsLabel(name);
   throw new TaskValidationError(
     `constraints.pack: no context pack named "${name}". ${available.length > 0 ? `Configured packs: ${available.join(", ")}.` : "No packs are configured in builder.config.json."} Use "" for none.`,
     { pack: name, available },
   );
+}
+
+const labelsWarned = new Set<string>();
+
+/**
+ * With no packs configured at all, a task's pack name is a label (seed tasks say `"pack": "crm_pack"`
+ * for a pack that lives elsewhere): warn once per name and go on without extra files. Once packs are
+ * configured, an unknown name stays TASK_INVALID, which catches typos.
+ */
+function packAsLabel(name: string): readonly string[] {
+  if (!labelsWarned.has(name)) {
+    labelsWarned.add(name);
+    getLogger().warn({ pack: name }, `constraints.pack "${name}" is used as a label: builder.config.json configures no context packs, so no pack files are added.`);
+  }
+  return [];
 }

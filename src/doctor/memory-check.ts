@@ -40,9 +40,12 @@ export function memoryFitCheck(input: MemoryFitInput): DoctorCheck {
   };
   const where = `${formatBytes(budget.bytes)} of ${budget.label}`;
   // A memory limit far beyond what the model was trained for is no advice to raise num_ctx that far.
-  const trained = shape.contextLength !== undefined && fit.maxNumCtx > shape.contextLength ? ` (the model is trained for ${shape.contextLength})` : "";
+  const beyondTraining = shape.contextLength !== undefined && fit.maxNumCtx > shape.contextLength;
+  const trained = beyondTraining ? ` (the model is trained for ${shape.contextLength})` : "";
   if (fit.fits) {
-    const spare = fit.maxNumCtx === Number.MAX_SAFE_INTEGER ? "" : ` Largest num_ctx that fits: ${fit.maxNumCtx}${trained}.`;
+    // Past the trained context the memory figure (756264192 for a tiny model) is no useful advice: name the trained one.
+    const largest = beyondTraining ? `${shape.contextLength} (the model is trained for ${shape.contextLength}; memory would hold more)` : String(fit.maxNumCtx);
+    const spare = fit.maxNumCtx === Number.MAX_SAFE_INTEGER ? "" : ` Largest num_ctx that fits: ${largest}.`;
     return { id: "memory-fit", status: "ok", message: `Fits: needs ${formatBytes(fit.totalBytes)} = ${breakdown}, within ${where}.${spare}`, details };
   }
   if (fit.maxNumCtx === 0) {

@@ -1,3 +1,4 @@
+import { GPU_INDEX_LIKE, resolveGpuKeys } from "../config/gpu-keys.js";
 import { NO_EFFECT } from "../config/legacy-ollamarc.js";
 import type { BackendName, GenerationOptions } from "../config/schema.js";
 import type { CoreCount } from "../system/cpu-cores.js";
@@ -28,8 +29,6 @@ export interface PitfallInput {
   env: NodeJS.ProcessEnv;
 }
 
-/** num_gpu values at or below this look like a GPU number rather than a layer count. */
-const GPU_INDEX_LIKE = 8;
 
 /** The answer room Builder plans for when num_predict is unset (see agent/budget.ts). */
 const MIN_ANSWER_TOKENS = 1024;
@@ -63,6 +62,23 @@ function numGpuPitfalls(input: PitfallInput): DoctorCheck[] {
   const value = input.rawOptions.num_gpu;
   if (value === undefined) return [];
   const layers = input.model?.layers;
+  const gpuLayers = input.rawOptions.gpu_layers;
+  const numbers = typeof value === "number" && (gpuLayers === undefined || typeof gpuLayers === "number");
+  // The loader's rule (resolveGpuKeys): a small num_gpu beside a larger gpu_layers is a GPU number.
+  const readAsIndex = numbers && resolveGpuKeys({ numGpu: value, gpuLayers: gpuLayers as number | undefined }, "options").gpuIndex !== undefined;
+  if (readAsIndex) {
+    return [
+      {
+        id: "num-gpu-as-index",
+        status: "warn",
+        message:
+          `options.num_gpu: ${String(value)} beside gpu_layers: ${String(gpuLayers)} is read as GPU number ${String(value)}, not as ${String(value)} layer(s): ` +
+          `Builder keeps gpu_layers and runs on GPU #${String(value)}. In Ollama num_gpu counts layers, so the same file would put ${String(value)} layer(s) on the GPU there.`,
+        fix: `Write "gpu_index": ${String(value)} in builder.config.json (for Ollama: CUDA_VISIBLE_DEVICES=${String(value)} on the server) and remove num_gpu.`,
+        details: { num_gpu: value, gpu_layers: gpuLayers, layers },
+      },
+    ];
+  }
   const checks: DoctorCheck[] = [];
   if (typeof value === "number" && value <= GPU_INDEX_LIKE && (layers === undefined || value < layers)) {
     checks.push({
@@ -71,7 +87,7 @@ function numGpuPitfalls(input: PitfallInput): DoctorCheck[] {
       message:
         `options.num_gpu: ${value} does not select GPU #${value}: in Ollama num_gpu is the number of layers offloaded to the GPU, ` +
         `so it puts ${value} layer${value === 1 ? "" : "s"}${layers ? ` of ${layers}` : ""} on the GPU and runs the rest on the CPU. Builder calls this setting gpu_layers.`,
-      fix: `To choose a GPU, set CUDA_VISIBLE_DEVICES=${value} in the environment of the process that runs the model (for Ollama: the server's). Remove num_gpu; leave gpu_layers unset to offload every layer that fits.`,
+      fix: `To choose a GPU, set "gpu_index": ${value} (embedded engine) or CUDA_VISIBLE_DEVICES=${value} in the environment of the process that runs the model (for Ollama: the server's). Remove num_gpu; leave gpu_layers unset to offload every layer that fits.`,
       details: { num_gpu: value, layers },
     });
   } else {
@@ -83,7 +99,6 @@ function numGpuPitfalls(input: PitfallInput): DoctorCheck[] {
       details: { num_gpu: value },
     });
   }
-  const gpuLayers = input.rawOptions.gpu_layers;
   if (gpuLayers !== undefined && gpuLayers !== value) {
     checks.push({
       id: "num-gpu-conflict",
@@ -128,7 +143,8 @@ function partialOffload(input: PitfallInput): DoctorCheck | undefined {
   };
 }
 
-function threadPitfall(input: PitfallInput): DoctorCheck | undefined {
+/** num_thread above the physical cores (also warned about when a run starts: see run-warnings.ts). */
+export function threadPitfall(input: Pick<PitfallInput, "options" | "cores">): DoctorCheck | undefined {
   const threads = input.options.num_thread;
   const { physical, logical, source } = input.cores;
   if (threads === undefined || threads <= physical) return undefined;

@@ -8,7 +8,7 @@ import { findCachedModelPath, localModelProblem } from "../models/resolve-model.
 import { hasOllamaModel, type OllamaAdmin } from "../model-servers/ollama-admin.js";
 import { listOpenAiModels } from "../model-servers/openai-models.js";
 import type { CoreCount } from "../system/cpu-cores.js";
-import type { GpuDetection } from "../system/gpu.js";
+import { usableGpus, type GpuDetection } from "../system/gpu.js";
 import { isLocalUrl } from "../system/memory-budget.js";
 import type { DoctorCheck } from "./types.js";
 
@@ -30,7 +30,7 @@ export async function probeBackend(config: BuilderConfig, ollama: OllamaAdmin): 
   switch (config.backend) {
     case "embedded": {
       try {
-        const llama = await getLlamaRuntime(config.gpu);
+        const llama = await getLlamaRuntime(config.gpu, config.gpuIndex);
         const compute = llama.gpu === false ? "CPU only" : `GPU via ${llama.gpu}`;
         return { check: { id: "backend", status: "ok", message: `Embedded llama.cpp loads (${compute}, ${llama.cpuMathCores} math cores).`, details: { gpu: llama.gpu } } };
       } catch (error) {
@@ -163,10 +163,21 @@ async function probeDownload(ref: string, cacheDir: string): Promise<ModelProbe>
 }
 
 /** What GPU there is, and whether its absence matters for this backend. */
-export function gpuCheck(config: BuilderConfig, detection: GpuDetection): DoctorCheck {
+export function gpuCheck(config: BuilderConfig, detection: GpuDetection, env: NodeJS.ProcessEnv = process.env): DoctorCheck {
   if (detection.found) {
-    const list = detection.gpus.map((gpu) => `${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`).join("; ");
-    return { id: "gpu", status: "ok", message: `NVIDIA GPU${detection.gpus.length > 1 ? "s" : ""}: ${list}.`, details: { gpus: detection.gpus } };
+    const list = detection.gpus.map((gpu) => `GPU ${gpu.index}: ${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`).join("; ");
+    const gpuIndex = config.backend === "embedded" ? config.gpuIndex : undefined;
+    const used = usableGpus(detection.gpus, env, gpuIndex);
+    const selectors = [env.CUDA_VISIBLE_DEVICES !== undefined ? `CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES}` : "", gpuIndex !== undefined ? `gpu_index ${gpuIndex}` : ""].filter(Boolean).join(", ");
+    const usedText = selectors === "" ? "" : used.length > 0 ? ` Used (${selectors}): ${used.map((gpu) => `GPU ${gpu.index} ${gpu.name}`).join(", ")}.` : ` None is used (${selectors}).`;
+    const status = selectors !== "" && used.length === 0 ? "warn" : "ok";
+    return {
+      id: "gpu",
+      status,
+      message: `NVIDIA GPU${detection.gpus.length > 1 ? "s" : ""}: ${list}.${usedText}`,
+      ...(status === "warn" ? { fix: "Name a GPU that exists: CUDA_VISIBLE_DEVICES takes nvidia-smi's indices or UUIDs, gpu_index counts the visible GPUs from 0." } : {}),
+      details: { gpus: detection.gpus, used: used.map((gpu) => gpu.index) },
+    };
   }
   const remote = config.backend !== "embedded" && !isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
   if (remote) return { id: "gpu", status: "ok", message: `No local NVIDIA GPU (${detection.reason}); the model runs on the server, whose GPU is not visible from here.` };

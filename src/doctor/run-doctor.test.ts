@@ -104,7 +104,9 @@ describe("builder doctor on the embedded engine (GGUF header)", () => {
     const report = await runDoctor({ cwd, env: {}, gpuDetection: RTX_4090, cores: CORES });
     expect(check(report, "config").status).toBe("ok");
     expect(check(report, "model").status).toBe("ok");
-    for (const id of ["num-gpu-as-index", "num-gpu-conflict", "threads-above-cores", "num-ctx-above-trained"]) expect(check(report, id).status).toBe("warn");
+    for (const id of ["num-gpu-as-index", "threads-above-cores", "num-ctx-above-trained"]) expect(check(report, id).status).toBe("warn");
+    // num_gpu 1 beside gpu_layers 40 is a GPU number (the loader's rule), not a conflicting layer count.
+    expect(check(report, "num-gpu-as-index").message).toContain("is read as GPU number 1");
   });
 
   it("runs every check on a config the schema rejects, failing the config check with the loader's message", async () => {

@@ -35,7 +35,9 @@ export interface DoctorOptions {
  * config pitfalls. Never throws for a failing check; the report says what failed and what to do.
  */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
-  const env = options.env ?? process.env;
+  // A copy: probing the embedded engine with gpu_index narrows the process's CUDA_VISIBLE_DEVICES,
+  // and the GPUs must be judged as the user set them.
+  const env = options.env ?? { ...process.env };
   const loaded = loadDoctorConfig({ cwd: options.cwd, configPath: options.configPath, env, overrides: options.overrides });
   const checks: DoctorCheck[] = [loaded.check];
   const config = loaded.config;
@@ -45,7 +47,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const ollama = new OllamaAdmin(config.ollama.host, 5000);
   const backend = await probeBackend(config, ollama);
   const model = await probeModel(config, backend, ollama);
-  checks.push(backend.check, model.check, gpuCheck(config, detection));
+  checks.push(backend.check, model.check, gpuCheck(config, detection, env));
 
   const pitfalls = findConfigPitfalls({
     backend: config.backend,
@@ -59,14 +61,14 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     env,
   });
   if (!pitfalls.some((check) => check.id === "threads-above-cores")) checks.push(threadsCheck(config, cores));
-  checks.push(memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env)));
+  checks.push(memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env), env));
   checks.push(...pitfalls);
   if (pitfalls.length === 0) checks.push({ id: "pitfalls", status: "ok", message: "No known config pitfalls found." });
   return makeReport(checks);
 }
 
-function memoryCheck(config: BuilderConfig, facts: ModelFacts | undefined, detection: GpuDetection, cacheType: KvCacheType): DoctorCheck {
-  const budget = memoryBudget(config, detection);
+function memoryCheck(config: BuilderConfig, facts: ModelFacts | undefined, detection: GpuDetection, cacheType: KvCacheType, env: NodeJS.ProcessEnv): DoctorCheck {
+  const budget = memoryBudget(config, detection, env);
   if (!budget) return { id: "memory-fit", status: "ok", message: "Not checked: the model runs on a remote server, whose memory is not visible from here." };
   if (!facts) {
     return {

@@ -37,7 +37,8 @@ export function formatRecommendations(listing: RecommendationListing): string {
     r.name,
     r.quant,
     `${r.size_gb.toFixed(1)} GB`,
-    r.fits ? `yes (${formatBytes(r.total_bytes)})` : r.max_num_ctx > 0 ? `no: max num_ctx ${r.max_num_ctx}` : "no: weights too big",
+    (r.fits ? `yes (${formatBytes(r.total_bytes)})` : r.max_num_ctx > 0 ? `no: max num_ctx ${r.max_num_ctx}` : "no: weights too big") +
+      (r.beyond_training ? `; beyond its trained ${r.trained_context ?? "?"}` : ""),
     r.ollama ?? "",
     r.hf ?? "",
   ]);

@@ -26,9 +26,12 @@ describe("model recommendations", () => {
     expect(seven).toMatchObject({ quant: "Q8_0", fits: true });
   });
 
-  it("caps the context at the model's trained context", () => {
+  it("judges fit at the requested context, beyond the trained one too, and says so", () => {
     const deepseek = recommendModels(BUILT_IN_CATALOG, 80 * 1024 * MIB, 65_536).find((r) => r.name.startsWith("DeepSeek"));
-    expect(deepseek).toMatchObject({ num_ctx: 16_384, max_num_ctx: 16_384 });
+    expect(deepseek).toMatchObject({ num_ctx: 65_536, trained_context: 16_384, beyond_training: true });
+    // A 32K-trained 32B at 128000 needs 31.3 GiB of cache: it does not fit a 24 GB card, though it would at 32K.
+    const coder32 = recommendModels(BUILT_IN_CATALOG, 24 * 1024 * MIB, 128_000).find((r) => r.name === "Qwen2.5-Coder-32B-Instruct");
+    expect(coder32).toMatchObject({ num_ctx: 128_000, fits: false });
   });
 
   it("config entries extend the table and replace built-ins of the same name", () => {

@@ -9,11 +9,15 @@ export interface Recommendation {
   size_gb: number;
   ollama?: string;
   hf?: string;
-  /** The context the estimate used: the requested one, capped at the model's trained context. */
+  /** The context the estimate used: the requested one (a 128K request is judged at 128K, whatever the training). */
   num_ctx: number;
+  /** The model's trained context, when the catalog knows it. */
+  trained_context?: number;
+  /** True when num_ctx is beyond the trained context (it needs rope scaling, and quality may drop). */
+  beyond_training: boolean;
   kv_cache_bytes: number;
   total_bytes: number;
-  /** The largest context (multiple of 256) that fits at this quantization, capped at the trained context. */
+  /** The largest context (multiple of 256) that fits in memory at this quantization. */
   max_num_ctx: number;
   fits: boolean;
 }
@@ -27,7 +31,8 @@ export function recommendModels(catalog: readonly CatalogEntry[], availableBytes
   const fitting: Recommendation[] = [];
   const tooBig: Recommendation[] = [];
   for (const entry of catalog) {
-    const context = Math.min(numCtx, entry.context_length ?? numCtx);
+    // Judged at what was asked: capping at the trained context would call a 32K model fine for a 128K request.
+    const context = numCtx;
     const shape = { layers: entry.layers, kvHeads: entry.kv_heads, keyLength: entry.head_dim, valueLength: entry.head_dim, contextLength: entry.context_length };
     const byQuality = [...entry.quants].sort((a, b) => b.size_gb - a.size_gb);
     const candidates = byQuality.map((quant) => {
@@ -40,9 +45,11 @@ export function recommendModels(catalog: readonly CatalogEntry[], availableBytes
         ollama: quant.ollama,
         hf: quant.hf,
         num_ctx: context,
+        trained_context: entry.context_length,
+        beyond_training: entry.context_length !== undefined && context > entry.context_length,
         kv_cache_bytes: fit.kvCacheBytes,
         total_bytes: fit.totalBytes,
-        max_num_ctx: Math.min(fit.maxNumCtx, entry.context_length ?? fit.maxNumCtx),
+        max_num_ctx: fit.maxNumCtx,
         fits: fit.fits,
       };
       return recommendation;

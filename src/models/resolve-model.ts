@@ -26,7 +26,9 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
       "MODEL_NOT_CONFIGURED",
       'No model is configured. Set "model" in builder.config.json, BUILDER_MODEL, or --model to a .gguf file or an hf: URI ' +
         "(for example hf:Qwen/Qwen2.5-Coder-7B-Instruct-GGUF/qwen2.5-coder-7b-instruct-q4_k_m.gguf), " +
-        "or run `builder demo` to see the pipeline with a synthesized model.",
+        "or run `builder demo` to see the pipeline with a synthesized model." +
+        // The seed's setup sets OLLAMA_MODEL and expects it to be used: say where it applies.
+        (process.env.OLLAMA_MODEL ? ` OLLAMA_MODEL=${process.env.OLLAMA_MODEL} is set, but it applies to --backend ollama (or BUILDER_BACKEND=ollama), not to the embedded engine.` : ""),
     );
   }
   if (isLocalPathRef(ref)) {
@@ -116,12 +118,26 @@ function cacheFileNameForUrl(ref: string): string | undefined {
 
 /** The cached copy of a model, found without touching the network (so cached models work offline). */
 async function findCachedModel(ref: string, cacheDir: string, fileName: string | undefined, endpoints: Endpoints): Promise<string | undefined> {
+  // A .gguf downloaded elsewhere and placed in the cache under its own name (as the README says to).
+  const plain = plainCacheName(ref);
+  if (plain && statSync(path.join(cacheDir, plain), { throwIfNoEntry: false })?.isFile()) return path.join(cacheDir, plain);
   try {
     const { resolveModelFile } = await loadLlamaBindings();
     return await resolveModelFile(ref, { directory: cacheDir, cli: false, download: false, fileName, endpoints });
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The file name a downloaded model has on its own: the last segment of an `hf:` URI or URL ending in
+ * `.gguf` (`hf:Qwen/Qwen2.5-Coder-7B-Instruct-GGUF/qwen2.5-coder-7b-instruct-q4_k_m.gguf` →
+ * `qwen2.5-coder-7b-instruct-q4_k_m.gguf`); undefined for a reference that names no file.
+ */
+export function plainCacheName(ref: string): string | undefined {
+  const withoutQuery = ref.replace(/[?#].*$/, "");
+  const last = decodeURIComponent(withoutQuery.split("/").pop() ?? "");
+  return /^[\w.+-]+\.gguf$/i.test(last) ? last : undefined;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -149,10 +165,12 @@ async function assertReachable(ref: string, cacheDir: string): Promise<void> {
 function downloadFailed(ref: string, cacheDir: string, error: unknown): ModelError {
   const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
   const reason = error instanceof Error ? `${error.message}${cause}` : String(error);
+  const plain = plainCacheName(ref);
+  const place = plain ? `or place it at ${path.join(cacheDir, plain)}` : `or place it in ${cacheDir}`;
   return new ModelError(
     "MODEL_DOWNLOAD_FAILED",
     `Could not download model ${ref} (${reason}). Without network access, download the .gguf file on another machine, ` +
-      `copy it here, and set "model" to its path (or place it in ${cacheDir}).`,
+      `copy it here, and set "model" to its path (${place}).`,
     { model: ref, cacheDir },
     { cause: error },
   );

@@ -79,9 +79,12 @@ export function defaultModelName(modelPath: string): string {
   return normaliseModelName(base.replace(/[^a-z0-9._-]+/g, "-"));
 }
 
-/** Ollama's name rule: a name without a tag means the `latest` tag. */
+/**
+ * Ollama's name rule: a name without a tag means the `latest` tag. The case is kept as given
+ * (`qwen2.5-coder:32b-instruct-q5_K_M` is what clients ask for); matching ignores it (see ModelHost.matches).
+ */
 export function normaliseModelName(name: string): string {
-  const trimmed = name.trim().toLowerCase();
+  const trimmed = name.trim();
   const lastSegment = trimmed.split("/").pop() ?? trimmed;
   return lastSegment.includes(":") ? trimmed : `${trimmed}:latest`;
 }

@@ -57,9 +57,9 @@ export class ModelHost {
     return this.facts.name;
   }
 
-  /** Whether `requested` names the served model ("tiny" and "tiny:latest" both do). */
+  /** Whether `requested` names the served model ("tiny" and "tiny:latest" both do; case does not matter, as in Ollama). */
   matches(requested: string): boolean {
-    return normaliseModelName(requested) === this.facts.name;
+    return normaliseModelName(requested).toLowerCase() === this.facts.name.toLowerCase();
   }
 
   /** Whether the model is in memory now. */
@@ -161,5 +161,5 @@ export class ModelHost {
 
 function loadEngine(options: ModelHostOptions): Promise<EmbeddedEngine> {
   const { config } = options;
-  return EmbeddedEngine.load({ model: config.model, modelCacheDir: config.modelCacheDir, gpu: config.gpu, options: config.options, sequences: options.sequences });
+  return EmbeddedEngine.load({ model: config.model, modelCacheDir: config.modelCacheDir, gpu: config.gpu, gpuIndex: config.gpuIndex, options: config.options, sequences: options.sequences });
 }

@@ -1,27 +1,40 @@
 import { totalmem } from "node:os";
 import type { BuilderConfig } from "../config/load.js";
-import { totalGpuBytes, type GpuDetection } from "./gpu.js";
+import { formatBytes } from "../models/memory-estimate.js";
+import { totalGpuBytes, usableGpus, type GpuDetection, type GpuInfo } from "./gpu.js";
 
 /** Where the model will live: GPU memory, or RAM when it runs on the CPU. */
 export interface MemoryBudget {
   kind: "gpu" | "ram";
   bytes: number;
-  /** "GPU memory (1 × NVIDIA GeForce RTX 4090)", "RAM (no GPU: …)". */
+  /** "GPU memory of GPU 1: NVIDIA GeForce RTX 4090 (24.0 GiB)", "RAM (no GPU: …)". */
   label: string;
+  /** The cards the estimate is against (GPU budgets only). */
+  gpus?: GpuInfo[];
 }
 
 /**
- * The memory the configured model will use: all detected GPUs together (llama.cpp and Ollama split
- * layers across them), or RAM without a GPU. Undefined when the model runs on a remote server.
+ * The memory the configured model will use: the GPUs it can see (`CUDA_VISIBLE_DEVICES`, narrowed to
+ * one card by `gpu_index`; several visible cards together, since llama.cpp and Ollama split layers
+ * across them), or RAM without a usable GPU. Undefined when the model runs on a remote server.
  */
-export function memoryBudget(config: BuilderConfig, detection: GpuDetection): MemoryBudget | undefined {
+export function memoryBudget(config: BuilderConfig, detection: GpuDetection, env: NodeJS.ProcessEnv = process.env): MemoryBudget | undefined {
   const serverUrl = config.backend === "ollama" ? config.ollama.host : config.backend === "openai" ? config.openai.baseUrl : undefined;
   if (serverUrl !== undefined && !isLocalUrl(serverUrl)) return undefined;
   if (detection.found && !(config.backend === "embedded" && config.gpu === false)) {
-    const names = [...new Set(detection.gpus.map((gpu) => gpu.name))].join(", ");
-    return { kind: "gpu", bytes: totalGpuBytes(detection.gpus), label: `GPU memory (${detection.gpus.length} × ${names})` };
+    // gpu_index is the embedded engine's; a local server picks its GPUs from its own environment.
+    const gpus = usableGpus(detection.gpus, env, config.backend === "embedded" ? config.gpuIndex : undefined);
+    if (gpus.length > 0) return { kind: "gpu", bytes: totalGpuBytes(gpus), label: gpuLabel(gpus), gpus };
+    const why = config.backend === "embedded" && config.gpuIndex !== undefined ? `gpu_index ${config.gpuIndex} names no visible GPU` : `CUDA_VISIBLE_DEVICES="${env.CUDA_VISIBLE_DEVICES ?? ""}" hides every GPU`;
+    return { kind: "ram", bytes: totalmem(), label: `RAM (${why}: the model runs on the CPU)` };
   }
   return { kind: "ram", bytes: totalmem(), label: "RAM (no GPU: the model runs on the CPU)" };
+}
+
+/** Names each card the estimate is against, with its nvidia-smi number. */
+function gpuLabel(gpus: readonly GpuInfo[]): string {
+  const cards = gpus.map((gpu) => `GPU ${gpu.index}: ${gpu.name} (${formatBytes(gpu.totalBytes)})`).join(" + ");
+  return gpus.length === 1 ? `GPU memory of ${cards}` : `GPU memory of ${gpus.length} cards split: ${cards}`;
 }
 
 /** True for URLs on this machine (where the local GPU is the server's GPU). */

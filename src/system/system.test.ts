@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { tempDir, writeFiles } from "../test-support/fixtures.js";
 import { MIB } from "../models/memory-estimate.js";
 import { detectCores, parseCpuinfoPhysicalCores } from "./cpu-cores.js";
-import { detectNvidiaGpus, parseNvidiaSmi } from "./gpu.js";
+import { cudaSelectionFor, detectNvidiaGpus, parseNvidiaSmi, usableGpus, visibleGpus } from "./gpu.js";
 
 describe("nvidia-smi parsing", () => {
   it("reads name, driver and memory in MiB, one GPU a line", () => {
@@ -59,5 +59,37 @@ describe("physical cores", () => {
     const cores = detectCores();
     expect(cores.physical).toBeGreaterThan(0);
     expect(cores.physical).toBeLessThanOrEqual(cores.logical);
+  });
+});
+
+describe("the GPUs a CUDA program can use", () => {
+  const gpus = parseNvidiaSmi(
+    "NVIDIA GeForce RTX 5090, 570.86.10, 32607, 32100, GPU-5090aaaa-0000\nNVIDIA GeForce RTX 4090, 570.86.10, 24564, 24100, GPU-4090bbbb-0000\n",
+  );
+
+  it("reads the UUID nvidia-smi appends", () => {
+    expect(gpus.map((g) => [g.index, g.name, g.uuid])).toEqual([
+      [0, "NVIDIA GeForce RTX 5090", "GPU-5090aaaa-0000"],
+      [1, "NVIDIA GeForce RTX 4090", "GPU-4090bbbb-0000"],
+    ]);
+  });
+
+  it("honours CUDA_VISIBLE_DEVICES by index and by UUID prefix, in its order, ending at the first entry that names no GPU", () => {
+    const names = (list: string | undefined): string[] => visibleGpus(gpus, list).map((g) => g.name.slice(-4));
+    expect(names(undefined)).toEqual(["5090", "4090"]);
+    expect(names("1")).toEqual(["4090"]);
+    expect(names("GPU-4090bbbb,0")).toEqual(["4090", "5090"]);
+    expect(names("")).toEqual([]);
+    expect(names("-1,0")).toEqual([]);
+    expect(names("0,7,1")).toEqual(["5090"]);
+  });
+
+  it("gpu_index is nvidia-smi's number for the card; the engine's CUDA variables select it in nvidia-smi's order", () => {
+    expect(usableGpus(gpus, {}, 1).map((g) => g.name)).toEqual(["NVIDIA GeForce RTX 4090"]);
+    expect(usableGpus(gpus, { CUDA_VISIBLE_DEVICES: "1" }, 1).map((g) => g.index)).toEqual([1]);
+    expect(usableGpus(gpus, { CUDA_VISIBLE_DEVICES: "0" }, 1)).toEqual([]);
+    expect(cudaSelectionFor(1, {})).toEqual({ set: { CUDA_DEVICE_ORDER: "PCI_BUS_ID", CUDA_VISIBLE_DEVICES: "1" } });
+    expect(cudaSelectionFor(1, { CUDA_VISIBLE_DEVICES: "0,1", CUDA_DEVICE_ORDER: "FASTEST_FIRST" })).toEqual({ set: { CUDA_VISIBLE_DEVICES: "1" } });
+    expect(cudaSelectionFor(1, { CUDA_VISIBLE_DEVICES: "0" }).note).toMatch(/CUDA_VISIBLE_DEVICES decides/);
   });
 });

@@ -17,7 +17,9 @@ export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined,
     ["generated", `${metrics.generated_tokens} tokens`],
     ["speed", metrics.tokens_per_sec !== null ? `${metrics.tokens_per_sec} tokens/s (generation only)` : "-"],
     ["latency", `${metrics.total_ms} ms total`],
-    ["memory", `${mib(memory.rss)} MiB resident${info?.memoryBytes ? `, model ${mib(info.memoryBytes)} MiB` : ""}`],
+    ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as Array<[string, string]>) : []),
+    // Builder's own process: with a server backend the model's memory is the server's, not this.
+    ["Builder RSS", `${mib(memory.rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`],
   ];
   if (metrics.check_ms) {
     rows.push(["repairs", `${metrics.repair_rounds ?? 0} round(s)`]);

@@ -39,6 +39,21 @@ export function detectTestRunner(root: string, testCommand: string | undefined, 
   return undefined;
 }
 
+/**
+ * Why {@link detectTestRunner} found nothing, said so that it can be fixed: a runner the workspace's
+ * package.json declares but that is not installed needs `npm install`, not a config change.
+ */
+export function missingRunnerMessage(root: string): string {
+  const pkg = readPackageJson(root);
+  const deps = { ...pkg.dependencies, ...pkg.devDependencies };
+  const script = pkg.scripts?.test ?? "";
+  const declared = (["vitest", "jest"] as const).filter((name) => deps[name] !== undefined || new RegExp(`\\b${name}\\b`).test(script));
+  if (declared.length > 0) {
+    return `No test runner found: package.json declares ${declared.join(" and ")}, but ${declared.length === 1 ? "it is" : "they are"} not installed (no node_modules/${declared[0]}). Run npm install in the workspace, or set verify.test_command.`;
+  }
+  return "No test runner found: the workspace's package.json names no vitest, jest or `node --test`. Set verify.test_command, or set verify.checks.tests to false.";
+}
+
 /** Options for {@link runTestFile}. */
 export interface RunTestsOptions {
   /** The scratch copy of the workspace. */

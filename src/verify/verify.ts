@@ -14,7 +14,7 @@ import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
 import { runRules, type RuleFile } from "./rules.js";
 import { ScratchCopy } from "./scratch.js";
-import { acceptanceAskingForTests, detectTestRunner, runTestFile } from "./tests.js";
+import { acceptanceAskingForTests, detectTestRunner, missingRunnerMessage, runTestFile } from "./tests.js";
 import { TsConfigProblem, TypeScriptProject } from "./ts-project.js";
 import { TypecheckRunner } from "./typecheck.js";
 import type { CheckResult } from "./types.js";
@@ -171,7 +171,7 @@ export class Verifier {
     for (const test of tests) {
       const runner = detectTestRunner(this.scratch.root, this.settings.testCommand, test.content);
       if (!runner) {
-        return failed("tests", ["No test runner found: the workspace's package.json names no vitest, jest or `node --test`. Set verify.test_command, or set verify.checks.tests to false."], "no test runner");
+        return failed("tests", [missingRunnerMessage(this.scratch.root)], "no test runner");
       }
       if (runner.kind === "node-test") this.tsLoader ??= await writeTsLoader(path.join(this.workDir, "loader"));
       results.push(await runTestFile({ root: this.scratch.root, testFile: test.path, runner, timeoutMs: this.settings.testTimeoutMs, workDir: this.workDir, tsLoader: this.tsLoader }));

@@ -14,6 +14,7 @@ export class EmbeddedBackend implements Backend {
       model: this.config.model,
       modelCacheDir: this.config.modelCacheDir,
       gpu: this.config.gpu,
+      gpuIndex: this.config.gpuIndex,
       options: this.config.options,
     });
     let engine: EmbeddedEngine;

@@ -28,6 +28,8 @@ export interface EmbeddedEngineOptions {
   model: string | undefined;
   modelCacheDir: string;
   gpu: BuilderConfig["gpu"];
+  /** The one GPU to run on (config gpu_index); undefined: every visible GPU. */
+  gpuIndex?: number;
   options: GenerationOptions;
   /** Parallel sequences in the context (`builder serve` uses several). Default 1. */
   sequences?: number;
@@ -71,7 +73,7 @@ export class EmbeddedEngine {
     const started = performance.now();
     // loadModel parses the header with a reader that trusts its counts; an impossible one would hang it.
     await assertGgufHeaderBounded(modelPath);
-    const llama = await getLlamaRuntime(options.gpu);
+    const llama = await getLlamaRuntime(options.gpu, options.gpuIndex);
     let model: LlamaModel;
     try {
       model = await llama.loadModel({
@@ -127,7 +129,7 @@ export class EmbeddedEngine {
 
   /** Where the model runs, for reports. */
   get device(): string {
-    return describeDevice(this.llama, this.threads);
+    return describeDevice(this.llama.gpu, this.threads, { onGpu: this.model.gpuLayers, total: this.model.fileInsights.totalLayers });
   }
 
   /** A grammar that constrains output to `schema` (cached per schema). */

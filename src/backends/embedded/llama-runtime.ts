@@ -1,18 +1,24 @@
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
+import { cudaSelectionFor } from "../../system/gpu.js";
 import { getLogger } from "../../telemetry/logger.js";
 
 const runtimes = new Map<string, Promise<Llama>>();
+/** The CUDA device selection of the first runtime: CUDA reads it once per process. */
+let selectedDevices: string | undefined;
 
 /**
  * One llama.cpp runtime per process and GPU setting: loading the native bindings is slow, and
- * several backends (the CLI, `builder serve`, the benchmark) share it.
+ * several backends (the CLI, `builder serve`, the benchmark) share it. With `gpuIndex`, the process's
+ * `CUDA_VISIBLE_DEVICES` is narrowed to that card before llama.cpp loads (node-llama-cpp 3.21 has
+ * no device option).
  */
-export function getLlamaRuntime(gpu: BuilderConfig["gpu"]): Promise<Llama> {
-  const key = String(gpu);
+export function getLlamaRuntime(gpu: BuilderConfig["gpu"], gpuIndex?: number): Promise<Llama> {
+  const key = `${String(gpu)}:${gpuIndex ?? "all"}`;
   let runtime = runtimes.get(key);
   if (!runtime) {
     const logger = getLogger().child({ component: "llama.cpp" });
+    if (gpuIndex !== undefined && gpu !== false) selectGpu(gpuIndex, logger);
     runtime = getLlama({
       gpu,
       // Never build from source or download at run time: use the prebuilt binaries npm installed.
@@ -31,8 +37,33 @@ export function getLlamaRuntime(gpu: BuilderConfig["gpu"]): Promise<Llama> {
   return runtime;
 }
 
-/** A short human description of where llama.cpp computes. */
-export function describeDevice(llama: Llama, threads: number): string {
-  const gpu = llama.gpu === false ? "CPU" : `GPU (${llama.gpu})`;
-  return `${gpu}, ${threads} thread${threads === 1 ? "" : "s"}`;
+function selectGpu(gpuIndex: number, logger: ReturnType<typeof getLogger>): void {
+  if (selectedDevices !== undefined) return;
+  if (runtimes.size > 0) {
+    logger.warn(`gpu_index ${gpuIndex} cannot take effect: llama.cpp was already loaded on every visible GPU in this process.`);
+    return;
+  }
+  const selection = cudaSelectionFor(gpuIndex, process.env);
+  for (const [name, value] of Object.entries(selection.set)) process.env[name] = value;
+  selectedDevices = process.env.CUDA_VISIBLE_DEVICES ?? "";
+  if (selection.note) logger.warn(selection.note);
+  else logger.info({ gpu_index: gpuIndex, ...selection.set }, `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${selectedDevices})`);
+}
+
+/** Layers of the model on the GPU, out of its total. */
+export interface OffloadedLayers {
+  onGpu: number;
+  total: number;
+}
+
+/**
+ * A short human description of where llama.cpp computes. A GPU build with no layer offloaded runs on
+ * the CPU and is described so: the report must not claim a GPU it does not use.
+ */
+export function describeDevice(gpu: Llama["gpu"], threads: number, layers?: OffloadedLayers): string {
+  const threadText = `${threads} thread${threads === 1 ? "" : "s"}`;
+  if (gpu === false) return `CPU, ${threadText}`;
+  if (layers && layers.onGpu === 0) return `CPU (${gpu} build, 0 of ${layers.total} layers on the GPU), ${threadText}`;
+  const offload = layers ? `, ${layers.onGpu} of ${layers.total} layers on the GPU` : "";
+  return `GPU (${gpu})${offload}, ${threadText}`;
 }

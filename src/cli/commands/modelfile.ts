@@ -5,7 +5,7 @@ import { modelfileFromConfig } from "../../modelfile/from-config.js";
 import { renderModelfile } from "../../modelfile/render.js";
 import { validateModelfile } from "../../modelfile/syntax.js";
 import { getLogger } from "../../telemetry/logger.js";
-import { writeFileAtomic } from "../../workspace/atomic-write.js";
+import { writeWithBackup } from "../../workspace/backup-overwrite.js";
 import { addModelFlags, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
 
 interface ModelfileFlags extends ModelFlags {
@@ -36,8 +36,8 @@ export function modelfileCommand(): Command {
     for (const change of changes) logger.warn(`Modelfile: ${change}.`);
     for (const warning of validation.warnings) logger.warn(`Modelfile: ${warning.message}.`);
     if (flags.out) {
-      await writeFileAtomic(flags.out, text);
-      process.stderr.write(`Wrote ${flags.out} (FROM ${parts.from}, ${parts.parameters.length} parameters, ${parts.messages.length / 2} example pairs).\n`);
+      const { backup } = await writeWithBackup(flags.out, text);
+      process.stderr.write(`Wrote ${flags.out} (FROM ${parts.from}, ${parts.parameters.length} parameters, ${parts.messages.length / 2} example pairs)${backup ? `; the previous file is kept as ${backup}` : ""}.\n`);
     } else {
       process.stdout.write(text);
     }

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { RunFailure } from "../../agent/run-failure.js";
 import type { ContextExplanation } from "../../context/assemble.js";
 import { formatExplanation } from "../../context/explain.js";
+import { warnRunPitfalls } from "../../doctor/run-warnings.js";
 import type { BuilderConfig } from "../../config/load.js";
 import { UsageError, VerificationFailedError } from "../../errors/errors.js";
 import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
@@ -106,7 +107,9 @@ export function runCommand(): Command {
 
 /** The configuration with this command's flags, verification settings included. */
 function runConfig(flags: RunFlags): BuilderConfig {
-  return configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
+  const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
+  warnRunPitfalls(config);
+  return config;
 }
 
 /** Several task files: one JSON line per task on stdout as each ends; any failure makes the exit code non-zero. */

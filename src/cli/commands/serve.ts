@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { originsFromEnv } from "../../server/access-control.js";
 import { DEFAULT_SERVE_PORT } from "../../server/defaults.js";
-import { configFromFlags, logLevelOption, toInt } from "../shared-options.js";
+import { configFromFlags, logLevelOption, toInt, toThreads } from "../shared-options.js";
 
 interface ServeFlags {
   config?: string;
@@ -35,7 +35,7 @@ export function serveCommand(): Command {
     .option("--keep-alive <duration>", "how long the model stays loaded after a request without keep_alive (5m, 1h, -1 forever)", "5m")
     .option("--allow-origin <origin>", "a web origin allowed besides loopback ones (repeatable; * wildcards, as OLLAMA_ORIGINS; also BUILDER_ORIGINS)", collect, [])
     .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
-    .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
+    .option("--threads <n>", "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)", toThreads)
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr")

@@ -1,0 +1,40 @@
+import { Command } from "commander";
+import { planInit, writeInit } from "../../config/init.js";
+import { applyLogFlags, logLevelOption } from "../shared-options.js";
+
+interface InitFlags {
+  force?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  logLevel?: string;
+  quiet?: boolean;
+}
+
+/** `builder init [dir]`: writes builder.config.json from an existing agent setup (config.json, .ollamarc, knowledge base, Modelfile). */
+export function initCommand(): Command {
+  return new Command("init")
+    .description("Write builder.config.json from an existing setup (agent-system config.json, .ollamarc, agents/ollama-knowledge/, Modelfile), printing what was mapped and dropped")
+    .argument("[dir]", "the project folder", ".")
+    .option("--force", "replace an existing builder.config.json (backed up first)")
+    .option("--dry-run", "print the config without writing it")
+    .option("--json", "print the plan as JSON")
+    .addOption(logLevelOption())
+    .option("-q, --quiet", "only warnings and errors on stderr")
+    .action(async (dir: string, flags: InitFlags) => {
+      applyLogFlags(flags);
+      const plan = await planInit(dir);
+      const result = flags.dryRun ? undefined : await writeInit(plan, { force: flags.force });
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ ...plan, written: result?.written ?? null, backup: result?.backup ?? null }, null, 2) + "\n");
+        return;
+      }
+      const lines = [
+        result ? `Wrote ${result.written}${result.backup ? ` (the previous one is in ${result.backup})` : ""} from ${plan.sources.join(", ")}.` : `Would write ${plan.target} from ${plan.sources.join(", ")}:`,
+        ...(result ? [] : [JSON.stringify(plan.config, null, 2)]),
+        "Mapped:",
+        ...plan.mapped.map((line) => `  ${line}`),
+        ...(plan.dropped.length > 0 ? ["Dropped:", ...plan.dropped.map((line) => `  ${line}`)] : []),
+      ];
+      process.stdout.write(lines.join("\n") + "\n");
+    });
+}

@@ -154,10 +154,10 @@ const labelsWarned = new Set<string>();
  * for a pack that lives elsewhere): warn once per name and go on without extra files. Once packs are
  * configured, an unknown name stays TASK_INVALID, which catches typos.
  */
-function packAsLabel(name: string): readonly string[] {
+function packAsLabel(name: string): { name: string; files: readonly string[] } {
   if (!labelsWarned.has(name)) {
     labelsWarned.add(name);
     getLogger().warn({ pack: name }, `constraints.pack "${name}" is used as a label: builder.config.json configures no context packs, so no pack files are added.`);
   }
-  return [];
+  return { name, files: [] };
 }

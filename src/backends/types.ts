@@ -44,6 +44,10 @@ export interface GenerationMetrics {
   generationMs: number;
   /** Model load time included in this request (servers that load on demand report it). */
   loadMs?: number;
+  /** Prompt tokens not evaluated again: held by a resident engine or restored from the prefix cache. */
+  cachedPrefixTokens?: number;
+  /** Prompt-lookup speculative decoding: drafts validated and refuted, and whether it was switched off for low acceptance. */
+  draftTokens?: { validated: number; refuted: number; switchedOff: boolean };
 }
 
 /** How a provider answered. */

@@ -4,6 +4,7 @@ import path from "node:path";
 import { ConfigError } from "../errors/errors.js";
 import { findWorkspaceRoot } from "../workspace/root.js";
 import { numGpuWarning, parseOllamarc } from "./legacy-ollamarc.js";
+import { resolveEngineSettings, type EngineSettings } from "./engine-settings.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   BACKEND_NAMES,
@@ -36,6 +37,8 @@ export interface BuilderConfig {
   options: GenerationOptions;
   /** Whether answer string lengths are bounded by the token budget (see ConfigFileSchema). */
   boundedAnswer: boolean;
+  /** Resident engine, prefix cache and speculative decoding; unset (hand-built configs) = in-process, none of them. */
+  engine?: EngineSettings;
   /** Ollama servers: `host` is the first of `hosts` (several hosts make an endpoint pool). */
   ollama: { host: string; hosts: string[]; keepAlive?: string | number; timeouts: ServerTimeouts };
   /** OpenAI-compatible servers: `baseUrl` is the first of `baseUrls`. */
@@ -77,6 +80,8 @@ export interface ConfigOverrides {
   options?: GenerationOptions;
   boundedAnswer?: boolean;
   verify?: VerifyOverrides;
+  /** `--keep-alive`. */
+  keepAlive?: string;
 }
 
 export interface LoadConfigOptions {
@@ -179,6 +184,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     deny: file.deny ?? [],
     options: options_,
     boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? true,
+    engine: resolveEngineSettings(file, env, options.overrides?.keepAlive),
     ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacyHost),
     openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
     verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),

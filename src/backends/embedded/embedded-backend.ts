@@ -1,19 +1,33 @@
 import type { BuilderConfig } from "../../config/load.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
+import path from "node:path";
 import { EmbeddedEngine } from "./engine.js";
+
+/** Where saved prefix states live: beside the model cache (`~/.cache/builder/prefix-cache`). */
+export function prefixCacheDir(modelCacheDir: string): string {
+  return path.join(path.dirname(modelCacheDir), "prefix-cache");
+}
 
 /** The default backend: llama.cpp in this process, on a local GGUF file. */
 export class EmbeddedBackend implements Backend {
   private engine: Promise<EmbeddedEngine> | undefined;
 
-  constructor(private readonly config: BuilderConfig) {}
+  /** `sequences`: parallel sequences (a resident engine serves several runs at once). */
+  constructor(
+    private readonly config: BuilderConfig,
+    private readonly sequences = 1,
+  ) {}
 
   async prepare(): Promise<BackendInfo> {
+    const settings = this.config.engine;
     this.engine ??= EmbeddedEngine.load({
       model: this.config.model,
       modelCacheDir: this.config.modelCacheDir,
       gpu: this.config.gpu,
       options: this.config.options,
+      sequences: this.sequences,
+      speculative: settings?.speculative ?? false,
+      prefixCache: settings && settings.prefixCacheMaxBytes > 0 ? { dir: prefixCacheDir(this.config.modelCacheDir), maxBytes: settings.prefixCacheMaxBytes } : undefined,
     });
     let engine: EmbeddedEngine;
     try {

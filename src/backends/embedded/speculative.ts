@@ -15,7 +15,7 @@ export const MIN_ACCEPTANCE = 0.25;
  * its whole life, so switching off means predicting nothing rather than removing it.
  */
 export class SwitchablePromptLookup extends TokenPredictor {
-  private readonly inner = new InputLookupTokenPredictor({ patternLength: { min: 2 }, predictionLength: { max: 8 } });
+  private readonly inner = new InputLookupTokenPredictor();
   /** Whether drafts are proposed; reset to true at the start of every generation. */
   enabled = true;
 

@@ -71,6 +71,8 @@ export interface BackendInfo {
   threads?: number;
   /** Bytes of memory the model occupies, when known. */
   memoryBytes?: number;
+  /** True when a resident engine process (not this one) runs the model. */
+  resident?: boolean;
 }
 
 /**

@@ -25,7 +25,14 @@ function exitAfterFlush(code: number): void {
   process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
-main(process.argv).then(
+/** `node dist/cli/main.js __engine-daemon <spec>` is a resident engine (spawned by `builder run`), not a command. */
+async function engineDaemon(spec: string): Promise<number> {
+  const { runEngineDaemon } = await import("../backends/resident/engine-daemon.js");
+  await runEngineDaemon(JSON.parse(spec) as Parameters<typeof runEngineDaemon>[0]);
+  return Number(process.exitCode ?? 0);
+}
+
+(process.argv[2] === "__engine-daemon" ? engineDaemon(process.argv[3] ?? "{}") : main(process.argv)).then(
   (code) => {
     if (code === 0) process.exitCode = 0;
     else exitAfterFlush(code);

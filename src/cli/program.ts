@@ -10,6 +10,8 @@ import { statsCommand } from "./commands/stats.js";
 import { costCommand } from "./commands/cost.js";
 import { datasetCommand } from "./commands/dataset.js";
 import { modelfileCommand } from "./commands/modelfile.js";
+import { psCommand } from "./commands/ps.js";
+import { stopCommand } from "./commands/stop.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -30,6 +32,8 @@ export function createProgram(): Command {
   program.addCommand(costCommand());
   program.addCommand(datasetCommand());
   program.addCommand(modelfileCommand());
+  program.addCommand(psCommand());
+  program.addCommand(stopCommand());
   inheritSettings(program);
   return program;
 }

@@ -1,7 +1,8 @@
 import type { BuilderConfig } from "../../config/load.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import path from "node:path";
-import { EmbeddedEngine } from "./engine.js";
+// Type only: the engine (and llama.cpp's bindings) load when a run needs them, not when a backend is made.
+import type { EmbeddedEngine } from "./engine.js";
 
 /** Where saved prefix states live: beside the model cache (`~/.cache/builder/prefix-cache`). */
 export function prefixCacheDir(modelCacheDir: string): string {
@@ -20,7 +21,7 @@ export class EmbeddedBackend implements Backend {
 
   async prepare(): Promise<BackendInfo> {
     const settings = this.config.engine;
-    this.engine ??= EmbeddedEngine.load({
+    this.engine ??= import("./engine.js").then(({ EmbeddedEngine }) => EmbeddedEngine.load({
       model: this.config.model,
       modelCacheDir: this.config.modelCacheDir,
       gpu: this.config.gpu,
@@ -28,7 +29,7 @@ export class EmbeddedBackend implements Backend {
       sequences: this.sequences,
       speculative: settings?.speculative ?? false,
       prefixCache: settings && settings.prefixCacheMaxBytes > 0 ? { dir: prefixCacheDir(this.config.modelCacheDir), maxBytes: settings.prefixCacheMaxBytes } : undefined,
-    });
+    }));
     let engine: EmbeddedEngine;
     try {
       engine = await this.engine;

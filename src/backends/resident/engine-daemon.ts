@@ -5,11 +5,8 @@ import { toBuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { EmbeddedBackend } from "../embedded/embedded-backend.js";
 import type { BackendInfo } from "../types.js";
-import { enginePaths, ensurePrivateDir, type EnginePaths } from "./engine-paths.js";
+import { enginePaths, ensurePrivateDir, processAlive, type EnginePaths } from "./engine-paths.js";
 import { onLines, send, type ClientMessage, type EngineStatus } from "./protocol.js";
-
-/** The hidden first argument that makes `node dist/cli/main.js` a resident engine instead of the CLI. */
-export const ENGINE_DAEMON_ARG = "__engine-daemon";
 
 /** Parallel sequences of a resident engine: runs that overlap share it instead of waiting. */
 export const RESIDENT_SEQUENCES = 2;
@@ -185,14 +182,4 @@ async function takeLock(paths: EnginePaths): Promise<boolean> {
     }
   }
   return false;
-}
-
-/** Whether a process with this id exists. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

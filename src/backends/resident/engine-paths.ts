@@ -66,3 +66,16 @@ export async function engineId(modelPath: string, config: Pick<BuilderConfig, "g
   };
   return createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 16);
 }
+
+/** The hidden first argument that makes `node dist/cli/main.js` a resident engine instead of the CLI. */
+export const ENGINE_DAEMON_ARG = "__engine-daemon";
+
+/** Whether a process with this id exists. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,6 +1,7 @@
 import { readFile, readdir, unlink } from "node:fs/promises";
 import path from "node:path";
-import { processAlive, type EngineInfoFile } from "./engine-daemon.js";
+import type { EngineInfoFile } from "./engine-daemon.js";
+import { processAlive } from "./engine-paths.js";
 import { EngineConnection } from "./engine-connection.js";
 import type { EngineStatus } from "./protocol.js";
 

@@ -8,9 +8,9 @@ import { resolveModelPath } from "../../models/resolve-model.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { EmbeddedBackend } from "../embedded/embedded-backend.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
-import { ENGINE_DAEMON_ARG, processAlive, type DaemonSpec } from "./engine-daemon.js";
+import type { DaemonSpec } from "./engine-daemon.js";
 import { EngineConnection, EngineUnavailable } from "./engine-connection.js";
-import { engineDir, engineId, enginePaths, ensurePrivateDir, type EnginePaths } from "./engine-paths.js";
+import { ENGINE_DAEMON_ARG, engineDir, engineId, enginePaths, ensurePrivateDir, processAlive, type EnginePaths } from "./engine-paths.js";
 
 /** The CLI entry point the engine process runs (dist/cli/main.js beside this file's dist/ folder). */
 const CLI_MAIN = fileURLToPath(new URL("../../cli/main.js", import.meta.url));

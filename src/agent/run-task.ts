@@ -289,7 +289,7 @@ function warmMetrics(input: MetricsInput): Pick<RunMetrics, "engine" | "cached_p
   const generations = input.outcome ? input.outcome.attempts.map((a) => a.generation) : input.generation ? [input.generation] : [];
   const drafts = generations.map((g) => g.metrics.draftTokens).filter((d) => d !== undefined);
   return {
-    engine: input.info?.resident ? "resident" : "in-process",
+    engine: generations.some((g) => g.metrics.ranIn === "in-process") || !input.info?.resident ? "in-process" : "resident",
     ...(input.generation?.metrics.cachedPrefixTokens !== undefined ? { cached_prefix_tokens: input.generation.metrics.cachedPrefixTokens } : {}),
     ...(drafts.length > 0
       ? {

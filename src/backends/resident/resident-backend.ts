@@ -70,12 +70,15 @@ export class ResidentBackend implements Backend {
       const { connection } = await this.connected();
       const reply = await connection.request({ type: "generate", request: data, stream: onTextChunk !== undefined }, onTextChunk, signal);
       if (reply.type !== "result") throw new EngineUnavailable(`unexpected reply ${reply.type}`);
-      return reply.result;
+      return { ...reply.result, metrics: { ...reply.result.metrics, ranIn: "resident" } };
     } catch (error) {
       if (!(error instanceof EngineUnavailable)) throw error;
       // The engine died mid-answer: the whole answer is generated again here (the result is only ever
-      // used once it is complete, so nothing is written twice).
-      return this.fallBack(error).generate(request);
+      // used once it is complete, so nothing is written twice). The model load it costs is this request's.
+      const fallback = this.fallBack(error);
+      const { loadMs } = await fallback.prepare();
+      const result = await fallback.generate(request);
+      return { ...result, metrics: { ...result.metrics, loadMs: (result.metrics.loadMs ?? 0) + loadMs, ranIn: "in-process" } };
     }
   }
 

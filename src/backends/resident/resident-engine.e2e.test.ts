@@ -133,7 +133,7 @@ describe("the resident engine (keep_alive)", () => {
     // Start the engine first, so that the run below is busy generating when the engine dies.
     expect((await run(workspace, env)).code).toBe(0);
     const [pid] = enginePids(dir);
-    const running = runCli(["run", "--no-bounded-answer", "--num-predict", "2500"], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env });
+    const running = runCli(["run", "--no-bounded-answer", "--num-predict", "1500"], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env });
     await until(async () => {
       const ps = await runCli(["ps", "--json"], { env });
       return ps.stdout.includes('"busy": 1');
@@ -146,7 +146,7 @@ describe("the resident engine (keep_alive)", () => {
     expect(metricsOf(result)).toMatchObject({ engine: "in-process" });
     const lines = readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8").trim().split("\n");
     expect(lines).toHaveLength(2);
-  });
+  }, 300_000);
 
   it("exits by itself when keep_alive expires, removing its socket", async () => {
     const { workspace, env, dir } = setup("1s");

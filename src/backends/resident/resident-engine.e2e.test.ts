@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonLines, runCli, type CliResult } from "../../test-support/cli.js";
 import { SAMPLE_TASK, sampleWorkspace, synthesizeTestModel, tempDir, writeFiles } from "../../test-support/fixtures.js";
 import { processAlive } from "./engine-paths.js";
+import { listEngines } from "./engine-registry.js";
 
 /** A knowledge base long enough to be worth caching (the stable prefix). */
 const KNOWLEDGE = "# Project\n" + "Strict TypeScript. No any. PostgreSQL first, then Elasticsearch. Validate input with zod.\n".repeat(10);
@@ -134,9 +135,12 @@ describe("the resident engine (keep_alive)", () => {
     expect((await run(workspace, env)).code).toBe(0);
     const [pid] = enginePids(dir);
     const running = runCli(["run", "--no-bounded-answer", "--num-predict", "1500"], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env });
+    let finished: CliResult | undefined;
+    void running.then((r) => (finished = r));
     await until(async () => {
-      const ps = await runCli(["ps", "--json"], { env });
-      return ps.stdout.includes('"busy": 1');
+      if (finished) throw new Error(`the run ended before the engine was seen busy: ${finished.stderr}`);
+      const engines = await listEngines(dir);
+      return engines[0]?.status?.busy === 1;
     }, "the engine to be busy");
     process.kill(pid ?? 0, "SIGKILL");
     const result = await running;

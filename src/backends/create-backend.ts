@@ -14,8 +14,8 @@ import type { Backend } from "./types.js";
 export function createBackend(config: BuilderConfig): Backend {
   switch (config.backend) {
     case "embedded":
-      // keep_alive 0 (and hand-built configs without engine settings) run the model in this process.
-      return (config.engine?.keepAliveMs ?? 0) > 0 ? new ResidentBackend(config) : new EmbeddedBackend(config);
+      // keep_alive 0, and callers that did not ask for the resident engine (see EngineSettings.resident), run the model in this process.
+      return config.engine?.resident && config.engine.keepAliveMs > 0 ? new ResidentBackend(config) : new EmbeddedBackend(config);
     case "ollama":
       return serverBackend(config.ollama.hosts, (host, connectRetries) => new OllamaBackend(config, { host, connectRetries }));
     case "openai":

@@ -12,6 +12,12 @@ export interface EngineSettings {
   speculative: boolean;
   /** Size cap of the on-disk prefix cache in bytes; 0 = off. */
   prefixCacheMaxBytes: number;
+  /**
+   * Whether runs go to a resident engine (when `keepAliveMs` > 0). Only `builder run` sets it: library
+   * callers (tests, benchmarks, `builder serve`) run in-process unless they ask, so they never leave
+   * engine processes behind.
+   */
+  resident: boolean;
 }
 
 /** The config file's fields these settings come from. */
@@ -41,5 +47,5 @@ export function resolveEngineSettings(file: EngineSettingsFile, env: NodeJS.Proc
   const mbEnv = env.BUILDER_PREFIX_CACHE_MB;
   const mb = mbEnv !== undefined && mbEnv !== "" ? Number(mbEnv) : (file.prefix_cache_mb ?? DEFAULT_PREFIX_CACHE_MB);
   if (!Number.isFinite(mb) || mb < 0) throw new ConfigError(`BUILDER_PREFIX_CACHE_MB="${String(mbEnv)}" is not a size. Use MiB, 0 to switch the prefix cache off.`);
-  return { keepAliveMs, speculative, prefixCacheMaxBytes: Math.round(mb * 1024 * 1024) };
+  return { keepAliveMs, speculative, prefixCacheMaxBytes: Math.round(mb * 1024 * 1024), resident: false };
 }

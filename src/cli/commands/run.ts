@@ -103,7 +103,9 @@ export function runCommand(): Command {
 
 /** The configuration with this command's flags, verification settings included. */
 function runConfig(flags: RunFlags): BuilderConfig {
-  return configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs }, keepAlive: flags.keepAlive });
+  const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs }, keepAlive: flags.keepAlive });
+  // `builder run` is where a resident engine pays: each run is a new process (keep_alive decides).
+  return config.engine ? { ...config, engine: { ...config.engine, resident: true } } : config;
 }
 
 /** Several task files: one JSON line per task on stdout as each ends; any failure makes the exit code non-zero. */

@@ -152,6 +152,22 @@ describe("the resident engine (keep_alive)", () => {
     expect(lines).toHaveLength(2);
   }, 300_000);
 
+  it("treats an engine that stops answering as hung and runs in-process, saying so once", async () => {
+    const { workspace, env, dir } = setup();
+    expect((await run(workspace, env)).code).toBe(0);
+    const [pid] = enginePids(dir);
+    process.kill(pid ?? 0, "SIGSTOP");
+    try {
+      const result = await run(workspace, { ...env, BUILDER_ENGINE_TIMEOUT_MS: "2000" });
+      expect(result.code, result.stderr).toBe(0);
+      expect(fallbackLines(result.stderr)).toBe(1);
+      expect(result.stderr).toContain("hung");
+      expect(metricsOf(result)).toMatchObject({ engine: "in-process", success: true });
+    } finally {
+      process.kill(pid ?? 0, "SIGCONT");
+    }
+  });
+
   it("exits by itself when keep_alive expires, removing its socket", async () => {
     const { workspace, env, dir } = setup("1s");
     expect((await run(workspace, env)).code).toBe(0);

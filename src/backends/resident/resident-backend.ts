@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, openSync, closeSync } from "node:fs";
+import { closeSync, existsSync, openSync, writeFileSync } from "node:fs";
 import { readFile, unlink } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type { BuilderConfig } from "../../config/load.js";
@@ -147,9 +147,12 @@ export class ResidentBackend implements Backend {
   private spawnEngine(paths: EnginePaths, config: BuilderConfig): ChildProcess {
     const keepAliveMs = config.engine?.keepAliveMs ?? 0;
     const spec: DaemonSpec = { id: paths.id, dir: engineDir(this.config, this.env), config, keepAliveMs: Number.isFinite(keepAliveMs) ? keepAliveMs : null };
+    // The spec (config, paths) goes through an owner-only file, not argv, which every user can read in `ps`.
+    const specFile = paths.info.replace(/\.json$/, `.${process.pid}.spec`);
+    writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });
     const log = openSync(paths.log, "a", 0o600);
     try {
-      const child = spawn(process.execPath, [CLI_MAIN, ENGINE_DAEMON_ARG, JSON.stringify(spec)], {
+      const child = spawn(process.execPath, [CLI_MAIN, ENGINE_DAEMON_ARG, specFile], {
         detached: true,
         stdio: ["ignore", log, log],
         env: { ...this.env, BUILDER_LOG_LEVEL: this.env.BUILDER_LOG_LEVEL ?? "info" },

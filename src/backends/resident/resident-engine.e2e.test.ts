@@ -67,7 +67,7 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
 
 const fallbackLines = (stderr: string): number => jsonLines(stderr).filter((l) => String(l.msg).startsWith("resident engine unavailable")).length;
 
-describe("the resident engine (keep_alive)", () => {
+describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
   it("keeps the model loaded for the next process: its metrics show load_ms 0 and a cached prefix; builder ps lists it and builder stop ends it", async () => {
     const { workspace, env, dir } = setup();
     const first = await run(workspace, env);

@@ -5,6 +5,7 @@ import type { BuilderTask } from "../task/schema.js";
 import type { KnowledgeSection } from "./priming.js";
 import { SYSTEM_INSTRUCTIONS, buildSystemMessage, buildTaskMessage, type ContextSection } from "./prompt.js";
 import { renderMapEntry } from "./rank.js";
+import { refuseOversizedBySize } from "./size-bound.js";
 import type { TokenCounter } from "./token-count.js";
 import type { WorkspaceContext } from "./workspace-context.js";
 
@@ -94,6 +95,13 @@ interface Unit {
 export async function assembleContext(input: AssembleInput): Promise<AssembledContext> {
   const { task, workspace, counter, contextSize } = input;
   const reserve = reserveForAnswer(contextSize, input.numPredict);
+  const fileSections = workspace.taskFiles.map(taskFileSection);
+  refuseOversizedBySize({
+    fixedTexts: [buildTaskMessage(task), ...fileSections.map(({ section }) => sectionText(section)), ...input.priming.filter((section) => !section.fromPack).map((section) => section.content)],
+    maxBytesPerToken: await counter.maxBytesPerToken?.(),
+    contextSize,
+    reserve,
+  });
   const fragment = await fragmentCounter(counter);
 
   const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
@@ -120,7 +128,6 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     return { part: { kind: "repo-map", label: text.split("\n")[0] as string, tokens, included: i < counted }, tokens, dropRank: 2, included: i < counted };
   });
 
-  const fileSections = workspace.taskFiles.map(taskFileSection);
   const fileUnits: Unit[] = await Promise.all(
     fileSections.map(async ({ section, label }) => {
       const tokens = await fragment(sectionText(section));

@@ -3,6 +3,7 @@ import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult
 import path from "node:path";
 // Type only: the engine (and llama.cpp's bindings) load when a run needs them, not when a backend is made.
 import type { EmbeddedEngine } from "./engine.js";
+import { longestTokenBytes } from "./vocabulary.js";
 
 /** Where saved prefix states live: beside the model cache (`~/.cache/builder/prefix-cache`). */
 export function prefixCacheDir(modelCacheDir: string): string {
@@ -46,6 +47,11 @@ export class EmbeddedBackend implements Backend {
       threads: engine.threads,
       memoryBytes: engine.model.size,
     };
+  }
+
+  /** The longest token piece of the model's vocabulary, in bytes. */
+  async maxBytesPerToken(): Promise<number> {
+    return longestTokenBytes((await this.loaded()).model);
   }
 
   async countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {

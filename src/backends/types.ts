@@ -47,6 +47,12 @@ export interface GenerationMetrics {
   generationMs: number;
   /** Model load time included in this request (servers that load on demand report it). */
   loadMs?: number;
+  /** Embedded backend: where this generation ran (a resident engine can fail over to in-process mid-run). */
+  ranIn?: "resident" | "in-process";
+  /** Prompt tokens not evaluated again: held by a resident engine or restored from the prefix cache. */
+  cachedPrefixTokens?: number;
+  /** Prompt-lookup speculative decoding: drafts validated and refuted, and whether it was switched off for low acceptance. */
+  draftTokens?: { validated: number; refuted: number; switchedOff: boolean };
 }
 
 /** How a provider answered. */
@@ -70,6 +76,8 @@ export interface BackendInfo {
   threads?: number;
   /** Bytes of memory the model occupies, when known. */
   memoryBytes?: number;
+  /** True when a resident engine process (not this one) runs the model. */
+  resident?: boolean;
 }
 
 /**

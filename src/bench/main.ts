@@ -6,10 +6,11 @@ import { engineBench } from "./engine.js";
 import { serveBench } from "./serve.js";
 import { statsBench } from "./stats.js";
 import { verifyBench } from "./verify.js";
+import { warmBench } from "./warm.js";
 import type { BenchModule, BenchSection } from "./types.js";
 
 /** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
-const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench, formatBench];
+const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench, formatBench, warmBench];
 
 function formatSection(section: BenchSection): string {
   const lines = [`\n## ${section.title}`];

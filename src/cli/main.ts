@@ -25,7 +25,17 @@ function exitAfterFlush(code: number): void {
   process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
-main(process.argv).then(
+/** `node dist/cli/main.js __engine-daemon <spec file>` is a resident engine (spawned by `builder run`), not a command. */
+async function engineDaemon(specFile: string): Promise<number> {
+  const { readFile, unlink } = await import("node:fs/promises");
+  const { runEngineDaemon } = await import("../backends/resident/engine-daemon.js");
+  const spec = JSON.parse(await readFile(specFile, "utf8")) as Parameters<typeof runEngineDaemon>[0];
+  await unlink(specFile).catch(() => undefined);
+  await runEngineDaemon(spec);
+  return Number(process.exitCode ?? 0);
+}
+
+(process.argv[2] === "__engine-daemon" ? engineDaemon(process.argv[3] ?? "") : main(process.argv)).then(
   (code) => {
     if (code === 0) process.exitCode = 0;
     else exitAfterFlush(code);

@@ -14,6 +14,8 @@ import { evalCommand } from "./commands/eval.js";
 import { initCommand } from "./commands/init.js";
 import { createLogger, logFormatFromEnv, logLevelFromEnv, setLogger } from "../telemetry/logger.js";
 import { LOG_FORMATS } from "../telemetry/pretty-log.js";
+import { psCommand } from "./commands/ps.js";
+import { stopCommand } from "./commands/stop.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -39,6 +41,8 @@ export function createProgram(): Command {
   program.addCommand(modelfileCommand());
   program.addCommand(evalCommand());
   program.addCommand(initCommand());
+  program.addCommand(psCommand());
+  program.addCommand(stopCommand());
   inheritSettings(program);
   addLogFormatOption(program);
   return program;

@@ -65,7 +65,7 @@ export function addWorkspaceFlags(command: Command): Command {
 }
 
 /** Applies --log-level / --quiet, then loads the configuration with the flags (and a command's own `extra` overrides). */
-export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, "verify"> = {}): BuilderConfig {
+export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, "verify" | "keepAlive"> = {}): BuilderConfig {
   applyLogFlags(flags);
   const config = loadConfig({ configPath: flags.config, overrides: { ...overridesFromFlags(flags), ...extra } });
   const logger = getLogger();

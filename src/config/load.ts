@@ -8,6 +8,7 @@ import { findWorkspaceRoot } from "../workspace/root.js";
 import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
 import { resolveGpuKeys } from "./gpu-keys.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
+import { resolveEngineSettings, type EngineSettings } from "./engine-settings.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   BACKEND_NAMES,
@@ -50,6 +51,8 @@ export interface BuilderConfig {
   boundedAnswer: boolean;
   /** The answer's format and edit mode (`auto` resolves per backend, see src/answer/answer-plan.ts). */
   answer: { format: AnswerFormat; edits: EditMode };
+  /** Resident engine, prefix cache and speculative decoding; unset (hand-built configs) = in-process, none of them. */
+  engine?: EngineSettings;
   /** Ollama servers: `host` is the first of `hosts` (several hosts make an endpoint pool). */
   ollama: { host: string; hosts: string[]; keepAlive?: string | number; timeouts: ServerTimeouts };
   /** OpenAI-compatible servers: `baseUrl` is the first of `baseUrls`. */
@@ -97,6 +100,8 @@ export interface ConfigOverrides {
   answerFormat?: AnswerFormat;
   edits?: EditMode;
   verify?: VerifyOverrides;
+  /** `--keep-alive`. */
+  keepAlive?: string;
 }
 
 export interface LoadConfigOptions {
@@ -217,6 +222,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
       format: options.overrides?.answerFormat ?? parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT") ?? file.answer?.format ?? "auto",
       edits: options.overrides?.edits ?? parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS") ?? file.answer?.edits ?? "auto",
     },
+    engine: resolveEngineSettings(file, env, options.overrides?.keepAlive),
     ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacyHost),
     openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
     verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),

@@ -162,6 +162,12 @@ export const ConfigFileSchema = z
       .object({ format: z.enum(ANSWER_FORMATS).optional(), edits: z.enum(EDIT_MODES).optional() })
       .strict()
       .optional(),
+    /** How long the resident embedded engine stays loaded after a run ("5m"; 0 = in-process; -1 = until `builder stop`). */
+    keep_alive: z.union([z.string(), z.number()]).optional(),
+    /** Prompt-lookup speculative decoding on the embedded engine (default true). */
+    speculative: z.boolean().optional(),
+    /** Size cap of the on-disk prefix cache in MiB (default 4096; 0 = off). */
+    prefix_cache_mb: z.number().min(0).optional(),
     verify: VerifyConfigSchema.optional(),
     ollama: z
       .object({

@@ -36,6 +36,11 @@ export function formatStats(report: StatsReport): string {
       "right",
     ]).trimEnd(),
   );
+  const drafts = report.total.draft_tokens;
+  if (drafts) {
+    lines.push("", `Speculative decoding (prompt lookup): ${drafts.validated} draft tokens validated, ${drafts.refuted} refuted (${percent(drafts.acceptance)} accepted).`);
+  }
+  if (report.total.cached_prefix_tokens > 0) lines.push(`Prompt tokens reused instead of evaluated (resident engine, prefix cache): ${report.total.cached_prefix_tokens}.`);
   const errors = Object.entries(report.total.errors).sort((a, b) => b[1] - a[1]);
   if (errors.length > 0) lines.push("", `Failures: ${errors.map(([code, count]) => `${code} ${count}`).join(", ")}`);
   lines.push("", "latency: wall time of successful runs; tok/s: generation only; verified: runs whose checks all passed (VERIFIED) out of all runs.");

@@ -21,6 +21,9 @@ export interface MetricsRecord {
   error?: string | null;
   verdict?: string;
   repair_rounds?: number;
+  cached_prefix_tokens?: number;
+  draft_tokens_validated?: number;
+  draft_tokens_refuted?: number;
 }
 
 /** A time window; either end may be open. */

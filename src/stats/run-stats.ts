@@ -35,6 +35,10 @@ export interface GroupStats {
   busy_ms: number;
   /** Failed runs by error code. */
   errors: Record<string, number>;
+  /** Prompt-lookup speculative decoding: draft tokens validated and refuted, and validated / both; null when no run recorded drafts. */
+  draft_tokens: { validated: number; refuted: number; acceptance: number } | null;
+  /** Prompt tokens restored or kept instead of evaluated (resident engine, prefix cache), all runs. */
+  cached_prefix_tokens: number;
   first_run: string | null;
   last_run: string | null;
 }
@@ -83,6 +87,10 @@ class Accumulator {
   private promptTokens = 0;
   private generatedTokens = 0;
   private busyMs = 0;
+  private draftsValidated = 0;
+  private draftsRefuted = 0;
+  private draftRuns = 0;
+  private cachedPrefix = 0;
   private first: string | null = null;
   private last: string | null = null;
 
@@ -114,6 +122,14 @@ class Accumulator {
     if (repairs !== undefined) this.repairs.push(repairs);
     this.promptTokens += numberOrUndefined(record.prompt_tokens) ?? 0;
     this.generatedTokens += numberOrUndefined(record.generated_tokens) ?? 0;
+    this.cachedPrefix += numberOrUndefined(record.cached_prefix_tokens) ?? 0;
+    const validated = numberOrUndefined(record.draft_tokens_validated);
+    const refuted = numberOrUndefined(record.draft_tokens_refuted);
+    if (validated !== undefined || refuted !== undefined) {
+      this.draftRuns += 1;
+      this.draftsValidated += validated ?? 0;
+      this.draftsRefuted += refuted ?? 0;
+    }
     if (typeof record.timestamp === "string") {
       if (this.first === null || record.timestamp < this.first) this.first = record.timestamp;
       if (this.last === null || record.timestamp > this.last) this.last = record.timestamp;
@@ -142,6 +158,11 @@ class Accumulator {
       generated_tokens: this.generatedTokens,
       busy_ms: round(this.busyMs),
       errors: { ...this.errors },
+      draft_tokens:
+        this.draftRuns > 0
+          ? { validated: this.draftsValidated, refuted: this.draftsRefuted, acceptance: ratio(this.draftsValidated, this.draftsValidated + this.draftsRefuted) }
+          : null,
+      cached_prefix_tokens: this.cachedPrefix,
       first_run: this.first,
       last_run: this.last,
     };

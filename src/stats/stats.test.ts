@@ -54,6 +54,19 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
     expect(formatStats(report)).toContain("No runs recorded");
   });
 
+  it("adds up speculative decoding's validated and refuted drafts and the reused prefix tokens", async () => {
+    const file = path.join(tempDir(), "metrics.jsonl");
+    const line = (extra: Record<string, unknown>): string => JSON.stringify({ event: "run", backend: "embedded", model: "m.gguf", success: true, total_ms: 10, timestamp: "2026-01-01T00:00:00Z", ...extra });
+    writeFileSync(file, [line({ draft_tokens_validated: 30, draft_tokens_refuted: 10, cached_prefix_tokens: 800 }), line({ draft_tokens_validated: 10, draft_tokens_refuted: 50 }), line({})].join("\n") + "\n");
+    const report = await computeStats(file);
+    expect(report.total.draft_tokens).toEqual({ validated: 40, refuted: 60, acceptance: 0.4 });
+    expect(report.total.cached_prefix_tokens).toBe(800);
+    const text = formatStats(report);
+    expect(text).toContain("40 draft tokens validated, 60 refuted (40.0% accepted)");
+    expect(text).toContain("(resident engine, prefix cache): 800");
+    expect((await computeStats(FIXTURE)).total.draft_tokens).toBeNull();
+  });
+
   it("prints a table with one row per group and a total", async () => {
     const text = formatStats(await computeStats(FIXTURE));
     expect(text).toMatch(/embedded\s+coder-a\.gguf\s+4\s+75\.0%\s+25\.0%\s+2000 ms\s+3000 ms\s+20\.0\s+200 ms\s+1 \(max 2\)/);

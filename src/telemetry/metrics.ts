@@ -20,6 +20,15 @@ export interface RunMetrics {
   total_ms: number;
   success: boolean;
   error: string | null;
+  /** Embedded backend: where the model ran ("resident": a resident engine process; "in-process"). */
+  engine?: "resident" | "in-process";
+  /** Prompt tokens not evaluated again (kept by a resident engine or restored from the prefix cache), first answer. */
+  cached_prefix_tokens?: number;
+  /** Prompt-lookup speculative decoding, all rounds: draft tokens validated and refuted. */
+  draft_tokens_validated?: number;
+  draft_tokens_refuted?: number;
+  /** True when a round switched speculative decoding off for low acceptance. */
+  draft_switched_off?: boolean;
   verdict?: string;
   repair_rounds?: number;
   /** Time spent in verification, all rounds together. */

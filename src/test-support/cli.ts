@@ -16,7 +16,9 @@ export function runCli(args: string[], options: { stdin?: string; cwd?: string; 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, BUILDER_LOG_LEVEL: "info", ...options.env },
+      // In-process unless a test asks for the resident engine (BUILDER_KEEP_ALIVE and BUILDER_ENGINE_DIR):
+      // the suite must not leave engines behind, nor share them through the user's runtime folder.
+      env: { ...process.env, BUILDER_LOG_LEVEL: "info", BUILDER_KEEP_ALIVE: "0", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

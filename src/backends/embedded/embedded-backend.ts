@@ -1,22 +1,37 @@
 import type { BuilderConfig } from "../../config/load.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
-import { EmbeddedEngine } from "./engine.js";
+import path from "node:path";
+// Type only: the engine (and llama.cpp's bindings) load when a run needs them, not when a backend is made.
+import type { EmbeddedEngine } from "./engine.js";
 import { longestTokenBytes } from "./vocabulary.js";
+
+/** Where saved prefix states live: beside the model cache (`~/.cache/builder/prefix-cache`). */
+export function prefixCacheDir(modelCacheDir: string): string {
+  return path.join(path.dirname(modelCacheDir), "prefix-cache");
+}
 
 /** The default backend: llama.cpp in this process, on a local GGUF file. */
 export class EmbeddedBackend implements Backend {
   private engine: Promise<EmbeddedEngine> | undefined;
 
-  constructor(private readonly config: BuilderConfig) {}
+  /** `sequences`: parallel sequences (a resident engine serves several runs at once). */
+  constructor(
+    private readonly config: BuilderConfig,
+    private readonly sequences = 1,
+  ) {}
 
   async prepare(): Promise<BackendInfo> {
-    this.engine ??= EmbeddedEngine.load({
+    const settings = this.config.engine;
+    this.engine ??= import("./engine.js").then(({ EmbeddedEngine }) => EmbeddedEngine.load({
       model: this.config.model,
       modelCacheDir: this.config.modelCacheDir,
       gpu: this.config.gpu,
       gpuIndex: this.config.gpuIndex,
       options: this.config.options,
-    });
+      sequences: this.sequences,
+      speculative: settings?.speculative ?? false,
+      prefixCache: settings && settings.prefixCacheMaxBytes > 0 ? { dir: prefixCacheDir(this.config.modelCacheDir), maxBytes: settings.prefixCacheMaxBytes } : undefined,
+    }));
     let engine: EmbeddedEngine;
     try {
       engine = await this.engine;

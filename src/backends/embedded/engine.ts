@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import {
   LlamaChat,
@@ -8,6 +9,7 @@ import {
   type LlamaContextSequence,
   type LlamaGrammar,
   type LlamaModel,
+  type Token,
 } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
 import type { GenerationOptions } from "../../config/schema.js";
@@ -19,6 +21,8 @@ import type { ChatMessage, GenerateResult, JsonSchema, SamplingOptions, StopReas
 import { describeDevice, getLlamaRuntime } from "./llama-runtime.js";
 import { chooseThreads } from "./thread-calibration.js";
 import { SequencePool } from "./sequence-pool.js";
+import { MIN_CACHED_PREFIX_TOKENS, PrefixCache, type EngineIdentity } from "./prefix-cache.js";
+import { DraftWatch, SwitchablePromptLookup } from "./speculative.js";
 
 /** The default context window when the config sets none (capped by what the model was trained on). */
 export const DEFAULT_NUM_CTX = 8192;
@@ -35,6 +39,10 @@ export interface EmbeddedEngineOptions {
   sequences?: number;
   /** Where measured thread counts are cached. Default: next to the model cache. */
   calibrationFile?: string;
+  /** The on-disk prefix cache (folder and size cap); undefined = off. */
+  prefixCache?: { dir: string; maxBytes: number };
+  /** Prompt-lookup speculative decoding on every sequence. Default false. */
+  speculative?: boolean;
 }
 
 /** What one generation call takes besides the messages. */
@@ -64,6 +72,8 @@ export class EmbeddedEngine {
     /** Milliseconds spent measuring thread counts (0 when cached or configured). */
     readonly calibrationMs: number,
     private readonly pool: SequencePool,
+    private readonly predictors: WeakMap<LlamaContextSequence, SwitchablePromptLookup>,
+    private readonly prefixCache: PrefixCache | undefined,
   ) {}
 
   /** Resolves (downloads if needed) and loads the model, picks threads, creates the context. */
@@ -117,9 +127,18 @@ export class EmbeddedEngine {
       );
     }
     const loadMs = modelLoadMs + (performance.now() - contextStart);
-    const pool = new SequencePool(Array.from({ length: sequences }, () => context.getSequence()));
-    logger.debug({ modelPath, loadMs: Math.round(loadMs), threads, contextSize, sequences }, "embedded engine loaded");
-    return new EmbeddedEngine(llama, model, context, modelPath, threads, loadMs, calibrationMs, pool);
+    const predictors = new WeakMap<LlamaContextSequence, SwitchablePromptLookup>();
+    const pool = new SequencePool(
+      Array.from({ length: sequences }, () => {
+        const predictor = options.speculative ? new SwitchablePromptLookup() : undefined;
+        const sequence = context.getSequence({ tokenPredictor: predictor });
+        if (predictor) predictors.set(sequence, predictor);
+        return sequence;
+      }),
+    );
+    const prefixCache = options.prefixCache ? new PrefixCache(options.prefixCache, await engineIdentity(modelPath, llama, model, context, threads)) : undefined;
+    logger.debug({ modelPath, loadMs: Math.round(loadMs), threads, contextSize, sequences, speculative: options.speculative === true, prefix_cache: options.prefixCache?.dir }, "embedded engine loaded");
+    return new EmbeddedEngine(llama, model, context, modelPath, threads, loadMs, calibrationMs, pool, predictors, prefixCache);
   }
 
   /** Context window per sequence, in tokens. */
@@ -173,12 +192,15 @@ export class EmbeddedEngine {
 
   /** Generates a reply to `messages` on a free sequence, measuring time to first token and speed. */
   async generate(messages: ChatMessage[], options: EngineGenerateOptions): Promise<GenerateResult> {
+    const history = toHistory(messages);
+    const promptTokenList = this.tokenizeHistory(history);
+    const promptTokens = promptTokenList.length;
     return this.pool.use(async (sequence) => {
       const chat = this.chatFor(sequence);
-      const history = toHistory(messages);
-      const promptTokens = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(this.model.tokenizer).length;
       const { sampling } = options;
       const started = performance.now();
+      const cachedPrefixTokens = await this.warmPrefix(chat, sequence, messages, promptTokenList);
+      const drafts = new DraftWatch(sequence, this.predictors.get(sequence));
       let firstTokenAt: number | undefined;
       let lastTokenAt = 0;
       let generatedTokens = 0;
@@ -198,12 +220,13 @@ export class EmbeddedEngine {
             lastTokenAt = performance.now();
             firstTokenAt ??= lastTokenAt;
             generatedTokens += tokens.length;
+            drafts.check();
           },
           onTextChunk: options.onTextChunk,
         });
       } catch (error) {
         if (options.signal?.aborted) {
-          return { text: "", stopReason: "abort", metrics: { promptTokens, generatedTokens, generationMs: 0 } };
+          return { text: "", stopReason: "abort", metrics: { promptTokens, generatedTokens, generationMs: 0, cachedPrefixTokens } };
         }
         throw new GenerationError(`llama.cpp failed while generating: ${(error as Error).message}.`, {}, { cause: error });
       }
@@ -218,15 +241,45 @@ export class EmbeddedEngine {
           generatedTokens,
           // First to last token: the speed of generation itself; what follows the last token is in total_ms.
           generationMs: firstTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0,
+          cachedPrefixTokens,
+          ...(this.predictors.has(sequence) ? { draftTokens: { ...drafts.counts(), switchedOff: drafts.switchedOff } } : {}),
         },
       };
-    });
+      // A resident engine's sequence that still holds this prompt's prefix is the one to reuse.
+    }, (sequence) => sequence.compareContextTokens(promptTokenList).firstDifferentIndex);
+  }
+
+  /**
+   * Makes `sequence` hold the stable prefix (the system message) before the chat evaluates the rest:
+   * already in memory (a resident engine's last run), restored from the prefix cache, or evaluated
+   * and saved there for the next process. Returns how many prompt tokens were not evaluated again.
+   */
+  private async warmPrefix(chat: LlamaChat, sequence: LlamaContextSequence, messages: ChatMessage[], prompt: Token[]): Promise<number> {
+    const system = messages[0]?.role === "system" ? messages[0] : undefined;
+    if (!system) return sequence.compareContextTokens(prompt).firstDifferentIndex;
+    const systemOnly = chat.chatWrapper.generateContextState({ chatHistory: [{ type: "system", text: system.content }] }).contextText.tokenize(this.model.tokenizer);
+    let length = 0;
+    while (length < systemOnly.length && length < prompt.length && systemOnly[length] === prompt[length]) length++;
+    const prefix = prompt.slice(0, length);
+    const inMemory = sequence.compareContextTokens(prompt).firstDifferentIndex;
+    if (inMemory >= prefix.length || !this.prefixCache || prefix.length < MIN_CACHED_PREFIX_TOKENS) return inMemory;
+    if (await this.prefixCache.restore(sequence, prefix)) return prefix.length;
+    await sequence.adaptStateToTokens(prefix, false);
+    await sequence.evaluateWithoutGeneratingNewTokens(prefix.slice(sequence.nextTokenIndex));
+    await this.prefixCache.save(sequence, prefix);
+    return inMemory;
   }
 
   /** Frees the context and the model. */
   async dispose(): Promise<void> {
     await this.context.dispose();
     await this.model.dispose();
+  }
+
+  /** The rendered prompt's tokens (every sequence's chat has the same wrapper: the model's). */
+  private tokenizeHistory(history: ChatHistoryItem[]): Token[] {
+    const chat = this.chatFor(this.pool.sequences[0]);
+    return chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(this.model.tokenizer);
   }
 
   private chatFor(sequence: LlamaContextSequence): LlamaChat {
@@ -254,4 +307,21 @@ function toStopReason(reason: string): StopReason {
   if (reason === "maxTokens") return "length";
   if (reason === "abort") return "abort";
   return "stop";
+}
+
+/** What identifies a saved prefix state: the model file, the engine settings and the llama.cpp build. */
+async function engineIdentity(modelPath: string, llama: Llama, model: LlamaModel, context: LlamaContext, threads: number): Promise<EngineIdentity> {
+  const file = await stat(modelPath);
+  const release = llama.llamaCppRelease;
+  return {
+    modelPath,
+    modelSize: file.size,
+    modelMtimeMs: file.mtimeMs,
+    contextSize: context.contextSize,
+    batchSize: context.batchSize,
+    threads,
+    gpu: String(llama.gpu),
+    gpuLayers: model.gpuLayers,
+    llamaCpp: `${release.repo}@${release.release}/${llama.buildType}`,
+  };
 }

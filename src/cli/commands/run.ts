@@ -30,6 +30,7 @@ interface RunFlags extends ModelFlags {
   verify?: boolean;
   maxRepairs?: number;
   concurrency?: number;
+  keepAlive?: string;
 }
 
 /**
@@ -57,7 +58,8 @@ export function runCommand(): Command {
     )
     .option("--no-verify", "skip verification: the suggestion is reported UNVERIFIED (exit 0); with --apply it is written as it is")
     .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"))
-    .option("--concurrency <n>", "with several task files: how many run at the same time (default 1)", toInt("--concurrency"));
+    .option("--concurrency <n>", "with several task files: how many run at the same time (default 1)", toInt("--concurrency"))
+    .option("--keep-alive <duration>", "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)");
   addModelFlags(command);
   return command.action(async (taskFiles: string[], flags: RunFlags) => {
     if (flags.apply && flags.dryRun) throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
@@ -107,9 +109,10 @@ export function runCommand(): Command {
 
 /** The configuration with this command's flags, verification settings included. */
 function runConfig(flags: RunFlags): BuilderConfig {
-  const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
+  const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs }, keepAlive: flags.keepAlive });
   warnRunPitfalls(config);
-  return config;
+  // `builder run` is where a resident engine pays: each run is a new process (keep_alive decides).
+  return config.engine ? { ...config, engine: { ...config.engine, resident: true } } : config;
 }
 
 /** Several task files: one JSON line per task on stdout as each ends; any failure makes the exit code non-zero. */

@@ -1,0 +1,181 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import { getLogger } from "../../telemetry/logger.js";
+
+/** Default cap on the prefix cache folder: state files of an 8K prefix on a 7B-32B model are hundreds of MB. */
+export const DEFAULT_PREFIX_CACHE_MB = 4096;
+
+/** Prefixes shorter than this are evaluated, not cached: a state file would cost more than it saves. */
+export const MIN_CACHED_PREFIX_TOKENS = 64;
+
+const FORMAT_VERSION = 1;
+
+/**
+ * Everything a saved state depends on besides the tokens. llama.cpp cannot check that a state file
+ * belongs to the model it is loaded into (a wrong one may crash the process), so the key is strict.
+ */
+export interface EngineIdentity {
+  modelPath: string;
+  modelSize: number;
+  modelMtimeMs: number;
+  contextSize: number;
+  batchSize: number;
+  threads: number;
+  gpu: string;
+  gpuLayers: number;
+  llamaCpp: string;
+}
+
+/** What Builder writes beside each state file and checks before llama.cpp ever reads it. */
+interface StateMeta {
+  version: number;
+  identity: EngineIdentity;
+  prefix_sha256: string;
+  prefix_tokens: number;
+  state_bytes: number;
+  state_sha256: string;
+}
+
+/** Options for {@link PrefixCache}. */
+export interface PrefixCacheOptions {
+  dir: string;
+  /** Total size cap; the least recently used entries go first. */
+  maxBytes: number;
+}
+
+/**
+ * Evaluated prompt prefixes (the stable system message: knowledge base and pack) saved on disk so that
+ * a later process restores them instead of evaluating them again. Entry = `<key>.state` (llama.cpp's
+ * sequence state) + `<key>.json` (identity, prefix hash, state checksum); the key hashes both.
+ */
+export class PrefixCache {
+  constructor(
+    private readonly options: PrefixCacheOptions,
+    private readonly identity: EngineIdentity,
+  ) {}
+
+  /**
+   * Loads the saved state of `prefix` into `sequence` when a matching, intact entry exists. A corrupt
+   * or mismatched entry is removed (it will be replaced) and never handed to llama.cpp.
+   */
+  async restore(sequence: LlamaContextSequence, prefix: readonly Token[]): Promise<boolean> {
+    const { statePath, metaPath } = this.paths(prefix);
+    let meta: StateMeta;
+    try {
+      meta = JSON.parse(await readFile(metaPath, "utf8")) as StateMeta;
+    } catch {
+      return false;
+    }
+    const logger = getLogger();
+    const problem = await this.check(meta, prefix, statePath);
+    if (problem) {
+      logger.warn({ state: statePath, problem }, "prefix cache entry ignored and replaced");
+      await removeQuietly(statePath, metaPath);
+      return false;
+    }
+    try {
+      await sequence.loadStateFromFile(statePath, { acceptRisk: true });
+    } catch (error) {
+      logger.warn({ state: statePath, err: error }, "prefix cache entry could not be loaded; evaluating the prefix instead");
+      await sequence.clearHistory();
+      await removeQuietly(statePath, metaPath);
+      return false;
+    }
+    if (sequence.compareContextTokens([...prefix]).firstDifferentIndex < prefix.length) {
+      await sequence.clearHistory();
+      return false;
+    }
+    const now = new Date();
+    await utimes(metaPath, now, now).catch(() => undefined);
+    return true;
+  }
+
+  /** Saves `sequence`, which holds exactly `prefix`, atomically; then evicts down to the size cap. */
+  async save(sequence: LlamaContextSequence, prefix: readonly Token[]): Promise<void> {
+    const { statePath, metaPath } = this.paths(prefix);
+    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+    const temp = `${statePath}.${randomBytes(4).toString("hex")}.tmp`;
+    try {
+      const { fileSize } = await sequence.saveStateToFile(temp);
+      const meta: StateMeta = {
+        version: FORMAT_VERSION,
+        identity: this.identity,
+        prefix_sha256: hashTokens(prefix),
+        prefix_tokens: prefix.length,
+        state_bytes: fileSize,
+        state_sha256: await hashFile(temp),
+      };
+      // State first, then its meta: a reader finds no meta (a miss) or a complete pair, never half of one.
+      await rename(temp, statePath);
+      await writeFile(`${metaPath}.tmp`, JSON.stringify(meta));
+      await rename(`${metaPath}.tmp`, metaPath);
+      const total = await this.evict(statePath);
+      getLogger().info({ state: statePath, prefix_tokens: prefix.length, state_bytes: fileSize, cache_bytes: total, cache_max_bytes: this.options.maxBytes }, "prefix state saved");
+    } catch (error) {
+      await removeQuietly(temp);
+      getLogger().warn({ err: error }, "could not save the prefix state; later runs evaluate the prefix again");
+    }
+  }
+
+  private paths(prefix: readonly Token[]): { statePath: string; metaPath: string } {
+    const key = createHash("sha256").update(JSON.stringify(this.identity)).update(hashTokens(prefix)).digest("hex").slice(0, 32);
+    return { statePath: path.join(this.options.dir, `${key}.state`), metaPath: path.join(this.options.dir, `${key}.json`) };
+  }
+
+  private async check(meta: StateMeta, prefix: readonly Token[], statePath: string): Promise<string | undefined> {
+    if (meta.version !== FORMAT_VERSION) return "format version";
+    if (JSON.stringify(meta.identity) !== JSON.stringify(this.identity)) return "different model or engine settings";
+    if (meta.prefix_sha256 !== hashTokens(prefix) || meta.prefix_tokens !== prefix.length) return "different prefix";
+    const size = await stat(statePath).then((s) => s.size, () => -1);
+    if (size !== meta.state_bytes) return `state file is ${size} bytes, ${meta.state_bytes} expected`;
+    if ((await hashFile(statePath)) !== meta.state_sha256) return "state file checksum mismatch";
+    return undefined;
+  }
+
+  /** Removes the least recently used entries (by meta mtime) until the folder fits the cap; returns its size. */
+  private async evict(keep: string): Promise<number> {
+    const entries = await cacheEntries(this.options.dir);
+    let total = entries.reduce((sum, e) => sum + e.bytes, 0);
+    for (const entry of entries.sort((a, b) => a.usedMs - b.usedMs)) {
+      if (total <= this.options.maxBytes) break;
+      if (entry.statePath === keep) continue;
+      await removeQuietly(entry.statePath, entry.metaPath);
+      total -= entry.bytes;
+    }
+    return total;
+  }
+}
+
+/** The prefix cache folder's entries with their sizes (for eviction and `builder ps`). */
+export async function cacheEntries(dir: string): Promise<Array<{ statePath: string; metaPath: string; bytes: number; usedMs: number }>> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const entries = [];
+  for (const name of names.filter((n) => n.endsWith(".state"))) {
+    const statePath = path.join(dir, name);
+    const metaPath = statePath.replace(/\.state$/, ".json");
+    const [state, meta] = await Promise.all([stat(statePath).catch(() => undefined), stat(metaPath).catch(() => undefined)]);
+    if (state) entries.push({ statePath, metaPath, bytes: state.size, usedMs: meta?.mtimeMs ?? 0 });
+  }
+  return entries;
+}
+
+function hashTokens(tokens: readonly Token[]): string {
+  return createHash("sha256").update(Uint32Array.from(tokens)).digest("hex");
+}
+
+function hashFile(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(file)
+      .on("data", (chunk) => hash.update(chunk))
+      .on("error", reject)
+      .on("end", () => resolve(hash.digest("hex")));
+  });
+}
+
+async function removeQuietly(...files: string[]): Promise<void> {
+  await Promise.all(files.map((file) => unlink(file).catch(() => undefined)));
+}

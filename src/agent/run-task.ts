@@ -337,11 +337,11 @@ function buildMetrics(input: MetricsInput): RunMetrics {
 /** Embedded-engine fields: where it ran, the cached prefix, and the drafts of every round. */
 function warmMetrics(input: MetricsInput): Pick<RunMetrics, "engine" | "cached_prefix_tokens" | "draft_tokens_validated" | "draft_tokens_refuted" | "draft_switched_off"> {
   if ((input.info?.backend ?? input.backendName) !== "embedded") return {};
-  const generations = input.outcome ? input.outcome.attempts.map((a) => a.generation) : input.generation ? [input.generation] : [];
+  const generations = input.usage.rounds;
   const drafts = generations.map((g) => g.metrics.draftTokens).filter((d) => d !== undefined);
   return {
     engine: generations.some((g) => g.metrics.ranIn === "in-process") || !input.info?.resident ? "in-process" : "resident",
-    ...(input.generation?.metrics.cachedPrefixTokens !== undefined ? { cached_prefix_tokens: input.generation.metrics.cachedPrefixTokens } : {}),
+    ...(generations[0]?.metrics.cachedPrefixTokens !== undefined ? { cached_prefix_tokens: generations[0].metrics.cachedPrefixTokens } : {}),
     ...(drafts.length > 0
       ? {
           draft_tokens_validated: drafts.reduce((sum, d) => sum + d.validated, 0),

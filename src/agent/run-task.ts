@@ -9,7 +9,7 @@ import { loadPriming } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles } from "../context/workspace-context.js";
 import { loadFewShot } from "../learning/few-shot.js";
 import { recordTrainingExample } from "../learning/record-training.js";
-import { BuilderError, GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
+import { GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
 import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
 import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";

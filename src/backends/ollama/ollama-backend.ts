@@ -2,7 +2,7 @@ import { Ollama, type ChatResponse, type ShowResponse } from "ollama";
 import type { BuilderConfig } from "../../config/load.js";
 import { ModelError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
-import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
+import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
 import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";

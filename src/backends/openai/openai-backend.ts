@@ -1,7 +1,7 @@
 import type { BuilderConfig } from "../../config/load.js";
 import { BackendError, ModelError, type BuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
-import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
+import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
 import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";

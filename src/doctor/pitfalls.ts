@@ -1,4 +1,5 @@
 import { NO_EFFECT } from "../config/legacy-ollamarc.js";
+import { MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
 import type { BackendName, GenerationOptions } from "../config/schema.js";
 import type { CoreCount } from "../system/cpu-cores.js";
 import type { DoctorCheck } from "./types.js";
@@ -31,8 +32,8 @@ export interface PitfallInput {
 /** num_gpu values at or below this look like a GPU number rather than a layer count. */
 const GPU_INDEX_LIKE = 8;
 
-/** The answer room Builder plans for when num_predict is unset (see agent/budget.ts). */
-const MIN_ANSWER_TOKENS = 1024;
+/** The answer room Builder plans for when num_predict is unset. */
+const MIN_ANSWER_TOKENS = MIN_AUTO_NUM_PREDICT;
 
 /**
  * Settings that look right but do something else, or nothing: each finding says what the setting

@@ -5,6 +5,7 @@ import { getLogger } from "../telemetry/logger.js";
 import { HttpError } from "./http-io.js";
 import type { ModelHost } from "./model-host.js";
 import { TextBatcher } from "./text-batcher.js";
+import { checkFit } from "../context-window/policy.js";
 
 /** How often streamed text is sent after the first piece. */
 const STREAM_FLUSH_MS = 20;
@@ -98,7 +99,7 @@ export async function runGeneration(host: ModelHost, job: GenerationJob): Promis
 function answerBudget(promptTokens: number, sampling: RequestSampling, serverContext: number): number {
   const context = sampling.numCtx !== undefined && sampling.numCtx > 0 ? Math.min(sampling.numCtx, serverContext) : serverContext;
   const wanted = sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : context - promptTokens;
-  if (wanted <= 0 || promptTokens + wanted > context) {
+  if (wanted <= 0 || !checkFit(promptTokens, wanted, context).fits) {
     const limit = context < serverContext ? `the requested num_ctx of ${context}` : `the context window builder serve was started with (${serverContext}; raise it with --num-ctx)`;
     throw new HttpError(
       400,

@@ -11,6 +11,7 @@ import {
 } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
 import type { GenerationOptions } from "../../config/schema.js";
+import { defaultContextSize } from "../../context-window/policy.js";
 import { GenerationError, ModelError } from "../../errors/errors.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
 import { getLogger } from "../../telemetry/logger.js";
@@ -18,9 +19,6 @@ import type { ChatMessage, GenerateResult, JsonSchema, SamplingOptions, StopReas
 import { describeDevice, getLlamaRuntime } from "./llama-runtime.js";
 import { chooseThreads } from "./thread-calibration.js";
 import { SequencePool } from "./sequence-pool.js";
-
-/** The default context window when the config sets none (capped by what the model was trained on). */
-export const DEFAULT_NUM_CTX = 8192;
 
 /** Options for {@link EmbeddedEngine.load}. */
 export interface EmbeddedEngineOptions {
@@ -97,7 +95,7 @@ export class EmbeddedEngine {
     }
 
     const contextStart = performance.now();
-    const contextSize = options.options.num_ctx ?? Math.min(model.trainContextSize, DEFAULT_NUM_CTX);
+    const contextSize = options.options.num_ctx ?? defaultContextSize(model.trainContextSize);
     const sequences = options.sequences ?? 1;
     let context: LlamaContext;
     try {

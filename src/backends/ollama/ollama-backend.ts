@@ -3,7 +3,8 @@ import type { BuilderConfig } from "../../config/load.js";
 import { ModelError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
-import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
+import { defaultContextSize as defaultWindow } from "../../context-window/policy.js";
+import { ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
 import type { FailureContext } from "../remote/failures.js";
@@ -159,7 +160,7 @@ function defaultContextSize(show: ShowResponse): number {
   if (parameter) return Number(parameter[1]);
   const info = (show.model_info ?? {}) as unknown as Record<string, unknown>;
   const trained = Object.entries(info).find(([key, value]) => key.endsWith(".context_length") && typeof value === "number")?.[1] as number | undefined;
-  return Math.min(trained ?? DEFAULT_SERVER_NUM_CTX, DEFAULT_SERVER_NUM_CTX);
+  return defaultWindow(trained);
 }
 
 function describeModel(show: ShowResponse): string {

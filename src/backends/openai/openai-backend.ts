@@ -2,7 +2,8 @@ import type { BuilderConfig } from "../../config/load.js";
 import { BackendError, ModelError, type BuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
-import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits } from "../remote/context-fit.js";
+import { DEFAULT_NUM_CTX } from "../../context-window/policy.js";
+import { ensurePromptFits } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
 import { MalformedStreamError, TruncatedStreamError, transportFailure } from "../remote/failures.js";
@@ -175,7 +176,7 @@ export class OpenAIBackend extends RemoteBackend {
     const model = this.chooseModel(models);
     const served = models?.find((m) => m.id === model);
     if (models && !served) getLogger().warn({ endpoint: this.baseUrl, model, served: models.map((m) => m.id) }, `${this.serverName} does not list model "${model}"; trying it anyway`);
-    const contextSize = this.config.options.num_ctx ?? served?.max_model_len ?? DEFAULT_SERVER_NUM_CTX;
+    const contextSize = this.config.options.num_ctx ?? served?.max_model_len ?? DEFAULT_NUM_CTX;
     return { backend: "openai", model, contextSize, device: this.serverName, loadMs: 0 };
   }
 

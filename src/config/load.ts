@@ -1,15 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
+import { describeIssues } from "../errors/describe-issues.js";
 import { ConfigError } from "../errors/errors.js";
-import { findWorkspaceRoot } from "../workspace/root.js";
+import { isLocalPathRef } from "./model-ref.js";
+import { findWorkspaceRoot } from "./workspace-root.js";
 import { numGpuWarning, parseOllamarc } from "./legacy-ollamarc.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   BACKEND_NAMES,
   ConfigFileSchema,
   GenerationOptionsSchema,
-  describeIssues,
   type BackendName,
   type CatalogEntry,
   type ConfigFile,
@@ -284,11 +285,6 @@ function parseGpu(value: string | undefined): BuilderConfig["gpu"] | undefined {
   if (value === "false" || value === "cpu") return false;
   if (value === "auto" || value === "cuda" || value === "vulkan" || value === "metal") return value;
   throw new ConfigError(`BUILDER_GPU="${value}" is not valid. Use auto, cuda, vulkan, metal or false.`);
-}
-
-/** True for references that name a file on disk rather than a URI, URL or server-side model name. */
-export function isLocalPathRef(ref: string): boolean {
-  return !/^(hf:|huggingface:|https?:\/\/)/i.test(ref);
 }
 
 function resolveModelRef(ref: string, baseDir: string): string {

@@ -1,5 +1,5 @@
 import type { BuilderConfig } from "../config/load.js";
-import { isLocalPathRef } from "../config/load.js";
+import { isLocalPathRef } from "../config/model-ref.js";
 import { DEFAULT_NUM_CTX, defaultContextSize } from "../context-window/policy.js";
 import { OllamaAdmin } from "../model-servers/ollama-admin.js";
 import type { GpuDetection } from "../system/gpu.js";

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { ModelError } from "../errors/errors.js";
-import { isLocalPathRef } from "../config/load.js";
+import { isLocalPathRef } from "../config/model-ref.js";
 import { getLogger } from "../telemetry/logger.js";
 import { createDownloadProgress } from "./download-progress.js";
 import { DownloadWatchdog, defaultWatchdogOptions } from "./download-watchdog.js";

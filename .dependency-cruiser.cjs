@@ -7,6 +7,8 @@ const RECORDS = "src/telemetry/(metrics|report)\\.ts$";
 const LAYERS = [
   // Facts and pure helpers: error classes, number and table formatting, the context-window policy.
   ["errors", "format", "context-window"],
+  // The one HTTP layer under every model-server client, and the schemas of their replies.
+  ["remote"],
   // Logging and secret masking (telemetry, less the run records below).
   [`src/telemetry/(?!(metrics|report)\\.ts$)`],
   ["config"],

@@ -1,4 +1,6 @@
 import { BackendError } from "../errors/errors.js";
+import { parseReply } from "../remote/http.js";
+import { ModelListSchema } from "../remote/openai-replies.js";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -32,13 +34,9 @@ export async function listOpenAiModels(baseUrl: string, apiKey?: string, timeout
     const hint = response.status === 401 || response.status === 403 ? " Check the API key (openai.api_key_env names the variable that holds it)." : "";
     throw new BackendError("BACKEND_ERROR", `${url} answered HTTP ${response.status}: ${text.slice(0, 200)}.${hint}`, { url, status: response.status });
   }
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    return parseReply(ModelListSchema, text).data.map((entry) => entry.id).filter((id) => id !== "");
   } catch {
-    throw new BackendError("BACKEND_ERROR", `${url} did not answer JSON; is it an OpenAI-compatible server?`, { url });
+    throw new BackendError("BACKEND_ERROR", `${url} did not answer a model list ({"data": [{"id": …}]}); is it an OpenAI-compatible server?`, { url });
   }
-  const data = (body as { data?: unknown }).data;
-  if (!Array.isArray(data)) throw new BackendError("BACKEND_ERROR", `${url} answered without a "data" list; is it an OpenAI-compatible server?`, { url });
-  return data.map((entry) => String((entry as { id?: unknown }).id ?? "")).filter((id) => id !== "");
 }

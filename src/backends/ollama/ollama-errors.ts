@@ -1,5 +1,6 @@
 import { BackendError, ContextOverflowError, ModelError, type BuilderError } from "../../errors/errors.js";
-import { TruncatedStreamError, transportFailure, type FailureContext } from "../remote/failures.js";
+import { TruncatedStreamError } from "../../remote/stream-errors.js";
+import { transportFailure, type FailureContext } from "../remote/failures.js";
 
 /** What the official client throws for an HTTP error answer (its class is not exported). */
 interface OllamaResponseError extends Error {

@@ -1,21 +1,14 @@
 import { BackendError, type BuilderError } from "../../errors/errors.js";
-import { connectionFailure } from "./network.js";
+import { connectionFailure } from "../../remote/http.js";
+import { MalformedStreamError, TruncatedStreamError } from "../../remote/stream-errors.js";
 import { TIMEOUT_KEYS, type StreamWatchdog } from "./stream-watchdog.js";
 
-/** A streamed line that is not the JSON the protocol promises. */
-export class MalformedStreamError extends Error {
-  constructor(readonly line: string) {
-    super(`malformed stream line: ${line.slice(0, 120)}`);
-    this.name = "MalformedStreamError";
-  }
-}
-
-/** The stream ended without its final message (`done: true`, `[DONE]` or a finish reason). */
-export class TruncatedStreamError extends Error {
-  constructor() {
-    super("the stream ended before its final message");
-    this.name = "TruncatedStreamError";
-  }
+/**
+ * True for errors that mean "this endpoint is down" (nothing reached it, or it died before the first
+ * token): an endpoint pool marks it down and fails over to another endpoint.
+ */
+export function isEndpointDown(error: unknown): boolean {
+  return error instanceof BackendError && error.details.endpoint_down === true;
 }
 
 /** What a failure message needs to know about the request. */

@@ -128,30 +128,24 @@ function toBackendError(error: unknown, what: string, host: string, timeoutMs: n
   const err = error as Error & { status_code?: number; cause?: unknown };
   if (typeof err.status_code === "number") {
     return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with HTTP ${err.status_code}: ${err.message}`, {
-      host,
+      endpoint: host,
       status: err.status_code,
-      request: what,
       // The server's own reason, for callers that rephrase the error (modelfile --create).
-      server_error: err.message,
+      serverError: err.message,
+      extra: { request: what },
     });
   }
   if (error instanceof MalformedStreamError) {
-    return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with a reply that is not Ollama's API (${error.line.slice(0, 120)}). Is the host an Ollama server?`, {
-      host,
-      request: what,
-    });
+    return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with a reply that is not Ollama's API (${error.line.slice(0, 120)}). Is the host an Ollama server?`, { endpoint: host, extra: { request: what } });
   }
   if (err.name === "TimeoutError" || err.name === "AbortError") {
-    return new BackendError("BACKEND_TIMEOUT", `Ollama at ${host} did not answer ${what} within ${timeoutMs} ms. Is the server overloaded or the host wrong?`, {
-      host,
-      request: what,
-    });
+    return new BackendError("BACKEND_TIMEOUT", `Ollama at ${host} did not answer ${what} within ${timeoutMs} ms. Is the server overloaded or the host wrong?`, { endpoint: host, extra: { request: what } });
   }
   const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
   return new BackendError(
     "BACKEND_UNAVAILABLE",
     `Ollama is not reachable at ${host} (${err.message}${cause}). Start it with \`ollama serve\`, or set "ollama.host" in builder.config.json / OLLAMA_HOST.`,
-    { host, request: what },
+    { endpoint: host, extra: { request: what } },
     { cause: error },
   );
 }

@@ -1,12 +1,12 @@
 import type { BuilderConfig } from "../../config/load.js";
-import { BackendError, ModelError, type BuilderError } from "../../errors/errors.js";
+import { ModelError, type BuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
 import { DEFAULT_NUM_CTX } from "../../context-window/policy.js";
 import { ensurePromptFits } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
-import { transportFailure } from "../remote/failures.js";
+import { generationFailure, transportFailure } from "../remote/failures.js";
 import { parseReply, retryRefused } from "../../remote/http.js";
 import { ChatCompletionChunkSchema, ModelListSchema, type ChatCompletionChunk, type ModelList } from "../../remote/openai-replies.js";
 import { TruncatedStreamError } from "../../remote/stream-errors.js";
@@ -157,13 +157,7 @@ export class OpenAIBackend extends RemoteBackend {
     if (error instanceof OpenAIHttpError) {
       return explainHttpError(error, { server: this.serverName, endpoint: this.baseUrl, model, apiKeyEnv: this.config.openai.apiKeyEnv, apiKeySet: Boolean(process.env[this.config.openai.apiKeyEnv]) });
     }
-    const message = error instanceof Error ? error.message : String(error);
-    return new BackendError(
-      "BACKEND_ERROR",
-      `${this.serverName} reported an error while generating${receivedChars > 0 ? ` (after ${receivedChars} characters; the incomplete answer was discarded)` : ""}: ${message}. Check the server's log.`,
-      { endpoint: this.baseUrl, received_chars: receivedChars, endpoint_down: false },
-      { cause: error },
-    );
+    return generationFailure(this.serverName, this.baseUrl, error, receivedChars);
   }
 
   private logRetry(attempt: number, delayMs: number): void {

@@ -21,7 +21,7 @@ const LAYERS = [
   ["learning"],
   ["agent", "modelfile"],
   ["doctor", "server", "demo"],
-  ["bench"],
+  ["bench", "eval"],
   ["cli"],
 ];
 

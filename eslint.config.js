@@ -4,7 +4,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".bench/**", "examples/**", "**/__fixtures__/**"] },
+  // suites/ holds the eval cases: workspaces of their own, not Builder source.
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".bench/**", "examples/**", "suites/**", "**/__fixtures__/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -9,7 +9,8 @@ import { loadPriming } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles } from "../context/workspace-context.js";
 import { loadFewShot } from "../learning/few-shot.js";
 import { recordTrainingExample } from "../learning/record-training.js";
-import { GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
+import { BuilderError, GenerationError, GenerationTruncatedError, toBuilderError } from "../errors/errors.js";
+import { assertAnswerFileAllowed } from "../task/answer-files.js";
 import { answerJsonSchema, fieldsAtBound } from "../task/answer-schema.js";
 import { ModelAnswerSchema, type BuilderTask, type CodeSuggestion, type ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
@@ -200,6 +201,7 @@ async function generateAnswer(input: GenerateInput, observe: { promptCounted(tok
   }
   if (result.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
   const answer = parseAnswer(result.text);
+  assertAnswerFileAllowed(answer, task);
   const cutFields = fieldsAtBound(answer, schema).map(
     (field) => `${field} filled its whole length bound (${String(schema.properties[field as keyof typeof schema.properties].maxLength)} chars): the model may have been cut off there; raise options.num_predict for longer answers.`,
   );

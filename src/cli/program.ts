@@ -10,6 +10,7 @@ import { statsCommand } from "./commands/stats.js";
 import { costCommand } from "./commands/cost.js";
 import { datasetCommand } from "./commands/dataset.js";
 import { modelfileCommand } from "./commands/modelfile.js";
+import { evalCommand } from "./commands/eval.js";
 import { VERSION } from "../version.js";
 
 /** Builds the `builder` program with every command registered. */
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   program.addCommand(costCommand());
   program.addCommand(datasetCommand());
   program.addCommand(modelfileCommand());
+  program.addCommand(evalCommand());
   inheritSettings(program);
   return program;
 }

@@ -47,6 +47,8 @@ export interface BuilderConfig {
   modelCatalog?: CatalogEntry[];
   /** `builder cost` inputs (config `cost`); unset fields fall back to labelled defaults. */
   cost?: CostConfig;
+  /** `builder eval` settings (config `eval`). Optional so hand-built configs stay valid. */
+  eval?: { testCommand?: string };
   /** Few-shot retrieval (config `few_shot`): how many verified examples, within how many tokens; unset or 0 = off. */
   fewShot?: { examples: number; maxTokens: number };
   /** The config file that was read, if any. */
@@ -185,6 +187,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
     modelCatalog: file.models?.catalog ?? [],
     cost: file.cost ?? {},
+    eval: { testCommand: file.eval?.test_command },
     fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
     configPath,
     warnings,

@@ -162,6 +162,8 @@ export const ConfigFileSchema = z
     /** Extra entries for the `builder models --recommend` table. */
     models: z.object({ catalog: z.array(CatalogEntrySchema).optional() }).strict().optional(),
     cost: CostConfigSchema.optional(),
+    /** `builder eval`: how a repository runs its tests (`{files}` = the commit's test files); default package.json's test script. */
+    eval: z.object({ test_command: z.string().min(1).optional() }).strict().optional(),
     /** Few-shot retrieval: the most similar verified past tasks added after the stable priming (0 = off). */
     few_shot: z
       .object({

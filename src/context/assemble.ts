@@ -5,6 +5,7 @@ import type { BuilderTask } from "../task/schema.js";
 import type { KnowledgeSection } from "./priming.js";
 import { SYSTEM_INSTRUCTIONS, buildSystemMessage, buildTaskMessage, type ContextSection } from "./prompt.js";
 import { renderMapEntry } from "./rank.js";
+import { refuseOversizedBySize } from "./size-bound.js";
 import type { TokenCounter } from "./token-count.js";
 import type { WorkspaceContext } from "./workspace-context.js";
 
@@ -89,6 +90,13 @@ interface Unit {
 export async function assembleContext(input: AssembleInput): Promise<AssembledContext> {
   const { task, workspace, counter, contextSize } = input;
   const reserve = reserveForAnswer(contextSize, input.numPredict);
+  const fileSections = workspace.taskFiles.map(taskFileSection);
+  refuseOversizedBySize({
+    fixedTexts: [buildTaskMessage(task), ...fileSections.map(({ section }) => sectionText(section)), ...input.priming.filter((section) => !section.fromPack).map((section) => section.content)],
+    maxBytesPerToken: await counter.maxBytesPerToken?.(),
+    contextSize,
+    reserve,
+  });
   const fragment = await fragmentCounter(counter);
 
   const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
@@ -96,8 +104,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
 
   const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
 
-  const { fileSections, fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts } =
-    await sectionUnits(input, fragment);
+  const { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts } = await sectionUnits(input, fileSections, fragment);
   const taskUnit: Unit = { part: { kind: "task", label: `task ${task.task_id}`, tokens: await fragment(buildTaskMessage(task)), included: true }, tokens: 0, included: true };
 
   const render = (): ChatMessage[] => {
@@ -164,8 +171,11 @@ function primingUnits(
 }
 
 /** The task's files, related code, few-shot examples and requirements, each counted as a unit. */
-async function sectionUnits(input: AssembleInput, fragment: (text: string) => Promise<number>): Promise<{
-  fileSections: Array<{ section: ContextSection; label: string }>;
+async function sectionUnits(
+  input: AssembleInput,
+  fileSections: ReadonlyArray<{ section: ContextSection; label: string }>,
+  fragment: (text: string) => Promise<number>,
+): Promise<{
   fileUnits: Unit[];
   relatedSections: ContextSection[];
   relatedUnits: Unit[];
@@ -174,7 +184,6 @@ async function sectionUnits(input: AssembleInput, fragment: (text: string) => Pr
   requirements: readonly ContextSection[];
   requirementParts: ContextPart[];
 }> {
-  const fileSections = input.workspace.taskFiles.map(taskFileSection);
   const fileUnits: Unit[] = await Promise.all(
     fileSections.map(async ({ section, label }) => {
       const tokens = await fragment(sectionText(section));
@@ -200,7 +209,7 @@ async function sectionUnits(input: AssembleInput, fragment: (text: string) => Pr
   const requirementParts: ContextPart[] = await Promise.all(
     requirements.map(async (section) => ({ kind: "requirements" as const, label: section.title, tokens: await fragment(sectionText(section)), included: true })),
   );
-  return { fileSections, fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts };
+  return { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts };
 }
 
 /** The map's units: entries past what the window could hold at any tokenizer's density are not even counted. */

@@ -3,6 +3,12 @@ import type { ChatMessage } from "../backends/types.js";
 /** Anything that counts a prompt's tokens: every Backend does. */
 export interface TokenCounter {
   countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }>;
+  /**
+   * The most bytes of text one token can stand for with this counter's tokenizer (its vocabulary's
+   * longest piece), so that text too large for the window is refused before it is tokenized.
+   * Undefined or absent: no such bound is known.
+   */
+  maxBytesPerToken?(): Promise<number | undefined>;
 }
 
 /**

@@ -1,11 +1,10 @@
-import { existsSync, statSync } from "node:fs";
 import type { BuilderConfig } from "../config/load.js";
 import { isLocalPathRef } from "../config/model-ref.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import { BuilderError } from "../errors/errors.js";
 import { formatBytes } from "../models/memory-estimate.js";
 import { readGgufFacts, factsFromOllamaModelInfo, type ModelFacts } from "../models/model-shape.js";
-import { findCachedModelPath } from "../models/resolve-model.js";
+import { findCachedModelPath, localModelProblem } from "../models/resolve-model.js";
 import { hasOllamaModel, type OllamaAdmin } from "../model-servers/ollama-admin.js";
 import { listOpenAiModels } from "../model-servers/openai-models.js";
 import type { CoreCount } from "../system/cpu-cores.js";
@@ -122,9 +121,8 @@ export async function probeModel(config: BuilderConfig, backend: BackendProbe, o
 async function probeEmbeddedModel(ref: string, cacheDir: string): Promise<ModelProbe> {
   let filePath: string | undefined;
   if (isLocalPathRef(ref)) {
-    if (!existsSync(ref) || !statSync(ref).isFile()) {
-      return { check: { id: "model", status: "fail", message: `Model file ${ref} does not exist.`, fix: 'Fix the "model" path, or give an hf: URI to download it.' } };
-    }
+    const problem = localModelProblem(ref);
+    if (problem) return { check: { id: "model", status: "fail", message: problem, fix: 'Fix the "model" path, or give an hf: URI to download it.' } };
     filePath = ref;
   } else {
     filePath = await findCachedModelPath(ref, cacheDir);

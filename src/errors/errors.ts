@@ -21,6 +21,8 @@ export type BuilderErrorCode =
   | "PATH_DENIED"
   | "FILE_CHANGED"
   | "APPLY_FAILED"
+  | "BACKUP_UNTRUSTED"
+  | "WORKSPACE_BUSY"
   | "VERIFICATION_FAILED"
   | "CHECKS_FAILED"
   | "INTERNAL";
@@ -178,6 +180,24 @@ export class ApplyError extends BuilderError {
 }
 
 /**
+ * A backup manifest in `.builder/backups/` that Builder did not write in this workspace (no valid
+ * signature from the workspace's own key, e.g. one committed in a cloned repository) or that is
+ * malformed; undo never uses it.
+ */
+export class BackupUntrustedError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("BACKUP_UNTRUSTED", message, details);
+  }
+}
+
+/** Another Builder process holds the workspace's apply/undo lock and did not let go within the wait. */
+export class WorkspaceBusyError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("WORKSPACE_BUSY", message, details);
+  }
+}
+
+/**
  * The suggestion was produced but did not pass verification after the allowed repair rounds. The CLI
  * still prints the FAILED suggestion on stdout (so callers can inspect it) and exits with code 8.
  */
@@ -213,6 +233,8 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   PATH_DENIED: 7,
   FILE_CHANGED: 7,
   APPLY_FAILED: 7,
+  BACKUP_UNTRUSTED: 7,
+  WORKSPACE_BUSY: 7,
   VERIFICATION_FAILED: 8,
   CHECKS_FAILED: 1,
   INTERNAL: 70,

@@ -55,6 +55,22 @@ describe("dataset export against golden files", () => {
     expect(existsSync(path.join(dir, "x.jsonl"))).toBe(false);
   });
 
+  it("re-masks every record: secrets in a training file written unmasked (an older Builder, an edit) never reach the export", async () => {
+    const dir = tempDir();
+    const source = path.join(dir, "verified.jsonl");
+    const first = readFileSync(SOURCE, "utf8").split("\n")[0];
+    const leaky = first
+      .replaceAll("Add createContact with email validation", "Add createContact; log in as bob@corp.example, the password is Hunter2-S3cret!")
+      .replace("Validates with zod.", 'Validates with zod; token: ghp_abcdefghijklmnopqrstuvwxyz0123456789 and const apiKey = \\"k-123456\\"');
+    writeFileSync(source, leaky + "\n");
+    for (const format of ["chat", "alpaca", "sharegpt"] as DatasetFormat[]) {
+      const { stdout, summary } = await exportDataset({ source, format });
+      expect(summary.train.examples, format).toBe(1);
+      for (const secret of ["bob@corp.example", "Hunter2-S3cret!", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "k-123456"]) expect(stdout, `${format}: ${secret}`).not.toContain(secret);
+      expect(stdout).toContain("the password is ***");
+    }
+  });
+
   it("says so when nothing is recorded yet", async () => {
     const { summary, stdout } = await exportDataset({ source: path.join(tempDir(), "verified.jsonl"), format: "chat" });
     expect(stdout).toBe("");

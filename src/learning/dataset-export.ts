@@ -1,3 +1,4 @@
+import { maskSecretsForTraining } from "../telemetry/mask-secrets.js";
 import { createHash } from "node:crypto";
 import { UsageError } from "../errors/errors.js";
 import { writeFileAtomic } from "../workspace/atomic-write.js";
@@ -82,7 +83,8 @@ export async function exportDataset(options: ExportOptions): Promise<ExportResul
   const seen = new Set<string>();
   const unique: Array<{ line: string; key: string }> = [];
   for (const example of read.examples) {
-    const line = JSON.stringify(toDatasetRecord(example, options.format));
+    // Re-checked on the way out: a file written by an older Builder, or edited by hand, may hold secrets.
+    const line = JSON.stringify(toDatasetRecord(maskSecretsForTraining(example), options.format));
     const key = sha256(line);
     if (seen.has(key)) continue;
     seen.add(key);

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { SAMPLE_TASK, tempDir } from "../test-support/fixtures.js";
 import type { CodeSuggestion } from "../task/schema.js";
@@ -59,7 +60,21 @@ describe("recording training examples", () => {
     expect(text).toContain("password=***");
   });
 
-  it("keeps the recorded code compiling: only secret values are masked, not types, calls or emails", async () => {
+  it("masks emails and prose passwords in the prompt, the task and the answer, as the logs do", async () => {
+    const workspace = tempDir();
+    const input = run(workspace, "VERIFIED");
+    input.task.objective = "Log in as bob@corp.example; the password is Hunter2-S3cret! and the old password was s3cr3tpass";
+    input.messages[0].content = "Knowledge: admin account ops@corp.example, password: Tr0ub4dor&3, api key is abc-123-def";
+    input.suggestion.explanation = "Uses the token: xyz-789-tok for carol@corp.example";
+    await recordTrainingExample(input);
+    const text = readFileSync(trainingFile(workspace, "VERIFIED"), "utf8");
+    for (const secret of ["bob@corp.example", "Hunter2-S3cret!", "s3cr3tpass", "ops@corp.example", "Tr0ub4dor&3", "abc-123-def", "xyz-789-tok", "carol@corp.example", "alice@example.com"]) {
+      expect(text, secret).not.toContain(secret);
+    }
+    expect(text).toContain("the password is *** and");
+  });
+
+  it("keeps the recorded code compiling: only secret values (and emails inside strings) are masked, not types, calls or predicates", async () => {
     const workspace = tempDir();
     const input = run(workspace, "VERIFIED");
     const code = [
@@ -68,12 +83,18 @@ describe("recording training examples", () => {
       "  const token = createToken(password);",
       "  return token.length > 0;",
       "}",
+      "function isPassword(password: unknown): password is string { return typeof password === \"string\"; }",
+      "const schema = z.object({ password: z.string().min(8), token: input.token!, secret: Buffer.from(raw) });",
+      "const form = { password: input.password, token: next };",
       'export const owner = "alice@example.com";',
       'const AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";',
     ].join("\n");
     await recordTrainingExample({ ...input, suggestion: { ...input.suggestion, suggested_code: code } });
     const { examples } = await readTrainingExamples(workspace, "VERIFIED");
-    expect(examples[0].answer.suggested_code).toBe(code.replace("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "***"));
+    const masked = examples[0].answer.suggested_code;
+    expect(masked).toBe(code.replace("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "***").replace("alice@example.com", "***@***"));
+    const output = ts.transpileModule(masked, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
+    expect(output.diagnostics ?? []).toEqual([]);
   });
 
   it("keeps FAILED runs apart in failed.jsonl, where export and retrieval never look", async () => {

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { GgmlType, GgufFileType, readGgufFileInfo } from "node-llama-cpp";
 import { ModelError } from "../errors/errors.js";
+import { assertGgufHeaderBounded } from "./gguf-header-check.js";
 import type { ModelShape } from "./memory-estimate.js";
 
 /** A model's shape plus what a listing shows about it. */
@@ -18,6 +19,8 @@ const IGNORED_KEYS = ["tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tok
 
 /** Reads a GGUF file's header (not its weights) and returns the facts memory estimates need. */
 export async function readGgufFacts(filePath: string): Promise<ModelFacts> {
+  // node-llama-cpp's reader trusts the header's counts: an impossible one would keep it reading for ever.
+  await assertGgufHeaderBounded(filePath);
   let info;
   try {
     info = await readGgufFileInfo(filePath, { sourceType: "filesystem", logWarnings: false, ignoreKeys: IGNORED_KEYS });

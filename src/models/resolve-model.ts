@@ -1,5 +1,6 @@
-import { existsSync, statSync } from "node:fs";
+import { readdirSync, statSync, type Stats } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import path from "node:path";
 import { ModelError } from "../errors/errors.js";
 import { isLocalPathRef } from "../config/model-ref.js";
 import { getLogger } from "../telemetry/logger.js";
@@ -29,11 +30,8 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
     );
   }
   if (isLocalPathRef(ref)) {
-    if (!existsSync(ref) || !statSync(ref).isFile()) {
-      throw new ModelError("MODEL_NOT_FOUND", `Model file ${ref} does not exist. Check the "model" path, or give an hf: URI to download it.`, {
-        model: ref,
-      });
-    }
+    const problem = localModelProblem(ref);
+    if (problem) throw new ModelError("MODEL_NOT_FOUND", `${problem} Check the "model" path, or give an hf: URI to download it.`, { model: ref });
     return ref;
   }
   await mkdir(options.cacheDir, { recursive: true });
@@ -70,6 +68,31 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
     progress.finish();
     throw downloadFailed(ref, options.cacheDir, error);
   }
+}
+
+/**
+ * Why a local model path cannot be a model file (undefined when it is a regular file): it is missing,
+ * a folder (naming the .gguf files in it), or a device, pipe or socket.
+ */
+export function localModelProblem(ref: string): string | undefined {
+  let stats: Stats;
+  try {
+    stats = statSync(ref);
+  } catch {
+    return `Model file ${ref} does not exist.`;
+  }
+  if (stats.isFile()) return undefined;
+  if (stats.isDirectory()) {
+    let ggufs: string[] = [];
+    try {
+      ggufs = readdirSync(ref).filter((name) => name.toLowerCase().endsWith(".gguf")).sort();
+    } catch {
+      // an unreadable folder: say what it is all the same
+    }
+    const inside = ggufs.length > 0 ? `; it holds ${ggufs.slice(0, 5).map((name) => path.join(ref, name)).join(", ")}: give one of those` : "; it holds no .gguf file: give the path of a .gguf file";
+    return `Model path ${ref} is a folder, not a GGUF file${inside}.`;
+  }
+  return `Model path ${ref} is not a regular file (a device, pipe or socket): give the path of a .gguf file.`;
 }
 
 /**

@@ -34,6 +34,8 @@ export interface SyntheticModelOptions {
   name?: string;
   /** Jinja chat template stored as tokenizer.chat_template. Default: a ChatML template (<|im_start|>role\ncontent<|im_end|>\n ... with add_generation_prompt). */
   chatTemplate?: string;
+  /** Extra multi-character vocabulary pieces (normal tokens), e.g. one very long piece to test size bounds. Default none. */
+  extraPieces?: string[];
 }
 
 /** What {@link writeSyntheticGguf} wrote. */
@@ -64,6 +66,7 @@ const DEFAULTS: Required<SyntheticModelOptions> = {
   contextLength: 4096,
   name: "builder-synthetic-tiny",
   chatTemplate: CHATML_TEMPLATE,
+  extraPieces: [],
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -246,7 +249,7 @@ interface Vocabulary {
  * ASCII. There are no multi-character pieces, so the SPM merge step never fires and every string
  * maps to one token per ASCII character (non-ASCII text falls back to its UTF-8 bytes).
  */
-function buildVocabulary(): Vocabulary {
+function buildVocabulary(extraPieces: readonly string[] = []): Vocabulary {
   const tokens: string[] = [];
   const scores: number[] = [];
   const types: number[] = [];
@@ -265,6 +268,7 @@ function buildVocabulary(): Vocabulary {
   for (let b = 0; b < 256; b++) add(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`, TOKEN_BYTE);
   add("\u2581", TOKEN_NORMAL, -1);
   for (let c = 0x21; c <= 0x7e; c++) add(String.fromCharCode(c), TOKEN_NORMAL, -2 - (c - 0x21) / 100);
+  for (const piece of extraPieces) add(piece, TOKEN_NORMAL, -3);
   return { tokens, scores, types, unk, bos, eos, imStart, imEnd };
 }
 
@@ -314,7 +318,7 @@ function checkedOptions(options: SyntheticModelOptions): Required<SyntheticModel
  */
 export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer {
   const o = checkedOptions(options);
-  const vocab = buildVocabulary();
+  const vocab = buildVocabulary(o.extraPieces);
   const nVocab = vocab.tokens.length;
   const nEmbd = o.embeddingLength;
   const nFf = o.feedForwardLength;
@@ -440,7 +444,7 @@ export async function writeSyntheticGguf(filePath: string, options: SyntheticMod
   return {
     path: target,
     sizeBytes: bytes.length,
-    vocabularySize: buildVocabulary().tokens.length,
+    vocabularySize: buildVocabulary(options.extraPieces).tokens.length,
     sha256: createHash("sha256").update(bytes).digest("hex"),
   };
 }

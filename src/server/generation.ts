@@ -3,6 +3,7 @@ import type { EmbeddedEngine } from "../backends/embedded/engine.js";
 import type { ChatMessage, JsonSchema } from "../backends/types.js";
 import { getLogger } from "../telemetry/logger.js";
 import { HttpError } from "./http-io.js";
+import { refuseByCountInSlices, refuseBySize } from "./prompt-size.js";
 import type { ModelHost } from "./model-host.js";
 import { TextBatcher } from "./text-batcher.js";
 import { checkFit } from "../context-window/policy.js";
@@ -57,10 +58,14 @@ export interface GenerationOutcome {
  */
 export async function runGeneration(host: ModelHost, job: GenerationJob): Promise<GenerationOutcome> {
   const started = performance.now();
+  const window = contextWindow(job.sampling, host.facts.contextSize);
+  const room = window.context - (job.sampling.numPredict !== undefined && job.sampling.numPredict > 0 ? job.sampling.numPredict : 1);
+  refuseBySize(job.messages, room, host.facts.longestTokenBytes, window.limit);
   const lease = await host.lease();
   try {
     const { engine } = lease;
     const grammar = await grammarFor(engine, job.format);
+    await refuseByCountInSlices(engine.model, job.messages, room, window.limit);
     const promptTokens = await engine.countPromptTokens(job.messages);
     const maxTokens = answerBudget(promptTokens, job.sampling, engine.contextSize);
     const { sampling } = job;
@@ -97,16 +102,22 @@ export async function runGeneration(host: ModelHost, job: GenerationJob): Promis
  * window, the request fails with the numbers, where Ollama would truncate silently.
  */
 function answerBudget(promptTokens: number, sampling: RequestSampling, serverContext: number): number {
-  const context = sampling.numCtx !== undefined && sampling.numCtx > 0 ? Math.min(sampling.numCtx, serverContext) : serverContext;
+  const { context, limit } = contextWindow(sampling, serverContext);
   const wanted = sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : context - promptTokens;
   if (wanted <= 0 || !checkFit(promptTokens, wanted, context).fits) {
-    const limit = context < serverContext ? `the requested num_ctx of ${context}` : `the context window builder serve was started with (${serverContext}; raise it with --num-ctx)`;
     throw new HttpError(
       400,
       `the prompt (${promptTokens} tokens) plus num_predict (${sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : "at least 1"}) does not fit ${limit}; the prompt is not truncated. Shorten the prompt or lower num_predict.`,
     );
   }
   return wanted;
+}
+
+/** The window a request gets (its own smaller num_ctx, or the server's) and how to name it in errors. */
+function contextWindow(sampling: RequestSampling, serverContext: number): { context: number; limit: string } {
+  const context = sampling.numCtx !== undefined && sampling.numCtx > 0 ? Math.min(sampling.numCtx, serverContext) : serverContext;
+  const limit = context < serverContext ? `the requested num_ctx of ${context}` : `the context window builder serve was started with (${serverContext}; raise it with --num-ctx)`;
+  return { context, limit };
 }
 
 async function grammarFor(engine: EmbeddedEngine, format: GenerationJob["format"]): Promise<LlamaGrammar | undefined> {

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { GgufFileType, type GgufFileInfo } from "node-llama-cpp";
 import type { EmbeddedEngine } from "../backends/embedded/engine.js";
+import { longestTokenBytes } from "../backends/embedded/vocabulary.js";
 
 /** Ollama's `details` of a model. */
 export interface ModelDetails {
@@ -37,6 +38,8 @@ export interface ModelFacts {
   trainContextSize: number;
   /** Whether llama.cpp computes on a GPU. */
   gpu: boolean;
+  /** The longest token piece in bytes: a prompt of B bytes is at least B ÷ this many tokens. */
+  longestTokenBytes: number;
 }
 
 /** Reads the served model's facts from the loaded engine and the file. */
@@ -66,6 +69,7 @@ export async function readModelFacts(engine: EmbeddedEngine, name: string): Prom
     contextSize: engine.contextSize,
     trainContextSize: engine.model.trainContextSize,
     gpu: engine.llama.gpu !== false,
+    longestTokenBytes: longestTokenBytes(engine.model),
   };
 }
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { BuilderConfig } from "../config/load.js";
 import { UsageError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
+import { AccessControl, admitRequest } from "./access-control.js";
 import { DEFAULT_KEEP_ALIVE_MS, parseKeepAlive } from "./keep-alive.js";
 import { ModelHost } from "./model-host.js";
 import { dispatch } from "./router.js";
@@ -25,6 +26,8 @@ export interface ServeOptions {
   modelName?: string;
   /** How long the model stays loaded after a request without `keep_alive`; default "5m". */
   keepAlive?: string | number;
+  /** Web origins allowed besides the loopback ones (`--allow-origin`, `BUILDER_ORIGINS`); `*` wildcards. */
+  allowOrigins?: readonly string[];
 }
 
 /** A running `builder serve`. */
@@ -48,7 +51,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const keepAliveMs = options.keepAlive === undefined ? DEFAULT_KEEP_ALIVE_MS : parseKeepAlive(options.keepAlive);
   if (keepAliveMs === undefined) throw new UsageError(`--keep-alive "${String(options.keepAlive)}" is not a duration. Use e.g. 5m, 1h, 300 (seconds) or -1 (forever).`);
   const host = await ModelHost.start({ config: options.config, sequences: parallel, name: options.modelName, defaultKeepAliveMs: keepAliveMs });
-  const server = createServer((request, response) => void dispatch(request, response, { host }));
+  const access = new AccessControl(bind, options.allowOrigins);
+  const server = createServer((request, response) => {
+    if (admitRequest(access, request, response)) void dispatch(request, response, { host });
+  });
   try {
     await listen(server, options.port ?? DEFAULT_SERVE_PORT, bind);
   } catch (error) {

@@ -27,15 +27,23 @@ describe("task protocol", () => {
     expect(attempt).toThrow(field);
   });
 
+  it("gives tasks from flags made in the same second (even the same millisecond) different ids that sort by time", () => {
+    const at = new Date("2026-01-02T03:04:05.100Z");
+    const ids = Array.from({ length: 50 }, () => taskFromFlags({ objective: "x" }, at).task_id);
+    expect(new Set(ids).size).toBe(50);
+    const later = taskFromFlags({ objective: "x" }, new Date("2026-01-02T03:04:05.101Z")).task_id;
+    expect(ids.every((id) => id < later)).toBe(true);
+  });
+
   it("rejects text that is not JSON, and empty input, with a hint", () => {
     expect(() => parseTaskJson("{nope", "stdin")).toThrow(/not valid JSON/);
     expect(() => parseTaskJson("  ", "stdin")).toThrow(/empty/);
   });
 
   it("builds a task from flags with defaults", () => {
-    const task = taskFromFlags({ objective: "Do it", files: ["a.ts"] }, new Date("2026-01-02T03:04:05Z"));
+    const task = taskFromFlags({ objective: "Do it", files: ["a.ts"] }, new Date("2026-01-02T03:04:05.678Z"));
     expect(task).toEqual({
-      task_id: "task-20260102030405",
+      task_id: expect.stringMatching(/^task-20260102030405678-[0-9a-f]{8}$/),
       objective: "Do it",
       files: ["a.ts"],
       acceptance: [],

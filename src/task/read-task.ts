@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { TaskValidationError } from "../errors/errors.js";
 import { describeIssues } from "../errors/describe-issues.js";
@@ -63,11 +64,19 @@ export interface TaskFlags {
 /** Default `loc_max` for tasks given as flags. */
 export const DEFAULT_LOC_MAX = 200;
 
-/** Builds a task from flags; `task_id` defaults to a time-based id. */
+/**
+ * A task id for a task given as flags: the time to the millisecond (so ids sort by when they were made)
+ * and a random suffix (so two tasks started in the same millisecond, by two processes, still differ).
+ */
+export function newFlagTaskId(now: Date = new Date()): string {
+  return `task-${now.toISOString().replace(/[-:.TZ]/g, "").slice(0, 17)}-${randomBytes(4).toString("hex")}`;
+}
+
+/** Builds a task from flags; `task_id` defaults to {@link newFlagTaskId}. */
 export function taskFromFlags(flags: TaskFlags, now: Date = new Date()): BuilderTask {
   return parseTask(
     {
-      task_id: flags.taskId ?? `task-${now.toISOString().replace(/[-:.TZ]/g, "").slice(0, 14)}`,
+      task_id: flags.taskId ?? newFlagTaskId(now),
       objective: flags.objective ?? "",
       files: flags.files ?? [],
       acceptance: flags.acceptance ?? [],

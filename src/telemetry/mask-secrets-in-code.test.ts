@@ -92,9 +92,9 @@ describe("secret masking for code kept as training data", () => {
     expect(output.diagnostics ?? []).toEqual([]);
   });
 
-  it("masks values under secret-named keys in training records but keeps emails in code", () => {
+  it("masks values under secret-named keys and emails in training records, inside the string literal so the code stays valid", () => {
     const record = { token: "t0k", answer: { code: "const owner = 'alice@example.com';" } };
-    expect(maskSecretsForTraining(record)).toEqual({ token: "***", answer: { code: "const owner = 'alice@example.com';" } });
+    expect(maskSecretsForTraining(record)).toEqual({ token: "***", answer: { code: "const owner = '***@***';" } });
     expect(maskSecrets(record).answer.code).toBe("const owner = '***@***';");
   });
 });

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "./logger.js";
-import { maskSecrets, maskSecretsInText } from "./mask-secrets.js";
+import { maskSecrets, maskSecretsInText, maskTrainingText } from "./mask-secrets.js";
 
 describe("secret masking", () => {
   it.each([
@@ -40,5 +40,15 @@ describe("secret masking", () => {
     logger.info({ config: { password: "p4ss", host: "h" } }, "user bob@corp.io logged in with token=abcdef123");
     expect(out).not.toMatch(/p4ss|bob@corp\.io|abcdef123/);
     expect(out).toContain('"host":"h"');
+  });
+});
+
+describe("prose secrets in logs", () => {
+  it("masks 'password is/was/:' phrases and emails, and leaves code-like values alone", () => {
+    expect(maskSecretsInText("the password is Hunter2-S3cret! ok")).toBe("the password is *** ok");
+    expect(maskSecretsInText("my old password was hunter22")).toBe("my old password was ***");
+    expect(maskSecretsInText("write to bob@corp.example")).toBe("write to ***@***");
+    expect(maskTrainingText("function f(password: unknown): password is string")).toBe("function f(password: unknown): password is string");
+    expect(maskTrainingText("the password is Hunter2-S3cret!, mail bob@corp.example")).toBe("the password is ***, mail ***@***");
   });
 });

@@ -4,6 +4,7 @@
  * Logs may over-mask; code stored as training data goes through {@link maskSecretsInCode} instead,
  * which must keep the code compiling.
  */
+import { maskProseSecrets } from "./mask-prose-secrets.js";
 import { maskSecretsInCode } from "./mask-secrets-in-code.js";
 import { applyPatterns, isSecretName } from "./secret-patterns.js";
 
@@ -24,7 +25,7 @@ const LOG_PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
 
 /** Returns `text` with every secret it recognises replaced by `***`; for logs, where over-masking is fine. */
 export function maskSecretsInText(text: string): string {
-  return applyPatterns(maskSecretsInCode(text), LOG_PATTERNS);
+  return applyPatterns(maskProseSecrets(maskSecretsInCode(text)), LOG_PATTERNS);
 }
 
 /** Deep-copies `value` for a log, masking values under secret-named keys and secrets inside strings. */
@@ -34,10 +35,16 @@ export function maskSecrets<T>(value: T): T {
 
 /**
  * Deep-copies `value` for storage as training data: values under secret-named keys are masked, and
- * strings (code, prompts) go through {@link maskSecretsInCode}, so the code in them still compiles.
+ * strings (code, prompts) go through {@link maskSecretsInCode} and the prose masker the logs use
+ * (emails, "password is …"), both of which leave code compiling.
  */
 export function maskSecretsForTraining<T>(value: T): T {
-  return maskDeep(value, maskSecretsInCode, 0);
+  return maskDeep(value, maskTrainingText, 0);
+}
+
+/** The masking training text gets: secret values in code, then secrets in prose and email addresses. */
+export function maskTrainingText(text: string): string {
+  return maskProseSecrets(maskSecretsInCode(text));
 }
 
 function maskDeep<T>(value: T, maskText: (text: string) => string, depth: number): T {

@@ -12,6 +12,22 @@ function worktrees(repo: string): string {
 }
 
 describe("ScratchCopy", () => {
+  it("with a ref, holds exactly that commit: no uncommitted work, and an unknown ref fails instead of copying the working tree", async () => {
+    const repo = typescriptProject({ git: true, files: { "src/v.ts": "export const v = 1;\n" } });
+    const first = execFileSync("git", ["-C", repo, "rev-parse", "HEAD"]).toString().trim();
+    writeFileSync(path.join(repo, "src/v.ts"), "export const v = 2;\n");
+    execFileSync("git", ["-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "v2"]);
+    writeFileSync(path.join(repo, "src/v.ts"), "// uncommitted\n");
+    const copy = await ScratchCopy.create(repo, undefined, { ref: first });
+    try {
+      expect(readFileSync(copy.absolute("src/v.ts"), "utf8")).toBe("export const v = 1;\n");
+    } finally {
+      await copy.dispose();
+    }
+    await expect(ScratchCopy.create(repo, undefined, { ref: "no-such-ref" })).rejects.toThrow();
+    expect(worktrees(repo).match(/^worktree /gm)).toHaveLength(1);
+  });
+
   it("uses a git worktree that holds staged, unstaged and untracked work but not ignored files, and removes it", async () => {
     const repo = typescriptProject({ git: true, files: { "src/staged.ts": "export const s = 1;\n" } });
     writeFileSync(path.join(repo, "src/math.ts"), "// unstaged edit\n");

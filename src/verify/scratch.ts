@@ -38,8 +38,11 @@ export class ScratchCopy {
     private readonly logger: Logger,
   ) {}
 
-  /** Creates the scratch copy of `workspace`. Always pair with {@link dispose}. */
-  static async create(workspace: string, logger: Logger = getLogger()): Promise<ScratchCopy> {
+  /**
+   * Creates the scratch copy of `workspace`. Always pair with {@link dispose}. With `ref` (a commit of
+   * a git workspace), the copy holds that commit exactly, without the uncommitted work.
+   */
+  static async create(workspace: string, logger: Logger = getLogger(), options: { ref?: string } = {}): Promise<ScratchCopy> {
     const real = realpathSync(path.resolve(workspace));
     const tempDir = await mkdtemp(path.join(tmpdir(), "builder-verify-"));
     const git = await gitInfo(real);
@@ -47,15 +50,17 @@ export class ScratchCopy {
       if (git) {
         const tree = path.join(tempDir, "tree");
         try {
-          await execFileAsync("git", ["-C", git.top, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet", tree, "HEAD"]);
+          await execFileAsync("git", ["-C", git.top, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet", tree, options.ref ?? "HEAD"]);
           const copy = new ScratchCopy(path.join(tree, path.relative(git.top, real)), real, "git-worktree", tempDir, git.top, tree, logger);
-          await copy.copyUncommittedChanges();
+          if (options.ref === undefined) await copy.copyUncommittedChanges();
           await copy.linkNodeModules();
           return copy;
         } catch (error) {
-          logger.warn({ err: error }, "git worktree add failed; copying the workspace instead");
           await rm(tree, { recursive: true, force: true });
           await execFileAsync("git", ["-C", git.top, "worktree", "prune"]).catch(() => undefined);
+          // A copy of the working tree would not be that commit: fail rather than check the wrong code.
+          if (options.ref !== undefined) throw error;
+          logger.warn({ err: error }, "git worktree add failed; copying the workspace instead");
         }
       }
       const tree = path.join(tempDir, "copy");

@@ -78,7 +78,7 @@ describe("a crash while applying leaves every file old or new, and undo recovers
       const states = expectOldOrNew(root);
       if (point === "afterWrite:src/a.ts") expect(states).toEqual({ "src/a.ts": "new", "src/b.ts": "old", "src/added/c.ts": "old" });
       if (point === "afterWrite:src/added/c.ts") expect(Object.values(states)).toEqual(["new", "new", "new"]);
-      const [manifest] = await listManifests(root);
+      const [manifest] = (await listManifests(await WorkspaceSandbox.open({ root }))).manifests;
       expect(manifest?.status).toBe("applying");
 
       const sandbox = await WorkspaceSandbox.open({ root });
@@ -94,7 +94,7 @@ describe("a crash while applying leaves every file old or new, and undo recovers
       await runChild(root, EDITS, "", delay);
       expectOldOrNew(root);
       // A kill before the manifest is complete left the files untouched; after it, undo recovers.
-      if ((await listManifests(root)).length > 0) await undoRun({ sandbox: await WorkspaceSandbox.open({ root }), runId: "crash-run" });
+      if ((await listManifests(await WorkspaceSandbox.open({ root }))).manifests.length > 0) await undoRun({ sandbox: await WorkspaceSandbox.open({ root }), runId: "crash-run" });
       expect(treeSnapshot(root), `killed ${delay} ms after start`).toEqual(before);
     }
   });

@@ -5,11 +5,13 @@ import { ApplyError, FileChangedError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import { syncDirectory, writeFileAtomic } from "./atomic-write.js";
 import { checkedBuilderPath } from "./builder-dir.js";
-import { backupDir, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
+import { backupDir, tempPathFor, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
 import { unifiedDiff } from "./diff.js";
 import { contentAfter, type FileEdit } from "./edits.js";
 import { readFileState, sha256, type FileState } from "./file-state.js";
+import { sweepLeftovers } from "./leftovers.js";
 import type { WorkspaceSandbox, WorkspacePath } from "./sandbox.js";
+import { withWorkspaceLock, type WorkspaceLockOptions } from "./workspace-lock.js";
 
 /** Points where tests interrupt an apply (throw to fail, or kill the process to simulate a crash). */
 export interface ApplyHooks {
@@ -34,6 +36,8 @@ export interface ApplyOptions {
   undoes?: string;
   hooks?: ApplyHooks;
   logger?: Logger;
+  /** How the workspace lock is waited for (see {@link withWorkspaceLock}). */
+  lock?: WorkspaceLockOptions;
 }
 
 /** What happened (or, in a dry run, would happen) to one file. */
@@ -67,12 +71,43 @@ interface PlannedChange {
  * Applies file edits so that nothing is lost: every path is checked to be inside the workspace and
  * writable, stale files are refused (unless forced), the previous contents and a manifest are saved
  * under `.builder/backups/<run-id>/` before any file changes, and each file is written atomically.
- * If a write fails, the files already written are restored from the backups.
+ * If a write fails, the files already written are restored from the backups. Applies and undos in
+ * one workspace are serialised by the workspace lock, and each file's expected hash is checked under
+ * it, so of two concurrent applies to one file the second fails with FILE_CHANGED. A dry run takes no
+ * lock and writes nothing, so it works in a read-only workspace.
  */
 export async function applyEdits(edits: readonly FileEdit[], options: ApplyOptions): Promise<ApplyResult> {
+  if (options.dryRun) return applyEditsLocked(edits, options);
+  // Checked before the lock too, so that a refused apply, or one that changes nothing, touches
+  // nothing (not even .builder/); the check that counts is repeated under the lock.
+  const preview = await planEdits(edits, options);
+  if (preview.changes.every((change) => change.action === "unchanged")) return resultOf(preview, options);
+  return withWorkspaceLock(
+    options.sandbox.root,
+    async () => {
+      await sweepLeftovers(options.sandbox, options.logger);
+      return applyEditsLocked(edits, options);
+    },
+    options.lock,
+  );
+}
+
+/**
+ * {@link applyEdits} for a caller that already holds the workspace lock (undo holds it from reading
+ * the manifest to marking it undone, and sweeps first), or for a dry run.
+ */
+export async function applyEditsLocked(edits: readonly FileEdit[], options: ApplyOptions): Promise<ApplyResult> {
   const plan = await planEdits(edits, options);
   const changes = plan.changes.filter((change) => change.action !== "unchanged");
-  const result: ApplyResult = {
+  const result = resultOf(plan, options);
+  if (options.dryRun || changes.length === 0) return result;
+  result.backupDir = await execute(changes, options);
+  return result;
+}
+
+function resultOf(plan: { changes: PlannedChange[]; stale: string[] }, options: ApplyOptions): ApplyResult {
+  const changes = plan.changes.filter((change) => change.action !== "unchanged");
+  return {
     runId: options.runId,
     dryRun: options.dryRun === true,
     files: plan.changes.map((change) => ({ path: change.target.relative, action: change.action })),
@@ -86,9 +121,6 @@ export async function applyEdits(edits: readonly FileEdit[], options: ApplyOptio
       .join(""),
     stale: plan.stale,
   };
-  if (options.dryRun || changes.length === 0) return result;
-  result.backupDir = await execute(changes, options);
-  return result;
 }
 
 async function planEdits(edits: readonly FileEdit[], options: ApplyOptions): Promise<{ changes: PlannedChange[]; stale: string[] }> {
@@ -143,7 +175,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
       await writeFileAtomic(path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
       before = { sha256: change.before.hash, mode: change.before.mode, backup };
     }
-    const temp = change.after === null ? undefined : path.posix.join(path.posix.dirname(relative), `.${path.posix.basename(relative)}.builder-${options.runId}.tmp`);
+    const temp = change.after === null ? undefined : tempPathFor(relative, options.runId);
     entries.push({ path: relative, action: change.action as FileAction, before, after: change.after === null ? null : { sha256: sha256(change.after) }, temp });
   }
   const now = new Date().toISOString();
@@ -181,7 +213,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
     }
   } catch (error) {
     const failed = changes[done.length]?.target.relative ?? "a file";
-    const rollback = await rollBack(done, manifest, root);
+    const rollback = await rollBack(done, manifest, root, dir);
     if (rollback.length > 0) {
       throw new ApplyError(
         `Writing ${failed} failed (${(error as Error).message}), and restoring ${rollback.join(", ")} failed too. ` +
@@ -198,20 +230,25 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
   return dir;
 }
 
-/** Puts back the files already written after a failed apply; returns the ones it could not restore. */
-async function rollBack(done: readonly PlannedChange[], manifest: BackupManifest, root: string): Promise<string[]> {
+/**
+ * Puts back the files already written after a failed apply; returns the ones it could not restore.
+ * When every file is seen to hold its old content again, nothing changed, so the run's backup folder
+ * is removed; otherwise it stays for `builder undo`.
+ */
+async function rollBack(done: readonly PlannedChange[], manifest: BackupManifest, root: string, dir: string): Promise<string[]> {
   const failed: string[] = [];
   for (const change of [...done].reverse()) {
     try {
       if (change.before.exists) await writeFileAtomic(change.target.absolute, change.before.content, { mode: change.before.mode });
       else await rm(change.target.absolute, { force: true });
+      if ((await readFileState(change.target.absolute)).hash !== change.before.hash) failed.push(change.target.relative);
     } catch {
       failed.push(change.target.relative);
     }
   }
   for (const entry of manifest.entries) if (entry.temp) await rm(path.join(root, ...entry.temp.split("/")), { force: true });
   await removeEmptyDirs(root, manifest.created_dirs);
-  if (failed.length === 0) await writeManifest(root, { ...manifest, status: "rolled-back" });
+  if (failed.length === 0) await rm(dir, { recursive: true, force: true });
   return failed;
 }
 

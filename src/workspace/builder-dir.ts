@@ -1,6 +1,12 @@
-import { lstat, mkdir, readlink, realpath, writeFile } from "node:fs/promises";
+import { appendFile, lstat, mkdir, readFile, readlink, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { WorkspaceEscapeError } from "../errors/errors.js";
+import { ApplyError, WorkspaceEscapeError } from "../errors/errors.js";
+
+/** The per-workspace secret that signs backup manifests (see manifest-key.ts); never committed. */
+export const MANIFEST_KEY_FILE = "manifest-key.secret";
+
+/** Files in `.builder/` that must never be committed even where `.builder/.gitignore` is not `*`. */
+const NEVER_COMMIT = [MANIFEST_KEY_FILE];
 
 /**
  * Makes `<workspace>/.builder/` with a `.gitignore` of `*`, so that backups, caches and saved
@@ -11,14 +17,41 @@ import { WorkspaceEscapeError } from "../errors/errors.js";
 export async function ensureBuilderDir(workspaceRoot: string): Promise<string> {
   const dir = path.join(workspaceRoot, ".builder");
   await refuseLink(workspaceRoot, dir);
-  await mkdir(dir, { recursive: true });
+  try {
+    // Not recursive: the workspace root exists, and Node's recursive mkdir reports a read-only file
+    // system as ENOENT, which would hide the real reason.
+    await mkdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw workspaceNotWritable(workspaceRoot, error) ?? error;
+  }
   // Checked again after mkdir: the folder may have been swapped for a link in between.
   await refuseLink(workspaceRoot, dir);
   const [realDir, realRoot] = await Promise.all([realpath(dir), realpath(workspaceRoot)]);
   if (realDir !== path.join(realRoot, ".builder")) throw escape(workspaceRoot, dir, realDir);
   // "wx" never follows a link and never overwrites: an existing .gitignore is left as it is.
-  await writeFile(path.join(dir, ".gitignore"), "# Builder's backups, caches and metrics: local to this machine.\n*\n", { flag: "wx" }).catch(() => undefined);
+  const gitignore = path.join(dir, ".gitignore");
+  await writeFile(gitignore, "# Builder's backups, caches and metrics: local to this machine.\n*\n", { flag: "wx" }).catch(() => undefined);
+  // A .builder/.gitignore that came with a clone may not ignore everything: it must still ignore the key.
+  const lines = (await readFile(gitignore, "utf8").catch(() => "*")).split(/\r?\n/).map((line) => line.trim());
+  const missing = lines.includes("*") ? [] : NEVER_COMMIT.filter((name) => !lines.includes(name));
+  if (missing.length > 0 && !(await lstat(gitignore)).isSymbolicLink()) await appendFile(gitignore, `\n${missing.join("\n")}\n`).catch(() => undefined);
   return dir;
+}
+
+/**
+ * The error for a workspace Builder cannot write (a read-only mount, no permission), or undefined when
+ * `error` is something else. Every apply needs `.builder/` for its backups first, so this is where a
+ * read-only workspace is noticed, before any file changes.
+ */
+export function workspaceNotWritable(workspaceRoot: string, error: unknown): ApplyError | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== "EROFS" && code !== "EACCES" && code !== "EPERM") return undefined;
+  return new ApplyError(
+    `The workspace ${workspaceRoot} is not writable (${code}${code === "EROFS" ? ": a read-only file system" : ""}): Builder saves backups in ${path.join(workspaceRoot, ".builder")} before it changes any file, so nothing was written. ` +
+      `Make the workspace writable, or use --dry-run to see the diff.`,
+    { workspace: workspaceRoot, errno: code },
+    { cause: error },
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { TaskValidationError } from "../errors/errors.js";
 import { BaseHashesSchema } from "../task/schema.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { checkRunId } from "./backups.js";
-import { checkedBuilderPath } from "./builder-dir.js";
+import { checkedBuilderPath, workspaceNotWritable } from "./builder-dir.js";
 import { applyEdits, type ApplyOptions, type ApplyResult } from "./apply.js";
 import type { FileEdit } from "./edits.js";
 import { readFileState } from "./file-state.js";
@@ -102,6 +102,10 @@ export async function baseHashesFor(suggestion: AppliableSuggestion, sandbox: Wo
 /** Keeps a run's suggestion as `.builder/suggestions/<run-id>.json`, so a dry run can be applied later; returns the path. */
 export async function saveSuggestion(workspaceRoot: string, runId: string, suggestion: unknown): Promise<string> {
   const file = await checkedBuilderPath(workspaceRoot, path.join(workspaceRoot, ".builder", "suggestions", `${checkRunId(runId)}.json`));
-  await writeFileAtomic(file, JSON.stringify(suggestion, null, 2) + "\n");
+  try {
+    await writeFileAtomic(file, JSON.stringify(suggestion, null, 2) + "\n");
+  } catch (error) {
+    throw workspaceNotWritable(workspaceRoot, error) ?? error;
+  }
   return file;
 }

@@ -1,23 +1,28 @@
+import { existsSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { ApplyError, FileChangedError, UsageError } from "../errors/errors.js";
-import { applyEdits, removeEmptyDirs, type AppliedFile, type ApplyHooks } from "./apply.js";
-import { backupDir, backupsRoot, listManifests, newRunId, readManifest, writeManifest, type BackupManifest } from "./backups.js";
+import { applyEditsLocked, removeEmptyDirs, type AppliedFile, type ApplyHooks } from "./apply.js";
+import { backupDir, backupsRoot, checkManifestPaths, listManifests, newRunId, readManifest, writeManifest, type BackupManifest } from "./backups.js";
 import type { FileEdit } from "./edits.js";
 import { readFileState, sha256 } from "./file-state.js";
+import { sweepLeftovers } from "./leftovers.js";
 import type { WorkspaceSandbox } from "./sandbox.js";
+import { withWorkspaceLock, type WorkspaceLockOptions } from "./workspace-lock.js";
 
 /** Options for {@link undoRun}. */
 export interface UndoOptions {
   sandbox: WorkspaceSandbox;
-  /** The run to undo; default: the newest applied run that is not itself an undo. */
+  /** The run to undo; default: the newest applied change (a run, or a redo), never a plain undo. */
   runId?: string;
   /** Restore even files that changed after the run wrote them (their current content is backed up first). */
   force?: boolean;
   dryRun?: boolean;
   hooks?: ApplyHooks;
   logger?: Logger;
+  /** How the workspace lock is waited for. */
+  lock?: WorkspaceLockOptions;
 }
 
 /** The result of {@link undoRun}. */
@@ -35,10 +40,26 @@ export interface UndoResult {
  * Restores exactly what a run changed: modified and deleted files get their previous bytes and mode
  * back, created files and folders are removed. Works after a crash mid-apply too (each file then
  * holds either its old or its new content). Files changed since the run are refused unless forced.
+ * Only manifests this workspace's Builder signed are used, and only paths inside the workspace (see
+ * {@link readManifest}). A real undo holds the workspace lock throughout and first sweeps temp files
+ * interrupted runs left; a dry run takes no lock and writes nothing.
  */
 export async function undoRun(options: UndoOptions): Promise<UndoResult> {
+  // Without a backups folder there is nothing to undo, and no reason to create .builder/ for a lock.
+  if (options.dryRun || !existsSync(backupsRoot(options.sandbox.root))) return undoHeld(options);
+  return withWorkspaceLock(
+    options.sandbox.root,
+    async () => {
+      await sweepLeftovers(options.sandbox, options.logger);
+      return undoHeld(options);
+    },
+    options.lock,
+  );
+}
+
+async function undoHeld(options: UndoOptions): Promise<UndoResult> {
   const root = options.sandbox.root;
-  const manifest = options.runId ? await readManifest(root, options.runId) : await latestUndoable(root);
+  const manifest = options.runId ? await readManifest(options.sandbox, options.runId) : await latestUndoable(options.sandbox);
   if (manifest.status === "undone") {
     throw new UsageError(`Run ${manifest.run_id} was already undone (by ${manifest.undone_by ?? "an earlier undo"}). To redo it, run: builder undo ${manifest.undone_by ?? "<undo run id>"}`, {
       run_id: manifest.run_id,
@@ -73,17 +94,39 @@ export async function undoRun(options: UndoOptions): Promise<UndoResult> {
   }
 
   const undoRunId = newRunId("undo-");
-  const applied = await applyEdits(edits, { sandbox: options.sandbox, runId: undoRunId, dryRun: options.dryRun, source: "undo", undoes: manifest.run_id, hooks: options.hooks, logger: options.logger });
+  const applied = await applyEditsLocked(edits, { sandbox: options.sandbox, runId: undoRunId, dryRun: options.dryRun, source: "undo", undoes: manifest.run_id, hooks: options.hooks, logger: options.logger });
   if (!options.dryRun) {
-    for (const entry of manifest.entries) if (entry.temp) await rm(path.join(root, ...entry.temp.split("/")), { force: true });
+    // The manifest's paths were proved to lie inside the workspace when it was read.
+    for (const entry of manifest.entries) if (entry.temp) await rm((await options.sandbox.resolveInside(entry.temp)).absolute, { force: true });
     await removeEmptyDirs(root, manifest.created_dirs);
     await writeManifest(root, { ...manifest, status: "undone", ...(applied.backupDir ? { undone_by: undoRunId } : {}) });
   }
   return { runId: manifest.run_id, undoRunId: applied.backupDir ? undoRunId : undefined, dryRun: applied.dryRun, files: applied.files, diff: applied.diff };
 }
 
-async function latestUndoable(root: string): Promise<BackupManifest> {
-  const manifest = (await listManifests(root)).find((m) => (m.status === "applied" || m.status === "applying") && m.source !== "undo");
-  if (!manifest) throw new UsageError(`Nothing to undo: no applied run in ${backupsRoot(root)}.`, { workspace: root });
+/**
+ * The newest change still in effect: an applied run, or a redo (an undo of an undo), but not a plain
+ * undo, whose undoing is a redo the user asks for by id. Chains alternate: a run is a change, its undo
+ * reverses it, the undo's undo (a redo) is a change again, and so on.
+ */
+async function latestUndoable(sandbox: WorkspaceSandbox): Promise<BackupManifest> {
+  const { manifests, refused } = await listManifests(sandbox);
+  const byId = new Map(manifests.map((m) => [m.run_id, m]));
+  const depth = (m: BackupManifest, seen = new Set<string>()): number => {
+    if (m.source !== "undo") return 0;
+    const target = m.undoes === undefined ? undefined : byId.get(m.undoes);
+    if (!target || seen.has(m.run_id)) return 1;
+    seen.add(m.run_id);
+    return 1 + depth(target, seen);
+  };
+  const manifest = manifests.find((m) => (m.status === "applied" || m.status === "applying") && depth(m) % 2 === 0);
+  if (!manifest) {
+    const note =
+      refused.length > 0
+        ? ` ${refused.length} manifest(s) there were refused because Builder did not write them in this workspace (${refused.map((r) => r.run_id).join(", ")}); run builder undo <run-id> to see why.`
+        : "";
+    throw new UsageError(`Nothing to undo: no applied run in ${backupsRoot(sandbox.root)}.${note}`, { workspace: sandbox.root, refused: refused.map((r) => r.run_id) });
+  }
+  await checkManifestPaths(sandbox, manifest);
   return manifest;
 }

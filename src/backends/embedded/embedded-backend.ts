@@ -1,6 +1,7 @@
 import type { BuilderConfig } from "../../config/load.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import { EmbeddedEngine } from "./engine.js";
+import { longestTokenBytes } from "./vocabulary.js";
 
 /** The default backend: llama.cpp in this process, on a local GGUF file. */
 export class EmbeddedBackend implements Backend {
@@ -31,6 +32,11 @@ export class EmbeddedBackend implements Backend {
       threads: engine.threads,
       memoryBytes: engine.model.size,
     };
+  }
+
+  /** The longest token piece of the model's vocabulary, in bytes. */
+  async maxBytesPerToken(): Promise<number> {
+    return longestTokenBytes((await this.loaded()).model);
   }
 
   async countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {

@@ -13,6 +13,7 @@ import type { BuilderConfig } from "../../config/load.js";
 import type { GenerationOptions } from "../../config/schema.js";
 import { defaultContextSize } from "../../context-window/policy.js";
 import { GenerationError, ModelError } from "../../errors/errors.js";
+import { assertGgufHeaderBounded } from "../../models/gguf-header-check.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
 import { getLogger } from "../../telemetry/logger.js";
 import type { ChatMessage, GenerateResult, JsonSchema, SamplingOptions, StopReason } from "../types.js";
@@ -66,6 +67,8 @@ export class EmbeddedEngine {
     const logger = getLogger();
     const modelPath = await resolveModelPath(options.model, { cacheDir: options.modelCacheDir });
     const started = performance.now();
+    // loadModel parses the header with a reader that trusts its counts; an impossible one would hang it.
+    await assertGgufHeaderBounded(modelPath);
     const llama = await getLlamaRuntime(options.gpu);
     let model: LlamaModel;
     try {

@@ -76,10 +76,15 @@ export function runCommand(): Command {
       // A FAILED suggestion is never written; --dry-run may still show its diff (it writes nothing).
       if (flags.dryRun || (flags.apply && !failed)) {
         const sandbox = await WorkspaceSandbox.fromConfig(config);
-        const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion);
+        // A dry run writes nothing it needs, so a workspace it cannot save the suggestion in (read-only) still gets its diff.
+        const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion).catch((error: unknown) => {
+          if (!flags.dryRun) throw error;
+          getLogger().warn({ err: error }, "could not keep the suggestion in .builder/suggestions (the diff follows on stdout); to apply it later, rerun with --apply in a writable workspace");
+          return undefined;
+        });
         if (flags.apply) process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
         printApplyResult(await applySuggestion(result.suggestion, { sandbox, runId: result.runId, dryRun: flags.dryRun, force: flags.force, source: "run" }), { json: false });
-        if (flags.dryRun) getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
+        if (flags.dryRun && saved) getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
       } else {
         // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
         process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { originsFromEnv } from "../../server/access-control.js";
 import { DEFAULT_SERVE_PORT } from "../../server/defaults.js";
 import { configFromFlags, logLevelOption, toInt } from "../shared-options.js";
 
@@ -13,6 +14,7 @@ interface ServeFlags {
   parallel: number;
   name?: string;
   keepAlive: string;
+  allowOrigin: string[];
   logLevel?: string;
   quiet?: boolean;
 }
@@ -31,6 +33,7 @@ export function serveCommand(): Command {
     .option("--host <address>", "address to bind (anything but loopback is reachable by others: no authentication)", "127.0.0.1")
     .option("--parallel <n>", "requests generating at the same time (each has its own num_ctx window); more wait", toInt("--parallel"), 1)
     .option("--keep-alive <duration>", "how long the model stays loaded after a request without keep_alive (5m, 1h, -1 forever)", "5m")
+    .option("--allow-origin <origin>", "a web origin allowed besides loopback ones (repeatable; * wildcards, as OLLAMA_ORIGINS; also BUILDER_ORIGINS)", collect, [])
     .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
     .option("--threads <n>", "CPU threads (default: measured once per machine and model)", toInt("--threads"))
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
@@ -48,7 +51,15 @@ export function serveCommand(): Command {
         quiet: flags.quiet,
       });
       const { startServer } = await import("../../server/server.js");
-      const server = await startServer({ config, host: flags.host, port: flags.port, parallel: flags.parallel, modelName: flags.name, keepAlive: flags.keepAlive });
+      const server = await startServer({
+        config,
+        host: flags.host,
+        port: flags.port,
+        parallel: flags.parallel,
+        modelName: flags.name,
+        keepAlive: flags.keepAlive,
+        allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
+      });
       process.stdout.write(JSON.stringify({ url: server.url, model: server.host.name, parallel: flags.parallel, num_ctx: server.host.facts.contextSize }) + "\n");
       await new Promise<void>((resolve) => {
         const stop = (): void => {
@@ -60,4 +71,8 @@ export function serveCommand(): Command {
         process.on("SIGTERM", stop);
       });
     });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

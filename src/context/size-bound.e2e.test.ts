@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import { jsonLines, runCli } from "../test-support/cli.js";
+import { SAMPLE_TASK, sampleWorkspace, synthesizeTestModel, tempDir } from "../test-support/fixtures.js";
+
+describe("builder run with a task far larger than the context window", () => {
+  it("refuses a 20 MiB objective by its size before tokenizing it, with CONTEXT_OVERFLOW (exit 4)", async () => {
+    const workspace = sampleWorkspace(await synthesizeTestModel());
+    const home = tempDir("builder-home-");
+    const task = { ...SAMPLE_TASK, objective: "add a function ".repeat(Math.ceil((20 * 1024 * 1024) / 15)) };
+    const result = await runCli(["run"], { cwd: workspace, stdin: JSON.stringify(task), env: { HOME: home, XDG_CACHE_HOME: home } });
+    expect(result.code, result.stderr.slice(-2000)).toBe(4);
+    expect(result.stdout).toBe("");
+    const error = jsonLines(result.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; message: string; details: Record<string, unknown> };
+    expect(error.code).toBe("CONTEXT_OVERFLOW");
+    expect(error.message).toMatch(/are \d{8} bytes, at least \d+ tokens even at \d+ bytes per token .*Refused by its size before tokenizing/);
+    expect(error.details).toMatchObject({ refused_by: "size", num_ctx: 2048 });
+  });
+});

@@ -1,0 +1,4 @@
+/** The text with runs of whitespace collapsed to one space, trimmed. */
+export function squeeze(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}

@@ -1,0 +1,7 @@
+import { getUser } from "./users.js";
+
+/** A greeting for the user with this id. */
+export function greet(id: number): string {
+  const user = getUser(id);
+  return user ? `Hello, ${user.name}!` : "Hello, stranger!";
+}

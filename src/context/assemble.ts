@@ -91,12 +91,7 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   const { task, workspace, counter, contextSize } = input;
   const reserve = reserveForAnswer(contextSize, input.numPredict);
   const fileSections = workspace.taskFiles.map(taskFileSection);
-  refuseOversizedBySize({
-    fixedTexts: [buildTaskMessage(task), ...fileSections.map(({ section }) => sectionText(section)), ...input.priming.filter((section) => !section.fromPack).map((section) => section.content)],
-    maxBytesPerToken: await counter.maxBytesPerToken?.(),
-    contextSize,
-    reserve,
-  });
+  await refuseOversized(input, fileSections, reserve);
   const fragment = await fragmentCounter(counter);
 
   const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
@@ -154,6 +149,17 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   input.onExplain?.(explanation);
   if (!fits) throw taskOverflow(count, reserve, contextSize, needed);
   return { messages, promptTokens: count.tokens, exact: count.exact, explanation };
+}
+
+/** Refuses, before any tokenizing, a task whose parts that are never dropped cannot fit by their size alone. */
+async function refuseOversized(input: AssembleInput, fileSections: ReadonlyArray<{ section: ContextSection }>, reserve: number): Promise<void> {
+  const neverDropped = input.priming.filter((section) => !section.fromPack).map((section) => section.content);
+  refuseOversizedBySize({
+    fixedTexts: [buildTaskMessage(input.task), ...fileSections.map(({ section }) => sectionText(section)), ...neverDropped],
+    maxBytesPerToken: await input.counter.maxBytesPerToken?.(),
+    contextSize: input.contextSize,
+    reserve,
+  });
 }
 
 /** The knowledge sections as units; pack files may be dropped (last of all), the rest never. */

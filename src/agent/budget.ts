@@ -1,9 +1,5 @@
+import { checkFit, DEFAULT_NUM_PREDICT, MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
 import { ContextOverflowError } from "../errors/errors.js";
-
-/** The answer budget Builder uses when `num_predict` is not configured. */
-export const DEFAULT_NUM_PREDICT = 4096;
-/** The smallest answer budget Builder picks by itself before calling the context too small. */
-export const MIN_AUTO_NUM_PREDICT = 1024;
 
 /** Inputs to {@link planAnswerBudget}. */
 export interface BudgetInput {
@@ -21,11 +17,10 @@ export interface BudgetInput {
  */
 export function planAnswerBudget(input: BudgetInput): number {
   const { promptTokens, contextSize, numPredict } = input;
-  const room = contextSize - promptTokens;
-  const wanted = numPredict ?? Math.min(DEFAULT_NUM_PREDICT, room);
   const minimum = numPredict ?? MIN_AUTO_NUM_PREDICT;
-  if (room < minimum || wanted > room) {
-    const needed = promptTokens + (numPredict ?? MIN_AUTO_NUM_PREDICT);
+  const { fits, needed, room } = checkFit(promptTokens, minimum, contextSize);
+  const wanted = numPredict ?? Math.min(DEFAULT_NUM_PREDICT, room);
+  if (!fits) {
     throw new ContextOverflowError(
       `The prompt takes ${promptTokens} tokens${input.exact ? "" : " (estimated)"} and the answer needs up to ${numPredict ?? MIN_AUTO_NUM_PREDICT} ` +
         `(num_predict), but the context window is ${contextSize} tokens. Raise options.num_ctx to at least ${needed}, ` +

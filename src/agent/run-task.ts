@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { newRunId } from "../format/run-id.js";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
@@ -362,10 +362,6 @@ function verificationMetrics(outcome: RepairOutcome): Pick<RunMetrics, "repair_r
     check_ms: checkMs,
     rounds,
   };
-}
-
-function newRunId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "")}-${randomBytes(3).toString("hex")}`;
 }
 
 function configDir(config: BuilderConfig): string {

@@ -3,7 +3,7 @@ import type { BackendInfo } from "../backends/types.js";
 import type { ContextSection } from "../context/prompt.js";
 import { WorkspaceEscapeError } from "../errors/errors.js";
 import type { BuilderTask, ModelAnswer, Verification } from "../task/schema.js";
-import { round } from "../telemetry/metrics.js";
+import { round } from "../format/numbers.js";
 import { detectTestConvention, editsForAnswer, testPathFor } from "../verify/edits.js";
 import { knowledgeForbids, toVerificationChecks, type VerificationReport, type Verifier } from "../verify/verify.js";
 import type { VerifySettings } from "../config/verify-settings.js";

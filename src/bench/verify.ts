@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveVerifySettings } from "../config/verify-settings.js";
-import { round } from "../telemetry/metrics.js";
+import { round } from "../format/numbers.js";
 import type { BuilderTask } from "../task/schema.js";
 import { Verifier, type VerificationReport } from "../verify/verify.js";
 import type { BenchModule, BenchResult, BenchSection } from "./types.js";

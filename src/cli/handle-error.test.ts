@@ -15,7 +15,7 @@ describe("secrets in failures", () => {
       written += String(chunk);
       return true;
     });
-    const code = reportFailure(new BackendError("BACKEND_ERROR", `The server answered 401: Incorrect API key provided: ${KEY}.`, { server_error: `Bearer ${KEY}` }));
+    const code = reportFailure(new BackendError("BACKEND_ERROR", `The server answered 401: Incorrect API key provided: ${KEY}.`, { serverError: `Bearer ${KEY}` }));
     expect(code).toBe(6);
     expect(written).toContain("BACKEND_ERROR");
     expect(written).not.toContain(KEY);

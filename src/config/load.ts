@@ -2,20 +2,21 @@ import { ANSWER_FORMATS, EDIT_MODES, type AnswerFormat, type EditMode } from "..
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
+import { describeIssues } from "../errors/describe-issues.js";
 import { ConfigError } from "../errors/errors.js";
 import { discoverKnowledge } from "../context/knowledge-discovery.js";
-import { findWorkspaceRoot } from "../workspace/root.js";
+import { findWorkspaceRoot } from "./workspace-root.js";
 import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
 import { resolveGpuKeys } from "./gpu-keys.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
 import { resolveEngineSettings, type EngineSettings } from "./engine-settings.js";
+import { isLocalPathRef } from "./model-ref.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   BACKEND_NAMES,
   ConfigFileSchema,
   GenerationOptionsSchema,
   GpuIndexSchema,
-  describeIssues,
   type BackendName,
   type CatalogEntry,
   type ConfigFile,
@@ -357,11 +358,6 @@ function parseGpu(value: string | undefined): BuilderConfig["gpu"] | undefined {
   if (value === "false" || value === "cpu") return false;
   if (value === "auto" || value === "cuda" || value === "vulkan" || value === "metal") return value;
   throw new ConfigError(`BUILDER_GPU="${value}" is not valid. Use auto, cuda, vulkan, metal or false.`);
-}
-
-/** True for references that name a file on disk rather than a URI, URL or server-side model name. */
-export function isLocalPathRef(ref: string): boolean {
-  return !/^(hf:|huggingface:|https?:\/\/)/i.test(ref);
 }
 
 function resolveModelRef(ref: string, baseDir: string): string {

@@ -1,4 +1,4 @@
-import { VERIFY_RULE_IDS, type VerifyConfig, type VerifyRuleId } from "./schema.js";
+import type { VerifyConfig, VerifyRuleId } from "./schema.js";
 
 /** Repair rounds allowed when neither config nor `--max-repairs` says otherwise. */
 export const DEFAULT_MAX_REPAIRS = 2;
@@ -64,5 +64,3 @@ export function resolveVerifySettings(file: VerifyConfig | undefined, overrides:
   };
 }
 
-/** Every rule id, for messages. */
-export const ALL_RULE_IDS: readonly VerifyRuleId[] = VERIFY_RULE_IDS;

@@ -1,5 +1,5 @@
 import type { ChatMessage } from "../backends/types.js";
-import { DEFAULT_NUM_PREDICT, MIN_AUTO_NUM_PREDICT } from "../agent/budget.js";
+import { checkFit, reserveForAnswer } from "../context-window/policy.js";
 import { ContextOverflowError } from "../errors/errors.js";
 import type { BuilderTask } from "../task/schema.js";
 import type { KnowledgeSection } from "./priming.js";
@@ -75,11 +75,6 @@ const MAP_TITLE = "Repository map (exported symbols of workspace files, most rel
 /** Even the densest tokenizer spends a token per this many bytes of a map line: entries beyond the window by this bound are not counted. */
 const MAX_BYTES_PER_TOKEN = 16;
 
-/** Tokens kept free for the answer: `num_predict`, or by default up to 4096 but at most half the window (at least 1024). */
-export function reserveForAnswer(contextSize: number, numPredict?: number): number {
-  return numPredict ?? Math.max(MIN_AUTO_NUM_PREDICT, Math.min(DEFAULT_NUM_PREDICT, Math.floor(contextSize / 2)));
-}
-
 interface Unit {
   part: ContextPart;
   tokens: number;
@@ -98,63 +93,15 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   const { task, workspace, counter, contextSize } = input;
   const reserve = reserveForAnswer(contextSize, input.numPredict);
   const fileSections = workspace.taskFiles.map(taskFileSection);
-  refuseOversizedBySize({
-    fixedTexts: [buildTaskMessage(task), ...fileSections.map(({ section }) => sectionText(section)), ...input.priming.filter((section) => !section.fromPack).map((section) => section.content)],
-    maxBytesPerToken: await counter.maxBytesPerToken?.(),
-    contextSize,
-    reserve,
-  });
+  await refuseOversized(input, fileSections, reserve);
   const fragment = await fragmentCounter(counter);
 
   const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(input.instructions ?? SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
-  const priming = await Promise.all(
-    input.priming.map(async (section): Promise<Unit & { section: KnowledgeSection }> => {
-      const tokens = await fragment(`## Project knowledge: ${section.label}\n\n${section.content}`);
-      const part: ContextPart = { kind: section.fromPack ? "pack" : "knowledge", label: section.label, tokens, included: true };
-      return { part, tokens, dropRank: section.fromPack ? 3 : undefined, included: true, section };
-    }),
-  );
+  const priming = await primingUnits(input.priming, fragment);
 
-  // The map: entries past what the window could hold at any tokenizer's density are not even counted.
-  const mapTexts = workspace.map.map((ranked) => renderMapEntry(ranked.entry));
-  const byteCap = contextSize * MAX_BYTES_PER_TOKEN;
-  let bytes = 0;
-  let counted = 0;
-  while (counted < mapTexts.length && bytes + Buffer.byteLength(mapTexts[counted] as string) <= byteCap) bytes += Buffer.byteLength(mapTexts[counted++] as string) + 1;
-  const mapTokens = counted > 0 ? await fragment(mapTexts.slice(0, counted).join("\n")) : 0;
-  const tokensPerByte = bytes > 0 ? mapTokens / bytes : 1 / 3;
-  // The section's heading and "… more files" line go when its last entry goes: the head entry carries them.
-  const mapOverhead = mapTexts.length > 0 ? await fragment(sectionText({ title: MAP_TITLE, content: `… ${mapTexts.length} more files not shown` })) : 0;
-  const mapUnits: Unit[] = mapTexts.map((text, i) => {
-    const tokens = Math.max(1, Math.round((Buffer.byteLength(text) + 1) * tokensPerByte)) + (i === 0 ? mapOverhead : 0);
-    return { part: { kind: "repo-map", label: text.split("\n")[0] as string, tokens, included: i < counted }, tokens, dropRank: 2, included: i < counted };
-  });
+  const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
 
-  const fileUnits: Unit[] = await Promise.all(
-    fileSections.map(async ({ section, label }) => {
-      const tokens = await fragment(sectionText(section));
-      return { part: { kind: "task-file", label, tokens, included: true }, tokens, included: true };
-    }),
-  );
-  const relatedSections = workspace.related.map((file) => ({ title: `Related code: ${file.path} (${file.reason})`, content: fenced(file.path, file.content) }));
-  const relatedUnits: Unit[] = await Promise.all(
-    relatedSections.map(async (section, i) => {
-      const tokens = await fragment(sectionText(section));
-      const related = workspace.related[i];
-      return { part: { kind: "related-code", label: `${related?.path ?? ""} (${related?.reason ?? ""})`, tokens, included: true }, tokens, dropRank: 1, included: true };
-    }),
-  );
-  const examples = input.examples ?? [];
-  const exampleUnits: Unit[] = await Promise.all(
-    examples.map(async (example) => {
-      const tokens = await fragment(example.messages.map((m) => m.content).join("\n"));
-      return { part: { kind: "few-shot" as const, label: example.label, tokens, included: true }, tokens, dropRank: 0, included: true };
-    }),
-  );
-  const requirements = input.requirements ?? [];
-  const requirementParts: ContextPart[] = await Promise.all(
-    requirements.map(async (section) => ({ kind: "requirements" as const, label: section.title, tokens: await fragment(sectionText(section)), included: true })),
-  );
+  const { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts } = await sectionUnits(input, fileSections, fragment);
   const taskUnit: Unit = { part: { kind: "task", label: `task ${task.task_id}`, tokens: await fragment(buildTaskMessage(task)), included: true }, tokens: 0, included: true };
 
   const render = (): ChatMessage[] => {
@@ -179,26 +126,8 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
 
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
   const droppable = [...exampleUnits].reverse().concat([...relatedUnits].reverse(),mapUnits.slice(0, counted).reverse(), priming.filter((p) => p.dropRank === 3).reverse());
-  let messages = render();
-  let count = await counter.countPromptTokens(messages);
-  const budget = contextSize - reserve;
-  while (count.tokens > budget) {
-    let over = count.tokens - budget;
-    let dropped = false;
-    for (const unit of droppable) {
-      if (over <= 0) break;
-      if (!unit.included) continue;
-      unit.included = false;
-      unit.part.included = false;
-      over -= unit.tokens;
-      dropped = true;
-    }
-    if (!dropped) break;
-    messages = render();
-    count = await counter.countPromptTokens(messages);
-  }
-
-  const fits = count.tokens <= budget;
+  const { messages, count } = await dropUntilFits(droppable, render, counter, reserve, contextSize);
+  const { fits, needed } = checkFit(count.tokens, reserve, contextSize);
   const explanation: ContextExplanation = {
     task_id: task.task_id,
     context_size: contextSize,
@@ -220,17 +149,142 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     workspace: workspace.stats,
   };
   input.onExplain?.(explanation);
-  if (!fits) {
-    const needed = count.tokens + reserve;
-    throw new ContextOverflowError(
-      `The task does not fit the context window: its files, the task and the knowledge base alone take ${count.tokens} tokens${count.exact ? "" : " (estimated)"}, ` +
-        `and ${reserve} more are reserved for the answer (num_predict), but the window is ${contextSize} tokens. ` +
-        `Raise options.num_ctx to at least ${needed} (--num-ctx ${needed}), lower options.num_predict, or split the task into smaller files. ` +
-        `Builder already dropped what it may (${DROP_ORDER}); --explain-context shows each part.`,
-      { prompt_tokens: count.tokens, num_predict: reserve, num_ctx: contextSize, needed },
-    );
-  }
+  if (!fits) throw taskOverflow(count, reserve, contextSize, needed);
   return { messages, promptTokens: count.tokens, exact: count.exact, explanation };
+}
+
+/** Refuses, before any tokenizing, a task whose parts that are never dropped cannot fit by their size alone. */
+async function refuseOversized(input: AssembleInput, fileSections: ReadonlyArray<{ section: ContextSection }>, reserve: number): Promise<void> {
+  const neverDropped = input.priming.filter((section) => !section.fromPack).map((section) => section.content);
+  refuseOversizedBySize({
+    fixedTexts: [buildTaskMessage(input.task), ...fileSections.map(({ section }) => sectionText(section)), ...neverDropped],
+    maxBytesPerToken: await input.counter.maxBytesPerToken?.(),
+    contextSize: input.contextSize,
+    reserve,
+  });
+}
+
+/** The knowledge sections as units; pack files may be dropped (last of all), the rest never. */
+function primingUnits(
+  sections: readonly KnowledgeSection[],
+  fragment: (text: string) => Promise<number>,
+): Promise<Array<Unit & { section: KnowledgeSection }>> {
+  return Promise.all(
+    sections.map(async (section): Promise<Unit & { section: KnowledgeSection }> => {
+      const tokens = await fragment(`## Project knowledge: ${section.label}\n\n${section.content}`);
+      const part: ContextPart = { kind: section.fromPack ? "pack" : "knowledge", label: section.label, tokens, included: true };
+      return { part, tokens, dropRank: section.fromPack ? 3 : undefined, included: true, section };
+    }),
+  );
+}
+
+/** The task's files, related code, few-shot examples and requirements, each counted as a unit. */
+async function sectionUnits(
+  input: AssembleInput,
+  fileSections: ReadonlyArray<{ section: ContextSection; label: string }>,
+  fragment: (text: string) => Promise<number>,
+): Promise<{
+  fileUnits: Unit[];
+  relatedSections: ContextSection[];
+  relatedUnits: Unit[];
+  examples: readonly FewShotExample[];
+  exampleUnits: Unit[];
+  requirements: readonly ContextSection[];
+  requirementParts: ContextPart[];
+}> {
+  const fileUnits: Unit[] = await Promise.all(
+    fileSections.map(async ({ section, label }) => {
+      const tokens = await fragment(sectionText(section));
+      return { part: { kind: "task-file", label, tokens, included: true }, tokens, included: true };
+    }),
+  );
+  const relatedSections = input.workspace.related.map((file) => ({ title: `Related code: ${file.path} (${file.reason})`, content: fenced(file.path, file.content) }));
+  const relatedUnits: Unit[] = await Promise.all(
+    relatedSections.map(async (section, i) => {
+      const tokens = await fragment(sectionText(section));
+      const related = input.workspace.related[i];
+      return { part: { kind: "related-code", label: `${related?.path ?? ""} (${related?.reason ?? ""})`, tokens, included: true }, tokens, dropRank: 1, included: true };
+    }),
+  );
+  const examples = input.examples ?? [];
+  const exampleUnits: Unit[] = await Promise.all(
+    examples.map(async (example) => {
+      const tokens = await fragment(example.messages.map((m) => m.content).join("\n"));
+      return { part: { kind: "few-shot" as const, label: example.label, tokens, included: true }, tokens, dropRank: 0, included: true };
+    }),
+  );
+  const requirements = input.requirements ?? [];
+  const requirementParts: ContextPart[] = await Promise.all(
+    requirements.map(async (section) => ({ kind: "requirements" as const, label: section.title, tokens: await fragment(sectionText(section)), included: true })),
+  );
+  return { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts };
+}
+
+/** The map's units: entries past what the window could hold at any tokenizer's density are not even counted. */
+async function mapUnitsFor(
+  workspace: WorkspaceContext,
+  contextSize: number,
+  fragment: (text: string) => Promise<number>,
+): Promise<{ mapTexts: string[]; mapUnits: Unit[]; counted: number }> {
+  const mapTexts = workspace.map.map((ranked) => renderMapEntry(ranked.entry));
+  const byteCap = contextSize * MAX_BYTES_PER_TOKEN;
+  let bytes = 0;
+  let counted = 0;
+  while (counted < mapTexts.length && bytes + Buffer.byteLength(mapTexts[counted] as string) <= byteCap) {
+    bytes += Buffer.byteLength(mapTexts[counted++] as string) + 1;
+  }
+  const mapTokens = counted > 0 ? await fragment(mapTexts.slice(0, counted).join("\n")) : 0;
+  const tokensPerByte = bytes > 0 ? mapTokens / bytes : 1 / 3;
+  // The section's heading and "… more files" line go when its last entry goes: the head entry carries them.
+  const overheadText = sectionText({ title: MAP_TITLE, content: `… ${mapTexts.length} more files not shown` });
+  const mapOverhead = mapTexts.length > 0 ? await fragment(overheadText) : 0;
+  const mapUnits: Unit[] = mapTexts.map((text, i) => {
+    const tokens = Math.max(1, Math.round((Buffer.byteLength(text) + 1) * tokensPerByte)) + (i === 0 ? mapOverhead : 0);
+    const part: ContextPart = { kind: "repo-map", label: text.split("\n")[0] as string, tokens, included: i < counted };
+    return { part, tokens, dropRank: 2, included: i < counted };
+  });
+  return { mapTexts, mapUnits, counted };
+}
+
+/**
+ * Renders and counts the prompt, dropping `droppable` units in order while prompt plus `reserve` do
+ * not fit; stops when nothing is left to drop (the caller then reports the overflow).
+ */
+async function dropUntilFits(
+  droppable: readonly Unit[],
+  render: () => ChatMessage[],
+  counter: TokenCounter,
+  reserve: number,
+  contextSize: number,
+): Promise<{ messages: ChatMessage[]; count: { tokens: number; exact: boolean } }> {
+  let messages = render();
+  let count = await counter.countPromptTokens(messages);
+  for (let fit = checkFit(count.tokens, reserve, contextSize); !fit.fits; fit = checkFit(count.tokens, reserve, contextSize)) {
+    let over = fit.needed - contextSize;
+    let dropped = false;
+    for (const unit of droppable) {
+      if (over <= 0) break;
+      if (!unit.included) continue;
+      unit.included = false;
+      unit.part.included = false;
+      over -= unit.tokens;
+      dropped = true;
+    }
+    if (!dropped) break;
+    messages = render();
+    count = await counter.countPromptTokens(messages);
+  }
+  return { messages, count };
+}
+
+function taskOverflow(count: { tokens: number; exact: boolean }, reserve: number, contextSize: number, needed: number): ContextOverflowError {
+  return new ContextOverflowError(
+    `The task does not fit the context window: its files, the task and the knowledge base alone take ${count.tokens} tokens${count.exact ? "" : " (estimated)"}, ` +
+      `and ${reserve} more are reserved for the answer (num_predict), but the window is ${contextSize} tokens. ` +
+      `Raise options.num_ctx to at least ${needed} (--num-ctx ${needed}), lower options.num_predict, or split the task into smaller files. ` +
+      `Builder already dropped what it may (${DROP_ORDER}); --explain-context shows each part.`,
+    { prompt_tokens: count.tokens, num_predict: reserve, num_ctx: contextSize, needed },
+  );
 }
 
 /** The map as two explanation parts: the files shown, and the tail left out. */

@@ -1,5 +1,6 @@
 import { GPU_INDEX_LIKE, resolveGpuKeys } from "../config/gpu-keys.js";
 import { NO_EFFECT } from "../config/legacy-ollamarc.js";
+import { MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
 import type { BackendName, GenerationOptions } from "../config/schema.js";
 import type { CoreCount } from "../system/cpu-cores.js";
 import type { DoctorCheck } from "./types.js";
@@ -30,8 +31,8 @@ export interface PitfallInput {
 }
 
 
-/** The answer room Builder plans for when num_predict is unset (see agent/budget.ts). */
-const MIN_ANSWER_TOKENS = 1024;
+/** The answer room Builder plans for when num_predict is unset. */
+const MIN_ANSWER_TOKENS = MIN_AUTO_NUM_PREDICT;
 
 /**
  * Settings that look right but do something else, or nothing: each finding says what the setting

@@ -1,5 +1,5 @@
 import type { BuilderConfig } from "../config/load.js";
-import { isLocalPathRef } from "../config/load.js";
+import { isLocalPathRef } from "../config/model-ref.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import { BuilderError } from "../errors/errors.js";
 import { formatBytes } from "../models/memory-estimate.js";

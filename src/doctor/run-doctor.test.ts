@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MIB } from "../models/memory-estimate.js";
+import { MIB } from "../format/numbers.js";
 import { synthesizeTestModel, tempDir, writeFiles } from "../test-support/fixtures.js";
 import { startOllamaLikeServer, type OllamaLikeServer } from "../test-support/ollama-like-server.js";
 import type { GpuDetection } from "../system/gpu.js";

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import type { BuilderConfig, ConfigOverrides } from "../config/load.js";
-import { DEFAULT_NUM_CTX } from "../backends/embedded/engine.js";
+import { defaultContextSize } from "../context-window/policy.js";
 import { parseKvCacheType, type KvCacheType } from "../models/memory-estimate.js";
 import type { ModelFacts } from "../models/model-shape.js";
 import { OllamaAdmin } from "../model-servers/ollama-admin.js";
@@ -79,7 +79,7 @@ function memoryCheck(config: BuilderConfig, facts: ModelFacts | undefined, detec
     };
   }
   const configured = config.options.num_ctx;
-  const numCtx = configured ?? Math.min(DEFAULT_NUM_CTX, facts.contextLength ?? DEFAULT_NUM_CTX);
+  const numCtx = configured ?? defaultContextSize(facts.contextLength);
   return memoryFitCheck({ shape: facts, numCtx, numCtxSource: configured === undefined ? "default" : "configured", cacheType, budget, gpuLayers: config.options.gpu_layers });
 }
 

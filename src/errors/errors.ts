@@ -100,16 +100,55 @@ export class GenerationError extends BuilderError {
   }
 }
 
+/** How a connection to a model server was lost, when that is what failed. */
+export type BackendFailureReason = "connection_refused" | "unreachable" | "connection_lost";
+
+/** The typed facts of a {@link BackendError}; code branches on these, never on `details`. */
+export interface BackendFacts {
+  /** The server's URL (or host, for the admin clients). */
+  endpoint?: string;
+  /** The HTTP status the server answered. */
+  status?: number;
+  reason?: BackendFailureReason;
+  /** Nothing of the answer had arrived: an endpoint pool may fail over to another endpoint. */
+  endpointDown?: boolean;
+  /** The server's own words, for callers that rephrase the error. */
+  serverError?: string;
+  /** Characters of the answer received before the failure. */
+  receivedChars?: number;
+  /** Further facts for the JSON report only (timeout key, request, URL). */
+  extra?: Record<string, unknown>;
+}
+
 /** A model server could not be reached, timed out, or answered with an error. */
 export class BackendError extends BuilderError {
-  constructor(
-    code: "BACKEND_UNAVAILABLE" | "BACKEND_TIMEOUT" | "BACKEND_ERROR",
-    message: string,
-    details: Record<string, unknown> = {},
-    options?: ErrorOptions,
-  ) {
-    super(code, message, details, options);
+  readonly endpoint: string | undefined;
+  readonly status: number | undefined;
+  readonly reason: BackendFailureReason | undefined;
+  readonly endpointDown: boolean;
+  readonly serverError: string | undefined;
+
+  constructor(code: "BACKEND_UNAVAILABLE" | "BACKEND_TIMEOUT" | "BACKEND_ERROR", message: string, facts: BackendFacts = {}, options?: ErrorOptions) {
+    super(code, message, backendDetails(facts), options);
+    this.endpoint = facts.endpoint;
+    this.status = facts.status;
+    this.reason = facts.reason;
+    this.endpointDown = facts.endpointDown ?? false;
+    this.serverError = facts.serverError;
   }
+}
+
+/** The facts as the JSON report has always named them (snake case; unset facts left out). */
+function backendDetails(facts: BackendFacts): Record<string, unknown> {
+  const named: Record<string, unknown> = {
+    endpoint: facts.endpoint,
+    status: facts.status,
+    reason: facts.reason,
+    endpoint_down: facts.endpointDown,
+    server_error: facts.serverError,
+    received_chars: facts.receivedChars,
+  };
+  return { ...facts.extra, ...Object.fromEntries(Object.entries(named).filter(([, value]) => value !== undefined)) };
 }
 
 /** A path resolves outside the workspace root. */

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeIssues } from "../config/schema.js";
+import { describeIssues } from "../errors/describe-issues.js";
 import { TaskValidationError } from "../errors/errors.js";
 import { CaseFileSchema, type CaseFile, type EvalCase } from "./case.js";
 

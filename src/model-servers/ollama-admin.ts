@@ -1,5 +1,8 @@
 import { Ollama, type Message, type ShowRequest } from "ollama";
 import { BackendError } from "../errors/errors.js";
+import { checkReply, guardedFetch } from "../remote/http.js";
+import { MalformedStreamError } from "../remote/stream-errors.js";
+import { OllamaShowSchema, OllamaStatusSchema, OllamaTagsSchema, OllamaVersionSchema } from "../remote/ollama-replies.js";
 
 /** One model Ollama has pulled (`GET /api/tags`). */
 export interface OllamaModelSummary {
@@ -40,20 +43,20 @@ export class OllamaAdmin {
     readonly host: string,
     private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
   ) {
-    this.client = new Ollama({ host, fetch: jsonErrorsFetch(timeoutMs) });
+    this.client = new Ollama({ host, fetch: guardedFetch({ timeoutMs }) });
   }
 
   /** `GET /api/version`. */
   async version(): Promise<string> {
-    const answer = await this.call("GET /api/version", () => this.client.version());
+    const answer = await this.call("GET /api/version", async () => checkReply(OllamaVersionSchema, await this.client.version()));
     return answer.version;
   }
 
   /** `GET /api/tags`: the models this server has. */
   async listModels(): Promise<OllamaModelSummary[]> {
-    const answer = await this.call("GET /api/tags", () => this.client.list());
-    return (answer.models ?? []).map((model) => ({
-      name: model.name ?? model.model,
+    const answer = await this.call("GET /api/tags", async () => checkReply(OllamaTagsSchema, await this.client.list()));
+    return answer.models.map((model) => ({
+      name: model.name ?? model.model ?? "",
       sizeBytes: Number(model.size ?? 0),
       parameterSize: model.details?.parameter_size || undefined,
       quantization: model.details?.quantization_level || undefined,
@@ -74,10 +77,13 @@ export class OllamaAdmin {
   private async showOnce(model: string, verbose: boolean): Promise<OllamaModelDetails> {
     // The client's ShowRequest type lacks Ollama's documented `verbose`; it sends the object as it is.
     const request: ShowRequest & { verbose: boolean } = { model, verbose };
-    const answer = await this.call(`POST /api/show (${model})`, () => this.client.show(request));
-    const info = (answer.model_info ?? {}) as unknown;
+    const answer = await this.call(`POST /api/show (${model})`, async () => {
+      const raw = await this.client.show(request);
+      const info = raw.model_info as unknown;
+      return checkReply(OllamaShowSchema, info instanceof Map ? { ...raw, model_info: Object.fromEntries(info) } : raw);
+    });
     return {
-      modelInfo: info instanceof Map ? (Object.fromEntries(info) as Record<string, unknown>) : (info as Record<string, unknown>),
+      modelInfo: answer.model_info ?? {},
       parameters: answer.parameters || undefined,
       quantization: answer.details?.quantization_level || undefined,
     };
@@ -86,8 +92,9 @@ export class OllamaAdmin {
   /** `POST /api/create` (not streamed); returns the final status Ollama answered. */
   async create(request: OllamaCreateRequest): Promise<string> {
     const messages: Message[] | undefined = request.messages?.map((m) => ({ role: m.role, content: m.content }));
-    const answer = await this.call(`POST /api/create (${request.model})`, () =>
-      this.client.create({ model: request.model, from: request.from, system: request.system, parameters: request.parameters, messages, stream: false }),
+    const { model, from, system, parameters } = request;
+    const answer = await this.call(`POST /api/create (${model})`, async () =>
+      checkReply(OllamaStatusSchema, await this.client.create({ model, from, system, parameters, messages, stream: false })),
     );
     return answer.status;
   }
@@ -117,46 +124,28 @@ function withTag(name: string): string {
   return lastSegment.includes(":") ? name : `${name}:latest`;
 }
 
-/**
- * A fetch for the ollama client: times requests out, and gives error answers a JSON body. The
- * client prints non-JSON error bodies with console.log, which would land on stdout, where Builder
- * writes only results.
- */
-function jsonErrorsFetch(timeoutMs: number): typeof fetch {
-  return async (input, init) => {
-    const response = await fetch(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
-    if (response.ok || response.headers.get("content-type")?.includes("application/json")) return response;
-    const text = await response.text().catch(() => "");
-    return new Response(JSON.stringify({ error: text.trim() || `HTTP ${response.status} ${response.statusText}` }), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: { "content-type": "application/json" },
-    });
-  };
-}
-
 function toBackendError(error: unknown, what: string, host: string, timeoutMs: number): BackendError {
   const err = error as Error & { status_code?: number; cause?: unknown };
   if (typeof err.status_code === "number") {
     return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with HTTP ${err.status_code}: ${err.message}`, {
-      host,
+      endpoint: host,
       status: err.status_code,
-      request: what,
       // The server's own reason, for callers that rephrase the error (modelfile --create).
-      server_error: err.message,
+      serverError: err.message,
+      extra: { request: what },
     });
   }
+  if (error instanceof MalformedStreamError) {
+    return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with a reply that is not Ollama's API (${error.line.slice(0, 120)}). Is the host an Ollama server?`, { endpoint: host, extra: { request: what } });
+  }
   if (err.name === "TimeoutError" || err.name === "AbortError") {
-    return new BackendError("BACKEND_TIMEOUT", `Ollama at ${host} did not answer ${what} within ${timeoutMs} ms. Is the server overloaded or the host wrong?`, {
-      host,
-      request: what,
-    });
+    return new BackendError("BACKEND_TIMEOUT", `Ollama at ${host} did not answer ${what} within ${timeoutMs} ms. Is the server overloaded or the host wrong?`, { endpoint: host, extra: { request: what } });
   }
   const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
   return new BackendError(
     "BACKEND_UNAVAILABLE",
     `Ollama is not reachable at ${host} (${err.message}${cause}). Start it with \`ollama serve\`, or set "ollama.host" in builder.config.json / OLLAMA_HOST.`,
-    { host, request: what },
+    { endpoint: host, extra: { request: what } },
     { cause: error },
   );
 }

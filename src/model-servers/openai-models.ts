@@ -1,4 +1,6 @@
 import { BackendError } from "../errors/errors.js";
+import { parseReply } from "../remote/http.js";
+import { ModelListSchema } from "../remote/openai-replies.js";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -17,28 +19,24 @@ export async function listOpenAiModels(baseUrl: string, apiKey?: string, timeout
   } catch (error) {
     const err = error as Error;
     if (err.name === "TimeoutError") {
-      throw new BackendError("BACKEND_TIMEOUT", `${url} did not answer within ${timeoutMs} ms.`, { url });
+      throw new BackendError("BACKEND_TIMEOUT", `${url} did not answer within ${timeoutMs} ms.`, { endpoint: url });
     }
     const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
     throw new BackendError(
       "BACKEND_UNAVAILABLE",
       `The OpenAI-compatible server is not reachable at ${url} (${err.message}${cause}). Start it, or set "openai.base_url" in builder.config.json / OPENAI_BASE_URL.`,
-      { url },
+      { endpoint: url },
       { cause: error },
     );
   }
   const text = await response.text();
   if (!response.ok) {
     const hint = response.status === 401 || response.status === 403 ? " Check the API key (openai.api_key_env names the variable that holds it)." : "";
-    throw new BackendError("BACKEND_ERROR", `${url} answered HTTP ${response.status}: ${text.slice(0, 200)}.${hint}`, { url, status: response.status });
+    throw new BackendError("BACKEND_ERROR", `${url} answered HTTP ${response.status}: ${text.slice(0, 200)}.${hint}`, { endpoint: url, status: response.status, serverError: text.slice(0, 200) });
   }
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    return parseReply(ModelListSchema, text).data.map((entry) => entry.id).filter((id) => id !== "");
   } catch {
-    throw new BackendError("BACKEND_ERROR", `${url} did not answer JSON; is it an OpenAI-compatible server?`, { url });
+    throw new BackendError("BACKEND_ERROR", `${url} did not answer a model list ({"data": [{"id": …}]}); is it an OpenAI-compatible server?`, { endpoint: url });
   }
-  const data = (body as { data?: unknown }).data;
-  if (!Array.isArray(data)) throw new BackendError("BACKEND_ERROR", `${url} answered without a "data" list; is it an OpenAI-compatible server?`, { url });
-  return data.map((entry) => String((entry as { id?: unknown }).id ?? "")).filter((id) => id !== "");
 }

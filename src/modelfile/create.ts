@@ -30,13 +30,13 @@ export async function createOllamaModel(host: string, name: string, parts: Model
       messages: parts.messages.map((m) => ({ role: m.role, content: quoteText(m.content).text })),
     });
   } catch (error) {
-    if (error instanceof BackendError && UNSUPPORTED.has(Number(error.details.status))) {
-      const said = typeof error.details.server_error === "string" && error.details.server_error ? ` It said: ${error.details.server_error.replace(/[.\s]+$/, "")}.` : "";
+    if (error instanceof BackendError && error.status !== undefined && UNSUPPORTED.has(error.status)) {
+      const said = error.serverError ? ` It said: ${error.serverError.replace(/[.\s]+$/, "")}.` : "";
       throw new BackendError(
         "BACKEND_ERROR",
-        `The server at ${host} does not support creating models (POST /api/create answered HTTP ${String(error.details.status)}).${said} ` +
+        `The server at ${host} does not support creating models (POST /api/create answered HTTP ${error.status}).${said} ` +
           `Point --host at an Ollama server, or write the Modelfile with --out and run \`ollama create ${name} -f Modelfile\` where Ollama runs.`,
-        { host, status: error.details.status },
+        { endpoint: host, status: error.status },
       );
     }
     throw error;

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import type { BuilderConfig } from "../config/load.js";
-import { isLocalPathRef } from "../config/load.js";
+import { isLocalPathRef } from "../config/model-ref.js";
 import { loadPriming } from "../context/priming.js";
 import { buildSystemMessage } from "../context/prompt.js";
 import { ModelError } from "../errors/errors.js";

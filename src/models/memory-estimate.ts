@@ -1,3 +1,5 @@
+import { GIB, MIB } from "../format/numbers.js";
+
 /**
  * How much memory a model needs at a given context size: its weights plus the KV cache, which grows
  * linearly with the context. Used by `builder doctor` and `builder models` to say whether a model
@@ -40,8 +42,6 @@ export interface ModelShape {
   contextLength?: number;
 }
 
-export const GIB = 1024 ** 3;
-export const MIB = 1024 ** 2;
 
 /**
  * Room left for the CUDA context, llama.cpp's compute buffers and fragmentation. 1 GiB is a

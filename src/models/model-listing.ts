@@ -1,6 +1,6 @@
 import type { BuilderConfig } from "../config/load.js";
-import { isLocalPathRef } from "../config/load.js";
-import { DEFAULT_NUM_CTX } from "../backends/embedded/engine.js";
+import { isLocalPathRef } from "../config/model-ref.js";
+import { DEFAULT_NUM_CTX, defaultContextSize } from "../context-window/policy.js";
 import { OllamaAdmin } from "../model-servers/ollama-admin.js";
 import type { GpuDetection } from "../system/gpu.js";
 import { memoryBudget, type MemoryBudget } from "../system/memory-budget.js";
@@ -91,7 +91,7 @@ export async function listModels(config: BuilderConfig, detection: GpuDetection,
 
 function fitFor(facts: ModelFacts, config: BuilderConfig, memory: MemoryBudget | undefined, cacheType: KvCacheType): ListedFit | undefined {
   if (!memory) return undefined;
-  const numCtx = config.options.num_ctx ?? Math.min(DEFAULT_NUM_CTX, facts.contextLength ?? DEFAULT_NUM_CTX);
+  const numCtx = config.options.num_ctx ?? defaultContextSize(facts.contextLength);
   const fit = estimateFit({ shape: facts, numCtx, cacheType, availableBytes: memory.bytes, gpuLayers: memory.kind === "gpu" ? config.options.gpu_layers : undefined });
   return { num_ctx: numCtx, fits: fit.fits, total_bytes: fit.totalBytes, max_num_ctx: Math.min(fit.maxNumCtx, facts.contextLength ?? fit.maxNumCtx) };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BUILT_IN_CATALOG, mergeCatalog } from "./catalog.js";
-import { MIB } from "./memory-estimate.js";
+import { MIB } from "../format/numbers.js";
 import { recommendModels } from "./recommend.js";
 
 const RTX_4090 = 24_564 * MIB;

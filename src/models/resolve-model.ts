@@ -2,7 +2,7 @@ import { readdirSync, statSync, type Stats } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { ModelError } from "../errors/errors.js";
-import { isLocalPathRef } from "../config/load.js";
+import { isLocalPathRef } from "../config/model-ref.js";
 import { getLogger } from "../telemetry/logger.js";
 import { createDownloadProgress } from "./download-progress.js";
 import { DownloadWatchdog, defaultWatchdogOptions } from "./download-watchdog.js";

@@ -6,6 +6,7 @@ import { HttpError } from "./http-io.js";
 import { refuseByCountInSlices, refuseBySize } from "./prompt-size.js";
 import type { ModelHost } from "./model-host.js";
 import { TextBatcher } from "./text-batcher.js";
+import { checkFit } from "../context-window/policy.js";
 
 /** How often streamed text is sent after the first piece. */
 const STREAM_FLUSH_MS = 20;
@@ -103,7 +104,7 @@ export async function runGeneration(host: ModelHost, job: GenerationJob): Promis
 function answerBudget(promptTokens: number, sampling: RequestSampling, serverContext: number): number {
   const { context, limit } = contextWindow(sampling, serverContext);
   const wanted = sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : context - promptTokens;
-  if (wanted <= 0 || promptTokens + wanted > context) {
+  if (wanted <= 0 || !checkFit(promptTokens, wanted, context).fits) {
     throw new HttpError(
       400,
       `the prompt (${promptTokens} tokens) plus num_predict (${sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : "at least 1"}) does not fit ${limit}; the prompt is not truncated. Shorten the prompt or lower num_predict.`,

@@ -50,7 +50,3 @@ export function openaiErrorBody(status: number, message: string): { error: { mes
   return { error: { message, type, param: null, code: null } };
 }
 
-/** Whether the client went away before the answer was complete. */
-export function clientGone(response: ServerResponse): boolean {
-  return response.destroyed && !response.writableFinished;
-}

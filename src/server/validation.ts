@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { describeIssues } from "../config/schema.js";
+import { describeIssues } from "../errors/describe-issues.js";
 import { HttpError } from "./http-io.js";
 
 const int = z.number().int();

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { MIB } from "../models/memory-estimate.js";
+import { MIB } from "../format/numbers.js";
 
 /** One NVIDIA GPU as `nvidia-smi` reports it. */
 export interface GpuInfo {

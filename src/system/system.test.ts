@@ -2,7 +2,7 @@ import { chmodSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir, writeFiles } from "../test-support/fixtures.js";
-import { MIB } from "../models/memory-estimate.js";
+import { MIB } from "../format/numbers.js";
 import { detectCores, parseCpuinfoPhysicalCores } from "./cpu-cores.js";
 import { cudaSelectionFor, detectNvidiaGpus, parseNvidiaSmi, usableGpus, visibleGpus } from "./gpu.js";
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { TaskValidationError } from "../errors/errors.js";
-import { describeIssues } from "../config/schema.js";
+import { describeIssues } from "../errors/describe-issues.js";
 import { BuilderTaskSchema, type BuilderTask } from "./schema.js";
 
 /** Validates an already-parsed value as a task; `source` names where it came from in messages. */

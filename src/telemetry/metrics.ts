@@ -1,6 +1,10 @@
 import path from "node:path";
 import type { Logger } from "pino";
+import { round } from "../format/numbers.js";
 import { appendJsonLine } from "./jsonl.js";
+
+// run-task.ts still imports round from here; it moves to format/numbers.js with the run-task split (issue 13 item 1).
+export { round };
 
 /** One line of `.builder/metrics.jsonl`, also logged on stderr at the end of every run. */
 export interface RunMetrics {
@@ -67,7 +71,3 @@ export async function recordRunMetrics(metrics: RunMetrics, workspace: string, l
   }
 }
 
-export function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}

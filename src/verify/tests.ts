@@ -244,6 +244,7 @@ function readPackageJson(root: string): PackageJson {
 
 function firstLines(text: string): string {
   const cleaned = text
+    // eslint-disable-next-line no-control-regex -- the ESC byte of terminal colour codes is exactly what is removed
     .replace(/\u001b\[[0-9;]*m/g, "")
     .split("\n")
     .filter((line) => !/^\s+at /.test(line))

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { VerifyRuleId } from "../config/schema.js";
 import type { VerifySettings } from "../config/verify-settings.js";
-import { round } from "../telemetry/metrics.js";
+import { round } from "../format/numbers.js";
 import type { BuilderTask, VerificationCheck } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { type FileEdit } from "./edits.js";

@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { describeIssues } from "../config/schema.js";
+import { describeIssues } from "../errors/describe-issues.js";
 import { BackupUntrustedError, MAX_NAME_BYTES, UsageError } from "../errors/errors.js";
 import { writeBuilderFile } from "./builder-dir.js";
 import { sha256 } from "./file-state.js";
@@ -72,10 +71,7 @@ export function backupDir(workspaceRoot: string, runId: string): string {
   return path.join(backupsRoot(workspaceRoot), checkRunId(runId));
 }
 
-/** A new run id: sortable by time, unique enough for one workspace. */
-export function newRunId(prefix = ""): string {
-  return `${prefix}${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "")}-${randomBytes(3).toString("hex")}`;
-}
+export { newRunId } from "../format/run-id.js";
 
 /** Refuses run ids that could name a path outside the backups folder. */
 export function checkRunId(runId: string): string {

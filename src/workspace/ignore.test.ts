@@ -29,7 +29,7 @@ const FILES: Record<string, string> = {
 
 /** What git itself says is ignored, for each path. */
 function gitIgnored(root: string, paths: readonly string[]): Set<string> {
-  let out = "";
+  let out: string;
   try {
     out = execFileSync("git", ["check-ignore", "--no-index", ...paths], { cwd: root, encoding: "utf8" });
   } catch (error) {

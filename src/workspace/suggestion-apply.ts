@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { describeIssues } from "../config/schema.js";
+import { describeIssues } from "../errors/describe-issues.js";
 import { TaskValidationError } from "../errors/errors.js";
 import { BaseHashesSchema, ChangeOutputSchema } from "../task/schema.js";
 import { checkRunId } from "./backups.js";

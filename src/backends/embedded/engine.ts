@@ -13,6 +13,7 @@ import {
 } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
 import type { GenerationOptions } from "../../config/schema.js";
+import { defaultContextSize } from "../../context-window/policy.js";
 import { GenerationError, ModelError } from "../../errors/errors.js";
 import { assertGgufHeaderBounded } from "../../models/gguf-header-check.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
@@ -23,9 +24,6 @@ import { chooseThreads } from "./thread-calibration.js";
 import { SequencePool } from "./sequence-pool.js";
 import { MIN_CACHED_PREFIX_TOKENS, PrefixCache, type EngineIdentity } from "./prefix-cache.js";
 import { DraftWatch, SwitchablePromptLookup } from "./speculative.js";
-
-/** The default context window when the config sets none (capped by what the model was trained on). */
-export const DEFAULT_NUM_CTX = 8192;
 
 /** Options for {@link EmbeddedEngine.load}. */
 export interface EmbeddedEngineOptions {
@@ -112,7 +110,7 @@ export class EmbeddedEngine {
     }
 
     const contextStart = performance.now();
-    const contextSize = options.options.num_ctx ?? Math.min(model.trainContextSize, DEFAULT_NUM_CTX);
+    const contextSize = options.options.num_ctx ?? defaultContextSize(model.trainContextSize);
     const sequences = options.sequences ?? 1;
     let context: LlamaContext;
     try {

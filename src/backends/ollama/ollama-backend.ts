@@ -1,15 +1,16 @@
-import { Ollama, type ChatResponse, type ShowResponse } from "ollama";
+import { Ollama } from "ollama";
 import type { BuilderConfig } from "../../config/load.js";
 import { ModelError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
-import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
-import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
+import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
+import { defaultContextSize as defaultWindow } from "../../context-window/policy.js";
+import { ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
 import type { FailureContext } from "../remote/failures.js";
-import { retryRefused } from "../remote/network.js";
+import { checkReply, guardedFetch, retryRefused } from "../../remote/http.js";
+import { OllamaChatChunkSchema, OllamaShowSchema, type OllamaChatChunk, type OllamaShow } from "../../remote/ollama-replies.js";
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
-import { guardedFetch } from "./guarded-fetch.js";
 import { ollamaFailure, ollamaStartHint } from "./ollama-errors.js";
 import { ollamaOptions } from "./request-options.js";
 
@@ -48,7 +49,7 @@ export class OllamaBackend extends RemoteBackend {
     const started = performance.now();
     let firstTokenAt: number | undefined;
     let text = "";
-    let final: ChatResponse | undefined;
+    let final: OllamaChatChunk | undefined;
     watchdog.start("load");
     try {
       const stream = await retryRefused(
@@ -63,8 +64,9 @@ export class OllamaBackend extends RemoteBackend {
           }),
         { retries: this.connectRetries, signal: watchdog.signal, onRetry: (attempt, delay) => this.logRetry(attempt, delay) },
       );
-      for await (const part of stream) {
+      for await (const raw of stream) {
         watchdog.progress();
+        const part = checkReply(OllamaChatChunkSchema, raw);
         const piece = part.message?.content ?? "";
         if (piece) {
           firstTokenAt ??= performance.now();
@@ -82,22 +84,9 @@ export class OllamaBackend extends RemoteBackend {
       watchdog.stop();
     }
     if (!final) throw ollamaFailure(new Error("Did not receive done or success response in stream."), this.failureContext(info.model, undefined, text.length));
-    const ended = performance.now();
-    const promptTokens = final.prompt_eval_count ?? estimate;
-    const generatedTokens = final.eval_count ?? 0;
-    ensureServerCountsFit(promptTokens, generatedTokens, info.contextSize, this.serverName);
-    return {
-      text,
-      stopReason: final.done_reason === "length" ? "length" : "stop",
-      metrics: {
-        promptTokens,
-        promptMs: nsToMs(final.prompt_eval_duration),
-        timeToFirstTokenMs: firstTokenAt !== undefined ? firstTokenAt - started : undefined,
-        generatedTokens,
-        generationMs: nsToMs(final.eval_duration) ?? (firstTokenAt !== undefined ? ended - firstTokenAt : 0),
-        loadMs: nsToMs(final.load_duration),
-      },
-    };
+    const metrics = finalMetrics(final, estimate, started, firstTokenAt);
+    ensureServerCountsFit(metrics.promptTokens, metrics.generatedTokens, info.contextSize, this.serverName);
+    return { text, stopReason: final.done_reason === "length" ? "length" : "stop", metrics };
   }
 
   private get serverName(): string {
@@ -115,14 +104,15 @@ export class OllamaBackend extends RemoteBackend {
     }
     const watchdog = new StreamWatchdog(this.config.ollama.timeouts);
     watchdog.start("connect");
-    let show: ShowResponse;
+    let show: OllamaShow;
     try {
       const client = this.client(watchdog.signal);
-      show = await retryRefused(() => client.show({ model }), {
+      const answer = await retryRefused(() => client.show({ model }), {
         retries: this.connectRetries,
         signal: watchdog.signal,
         onRetry: (attempt, delay) => this.logRetry(attempt, delay),
       });
+      show = checkReply(OllamaShowSchema, answer);
     } catch (error) {
       throw ollamaFailure(error, this.failureContext(model, watchdog, 0));
     } finally {
@@ -134,7 +124,7 @@ export class OllamaBackend extends RemoteBackend {
   }
 
   private client(signal: AbortSignal): Ollama {
-    return new Ollama({ host: this.host, fetch: guardedFetch(signal) });
+    return new Ollama({ host: this.host, fetch: guardedFetch({ signal }) });
   }
 
   private failureContext(model: string, watchdog: StreamWatchdog | undefined, receivedChars: number): FailureContext & { model: string } {
@@ -146,6 +136,19 @@ export class OllamaBackend extends RemoteBackend {
   }
 }
 
+/** The run's numbers from the final line's counters (Ollama times in nanoseconds), else from the clock. */
+function finalMetrics(final: OllamaChatChunk, estimate: number, started: number, firstTokenAt: number | undefined): GenerateResult["metrics"] & { promptTokens: number; generatedTokens: number } {
+  const ended = performance.now();
+  return {
+    promptTokens: final.prompt_eval_count ?? estimate,
+    promptMs: nsToMs(final.prompt_eval_duration),
+    timeToFirstTokenMs: firstTokenAt !== undefined ? firstTokenAt - started : undefined,
+    generatedTokens: final.eval_count ?? 0,
+    generationMs: nsToMs(final.eval_duration) ?? (firstTokenAt !== undefined ? ended - firstTokenAt : 0),
+    loadMs: nsToMs(final.load_duration),
+  };
+}
+
 function nsToMs(value: number | undefined): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value / 1e6 : undefined;
 }
@@ -154,15 +157,15 @@ function nsToMs(value: number | undefined): number | undefined {
  * The window Ollama would use by default: the model's `num_ctx` parameter (from its Modelfile) or its
  * trained context length, capped like the embedded engine's default.
  */
-function defaultContextSize(show: ShowResponse): number {
+function defaultContextSize(show: OllamaShow): number {
   const parameter = /^\s*num_ctx\s+(\d+)\s*$/m.exec(show.parameters ?? "");
   if (parameter) return Number(parameter[1]);
-  const info = (show.model_info ?? {}) as unknown as Record<string, unknown>;
+  const info = show.model_info ?? {};
   const trained = Object.entries(info).find(([key, value]) => key.endsWith(".context_length") && typeof value === "number")?.[1] as number | undefined;
-  return Math.min(trained ?? DEFAULT_SERVER_NUM_CTX, DEFAULT_SERVER_NUM_CTX);
+  return defaultWindow(trained);
 }
 
-function describeModel(show: ShowResponse): string {
+function describeModel(show: OllamaShow): string {
   const parts = [show.details?.family, show.details?.parameter_size, show.details?.quantization_level].filter((p): p is string => Boolean(p));
   return parts.length > 0 ? ` (${parts.join(" ")})` : "";
 }

@@ -1,5 +1,6 @@
-import { BackendError, ContextOverflowError, ModelError, type BuilderError } from "../../errors/errors.js";
-import { TruncatedStreamError, transportFailure, type FailureContext } from "../remote/failures.js";
+import { ContextOverflowError, ModelError, type BuilderError } from "../../errors/errors.js";
+import { TruncatedStreamError } from "../../remote/stream-errors.js";
+import { generationFailure, httpFailure, transportFailure, type FailureContext } from "../remote/failures.js";
 
 /** What the official client throws for an HTTP error answer (its class is not exported). */
 interface OllamaResponseError extends Error {
@@ -38,17 +39,7 @@ export function ollamaFailure(error: unknown, context: FailureContext & { model:
     if (status === 400 && /context (window|length)|too long|exceeds/i.test(message)) {
       return new ContextOverflowError(`${server} refused the prompt as too long for the context window: ${message}. Raise options.num_ctx, lower options.num_predict, or trim the knowledge base / context pack.`, { endpoint, status });
     }
-    if (status >= 400 && status < 500) {
-      return new BackendError("BACKEND_ERROR", `${server} rejected the request (HTTP ${status}): ${message}.`, { endpoint, status, endpoint_down: false });
-    }
-    // 503 means the server's queue is full: another endpoint may take the request.
-    return new BackendError("BACKEND_ERROR", `${server} failed (HTTP ${status}): ${message}. Check the server's log.`, { endpoint, status, endpoint_down: status === 503 });
+    return httpFailure(server, endpoint, status, message);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new BackendError(
-    "BACKEND_ERROR",
-    `${server} reported an error while generating${receivedChars > 0 ? ` (after ${receivedChars} characters; the incomplete answer was discarded)` : ""}: ${message}. Check the server's log.`,
-    { endpoint, received_chars: receivedChars, endpoint_down: false },
-    { cause: error },
-  );
+  return generationFailure(server, endpoint, error, receivedChars);
 }

@@ -1,12 +1,15 @@
 import type { BuilderConfig } from "../../config/load.js";
-import { BackendError, ModelError, type BuilderError } from "../../errors/errors.js";
+import { ModelError, type BuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
-import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
-import { DEFAULT_SERVER_NUM_CTX, ensurePromptFits } from "../remote/context-fit.js";
+import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
+import { DEFAULT_NUM_CTX } from "../../context-window/policy.js";
+import { ensurePromptFits } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
-import { MalformedStreamError, TruncatedStreamError, transportFailure } from "../remote/failures.js";
-import { retryRefused } from "../remote/network.js";
+import { generationFailure, transportFailure } from "../remote/failures.js";
+import { parseReply, retryRefused } from "../../remote/http.js";
+import { ChatCompletionChunkSchema, ModelListSchema, type ChatCompletionChunk, type ModelList } from "../../remote/openai-replies.js";
+import { TruncatedStreamError } from "../../remote/stream-errors.js";
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
 import { explainHttpError, OpenAIHttpError, readHttpError } from "./openai-errors.js";
 import { readSseData } from "./sse.js";
@@ -19,13 +22,15 @@ export interface OpenAIBackendOptions {
   connectRetries?: number;
 }
 
-/** One streamed chunk of `/v1/chat/completions`, as far as Builder reads it. */
-interface CompletionChunk {
-  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
-  /** llama.cpp's server adds its own timings. */
-  timings?: { prompt_n?: number; prompt_ms?: number; predicted_n?: number; predicted_ms?: number };
-  error?: string | { message?: string };
+/** What the stream told, read as it arrives. */
+interface StreamState {
+  text: string;
+  pieces: number;
+  firstTokenAt?: number;
+  lastTokenAt?: number;
+  finishReason?: string;
+  usage?: ChatCompletionChunk["usage"];
+  timings?: ChatCompletionChunk["timings"];
 }
 
 /**
@@ -47,33 +52,10 @@ export class OpenAIBackend extends RemoteBackend {
     const info = await this.prepare();
     const estimate = estimatePromptTokens(request.messages);
     ensurePromptFits(estimate, request.sampling.maxTokens, info.contextSize);
-    const { sampling } = request;
-    const body: Record<string, unknown> = {
-      model: info.model,
-      messages: request.messages,
-      stream: true,
-      stream_options: { include_usage: true },
-      max_tokens: sampling.maxTokens,
-      temperature: sampling.temperature,
-      top_p: sampling.topP,
-      seed: sampling.seed,
-    };
-    // llama.cpp's server reads a GBNF `grammar`; other servers take the answer's schema as response_format.
-    if (request.grammar !== undefined) body.grammar = request.grammar;
-    else if (request.schema) body.response_format = { type: "json_schema", json_schema: { name: "builder_answer", schema: request.schema, strict: true } };
-    // Not in OpenAI's API; llama.cpp's server and vLLM read them. Sent only when configured.
-    if (sampling.topK !== undefined) body.top_k = sampling.topK;
-    if (sampling.repeatPenalty !== undefined) body.repeat_penalty = sampling.repeatPenalty;
-
+    const body = chatRequestBody(info.model, request);
     const watchdog = new StreamWatchdog(this.config.openai.timeouts, request.signal);
     const started = performance.now();
-    let firstTokenAt: number | undefined;
-    let lastTokenAt: number | undefined;
-    let text = "";
-    let pieces = 0;
-    let finishReason: string | undefined;
-    let usage: CompletionChunk["usage"];
-    let timings: CompletionChunk["timings"];
+    const state: StreamState = { text: "", pieces: 0 };
     watchdog.start("load");
     try {
       const response = await retryRefused(() => this.post("/chat/completions", body, watchdog.signal), {
@@ -81,49 +63,24 @@ export class OpenAIBackend extends RemoteBackend {
         signal: watchdog.signal,
         onRetry: (attempt, delay) => this.logRetry(attempt, delay),
       });
-      if (!response.body) throw new TruncatedStreamError();
-      let sawDone = false;
-      for await (const data of readSseData(response.body)) {
-        if (data.trim() === "[DONE]") {
-          sawDone = true;
-          break;
-        }
-        const chunk = parseChunk(data);
-        if (chunk.error !== undefined) throw new StreamReportedError(typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error)));
-        const choice = chunk.choices?.[0];
-        const piece = choice?.delta?.content ?? "";
-        if (piece) {
-          watchdog.progress();
-          firstTokenAt ??= performance.now();
-          lastTokenAt = performance.now();
-          text += piece;
-          pieces++;
-          request.onTextChunk?.(piece);
-        }
-        if (choice?.finish_reason) {
-          watchdog.progress();
-          finishReason = choice.finish_reason;
-        }
-        if (chunk.usage) usage = chunk.usage;
-        if (chunk.timings) timings = chunk.timings;
-      }
-      if (!finishReason && !sawDone) throw new TruncatedStreamError();
+      await readChatStream(response, state, watchdog, request.onTextChunk);
     } catch (error) {
       if (watchdog.cancelled && !watchdog.timedOut) {
-        return { text, stopReason: "abort", metrics: { promptTokens: estimate, generatedTokens: 0, generationMs: 0 } };
+        return { text: state.text, stopReason: "abort", metrics: { promptTokens: estimate, generatedTokens: 0, generationMs: 0 } };
       }
-      throw this.failure(error, info.model, watchdog, text.length);
+      throw this.failure(error, info.model, watchdog, state.text.length);
     } finally {
       watchdog.stop();
     }
+    const { usage, timings, firstTokenAt, lastTokenAt } = state;
     return {
-      text,
-      stopReason: finishReason === "length" ? "length" : "stop",
+      text: state.text,
+      stopReason: state.finishReason === "length" ? "length" : "stop",
       metrics: {
         promptTokens: usage?.prompt_tokens ?? timings?.prompt_n ?? estimate,
         promptMs: timings?.prompt_ms,
         timeToFirstTokenMs: firstTokenAt !== undefined ? firstTokenAt - started : undefined,
-        generatedTokens: usage?.completion_tokens ?? timings?.predicted_n ?? pieces,
+        generatedTokens: usage?.completion_tokens ?? timings?.predicted_n ?? state.pieces,
         generationMs: timings?.predicted_ms ?? (firstTokenAt !== undefined && lastTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0),
       },
     };
@@ -155,7 +112,7 @@ export class OpenAIBackend extends RemoteBackend {
   protected async connect(): Promise<BackendInfo> {
     const watchdog = new StreamWatchdog(this.config.openai.timeouts);
     watchdog.start("connect");
-    let models: Array<{ id: string; max_model_len?: number }> | undefined;
+    let models: ModelList["data"] | undefined;
     try {
       const response = await retryRefused(() => fetch(this.url("/models"), { headers: this.headers(), signal: watchdog.signal }), {
         retries: this.connectRetries,
@@ -163,8 +120,7 @@ export class OpenAIBackend extends RemoteBackend {
         onRetry: (attempt, delay) => this.logRetry(attempt, delay),
       });
       if (response.ok) {
-        const body = (await response.json()) as { data?: Array<{ id: string; max_model_len?: number }> };
-        models = Array.isArray(body.data) ? body.data : undefined;
+        models = parseReply(ModelListSchema, await response.text()).data;
       } else if (response.status !== 404) {
         // Some servers have no /models; anything else (a bad key, a failing server) is worth stopping for.
         throw await readHttpError(response);
@@ -177,7 +133,7 @@ export class OpenAIBackend extends RemoteBackend {
     const model = this.chooseModel(models);
     const served = models?.find((m) => m.id === model);
     if (models && !served) getLogger().warn({ endpoint: this.baseUrl, model, served: models.map((m) => m.id) }, `${this.serverName} does not list model "${model}"; trying it anyway`);
-    const contextSize = this.config.options.num_ctx ?? served?.max_model_len ?? DEFAULT_SERVER_NUM_CTX;
+    const contextSize = this.config.options.num_ctx ?? served?.max_model_len ?? DEFAULT_NUM_CTX;
     return { backend: "openai", model, contextSize, device: this.serverName, loadMs: 0 };
   }
 
@@ -201,13 +157,7 @@ export class OpenAIBackend extends RemoteBackend {
     if (error instanceof OpenAIHttpError) {
       return explainHttpError(error, { server: this.serverName, endpoint: this.baseUrl, model, apiKeyEnv: this.config.openai.apiKeyEnv, apiKeySet: Boolean(process.env[this.config.openai.apiKeyEnv]) });
     }
-    const message = error instanceof Error ? error.message : String(error);
-    return new BackendError(
-      "BACKEND_ERROR",
-      `${this.serverName} reported an error while generating${receivedChars > 0 ? ` (after ${receivedChars} characters; the incomplete answer was discarded)` : ""}: ${message}. Check the server's log.`,
-      { endpoint: this.baseUrl, received_chars: receivedChars, endpoint_down: false },
-      { cause: error },
-    );
+    return generationFailure(this.serverName, this.baseUrl, error, receivedChars);
   }
 
   private logRetry(attempt: number, delayMs: number): void {
@@ -218,13 +168,58 @@ export class OpenAIBackend extends RemoteBackend {
 /** An error the server reported inside the stream. */
 class StreamReportedError extends Error {}
 
-function parseChunk(data: string): CompletionChunk {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    throw new MalformedStreamError(data);
+/** The `/v1/chat/completions` body: streamed, with usage, and the answer's JSON schema as `response_format`. */
+function chatRequestBody(model: string, request: GenerateRequest): Record<string, unknown> {
+  const { sampling } = request;
+  const body: Record<string, unknown> = {
+    model,
+    messages: request.messages,
+    stream: true,
+    stream_options: { include_usage: true },
+    max_tokens: sampling.maxTokens,
+    temperature: sampling.temperature,
+    top_p: sampling.topP,
+    seed: sampling.seed,
+  };
+  // llama.cpp's server reads a GBNF `grammar`; other servers take the answer's schema as response_format.
+  if (request.grammar !== undefined) body.grammar = request.grammar;
+  else if (request.schema) body.response_format = { type: "json_schema", json_schema: { name: "builder_answer", schema: request.schema, strict: true } };
+  // Not in OpenAI's API; llama.cpp's server and vLLM read them. Sent only when configured.
+  if (sampling.topK !== undefined) body.top_k = sampling.topK;
+  if (sampling.repeatPenalty !== undefined) body.repeat_penalty = sampling.repeatPenalty;
+  return body;
+}
+
+/**
+ * Reads the SSE stream into `state`, each event parsed with the chunk schema; fails on an error the
+ * server reports in the stream, and on a stream that ends with neither a finish reason nor `[DONE]`.
+ */
+async function readChatStream(response: Response, state: StreamState, watchdog: StreamWatchdog, onTextChunk?: (piece: string) => void): Promise<void> {
+  if (!response.body) throw new TruncatedStreamError();
+  let sawDone = false;
+  for await (const data of readSseData(response.body)) {
+    if (data.trim() === "[DONE]") {
+      sawDone = true;
+      break;
+    }
+    const chunk = parseReply(ChatCompletionChunkSchema, data);
+    if (chunk.error !== undefined) throw new StreamReportedError(typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error)));
+    const choice = chunk.choices?.[0];
+    const piece = choice?.delta?.content ?? "";
+    if (piece) {
+      watchdog.progress();
+      state.firstTokenAt ??= performance.now();
+      state.lastTokenAt = performance.now();
+      state.text += piece;
+      state.pieces++;
+      onTextChunk?.(piece);
+    }
+    if (choice?.finish_reason) {
+      watchdog.progress();
+      state.finishReason = choice.finish_reason;
+    }
+    if (chunk.usage) state.usage = chunk.usage;
+    if (chunk.timings) state.timings = chunk.timings;
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new MalformedStreamError(data);
-  return value as CompletionChunk;
+  if (!state.finishReason && !sawDone) throw new TruncatedStreamError();
 }

@@ -1,4 +1,6 @@
 import { BackendError, ContextOverflowError, ModelError, type BuilderError } from "../../errors/errors.js";
+import { ErrorBodySchema } from "../../remote/openai-replies.js";
+import { httpFailure } from "../remote/failures.js";
 
 /** An HTTP error answer from an OpenAI-compatible server. */
 export class OpenAIHttpError extends Error {
@@ -16,9 +18,9 @@ export async function readHttpError(response: Response): Promise<OpenAIHttpError
   const text = await response.text().catch(() => "");
   let message = text.trim().slice(0, 500);
   try {
-    const body = JSON.parse(text) as { error?: string | { message?: string }; message?: string };
-    const error = body.error;
-    message = (typeof error === "string" ? error : error?.message) ?? body.message ?? message;
+    const body = ErrorBodySchema.safeParse(JSON.parse(text));
+    const error = body.success ? body.data.error : undefined;
+    message = (typeof error === "string" ? error : error?.message) ?? (body.success ? body.data.message : undefined) ?? message;
   } catch {
     // not JSON: keep the text
   }
@@ -43,20 +45,17 @@ export function explainHttpError(error: OpenAIHttpError, context: HttpErrorConte
     const key = context.apiKeySet
       ? `Check the key in the environment variable ${context.apiKeyEnv}.`
       : `Set the API key in the environment variable ${context.apiKeyEnv} (or name another one with openai.api_key_env).`;
-    return new BackendError("BACKEND_ERROR", `${server} refused the request (HTTP ${status}): ${serverMessage}. ${key}`, { ...details, endpoint_down: false });
+    return new BackendError("BACKEND_ERROR", `${server} refused the request (HTTP ${status}): ${serverMessage}. ${key}`, { ...details, serverError: serverMessage });
   }
   if (status === 404) {
     if (/model/i.test(serverMessage)) {
       return new ModelError("MODEL_NOT_FOUND", `${server} does not serve model "${model}": ${serverMessage}. GET ${endpoint}/models lists the models it serves; pass one with --model.`, { ...details, model });
     }
-    return new BackendError("BACKEND_ERROR", `${server} has no chat completions endpoint (HTTP 404: ${serverMessage}). Check openai.base_url: it is the server's URL, e.g. http://127.0.0.1:8080/v1.`, { ...details, endpoint_down: false });
+    const message = `${server} has no chat completions endpoint (HTTP 404: ${serverMessage}). Check openai.base_url: it is the server's URL, e.g. http://127.0.0.1:8080/v1.`;
+    return new BackendError("BACKEND_ERROR", message, { ...details, serverError: serverMessage });
   }
   if (status === 400 && /context (window|length)|maximum context|too long|exceeds/i.test(serverMessage)) {
     return new ContextOverflowError(`${server} refused the prompt as too long for its context window: ${serverMessage}. Lower options.num_predict or trim the knowledge base / context pack, or give the server a larger context.`, details);
   }
-  if (status >= 400 && status < 500) {
-    return new BackendError("BACKEND_ERROR", `${server} rejected the request (HTTP ${status}): ${serverMessage}.`, { ...details, endpoint_down: false });
-  }
-  // 503 means busy or still loading: another endpoint may take the request.
-  return new BackendError("BACKEND_ERROR", `${server} failed (HTTP ${status}): ${serverMessage}. Check the server's log.`, { ...details, endpoint_down: status === 503 });
+  return httpFailure(server, endpoint, status, serverMessage);
 }

@@ -1,6 +1,6 @@
 import { BackendError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
-import { isEndpointDown } from "../remote/network.js";
+import { isEndpointDown } from "../remote/failures.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import { EndpointPool, type EndpointPoolOptions, type PoolEndpoint } from "./endpoint-pool.js";
 
@@ -79,7 +79,7 @@ export class PooledBackend implements Backend {
   }
 
   private markDown(endpoint: PoolEndpoint<Backend>, error: unknown): void {
-    const reason = error instanceof BackendError ? String(error.details.reason ?? error.code) : "failed";
+    const reason = error instanceof BackendError ? (error.reason ?? error.code) : "failed";
     this.pool.markDown(endpoint, reason);
   }
 
@@ -88,7 +88,7 @@ export class PooledBackend implements Backend {
     return new BackendError(
       "BACKEND_UNAVAILABLE",
       `No endpoint of the pool can take the request (${this.pool.describe()}). Start the servers or check ollama.hosts / openai.base_urls; endpoints marked down are tried again after ${Math.round(this.pool.retryAfterMs / 1000)} s.${last}`,
-      { endpoints: this.pool.endpoints.map((e) => e.url), tried: [...tried] },
+      { extra: { endpoints: this.pool.endpoints.map((e) => e.url), tried: [...tried] } },
     );
   }
 }

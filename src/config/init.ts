@@ -9,7 +9,8 @@ import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
 import { resolveGpuKeys } from "./gpu-keys.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
 import { CONFIG_FILE_NAME } from "./load.js";
-import { ConfigFileSchema, describeIssues } from "./schema.js";
+import { describeIssues } from "../errors/describe-issues.js";
+import { ConfigFileSchema } from "./schema.js";
 
 /** What `builder init` found and what it will write. */
 export interface InitPlan {

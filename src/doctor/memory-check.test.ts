@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GIB } from "../models/memory-estimate.js";
+import { GIB } from "../format/numbers.js";
 import { memoryFitCheck } from "./memory-check.js";
 
 describe("the memory-fit check", () => {

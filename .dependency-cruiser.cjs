@@ -20,7 +20,7 @@ const LAYERS = [
   ["context"],
   ["learning"],
   ["agent", "modelfile"],
-  ["doctor", "server", "demo"],
+  ["doctor", "server", "demo", "init"],
   ["bench", "eval"],
   ["cli"],
 ];

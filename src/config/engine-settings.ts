@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors/errors.js";
-import { DEFAULT_KEEP_ALIVE_MS, parseKeepAlive } from "../server/keep-alive.js";
+import { DEFAULT_KEEP_ALIVE_MS, parseKeepAlive } from "../format/keep-alive.js";
 
 /** Default cap of the on-disk prefix cache, in MiB. */
 export const DEFAULT_PREFIX_CACHE_MB = 4096;

@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { describeIssues } from "../errors/describe-issues.js";
 import { ConfigError } from "../errors/errors.js";
-import { discoverKnowledge } from "../context/knowledge-discovery.js";
+import { discoverKnowledge } from "./knowledge-discovery.js";
 import { findWorkspaceRoot } from "./workspace-root.js";
 import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
 import { resolveGpuKeys } from "./gpu-keys.js";

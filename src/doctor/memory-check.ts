@@ -1,4 +1,5 @@
-import { estimateFit, formatBytes, type KvCacheType, type ModelShape } from "../models/memory-estimate.js";
+import { formatBytes } from "../format/numbers.js";
+import { estimateFit, type KvCacheType, type ModelShape } from "../models/memory-estimate.js";
 import type { MemoryBudget } from "../system/memory-budget.js";
 import type { DoctorCheck } from "./types.js";
 

@@ -2,7 +2,7 @@ import type { BuilderConfig } from "../config/load.js";
 import { isLocalPathRef } from "../config/model-ref.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import { BuilderError } from "../errors/errors.js";
-import { formatBytes } from "../models/memory-estimate.js";
+import { formatBytes } from "../format/numbers.js";
 import { readGgufFacts, factsFromOllamaModelInfo, type ModelFacts } from "../models/model-shape.js";
 import { findCachedModelPath, localModelProblem } from "../models/resolve-model.js";
 import { hasOllamaModel, type OllamaAdmin } from "../model-servers/ollama-admin.js";

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { z } from "zod";
 import { TaskValidationError } from "../errors/errors.js";
 import { percentile } from "../stats/percentile.js";
-import { forEachLine } from "../telemetry/jsonl.js";
+import { forEachLine } from "../workspace/jsonl.js";
 
 /** One JSONL row: how one case went, from the answer to the hidden check. */
 export const EvalRowSchema = z.object({

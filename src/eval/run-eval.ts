@@ -4,7 +4,7 @@ import { createBackend } from "../backends/create-backend.js";
 import type { Backend } from "../backends/types.js";
 import type { BuilderConfig } from "../config/load.js";
 import { UsageError } from "../errors/errors.js";
-import { appendJsonLine } from "../telemetry/jsonl.js";
+import { appendJsonLine } from "../workspace/jsonl.js";
 import type { EvalCase } from "./case.js";
 import { readEvalRows, type EvalRow } from "./results.js";
 import { runCase } from "./run-case.js";

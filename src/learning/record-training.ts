@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { ChatMessage } from "../backends/types.js";
 import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
-import { appendJsonLine } from "../telemetry/jsonl.js";
+import { appendJsonLine } from "../workspace/jsonl.js";
 import { getLogger } from "../telemetry/logger.js";
 import { maskSecretsForTraining } from "../telemetry/mask-secrets.js";
 import { TRAINING_SCHEMA_VERSION, trainingFile, type TrainingExample } from "./training-example.js";

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { forEachLine } from "../telemetry/jsonl.js";
+import { forEachLine } from "../workspace/jsonl.js";
 import { TrainingExampleSchema, trainingFile, type RecordedVerdict, type TrainingExample } from "./training-example.js";
 
 /** Examples read back, and how many lines were left out and why. */

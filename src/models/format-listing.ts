@@ -1,6 +1,6 @@
 import path from "node:path";
 import { formatTable } from "../format/table.js";
-import { formatBytes } from "./memory-estimate.js";
+import { formatBytes } from "../format/numbers.js";
 import type { ModelListing, RecommendationListing } from "./model-listing.js";
 
 /** `builder models` for a terminal. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GIB, MIB } from "../format/numbers.js";
-import { estimateFit, formatBytes, kvBytesPerToken, parseKvCacheType, type ModelShape } from "./memory-estimate.js";
+import { formatBytes } from "../format/numbers.js";
+import { estimateFit, kvBytesPerToken, parseKvCacheType, type ModelShape } from "./memory-estimate.js";
 
 /** A 32B model as the issue describes it: 64 layers, 8 KV heads of size 128. */
 const MODEL_32B: ModelShape = { layers: 64, kvHeads: 8, keyLength: 128, valueLength: 128, weightsBytes: 20e9, contextLength: 131072 };

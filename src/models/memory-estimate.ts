@@ -125,13 +125,6 @@ export function estimateFit(input: FitInput): FitEstimate {
   };
 }
 
-/** "31.3 GiB", "512.0 MiB": binary units, as GPUs report memory. */
-export function formatBytes(bytes: number): string {
-  if (Math.abs(bytes) >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
-  if (Math.abs(bytes) >= MIB) return `${(bytes / MIB).toFixed(1)} MiB`;
-  if (Math.abs(bytes) >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${Math.round(bytes)} B`;
-}
 
 /** Parses a KV cache type name ("f16", "Q8_0"), or undefined when it is not one. */
 export function parseKvCacheType(value: string | undefined): KvCacheType | undefined {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { BuilderError } from "../errors/errors.js";
 import { HttpError } from "./http-io.js";
 import type { ModelHost } from "./model-host.js";
-import { parseKeepAlive } from "./keep-alive.js";
+import { parseKeepAlive } from "../format/keep-alive.js";
 
 /** What every route handler gets. */
 export interface RouteContext {

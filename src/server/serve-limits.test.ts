@@ -3,7 +3,7 @@ import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config/load.js";
 import { synthesizeTestModel, tempDir } from "../test-support/fixtures.js";
-import { parseKeepAlive } from "./keep-alive.js";
+import { parseKeepAlive } from "../format/keep-alive.js";
 import { refuseByCountInSlices } from "./prompt-size.js";
 import { startServer, type RunningServer } from "./server.js";
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../config/load.js";
 import { createLogger, getLogger, setLogger } from "../telemetry/logger.js";
 import { synthesizeTestModel, tempDir } from "../test-support/fixtures.js";
-import { parseKeepAlive } from "./keep-alive.js";
+import { parseKeepAlive } from "../format/keep-alive.js";
 import { isLoopback, startServer } from "./server.js";
 
 describe("parseKeepAlive", () => {

@@ -4,7 +4,7 @@ import type { BuilderConfig } from "../config/load.js";
 import { UsageError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import { AccessControl, admitRequest } from "./access-control.js";
-import { DEFAULT_KEEP_ALIVE_MS, parseKeepAlive } from "./keep-alive.js";
+import { DEFAULT_KEEP_ALIVE_MS, parseKeepAlive } from "../format/keep-alive.js";
 import { ModelHost } from "./model-host.js";
 import { dispatch } from "./router.js";
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { forEachLine } from "../telemetry/jsonl.js";
+import { forEachLine } from "../workspace/jsonl.js";
 
 /**
  * One line of `.builder/metrics.jsonl` as read back: every field optional, because old lines lack

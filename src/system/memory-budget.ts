@@ -1,6 +1,6 @@
 import { totalmem } from "node:os";
 import type { BuilderConfig } from "../config/load.js";
-import { formatBytes } from "../models/memory-estimate.js";
+import { formatBytes } from "../format/numbers.js";
 import { totalGpuBytes, usableGpus, type GpuDetection, type GpuInfo } from "./gpu.js";
 
 /** Where the model will live: GPU memory, or RAM when it runs on the CPU. */

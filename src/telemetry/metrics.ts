@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { Logger } from "pino";
 import { round } from "../format/numbers.js";
-import { appendJsonLine } from "./jsonl.js";
+import { appendJsonLine } from "../workspace/jsonl.js";
 
 // run-task.ts still imports round from here; it moves to format/numbers.js with the run-task split (issue 13 item 1).
 export { round };

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { planInit, writeInit } from "../../config/init.js";
+import { planInit, writeInit } from "../../init/init.js";
 import { applyLogFlags, logLevelOption } from "../shared-options.js";
 
 interface InitFlags {

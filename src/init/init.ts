@@ -1,16 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { discoverKnowledge } from "../context/knowledge-discovery.js";
+import { discoverKnowledge } from "../config/knowledge-discovery.js";
 import { ConfigError } from "../errors/errors.js";
 import { parseModelfile } from "../modelfile/syntax.js";
 import { writeWithBackup } from "../workspace/backup-overwrite.js";
-import { fromAgentSystemConfig, isAgentSystemConfig } from "./agent-system.js";
-import { resolveGpuKeys } from "./gpu-keys.js";
-import { parseOllamarc } from "./legacy-ollamarc.js";
-import { CONFIG_FILE_NAME } from "./load.js";
+import { fromAgentSystemConfig, isAgentSystemConfig } from "../config/agent-system.js";
+import { resolveGpuKeys } from "../config/gpu-keys.js";
+import { parseOllamarc } from "../config/legacy-ollamarc.js";
+import { CONFIG_FILE_NAME } from "../config/load.js";
 import { describeIssues } from "../errors/describe-issues.js";
-import { ConfigFileSchema } from "./schema.js";
+import { ConfigFileSchema } from "../config/schema.js";
 
 /** What `builder init` found and what it will write. */
 export interface InitPlan {

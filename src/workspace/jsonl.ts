@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
 import path from "node:path";
-import { appendBuilderFile } from "../workspace/builder-dir.js";
+import { appendBuilderFile } from "./builder-dir.js";
 
 /**
  * Appends one JSON line with a single O_APPEND write, so that concurrent writers (several Builder

@@ -37,11 +37,6 @@ export default tseslint.config(
     },
   },
   {
-    // Issue 13 item 1 splits runTask and the apply loop (another branch): until it lands they keep their length.
-    files: ["src/agent/run-task.ts", "src/workspace/apply.ts"],
-    rules: { "max-lines-per-function": "off" },
-  },
-  {
     files: ["src/**/*.test.ts", "src/test-support/**", "vitest.config.ts"],
     rules: {
       "no-console": "off",

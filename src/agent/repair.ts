@@ -47,7 +47,7 @@ export interface RepairOutcome {
  */
 export async function verifyWithRepairs(first: GeneratedAnswer, deps: RepairDeps): Promise<RepairOutcome> {
   const attempts: Attempt[] = [{ ...first, round: 0, report: await deps.verify(first.answer, first) }];
-  let stopped = "";
+  let stopped: string;
   for (let round = 1; ; round++) {
     const previous = attempts[attempts.length - 1] as Attempt;
     if (previous.report.verdict !== "FAILED") {

@@ -1,4 +1,4 @@
-import { GIB, MIB } from "../format/numbers.js";
+import { GIB } from "../format/numbers.js";
 
 /**
  * How much memory a model needs at a given context size: its weights plus the KV cache, which grows

@@ -21,7 +21,8 @@ async function serverAnswering(filePath: string): Promise<ScriptedServer> {
 }
 
 describe("an answer's paths must be the task's files, whatever the server sends", () => {
-  for (const foreign of ["src/other.ts", "../../etc/passwd"]) {
+  // A new file may go next to the task's files (src/); anywhere else is refused.
+  for (const foreign of ["lib/other.ts", "../../etc/passwd"]) {
     it(`a server answering ${foreign} is sent back, fails the run (FAILED, exit 8) and nothing is written`, async () => {
       server = await serverAnswering(foreign);
       const workspace = sampleWorkspace("unused.gguf");
@@ -38,7 +39,7 @@ describe("an answer's paths must be the task's files, whatever the server sends"
       expect(edits?.diagnostics?.join("\n")).toMatch(/not one of the task's files/);
       // The repair round told the model what was wrong; it answered the same, so the run failed.
       expect(server.requests.filter((r) => r.path === "/api/chat").length).toBeGreaterThan(1);
-      expect(existsSync(path.join(workspace, "src/other.ts"))).toBe(false);
+      expect(existsSync(path.join(workspace, "lib/other.ts"))).toBe(false);
       expect(existsSync(path.join(workspace, "src/contact-service.ts"))).toBe(false);
     });
   }

@@ -13,6 +13,6 @@ describe("builder run with a task far larger than the context window", () => {
     const error = jsonLines(result.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; message: string; details: Record<string, unknown> };
     expect(error.code).toBe("CONTEXT_OVERFLOW");
     expect(error.message).toMatch(/are \d{8} bytes, at least \d+ tokens even at \d+ bytes per token .*Refused by its size before tokenizing/);
-    expect(error.details).toMatchObject({ refused_by: "size", num_ctx: 2048 });
+    expect(error.details).toMatchObject({ refused_by: "size", num_ctx: 3072 });
   });
 });

@@ -31,7 +31,7 @@ describe("builder serve speaks Ollama's API (driven by the official ollama clien
     expect(models[0].details).toMatchObject({ format: "gguf", family: "llama" });
     expect(models[0].digest).toMatch(/^[0-9a-f]{64}$/);
     const shown = await ollama.show({ model: "tiny:test" });
-    expect(shown.parameters).toMatch(/num_ctx\s+2048/);
+    expect(shown.parameters).toMatch(/num_ctx\s+4096/);
     expect((shown.model_info as unknown as Record<string, unknown>)["llama.context_length"]).toBe(4096);
     expect(shown.capabilities).toEqual(["completion"]);
     const running = await ollama.ps();
@@ -175,9 +175,9 @@ describe("builder serve answers bad requests with Ollama-style errors", () => {
   });
 
   it("refuses a prompt that does not fit instead of truncating it, and says what it cannot do", async () => {
-    const tooLong = await post("/api/chat", { model: "tiny:test", messages: [{ role: "user", content: "x" }], options: { num_predict: 4000 }, stream: false });
+    const tooLong = await post("/api/chat", { model: "tiny:test", messages: [{ role: "user", content: "x" }], options: { num_predict: 5000 }, stream: false });
     expect(tooLong).toMatchObject({ status: 400, json: { error: expect.stringMatching(/does not fit .*not truncated/) } });
-    const streamed = await post("/api/chat", { model: "tiny:test", messages: [{ role: "user", content: "x" }], options: { num_predict: 4000 } });
+    const streamed = await post("/api/chat", { model: "tiny:test", messages: [{ role: "user", content: "x" }], options: { num_predict: 5000 } });
     expect(streamed.status, "an error before the first line keeps its status when streaming").toBe(400);
     expect(await post("/api/chat", { model: "tiny:test", messages: [{ role: "user", content: "x" }], tools: [{ type: "function" }] })).toMatchObject({ status: 400, json: { error: expect.stringMatching(/tools/) } });
     expect(await post("/api/create", { model: "x", from: "tiny:test" })).toMatchObject({ status: 501, json: { error: expect.stringMatching(/cannot create/) } });

@@ -16,7 +16,7 @@ export async function runCliReadOnly(root: string, args: string[], options: { cw
   try {
     const [command, ...rest] = asRoot ? ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', root, ...node] : node;
     return await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(command as string, rest, { cwd: options.cwd ?? root, env: { ...process.env, BUILDER_LOG_LEVEL: "info", ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(command as string, rest, { cwd: options.cwd ?? root, env: { ...process.env, BUILDER_LOG_LEVEL: "info", BUILDER_KEEP_ALIVE: "0", ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

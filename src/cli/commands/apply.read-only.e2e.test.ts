@@ -71,10 +71,10 @@ describe("a read-only workspace: dry runs still show the diff, applies fail clea
   it("builder run --dry-run prints the diff, and run --apply fails with APPLY_FAILED", async () => {
     const root = workspace();
     const before = treeSnapshot(root);
-    const dry = await runCliReadOnly(root, ["run", "-m", "Add a helper", "-f", "src/db.ts", "--dry-run", "--no-verify"], { env: env() });
+    const dry = await runCliReadOnly(root, ["run", "-m", "Add a helper", "-f", "src/db.ts", "--dry-run", "--no-verify", "--bounded-answer"], { env: env() });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout.startsWith("diff --git a/src/db.ts b/src/db.ts\n"), dry.stdout.slice(0, 200)).toBe(true);
-    const applied = await runCliReadOnly(root, ["run", "-m", "Add a helper", "-f", "src/db.ts", "--apply", "--no-verify"], { env: env() });
+    const applied = await runCliReadOnly(root, ["run", "-m", "Add a helper", "-f", "src/db.ts", "--apply", "--no-verify", "--bounded-answer"], { env: env() });
     expect(applied.code, applied.stderr).toBe(7);
     expect(errorOf(applied.stderr)).toMatchObject({ code: "APPLY_FAILED", message: expect.stringMatching(/is not writable/) });
     expect(treeSnapshot(root)).toEqual(before);

@@ -156,7 +156,8 @@ describe("builder stats after a real run --backend ollama against builder serve"
     expect(served).toMatchObject({ backend: "ollama", model: "tiny:test", success: true });
     // The same task on the embedded engine in-process: same model, same tokenizer, same messages. Equal
     // prompt counts show the ollama line holds the server's prompt_eval_count, not Builder's estimate.
-    const inProcess = await runCli(["run", "tasks/create-contact.json"], { cwd: workspace, env: env() });
+    // Both answer in JSON (the ollama backend's format), so that the prompts are the same.
+    const inProcess = await runCli(["run", "tasks/create-contact.json", "--answer-format", "json"], { cwd: workspace, env: env() });
     expect(inProcess.code, inProcess.stderr).toBe(0);
     const embedded = jsonLines(inProcess.stderr).find((line) => line.msg === "run metrics");
     expect(embedded).toMatchObject({ backend: "embedded", success: true });

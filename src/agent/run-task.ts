@@ -23,6 +23,8 @@ import { baseHashesFor } from "../workspace/suggestion-apply.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { planAnswerBudget } from "./budget.js";
 import { RunFailure } from "./run-failure.js";
+import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
+import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
 import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
 import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, verifyWithRepairs, type Attempt, type RepairOutcome } from "./repair.js";
 import { roundMetrics, unverifiedReport, verificationSection, verifiedReport, verifyAnswer } from "./verification-step.js";
@@ -177,6 +179,7 @@ async function prepareRun(
   const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
   gathering.catch(() => undefined);
   const knowledge = priming.map((section) => section.content).join("\n");
+  refuseHugeTaskBeforeLoading(task, config);
   const plan = planVerification(root, config.verify);
   // The scratch copy is made while the model loads and generates.
   const verifier = plan.run ? Verifier.open(root, config.verify, logger) : undefined;
@@ -366,4 +369,22 @@ function verificationMetrics(outcome: RepairOutcome): Pick<RunMetrics, "repair_r
 
 function configDir(config: BuilderConfig): string {
   return config.configPath ? path.dirname(config.configPath) : config.workspace;
+}
+
+/**
+ * A task far larger than any window (a 20 MiB objective) is refused before the model loads and before
+ * anything is tokenized, which would take minutes only to learn that it cannot fit. The window is at
+ * most `num_ctx` (or the default) on the embedded engine and on Ollama, which get exactly that; an
+ * OpenAI-compatible server may serve more, so there only a configured `num_ctx` bounds it.
+ */
+function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): void {
+  const configured = config.options.num_ctx;
+  if (configured === undefined && config.backend === "openai") return;
+  refuseOversizedBySize({
+    fixedTexts: [task.objective, ...task.acceptance],
+    maxBytesPerToken: MAX_TOKEN_BYTES_ANY_MODEL,
+    contextSize: configured ?? DEFAULT_NUM_CTX,
+    reserve: 0,
+    boundSource: "more than any token of a real vocabulary",
+  });
 }

@@ -14,7 +14,16 @@ export interface SizeBoundInput {
   contextSize: number;
   /** Tokens kept for the answer. */
   reserve: number;
+  /** What `maxBytesPerToken` is, for the message (default: the longest token of the model's vocabulary). */
+  boundSource?: string;
 }
+
+/**
+ * More bytes than any token of a real vocabulary stands for (the longest pieces of Llama, Qwen and
+ * DeepSeek vocabularies are far shorter): a bound that holds before the model, and so its vocabulary,
+ * is loaded.
+ */
+export const MAX_TOKEN_BYTES_ANY_MODEL = 1024;
 
 /** Throws {@link ContextOverflowError} when the fixed parts cannot fit whatever their text. */
 export function refuseOversizedBySize(input: SizeBoundInput): void {
@@ -28,8 +37,8 @@ export function refuseOversizedBySize(input: SizeBoundInput): void {
   const needed = atLeast + reserve;
   throw new ContextOverflowError(
     `The task does not fit the context window: its files, the task and the knowledge base are ${bytes} bytes, at least ${atLeast} tokens even at ${maxBytesPerToken} bytes per token ` +
-      `(the longest token of the model's vocabulary), and ${reserve} more are reserved for the answer (num_predict), but the window is ${contextSize} tokens. ` +
+      `(${input.boundSource ?? "the longest token of the model's vocabulary"}), and ${reserve} more are reserved for the answer (num_predict), but the window is ${contextSize} tokens. ` +
       `Refused by its size before tokenizing. Shorten the objective or the files, or raise options.num_ctx to at least ${needed}.`,
-    { refused_by: "size", bytes, max_bytes_per_token: maxBytesPerToken, at_least_tokens: atLeast, num_predict: reserve, num_ctx: contextSize, needed },
+    { refused_by: "size", bytes, max_token_bytes: maxBytesPerToken, at_least_tokens: atLeast, num_predict: reserve, num_ctx: contextSize, needed },
   );
 }

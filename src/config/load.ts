@@ -147,6 +147,58 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
 
+  const legacy = readLegacyRcFiles(baseDir, warnings);
+  let options_: GenerationOptions = legacy.options;
+  const fromFile = fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings);
+  options_ = { ...options_, ...fromFile.options, ...optionsFromEnv(env), ...options.overrides?.options };
+
+  const backend = resolveBackend(options.overrides, env, file);
+  const model = resolveModel(backend, options.overrides, env, file, { cwd, baseDir, legacyModel: legacy.model });
+
+  if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL) {
+    warnings.push(`OLLAMA_MODEL=${env.OLLAMA_MODEL} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`);
+  }
+
+  const hostOverride = options.overrides?.host !== undefined ? parseHostList(options.overrides.host) : undefined;
+
+  const workspace = resolveWorkspace(options.overrides, file, configPath, { cwd, baseDir });
+  // A mistyped --workspace must not grow a fresh <typo>/.builder/ with metrics in it.
+  requireFolder(workspace, options.overrides?.workspace ? "--workspace" : file.workspace ? `workspace in ${configPath}` : "the workspace");
+
+  return {
+    backend,
+    model,
+    modelCacheDir: path.resolve(baseDir, env.BUILDER_MODEL_CACHE ?? file.model_cache_dir ?? defaultCacheDir(env)),
+    gpu: parseGpu(env.BUILDER_GPU) ?? file.gpu ?? "auto",
+    gpuIndex: parseGpuIndex(env.BUILDER_GPU_INDEX) ?? fromFile.gpuIndex ?? legacy.gpuIndex,
+    // No knowledge configured: the conventional folders (the seed's agents/ollama-knowledge/, .builder/knowledge/).
+    knowledge: file.knowledge ? file.knowledge.map((p) => path.resolve(baseDir, p)) : discoverKnowledge(workspace),
+    packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
+    knowledgeAllowOutside: (file.knowledge_allow_outside ?? []).map((p) => path.resolve(baseDir, p)),
+    workspace,
+    deny: file.deny ?? [],
+    options: options_,
+    boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? false,
+    answer: {
+      format: options.overrides?.answerFormat ?? parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT") ?? file.answer?.format ?? "auto",
+      edits: options.overrides?.edits ?? parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS") ?? file.answer?.edits ?? "auto",
+    },
+    engine: resolveEngineSettings(file, env, options.overrides?.keepAlive),
+    ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacy.host),
+    openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
+    verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
+    modelCatalog: file.models?.catalog ?? [],
+    cost: file.cost ?? {},
+    eval: { testCommand: file.eval?.test_command },
+    fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
+    configPath,
+    warnings,
+    notes,
+  };
+}
+
+/** Settings from the legacy `.ollamarc` files (home, then the config folder); the later file wins. */
+function readLegacyRcFiles(baseDir: string, warnings: string[]): { options: GenerationOptions; model?: string; host?: string; gpuIndex?: number } {
   let options_: GenerationOptions = {};
   let legacyModel: string | undefined;
   let legacyHost: string | undefined;
@@ -166,75 +218,46 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     legacyHost = legacy.host ?? legacyHost;
     warnings.push(...legacy.warnings);
   }
-  const fromFile = fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings);
-  options_ = { ...options_, ...fromFile.options, ...optionsFromEnv(env), ...options.overrides?.options };
+  return { options: options_, model: legacyModel, host: legacyHost, gpuIndex: legacyGpuIndex };
+}
 
+/** The backend: flag, else BUILDER_BACKEND (checked), else the file, else embedded. */
+function resolveBackend(overrides: ConfigOverrides | undefined, env: NodeJS.ProcessEnv, file: ConfigFile): BackendName {
   const envBackend = env.BUILDER_BACKEND;
   if (envBackend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(envBackend)) {
     throw new ConfigError(`BUILDER_BACKEND="${envBackend}" is not a backend. Use one of: ${BACKEND_NAMES.join(", ")}.`);
   }
-  const backend: BackendName = options.overrides?.backend ?? (envBackend as BackendName | undefined) ?? file.backend ?? "embedded";
+  return overrides?.backend ?? (envBackend as BackendName | undefined) ?? file.backend ?? "embedded";
+}
 
-  const modelFromOllamaEnv = backend === "ollama" ? env.OLLAMA_MODEL : undefined;
+/**
+ * The model: flag, else BUILDER_MODEL, else OLLAMA_MODEL (ollama backend only), else the file, else
+ * the legacy `.ollamarc`. Flag and environment paths resolve against the working folder, the file's
+ * against its folder.
+ */
+function resolveModel(
+  backend: BackendName,
+  overrides: ConfigOverrides | undefined,
+  env: NodeJS.ProcessEnv,
+  file: ConfigFile,
+  where: { cwd: string; baseDir: string; legacyModel: string | undefined },
+): string | undefined {
   // Server backends name models ("qwen2.5-coder:7b", "Qwen/Qwen2.5-Coder-7B"): only GGUF references are paths.
   const modelRef = (ref: string, dir: string): string => (backend === "embedded" ? resolveModelRef(ref, dir) : ref);
-  const model =
-    options.overrides?.model !== undefined
-      ? modelRef(options.overrides.model, cwd)
-      : env.BUILDER_MODEL
-        ? modelRef(env.BUILDER_MODEL, cwd)
-        : modelFromOllamaEnv
-          ? modelFromOllamaEnv
-          : file.model
-            ? modelRef(file.model, baseDir)
-            : legacyModel;
+  if (overrides?.model !== undefined) return modelRef(overrides.model, where.cwd);
+  if (env.BUILDER_MODEL) return modelRef(env.BUILDER_MODEL, where.cwd);
+  const modelFromOllamaEnv = backend === "ollama" ? env.OLLAMA_MODEL : undefined;
+  if (modelFromOllamaEnv) return modelFromOllamaEnv;
+  if (file.model) return modelRef(file.model, where.baseDir);
+  return where.legacyModel;
+}
 
-  if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL) {
-    warnings.push(`OLLAMA_MODEL=${env.OLLAMA_MODEL} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`);
-  }
-
-  const hostOverride = options.overrides?.host !== undefined ? parseHostList(options.overrides.host) : undefined;
-
-  const workspace = options.overrides?.workspace
-    ? path.resolve(cwd, options.overrides.workspace)
-    : file.workspace
-      ? path.resolve(baseDir, file.workspace)
-      : configPath
-        ? baseDir
-        : findWorkspaceRoot(cwd);
-  // A mistyped --workspace must not grow a fresh <typo>/.builder/ with metrics in it.
-  requireFolder(workspace, options.overrides?.workspace ? "--workspace" : file.workspace ? `workspace in ${configPath}` : "the workspace");
-
-  return {
-    backend,
-    model,
-    modelCacheDir: path.resolve(baseDir, env.BUILDER_MODEL_CACHE ?? file.model_cache_dir ?? defaultCacheDir(env)),
-    gpu: parseGpu(env.BUILDER_GPU) ?? file.gpu ?? "auto",
-    gpuIndex: parseGpuIndex(env.BUILDER_GPU_INDEX) ?? fromFile.gpuIndex ?? legacyGpuIndex,
-    // No knowledge configured: the conventional folders (the seed's agents/ollama-knowledge/, .builder/knowledge/).
-    knowledge: file.knowledge ? file.knowledge.map((p) => path.resolve(baseDir, p)) : discoverKnowledge(workspace),
-    packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
-    knowledgeAllowOutside: (file.knowledge_allow_outside ?? []).map((p) => path.resolve(baseDir, p)),
-    workspace,
-    deny: file.deny ?? [],
-    options: options_,
-    boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? false,
-    answer: {
-      format: options.overrides?.answerFormat ?? parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT") ?? file.answer?.format ?? "auto",
-      edits: options.overrides?.edits ?? parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS") ?? file.answer?.edits ?? "auto",
-    },
-    engine: resolveEngineSettings(file, env, options.overrides?.keepAlive),
-    ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacyHost),
-    openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
-    verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
-    modelCatalog: file.models?.catalog ?? [],
-    cost: file.cost ?? {},
-    eval: { testCommand: file.eval?.test_command },
-    fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
-    configPath,
-    warnings,
-    notes,
-  };
+/** The workspace: flag, else the file's, else the config file's folder, else found from the working folder. */
+function resolveWorkspace(overrides: ConfigOverrides | undefined, file: ConfigFile, configPath: string | undefined, where: { cwd: string; baseDir: string }): string {
+  if (overrides?.workspace) return path.resolve(where.cwd, overrides.workspace);
+  if (file.workspace) return path.resolve(where.baseDir, file.workspace);
+  if (configPath) return where.baseDir;
+  return findWorkspaceRoot(where.cwd);
 }
 
 function ollamaSettings(file: ConfigFile, env: NodeJS.ProcessEnv, override: string[] | undefined, legacyHost: string | undefined): BuilderConfig["ollama"] {

@@ -33,12 +33,8 @@ export function outlineModule(tsApi: typeof ts, fileName: string, text: string):
   const source = tsApi.createSourceFile(fileName, text, tsApi.ScriptTarget.Latest, false, scriptKind(tsApi, fileName));
   const symbols: string[] = [];
   const specifiers: string[] = [];
-  const textOf = (node: ts.Node): string => compact(node.getText(source));
-  const params = (node: ts.SignatureDeclarationBase): string => `(${node.parameters.map((p) => textOf(p)).join(", ")})${node.type ? `: ${textOf(node.type)}` : ""}`;
-  const typeParams = (node: { typeParameters?: ts.NodeArray<ts.TypeParameterDeclaration> }): string =>
-    node.typeParameters ? `<${node.typeParameters.map((p) => textOf(p)).join(", ")}>` : "";
-  const heritage = (node: ts.ClassLikeDeclaration | ts.InterfaceDeclaration): string =>
-    node.heritageClauses ? ` ${node.heritageClauses.map((h) => textOf(h)).join(" ")}` : "";
+  const printer = printerFor(source);
+  const { textOf, params, typeParams, heritage } = printer;
 
   for (const statement of source.statements) {
     if (tsApi.isImportDeclaration(statement) && tsApi.isStringLiteral(statement.moduleSpecifier)) {
@@ -66,17 +62,7 @@ export function outlineModule(tsApi: typeof ts, fileName: string, text: string):
       const isAsync = modifiers.some((m) => m.kind === tsApi.SyntaxKind.AsyncKeyword);
       symbols.push(truncate(`${prefix}${isAsync ? "async " : ""}function ${statement.name?.text ?? ""}${typeParams(statement)}${params(statement)}`));
     } else if (tsApi.isClassDeclaration(statement)) {
-      const members: string[] = [];
-      for (const member of statement.members) {
-        const memberModifiers = tsApi.canHaveModifiers(member) ? tsApi.getModifiers(member) : undefined;
-        if (memberModifiers?.some((m) => m.kind === tsApi.SyntaxKind.PrivateKeyword || m.kind === tsApi.SyntaxKind.ProtectedKeyword)) continue;
-        if (member.name && tsApi.isPrivateIdentifier(member.name)) continue;
-        const isStatic = memberModifiers?.some((m) => m.kind === tsApi.SyntaxKind.StaticKeyword) ? "static " : "";
-        if (tsApi.isConstructorDeclaration(member)) members.push(`constructor${params(member)}`);
-        else if (tsApi.isMethodDeclaration(member) && member.name) members.push(`${isStatic}${textOf(member.name)}${typeParams(member)}${params(member)}`);
-        else if (tsApi.isPropertyDeclaration(member) && member.name) members.push(`${isStatic}${textOf(member.name)}${member.type ? `: ${textOf(member.type)}` : ""}`);
-        else if (tsApi.isGetAccessorDeclaration(member) && member.name) members.push(`get ${textOf(member.name)}()${member.type ? `: ${textOf(member.type)}` : ""}`);
-      }
+      const members = classMembers(tsApi, printer, statement);
       const shown = members.slice(0, MAX_MEMBERS).map((m) => `    ${truncate(m)}`);
       if (members.length > MAX_MEMBERS) shown.push(`    … ${members.length - MAX_MEMBERS} more members`);
       symbols.push([truncate(`${prefix}class ${statement.name?.text ?? ""}${typeParams(statement)}${heritage(statement)}`), ...shown].join("\n"));
@@ -102,6 +88,44 @@ export function outlineModule(tsApi: typeof ts, fileName: string, text: string):
   }
   if (/\.(c|m)?jsx?$/.test(fileName)) addCommonJs(tsApi, text, source, symbols, specifiers);
   return { symbols, specifiers: [...new Set(specifiers)] };
+}
+
+/** Prints declarations of one source file as written, whitespace compacted. */
+interface Printer {
+  textOf(node: ts.Node): string;
+  /** `(a: A, b: B): R`: the parameter list and return type. */
+  params(node: ts.SignatureDeclarationBase): string;
+  /** `<T, U>`, or "" without type parameters. */
+  typeParams(node: { typeParameters?: ts.NodeArray<ts.TypeParameterDeclaration> }): string;
+  /** ` extends A implements B`, or "" without heritage clauses. */
+  heritage(node: ts.ClassLikeDeclaration | ts.InterfaceDeclaration): string;
+}
+
+function printerFor(source: ts.SourceFile): Printer {
+  const textOf = (node: ts.Node): string => compact(node.getText(source));
+  const params = (node: ts.SignatureDeclarationBase): string => `(${node.parameters.map((p) => textOf(p)).join(", ")})${node.type ? `: ${textOf(node.type)}` : ""}`;
+  const typeParams = (node: { typeParameters?: ts.NodeArray<ts.TypeParameterDeclaration> }): string =>
+    node.typeParameters ? `<${node.typeParameters.map((p) => textOf(p)).join(", ")}>` : "";
+  const heritage = (node: ts.ClassLikeDeclaration | ts.InterfaceDeclaration): string =>
+    node.heritageClauses ? ` ${node.heritageClauses.map((h) => textOf(h)).join(" ")}` : "";
+  return { textOf, params, typeParams, heritage };
+}
+
+/** The public members of a class, one line each: constructor, methods, properties, getters. */
+function classMembers(tsApi: typeof ts, printer: Printer, statement: ts.ClassDeclaration): string[] {
+  const { textOf, params, typeParams } = printer;
+  const members: string[] = [];
+  for (const member of statement.members) {
+    const memberModifiers = tsApi.canHaveModifiers(member) ? tsApi.getModifiers(member) : undefined;
+    if (memberModifiers?.some((m) => m.kind === tsApi.SyntaxKind.PrivateKeyword || m.kind === tsApi.SyntaxKind.ProtectedKeyword)) continue;
+    if (member.name && tsApi.isPrivateIdentifier(member.name)) continue;
+    const isStatic = memberModifiers?.some((m) => m.kind === tsApi.SyntaxKind.StaticKeyword) ? "static " : "";
+    if (tsApi.isConstructorDeclaration(member)) members.push(`constructor${params(member)}`);
+    else if (tsApi.isMethodDeclaration(member) && member.name) members.push(`${isStatic}${textOf(member.name)}${typeParams(member)}${params(member)}`);
+    else if (tsApi.isPropertyDeclaration(member) && member.name) members.push(`${isStatic}${textOf(member.name)}${member.type ? `: ${textOf(member.type)}` : ""}`);
+    else if (tsApi.isGetAccessorDeclaration(member) && member.name) members.push(`get ${textOf(member.name)}()${member.type ? `: ${textOf(member.type)}` : ""}`);
+  }
+  return members;
 }
 
 /** CommonJS modules: `require()` calls, `module.exports = …` and `exports.name = …` at the top level. */

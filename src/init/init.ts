@@ -149,12 +149,11 @@ export interface InitResult {
  * copies it to `builder.config.json.bak-<time>` first.
  */
 export async function writeInit(plan: InitPlan, options: { force?: boolean } = {}): Promise<InitResult> {
-  let backup: string | undefined;
   if (existsSync(plan.target)) {
     if (!options.force) {
       throw new ConfigError(`${plan.target} already exists; nothing was written. Use --force to replace it (the old one is backed up), or --dry-run to see the result.`, { path: plan.target });
     }
   }
-  ({ backup } = await writeWithBackup(plan.target, JSON.stringify(plan.config, null, 2) + "\n"));
+  const { backup } = await writeWithBackup(plan.target, JSON.stringify(plan.config, null, 2) + "\n");
   return { written: plan.target, backup };
 }

@@ -303,6 +303,44 @@ function checkedOptions(options: SyntheticModelOptions): Required<SyntheticModel
   return o;
 }
 
+/** The GGUF key/value metadata of a synthetic model: llama hyperparameters, tokenizer and chat template. */
+function modelMetadata(o: Required<SyntheticModelOptions>, vocab: Vocabulary): Array<readonly [string, GgufValue]> {
+  return [
+    ["general.architecture", str("llama")],
+    ["general.name", str(o.name)],
+    ["general.alignment", u32(ALIGNMENT)],
+    ["general.file_type", u32(0)], // LLAMA_FTYPE_ALL_F32
+    ["llama.context_length", u32(o.contextLength)],
+    ["llama.embedding_length", u32(o.embeddingLength)],
+    ["llama.block_count", u32(o.blockCount)],
+    ["llama.feed_forward_length", u32(o.feedForwardLength)],
+    ["llama.attention.head_count", u32(o.headCount)],
+    [
+      "llama.attention.head_count_kv",
+      o.perLayerKvHeads ? { type: GGUF_ARRAY, elementType: GGUF_INT32, values: new Array<number>(o.blockCount).fill(o.headCount) } : u32(o.headCount),
+    ],
+    ["llama.attention.layer_norm_rms_epsilon", f32(1e-5)],
+    ["llama.rope.dimension_count", u32(o.embeddingLength / o.headCount)],
+    ["llama.rope.freq_base", f32(10000)],
+    ["llama.vocab_size", u32(vocab.tokens.length)],
+    ["tokenizer.ggml.model", str("llama")],
+    ["tokenizer.ggml.tokens", { type: GGUF_ARRAY, elementType: GGUF_STRING, values: vocab.tokens }],
+    ["tokenizer.ggml.scores", { type: GGUF_ARRAY, elementType: GGUF_FLOAT32, values: vocab.scores }],
+    ["tokenizer.ggml.token_type", { type: GGUF_ARRAY, elementType: GGUF_INT32, values: vocab.types }],
+    ["tokenizer.ggml.bos_token_id", u32(vocab.bos)],
+    // ChatML ends a turn with <|im_end|>, so it is both EOS and EOT; "</s>" stays a plain control token.
+    ["tokenizer.ggml.eos_token_id", u32(vocab.imEnd)],
+    ["tokenizer.ggml.eot_token_id", u32(vocab.imEnd)],
+    ["tokenizer.ggml.unknown_token_id", u32(vocab.unk)],
+    ["tokenizer.ggml.add_bos_token", bool(true)],
+    ["tokenizer.ggml.add_eos_token", bool(false)],
+    // SPM models default to prepending "▁" to the text; a code model wants text to round-trip
+    // exactly (no phantom leading space after every special token), so switch it off.
+    ["tokenizer.ggml.add_space_prefix", bool(false)],
+    ["tokenizer.chat_template", str(o.chatTemplate)],
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------------------------------
@@ -324,40 +362,7 @@ export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer 
   const nFf = o.feedForwardLength;
   const nEmbdKv = nEmbd; // head_count_kv == head_count
 
-  const metadata: Array<readonly [string, GgufValue]> = [
-    ["general.architecture", str("llama")],
-    ["general.name", str(o.name)],
-    ["general.alignment", u32(ALIGNMENT)],
-    ["general.file_type", u32(0)], // LLAMA_FTYPE_ALL_F32
-    ["llama.context_length", u32(o.contextLength)],
-    ["llama.embedding_length", u32(nEmbd)],
-    ["llama.block_count", u32(o.blockCount)],
-    ["llama.feed_forward_length", u32(nFf)],
-    ["llama.attention.head_count", u32(o.headCount)],
-    [
-      "llama.attention.head_count_kv",
-      o.perLayerKvHeads ? { type: GGUF_ARRAY, elementType: GGUF_INT32, values: new Array<number>(o.blockCount).fill(o.headCount) } : u32(o.headCount),
-    ],
-    ["llama.attention.layer_norm_rms_epsilon", f32(1e-5)],
-    ["llama.rope.dimension_count", u32(nEmbd / o.headCount)],
-    ["llama.rope.freq_base", f32(10000)],
-    ["llama.vocab_size", u32(nVocab)],
-    ["tokenizer.ggml.model", str("llama")],
-    ["tokenizer.ggml.tokens", { type: GGUF_ARRAY, elementType: GGUF_STRING, values: vocab.tokens }],
-    ["tokenizer.ggml.scores", { type: GGUF_ARRAY, elementType: GGUF_FLOAT32, values: vocab.scores }],
-    ["tokenizer.ggml.token_type", { type: GGUF_ARRAY, elementType: GGUF_INT32, values: vocab.types }],
-    ["tokenizer.ggml.bos_token_id", u32(vocab.bos)],
-    // ChatML ends a turn with <|im_end|>, so it is both EOS and EOT; "</s>" stays a plain control token.
-    ["tokenizer.ggml.eos_token_id", u32(vocab.imEnd)],
-    ["tokenizer.ggml.eot_token_id", u32(vocab.imEnd)],
-    ["tokenizer.ggml.unknown_token_id", u32(vocab.unk)],
-    ["tokenizer.ggml.add_bos_token", bool(true)],
-    ["tokenizer.ggml.add_eos_token", bool(false)],
-    // SPM models default to prepending "▁" to the text; a code model wants text to round-trip
-    // exactly (no phantom leading space after every special token), so switch it off.
-    ["tokenizer.ggml.add_space_prefix", bool(false)],
-    ["tokenizer.chat_template", str(o.chatTemplate)],
-  ];
+  const metadata = modelMetadata(o, vocab);
 
   // One PRNG stream consumed in tensor order, which is what makes the file reproducible.
   const normal = gaussian(seededRandom(o.seed));

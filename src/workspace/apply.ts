@@ -166,18 +166,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
   const dir = await checkedBuilderPath(root, backupDir(root, options.runId));
   if (await exists(dir)) throw new ApplyError(`Run ${options.runId} already has backups in ${dir}; use a new run id.`, { run_id: options.runId });
 
-  const entries: ManifestEntry[] = [];
-  for (const change of changes) {
-    const relative = change.target.relative;
-    let before: ManifestEntry["before"] = null;
-    if (change.before.exists) {
-      const backup = `files/${relative}`;
-      await writeBuilderFile(root, path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
-      before = { sha256: change.before.hash, mode: change.before.mode, backup };
-    }
-    const temp = change.after === null ? undefined : tempPathFor(relative, options.runId);
-    entries.push({ path: relative, action: change.action as FileAction, before, after: change.after === null ? null : { sha256: sha256(change.after) }, temp });
-  }
+  const entries = await backUpFiles(changes, root, dir, options.runId);
   const now = new Date().toISOString();
   const manifest: BackupManifest = {
     version: 1,
@@ -195,22 +184,7 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
 
   const done: PlannedChange[] = [];
   try {
-    for (const [index, change] of changes.entries()) {
-      const relative = change.target.relative;
-      const entry = entries[index] as ManifestEntry;
-      if (change.after === null) {
-        await options.sandbox.removeFile(relative);
-      } else {
-        // Through the sandbox: the folder checked is the folder written (no link swapped in between).
-        await options.sandbox.writeFile(relative, change.after, {
-          mode: change.mode,
-          tempName: entry.temp ? path.posix.basename(entry.temp) : undefined,
-          beforeRename: options.hooks?.beforeRename ? () => options.hooks?.beforeRename?.(relative) : undefined,
-        });
-      }
-      done.push(change);
-      await options.hooks?.afterWrite?.(relative);
-    }
+    await writeChanges(changes, entries, options, done);
   } catch (error) {
     const failed = changes[done.length]?.target.relative ?? "a file";
     const rollback = await rollBack(done, manifest, options.sandbox, dir);
@@ -228,6 +202,43 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
   const verb = options.source === "undo" ? "restored" : "applied";
   logger.info({ run_id: options.runId, files: entries.map((e) => `${e.action} ${e.path}`), backup_dir: dir }, `${verb} ${entries.length} file change(s); undo with: builder undo ${options.runId}`);
   return dir;
+}
+
+/** Copies each existing file into the backup folder; returns the manifest entries, one per change. */
+async function backUpFiles(changes: readonly PlannedChange[], root: string, dir: string, runId: string): Promise<ManifestEntry[]> {
+  const entries: ManifestEntry[] = [];
+  for (const change of changes) {
+    const relative = change.target.relative;
+    let before: ManifestEntry["before"] = null;
+    if (change.before.exists) {
+      const backup = `files/${relative}`;
+      await writeBuilderFile(root, path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
+      before = { sha256: change.before.hash, mode: change.before.mode, backup };
+    }
+    const temp = change.after === null ? undefined : tempPathFor(relative, runId);
+    entries.push({ path: relative, action: change.action as FileAction, before, after: change.after === null ? null : { sha256: sha256(change.after) }, temp });
+  }
+  return entries;
+}
+
+/** Writes or removes each file in order, pushing each one finished onto `done` (read by the rollback). */
+async function writeChanges(changes: readonly PlannedChange[], entries: readonly ManifestEntry[], options: ApplyOptions, done: PlannedChange[]): Promise<void> {
+  for (const [index, change] of changes.entries()) {
+    const relative = change.target.relative;
+    const entry = entries[index] as ManifestEntry;
+    if (change.after === null) {
+      await options.sandbox.removeFile(relative);
+    } else {
+      // Through the sandbox: the folder checked is the folder written (no link swapped in between).
+      await options.sandbox.writeFile(relative, change.after, {
+        mode: change.mode,
+        tempName: entry.temp ? path.posix.basename(entry.temp) : undefined,
+        beforeRename: options.hooks?.beforeRename ? () => options.hooks?.beforeRename?.(relative) : undefined,
+      });
+    }
+    done.push(change);
+    await options.hooks?.afterWrite?.(relative);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { chmod, readFile, unlink, writeFile } from "node:fs/promises";
-import { createServer, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import type { BuilderConfig } from "../../config/load.js";
 import { toBuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
@@ -53,119 +53,153 @@ export async function runEngineDaemon(spec: DaemonSpec): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const startedAt = new Date().toISOString();
-  let busy = 0;
-  let expiresAt: number | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  const sockets = new Set<Socket>();
-  let stopping = false;
+  await new ResidentEngine(spec, paths, backend, info, logger).start();
+}
 
-  const shutdown = async (reason: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ reason }, "resident engine stopping");
-    server.close();
-    for (const socket of sockets) socket.destroy();
-    await Promise.all([paths.socket, paths.info].map((file) => unlink(file).catch(() => undefined)));
-    await backend.dispose().catch(() => undefined);
-    await unlink(paths.lock).catch(() => undefined);
+type Logger = ReturnType<typeof getLogger>;
+
+/** A loaded engine: its socket server, its clients, and the keep-alive timer that ends it. */
+class ResidentEngine {
+  private readonly startedAt = new Date().toISOString();
+  private busy = 0;
+  private expiresAt: number | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sockets = new Set<Socket>();
+  private stopping = false;
+  private readonly server: Server;
+
+  constructor(
+    private readonly spec: DaemonSpec,
+    private readonly paths: EnginePaths,
+    private readonly backend: EmbeddedBackend,
+    private readonly info: BackendInfo,
+    private readonly logger: Logger,
+  ) {
+    this.server = createServer((socket) => this.serve(socket));
+  }
+
+  /** Listens on the socket, writes the info file, and arms the keep-alive timer. */
+  async start(): Promise<void> {
+    const { paths, spec, info, server } = this;
+    await unlink(paths.socket).catch(() => undefined);
+    await new Promise<void>((resolve, reject) => server.once("error", reject).listen(paths.socket, resolve));
+    await chmod(paths.socket, 0o600);
+    const infoFile: EngineInfoFile = { id: spec.id, pid: process.pid, model: info.model, socket: paths.socket, log: paths.log, started_at: this.startedAt };
+    await writeFile(paths.info, JSON.stringify(infoFile), { mode: 0o600 });
+    process.on("SIGTERM", () => void this.shutdown("SIGTERM"));
+    process.on("SIGINT", () => void this.shutdown("SIGINT"));
+    this.armKeepAlive();
+    this.logger.info({ socket: paths.socket, model: info.model, keep_alive_ms: spec.keepAliveMs, load_ms: Math.round(info.loadMs) }, "resident engine ready");
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info({ reason }, "resident engine stopping");
+    this.server.close();
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([this.paths.socket, this.paths.info].map((file) => unlink(file).catch(() => undefined)));
+    await this.backend.dispose().catch(() => undefined);
+    await unlink(this.paths.lock).catch(() => undefined);
     process.exit(0);
-  };
-  const armKeepAlive = (): void => {
-    clearTimeout(timer);
-    if (busy > 0 || spec.keepAliveMs === null) {
-      expiresAt = null;
+  }
+
+  private armKeepAlive(): void {
+    clearTimeout(this.timer);
+    if (this.busy > 0 || this.spec.keepAliveMs === null) {
+      this.expiresAt = null;
       return;
     }
-    expiresAt = Date.now() + spec.keepAliveMs;
-    timer = setTimeout(() => void shutdown("keep_alive expired"), spec.keepAliveMs);
-  };
-  const status = (): EngineStatus => ({
-    id: spec.id,
-    pid: process.pid,
-    model: info.model,
-    rss_bytes: process.memoryUsage().rss,
-    model_bytes: info.memoryBytes ?? 0,
-    busy,
-    sequences: RESIDENT_SEQUENCES,
-    expires_at: expiresAt === null ? null : new Date(expiresAt).toISOString(),
-    keep_alive_ms: spec.keepAliveMs,
-    started_at: startedAt,
-  });
+    this.expiresAt = Date.now() + this.spec.keepAliveMs;
+    this.timer = setTimeout(() => void this.shutdown("keep_alive expired"), this.spec.keepAliveMs);
+  }
 
-  const server = createServer((socket) => {
-    sockets.add(socket);
+  private status(): EngineStatus {
+    return {
+      id: this.spec.id,
+      pid: process.pid,
+      model: this.info.model,
+      rss_bytes: process.memoryUsage().rss,
+      model_bytes: this.info.memoryBytes ?? 0,
+      busy: this.busy,
+      sequences: RESIDENT_SEQUENCES,
+      expires_at: this.expiresAt === null ? null : new Date(this.expiresAt).toISOString(),
+      keep_alive_ms: this.spec.keepAliveMs,
+      started_at: this.startedAt,
+    };
+  }
+
+  /** One client connection: its messages, a heartbeat while it has runs, and cancellation when it goes away. */
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
     const inFlight = new Map<number, AbortController>();
     const heartbeat = setInterval(() => {
       if (inFlight.size > 0) send(socket, { type: "alive" });
     }, 1000);
     socket.on("close", () => {
-      sockets.delete(socket);
+      this.sockets.delete(socket);
       clearInterval(heartbeat);
       // A client that went away stops its generation and frees its sequence.
       for (const controller of inFlight.values()) controller.abort();
     });
     socket.on("error", () => undefined);
     onLines<ClientMessage>(socket, (message) => {
-      void handle(message).catch((error: unknown) => {
+      void this.handle(socket, inFlight, message).catch((error: unknown) => {
         const { error: body } = toBuilderError(error).toJSON();
         send(socket, { type: "error", id: message.id, error: body });
       });
     });
-    const handle = async (message: ClientMessage): Promise<void> => {
-      switch (message.type) {
-        case "hello":
-          send(socket, { type: "hello", id: message.id, info: { ...info, device: `${info.device}, resident engine pid ${process.pid}`, loadMs: 0, resident: true }, pid: process.pid });
-          return;
-        case "status":
-          send(socket, { type: "status", id: message.id, status: status() });
-          return;
-        case "stop":
-          send(socket, { type: "stopping", id: message.id });
-          socket.end(() => void shutdown("builder stop"));
-          return;
-        case "cancel":
-          inFlight.get(message.id)?.abort();
-          return;
-        case "count":
-        case "generate":
-          busy++;
-          armKeepAlive();
-          try {
-            if (message.type === "count") {
-              const { tokens } = await backend.countPromptTokens(message.messages);
-              send(socket, { type: "count", id: message.id, tokens });
-            } else {
-              const controller = new AbortController();
-              inFlight.set(message.id, controller);
-              try {
-                const result = await backend.generate({
-                  ...message.request,
-                  signal: controller.signal,
-                  onTextChunk: message.stream ? (text) => send(socket, { type: "chunk", id: message.id, text }) : undefined,
-                });
-                send(socket, { type: "result", id: message.id, result });
-              } finally {
-                inFlight.delete(message.id);
-              }
-            }
-          } finally {
-            busy--;
-            armKeepAlive();
-          }
-      }
-    };
-  });
+  }
 
-  await unlink(paths.socket).catch(() => undefined);
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(paths.socket, resolve));
-  await chmod(paths.socket, 0o600);
-  const infoFile: EngineInfoFile = { id: spec.id, pid: process.pid, model: info.model, socket: paths.socket, log: paths.log, started_at: startedAt };
-  await writeFile(paths.info, JSON.stringify(infoFile), { mode: 0o600 });
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  armKeepAlive();
-  logger.info({ socket: paths.socket, model: info.model, keep_alive_ms: spec.keepAliveMs, load_ms: Math.round(info.loadMs) }, "resident engine ready");
+  private async handle(socket: Socket, inFlight: Map<number, AbortController>, message: ClientMessage): Promise<void> {
+    const { info } = this;
+    switch (message.type) {
+      case "hello":
+        send(socket, { type: "hello", id: message.id, info: { ...info, device: `${info.device}, resident engine pid ${process.pid}`, loadMs: 0, resident: true }, pid: process.pid });
+        return;
+      case "status":
+        send(socket, { type: "status", id: message.id, status: this.status() });
+        return;
+      case "stop":
+        send(socket, { type: "stopping", id: message.id });
+        socket.end(() => void this.shutdown("builder stop"));
+        return;
+      case "cancel":
+        inFlight.get(message.id)?.abort();
+        return;
+      case "count":
+      case "generate":
+        this.busy++;
+        this.armKeepAlive();
+        try {
+          await this.work(socket, inFlight, message);
+        } finally {
+          this.busy--;
+          this.armKeepAlive();
+        }
+    }
+  }
+
+  /** A count or generate request, run on the model while the engine counts as busy. */
+  private async work(socket: Socket, inFlight: Map<number, AbortController>, message: Extract<ClientMessage, { type: "count" | "generate" }>): Promise<void> {
+    if (message.type === "count") {
+      const { tokens } = await this.backend.countPromptTokens(message.messages);
+      send(socket, { type: "count", id: message.id, tokens });
+      return;
+    }
+    const controller = new AbortController();
+    inFlight.set(message.id, controller);
+    try {
+      const result = await this.backend.generate({
+        ...message.request,
+        signal: controller.signal,
+        onTextChunk: message.stream ? (text) => send(socket, { type: "chunk", id: message.id, text }) : undefined,
+      });
+      send(socket, { type: "result", id: message.id, result });
+    } finally {
+      inFlight.delete(message.id);
+    }
+  }
 }
 
 /** Takes the engine's lock file; a lock whose process is gone is stale and taken over. */

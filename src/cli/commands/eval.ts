@@ -39,21 +39,8 @@ interface EvalFlags extends ModelFlags {
 export function evalCommand(): Command {
   const command = new Command("eval")
     .description("Measure a model on real tasks: a suite (builtin, or a folder) or your repository's history (--from-git); hidden tests decide pass or fail")
-    .argument("[suite]", "suite folder, or the name of a shipped suite (builtin)")
-    .option("--suite <name>", "suite folder or shipped suite name (builtin)")
-    .option("--from-git", "build the cases from the repository's commits (with --range)")
-    .option("--repo <dir>", "with --from-git: the repository (default: the workspace)")
-    .option("--range <A..B>", "with --from-git: the commits to consider (git log range)")
-    .option("--test-command <cmd>", "with --from-git: runs the hidden tests, {files} = the commit's test files (default: eval.test_command, else npm test)")
-    .option("--validate", "keep only cases whose tests fail before and pass with the known-good change; say what was dropped and why")
-    .option("--reference", "answer each case with its known-good change instead of a model (checks the suite itself)")
-    .option("--limit <n>", "run only the first n cases", toInt("--limit"))
-    .option("-o, --out <file>", "JSONL results, one row per case (default: .builder/eval/<suite>-<time>.jsonl)")
-    .option("--resume", "go on with an interrupted run: skip the cases --out already has")
-    .option("--concurrency <n>", "cases at the same time (default 1; over an endpoint pool, spread over its servers)", toInt("--concurrency"))
-    .option("--json", "print the summary as JSON on stdout")
-    .option("--no-verify", "skip Builder's own verification of each answer")
-    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2)", toInt("--max-repairs"));
+    .argument("[suite]", "suite folder, or the name of a shipped suite (builtin)");
+  addEvalOptions(command);
   addModelFlags(command);
   command.addCommand(evalCompareCommand());
   return command.action(async (suiteArg: string | undefined, flags: EvalFlags) => {
@@ -102,6 +89,25 @@ export function evalCommand(): Command {
     process.stderr.write(formatEvalTable(result.rows, summary));
     printSummary({ suite: selected.suiteName, out, summary, ran: result.ran, resumed: result.resumed, selected: selected.cases.length, skippedCommits: selected.skipped.length, validation, json: flags.json === true });
   });
+}
+
+/** The options of `builder eval` itself (the model flags come from {@link addModelFlags}). */
+function addEvalOptions(command: Command): Command {
+  return command
+    .option("--suite <name>", "suite folder or shipped suite name (builtin)")
+    .option("--from-git", "build the cases from the repository's commits (with --range)")
+    .option("--repo <dir>", "with --from-git: the repository (default: the workspace)")
+    .option("--range <A..B>", "with --from-git: the commits to consider (git log range)")
+    .option("--test-command <cmd>", "with --from-git: runs the hidden tests, {files} = the commit's test files (default: eval.test_command, else npm test)")
+    .option("--validate", "keep only cases whose tests fail before and pass with the known-good change; say what was dropped and why")
+    .option("--reference", "answer each case with its known-good change instead of a model (checks the suite itself)")
+    .option("--limit <n>", "run only the first n cases", toInt("--limit"))
+    .option("-o, --out <file>", "JSONL results, one row per case (default: .builder/eval/<suite>-<time>.jsonl)")
+    .option("--resume", "go on with an interrupted run: skip the cases --out already has")
+    .option("--concurrency <n>", "cases at the same time (default 1; over an endpoint pool, spread over its servers)", toInt("--concurrency"))
+    .option("--json", "print the summary as JSON on stdout")
+    .option("--no-verify", "skip Builder's own verification of each answer")
+    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2)", toInt("--max-repairs"));
 }
 
 /** Which cases the arguments ask for (exactly one source). */

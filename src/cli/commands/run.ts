@@ -40,26 +40,8 @@ interface RunFlags extends ModelFlags {
 export function runCommand(): Command {
   const command = new Command("run")
     .description("Generate a suggestion for a coding task (JSON on stdin, a task file, or flags); several task files give one JSON line each")
-    .argument("[task-files...]", "task JSON file(s) (default: read stdin when no -m is given)")
-    .option("-m, --objective <text>", "the task's objective (builds the task from flags)")
-    .option("-f, --file <path>", "a file the task changes (repeatable)", collect)
-    .option("--accept <criterion>", "an acceptance criterion (repeatable)", collect)
-    .option("--loc-max <n>", "the most lines the change may touch", toInt("--loc-max"))
-    .option("--pack <name>", "context pack from builder.config.json")
-    .option("--task-id <id>", "task id (default: time based)")
-    .option("--report", "print a human verification report on stderr")
-    .option("--apply", "write the suggestion (and its tests) into the workspace unless it FAILED verification, backed up; undo with builder undo")
-    .option("--dry-run", "print the unified diff of the suggestion on stdout instead of the JSON; write nothing")
-    .option("--force", "with --apply: write even files that changed since the prompt was built (backed up first)")
-    .addOption(
-      new Option("--explain-context [format]", "print on stderr what went into the prompt, what was dropped, and each part's tokens (text, or json: one JSON line)")
-        .choices(["text", "json"])
-        .preset("text"),
-    )
-    .option("--no-verify", "skip verification: the suggestion is reported UNVERIFIED (exit 0); with --apply it is written as it is")
-    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"))
-    .option("--concurrency <n>", "with several task files: how many run at the same time (default 1)", toInt("--concurrency"))
-    .option("--keep-alive <duration>", "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)");
+    .argument("[task-files...]", "task JSON file(s) (default: read stdin when no -m is given)");
+  addRunOptions(command);
   addModelFlags(command);
   return command.action(async (taskFiles: string[], flags: RunFlags) => {
     if (flags.apply && flags.dryRun) throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
@@ -105,6 +87,30 @@ export function runCommand(): Command {
       throw error;
     }
   });
+}
+
+/** The options of `builder run` itself (the model flags come from {@link addModelFlags}). */
+function addRunOptions(command: Command): Command {
+  return command
+    .option("-m, --objective <text>", "the task's objective (builds the task from flags)")
+    .option("-f, --file <path>", "a file the task changes (repeatable)", collect)
+    .option("--accept <criterion>", "an acceptance criterion (repeatable)", collect)
+    .option("--loc-max <n>", "the most lines the change may touch", toInt("--loc-max"))
+    .option("--pack <name>", "context pack from builder.config.json")
+    .option("--task-id <id>", "task id (default: time based)")
+    .option("--report", "print a human verification report on stderr")
+    .option("--apply", "write the suggestion (and its tests) into the workspace unless it FAILED verification, backed up; undo with builder undo")
+    .option("--dry-run", "print the unified diff of the suggestion on stdout instead of the JSON; write nothing")
+    .option("--force", "with --apply: write even files that changed since the prompt was built (backed up first)")
+    .addOption(
+      new Option("--explain-context [format]", "print on stderr what went into the prompt, what was dropped, and each part's tokens (text, or json: one JSON line)")
+        .choices(["text", "json"])
+        .preset("text"),
+    )
+    .option("--no-verify", "skip verification: the suggestion is reported UNVERIFIED (exit 0); with --apply it is written as it is")
+    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"))
+    .option("--concurrency <n>", "with several task files: how many run at the same time (default 1)", toInt("--concurrency"))
+    .option("--keep-alive <duration>", "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)");
 }
 
 /** The configuration with this command's flags, verification settings included. */

@@ -65,6 +65,10 @@ module.exports = {
     exclude: { path: "(^dist/|__fixtures__)" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.test.json" },
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".js"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default"],
+      extensions: [".ts", ".js"],
+    },
   },
 };

@@ -5,7 +5,17 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   // suites/ holds the eval cases: workspaces of their own, not Builder source.
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", ".bench/**", "examples/**", "suites/**", "**/__fixtures__/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      "coverage/**",
+      ".bench/**",
+      "examples/**",
+      "suites/**",
+      "**/__fixtures__/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,7 +32,10 @@ export default tseslint.config(
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/explicit-module-boundary-types": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
+      ],
       "no-console": "error",
       // Literal runs of spaces in a pattern mirror the printed layout they match; `{2}` hides it.
       "no-regex-spaces": "off",

@@ -39,7 +39,12 @@ function commands(block: string): string[] {
 /** The cells of a section's Markdown table rows (header and separator left out); `\|` stays inside a cell. */
 function tableRows(text: string): string[][] {
   const rows = text.split("\n").filter((line) => line.startsWith("|"));
-  return rows.slice(2).map((row) => row.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
+  return rows.slice(2).map((row) =>
+    row
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim()),
+  );
 }
 
 const backticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? "");
@@ -48,7 +53,8 @@ const backticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].
  * Whether a command runs by itself: it has no subcommands, or it takes arguments of its own besides
  * them (`builder eval [suite]` runs, `builder eval compare` is its subcommand; `builder dataset` only groups).
  */
-const runsItself = (command: Command): boolean => command.commands.length === 0 || command.registeredArguments.length > 0;
+const runsItself = (command: Command): boolean =>
+  command.commands.length === 0 || command.registeredArguments.length > 0;
 
 /** Every command of the program as its words ("run", "dataset export", "eval", "eval compare"), leaving out commander's help. */
 function commandPaths(command: Command, prefix: string[] = []): string[] {
@@ -92,13 +98,20 @@ describe("README.md", () => {
     for (const [text, name, next] of mentions) {
       const command = findCommand([name ?? ""]);
       expect(command, `README mentions "${text}"`).toBeDefined();
-      if (command && !runsItself(command)) expect(findCommand([name ?? "", next ?? ""]), `README mentions "${text}"`).toBeDefined();
+      if (command && !runsItself(command))
+        expect(findCommand([name ?? "", next ?? ""]), `README mentions "${text}"`).toBeDefined();
     }
   });
 
   it("lists every command in its commands table, once", () => {
-    const listed = tableRows(section("Commands")).map((row) => /^builder ([a-z ]+?)(?: [<[]|$)/.exec(backticked(row[0] ?? "")[0] ?? "")?.[1]);
-    expect(listed.sort()).toEqual(commandPaths(createProgram()).filter((p) => p !== "help").sort());
+    const listed = tableRows(section("Commands")).map(
+      (row) => /^builder ([a-z ]+?)(?: [<[]|$)/.exec(backticked(row[0] ?? "")[0] ?? "")?.[1],
+    );
+    expect(listed.sort()).toEqual(
+      commandPaths(createProgram())
+        .filter((p) => p !== "help")
+        .sort(),
+    );
   });
 
   it("shows only flags the commands accept", () => {
@@ -116,7 +129,8 @@ describe("README.md", () => {
       const path = findCommand(words.slice(0, 2)) ? words.slice(0, 2) : words.slice(0, 1);
       const command = findCommand(path);
       expect(command, line).toBeDefined();
-      for (const [flag] of line.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)) expect(longFlags(command as Command), line).toContain(flag);
+      for (const [flag] of line.matchAll(/(?<![\w-])--[a-z][a-z-]*/g))
+        expect(longFlags(command as Command), line).toContain(flag);
     }
   });
 
@@ -143,8 +157,16 @@ describe("README.md", () => {
     const shape = ConfigFileSchema.shape;
     const required = Object.keys(shape)
       .filter((key) => key !== "$schema")
-      .flatMap((key) => (["options", "verify", "ollama", "openai"].includes(key) ? Object.keys(objectShape(shape[key as keyof typeof shape])).map((k) => `${key}.${k}`) : [key]));
-    for (const key of required) expect(keys.some((listed) => listed === key || listed.startsWith(`${key}.`)), `config key ${key} is in the table`).toBe(true);
+      .flatMap((key) =>
+        ["options", "verify", "ollama", "openai"].includes(key)
+          ? Object.keys(objectShape(shape[key as keyof typeof shape])).map((k) => `${key}.${k}`)
+          : [key],
+      );
+    for (const key of required)
+      expect(
+        keys.some((listed) => listed === key || listed.startsWith(`${key}.`)),
+        `config key ${key} is in the table`,
+      ).toBe(true);
     for (const row of tableRows(section("Configuration"))) {
       const option = /^options\.(\w+)$/.exec(backticked(row[0] ?? "")[0] ?? "")?.[1];
       const variable = backticked(row[1] ?? "").find((v) => v.startsWith("BUILDER_"));

@@ -37,14 +37,33 @@ export interface UsageObserver {
  * cancelled or malformed answer; an answer whose edits do not apply comes back with `problems` (a
  * repair round sends them to the model).
  */
-export async function generateAnswer(input: AnswerStepInput, messages: ChatMessage[], observe: UsageObserver, repairOf?: Attempt): Promise<GeneratedAnswer> {
+export async function generateAnswer(
+  input: AnswerStepInput,
+  messages: ChatMessage[],
+  observe: UsageObserver,
+  repairOf?: Attempt,
+): Promise<GeneratedAnswer> {
   const { backend, config, style, logger } = input;
   const count = await backend.countPromptTokens(messages);
   observe.promptCounted(count.tokens);
-  const maxTokens = planAnswerBudget({ promptTokens: count.tokens, contextSize: input.info.contextSize, numPredict: config.options.num_predict, exact: count.exact });
+  const maxTokens = planAnswerBudget({
+    promptTokens: count.tokens,
+    contextSize: input.info.contextSize,
+    numPredict: config.options.num_predict,
+    exact: count.exact,
+  });
   const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => ({ path, content }));
   const constraint = answerConstraint(style, files, config.boundedAnswer ? maxTokens : undefined, input.newFileFolders);
-  logger.debug({ prompt_tokens: count.tokens, max_tokens: maxTokens, format: style.format, grammar_bytes: constraint.grammar?.length, repair_of_round: repairOf?.round }, "generating");
+  logger.debug(
+    {
+      prompt_tokens: count.tokens,
+      max_tokens: maxTokens,
+      format: style.format,
+      grammar_bytes: constraint.grammar?.length,
+      repair_of_round: repairOf?.round,
+    },
+    "generating",
+  );
   const result = await backend.generate({
     messages,
     ...constraint,
@@ -67,11 +86,23 @@ export async function generateAnswer(input: AnswerStepInput, messages: ChatMessa
       { num_predict: maxTokens, generated_tokens: result.metrics.generatedTokens },
     );
   }
-  if (result.stopReason === "abort") throw new GenerationError("Generation was cancelled before the answer was complete.");
+  if (result.stopReason === "abort")
+    throw new GenerationError("Generation was cancelled before the answer was complete.");
   const parsed = parseAnswer(result.text, style);
   const resolution = resolveChanges(parsed, input.allowed);
-  if (!resolution.ok) return { answer: unappliedAnswer(parsed.explanation, input.allowed), generation: result, cutFields: [], problems: resolution.problems };
-  return { answer: answerFromChanges(resolution.changes, parsed.explanation), generation: result, cutFields: resolution.notes, problems: [] };
+  if (!resolution.ok)
+    return {
+      answer: unappliedAnswer(parsed.explanation, input.allowed),
+      generation: result,
+      cutFields: [],
+      problems: resolution.problems,
+    };
+  return {
+    answer: answerFromChanges(resolution.changes, parsed.explanation),
+    generation: result,
+    cutFields: resolution.notes,
+    problems: [],
+  };
 }
 
 /**
@@ -100,7 +131,16 @@ function unappliedAnswer(explanation: string, allowed: AllowedFiles): ModelAnswe
 export function editProblemsReport(problems: readonly string[]): VerificationReport {
   return {
     verdict: "FAILED",
-    checks: [{ name: "edits", status: "failed", durationMs: 0, diagnostics: [...problems], summary: `${problems.length} change(s) do not apply to the files as Builder read them`, notes: [] }],
+    checks: [
+      {
+        name: "edits",
+        status: "failed",
+        durationMs: 0,
+        diagnostics: [...problems],
+        summary: `${problems.length} change(s) do not apply to the files as Builder read them`,
+        notes: [],
+      },
+    ],
     notes: [],
     durationMs: 0,
   };

@@ -18,7 +18,13 @@ class ScriptedBackend implements Backend {
     private readonly contextSize = 16384,
   ) {}
   async prepare(): Promise<BackendInfo> {
-    return { backend: "embedded", model: "/models/scripted.gguf", contextSize: this.contextSize, device: "script", loadMs: 0 };
+    return {
+      backend: "embedded",
+      model: "/models/scripted.gguf",
+      contextSize: this.contextSize,
+      device: "script",
+      loadMs: 0,
+    };
   }
   async countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
     return { tokens: Math.ceil(messages.reduce((n, m) => n + m.content.length, 0) / 3), exact: false };
@@ -27,7 +33,11 @@ class ScriptedBackend implements Backend {
     this.requests.push(request.messages);
     const answer = this.answers[Math.min(this.requests.length - 1, this.answers.length - 1)] as ModelAnswer;
     // Round n reports 50·n generated tokens, so sums over rounds differ from any single round.
-    return { text: textOf(answer), stopReason: "stop", metrics: { promptTokens: 10, generatedTokens: 50 * this.requests.length, generationMs: 5 } };
+    return {
+      text: textOf(answer),
+      stopReason: "stop",
+      metrics: { promptTokens: 10, generatedTokens: 50 * this.requests.length, generationMs: 5 },
+    };
   }
   async dispose(): Promise<void> {}
 }
@@ -35,7 +45,8 @@ class ScriptedBackend implements Backend {
 /** A whole-file answer in the text format: the code (and its tests) as whole contents. */
 function textOf(answer: ModelAnswer): string {
   const changes = [{ path: answer.file_path, action: "create" as const, content: answer.suggested_code }];
-  if (answer.tests !== "") changes.push({ path: answer.file_path.replace(/\.ts$/, ".test.ts"), action: "create", content: answer.tests });
+  if (answer.tests !== "")
+    changes.push({ path: answer.file_path.replace(/\.ts$/, ".test.ts"), action: "create", content: answer.tests });
   return renderTextAnswer({ changes, explanation: answer.explanation });
 }
 
@@ -53,9 +64,18 @@ const RIGHT: ModelAnswer = {
   explanation: "multiply",
   tests: "",
 };
-const TYPE_ERROR: ModelAnswer = { ...RIGHT, suggested_code: 'export function multiply(a: number, b: number): number {\n  return "x";\n}\n' };
-const NO_RETURN_TYPE: ModelAnswer = { ...RIGHT, suggested_code: "export function multiply(a: number, b: number) {\n  return a * b;\n}\n" };
-const WITH_ANY: ModelAnswer = { ...RIGHT, suggested_code: "export function multiply(a: any, b: number): number {\n  return a * b;\n}\n" };
+const TYPE_ERROR: ModelAnswer = {
+  ...RIGHT,
+  suggested_code: 'export function multiply(a: number, b: number): number {\n  return "x";\n}\n',
+};
+const NO_RETURN_TYPE: ModelAnswer = {
+  ...RIGHT,
+  suggested_code: "export function multiply(a: number, b: number) {\n  return a * b;\n}\n",
+};
+const WITH_ANY: ModelAnswer = {
+  ...RIGHT,
+  suggested_code: "export function multiply(a: any, b: number): number {\n  return a * b;\n}\n",
+};
 
 const logger = createLogger({ level: "silent" });
 
@@ -65,7 +85,11 @@ function run(task: BuilderTask, config: BuilderConfig, backend: ScriptedBackend)
 }
 
 function config(workspace: string, verify: VerifyOverrides = {}): BuilderConfig {
-  return loadConfig({ cwd: workspace, env: { HOME: tempDir() }, overrides: { workspace, verify, options: { num_predict: 4096 } } });
+  return loadConfig({
+    cwd: workspace,
+    env: { HOME: tempDir() },
+    overrides: { workspace, verify, options: { num_predict: 4096 } },
+  });
 }
 
 describe("the repair loop (scripted backend, real checks)", () => {
@@ -80,7 +104,9 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(backend.requests).toHaveLength(2);
     const repair = backend.requests[1] as ChatMessage[];
     expect(repair.at(-2)).toEqual({ role: "assistant", content: textOf(TYPE_ERROR) });
-    expect(repair.at(-1)?.content).toMatch(/typecheck: 1 error\(s\)[\s\S]*src\/multiply\.ts:2:3 TS2322 Type 'string' is not assignable to type 'number'/);
+    expect(repair.at(-1)?.content).toMatch(
+      /typecheck: 1 error\(s\)[\s\S]*src\/multiply\.ts:2:3 TS2322 Type 'string' is not assignable to type 'number'/,
+    );
     expect(result.metrics).toMatchObject({ verdict: "VERIFIED", repair_rounds: 1 });
     expect(result.metrics.rounds?.map((r) => r.verdict)).toEqual(["FAILED", "VERIFIED"]);
     expect(Object.keys(result.metrics.check_ms ?? {})).toEqual(["typecheck", "rules", "tests", "lint"]);
@@ -122,7 +148,10 @@ describe("the repair loop (scripted backend, real checks)", () => {
   it("trims the diagnostics in the repair prompt to fit the context window", async () => {
     const workspace = typescriptProject();
     const body = Array.from({ length: 12 }, (_, i) => `  const v${i}: number = "s${i}";`).join("\n");
-    const manyErrors = { ...RIGHT, suggested_code: `export function multiply(a: number, b: number): number {\n${body}\n  return a * b;\n}\n` };
+    const manyErrors = {
+      ...RIGHT,
+      suggested_code: `export function multiply(a: number, b: number): number {\n${body}\n  return a * b;\n}\n`,
+    };
     const roomy = new ScriptedBackend([manyErrors, RIGHT]);
     await run(TASK, config(workspace), roomy);
     const full = roomy.requests[1] as ChatMessage[];
@@ -143,7 +172,11 @@ describe("the repair loop (scripted backend, real checks)", () => {
     const result = await run({ ...TASK, files: [] }, config(workspace, { maxRepairs: 0 }), backend);
     expect(backend.requests).toHaveLength(1);
     expect(result.suggestion.verification.checks).toEqual([
-      expect.objectContaining({ name: "edits", status: "failed", diagnostics: [expect.stringMatching(/not one of the task's files/)] }),
+      expect.objectContaining({
+        name: "edits",
+        status: "failed",
+        diagnostics: [expect.stringMatching(/not one of the task's files/)],
+      }),
     ]);
     expect(result.suggestion.verification.notes).toContain("repairs are off (--max-repairs 0)");
   });
@@ -155,7 +188,9 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(off.suggestion.verification.summary).toMatch(/Not verified: verification was switched off \(--no-verify\)/);
     const plain = tempDir();
     const none = await run(TASK, config(plain), new ScriptedBackend([TYPE_ERROR]));
-    expect(none.suggestion.verification.summary).toMatch(/Not verified: no tsconfig\.json in .* \(not a TypeScript workspace;/);
+    expect(none.suggestion.verification.summary).toMatch(
+      /Not verified: no tsconfig\.json in .* \(not a TypeScript workspace;/,
+    );
     expect(none.metrics.verdict).toBe("UNVERIFIED");
   });
 });
@@ -173,7 +208,14 @@ describe("buildRepairMessages", () => {
         durationMs: 0,
         notes: [],
         checks: [
-          { name: "typecheck", status: "failed", durationMs: 0, diagnostics: ["e1", "e2", "e3"], summary: "3 error(s)", notes: [] },
+          {
+            name: "typecheck",
+            status: "failed",
+            durationMs: 0,
+            diagnostics: ["e1", "e2", "e3"],
+            summary: "3 error(s)",
+            notes: [],
+          },
           { name: "rules", status: "passed", durationMs: 0, diagnostics: [], summary: "ok", notes: [] },
         ],
       },

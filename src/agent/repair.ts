@@ -56,7 +56,10 @@ export async function verifyWithRepairs(first: GeneratedAnswer, deps: RepairDeps
       break;
     }
     if (round > deps.maxRepairs) {
-      stopped = deps.maxRepairs === 0 ? "repairs are off (--max-repairs 0)" : `still failing after the allowed ${deps.maxRepairs} repair round(s)`;
+      stopped =
+        deps.maxRepairs === 0
+          ? "repairs are off (--max-repairs 0)"
+          : `still failing after the allowed ${deps.maxRepairs} repair round(s)`;
       break;
     }
     if (attempts.length >= 2 && fixedKeys(attempts[attempts.length - 2] as Attempt, previous).length === 0) {
@@ -67,7 +70,11 @@ export async function verifyWithRepairs(first: GeneratedAnswer, deps: RepairDeps
     try {
       next = await deps.repair(previous);
     } catch (error) {
-      if (!(error instanceof BuilderError) || !["GENERATION_TRUNCATED", "GENERATION_FAILED", "CONTEXT_OVERFLOW"].includes(error.code)) throw error;
+      if (
+        !(error instanceof BuilderError) ||
+        !["GENERATION_TRUNCATED", "GENERATION_FAILED", "CONTEXT_OVERFLOW"].includes(error.code)
+      )
+        throw error;
       stopped = `repair round ${round} produced no usable answer (${error.code}: ${error.message})`;
       break;
     }
@@ -85,14 +92,21 @@ export function fixedKeys(before: Attempt, after: Attempt): string[] {
 function failureKeys(report: VerificationReport): string[] {
   return report.checks
     .filter((check) => check.status === "failed")
-    .flatMap((check) => (check.diagnostics.length > 0 ? check.diagnostics : [check.summary]).map((d) => `${check.name}|${d.replace(/:\d+:\d+ /, " ")}`));
+    .flatMap((check) =>
+      (check.diagnostics.length > 0 ? check.diagnostics : [check.summary]).map(
+        (d) => `${check.name}|${d.replace(/:\d+:\d+ /, " ")}`,
+      ),
+    );
 }
 
 function pickBest(attempts: readonly Attempt[]): Attempt {
   let best = attempts[0] as Attempt;
   for (const attempt of attempts) {
     if (attempt.report.verdict !== "FAILED") return attempt;
-    const score = (a: Attempt): [number, number] => [a.report.checks.filter((c) => c.status === "failed").length, failureKeys(a.report).length];
+    const score = (a: Attempt): [number, number] => [
+      a.report.checks.filter((c) => c.status === "failed").length,
+      failureKeys(a.report).length,
+    ];
     const [checks, diagnostics] = score(attempt);
     const [bestChecks, bestDiagnostics] = score(best);
     if (checks < bestChecks || (checks === bestChecks && diagnostics <= bestDiagnostics)) best = attempt;
@@ -107,9 +121,17 @@ export const REPAIR_DIAGNOSTIC_LIMITS = [20, 10, 5, 2, 1] as const;
  * The repair conversation: the original prompt, the model's previous answer, and the failures (at
  * most `maxLinesPerCheck` diagnostics per check) with the request for a corrected answer.
  */
-export function buildRepairMessages(base: readonly ChatMessage[], previous: Attempt, maxLinesPerCheck: number): ChatMessage[] {
+export function buildRepairMessages(
+  base: readonly ChatMessage[],
+  previous: Attempt,
+  maxLinesPerCheck: number,
+): ChatMessage[] {
   // The model sees its answer as it wrote it (its own format), not Builder's reading of it.
-  return [...base, { role: "assistant", content: previous.generation.text }, { role: "user", content: repairRequest(previous.report.checks, maxLinesPerCheck) }];
+  return [
+    ...base,
+    { role: "assistant", content: previous.generation.text },
+    { role: "user", content: repairRequest(previous.report.checks, maxLinesPerCheck) },
+  ];
 }
 
 function repairRequest(checks: readonly CheckResult[], maxLines: number): string {
@@ -121,6 +143,8 @@ function repairRequest(checks: readonly CheckResult[], maxLines: number): string
   }
   const passed = checks.filter((c) => c.status === "passed").map((c) => c.name);
   if (passed.length > 0) lines.push(`Passed: ${passed.join(", ")}. Keep what already works.`);
-  lines.push("Your changes were not applied. Answer again in the same format with every change, against the files as shown above, fixing every problem above.");
+  lines.push(
+    "Your changes were not applied. Answer again in the same format with every change, against the files as shown above, fixing every problem above.",
+  );
   return lines.join("\n");
 }

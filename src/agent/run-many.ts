@@ -54,15 +54,27 @@ export async function runMany(taskFiles: readonly string[], options: RunManyOpti
   return outcomes;
 }
 
-async function runOne(index: number, source: string, backend: Backend, options: RunManyOptions, logger: Logger): Promise<TaskOutcome> {
+async function runOne(
+  index: number,
+  source: string,
+  backend: Backend,
+  options: RunManyOptions,
+  logger: Logger,
+): Promise<TaskOutcome> {
   let taskId: string | undefined;
   try {
     const task = await readTaskFile(source);
     taskId = task.task_id;
-    const result = await runTask(task, { config: options.config, backend, logger: logger.child({ task_file: source }), signal: options.signal });
+    const result = await runTask(task, {
+      config: options.config,
+      backend,
+      logger: logger.child({ task_file: source }),
+      signal: options.signal,
+    });
     return { index, source, ok: true, result };
   } catch (caught) {
-    if (caught instanceof RunFailure) return { index, source, ok: false, taskId, error: caught.error, metrics: caught.metrics };
+    if (caught instanceof RunFailure)
+      return { index, source, ok: false, taskId, error: caught.error, metrics: caught.metrics };
     return { index, source, ok: false, taskId, error: toBuilderError(caught) };
   }
 }
@@ -85,9 +97,21 @@ function succeeded(outcome: TaskOutcome): boolean {
 /** The JSON line printed for an outcome (a FAILED verdict keeps its suggestion, with ok false). */
 export function outcomeLine(outcome: TaskOutcome): OutcomeLine {
   if (outcome.ok) {
-    return { task_file: outcome.source, task_id: outcome.result.metrics.task_id, ok: succeeded(outcome), suggestion: outcome.result.suggestion, metrics: outcome.result.metrics };
+    return {
+      task_file: outcome.source,
+      task_id: outcome.result.metrics.task_id,
+      ok: succeeded(outcome),
+      suggestion: outcome.result.suggestion,
+      metrics: outcome.result.metrics,
+    };
   }
-  return { task_file: outcome.source, task_id: outcome.taskId ?? null, ok: false, error: outcome.error.toJSON().error, metrics: outcome.metrics ?? null };
+  return {
+    task_file: outcome.source,
+    task_id: outcome.taskId ?? null,
+    ok: false,
+    error: outcome.error.toJSON().error,
+    metrics: outcome.metrics ?? null,
+  };
 }
 
 /**
@@ -96,7 +120,9 @@ export function outcomeLine(outcome: TaskOutcome): OutcomeLine {
  * naming every failed task.
  */
 export function batchFailure(outcomes: readonly TaskOutcome[]): BuilderError | undefined {
-  const failed = outcomes.filter((o) => !succeeded(o)).map((o) => ({ source: o.source, code: o.ok ? "VERIFICATION_FAILED" : o.error.code }));
+  const failed = outcomes
+    .filter((o) => !succeeded(o))
+    .map((o) => ({ source: o.source, code: o.ok ? "VERIFICATION_FAILED" : o.error.code }));
   if (failed.length === 0) return undefined;
   const list = failed.map((o) => `${o.source} (${o.code})`).join(", ");
   return new BuilderError(

@@ -26,8 +26,20 @@ import { RunFailure } from "./run-failure.js";
 import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
 import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
-import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, verifyWithRepairs, type Attempt, type RepairOutcome } from "./repair.js";
-import { roundMetrics, unverifiedReport, verificationSection, verifiedReport, verifyAnswer } from "./verification-step.js";
+import {
+  REPAIR_DIAGNOSTIC_LIMITS,
+  buildRepairMessages,
+  verifyWithRepairs,
+  type Attempt,
+  type RepairOutcome,
+} from "./repair.js";
+import {
+  roundMetrics,
+  unverifiedReport,
+  verificationSection,
+  verifiedReport,
+  verifyAnswer,
+} from "./verification-step.js";
 import type { ChatMessage } from "../backends/types.js";
 
 /** Options for {@link runTask}. */
@@ -74,9 +86,13 @@ export class RunUsage implements UsageObserver {
   }
 
   /** The usage fields of a metrics line: sums over the rounds (the first round's time to first token). */
-  metrics(): Pick<RunMetrics, "prompt_tokens" | "prompt_ms" | "time_to_first_token_ms" | "generated_tokens" | "tokens_per_sec"> & { loadMs: number } {
+  metrics(): Pick<
+    RunMetrics,
+    "prompt_tokens" | "prompt_ms" | "time_to_first_token_ms" | "generated_tokens" | "tokens_per_sec"
+  > & { loadMs: number } {
     const all = this.rounds.map((r) => r.metrics);
-    const sum = (pick: (m: GenerateResult["metrics"]) => number | undefined): number => all.reduce((total, m) => total + (pick(m) ?? 0), 0);
+    const sum = (pick: (m: GenerateResult["metrics"]) => number | undefined): number =>
+      all.reduce((total, m) => total + (pick(m) ?? 0), 0);
     const first = all[0];
     const generated = sum((m) => m.generatedTokens);
     return {
@@ -84,7 +100,13 @@ export class RunUsage implements UsageObserver {
       prompt_ms: all.some((m) => m.promptMs !== undefined) ? round(sum((m) => m.promptMs)) : null,
       time_to_first_token_ms: first?.timeToFirstTokenMs !== undefined ? round(first.timeToFirstTokenMs) : null,
       generated_tokens: generated,
-      tokens_per_sec: all.length > 0 ? tokensPerSecond(generated, sum((m) => m.generationMs)) : null,
+      tokens_per_sec:
+        all.length > 0
+          ? tokensPerSecond(
+              generated,
+              sum((m) => m.generationMs),
+            )
+          : null,
       loadMs: sum((m) => m.loadMs),
     };
   }
@@ -105,25 +127,51 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   // runs or is recorded.
   // Knowledge files obey the sandbox too (inside the workspace, deny list applied) unless allow-listed.
   const sandbox = await WorkspaceSandbox.fromConfig(config);
-  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config), { sandbox, allowOutside: config.knowledgeAllowOutside, logger });
+  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config), {
+    sandbox,
+    allowOutside: config.knowledgeAllowOutside,
+    logger,
+  });
   const backend = options.backend ?? createBackend(config);
   const usage = new RunUsage();
   let info: BackendInfo | undefined;
   let verifier: Promise<Verifier> | undefined;
   try {
-    const run = await prepareRun(task, sandbox, priming, backend, options, logger, usage, (opened) => (verifier = opened));
+    const run = await prepareRun(
+      task,
+      sandbox,
+      priming,
+      backend,
+      options,
+      logger,
+      usage,
+      (opened) => (verifier = opened),
+    );
     info = run.info;
     const produced = await produceSuggestion(run);
     return await finishRun(run, produced, { runId, task, started, usage });
   } catch (caught) {
     const error = toBuilderError(caught);
-    const metrics = buildMetrics({ runId, task, info, usage, started, success: false, error: error.code, backendName: config.backend, model: config.model });
+    const metrics = buildMetrics({
+      runId,
+      task,
+      info,
+      usage,
+      started,
+      success: false,
+      error: error.code,
+      backendName: config.backend,
+      model: config.model,
+    });
     await recordRunMetrics(metrics, config.workspace, logger);
     throw new RunFailure(error, metrics, info);
   } finally {
     // A verifier that failed to open has nothing to remove (and its error was reported above, if it mattered).
     const opened = await (verifier as Promise<Verifier> | undefined)?.catch(() => undefined);
-    if (opened) await opened.dispose().catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
+    if (opened)
+      await opened
+        .dispose()
+        .catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
     if (!options.backend) await backend.dispose();
   }
 }
@@ -175,7 +223,14 @@ async function prepareRun(
   }
   const workspaceTask: BuilderTask = { ...named, files: withTests };
   // A task that names no file lets the model create one anywhere in the workspace (the sandbox still checks it).
-  const newFileFolders = named.files.length === 0 && folders.length === 0 ? [""] : await Promise.all(folders.map(async (f) => (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, "")));
+  const newFileFolders =
+    named.files.length === 0 && folders.length === 0
+      ? [""]
+      : await Promise.all(
+          folders.map(async (f) =>
+            (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
+          ),
+        );
   const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
   gathering.catch(() => undefined);
   const knowledge = priming.map((section) => section.content).join("\n");
@@ -211,8 +266,35 @@ async function prepareRun(
     },
   });
   const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
-  const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, signal: options.signal, onTextChunk: options.onTextChunk };
-  return { config, options, logger, backend, info, sandbox, task: workspaceTask, workspace, knowledge, plan, verifier, messages: context.messages, context: context.explanation, style, step, usage };
+  const step: AnswerStepInput = {
+    backend,
+    info,
+    config,
+    style,
+    allowed,
+    newFileFolders,
+    logger,
+    signal: options.signal,
+    onTextChunk: options.onTextChunk,
+  };
+  return {
+    config,
+    options,
+    logger,
+    backend,
+    info,
+    sandbox,
+    task: workspaceTask,
+    workspace,
+    knowledge,
+    plan,
+    verifier,
+    messages: context.messages,
+    context: context.explanation,
+    style,
+    step,
+    usage,
+  };
 }
 
 /**
@@ -232,13 +314,24 @@ async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSu
       if (!ready) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
       return verifyAnswer(ready, root, answer, run.task, run.knowledge);
     },
-    repair: async (previous) => generateAnswer(step, await fitRepairPrompt(run.backend, run.messages, previous, info.contextSize, config.options.num_predict), usage, previous),
+    repair: async (previous) =>
+      generateAnswer(
+        step,
+        await fitRepairPrompt(run.backend, run.messages, previous, info.contextSize, config.options.num_predict),
+        usage,
+        previous,
+      ),
   });
   const best = outcome.best;
   const notes = [style.note, ...best.cutFields];
   const unchecked = !ready && best.problems.length === 0;
-  const verification = unchecked ? unverifiedReport(info, plan.run ? "verification is off" : plan.reason, notes) : verifiedReport(outcome, info, notes);
-  run.logger.info({ verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped }, "suggestion produced");
+  const verification = unchecked
+    ? unverifiedReport(info, plan.run ? "verification is off" : plan.reason, notes)
+    : verifiedReport(outcome, info, notes);
+  run.logger.info(
+    { verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped },
+    "suggestion produced",
+  );
   return { suggestion: { ...best.answer, verification }, outcome };
 }
 
@@ -247,7 +340,11 @@ async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSu
  * unless verification already reported the suggestion FAILED: it is never written), records the base
  * hashes, the metrics (usage summed over every round) and the training example.
  */
-async function finishRun(run: PreparedRun, produced: { suggestion: CodeSuggestion; outcome: RepairOutcome }, meta: { runId: string; task: BuilderTask; started: number; usage: RunUsage }): Promise<RunTaskResult> {
+async function finishRun(
+  run: PreparedRun,
+  produced: { suggestion: CodeSuggestion; outcome: RepairOutcome },
+  meta: { runId: string; task: BuilderTask; started: number; usage: RunUsage },
+): Promise<RunTaskResult> {
   const { suggestion, outcome } = produced;
   const { sandbox, config, logger } = run;
   const failed = suggestion.verification.verdict === "FAILED";
@@ -258,7 +355,10 @@ async function finishRun(run: PreparedRun, produced: { suggestion: CodeSuggestio
   });
   if (targets) {
     suggestion.file_path = (targets[0] as { relative: string }).relative;
-    suggestion.changes = suggestion.changes?.map((c, i) => ({ ...c, path: (targets[i + 1] as { relative: string }).relative }));
+    suggestion.changes = suggestion.changes?.map((c, i) => ({
+      ...c,
+      path: (targets[i + 1] as { relative: string }).relative,
+    }));
     const atPrompt = Object.fromEntries(run.workspace.taskFiles.map((file) => [file.path, file.hash]));
     suggestion.base_hashes = await baseHashesFor(suggestion, sandbox, atPrompt);
   }
@@ -278,7 +378,18 @@ async function finishRun(run: PreparedRun, produced: { suggestion: CodeSuggestio
   });
   await recordRunMetrics(metrics, config.workspace, logger);
   // Records VERIFIED / FAILED runs as training data (apart); UNVERIFIED runs record nothing.
-  await recordTrainingExample({ workspace: sandbox.root, runId: meta.runId, task: run.task, messages: run.messages, suggestion, promptTokens: metrics.prompt_tokens, generatedTokens: metrics.generated_tokens }, logger);
+  await recordTrainingExample(
+    {
+      workspace: sandbox.root,
+      runId: meta.runId,
+      task: run.task,
+      messages: run.messages,
+      suggestion,
+      promptTokens: metrics.prompt_tokens,
+      generatedTokens: metrics.generated_tokens,
+    },
+    logger,
+  );
   return { runId: meta.runId, suggestion, metrics, info: run.info, context: run.context };
 }
 
@@ -286,7 +397,13 @@ async function finishRun(run: PreparedRun, produced: { suggestion: CodeSuggestio
  * The repair prompt, with as many diagnostics as fit: fewer lines per check until the prompt leaves
  * room for the answer; when even one line does not fit, the context is too small for a repair.
  */
-async function fitRepairPrompt(backend: Backend, base: ChatMessage[], previous: Attempt, contextSize: number, numPredict: number | undefined): Promise<ChatMessage[]> {
+async function fitRepairPrompt(
+  backend: Backend,
+  base: ChatMessage[],
+  previous: Attempt,
+  contextSize: number,
+  numPredict: number | undefined,
+): Promise<ChatMessage[]> {
   let overflow: unknown;
   for (const limit of REPAIR_DIAGNOSTIC_LIMITS) {
     const messages = buildRepairMessages(base, previous, limit);
@@ -338,13 +455,21 @@ function buildMetrics(input: MetricsInput): RunMetrics {
 }
 
 /** Embedded-engine fields: where it ran, the cached prefix, and the drafts of every round. */
-function warmMetrics(input: MetricsInput): Pick<RunMetrics, "engine" | "cached_prefix_tokens" | "draft_tokens_validated" | "draft_tokens_refuted" | "draft_switched_off"> {
+function warmMetrics(
+  input: MetricsInput,
+): Pick<
+  RunMetrics,
+  "engine" | "cached_prefix_tokens" | "draft_tokens_validated" | "draft_tokens_refuted" | "draft_switched_off"
+> {
   if ((input.info?.backend ?? input.backendName) !== "embedded") return {};
   const generations = input.usage.rounds;
   const drafts = generations.map((g) => g.metrics.draftTokens).filter((d) => d !== undefined);
   return {
-    engine: generations.some((g) => g.metrics.ranIn === "in-process") || !input.info?.resident ? "in-process" : "resident",
-    ...(generations[0]?.metrics.cachedPrefixTokens !== undefined ? { cached_prefix_tokens: generations[0].metrics.cachedPrefixTokens } : {}),
+    engine:
+      generations.some((g) => g.metrics.ranIn === "in-process") || !input.info?.resident ? "in-process" : "resident",
+    ...(generations[0]?.metrics.cachedPrefixTokens !== undefined
+      ? { cached_prefix_tokens: generations[0].metrics.cachedPrefixTokens }
+      : {}),
     ...(drafts.length > 0
       ? {
           draft_tokens_validated: drafts.reduce((sum, d) => sum + d.validated, 0),
@@ -355,10 +480,13 @@ function warmMetrics(input: MetricsInput): Pick<RunMetrics, "engine" | "cached_p
   };
 }
 
-function verificationMetrics(outcome: RepairOutcome): Pick<RunMetrics, "repair_rounds" | "verify_ms" | "check_ms" | "rounds"> {
+function verificationMetrics(
+  outcome: RepairOutcome,
+): Pick<RunMetrics, "repair_rounds" | "verify_ms" | "check_ms" | "rounds"> {
   const rounds = roundMetrics(outcome);
   const checkMs: Record<string, number> = {};
-  for (const r of rounds) for (const [name, ms] of Object.entries(r.check_ms)) checkMs[name] = round((checkMs[name] ?? 0) + ms);
+  for (const r of rounds)
+    for (const [name, ms] of Object.entries(r.check_ms)) checkMs[name] = round((checkMs[name] ?? 0) + ms);
   return {
     repair_rounds: outcome.repairRounds,
     verify_ms: round(outcome.attempts.reduce((sum, a) => sum + a.report.durationMs, 0)),

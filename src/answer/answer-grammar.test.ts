@@ -7,7 +7,8 @@ import { allowedFilesFor, resolveChanges } from "./resolve-changes.js";
 /** A 300-line TypeScript-like file with many repeated lines (`}`, blank), as real code has. */
 export function sampleSource(lines: number): string {
   const out: string[] = [];
-  for (let i = 0; out.length < lines; i++) out.push(`export function f${i}(x: number): number {`, `  return x + ${i};`, "}", "");
+  for (let i = 0; out.length < lines; i++)
+    out.push(`export function f${i}(x: number): number {`, `  return x + ${i};`, "}", "");
   return out.slice(0, lines).join("\n") + "\n";
 }
 
@@ -15,7 +16,12 @@ describe("the text answer grammar on the real llama.cpp engine", () => {
   let engine: EmbeddedEngine;
   beforeAll(async () => {
     const dir = tempDir();
-    engine = await EmbeddedEngine.load({ model: await synthesizeTestModel(), modelCacheDir: dir, gpu: false, options: { num_thread: 1, num_ctx: 4096 } });
+    engine = await EmbeddedEngine.load({
+      model: await synthesizeTestModel(),
+      modelCacheDir: dir,
+      gpu: false,
+      options: { num_thread: 1, num_ctx: 4096 },
+    });
   }, 120_000);
   afterAll(async () => engine?.dispose());
 
@@ -31,7 +37,10 @@ describe("the text answer grammar on the real llama.cpp engine", () => {
     const { grammar } = answerConstraint(style, files, 1024);
     expect(grammar).toBeDefined();
     for (const seed of [1, 2, 3, 4, 5]) {
-      const result = await engine.generate([{ role: "user", content: "change calc" }], { grammar: await engine.grammarForText(grammar as string), sampling: { maxTokens: 1024, temperature: 1, seed } });
+      const result = await engine.generate([{ role: "user", content: "change calc" }], {
+        grammar: await engine.grammarForText(grammar as string),
+        sampling: { maxTokens: 1024, temperature: 1, seed },
+      });
       expect(result.stopReason).toBe("stop");
       const resolution = resolveChanges(parseAnswer(result.text, style), allowed);
       expect(resolution.ok ? [] : resolution.problems).toEqual([]);

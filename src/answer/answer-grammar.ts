@@ -43,7 +43,9 @@ export function answerGrammar(options: AnswerGrammarOptions): string {
   if (folders.length > 0) {
     // A new file under an allowed folder: the folder, then a name without "..", then its whole content.
     const prefixes = folders.map((f) => lit(f === "" ? "" : `${f}/`)).join(" | ");
-    rules.push(`fnew ::= (${prefixes}) [A-Za-z0-9_-] [A-Za-z0-9._/-]${bounds ? `{0,${bounds.lineChars}}` : "*"} ${lit(`\n${MARKERS.fence}\n${MARKERS.search}\n${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n${MARKERS.fence}\n`)}`);
+    rules.push(
+      `fnew ::= (${prefixes}) [A-Za-z0-9_-] [A-Za-z0-9._/-]${bounds ? `{0,${bounds.lineChars}}` : "*"} ${lit(`\n${MARKERS.fence}\n${MARKERS.search}\n${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n${MARKERS.fence}\n`)}`,
+    );
     fileRules.push("fnew");
   }
   // Bounded (models that never stop): every task file once, in order, and no deletion, so the worst case is known.
@@ -60,7 +62,13 @@ export function answerGrammar(options: AnswerGrammarOptions): string {
   return rules.join("\n") + "\n";
 }
 
-function fileRule(file: GrammarFile, index: number, edits: "search-replace" | "whole", bounds: GrammarBounds | undefined, rules: string[]): string {
+function fileRule(
+  file: GrammarFile,
+  index: number,
+  edits: "search-replace" | "whole",
+  bounds: GrammarBounds | undefined,
+  rules: string[],
+): string {
   const name = `f${index}`;
   const head = lit(`${file.path}\n${MARKERS.fence}\n`);
   const tail = lit(`${MARKERS.fence}\n`);
@@ -77,7 +85,9 @@ function fileRule(file: GrammarFile, index: number, edits: "search-replace" | "w
   }
   const block = `${name}b`;
   rules.push(`${name} ::= ${head} ${or(bounds ? `${block}{1,${bounds.blocksPerFile}}` : `${block}+`)} ${tail}`);
-  rules.push(`${block} ::= ${lit(`${MARKERS.search}\n`)} ${name}s ${lit(`${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n`)}`);
+  rules.push(
+    `${block} ::= ${lit(`${MARKERS.search}\n`)} ${name}s ${lit(`${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n`)}`,
+  );
   searchRules(file.content, name, bounds !== undefined, rules);
   return name;
 }
@@ -104,8 +114,12 @@ function searchRules(content: string, name: string, single: boolean, rules: stri
   }
   const leaf = (text: string): string => {
     if (single) return lit("\n");
-    const followers = (starts.get(text) ?? []).map((i) => i + 1).filter((i) => i < lines.length && lines[i] !== MARKERS.divider);
-    return followers.length === 0 ? lit("\n") : `${lit("\n")} (${[...new Set(followers)].map((i) => `${name}l${i}`).join(" | ")})?`;
+    const followers = (starts.get(text) ?? [])
+      .map((i) => i + 1)
+      .filter((i) => i < lines.length && lines[i] !== MARKERS.divider);
+    return followers.length === 0
+      ? lit("\n")
+      : `${lit("\n")} (${[...new Set(followers)].map((i) => `${name}l${i}`).join(" | ")})?`;
   };
   let counter = 0;
   const build = (texts: readonly string[], depth: number): string => {
@@ -126,7 +140,7 @@ function searchRules(content: string, name: string, single: boolean, rules: stri
       let end = depth + 1;
       const chars = group.map((t) => [...t]);
       while (chars.every((c) => c.length > end && c[end] === (chars[0] as string[])[end])) end++;
-      const prefix = ((chars[0] as string[]).slice(depth, end)).join("");
+      const prefix = (chars[0] as string[]).slice(depth, end).join("");
       alternatives.push(`${lit(prefix)} ${build(group, end)}`);
     }
     rules.push(`${rule} ::= ${alternatives.join(" | ")}`);
@@ -142,7 +156,8 @@ function searchRules(content: string, name: string, single: boolean, rules: stri
 /** Whether a SEARCH can quote anything: a non-blank line (bounded: one that occurs once). */
 function hasQuotableLine(content: string, single: boolean): boolean {
   const counts = new Map<string, number>();
-  for (const line of content.split("\n")) if (line.trim() !== "" && line !== MARKERS.divider) counts.set(line, (counts.get(line) ?? 0) + 1);
+  for (const line of content.split("\n"))
+    if (line.trim() !== "" && line !== MARKERS.divider) counts.set(line, (counts.get(line) ?? 0) + 1);
   return [...counts.values()].some((n) => !single || n === 1);
 }
 

@@ -3,7 +3,13 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../test-support/cli.js";
 import { sampleWorkspace, tempDir } from "../test-support/fixtures.js";
-import { ollamaDone, ollamaPiece, ollamaShow, scriptedServer, type ScriptedServer } from "../test-support/scripted-server.js";
+import {
+  ollamaDone,
+  ollamaPiece,
+  ollamaShow,
+  scriptedServer,
+  type ScriptedServer,
+} from "../test-support/scripted-server.js";
 
 let server: ScriptedServer | undefined;
 afterEach(async () => {
@@ -16,7 +22,14 @@ async function serverAnswering(filePath: string): Promise<ScriptedServer> {
   return scriptedServer((req, res) => {
     if (req.path === "/api/show") return ollamaShow(res, 4096);
     res.writeHead(200, { "content-type": "application/x-ndjson" });
-    res.end(ollamaPiece(JSON.stringify({ changes: [{ path: filePath, action: "create", edits: [], content: "export const pwned = 1;\n" }], explanation: "e" })) + ollamaDone());
+    res.end(
+      ollamaPiece(
+        JSON.stringify({
+          changes: [{ path: filePath, action: "create", edits: [], content: "export const pwned = 1;\n" }],
+          explanation: "e",
+        }),
+      ) + ollamaDone(),
+    );
   });
 }
 
@@ -27,13 +40,31 @@ describe("an answer's paths must be the task's files, whatever the server sends"
       server = await serverAnswering(foreign);
       const workspace = sampleWorkspace("unused.gguf");
       const home = tempDir("builder-home-");
-      const result = await runCli(["run", "tasks/create-contact.json", "--backend", "ollama", "--host", server.url, "--model", "m:latest", "--apply"], {
-        cwd: workspace,
-        env: { HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", OLLAMA_MODEL: "" },
-      });
-      expect(server.requests.some((r) => r.path === "/api/chat"), "the scripted server was asked").toBe(true);
+      const result = await runCli(
+        [
+          "run",
+          "tasks/create-contact.json",
+          "--backend",
+          "ollama",
+          "--host",
+          server.url,
+          "--model",
+          "m:latest",
+          "--apply",
+        ],
+        {
+          cwd: workspace,
+          env: { HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", OLLAMA_MODEL: "" },
+        },
+      );
+      expect(
+        server.requests.some((r) => r.path === "/api/chat"),
+        "the scripted server was asked",
+      ).toBe(true);
       expect(result.code, result.stderr).toBe(8);
-      const suggestion = JSON.parse(result.stdout) as { verification: { verdict: string; checks: Array<{ name: string; diagnostics?: string[] }> } };
+      const suggestion = JSON.parse(result.stdout) as {
+        verification: { verdict: string; checks: Array<{ name: string; diagnostics?: string[] }> };
+      };
       expect(suggestion.verification.verdict).toBe("FAILED");
       const edits = suggestion.verification.checks.find((check) => check.name === "edits");
       expect(edits?.diagnostics?.join("\n")).toMatch(/not one of the task's files/);

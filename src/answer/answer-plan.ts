@@ -51,21 +51,45 @@ const FILE_OVERHEAD_BYTES = 64;
  * in that many tokens, for models that never stop: bodies are printable ASCII in bounded lines, each
  * SEARCH is one line that occurs once in the file.
  */
-export function answerConstraint(style: AnswerStyle, files: readonly GrammarFile[], boundedTokens: number | undefined, newFolders: readonly string[] = []): AnswerConstraint {
+export function answerConstraint(
+  style: AnswerStyle,
+  files: readonly GrammarFile[],
+  boundedTokens: number | undefined,
+  newFolders: readonly string[] = [],
+): AnswerConstraint {
   if (style.format === "json") {
     // New files in named folders have free paths: the schema cannot list them, so paths are checked after generation.
-    return { schema: changesJsonSchema({ paths: newFolders.length > 0 ? [] : files.map((f) => f.path), edits: style.edits, boundedTokens }) };
+    return {
+      schema: changesJsonSchema({
+        paths: newFolders.length > 0 ? [] : files.map((f) => f.path),
+        edits: style.edits,
+        boundedTokens,
+      }),
+    };
   }
   if (!style.grammar) return {};
   const bounds = boundedTokens === undefined ? undefined : textBounds(boundedTokens, files, newFolders);
-  return { grammar: answerGrammar({ files, edits: style.edits, bounds, newFolders: bounds && files.length > 0 ? [] : newFolders }) };
+  return {
+    grammar: answerGrammar({
+      files,
+      edits: style.edits,
+      bounds,
+      newFolders: bounds && files.length > 0 ? [] : newFolders,
+    }),
+  };
 }
 
 function textBounds(tokens: number, files: readonly GrammarFile[], newFolders: readonly string[]): GrammarBounds {
-  const longestLine = Math.max(0, ...files.flatMap((f) => (f.content ?? "").split("\n").map((l) => Buffer.byteLength(l) + 1)));
+  const longestLine = Math.max(
+    0,
+    ...files.flatMap((f) => (f.content ?? "").split("\n").map((l) => Buffer.byteLength(l) + 1)),
+  );
   // The grammar allows up to one change per file, each naming any file: count the longest path each time.
   // Every task file once, in order; a task that names none has one new file under a free path.
-  const freePath = files.length === 0 && newFolders.length > 0 ? Math.max(...newFolders.map((f) => Buffer.byteLength(f) + 1)) + 1 + BOUNDED_LINE_CHARS : 0;
+  const freePath =
+    files.length === 0 && newFolders.length > 0
+      ? Math.max(...newFolders.map((f) => Buffer.byteLength(f) + 1)) + 1 + BOUNDED_LINE_CHARS
+      : 0;
   const longestPath = Math.max(freePath, ...files.map((f) => Buffer.byteLength(f.path)));
   const changes = Math.max(1, files.length);
   const fixed = changes * (longestPath + FILE_OVERHEAD_BYTES + longestLine) + 32;
@@ -73,7 +97,11 @@ function textBounds(tokens: number, files: readonly GrammarFile[], newFolders: r
   const lineTokens = BOUNDED_LINE_CHARS + 8;
   // Each file has one block body; the explanation is one more body.
   const bodyLines = Math.floor((tokens - fixed) / ((changes + 1) * lineTokens));
-  if (bodyLines < 1) throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer over ${changes} file(s); raise options.num_predict.`, { num_predict: tokens });
+  if (bodyLines < 1)
+    throw new ConfigError(
+      `num_predict=${tokens} leaves no room for a bounded answer over ${changes} file(s); raise options.num_predict.`,
+      { num_predict: tokens },
+    );
   return { bodyLines, lineChars: BOUNDED_LINE_CHARS, blocksPerFile: 1, changes };
 }
 
@@ -84,11 +112,16 @@ export function parseAnswer(text: string, style: AnswerStyle): AnswerChanges {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new GenerationError(`The model's answer is not valid JSON (${(error as Error).message}); nothing was produced.`, { answer_start: text.slice(0, 200) });
+    throw new GenerationError(
+      `The model's answer is not valid JSON (${(error as Error).message}); nothing was produced.`,
+      { answer_start: text.slice(0, 200) },
+    );
   }
   const parsed = AnswerChangesSchema.safeParse(value);
   if (!parsed.success) {
-    throw new GenerationError(`The model's answer does not match the changes schema: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}.`);
+    throw new GenerationError(
+      `The model's answer does not match the changes schema: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}.`,
+    );
   }
   // JSON answers carry "" for unused content and [] for unused edits: read them as absent.
   return {
@@ -97,7 +130,9 @@ export function parseAnswer(text: string, style: AnswerStyle): AnswerChanges {
       path: c.path,
       action: c.action,
       ...(c.edits && c.edits.length > 0 && c.action === "edit" ? { edits: c.edits } : {}),
-      ...(c.action !== "delete" && (c.action === "create" || !c.edits || c.edits.length === 0) ? { content: c.content ?? "" } : {}),
+      ...(c.action !== "delete" && (c.action === "create" || !c.edits || c.edits.length === 0)
+        ? { content: c.content ?? "" }
+        : {}),
     })),
   };
 }

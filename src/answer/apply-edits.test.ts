@@ -8,7 +8,11 @@ const FILE = "export function a(): number {\n  return 1;\n}\n\nexport function b
 describe("search/replace edits", () => {
   it("replaces an exactly matching run of whole lines and keeps the rest byte for byte", () => {
     const out = applySearchReplace(FILE, [{ search: "  return 2;\n", replace: "  return 3;\n" }]);
-    expect(out).toEqual({ ok: true, content: FILE.replace("return 2", "return 3"), matches: [{ line: 6, how: "exact" }] });
+    expect(out).toEqual({
+      ok: true,
+      content: FILE.replace("return 2", "return 3"),
+      matches: [{ line: 6, how: "exact" }],
+    });
   });
 
   it("matches with indentation ignored and re-indents the replacement", () => {
@@ -63,7 +67,16 @@ describe("resolving changes against the task's files", () => {
   ]);
 
   it("computes each file's complete new content", () => {
-    const out = resolveChanges({ changes: [{ path: "./src/a.ts", action: "edit", edits: [{ search: "  return 1;\n", replace: "  return 5;\n" }] }, { path: "src/a.test.ts", action: "create", content: "t\n" }], explanation: "" }, allowed);
+    const out = resolveChanges(
+      {
+        changes: [
+          { path: "./src/a.ts", action: "edit", edits: [{ search: "  return 1;\n", replace: "  return 5;\n" }] },
+          { path: "src/a.test.ts", action: "create", content: "t\n" },
+        ],
+        explanation: "",
+      },
+      allowed,
+    );
     expect(out.ok && out.changes.map((c) => [c.path, c.action, c.after])).toEqual([
       ["src/a.ts", "edit", FILE.replace("return 1", "return 5")],
       ["src/a.test.ts", "create", "t\n"],
@@ -71,12 +84,18 @@ describe("resolving changes against the task's files", () => {
   });
 
   it("refuses a path outside the task's files and folders", () => {
-    const out = resolveChanges({ changes: [{ path: "../etc/passwd", action: "create", content: "x" }], explanation: "" }, allowed);
+    const out = resolveChanges(
+      { changes: [{ path: "../etc/passwd", action: "create", content: "x" }], explanation: "" },
+      allowed,
+    );
     expect(!out.ok && out.problems[0]).toMatch(/not one of the task's files/);
   });
 
   it("allows a new file in the folder of a task file", () => {
-    const out = resolveChanges({ changes: [{ path: "src/helper.ts", action: "create", content: "x\n" }], explanation: "" }, allowed);
+    const out = resolveChanges(
+      { changes: [{ path: "src/helper.ts", action: "create", content: "x\n" }], explanation: "" },
+      allowed,
+    );
     expect(out.ok).toBe(true);
   });
 });

@@ -15,7 +15,8 @@ export interface EditMismatch {
 }
 
 /** The result of {@link applySearchReplace}: the new content, or every edit that did not apply. */
-export type EditOutcome = { ok: true; content: string; matches: EditMatch[] } | { ok: false; mismatches: EditMismatch[] };
+export type EditOutcome =
+  { ok: true; content: string; matches: EditMatch[] } | { ok: false; mismatches: EditMismatch[] };
 
 /** How many lines around the closest match a mismatch shows the model. */
 const NEAREST_CONTEXT = 3;
@@ -37,12 +38,20 @@ export function applySearchReplace(content: string, edits: readonly SearchReplac
   edits.forEach((edit, index) => {
     const search = splitLines(edit.search);
     if (search.length === 0 || search.every((l) => l.trim() === "")) {
-      mismatches.push({ index, reason: "empty-search", message: `edit ${index + 1}: SEARCH is empty; quote at least one non-blank line of the file to replace.` });
+      mismatches.push({
+        index,
+        reason: "empty-search",
+        message: `edit ${index + 1}: SEARCH is empty; quote at least one non-blank line of the file to replace.`,
+      });
       return;
     }
     const found = locate(lines, search, previousEnd);
     if (found.kind === "missing") {
-      mismatches.push({ index, reason: "not-found", message: `edit ${index + 1}: SEARCH does not match any run of lines of the file.\n${nearestLines(lines, search)}` });
+      mismatches.push({
+        index,
+        reason: "not-found",
+        message: `edit ${index + 1}: SEARCH does not match any run of lines of the file.\n${nearestLines(lines, search)}`,
+      });
       return;
     }
     if (found.kind === "ambiguous") {
@@ -53,7 +62,12 @@ export function applySearchReplace(content: string, edits: readonly SearchReplac
       });
       return;
     }
-    const replacement = reindent(splitLines(edit.replace), search, lines.slice(found.start, found.start + search.length), found.how);
+    const replacement = reindent(
+      splitLines(edit.replace),
+      search,
+      lines.slice(found.start, found.start + search.length),
+      found.how,
+    );
     lines = [...lines.slice(0, found.start), ...replacement, ...lines.slice(found.start + search.length)];
     matches.push({ line: found.start + 1, how: found.how });
     previousEnd = found.start + replacement.length;
@@ -75,11 +89,17 @@ function joinLines(lines: readonly string[], finalNewline: boolean): string {
   return lines.join("\n") + (finalNewline ? "\n" : "");
 }
 
-type Located = { kind: "one"; start: number; how: "exact" | "whitespace" } | { kind: "ambiguous"; lines: number[] } | { kind: "missing" };
+type Located =
+  | { kind: "one"; start: number; how: "exact" | "whitespace" }
+  | { kind: "ambiguous"; lines: number[] }
+  | { kind: "missing" };
 
 function locate(lines: readonly string[], search: readonly string[], after: number | undefined): Located {
   for (const how of ["exact", "whitespace"] as const) {
-    const same = how === "exact" ? (a: string, b: string): boolean => a === b : (a: string, b: string): boolean => a.trim() === b.trim();
+    const same =
+      how === "exact"
+        ? (a: string, b: string): boolean => a === b
+        : (a: string, b: string): boolean => a.trim() === b.trim();
     const starts: number[] = [];
     for (let i = 0; i + search.length <= lines.length; i++) {
       if (search.every((line, j) => same(lines[i + j] as string, line))) starts.push(i);
@@ -95,7 +115,12 @@ function locate(lines: readonly string[], search: readonly string[], after: numb
 }
 
 /** When the match ignored indentation, shifts the replacement's indentation by the difference the match showed. */
-function reindent(replacement: string[], search: readonly string[], matched: readonly string[], how: "exact" | "whitespace"): string[] {
+function reindent(
+  replacement: string[],
+  search: readonly string[],
+  matched: readonly string[],
+  how: "exact" | "whitespace",
+): string[] {
   if (how === "exact") return replacement;
   const index = search.findIndex((l) => l.trim() !== "");
   const from = leading(search[index] ?? "");

@@ -27,8 +27,15 @@ export interface ChangesSchemaOptions {
 export function changesJsonSchema(options: ChangesSchemaOptions): Record<string, unknown> {
   const limits = options.boundedTokens === undefined ? undefined : boundedLimits(options.boundedTokens, options.paths);
   const max = limits?.chars;
-  const str = (description: string): Record<string, unknown> => ({ type: "string", description, ...(max !== undefined ? { maxLength: max } : {}) });
-  const path = options.paths.length > 0 ? { type: "string", enum: [...options.paths] } : { type: "string", ...(max !== undefined ? { maxLength: 255 } : {}) };
+  const str = (description: string): Record<string, unknown> => ({
+    type: "string",
+    description,
+    ...(max !== undefined ? { maxLength: max } : {}),
+  });
+  const path =
+    options.paths.length > 0
+      ? { type: "string", enum: [...options.paths] }
+      : { type: "string", ...(max !== undefined ? { maxLength: 255 } : {}) };
   return {
     type: "object",
     properties: {
@@ -44,15 +51,22 @@ export function changesJsonSchema(options: ChangesSchemaOptions): Record<string,
             action: { type: "string", enum: limits ? ["edit", "create"] : ["edit", "create", "delete"] },
             edits: {
               type: "array",
-              ...(options.edits === "whole" ? { maxItems: 0 } : max !== undefined ? { maxItems: BOUNDED_EDITS_PER_FILE } : {}),
+              ...(options.edits === "whole"
+                ? { maxItems: 0 }
+                : max !== undefined
+                  ? { maxItems: BOUNDED_EDITS_PER_FILE }
+                  : {}),
               items: {
                 type: "object",
-                properties: { search: str("whole lines of the current file, quoted exactly"), replace: str("the lines that replace them") },
+                properties: {
+                  search: str("whole lines of the current file, quoted exactly"),
+                  replace: str("the lines that replace them"),
+                },
                 required: ["search", "replace"],
                 additionalProperties: false,
               },
             },
-            content: str("the whole content of a new file (\"\" for edits and deletions)"),
+            content: str('the whole content of a new file ("" for edits and deletions)'),
           },
           required: ["path", "action", "edits", "content"],
           additionalProperties: false,
@@ -73,9 +87,13 @@ function boundedLimits(tokens: number, paths: readonly string[]): { changes: num
   const longestPath = paths.length > 0 ? Math.max(...paths.map((p) => p.length)) : 255;
   for (let changes = Math.max(1, paths.length); changes >= 1; changes--) {
     const strings = changes * (BOUNDED_EDITS_PER_FILE * 2 + 1) + 1;
-    const free = tokens - STRUCTURE_TOKENS_PER_CHANGE * (changes + 1) - changes * longestPath * WORST_CASE_TOKENS_PER_CHAR;
+    const free =
+      tokens - STRUCTURE_TOKENS_PER_CHANGE * (changes + 1) - changes * longestPath * WORST_CASE_TOKENS_PER_CHAR;
     const chars = Math.floor(free / strings / WORST_CASE_TOKENS_PER_CHAR);
     if (chars >= MIN_STRING_CHARS) return { changes, chars };
   }
-  throw new ConfigError(`num_predict=${tokens} leaves no room for a bounded answer. Raise options.num_predict (2048 or more is usual), or set bounded_answer to false.`, { num_predict: tokens });
+  throw new ConfigError(
+    `num_predict=${tokens} leaves no room for a bounded answer. Raise options.num_predict (2048 or more is usual), or set bounded_answer to false.`,
+    { num_predict: tokens },
+  );
 }

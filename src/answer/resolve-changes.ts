@@ -29,7 +29,9 @@ export function resolveChanges(answer: AnswerChanges, allowed: AllowedFiles): Re
     const before = allowed.files.has(file) ? (allowed.files.get(file) ?? null) : null;
     const known = allowed.files.has(file);
     if (!known && !inAllowedFolder(file, allowed.folders)) {
-      problems.push(`${change.path}: not one of the task's files (${[...allowed.files.keys()].join(", ")}) nor in a folder where the task allows new files.`);
+      problems.push(
+        `${change.path}: not one of the task's files (${[...allowed.files.keys()].join(", ")}) nor in a folder where the task allows new files.`,
+      );
       continue;
     }
     const resolved = resolveOne(file, change, before, problems);
@@ -42,7 +44,12 @@ export function resolveChanges(answer: AnswerChanges, allowed: AllowedFiles): Re
   return { ok: true, changes, notes };
 }
 
-function resolveOne(file: string, change: FileChange, before: string | null, problems: string[]): { change: ResolvedChange; how?: string } | undefined {
+function resolveOne(
+  file: string,
+  change: FileChange,
+  before: string | null,
+  problems: string[],
+): { change: ResolvedChange; how?: string } | undefined {
   if (change.action === "delete") {
     if (before === null) {
       problems.push(`${file}: cannot delete a file that does not exist.`);
@@ -53,10 +60,14 @@ function resolveOne(file: string, change: FileChange, before: string | null, pro
   const edits = change.edits ?? [];
   if (edits.length === 0 || change.action === "create") {
     if (change.content === undefined) {
-      problems.push(`${file}: a ${change.action} needs ${change.action === "create" ? "the whole content" : "SEARCH/REPLACE edits"}.`);
+      problems.push(
+        `${file}: a ${change.action} needs ${change.action === "create" ? "the whole content" : "SEARCH/REPLACE edits"}.`,
+      );
       return undefined;
     }
-    return { change: { path: file, action: before === null ? "create" : "edit", edits: [], before, after: change.content } };
+    return {
+      change: { path: file, action: before === null ? "create" : "edit", edits: [], before, after: change.content },
+    };
   }
   if (before === null) {
     problems.push(`${file}: does not exist, so it cannot be edited; create it with its whole content.`);
@@ -70,7 +81,8 @@ function resolveOne(file: string, change: FileChange, before: string | null, pro
   const loose = outcome.matches.filter((m) => m.how === "whitespace").length;
   return {
     change: { path: file, action: "edit", edits, before, after: outcome.content },
-    how: loose > 0 ? `${loose} of ${edits.length} edit(s) matched only with whitespace ignored (re-indented)` : undefined,
+    how:
+      loose > 0 ? `${loose} of ${edits.length} edit(s) matched only with whitespace ignored (re-indented)` : undefined,
   };
 }
 
@@ -80,7 +92,11 @@ function mergeSamePath(changes: readonly FileChange[]): FileChange[] {
   for (const change of changes) {
     const key = normalisePath(change.path);
     const previous = byPath.get(key);
-    const bothEdits = previous?.action === "edit" && change.action === "edit" && previous.content === undefined && change.content === undefined;
+    const bothEdits =
+      previous?.action === "edit" &&
+      change.action === "edit" &&
+      previous.content === undefined &&
+      change.content === undefined;
     byPath.set(key, bothEdits ? { ...previous, edits: [...(previous.edits ?? []), ...(change.edits ?? [])] } : change);
   }
   return [...byPath.values()];
@@ -101,7 +117,10 @@ function inAllowedFolder(file: string, folders: readonly string[]): boolean {
  * The allowed files of a task: each named file (read or absent) and, for new files, the folders of
  * the task's files plus folders the task names with a trailing slash.
  */
-export function allowedFilesFor(taskFiles: ReadonlyArray<{ path: string; content?: string; status: string }>, namedFolders: readonly string[] = []): AllowedFiles {
+export function allowedFilesFor(
+  taskFiles: ReadonlyArray<{ path: string; content?: string; status: string }>,
+  namedFolders: readonly string[] = [],
+): AllowedFiles {
   const files = new Map<string, string | null>();
   const folders = new Set<string>(namedFolders.map((f) => normalisePath(f).replace(/\/$/, "").replace(/^\.$/, "")));
   for (const file of taskFiles) {

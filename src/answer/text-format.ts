@@ -22,7 +22,14 @@ export function renderTextAnswer(answer: AnswerChanges): string {
     out.push(change.path, MARKERS.fence);
     if (change.action === "delete") out.push(MARKERS.delete);
     else if (change.edits && change.edits.length > 0 && change.action === "edit") {
-      for (const edit of change.edits) out.push(MARKERS.search, ...bodyLines(edit.search), MARKERS.divider, ...bodyLines(edit.replace), MARKERS.replace);
+      for (const edit of change.edits)
+        out.push(
+          MARKERS.search,
+          ...bodyLines(edit.search),
+          MARKERS.divider,
+          ...bodyLines(edit.replace),
+          MARKERS.replace,
+        );
     } else out.push(MARKERS.search, MARKERS.divider, ...bodyLines(change.content ?? ""), MARKERS.replace);
     out.push(MARKERS.fence);
   }
@@ -46,7 +53,10 @@ export function parseTextAnswer(text: string): AnswerChanges {
   const changes: FileChange[] = [];
   let i = 0;
   const fail = (why: string): never => {
-    throw new GenerationError(`The model's answer is not in the edit format (line ${i + 1}: ${why}); nothing was produced.`, { line: i + 1, answer_start: text.slice(0, 200) });
+    throw new GenerationError(
+      `The model's answer is not in the edit format (line ${i + 1}: ${why}); nothing was produced.`,
+      { line: i + 1, answer_start: text.slice(0, 200) },
+    );
   };
   const at = (): string => lines[i] ?? "";
   const skipBlank = (): void => {
@@ -87,7 +97,13 @@ export function parseTextAnswer(text: string): AnswerChanges {
     }
     changes.push(change);
   }
-  const explanation = at().trim() === MARKERS.explanation ? lines.slice(i + 1).join("\n").trim() : "";
+  const explanation =
+    at().trim() === MARKERS.explanation
+      ? lines
+          .slice(i + 1)
+          .join("\n")
+          .trim()
+      : "";
   if (changes.length === 0) fail("no file change in the answer");
   return { changes, explanation };
 

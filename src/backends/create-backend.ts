@@ -15,15 +15,26 @@ export function createBackend(config: BuilderConfig): Backend {
   switch (config.backend) {
     case "embedded":
       // keep_alive 0, and callers that did not ask for the resident engine (see EngineSettings.resident), run the model in this process.
-      return config.engine?.resident && config.engine.keepAliveMs > 0 ? new ResidentBackend(config) : new EmbeddedBackend(config);
+      return config.engine?.resident && config.engine.keepAliveMs > 0
+        ? new ResidentBackend(config)
+        : new EmbeddedBackend(config);
     case "ollama":
-      return serverBackend(config.ollama.hosts, (host, connectRetries) => new OllamaBackend(config, { host, connectRetries }));
+      return serverBackend(
+        config.ollama.hosts,
+        (host, connectRetries) => new OllamaBackend(config, { host, connectRetries }),
+      );
     case "openai":
-      return serverBackend(config.openai.baseUrls, (baseUrl, connectRetries) => new OpenAIBackend(config, { baseUrl, connectRetries }));
+      return serverBackend(
+        config.openai.baseUrls,
+        (baseUrl, connectRetries) => new OpenAIBackend(config, { baseUrl, connectRetries }),
+      );
   }
 }
 
-function serverBackend(urls: readonly string[], create: (url: string, connectRetries: number | undefined) => Backend): Backend {
+function serverBackend(
+  urls: readonly string[],
+  create: (url: string, connectRetries: number | undefined) => Backend,
+): Backend {
   if (urls.length === 1) return create(urls[0], undefined);
   return new PooledBackend(urls.map((url) => ({ url, member: create(url, 0) })));
 }

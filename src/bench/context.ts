@@ -68,7 +68,14 @@ async function buildContext(root: string, task: BuilderTask, counter: TokenCount
   const sandbox = await WorkspaceSandbox.open({ root });
   const normalized = await normalizeTaskFiles(sandbox, task);
   const workspace = await gatherWorkspaceContext(sandbox, normalized);
-  const context = await assembleContext({ task: normalized, priming: [], workspace, counter, contextSize: CONTEXT_SIZE, numPredict: NUM_PREDICT });
+  const context = await assembleContext({
+    task: normalized,
+    priming: [],
+    workspace,
+    counter,
+    contextSize: CONTEXT_SIZE,
+    numPredict: NUM_PREDICT,
+  });
   return context.promptTokens;
 }
 
@@ -96,12 +103,15 @@ export const contextBench: BenchModule = {
       fromDisk.push(await timeMs(() => buildContext(root, task, estimatingCounter)));
     }
     const inMemory: number[] = [];
-    for (let i = 0; i < WARM_RUNS; i += 1) inMemory.push(await timeMs(() => buildContext(root, task, estimatingCounter)));
+    for (let i = 0; i < WARM_RUNS; i += 1)
+      inMemory.push(await timeMs(() => buildContext(root, task, estimatingCounter)));
 
     // The same warm build, counting with a real llama.cpp tokenizer (a synthesized model's byte-level vocabulary: the worst case, one token per byte).
     const modelPath = path.join(root, ".bench-model", "tiny.gguf");
     await writeSyntheticGguf(modelPath, { contextLength: CONTEXT_SIZE });
-    const backend = new EmbeddedBackend(loadConfig({ cwd: root, overrides: { model: modelPath, options: { num_thread: 1, num_ctx: CONTEXT_SIZE } } }));
+    const backend = new EmbeddedBackend(
+      loadConfig({ cwd: root, overrides: { model: modelPath, options: { num_thread: 1, num_ctx: CONTEXT_SIZE } } }),
+    );
     const exact: number[] = [];
     try {
       await backend.prepare();
@@ -116,7 +126,12 @@ export const contextBench: BenchModule = {
 
     const warm = median(fromDisk);
     const results: BenchResult[] = [
-      { name: `context for a ${FILE_COUNT}-file TypeScript repo, cold (every file parsed)`, value: Math.round(cold), unit: "ms", detail: `prompt ${promptTokens} tokens (estimated) of a ${CONTEXT_SIZE}-token window` },
+      {
+        name: `context for a ${FILE_COUNT}-file TypeScript repo, cold (every file parsed)`,
+        value: Math.round(cold),
+        unit: "ms",
+        detail: `prompt ${promptTokens} tokens (estimated) of a ${CONTEXT_SIZE}-token window`,
+      },
       {
         name: `context for a ${FILE_COUNT}-file TypeScript repo, warm (new process, outline cache on disk)`,
         value: Math.round(warm),
@@ -125,7 +140,12 @@ export const contextBench: BenchModule = {
         pass: warm < TARGET_WARM_MS,
         detail: `median of ${WARM_RUNS}: ${fromDisk.map((v) => Math.round(v)).join(", ")} ms`,
       },
-      { name: "same, warm in memory (long-lived process)", value: Math.round(median(inMemory)), unit: "ms", detail: `median of ${WARM_RUNS}: ${inMemory.map((v) => Math.round(v)).join(", ")} ms` },
+      {
+        name: "same, warm in memory (long-lived process)",
+        value: Math.round(median(inMemory)),
+        unit: "ms",
+        detail: `median of ${WARM_RUNS}: ${inMemory.map((v) => Math.round(v)).join(", ")} ms`,
+      },
       {
         name: "same, warm from disk, counting with a real llama.cpp tokenizer",
         value: Math.round(median(exact)),

@@ -45,24 +45,46 @@ export const engineBench: BenchModule = {
   },
 };
 
-function benchConfig(modelPath: string, threads: number, numPredict: number, workspace: string, boundedAnswer = true): BuilderConfig {
+function benchConfig(
+  modelPath: string,
+  threads: number,
+  numPredict: number,
+  workspace: string,
+  boundedAnswer = true,
+): BuilderConfig {
   const base = loadConfig({ cwd: DEMO_PROJECT_DIR, env: {} });
   return {
     ...base,
     model: modelPath,
     workspace,
     boundedAnswer,
-    options: { ...base.options, num_ctx: 6144, num_predict: numPredict, num_thread: threads, temperature: 0.2, seed: 7 },
+    options: {
+      ...base.options,
+      num_ctx: 6144,
+      num_predict: numPredict,
+      num_thread: threads,
+      temperature: 0.2,
+      seed: 7,
+    },
   };
 }
 
 /** Raw node-llama-cpp: the same prompt, grammar, threads and token limit, with no Builder code in the loop. */
-async function rawTokensPerSecond(model: LlamaModel, config: BuilderConfig, task: BuilderTask, messages: readonly ChatMessage[], threads: number): Promise<number> {
+async function rawTokensPerSecond(
+  model: LlamaModel,
+  config: BuilderConfig,
+  task: BuilderTask,
+  messages: readonly ChatMessage[],
+  threads: number,
+): Promise<number> {
   const llama = model.llama;
   const [system, user] = messages;
-  if (messages.length !== 2 || system?.role !== "system" || user?.role !== "user") throw new Error("the bench expects Builder's prompt to be one system and one user message");
+  if (messages.length !== 2 || system?.role !== "system" || user?.role !== "user")
+    throw new Error("the bench expects Builder's prompt to be one system and one user message");
   const grammarSchema = answerJsonSchema(task, ANSWER_TOKENS, true) as unknown as GbnfJsonSchema;
-  const grammar = await (llama.createGrammarForJsonSchema.bind(llama) as (s: GbnfJsonSchema) => ReturnType<typeof llama.getGrammarFor>)(grammarSchema);
+  const grammar = await (
+    llama.createGrammarForJsonSchema.bind(llama) as (s: GbnfJsonSchema) => ReturnType<typeof llama.getGrammarFor>
+  )(grammarSchema);
   const context = await model.createContext({ contextSize: config.options.num_ctx, threads });
   try {
     const session = new LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: system.content });
@@ -140,7 +162,12 @@ async function builderVersusRaw(model: LlamaModel, config: BuilderConfig, task: 
   };
 }
 
-async function threadChoiceVersusSweep(model: LlamaModel, config: BuilderConfig, task: BuilderTask, chosen: number): Promise<BenchResult> {
+async function threadChoiceVersusSweep(
+  model: LlamaModel,
+  config: BuilderConfig,
+  task: BuilderTask,
+  chosen: number,
+): Promise<BenchResult> {
   // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
   const sweep = Array.from({ length: cpus().length }, (_, i) => i + 1);
   const speeds = new Map<number, number[]>();

@@ -15,7 +15,8 @@ import type { BenchModule, BenchResult, BenchSection } from "./types.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The real llama tokenizer beside the project (see its README); `BUILDER_BENCH_TOKENIZER` points elsewhere. */
-const SHARED_MODEL = process.env.BUILDER_BENCH_TOKENIZER ?? path.join(REPO_ROOT, "..", "shared", "models", "llama-2-tiny-random.gguf");
+const SHARED_MODEL =
+  process.env.BUILDER_BENCH_TOKENIZER ?? path.join(REPO_ROOT, "..", "shared", "models", "llama-2-tiny-random.gguf");
 const CHANGES = 200;
 const FIT_TOKENS = 4096;
 const APPLY_RUNS = 200;
@@ -31,11 +32,16 @@ export const formatBench: BenchModule = {
     if (!shared) await writeSyntheticGguf(tokenizerPath, { contextLength: 4096 });
     const llama = await getLlamaRuntime("auto");
     const model = await llama.loadModel({ modelPath: tokenizerPath, vocabOnly: true });
-    const tokenizer = shared ? `llama-2 32k tokenizer (${path.relative(REPO_ROOT, SHARED_MODEL)})` : "synthesized byte-level tokenizer (the shared llama model is absent)";
+    const tokenizer = shared
+      ? `llama-2 32k tokenizer (${path.relative(REPO_ROOT, SHARED_MODEL)})`
+      : "synthesized byte-level tokenizer (the shared llama model is absent)";
     try {
       const results = [...replayHistory(model, tokenizer)];
       results.push(...(await applyShare(dir)));
-      return { title: "Answer format: edits vs whole files (this repository's history), and applying under the grammar", results };
+      return {
+        title: "Answer format: edits vs whole files (this repository's history), and applying under the grammar",
+        results,
+      };
     } finally {
       await model.dispose();
     }
@@ -44,7 +50,8 @@ export const formatBench: BenchModule = {
 
 /** The last changed `.ts` files of this repository: content before and after each commit. */
 function historyChanges(limit: number): Array<{ path: string; before: string; after: string }> {
-  const git = (...args: string[]): string => execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const git = (...args: string[]): string =>
+    execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const log = git("log", "--no-merges", "--diff-filter=M", "--name-only", "--pretty=format:@%H", "--", "*.ts");
   const out: Array<{ path: string; before: string; after: string }> = [];
   let commit = "";
@@ -73,8 +80,13 @@ function replayHistory(model: LlamaModel, tokenizer: string): BenchResult[] {
   let unbuildable = 0;
   for (const change of changes) {
     const edits = editsForChange(change.before, change.after);
-    const whole = renderTextAnswer({ changes: [{ path: change.path, action: "create", content: change.after }], explanation: "" });
-    const edit = edits ? renderTextAnswer({ changes: [{ path: change.path, action: "edit", edits }], explanation: "" }) : whole;
+    const whole = renderTextAnswer({
+      changes: [{ path: change.path, action: "create", content: change.after }],
+      explanation: "",
+    });
+    const edit = edits
+      ? renderTextAnswer({ changes: [{ path: change.path, action: "edit", edits }], explanation: "" })
+      : whole;
     if (!edits) unbuildable++;
     const e = count(edit);
     const w = count(whole);
@@ -111,7 +123,13 @@ function replayHistory(model: LlamaModel, tokenizer: string): BenchResult[] {
 async function applyShare(dir: string): Promise<BenchResult[]> {
   const modelPath = path.join(dir, "tiny.gguf");
   await writeSyntheticGguf(modelPath, { contextLength: 8192 });
-  const engine = await EmbeddedEngine.load({ model: modelPath, modelCacheDir: path.join(dir, "cache"), gpu: "auto", options: { num_ctx: 4096 }, calibrationFile: path.join(dir, "threads.json") });
+  const engine = await EmbeddedEngine.load({
+    model: modelPath,
+    modelCacheDir: path.join(dir, "cache"),
+    gpu: "auto",
+    options: { num_ctx: 4096 },
+    calibrationFile: path.join(dir, "threads.json"),
+  });
   try {
     const source = sampleSource(300);
     const allowed = allowedFilesFor([
@@ -123,7 +141,10 @@ async function applyShare(dir: string): Promise<BenchResult[]> {
     const grammar = await engine.grammarForText(answerConstraint(style, files, APPLY_TOKENS).grammar as string);
     let applied = 0;
     for (let seed = 1; seed <= APPLY_RUNS; seed++) {
-      const result = await engine.generate([{ role: "user", content: "Change calc." }], { grammar, sampling: { maxTokens: APPLY_TOKENS, temperature: 1, seed } });
+      const result = await engine.generate([{ role: "user", content: "Change calc." }], {
+        grammar,
+        sampling: { maxTokens: APPLY_TOKENS, temperature: 1, seed },
+      });
       try {
         if (result.stopReason === "stop" && resolveChanges(parseAnswer(result.text, style), allowed).ok) applied++;
       } catch {
@@ -133,7 +154,14 @@ async function applyShare(dir: string): Promise<BenchResult[]> {
     const speed = await grammarSpeed(engine);
     const share = (applied / APPLY_RUNS) * 100;
     return [
-      { name: "random-model answers that apply (embedded, grammar, 300-line file)", value: share, unit: "%", target: "100%", pass: applied === APPLY_RUNS, detail: `${applied} of ${APPLY_RUNS}, bounded at ${APPLY_TOKENS} tokens, temperature 1, seeds 1…${APPLY_RUNS}, ${engine.threads} thread(s)` },
+      {
+        name: "random-model answers that apply (embedded, grammar, 300-line file)",
+        value: share,
+        unit: "%",
+        target: "100%",
+        pass: applied === APPLY_RUNS,
+        detail: `${applied} of ${APPLY_RUNS}, bounded at ${APPLY_TOKENS} tokens, temperature 1, seeds 1…${APPLY_RUNS}, ${engine.threads} thread(s)`,
+      },
       speed,
     ];
   } finally {
@@ -149,19 +177,28 @@ async function grammarSpeed(engine: EmbeddedEngine): Promise<BenchResult> {
     const grammar = await engine.grammarForText(answerConstraint(style, files, undefined).grammar as string);
     const speeds: number[] = [];
     for (let seed = 1; seed <= 3; seed++) {
-      const r = await engine.generate([{ role: "user", content: "Change calc." }], { grammar, sampling: { maxTokens: 200, temperature: 1, seed } });
+      const r = await engine.generate([{ role: "user", content: "Change calc." }], {
+        grammar,
+        sampling: { maxTokens: 200, temperature: 1, seed },
+      });
       speeds.push(r.metrics.generatedTokens / Math.max(1e-3, r.metrics.generationMs / 1000));
     }
     return median(speeds);
   };
   const small = await rate(30);
   const large = await rate(3000);
-  return { name: "tokens/s under the grammar of a 3,000-line file ÷ a 30-line file", value: ratio(large, small), unit: "ratio", detail: `${large.toFixed(1)} vs ${small.toFixed(1)} tokens/s (median of 3, 200 tokens each)` };
+  return {
+    name: "tokens/s under the grammar of a 3,000-line file ÷ a 30-line file",
+    value: ratio(large, small),
+    unit: "ratio",
+    detail: `${large.toFixed(1)} vs ${small.toFixed(1)} tokens/s (median of 3, 200 tokens each)`,
+  };
 }
 
 /** A TypeScript-like file with repeated lines (`}`, blank), as real code has. */
 export function sampleSource(lines: number): string {
   const out: string[] = [];
-  for (let i = 0; out.length < lines; i++) out.push(`export function f${i}(x: number): number {`, `  return x + ${i};`, "}", "");
+  for (let i = 0; out.length < lines; i++)
+    out.push(`export function f${i}(x: number): number {`, `  return x + ${i};`, "}", "");
   return out.slice(0, lines).join("\n") + "\n";
 }

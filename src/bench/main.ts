@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   const wanted = args.filter((a) => !a.startsWith("--"));
   const unknown = wanted.filter((id) => !MODULES.some((m) => m.id === id));
   if (unknown.length > 0) {
-    process.stderr.write(`Unknown bench module(s): ${unknown.join(", ")}. Known: ${MODULES.map((m) => m.id).join(", ")}.\n`);
+    process.stderr.write(
+      `Unknown bench module(s): ${unknown.join(", ")}. Known: ${MODULES.map((m) => m.id).join(", ")}.\n`,
+    );
     process.exit(2);
   }
   // Bench output is the figures; per-run logs would drown them.

@@ -38,7 +38,9 @@ export const serveBench: BenchModule = {
     const single = await startServe(modelPath, 1);
     let sequential: Throughput;
     try {
-      results.push(await speedRatio(benchConfig("embedded", modelPath, dir), benchConfig("ollama", single.url, dir), task));
+      results.push(
+        await speedRatio(benchConfig("embedded", modelPath, dir), benchConfig("ollama", single.url, dir), task),
+      );
       sequential = await warmThroughput(files, benchConfig("ollama", single.url, dir), 1);
     } finally {
       await single.stop();
@@ -66,13 +68,31 @@ export const serveBench: BenchModule = {
 
 function benchConfig(backend: "embedded" | "ollama", target: string, workspace: string): BuilderConfig {
   const base = loadConfig({ cwd: DEMO_PROJECT_DIR, env: {} });
-  const options = { ...base.options, num_ctx: NUM_CTX, num_predict: NUM_PREDICT, num_thread: 1, temperature: 0.2, seed: 7 };
+  const options = {
+    ...base.options,
+    num_ctx: NUM_CTX,
+    num_predict: NUM_PREDICT,
+    num_thread: 1,
+    temperature: 0.2,
+    seed: 7,
+  };
   if (backend === "embedded") return { ...base, backend, model: target, workspace, options };
-  return { ...base, backend, model: "bench:latest", workspace, options, ollama: { ...base.ollama, host: target, hosts: [target], keepAlive: -1 } };
+  return {
+    ...base,
+    backend,
+    model: "bench:latest",
+    workspace,
+    options,
+    ollama: { ...base.ollama, host: target, hosts: [target], keepAlive: -1 },
+  };
 }
 
 /** One task: client-observed streaming speed and the speed in Builder's metrics line. */
-async function oneTask(backend: Backend, config: BuilderConfig, task: BuilderTask): Promise<{ streamed: number; reported: number }> {
+async function oneTask(
+  backend: Backend,
+  config: BuilderConfig,
+  task: BuilderTask,
+): Promise<{ streamed: number; reported: number }> {
   let first = 0;
   let last = 0;
   const result = await runTask(task, {
@@ -84,10 +104,17 @@ async function oneTask(backend: Backend, config: BuilderConfig, task: BuilderTas
     },
   });
   const tokens = result.metrics.generated_tokens;
-  return { streamed: tokens > 1 && last > first ? ((tokens - 1) / (last - first)) * 1000 : 0, reported: result.metrics.tokens_per_sec ?? 0 };
+  return {
+    streamed: tokens > 1 && last > first ? ((tokens - 1) / (last - first)) * 1000 : 0,
+    reported: result.metrics.tokens_per_sec ?? 0,
+  };
 }
 
-async function speedRatio(embeddedConfig: BuilderConfig, ollamaConfig: BuilderConfig, task: BuilderTask): Promise<BenchResult> {
+async function speedRatio(
+  embeddedConfig: BuilderConfig,
+  ollamaConfig: BuilderConfig,
+  task: BuilderTask,
+): Promise<BenchResult> {
   const embedded = new EmbeddedBackend(embeddedConfig);
   const ollama = new OllamaBackend(ollamaConfig);
   const viaServer: Array<{ streamed: number; reported: number }> = [];
@@ -160,7 +187,26 @@ interface ServeChild {
 
 /** Starts `builder serve` from the build as its own process, as users run it. */
 function startServe(modelPath: string, parallel: number): Promise<ServeChild> {
-  const args = [CLI, "serve", "--model", modelPath, "--name", "bench", "--port", "0", "--threads", "1", "--num-ctx", String(NUM_CTX), "--parallel", String(parallel), "--keep-alive", "-1", "--log-level", "warn"];
+  const args = [
+    CLI,
+    "serve",
+    "--model",
+    modelPath,
+    "--name",
+    "bench",
+    "--port",
+    "0",
+    "--threads",
+    "1",
+    "--num-ctx",
+    String(NUM_CTX),
+    "--parallel",
+    String(parallel),
+    "--keep-alive",
+    "-1",
+    "--log-level",
+    "warn",
+  ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {

@@ -40,7 +40,8 @@ export const verifyBench: BenchModule = {
         const cold = await verifier.verify(change(1), context);
         const warm = [await verifier.verify(change(2), context), await verifier.verify(change(3), context)];
         for (const report of [cold, ...warm]) {
-          if (report.verdict !== "VERIFIED") throw new Error(`bench change did not verify: ${JSON.stringify(report.checks)}`);
+          if (report.verdict !== "VERIFIED")
+            throw new Error(`bench change did not verify: ${JSON.stringify(report.checks)}`);
         }
         const warmTypecheck = Math.max(...warm.map((r) => ms(r, "typecheck")));
         const results: BenchResult[] = [
@@ -54,10 +55,23 @@ export const verifyBench: BenchModule = {
             pass: warmTypecheck < WARM_TYPECHECK_TARGET_MS,
             detail: `slowest of ${warm.length} warm rounds: ${warm.map((r) => round(ms(r, "typecheck"), 0)).join(", ")} ms`,
           },
-          { name: "rules, cold / warm", value: round(ms(cold, "rules"), 1), unit: "ms", detail: `warm ${warm.map((r) => round(ms(r, "rules"), 1)).join(", ")} ms` },
+          {
+            name: "rules, cold / warm",
+            value: round(ms(cold, "rules"), 1),
+            unit: "ms",
+            detail: `warm ${warm.map((r) => round(ms(r, "rules"), 1)).join(", ")} ms`,
+          },
           { name: "tests (vitest, one file), cold", value: round(ms(cold, "tests"), 0), unit: "ms" },
-          { name: "tests (vitest, one file), warm", value: round(Math.max(...warm.map((r) => ms(r, "tests"))), 0), unit: "ms" },
-          { name: "whole verification round, warm", value: round(Math.max(...warm.map((r) => r.durationMs)), 0), unit: "ms" },
+          {
+            name: "tests (vitest, one file), warm",
+            value: round(Math.max(...warm.map((r) => ms(r, "tests"))), 0),
+            unit: "ms",
+          },
+          {
+            name: "whole verification round, warm",
+            value: round(Math.max(...warm.map((r) => r.durationMs)), 0),
+            unit: "ms",
+          },
         ];
         return { title: `Verification (one-file change in a ${FILES}-file TypeScript project)`, results };
       } finally {
@@ -96,16 +110,38 @@ function moduleSource(i: number, variant = 0): string {
 function generateProject(count: number): string {
   const root = mkdtempSync(path.join(tmpdir(), "builder-bench-verify-"));
   mkdirSync(path.join(root, "src"));
-  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "bench", private: true, type: "module", scripts: { test: "vitest run" }, devDependencies: { vitest: "*" } }));
+  writeFileSync(
+    path.join(root, "package.json"),
+    JSON.stringify({
+      name: "bench",
+      private: true,
+      type: "module",
+      scripts: { test: "vitest run" },
+      devDependencies: { vitest: "*" },
+    }),
+  );
   writeFileSync(
     path.join(root, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true, types: ["node"] }, include: ["src"] }),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        module: "NodeNext",
+        moduleResolution: "NodeNext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ["node"],
+      },
+      include: ["src"],
+    }),
   );
   writeFileSync(path.join(root, ".gitignore"), "node_modules\n");
   for (let i = 0; i < count; i++) writeFileSync(path.join(root, "src", `mod${i}.ts`), moduleSource(i));
   symlinkSync(fileURLToPath(new URL("../../node_modules", import.meta.url)), path.join(root, "node_modules"));
   const git = (...args: string[]): void => {
-    execFileSync("git", ["-C", root, "-c", "user.email=bench@example.com", "-c", "user.name=bench", ...args], { stdio: "ignore" });
+    execFileSync("git", ["-C", root, "-c", "user.email=bench@example.com", "-c", "user.name=bench", ...args], {
+      stdio: "ignore",
+    });
   };
   git("init", "-q");
   git("add", "-A");

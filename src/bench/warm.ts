@@ -36,14 +36,36 @@ export const warmBench: BenchModule = {
     const workspace = path.join(dir, "ws");
     mkdirSync(path.join(workspace, "knowledge"), { recursive: true });
     const line = "Contacts are written to PostgreSQL first, then indexed in Elasticsearch; validate input with zod.\n";
-    writeFileSync(path.join(workspace, "knowledge", "project.md"), "# Project\n" + line.repeat(Math.ceil(KNOWLEDGE_CHARS / line.length)).slice(0, KNOWLEDGE_CHARS));
+    writeFileSync(
+      path.join(workspace, "knowledge", "project.md"),
+      "# Project\n" + line.repeat(Math.ceil(KNOWLEDGE_CHARS / line.length)).slice(0, KNOWLEDGE_CHARS),
+    );
     writeFileSync(
       path.join(workspace, "builder.config.json"),
-      JSON.stringify({ model: modelPath, knowledge: ["knowledge/project.md"], options: { num_ctx: 12288, num_predict: 1024, temperature: 0 } }),
+      JSON.stringify({
+        model: modelPath,
+        knowledge: ["knowledge/project.md"],
+        options: { num_ctx: 12288, num_predict: 1024, temperature: 0 },
+      }),
     );
-    writeFileSync(path.join(workspace, "task.json"), JSON.stringify({ task_id: "warm", objective: "Add createContact", files: ["src/contact.ts"], acceptance: [], constraints: { loc_max: 200, pack: "" } }));
+    writeFileSync(
+      path.join(workspace, "task.json"),
+      JSON.stringify({
+        task_id: "warm",
+        objective: "Add createContact",
+        files: ["src/contact.ts"],
+        acceptance: [],
+        constraints: { loc_max: 200, pack: "" },
+      }),
+    );
     const cache = path.join(dir, "cache");
-    const env = { ...process.env, XDG_CACHE_HOME: cache, BUILDER_ENGINE_DIR: path.join(dir, "e"), BUILDER_KEEP_ALIVE: "5m", BUILDER_LOG_LEVEL: "info" };
+    const env = {
+      ...process.env,
+      XDG_CACHE_HOME: cache,
+      BUILDER_ENGINE_DIR: path.join(dir, "e"),
+      BUILDER_KEEP_ALIVE: "5m",
+      BUILDER_LOG_LEVEL: "info",
+    };
     // Thread calibration is cached first, so that the first run measures loading and prefill, not calibration.
     const threads = await calibrate(modelPath, path.join(cache, "builder", "thread-calibration.json"));
 
@@ -83,7 +105,10 @@ export const warmBench: BenchModule = {
         },
         ...(await speculativeOnVersusOff(dir, threads)),
       ];
-      return { title: `Warm runs (synthesized ${WARM_MODEL.blockCount}-block model, ~${KNOWLEDGE_CHARS}-token knowledge base, CPU)`, results };
+      return {
+        title: `Warm runs (synthesized ${WARM_MODEL.blockCount}-block model, ~${KNOWLEDGE_CHARS}-token knowledge base, CPU)`,
+        results,
+      };
     } finally {
       await stop().catch(() => undefined);
     }
@@ -122,7 +147,10 @@ function runBuilder(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
 async function speculativeOnVersusOff(dir: string, threads: number): Promise<BenchResult[]> {
   const modelPath = path.join(dir, "tiny.gguf");
   await writeSyntheticGguf(modelPath, { contextLength: 4096 });
-  const source = Array.from({ length: 20 }, (_, i) => `export function rule${i}(value: number): number { return value * ${i}; }`).join("\n");
+  const source = Array.from(
+    { length: 20 },
+    (_, i) => `export function rule${i}(value: number): number { return value * ${i}; }`,
+  ).join("\n");
   const messages: ChatMessage[] = [
     { role: "system", content: "You edit TypeScript files." },
     { role: "user", content: `Rename rule3 and return the whole file:\n${source}` },
@@ -132,8 +160,20 @@ async function speculativeOnVersusOff(dir: string, threads: number): Promise<Ben
   let drafts = { validated: 0, refuted: 0, switchedOff: false };
   // Both engines loaded first, rounds interleaved: the machine's load changes minute to minute.
   const engines = {
-    off: await EmbeddedEngine.load({ model: modelPath, modelCacheDir: path.join(dir, "models"), gpu: "auto", options: { num_thread: threads, num_ctx: 4096 }, speculative: false }),
-    on: await EmbeddedEngine.load({ model: modelPath, modelCacheDir: path.join(dir, "models"), gpu: "auto", options: { num_thread: threads, num_ctx: 4096 }, speculative: true }),
+    off: await EmbeddedEngine.load({
+      model: modelPath,
+      modelCacheDir: path.join(dir, "models"),
+      gpu: "auto",
+      options: { num_thread: threads, num_ctx: 4096 },
+      speculative: false,
+    }),
+    on: await EmbeddedEngine.load({
+      model: modelPath,
+      modelCacheDir: path.join(dir, "models"),
+      gpu: "auto",
+      options: { num_thread: threads, num_ctx: 4096 },
+      speculative: true,
+    }),
   };
   try {
     for (let round = 0; round < 3; round++) {

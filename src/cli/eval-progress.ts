@@ -19,16 +19,39 @@ export function createEvalProgress(showBar: boolean): EvalProgress {
   return {
     start(toRun, alreadyDone) {
       total = toRun;
-      if (alreadyDone > 0) logger.info({ resumed: alreadyDone, to_run: toRun }, `resuming: ${alreadyDone} case(s) already in the results file`);
+      if (alreadyDone > 0)
+        logger.info(
+          { resumed: alreadyDone, to_run: toRun },
+          `resuming: ${alreadyDone} case(s) already in the results file`,
+        );
       if (!showBar || toRun === 0) return;
-      bar = new SingleBar({ format: "eval [{bar}] {value}/{total} cases | {passed} passed | {case}", stream: process.stderr, hideCursor: true }, Presets.shades_classic);
+      bar = new SingleBar(
+        {
+          format: "eval [{bar}] {value}/{total} cases | {passed} passed | {case}",
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
       bar.start(toRun, 0, { passed: 0, case: "" });
     },
     row(row) {
       seen++;
       if (row.passed) passed++;
       if (bar) bar.update(seen, { passed, case: row.case_id });
-      else logger.info({ case: row.case_id, passed: row.passed, stopped_at: row.stopped_at, verdict: row.verdict, case_ms: row.case_ms, done: seen, of: total }, "eval case finished");
+      else
+        logger.info(
+          {
+            case: row.case_id,
+            passed: row.passed,
+            stopped_at: row.stopped_at,
+            verdict: row.verdict,
+            case_ms: row.case_ms,
+            done: seen,
+            of: total,
+          },
+          "eval case finished",
+        );
     },
     stop() {
       bar?.stop();

@@ -15,7 +15,11 @@ describe("secrets in failures", () => {
       written += String(chunk);
       return true;
     });
-    const code = reportFailure(new BackendError("BACKEND_ERROR", `The server answered 401: Incorrect API key provided: ${KEY}.`, { serverError: `Bearer ${KEY}` }));
+    const code = reportFailure(
+      new BackendError("BACKEND_ERROR", `The server answered 401: Incorrect API key provided: ${KEY}.`, {
+        serverError: `Bearer ${KEY}`,
+      }),
+    );
     expect(code).toBe(6);
     expect(written).toContain("BACKEND_ERROR");
     expect(written).not.toContain(KEY);
@@ -29,7 +33,10 @@ describe("secrets in failures", () => {
         done();
       },
     });
-    createLogger({ level: "info", destination: sink }).warn({ err: new Error(`endpoint down: ${KEY} for bob@example.com`) }, "endpoint marked down");
+    createLogger({ level: "info", destination: sink }).warn(
+      { err: new Error(`endpoint down: ${KEY} for bob@example.com`) },
+      "endpoint marked down",
+    );
     expect(logged).toContain("endpoint marked down");
     expect(logged).not.toContain(KEY);
     expect(logged).not.toContain("bob@example.com");

@@ -9,13 +9,32 @@ import type { SuggestionApplyResult } from "../workspace/suggestion-apply.js";
 export function printApplyResult(result: SuggestionApplyResult, options: { json?: boolean } = {}): void {
   const logger = getLogger();
   if (result.stale.length > 0) {
-    logger.warn({ paths: result.stale }, result.dryRun ? "these files changed since the prompt was built; applying needs --force" : "overwrote files that changed since the prompt was built (--force); their contents are backed up");
+    logger.warn(
+      { paths: result.stale },
+      result.dryRun
+        ? "these files changed since the prompt was built; applying needs --force"
+        : "overwrote files that changed since the prompt was built (--force); their contents are backed up",
+    );
   }
   if (result.dryRun) {
     process.stdout.write(result.diff);
-    logger.info({ files: result.files }, result.diff === "" ? "dry run: nothing would change" : "dry run: nothing was written");
+    logger.info(
+      { files: result.files },
+      result.diff === "" ? "dry run: nothing would change" : "dry run: nothing was written",
+    );
     return;
   }
   if (options.json === false) return;
-  process.stdout.write(JSON.stringify({ run_id: result.runId, files: result.files, backup_dir: result.backupDir ?? null, test_path: result.testPath ?? null }, null, 2) + "\n");
+  process.stdout.write(
+    JSON.stringify(
+      {
+        run_id: result.runId,
+        files: result.files,
+        backup_dir: result.backupDir ?? null,
+        test_path: result.testPath ?? null,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
 }

@@ -21,7 +21,9 @@ import { VERSION } from "../version.js";
 /** Builds the `builder` program with every command registered. */
 export function createProgram(): Command {
   const program = new Command("builder")
-    .description("Builder: a local-first coding agent on your own model (llama.cpp in-process, Ollama, or an OpenAI-compatible server)")
+    .description(
+      "Builder: a local-first coding agent on your own model (llama.cpp in-process, Ollama, or an OpenAI-compatible server)",
+    )
     .version(VERSION)
     // One line and the hint, not the whole help: the error must stay visible.
     .showHelpAfterError("(run with --help for usage)")
@@ -52,7 +54,12 @@ export function createProgram(): Command {
 function addLogFormatOption(parent: Command): void {
   for (const command of parent.commands) {
     if (command.options.some((option) => option.long === "--log-level")) {
-      command.addOption(new Option("--log-format <format>", "stderr log lines: json, or pretty (default: pretty on a terminal, else json; BUILDER_LOG_FORMAT)").choices([...LOG_FORMATS]));
+      command.addOption(
+        new Option(
+          "--log-format <format>",
+          "stderr log lines: json, or pretty (default: pretty on a terminal, else json; BUILDER_LOG_FORMAT)",
+        ).choices([...LOG_FORMATS]),
+      );
     }
     addLogFormatOption(command);
   }

@@ -31,13 +31,21 @@ afterAll(async () => {
 });
 
 /** The seed drives Builder through OLLAMA_HOST, as it drove Ollama. */
-const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: serve.url, ...extra });
+const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  HOME: home,
+  XDG_CACHE_HOME: home,
+  OLLAMA_HOST: serve.url,
+  ...extra,
+});
 
 describe("the seed's own setup, migrated with builder init", () => {
   it("builder init writes builder.config.json from config.json, .ollamarc, the knowledge base and the Modelfile, saying what it mapped and dropped", async () => {
     const result = await runCli(["init"], { cwd: project, env: env() });
     expect(result.code, result.stderr).toBe(0);
-    const config = JSON.parse(readFileSync(path.join(project, "builder.config.json"), "utf8")) as Record<string, unknown>;
+    const config = JSON.parse(readFileSync(path.join(project, "builder.config.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(config).toEqual({
       backend: "ollama",
       model: SEED_MODEL,
@@ -63,12 +71,19 @@ describe("the seed's own setup, migrated with builder init", () => {
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
     expect(suggestion.verification.produced_by).toEqual({ backend: "ollama", model: SEED_MODEL });
     const lines = jsonLines(result.stderr);
-    expect(lines.some((line) => line.level === "warn" && /crm_pack" is used as a label/.test(String(line.msg)))).toBe(true);
-    expect(lines.some((line) => /num_gpu=1 beside gpu_layers=40 .*is read as GPU number 1/.test(String(line.msg)))).toBe(true);
+    expect(lines.some((line) => line.level === "warn" && /crm_pack" is used as a label/.test(String(line.msg)))).toBe(
+      true,
+    );
+    expect(
+      lines.some((line) => /num_gpu=1 beside gpu_layers=40 .*is read as GPU number 1/.test(String(line.msg))),
+    ).toBe(true);
   });
 
   it("run --report against builder serve reports what was measured, with Builder's own RSS labelled as such", async () => {
-    const result = await runCli(["run", "tasks/create-contact.json", "--report", "--no-verify"], { cwd: project, env: env() });
+    const result = await runCli(["run", "tasks/create-contact.json", "--report", "--no-verify"], {
+      cwd: project,
+      env: env(),
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain("Builder verification report");
     expect(result.stderr).toMatch(/backend\s+ollama/);
@@ -88,7 +103,9 @@ describe("the seed's own setup, migrated with builder init", () => {
       env: env({ CUDA_VISIBLE_DEVICES: "1", PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` }),
     });
     expect(result.code).toBe(1);
-    const report = JSON.parse(result.stdout) as { checks: Array<{ id: string; status: string; message: string; details?: { max_num_ctx?: number } }> };
+    const report = JSON.parse(result.stdout) as {
+      checks: Array<{ id: string; status: string; message: string; details?: { max_num_ctx?: number } }>;
+    };
     const memory = report.checks.find((c) => c.id === "memory-fit");
     expect(memory?.status).toBe("fail");
     expect(memory?.message).toContain("GPU 1: NVIDIA GeForce RTX 4090");

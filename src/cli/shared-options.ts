@@ -30,7 +30,9 @@ export { LOG_LEVELS };
 
 /** `--log-level <level>`, limited to the levels the logger knows (anything else is a usage error, exit 2). */
 export function logLevelOption(): Option {
-  return new Option("--log-level <level>", "stderr log level (default info, or BUILDER_LOG_LEVEL)").choices([...LOG_LEVELS]);
+  return new Option("--log-level <level>", "stderr log level (default info, or BUILDER_LOG_LEVEL)").choices([
+    ...LOG_LEVELS,
+  ]);
 }
 
 /** Adds the model/config flags to a command. */
@@ -40,17 +42,39 @@ export function addModelFlags(command: Command): Command {
     .addOption(new Option("-b, --backend <name>", "model backend").choices([...BACKEND_NAMES]))
     .option("--model <ref>", "GGUF path, hf: URI or URL (embedded), or model name (ollama/openai)")
     .option("-w, --workspace <dir>", "workspace root")
-    .option("--host <url>", "model server URL for the ollama/openai backends; several, separated by commas, make a pool")
+    .option(
+      "--host <url>",
+      "model server URL for the ollama/openai backends; several, separated by commas, make a pool",
+    )
     .option("--num-ctx <tokens>", "context window in tokens", toInt("--num-ctx"))
     .option("--num-predict <tokens>", "the most tokens the answer may use", toInt("--num-predict"))
-    .option("--threads <n>", "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)", toThreads)
+    .option(
+      "--threads <n>",
+      "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)",
+      toThreads,
+    )
     .option("--temperature <t>", "sampling temperature", toNumber("--temperature"))
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .option("--seed <n>", "sampling seed", toInt("--seed"))
-    .option("--bounded-answer", "bound the answer by --num-predict in the worst case, for models that never stop (random test models)")
-    .option("--no-bounded-answer", "do not bound the answer (the default): a real model stops by itself, a cut answer fails as truncated")
-    .addOption(new Option("--answer-format <format>", "how the model answers: text blocks under a grammar, or JSON (default auto: per backend)").choices([...ANSWER_FORMATS]))
-    .addOption(new Option("--edits <mode>", "search/replace edits or whole files (default auto: search-replace)").choices([...EDIT_MODES]))
+    .option(
+      "--bounded-answer",
+      "bound the answer by --num-predict in the worst case, for models that never stop (random test models)",
+    )
+    .option(
+      "--no-bounded-answer",
+      "do not bound the answer (the default): a real model stops by itself, a cut answer fails as truncated",
+    )
+    .addOption(
+      new Option(
+        "--answer-format <format>",
+        "how the model answers: text blocks under a grammar, or JSON (default auto: per backend)",
+      ).choices([...ANSWER_FORMATS]),
+    )
+    .addOption(
+      new Option("--edits <mode>", "search/replace edits or whole files (default auto: search-replace)").choices([
+        ...EDIT_MODES,
+      ]),
+    )
     .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
@@ -65,7 +89,10 @@ export function addWorkspaceFlags(command: Command): Command {
 }
 
 /** Applies --log-level / --quiet, then loads the configuration with the flags (and a command's own `extra` overrides). */
-export function configFromFlags(flags: ModelFlags, extra: Pick<ConfigOverrides, "verify" | "keepAlive"> = {}): BuilderConfig {
+export function configFromFlags(
+  flags: ModelFlags,
+  extra: Pick<ConfigOverrides, "verify" | "keepAlive"> = {},
+): BuilderConfig {
   applyLogFlags(flags);
   const config = loadConfig({ configPath: flags.config, overrides: { ...overridesFromFlags(flags), ...extra } });
   const logger = getLogger();
@@ -90,7 +117,16 @@ export function overridesFromFlags(flags: ModelFlags): ConfigOverrides {
   if (flags.temperature !== undefined) options.temperature = flags.temperature;
   if (flags.gpuLayers !== undefined) options.gpu_layers = flags.gpuLayers;
   if (flags.seed !== undefined) options.seed = flags.seed;
-  return { backend: flags.backend, model: flags.model, workspace: flags.workspace, host: flags.host, options, boundedAnswer: flags.boundedAnswer, answerFormat: flags.answerFormat, edits: flags.edits };
+  return {
+    backend: flags.backend,
+    model: flags.model,
+    workspace: flags.workspace,
+    host: flags.host,
+    options,
+    boundedAnswer: flags.boundedAnswer,
+    answerFormat: flags.answerFormat,
+    edits: flags.edits,
+  };
 }
 
 /** A commander parser for whole numbers that names the flag in its error. */
@@ -111,7 +147,9 @@ export function toThreads(value: string): number | undefined {
   if (text === "auto" || text === "0") return undefined;
   const number = Number(text);
   if (!Number.isInteger(number) || number < 1) {
-    throw new UsageError(`--threads must be a positive whole number, got "${value}". Use 0 or auto for the measured thread count (the default).`);
+    throw new UsageError(
+      `--threads must be a positive whole number, got "${value}". Use 0 or auto for the measured thread count (the default).`,
+    );
   }
   return number;
 }

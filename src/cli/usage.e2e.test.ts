@@ -7,7 +7,13 @@ import { gitRepo } from "../test-support/git-repo.js";
 /** What the README promises about the command line itself: usage errors exit 2, whichever command they hit. */
 describe("builder command-line usage errors", () => {
   it("exit 2 for an unknown option or command, or a bad choice, on every command level", async () => {
-    for (const args of [["run", "--bogus"], ["nosuch"], ["stats", "--log-level", "loud"], ["dataset", "export", "--format", "csv"], ["serve", "--port", "x"]]) {
+    for (const args of [
+      ["run", "--bogus"],
+      ["nosuch"],
+      ["stats", "--log-level", "loud"],
+      ["dataset", "export", "--format", "csv"],
+      ["serve", "--port", "x"],
+    ]) {
       const result = await runCli(args);
       expect(result.code, `builder ${args.join(" ")}: ${result.stderr}`).toBe(2);
       expect(result.stderr, args.join(" ")).toMatch(/error|USAGE/);
@@ -21,11 +27,19 @@ describe("builder apply of a FAILED suggestion", () => {
     const suggestion = {
       file_path: "src/a.ts",
       suggested_code: "export const a: number = 'x';\n",
-      verification: { verdict: "FAILED", summary: "FAILED verification: typecheck failed (1)", produced_by: { backend: "embedded", model: "m.gguf" }, checks: [], notes: [] },
+      verification: {
+        verdict: "FAILED",
+        summary: "FAILED verification: typecheck failed (1)",
+        produced_by: { backend: "embedded", model: "m.gguf" },
+        checks: [],
+        notes: [],
+      },
     };
     const result = await runCli(["apply", "-"], { cwd: root, stdin: JSON.stringify(suggestion) });
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(path.join(root, "src/a.ts"), "utf8")).toBe(suggestion.suggested_code);
-    expect(jsonLines(result.stderr).some((line) => line.level === "warn" && /FAILED verification/.test(String(line.msg)))).toBe(true);
+    expect(
+      jsonLines(result.stderr).some((line) => line.level === "warn" && /FAILED verification/.test(String(line.msg))),
+    ).toBe(true);
   });
 });

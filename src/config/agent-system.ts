@@ -37,7 +37,18 @@ const MODES: Readonly<Record<string, BackendName>> = {
 };
 
 /** Generation settings a role section may carry, under Builder's names. */
-const OPTION_KEYS = ["num_ctx", "num_predict", "temperature", "top_p", "top_k", "repeat_penalty", "seed", "num_thread", "num_batch", "gpu_layers"] as const;
+const OPTION_KEYS = [
+  "num_ctx",
+  "num_predict",
+  "temperature",
+  "top_p",
+  "top_k",
+  "repeat_penalty",
+  "seed",
+  "num_thread",
+  "num_batch",
+  "gpu_layers",
+] as const;
 
 /**
  * Reads the `builder` role of an agent-system `config.json` as a builder.config.json: `mode` picks the
@@ -49,11 +60,17 @@ export function fromAgentSystemConfig(raw: Record<string, unknown>, source: stri
   const mapped: string[] = [];
   const dropped = Object.keys(raw)
     .filter((key) => key !== "builder")
-    .map((key) => `${key}: ${(AGENT_ROLES as readonly string[]).includes(key) ? "another agent's role; Builder plays only builder" : "not a role Builder knows"}`);
+    .map(
+      (key) =>
+        `${key}: ${(AGENT_ROLES as readonly string[]).includes(key) ? "another agent's role; Builder plays only builder" : "not a role Builder knows"}`,
+    );
   const mode = typeof builder.mode === "string" ? builder.mode : "ollama_local";
   const backend = MODES[mode.toLowerCase()];
   if (!backend) {
-    throw new ConfigError(`${source}: builder.mode "${mode}" is not a mode Builder can run. Use one of: ${Object.keys(MODES).join(", ")}.`, { path: source, key: "builder.mode" });
+    throw new ConfigError(
+      `${source}: builder.mode "${mode}" is not a mode Builder can run. Use one of: ${Object.keys(MODES).join(", ")}.`,
+      { path: source, key: "builder.mode" },
+    );
   }
   const config: Record<string, unknown> = { backend };
   mapped.push(`builder.mode "${mode}" → backend "${backend}"`);
@@ -83,7 +100,9 @@ export function fromAgentSystemConfig(raw: Record<string, unknown>, source: stri
     if (key === "mode" || key === mode) continue;
     if (key === "gpu" || key === "gpu_index") {
       config.gpu_index = value;
-      mapped.push(`builder.${key} → gpu_index (GPU number${backend === "embedded" ? "" : "; a server picks its GPU from its own CUDA_VISIBLE_DEVICES"})`);
+      mapped.push(
+        `builder.${key} → gpu_index (GPU number${backend === "embedded" ? "" : "; a server picks its GPU from its own CUDA_VISIBLE_DEVICES"})`,
+      );
     } else if ((OPTION_KEYS as readonly string[]).includes(key)) {
       options[key] = value;
       mapped.push(`builder.${key} → options.${key}`);

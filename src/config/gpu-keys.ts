@@ -38,8 +38,16 @@ export function resolveGpuKeys(input: GpuKeysInput, source: string): GpuKeys {
   const besideLargerLayers = gpuLayers !== undefined && gpuLayers > numGpu;
   if (numGpu <= GPU_INDEX_LIKE && (besideLargerLayers || gpuIndex !== undefined)) {
     const index = gpuIndex ?? numGpu;
-    const beside = [gpuLayers !== undefined ? `gpu_layers=${gpuLayers}` : undefined, gpuIndex !== undefined ? `a GPU number (${gpuIndex})` : undefined].filter(Boolean).join(" and ");
-    const conflict = gpuIndex !== undefined && gpuIndex !== numGpu ? `; the explicit GPU number ${gpuIndex} wins over num_gpu=${numGpu}` : "";
+    const beside = [
+      gpuLayers !== undefined ? `gpu_layers=${gpuLayers}` : undefined,
+      gpuIndex !== undefined ? `a GPU number (${gpuIndex})` : undefined,
+    ]
+      .filter(Boolean)
+      .join(" and ");
+    const conflict =
+      gpuIndex !== undefined && gpuIndex !== numGpu
+        ? `; the explicit GPU number ${gpuIndex} wins over num_gpu=${numGpu}`
+        : "";
     return {
       gpuLayers,
       gpuIndex: index,
@@ -49,7 +57,12 @@ export function resolveGpuKeys(input: GpuKeysInput, source: string): GpuKeys {
     };
   }
   if (gpuLayers !== undefined) {
-    const warnings = gpuLayers === numGpu ? [] : [`${source}: num_gpu=${numGpu} and gpu_layers=${gpuLayers} mean the same thing (layers on the GPU); gpu_layers wins.`];
+    const warnings =
+      gpuLayers === numGpu
+        ? []
+        : [
+            `${source}: num_gpu=${numGpu} and gpu_layers=${gpuLayers} mean the same thing (layers on the GPU); gpu_layers wins.`,
+          ];
     return { gpuLayers, gpuIndex, warnings };
   }
   const warning = numGpuWarning(source, numGpu);

@@ -74,7 +74,9 @@ export function parseOllamarc(text: string, sourceName: string): LegacySettings 
     if (key === "gpu") {
       // Seed setups write `"gpu": 1` for "GPU number 1"; true/false carry no number.
       if (typeof rawValue === "boolean" || rawValue === "true" || rawValue === "false") {
-        settings.warnings.push(`${sourceName}: gpu=${String(rawValue)} ignored: Builder uses a GPU whenever llama.cpp finds one (set "gpu": false in builder.config.json for CPU only).`);
+        settings.warnings.push(
+          `${sourceName}: gpu=${String(rawValue)} ignored: Builder uses a GPU whenever llama.cpp finds one (set "gpu": false in builder.config.json for CPU only).`,
+        );
         continue;
       }
       gpu.gpuIndex = validated(GpuIndexSchema, rawValue, rawKey, sourceName);
@@ -90,7 +92,12 @@ export function parseOllamarc(text: string, sourceName: string): LegacySettings 
       settings.warnings.push(`${sourceName}: unknown key "${rawKey}" ignored.`);
       continue;
     }
-    const value: unknown = validated<unknown>(GenerationOptionsSchema.shape[target], BOOLEAN_KEYS.has(target) ? toBoolean(rawValue) ?? rawValue : toNumber(rawValue) ?? rawValue, rawKey, sourceName);
+    const value: unknown = validated<unknown>(
+      GenerationOptionsSchema.shape[target],
+      BOOLEAN_KEYS.has(target) ? (toBoolean(rawValue) ?? rawValue) : (toNumber(rawValue) ?? rawValue),
+      rawKey,
+      sourceName,
+    );
     if (key === "num_gpu") gpu.numGpu = value as number;
     else if (target === "gpu_layers") gpu.gpuLayers = value as number;
     else (settings.options as Record<string, number | boolean>)[target] = value as number | boolean;
@@ -108,7 +115,10 @@ function validated<T>(schema: z.ZodType<T | undefined>, value: unknown, rawKey: 
   // The options are optional in the config; a key written in the file must hold a value.
   if (parsed.success && parsed.data !== undefined) return parsed.data;
   const problem = parsed.success ? "no value" : parsed.error.issues.map((issue) => issue.message).join("; ");
-  throw new ConfigError(`${sourceName}: "${rawKey}" is ${JSON.stringify(value)}: ${problem}. Fix or remove the key in ${sourceName}.`, { path: sourceName, key: rawKey, value });
+  throw new ConfigError(
+    `${sourceName}: "${rawKey}" is ${JSON.stringify(value)}: ${problem}. Fix or remove the key in ${sourceName}.`,
+    { path: sourceName, key: rawKey, value },
+  );
 }
 
 function parseEntries(text: string, sourceName: string): Array<[string, unknown]> {
@@ -134,7 +144,8 @@ function parseEntries(text: string, sourceName: string): Array<[string, unknown]
 }
 
 function toNumber(value: unknown): number | undefined {
-  const number = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+  const number =
+    typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
   return Number.isFinite(number) ? number : undefined;
 }
 

@@ -19,7 +19,12 @@ const noEnv = { HOME: "/nonexistent-home" } as NodeJS.ProcessEnv;
 describe("loadConfig", () => {
   it("finds builder.config.json by walking up and resolves paths against its folder", () => {
     const root = project({
-      "builder.config.json": JSON.stringify({ model: "models/m.gguf", knowledge: ["kb.md"], packs: { p: ["p.md"] }, options: { num_ctx: 4096 } }),
+      "builder.config.json": JSON.stringify({
+        model: "models/m.gguf",
+        knowledge: ["kb.md"],
+        packs: { p: ["p.md"] },
+        options: { num_ctx: 4096 },
+      }),
       "deep/er/file.txt": "",
     });
     expect(findConfigFile(path.join(root, "deep/er"))).toBe(path.join(root, "builder.config.json"));
@@ -44,7 +49,9 @@ describe("loadConfig", () => {
   });
 
   it("lets the environment override the file and flags override both", () => {
-    const root = project({ "builder.config.json": JSON.stringify({ model: "a.gguf", options: { num_ctx: 1024, num_predict: 100 } }) });
+    const root = project({
+      "builder.config.json": JSON.stringify({ model: "a.gguf", options: { num_ctx: 1024, num_predict: 100 } }),
+    });
     const env = { ...noEnv, BUILDER_MODEL: "/m/b.gguf", BUILDER_NUM_CTX: "2048" };
     const fromEnv = loadConfig({ cwd: root, env });
     expect(fromEnv.model).toBe("/m/b.gguf");
@@ -85,20 +92,28 @@ describe("loadConfig refuses bad values from every source", () => {
     expect((caught as ConfigError).code).toBe("CONFIG_INVALID");
     expect((caught as ConfigError).message).toContain(path.join(root, ".ollamarc"));
     expect((caught as ConfigError).message).toContain('"num_ctx"');
-    expect(() => loadConfig({ cwd: project({ ".ollamarc": "num_thread=lots\n" }), env: noEnv })).toThrow(/"num_thread"/);
+    expect(() => loadConfig({ cwd: project({ ".ollamarc": "num_thread=lots\n" }), env: noEnv })).toThrow(
+      /"num_thread"/,
+    );
   });
 
   it("reports an OLLAMA_HOST that is no server address as CONFIG_INVALID, not as a server error", () => {
     const root = project({});
     expect(() => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "gpu box:11434" } })).toThrow(ConfigError);
-    expect(() => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "gpu box:11434" } })).toThrow(/OLLAMA_HOST="gpu box:11434" is not a server address/);
-    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "0.0.0.0" } }).ollama.host).toBe("http://127.0.0.1:11434");
+    expect(() => loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "gpu box:11434" } })).toThrow(
+      /OLLAMA_HOST="gpu box:11434" is not a server address/,
+    );
+    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_HOST: "0.0.0.0" } }).ollama.host).toBe(
+      "http://127.0.0.1:11434",
+    );
   });
 
   it("refuses a workspace folder that does not exist, and creates nothing", () => {
     const root = project({});
     const typo = path.join(root, "no-such-folder");
-    expect(() => loadConfig({ cwd: root, env: noEnv, overrides: { workspace: "no-such-folder" } })).toThrow(/--workspace: .*no-such-folder is not an existing folder/);
+    expect(() => loadConfig({ cwd: root, env: noEnv, overrides: { workspace: "no-such-folder" } })).toThrow(
+      /--workspace: .*no-such-folder is not an existing folder/,
+    );
     expect(existsSync(typo)).toBe(false);
   });
 });
@@ -116,13 +131,22 @@ describe("GPU keys: one rule in builder.config.json and .ollamarc", () => {
   });
 
   it("applies the same rule to builder.config.json options, and gpu_index names the GPU there", () => {
-    const config = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ options: { gpu_layers: 40, num_gpu: 1 } }) }), env: noEnv });
+    const config = loadConfig({
+      cwd: project({ "builder.config.json": JSON.stringify({ options: { gpu_layers: 40, num_gpu: 1 } }) }),
+      env: noEnv,
+    });
     expect(config.options.gpu_layers).toBe(40);
     expect(config.gpuIndex).toBe(1);
-    const explicit = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ gpu_index: 0 }) }), env: noEnv });
+    const explicit = loadConfig({
+      cwd: project({ "builder.config.json": JSON.stringify({ gpu_index: 0 }) }),
+      env: noEnv,
+    });
     expect(explicit.gpuIndex).toBe(0);
     // Alone, num_gpu keeps Ollama's meaning (layers), with the warning that says so.
-    const alone = loadConfig({ cwd: project({ "builder.config.json": JSON.stringify({ options: { num_gpu: 1 } }) }), env: noEnv });
+    const alone = loadConfig({
+      cwd: project({ "builder.config.json": JSON.stringify({ options: { num_gpu: 1 } }) }),
+      env: noEnv,
+    });
     expect(alone.options.gpu_layers).toBe(1);
     expect(alone.gpuIndex).toBeUndefined();
   });
@@ -133,8 +157,13 @@ describe("OLLAMA_MODEL with the default backend", () => {
     const root = project({});
     const config = loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" } });
     expect(config.model).toBeUndefined();
-    expect(config.warnings.join("\n")).toMatch(/OLLAMA_MODEL=qwen2.5-coder:7b applies to the ollama backend.*--backend ollama/);
-    expect(loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" }, overrides: { backend: "ollama" } }).model).toBe("qwen2.5-coder:7b");
+    expect(config.warnings.join("\n")).toMatch(
+      /OLLAMA_MODEL=qwen2.5-coder:7b applies to the ollama backend.*--backend ollama/,
+    );
+    expect(
+      loadConfig({ cwd: root, env: { ...noEnv, OLLAMA_MODEL: "qwen2.5-coder:7b" }, overrides: { backend: "ollama" } })
+        .model,
+    ).toBe("qwen2.5-coder:7b");
   });
 });
 
@@ -143,21 +172,47 @@ describe("the seed's setup, read as it is", () => {
     const root = project({
       "config.json": JSON.stringify({
         planner: { mode: "claude" },
-        builder: { mode: "ollama_local", ollama_local: { model: "qwen2.5-coder:32b-instruct-q5_K_M", url: "http://localhost:11434", num_ctx: 128000, temperature: 0.2 }, gpu: 1 },
+        builder: {
+          mode: "ollama_local",
+          ollama_local: {
+            model: "qwen2.5-coder:32b-instruct-q5_K_M",
+            url: "http://localhost:11434",
+            num_ctx: 128000,
+            temperature: 0.2,
+          },
+          gpu: 1,
+        },
         reviewer: { mode: "claude" },
       }),
     });
     const config = loadConfig({ cwd: root, configPath: "config.json", env: noEnv });
-    expect(config).toMatchObject({ backend: "ollama", model: "qwen2.5-coder:32b-instruct-q5_K_M", gpuIndex: 1, options: { num_ctx: 128000, temperature: 0.2 } });
+    expect(config).toMatchObject({
+      backend: "ollama",
+      model: "qwen2.5-coder:32b-instruct-q5_K_M",
+      gpuIndex: 1,
+      options: { num_ctx: 128000, temperature: 0.2 },
+    });
     expect(config.ollama.host).toBe("http://localhost:11434");
     expect(config.notes).toHaveLength(1);
     expect(config.notes?.[0]).toMatch(/agent-system config.*ignored planner.*reviewer/);
   });
 
   it("uses the knowledge base at the seed's path (and .builder/knowledge/) when the config names none", () => {
-    const root = project({ "builder.config.json": "{}", "agents/ollama-knowledge/clientforge-context.txt": "ctx\n", "agents/ollama-knowledge/notes.bin": "x", ".builder/knowledge/rules.md": "# rules\n" });
-    expect(loadConfig({ cwd: root, env: noEnv }).knowledge).toEqual([path.join(root, "agents/ollama-knowledge/clientforge-context.txt"), path.join(root, ".builder/knowledge/rules.md")]);
-    const configured = project({ "builder.config.json": JSON.stringify({ knowledge: ["kb.md"] }), "kb.md": "", "agents/ollama-knowledge/x.txt": "" });
+    const root = project({
+      "builder.config.json": "{}",
+      "agents/ollama-knowledge/clientforge-context.txt": "ctx\n",
+      "agents/ollama-knowledge/notes.bin": "x",
+      ".builder/knowledge/rules.md": "# rules\n",
+    });
+    expect(loadConfig({ cwd: root, env: noEnv }).knowledge).toEqual([
+      path.join(root, "agents/ollama-knowledge/clientforge-context.txt"),
+      path.join(root, ".builder/knowledge/rules.md"),
+    ]);
+    const configured = project({
+      "builder.config.json": JSON.stringify({ knowledge: ["kb.md"] }),
+      "kb.md": "",
+      "agents/ollama-knowledge/x.txt": "",
+    });
     expect(loadConfig({ cwd: configured, env: noEnv }).knowledge).toEqual([path.join(configured, "kb.md")]);
   });
 });

@@ -87,7 +87,11 @@ export interface ServerTimeouts {
 }
 
 /** Defaults: a first request that loads a 20 GB model can take minutes, a running server answers checks at once. */
-export const DEFAULT_SERVER_TIMEOUTS: Readonly<ServerTimeouts> = { connectMs: 10_000, loadMs: 600_000, idleMs: 120_000 };
+export const DEFAULT_SERVER_TIMEOUTS: Readonly<ServerTimeouts> = {
+  connectMs: 10_000,
+  loadMs: 600_000,
+  idleMs: 120_000,
+};
 
 /** Overrides from the command line; they win over everything else. */
 export interface ConfigOverrides {
@@ -143,7 +147,12 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     throw new ConfigError(`Config file ${configPath} does not exist. Check the --config path.`, { path: configPath });
   }
   const notes: string[] = [];
-  const file = options.fileContent !== undefined ? validateConfig(options.fileContent, configPath ?? "config", notes) : configPath ? readConfigFile(configPath, notes) : {};
+  const file =
+    options.fileContent !== undefined
+      ? validateConfig(options.fileContent, configPath ?? "config", notes)
+      : configPath
+        ? readConfigFile(configPath, notes)
+        : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
 
@@ -156,14 +165,19 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   const model = resolveModel(backend, options.overrides, env, file, { cwd, baseDir, legacyModel: legacy.model });
 
   if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL) {
-    warnings.push(`OLLAMA_MODEL=${env.OLLAMA_MODEL} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`);
+    warnings.push(
+      `OLLAMA_MODEL=${env.OLLAMA_MODEL} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`,
+    );
   }
 
   const hostOverride = options.overrides?.host !== undefined ? parseHostList(options.overrides.host) : undefined;
 
   const workspace = resolveWorkspace(options.overrides, file, configPath, { cwd, baseDir });
   // A mistyped --workspace must not grow a fresh <typo>/.builder/ with metrics in it.
-  requireFolder(workspace, options.overrides?.workspace ? "--workspace" : file.workspace ? `workspace in ${configPath}` : "the workspace");
+  requireFolder(
+    workspace,
+    options.overrides?.workspace ? "--workspace" : file.workspace ? `workspace in ${configPath}` : "the workspace",
+  );
 
   return {
     backend,
@@ -173,15 +187,29 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     gpuIndex: parseGpuIndex(env.BUILDER_GPU_INDEX) ?? fromFile.gpuIndex ?? legacy.gpuIndex,
     // No knowledge configured: the conventional folders (the seed's agents/ollama-knowledge/, .builder/knowledge/).
     knowledge: file.knowledge ? file.knowledge.map((p) => path.resolve(baseDir, p)) : discoverKnowledge(workspace),
-    packs: Object.fromEntries(Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))])),
+    packs: Object.fromEntries(
+      Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))]),
+    ),
     knowledgeAllowOutside: (file.knowledge_allow_outside ?? []).map((p) => path.resolve(baseDir, p)),
     workspace,
     deny: file.deny ?? [],
     options: options_,
-    boundedAnswer: options.overrides?.boundedAnswer ?? parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ?? file.bounded_answer ?? false,
+    boundedAnswer:
+      options.overrides?.boundedAnswer ??
+      parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ??
+      file.bounded_answer ??
+      false,
     answer: {
-      format: options.overrides?.answerFormat ?? parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT") ?? file.answer?.format ?? "auto",
-      edits: options.overrides?.edits ?? parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS") ?? file.answer?.edits ?? "auto",
+      format:
+        options.overrides?.answerFormat ??
+        parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT") ??
+        file.answer?.format ??
+        "auto",
+      edits:
+        options.overrides?.edits ??
+        parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS") ??
+        file.answer?.edits ??
+        "auto",
     },
     engine: resolveEngineSettings(file, env, options.overrides?.keepAlive),
     ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacy.host),
@@ -198,7 +226,10 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
 }
 
 /** Settings from the legacy `.ollamarc` files (home, then the config folder); the later file wins. */
-function readLegacyRcFiles(baseDir: string, warnings: string[]): { options: GenerationOptions; model?: string; host?: string; gpuIndex?: number } {
+function readLegacyRcFiles(
+  baseDir: string,
+  warnings: string[],
+): { options: GenerationOptions; model?: string; host?: string; gpuIndex?: number } {
   let options_: GenerationOptions = {};
   let legacyModel: string | undefined;
   let legacyHost: string | undefined;
@@ -253,30 +284,63 @@ function resolveModel(
 }
 
 /** The workspace: flag, else the file's, else the config file's folder, else found from the working folder. */
-function resolveWorkspace(overrides: ConfigOverrides | undefined, file: ConfigFile, configPath: string | undefined, where: { cwd: string; baseDir: string }): string {
+function resolveWorkspace(
+  overrides: ConfigOverrides | undefined,
+  file: ConfigFile,
+  configPath: string | undefined,
+  where: { cwd: string; baseDir: string },
+): string {
   if (overrides?.workspace) return path.resolve(where.cwd, overrides.workspace);
   if (file.workspace) return path.resolve(where.baseDir, file.workspace);
   if (configPath) return where.baseDir;
   return findWorkspaceRoot(where.cwd);
 }
 
-function ollamaSettings(file: ConfigFile, env: NodeJS.ProcessEnv, override: string[] | undefined, legacyHost: string | undefined): BuilderConfig["ollama"] {
-  if (file.ollama?.host && file.ollama.hosts) throw new ConfigError('Give ollama.host or ollama.hosts in builder.config.json, not both.');
+function ollamaSettings(
+  file: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  override: string[] | undefined,
+  legacyHost: string | undefined,
+): BuilderConfig["ollama"] {
+  if (file.ollama?.host && file.ollama.hosts)
+    throw new ConfigError("Give ollama.host or ollama.hosts in builder.config.json, not both.");
   const fromEnv = normaliseOllamaHost(env.OLLAMA_HOST);
   if (fromEnv !== undefined && !isHttpUrl(fromEnv)) {
-    throw new ConfigError(`OLLAMA_HOST="${env.OLLAMA_HOST}" is not a server address. Use e.g. 127.0.0.1:11434 or http://gpu-box:11434.`, { variable: "OLLAMA_HOST" });
+    throw new ConfigError(
+      `OLLAMA_HOST="${env.OLLAMA_HOST}" is not a server address. Use e.g. 127.0.0.1:11434 or http://gpu-box:11434.`,
+      { variable: "OLLAMA_HOST" },
+    );
   }
-  const hosts = override ?? (fromEnv ? [fromEnv] : undefined) ?? file.ollama?.hosts ?? (file.ollama?.host ? [file.ollama.host] : undefined) ?? (legacyHost ? [normaliseOllamaHost(legacyHost) ?? legacyHost] : undefined) ?? ["http://127.0.0.1:11434"];
+  const hosts = override ??
+    (fromEnv ? [fromEnv] : undefined) ??
+    file.ollama?.hosts ??
+    (file.ollama?.host ? [file.ollama.host] : undefined) ??
+    (legacyHost ? [normaliseOllamaHost(legacyHost) ?? legacyHost] : undefined) ?? ["http://127.0.0.1:11434"];
   return { host: hosts[0], hosts, keepAlive: file.ollama?.keep_alive, timeouts: serverTimeouts(file.ollama) };
 }
 
-function openaiSettings(file: ConfigFile, env: NodeJS.ProcessEnv, override: string[] | undefined): BuilderConfig["openai"] {
-  if (file.openai?.base_url && file.openai.base_urls) throw new ConfigError('Give openai.base_url or openai.base_urls in builder.config.json, not both.');
-  const baseUrls = override ?? (env.OPENAI_BASE_URL ? [env.OPENAI_BASE_URL] : undefined) ?? file.openai?.base_urls ?? (file.openai?.base_url ? [file.openai.base_url] : undefined) ?? ["http://127.0.0.1:8080/v1"];
-  return { baseUrl: baseUrls[0], baseUrls, apiKeyEnv: file.openai?.api_key_env ?? "OPENAI_API_KEY", timeouts: serverTimeouts(file.openai) };
+function openaiSettings(
+  file: ConfigFile,
+  env: NodeJS.ProcessEnv,
+  override: string[] | undefined,
+): BuilderConfig["openai"] {
+  if (file.openai?.base_url && file.openai.base_urls)
+    throw new ConfigError("Give openai.base_url or openai.base_urls in builder.config.json, not both.");
+  const baseUrls = override ??
+    (env.OPENAI_BASE_URL ? [env.OPENAI_BASE_URL] : undefined) ??
+    file.openai?.base_urls ??
+    (file.openai?.base_url ? [file.openai.base_url] : undefined) ?? ["http://127.0.0.1:8080/v1"];
+  return {
+    baseUrl: baseUrls[0],
+    baseUrls,
+    apiKeyEnv: file.openai?.api_key_env ?? "OPENAI_API_KEY",
+    timeouts: serverTimeouts(file.openai),
+  };
 }
 
-function serverTimeouts(section: { connect_timeout_ms?: number; load_timeout_ms?: number; idle_timeout_ms?: number } | undefined): ServerTimeouts {
+function serverTimeouts(
+  section: { connect_timeout_ms?: number; load_timeout_ms?: number; idle_timeout_ms?: number } | undefined,
+): ServerTimeouts {
   return {
     connectMs: section?.connect_timeout_ms ?? DEFAULT_SERVER_TIMEOUTS.connectMs,
     loadMs: section?.load_timeout_ms ?? DEFAULT_SERVER_TIMEOUTS.loadMs,
@@ -292,7 +356,10 @@ function parseHostList(value: string): string[] {
     .filter((h) => h !== "")
     .map((h) => normaliseOllamaHost(h) ?? h);
   for (const host of hosts) {
-    if (!URL.canParse(host)) throw new ConfigError(`--host "${host}" is not a URL. Use e.g. http://127.0.0.1:11434 (several separated by commas).`);
+    if (!URL.canParse(host))
+      throw new ConfigError(
+        `--host "${host}" is not a URL. Use e.g. http://127.0.0.1:11434 (several separated by commas).`,
+      );
   }
   if (hosts.length === 0) throw new ConfigError("--host is empty. Give a server URL such as http://127.0.0.1:11434.");
   return hosts;
@@ -302,11 +369,18 @@ function parseHostList(value: string): string[] {
  * The file's options, with Ollama's `num_gpu` read by the same rule as in `.ollamarc` (see
  * resolveGpuKeys): a layer count, or a GPU number when it sits beside a larger `gpu_layers` or `gpu_index`.
  */
-function fileOptions(file: ConfigFile, source: string, warnings: string[]): { options: GenerationOptions; gpuIndex?: number } {
+function fileOptions(
+  file: ConfigFile,
+  source: string,
+  warnings: string[],
+): { options: GenerationOptions; gpuIndex?: number } {
   const { num_gpu: numGpu, gpu_layers: gpuLayers, ...rest } = file.options ?? {};
   const resolved = resolveGpuKeys({ numGpu, gpuLayers, gpuIndex: file.gpu_index }, `${source}: options`);
   warnings.push(...resolved.warnings);
-  return { options: resolved.gpuLayers !== undefined ? { ...rest, gpu_layers: resolved.gpuLayers } : rest, gpuIndex: resolved.gpuIndex };
+  return {
+    options: resolved.gpuLayers !== undefined ? { ...rest, gpu_layers: resolved.gpuLayers } : rest,
+    gpuIndex: resolved.gpuIndex,
+  };
 }
 
 /** Refuses a workspace that is not an existing folder, before anything is written under it. */
@@ -318,14 +392,17 @@ function requireFolder(dir: string, what: string): void {
     // missing: reported below
   }
   if (!isDirectory) {
-    throw new ConfigError(`${what}: ${dir} is not an existing folder. Check the path; nothing was created.`, { path: dir });
+    throw new ConfigError(`${what}: ${dir} is not an existing folder. Check the path; nothing was created.`, {
+      path: dir,
+    });
   }
 }
 
 function parseGpuIndex(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   const parsed = GpuIndexSchema.safeParse(Number(value));
-  if (!parsed.success) throw new ConfigError(`BUILDER_GPU_INDEX="${value}" is not a GPU number. Use 0, 1, … (nvidia-smi's numbers).`);
+  if (!parsed.success)
+    throw new ConfigError(`BUILDER_GPU_INDEX="${value}" is not a GPU number. Use 0, 1, … (nvidia-smi's numbers).`);
   return parsed.data;
 }
 
@@ -334,7 +411,9 @@ function readConfigFile(configPath: string, notes: string[]): ConfigFile {
   try {
     raw = JSON.parse(readFileSync(configPath, "utf8"));
   } catch (error) {
-    throw new ConfigError(`${configPath} is not valid JSON (${(error as Error).message}). Fix the file or remove it.`, { path: configPath });
+    throw new ConfigError(`${configPath} is not valid JSON (${(error as Error).message}). Fix the file or remove it.`, {
+      path: configPath,
+    });
   }
   return validateConfig(raw, configPath, notes);
 }
@@ -343,7 +422,9 @@ function validateConfig(raw: unknown, configPath: string, notes: string[]): Conf
   if (isAgentSystemConfig(raw)) {
     // The seed's multi-agent config.json: Builder plays its `builder` role (see agent-system.ts).
     const mapping = fromAgentSystemConfig(raw, configPath);
-    notes.push(`${configPath} is an agent-system config: read the builder role (${mapping.mapped.join("; ")}); ignored ${mapping.dropped.join("; ")}. builder init writes it as builder.config.json.`);
+    notes.push(
+      `${configPath} is an agent-system config: read the builder role (${mapping.mapped.join("; ")}); ignored ${mapping.dropped.join("; ")}. builder init writes it as builder.config.json.`,
+    );
     raw = mapping.config;
   }
   const parsed = ConfigFileSchema.safeParse(raw);
@@ -364,7 +445,9 @@ function optionsFromEnv(env: NodeJS.ProcessEnv): GenerationOptions {
   }
   const parsed = GenerationOptionsSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`Environment override invalid: ${describeIssues(parsed.error).replace(/(^|; )(\w+):/g, (_m, sep: string, key: string) => `${sep}BUILDER_${key.toUpperCase()}:`)}.`);
+    throw new ConfigError(
+      `Environment override invalid: ${describeIssues(parsed.error).replace(/(^|; )(\w+):/g, (_m, sep: string, key: string) => `${sep}BUILDER_${key.toUpperCase()}:`)}.`,
+    );
   }
   return parsed.data;
 }

@@ -30,7 +30,12 @@ export type GenerationOptions = z.infer<typeof GenerationOptionsSchema>;
  * as an alias of `gpu_layers` (a layer count, not a GPU index; the loader warns when it looks like one).
  */
 export const ConfigOptionsSchema = GenerationOptionsSchema.extend({
-  num_gpu: z.number().int().min(0).optional().describe("Ollama's name for gpu_layers: layers offloaded, not a GPU index"),
+  num_gpu: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Ollama's name for gpu_layers: layers offloaded, not a GPU index"),
 }).strict();
 
 /** A GPU number as nvidia-smi counts the cards (config `gpu_index`, `.ollamarc` `gpu`). */
@@ -58,16 +63,24 @@ export const VerifyConfigSchema = z
   .object({
     /** Unset = automatic: on when the workspace has a tsconfig.json. */
     enabled: z.boolean(),
-    checks: z.object({ typecheck: z.boolean(), rules: z.boolean(), tests: z.boolean(), lint: z.boolean() }).partial().strict(),
+    checks: z
+      .object({ typecheck: z.boolean(), rules: z.boolean(), tests: z.boolean(), lint: z.boolean() })
+      .partial()
+      .strict(),
     /** Each entry switches one rule on (its id) or sets it ({"id", "enabled"}); unlisted rules keep their default. */
-    rules: z.array(z.union([z.enum(VERIFY_RULE_IDS), z.object({ id: z.enum(VERIFY_RULE_IDS), enabled: z.boolean() }).strict()])),
+    rules: z.array(
+      z.union([z.enum(VERIFY_RULE_IDS), z.object({ id: z.enum(VERIFY_RULE_IDS), enabled: z.boolean() }).strict()]),
+    ),
     /** The tsconfig to typecheck with, relative to the workspace. */
     tsconfig: z.string().min(1),
     /** Runs the suggestion's tests; `{file}` is replaced by the test file (else it is appended). */
     test_command: z.string().min(1),
     /** Runs a linter; `{files}` is replaced by the changed files (else they are appended). Setting it turns lint on. */
     lint_command: z.string().min(1),
-    timeouts: z.object({ tests_ms: z.number().int().min(1000), lint_ms: z.number().int().min(1000) }).partial().strict(),
+    timeouts: z
+      .object({ tests_ms: z.number().int().min(1000), lint_ms: z.number().int().min(1000) })
+      .partial()
+      .strict(),
     max_repairs: z.number().int().min(0).max(10),
   })
   .partial()
@@ -180,10 +193,16 @@ export const ConfigFileSchema = z
       .strict()
       .optional(),
     /** Extra entries for the `builder models --recommend` table. */
-    models: z.object({ catalog: z.array(CatalogEntrySchema).optional() }).strict().optional(),
+    models: z
+      .object({ catalog: z.array(CatalogEntrySchema).optional() })
+      .strict()
+      .optional(),
     cost: CostConfigSchema.optional(),
     /** `builder eval`: how a repository runs its tests (`{files}` = the commit's test files); default package.json's test script. */
-    eval: z.object({ test_command: z.string().min(1).optional() }).strict().optional(),
+    eval: z
+      .object({ test_command: z.string().min(1).optional() })
+      .strict()
+      .optional(),
     /** Few-shot retrieval: the most similar verified past tasks added after the stable priming (0 = off). */
     few_shot: z
       .object({
@@ -207,4 +226,3 @@ export const ConfigFileSchema = z
   .strict();
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
-

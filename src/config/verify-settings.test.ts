@@ -27,18 +27,32 @@ describe("the verify section of builder.config.json", () => {
 
   it("switches rules by id, turns lint on with a lint command, and lets flags win", () => {
     const root = withConfig({
-      verify: { rules: [{ id: "no-any", enabled: false }, "no-console-log"], lint_command: "eslint {files}", max_repairs: 4, timeouts: { tests_ms: 5000 } },
+      verify: {
+        rules: [{ id: "no-any", enabled: false }, "no-console-log"],
+        lint_command: "eslint {files}",
+        max_repairs: 4,
+        timeouts: { tests_ms: 5000 },
+      },
     });
     const config = loadConfig({ cwd: root, env, overrides: { verify: { enabled: false, maxRepairs: 1 } } });
     expect(config.verify.rules).toMatchObject({ "no-any": false, "no-console-log": true, "loc-max": true });
     expect(config.verify.checks.lint).toBe(true);
-    expect(config.verify).toMatchObject({ enabled: false, disabledBy: "--no-verify", maxRepairs: 1, testTimeoutMs: 5000 });
+    expect(config.verify).toMatchObject({
+      enabled: false,
+      disabledBy: "--no-verify",
+      maxRepairs: 1,
+      testTimeoutMs: 5000,
+    });
   });
 
   it("names the field for an unknown rule id or a bad value", () => {
     expect(() => loadConfig({ cwd: withConfig({ verify: { rules: ["no-semicolons"] } }), env })).toThrow(ConfigError);
-    expect(() => loadConfig({ cwd: withConfig({ verify: { rules: ["no-semicolons"] } }), env })).toThrow(/verify\.rules\.0/);
+    expect(() => loadConfig({ cwd: withConfig({ verify: { rules: ["no-semicolons"] } }), env })).toThrow(
+      /verify\.rules\.0/,
+    );
     expect(() => loadConfig({ cwd: withConfig({ verify: { max_repairs: -1 } }), env })).toThrow(/verify\.max_repairs/);
-    expect(() => loadConfig({ cwd: withConfig({ verify: { checks: { typo: true } } }), env })).toThrow(/verify\.checks/);
+    expect(() => loadConfig({ cwd: withConfig({ verify: { checks: { typo: true } } }), env })).toThrow(
+      /verify\.checks/,
+    );
   });
 });

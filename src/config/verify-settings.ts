@@ -36,15 +36,28 @@ export interface VerifyOverrides {
 }
 
 /** Merges the config file's `verify` section and the overrides over the defaults. */
-export function resolveVerifySettings(file: VerifyConfig | undefined, overrides: VerifyOverrides | undefined, configPath: string | undefined): VerifySettings {
-  const rules: Record<VerifyRuleId, RuleSwitch> = { "no-any": true, "explicit-return-types": true, "loc-max": true, "no-console-log": "auto" };
+export function resolveVerifySettings(
+  file: VerifyConfig | undefined,
+  overrides: VerifyOverrides | undefined,
+  configPath: string | undefined,
+): VerifySettings {
+  const rules: Record<VerifyRuleId, RuleSwitch> = {
+    "no-any": true,
+    "explicit-return-types": true,
+    "loc-max": true,
+    "no-console-log": "auto",
+  };
   for (const entry of file?.rules ?? []) {
     if (typeof entry === "string") rules[entry] = true;
     else rules[entry.id] = entry.enabled;
   }
   const enabled = overrides?.enabled ?? file?.enabled;
   const disabledBy =
-    overrides?.enabled === false ? "--no-verify" : file?.enabled === false ? `verify.enabled=false in ${configPath ?? "the config"}` : undefined;
+    overrides?.enabled === false
+      ? "--no-verify"
+      : file?.enabled === false
+        ? `verify.enabled=false in ${configPath ?? "the config"}`
+        : undefined;
   return {
     enabled,
     disabledBy,
@@ -63,4 +76,3 @@ export function resolveVerifySettings(file: VerifyConfig | undefined, overrides:
     maxRepairs: overrides?.maxRepairs ?? file?.max_repairs ?? DEFAULT_MAX_REPAIRS,
   };
 }
-

@@ -32,13 +32,17 @@ const TASK: BuilderTask = {
 beforeAll(async () => {
   const model = await synthesizeTestModel();
   const unrelated = Object.fromEntries(
-    Array.from({ length: 30 }, (_, i) => [`src/modules/module-${String(i).padStart(2, "0")}.ts`, `export function helper${i}(value: number): number {\n  return value + ${i};\n}\n`]),
+    Array.from({ length: 30 }, (_, i) => [
+      `src/modules/module-${String(i).padStart(2, "0")}.ts`,
+      `export function helper${i}(value: number): number {\n  return value + ${i};\n}\n`,
+    ]),
   );
   root = gitRepo({
     ".gitignore": "private/\n",
     "knowledge/project.md": "# Project\nStrict TypeScript.\n",
     "knowledge/packs/crm.md": "# CRM\nContacts live in table contacts(id, email).\n",
-    "src/contact-service.ts": 'import { query } from "./db.js";\nimport { indexContact } from "./search.js";\n\nexport async function findContact(id: string): Promise<unknown> {\n  return query(id);\n}\n',
+    "src/contact-service.ts":
+      'import { query } from "./db.js";\nimport { indexContact } from "./search.js";\n\nexport async function findContact(id: string): Promise<unknown> {\n  return query(id);\n}\n',
     "src/db.ts": "export async function query(sql: string): Promise<unknown> {\n  return sql;\n}\n",
     "src/search.ts": "export async function indexContact(id: string): Promise<void> {\n  void id;\n}\n",
     "src/api.ts": 'import { findContact } from "./contact-service.js";\nexport const route = findContact;\n',
@@ -51,20 +55,40 @@ beforeAll(async () => {
   backend = new EmbeddedBackend(config);
   await backend.prepare();
   sandbox = await WorkspaceSandbox.open({ root });
-  priming = await loadPriming([path.join(root, "knowledge/project.md")], { crm: [path.join(root, "knowledge/packs/crm.md")] }, "crm", root, { sandbox });
+  priming = await loadPriming(
+    [path.join(root, "knowledge/project.md")],
+    { crm: [path.join(root, "knowledge/packs/crm.md")] },
+    "crm",
+    root,
+    { sandbox },
+  );
 });
 
 afterAll(async () => {
   await backend.dispose();
 });
 
-async function input(contextSize: number, task: BuilderTask = TASK, explain?: (e: ContextExplanation) => void): Promise<AssembleInput> {
+async function input(
+  contextSize: number,
+  task: BuilderTask = TASK,
+  explain?: (e: ContextExplanation) => void,
+): Promise<AssembleInput> {
   const normalized = await normalizeTaskFiles(sandbox, task);
-  return { task: normalized, priming, workspace: await gatherWorkspaceContext(sandbox, normalized), counter: backend, contextSize, numPredict: 512, onExplain: explain };
+  return {
+    task: normalized,
+    priming,
+    workspace: await gatherWorkspaceContext(sandbox, normalized),
+    counter: backend,
+    contextSize,
+    numPredict: 512,
+    onExplain: explain,
+  };
 }
 
-const part = (e: ContextExplanation, kind: string): ContextExplanation["parts"] => e.parts.filter((p) => p.kind === kind);
-const mapCount = (e: ContextExplanation): number => Number(/repository map: (\d+) of/.exec(part(e, "repo-map").find((p) => p.included)?.label ?? "")?.[1] ?? 0);
+const part = (e: ContextExplanation, kind: string): ContextExplanation["parts"] =>
+  e.parts.filter((p) => p.kind === kind);
+const mapCount = (e: ContextExplanation): number =>
+  Number(/repository map: (\d+) of/.exec(part(e, "repo-map").find((p) => p.included)?.label ?? "")?.[1] ?? 0);
 
 describe("assembleContext with the real tokenizer of a synthesized model", () => {
   let full: Awaited<ReturnType<typeof assembleContext>>;
@@ -80,8 +104,17 @@ describe("assembleContext with the real tokenizer of a synthesized model", () =>
     const [system, user] = full.messages.map((m) => m.content) as [string, string];
     expect(system).toContain("Strict TypeScript.");
     expect(system).toContain("Contacts live in table contacts");
-    const order = ["## Repository map", "## File src/contact-service.ts (current content)", "## File src/contact-service.test.ts (NEW", "## Related code: src/", "## Task t-ctx"].map((h) => user.indexOf(h));
-    expect(order.every((at) => at >= 0), JSON.stringify(order)).toBe(true);
+    const order = [
+      "## Repository map",
+      "## File src/contact-service.ts (current content)",
+      "## File src/contact-service.test.ts (NEW",
+      "## Related code: src/",
+      "## Task t-ctx",
+    ].map((h) => user.indexOf(h));
+    expect(
+      order.every((at) => at >= 0),
+      JSON.stringify(order),
+    ).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(user).toContain("export async function findContact(id: string): Promise<unknown> {");
     expect(part(full.explanation, "related-code").map((p) => p.label)).toEqual([
@@ -101,7 +134,9 @@ describe("assembleContext with the real tokenizer of a synthesized model", () =>
   });
 
   it("keeps the system message byte-identical across tasks", async () => {
-    const other = await assembleContext(await input(100_000, { ...TASK, task_id: "t-2", objective: "Something else entirely", files: ["src/db.ts"] }));
+    const other = await assembleContext(
+      await input(100_000, { ...TASK, task_id: "t-2", objective: "Something else entirely", files: ["src/db.ts"] }),
+    );
     expect(other.messages[0]?.content).toBe(full.messages[0]?.content);
     expect(other.messages[0]?.content).toBe(buildSystemMessage(priming));
     expect(other.messages[1]?.content).not.toBe(full.messages[1]?.content);
@@ -130,7 +165,9 @@ describe("assembleContext with the real tokenizer of a synthesized model", () =>
     expect(text).toMatch(/^  included +\d+  task-file: src\/contact-service\.test\.ts \(NEW\)$/m);
 
     let overflow: ContextExplanation | undefined;
-    const error = await assembleContext(await input(reserve + 50, TASK, (e) => (overflow = e))).catch((e: unknown) => e);
+    const error = await assembleContext(await input(reserve + 50, TASK, (e) => (overflow = e))).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ContextOverflowError);
     const needed = (error as ContextOverflowError).details.needed as number;
     expect((error as Error).message).toContain(`Raise options.num_ctx to at least ${needed}`);
@@ -148,7 +185,10 @@ describe("assembleContext with the real tokenizer of a synthesized model", () =>
 
     const packTokens = part(full.explanation, "pack").reduce((t, p) => t + p.tokens, 0);
     const withPack = await assembleContext(await input(needed + packTokens + 8));
-    expect(part(withPack.explanation, "pack").every((p) => p.included), "pack files go after the whole map").toBe(true);
+    expect(
+      part(withPack.explanation, "pack").every((p) => p.included),
+      "pack files go after the whole map",
+    ).toBe(true);
     expect(mapCount(withPack.explanation)).toBeLessThan(33);
   });
 
@@ -159,18 +199,28 @@ describe("assembleContext with the real tokenizer of a synthesized model", () =>
   });
 
   it("marks task files that do not exist as NEW and withholds ignored ones", async () => {
-    const result = await assembleContext(await input(100_000, { ...TASK, files: ["src/brand-new.ts", "private/keys.ts"] }));
+    const result = await assembleContext(
+      await input(100_000, { ...TASK, files: ["src/brand-new.ts", "private/keys.ts"] }),
+    );
     const user = result.messages[1]?.content ?? "";
     expect(user).toContain("## File src/brand-new.ts (NEW: it does not exist yet)");
     expect(user).toContain("## File private/keys.ts (exists; content withheld)");
     expect(user).not.toContain(SECRET);
-    expect(part(result.explanation, "task-file").map((p) => p.label)).toEqual(["src/brand-new.ts (NEW)", "private/keys.ts (withheld: .gitignore: private/)"]);
+    expect(part(result.explanation, "task-file").map((p) => p.label)).toEqual([
+      "src/brand-new.ts (NEW)",
+      "private/keys.ts (withheld: .gitignore: private/)",
+    ]);
   });
 
   it("refuses task files outside the workspace or on the deny list before reading anything", async () => {
-    await expect(normalizeTaskFiles(sandbox, { ...TASK, files: ["../outside.ts"] })).rejects.toThrow(/outside the workspace/);
+    await expect(normalizeTaskFiles(sandbox, { ...TASK, files: ["../outside.ts"] })).rejects.toThrow(
+      /outside the workspace/,
+    );
     await expect(normalizeTaskFiles(sandbox, { ...TASK, files: [".env"] })).rejects.toThrow(/deny list/);
-    const absolute = await normalizeTaskFiles(sandbox, { ...TASK, files: [path.join(root, "src", "db.ts"), "src\\db.ts"] });
+    const absolute = await normalizeTaskFiles(sandbox, {
+      ...TASK,
+      files: [path.join(root, "src", "db.ts"), "src\\db.ts"],
+    });
     expect(absolute.files).toEqual(["src/db.ts"]);
   });
 });

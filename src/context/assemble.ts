@@ -11,7 +11,16 @@ import type { WorkspaceContext } from "./workspace-context.js";
 
 /** One part of the prompt, as `--explain-context` lists it. */
 export interface ContextPart {
-  kind: "instructions" | "knowledge" | "pack" | "repo-map" | "task-file" | "related-code" | "requirements" | "few-shot" | "task";
+  kind:
+    | "instructions"
+    | "knowledge"
+    | "pack"
+    | "repo-map"
+    | "task-file"
+    | "related-code"
+    | "requirements"
+    | "few-shot"
+    | "task";
   label: string;
   /** Tokens this part takes (or would take); parts are counted one by one, the total is counted whole. */
   tokens: number;
@@ -68,7 +77,8 @@ export interface AssembledContext {
   explanation: ContextExplanation;
 }
 
-export const DROP_ORDER = "few-shot examples (least similar first), then related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task";
+export const DROP_ORDER =
+  "few-shot examples (least similar first), then related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task";
 
 const MAP_TITLE = "Repository map (exported symbols of workspace files, most relevant to the task first)";
 
@@ -96,13 +106,32 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   await refuseOversized(input, fileSections, reserve);
   const fragment = await fragmentCounter(counter);
 
-  const instructions: Unit = { part: { kind: "instructions", label: "Builder instructions", tokens: await fragment(input.instructions ?? SYSTEM_INSTRUCTIONS), included: true }, tokens: 0, included: true };
+  const instructions: Unit = {
+    part: {
+      kind: "instructions",
+      label: "Builder instructions",
+      tokens: await fragment(input.instructions ?? SYSTEM_INSTRUCTIONS),
+      included: true,
+    },
+    tokens: 0,
+    included: true,
+  };
   const priming = await primingUnits(input.priming, fragment);
 
   const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
 
-  const { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts } = await sectionUnits(input, fileSections, fragment);
-  const taskUnit: Unit = { part: { kind: "task", label: `task ${task.task_id}`, tokens: await fragment(buildTaskMessage(task)), included: true }, tokens: 0, included: true };
+  const { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts } =
+    await sectionUnits(input, fileSections, fragment);
+  const taskUnit: Unit = {
+    part: {
+      kind: "task",
+      label: `task ${task.task_id}`,
+      tokens: await fragment(buildTaskMessage(task)),
+      included: true,
+    },
+    tokens: 0,
+    included: true,
+  };
 
   const render = (): ChatMessage[] => {
     const sections: ContextSection[] = [];
@@ -118,14 +147,26 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     sections.push(...relatedSections.filter((_, i) => relatedUnits[i]?.included));
     sections.push(...requirements);
     return [
-      { role: "system", content: buildSystemMessage(priming.filter((p) => p.included).map((p) => p.section), input.instructions) },
+      {
+        role: "system",
+        content: buildSystemMessage(
+          priming.filter((p) => p.included).map((p) => p.section),
+          input.instructions,
+        ),
+      },
       ...examples.filter((_, i) => exampleUnits[i]?.included).flatMap((example) => example.messages),
       { role: "user", content: buildTaskMessage(task, sections) },
     ];
   };
 
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
-  const droppable = [...exampleUnits].reverse().concat([...relatedUnits].reverse(),mapUnits.slice(0, counted).reverse(), priming.filter((p) => p.dropRank === 3).reverse());
+  const droppable = [...exampleUnits]
+    .reverse()
+    .concat(
+      [...relatedUnits].reverse(),
+      mapUnits.slice(0, counted).reverse(),
+      priming.filter((p) => p.dropRank === 3).reverse(),
+    );
   const { messages, count } = await dropUntilFits(droppable, render, counter, reserve, contextSize);
   const { fits, needed } = checkFit(count.tokens, reserve, contextSize);
   const explanation: ContextExplanation = {
@@ -154,10 +195,18 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
 }
 
 /** Refuses, before any tokenizing, a task whose parts that are never dropped cannot fit by their size alone. */
-async function refuseOversized(input: AssembleInput, fileSections: ReadonlyArray<{ section: ContextSection }>, reserve: number): Promise<void> {
+async function refuseOversized(
+  input: AssembleInput,
+  fileSections: ReadonlyArray<{ section: ContextSection }>,
+  reserve: number,
+): Promise<void> {
   const neverDropped = input.priming.filter((section) => !section.fromPack).map((section) => section.content);
   refuseOversizedBySize({
-    fixedTexts: [buildTaskMessage(input.task), ...fileSections.map(({ section }) => sectionText(section)), ...neverDropped],
+    fixedTexts: [
+      buildTaskMessage(input.task),
+      ...fileSections.map(({ section }) => sectionText(section)),
+      ...neverDropped,
+    ],
     maxBytesPerToken: await input.counter.maxBytesPerToken?.(),
     contextSize: input.contextSize,
     reserve,
@@ -172,7 +221,12 @@ function primingUnits(
   return Promise.all(
     sections.map(async (section): Promise<Unit & { section: KnowledgeSection }> => {
       const tokens = await fragment(`## Project knowledge: ${section.label}\n\n${section.content}`);
-      const part: ContextPart = { kind: section.fromPack ? "pack" : "knowledge", label: section.label, tokens, included: true };
+      const part: ContextPart = {
+        kind: section.fromPack ? "pack" : "knowledge",
+        label: section.label,
+        tokens,
+        included: true,
+      };
       return { part, tokens, dropRank: section.fromPack ? 3 : undefined, included: true, section };
     }),
   );
@@ -198,24 +252,47 @@ async function sectionUnits(
       return { part: { kind: "task-file", label, tokens, included: true }, tokens, included: true };
     }),
   );
-  const relatedSections = input.workspace.related.map((file) => ({ title: `Related code: ${file.path} (${file.reason})`, content: fenced(file.path, file.content) }));
+  const relatedSections = input.workspace.related.map((file) => ({
+    title: `Related code: ${file.path} (${file.reason})`,
+    content: fenced(file.path, file.content),
+  }));
   const relatedUnits: Unit[] = await Promise.all(
     relatedSections.map(async (section, i) => {
       const tokens = await fragment(sectionText(section));
       const related = input.workspace.related[i];
-      return { part: { kind: "related-code", label: `${related?.path ?? ""} (${related?.reason ?? ""})`, tokens, included: true }, tokens, dropRank: 1, included: true };
+      return {
+        part: {
+          kind: "related-code",
+          label: `${related?.path ?? ""} (${related?.reason ?? ""})`,
+          tokens,
+          included: true,
+        },
+        tokens,
+        dropRank: 1,
+        included: true,
+      };
     }),
   );
   const examples = input.examples ?? [];
   const exampleUnits: Unit[] = await Promise.all(
     examples.map(async (example) => {
       const tokens = await fragment(example.messages.map((m) => m.content).join("\n"));
-      return { part: { kind: "few-shot" as const, label: example.label, tokens, included: true }, tokens, dropRank: 0, included: true };
+      return {
+        part: { kind: "few-shot" as const, label: example.label, tokens, included: true },
+        tokens,
+        dropRank: 0,
+        included: true,
+      };
     }),
   );
   const requirements = input.requirements ?? [];
   const requirementParts: ContextPart[] = await Promise.all(
-    requirements.map(async (section) => ({ kind: "requirements" as const, label: section.title, tokens: await fragment(sectionText(section)), included: true })),
+    requirements.map(async (section) => ({
+      kind: "requirements" as const,
+      label: section.title,
+      tokens: await fragment(sectionText(section)),
+      included: true,
+    })),
   );
   return { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts };
 }
@@ -259,7 +336,11 @@ async function dropUntilFits(
 ): Promise<{ messages: ChatMessage[]; count: { tokens: number; exact: boolean } }> {
   let messages = render();
   let count = await counter.countPromptTokens(messages);
-  for (let fit = checkFit(count.tokens, reserve, contextSize); !fit.fits; fit = checkFit(count.tokens, reserve, contextSize)) {
+  for (
+    let fit = checkFit(count.tokens, reserve, contextSize);
+    !fit.fits;
+    fit = checkFit(count.tokens, reserve, contextSize)
+  ) {
     let over = fit.needed - contextSize;
     let dropped = false;
     for (const unit of droppable) {
@@ -277,7 +358,12 @@ async function dropUntilFits(
   return { messages, count };
 }
 
-function taskOverflow(count: { tokens: number; exact: boolean }, reserve: number, contextSize: number, needed: number): ContextOverflowError {
+function taskOverflow(
+  count: { tokens: number; exact: boolean },
+  reserve: number,
+  contextSize: number,
+  needed: number,
+): ContextOverflowError {
   return new ContextOverflowError(
     `The task does not fit the context window: its files, the task and the knowledge base alone take ${count.tokens} tokens${count.exact ? "" : " (estimated)"}, ` +
       `and ${reserve} more are reserved for the answer (num_predict), but the window is ${contextSize} tokens. ` +
@@ -293,21 +379,48 @@ function mapParts(units: readonly Unit[]): ContextPart[] {
   const left = units.filter((u) => !u.included);
   const parts: ContextPart[] = [];
   const sum = (list: readonly Unit[]): number => list.reduce((total, u) => total + u.tokens, 0);
-  if (shown.length > 0) parts.push({ kind: "repo-map", label: `repository map: ${shown.length} of ${units.length} files`, tokens: sum(shown), included: true });
-  if (left.length > 0) parts.push({ kind: "repo-map", label: `repository map tail: ${left.length} less relevant files`, tokens: sum(left), included: false });
-  if (units.length === 0) parts.push({ kind: "repo-map", label: "repository map: no TypeScript/JavaScript files in the workspace", tokens: 0, included: false });
+  if (shown.length > 0)
+    parts.push({
+      kind: "repo-map",
+      label: `repository map: ${shown.length} of ${units.length} files`,
+      tokens: sum(shown),
+      included: true,
+    });
+  if (left.length > 0)
+    parts.push({
+      kind: "repo-map",
+      label: `repository map tail: ${left.length} less relevant files`,
+      tokens: sum(left),
+      included: false,
+    });
+  if (units.length === 0)
+    parts.push({
+      kind: "repo-map",
+      label: "repository map: no TypeScript/JavaScript files in the workspace",
+      tokens: 0,
+      included: false,
+    });
   return parts;
 }
 
 function taskFileSection(file: WorkspaceContext["taskFiles"][number]): { section: ContextSection; label: string } {
   switch (file.status) {
     case "present":
-      return { section: { title: `File ${file.path} (current content)`, content: fenced(file.path, file.content ?? "") }, label: file.path };
+      return {
+        section: { title: `File ${file.path} (current content)`, content: fenced(file.path, file.content ?? "") },
+        label: file.path,
+      };
     case "new":
-      return { section: { title: `File ${file.path} (NEW: it does not exist yet)`, content: "Create this file." }, label: `${file.path} (NEW)` };
+      return {
+        section: { title: `File ${file.path} (NEW: it does not exist yet)`, content: "Create this file." },
+        label: `${file.path} (NEW)`,
+      };
     case "withheld":
       return {
-        section: { title: `File ${file.path} (exists; content withheld)`, content: `Builder does not show this file (${file.withheld ?? "excluded"}). Write its complete new content.` },
+        section: {
+          title: `File ${file.path} (exists; content withheld)`,
+          content: `Builder does not show this file (${file.withheld ?? "excluded"}). Write its complete new content.`,
+        },
         label: `${file.path} (withheld: ${file.withheld ?? "excluded"})`,
       };
   }
@@ -329,5 +442,6 @@ function fenced(file: string, content: string): string {
 /** Counts a piece of text as the prompt would hold it: the count of a one-message prompt minus the empty one's. */
 async function fragmentCounter(counter: TokenCounter): Promise<(text: string) => Promise<number>> {
   const empty = (await counter.countPromptTokens([{ role: "user", content: "" }])).tokens;
-  return async (text) => Math.max(0, (await counter.countPromptTokens([{ role: "user", content: text }])).tokens - empty);
+  return async (text) =>
+    Math.max(0, (await counter.countPromptTokens([{ role: "user", content: text }])).tokens - empty);
 }

@@ -41,17 +41,24 @@ export function outlineModule(tsApi: typeof ts, fileName: string, text: string):
       specifiers.push(statement.moduleSpecifier.text);
       continue;
     }
-    if (tsApi.isImportEqualsDeclaration(statement) && tsApi.isExternalModuleReference(statement.moduleReference) && tsApi.isStringLiteral(statement.moduleReference.expression)) {
+    if (
+      tsApi.isImportEqualsDeclaration(statement) &&
+      tsApi.isExternalModuleReference(statement.moduleReference) &&
+      tsApi.isStringLiteral(statement.moduleReference.expression)
+    ) {
       specifiers.push(statement.moduleReference.expression.text);
       continue;
     }
     if (tsApi.isExportDeclaration(statement)) {
-      if (statement.moduleSpecifier && tsApi.isStringLiteral(statement.moduleSpecifier)) specifiers.push(statement.moduleSpecifier.text);
+      if (statement.moduleSpecifier && tsApi.isStringLiteral(statement.moduleSpecifier))
+        specifiers.push(statement.moduleSpecifier.text);
       symbols.push(truncate(textOf(statement).replace(/;$/, "")));
       continue;
     }
     if (tsApi.isExportAssignment(statement)) {
-      symbols.push(truncate(`export ${statement.isExportEquals ? "=" : "default"} ${textOf(statement.expression)}`, 80));
+      symbols.push(
+        truncate(`export ${statement.isExportEquals ? "=" : "default"} ${textOf(statement.expression)}`, 80),
+      );
       continue;
     }
     const modifiers = tsApi.canHaveModifiers(statement) ? tsApi.getModifiers(statement) : undefined;
@@ -60,26 +67,47 @@ export function outlineModule(tsApi: typeof ts, fileName: string, text: string):
     const prefix = `export ${isDefault ? "default " : ""}${modifiers.some((m) => m.kind === tsApi.SyntaxKind.DeclareKeyword) ? "declare " : ""}`;
     if (tsApi.isFunctionDeclaration(statement)) {
       const isAsync = modifiers.some((m) => m.kind === tsApi.SyntaxKind.AsyncKeyword);
-      symbols.push(truncate(`${prefix}${isAsync ? "async " : ""}function ${statement.name?.text ?? ""}${typeParams(statement)}${params(statement)}`));
+      symbols.push(
+        truncate(
+          `${prefix}${isAsync ? "async " : ""}function ${statement.name?.text ?? ""}${typeParams(statement)}${params(statement)}`,
+        ),
+      );
     } else if (tsApi.isClassDeclaration(statement)) {
       const members = classMembers(tsApi, printer, statement);
       const shown = members.slice(0, MAX_MEMBERS).map((m) => `    ${truncate(m)}`);
       if (members.length > MAX_MEMBERS) shown.push(`    … ${members.length - MAX_MEMBERS} more members`);
-      symbols.push([truncate(`${prefix}class ${statement.name?.text ?? ""}${typeParams(statement)}${heritage(statement)}`), ...shown].join("\n"));
+      symbols.push(
+        [
+          truncate(`${prefix}class ${statement.name?.text ?? ""}${typeParams(statement)}${heritage(statement)}`),
+          ...shown,
+        ].join("\n"),
+      );
     } else if (tsApi.isInterfaceDeclaration(statement)) {
       const body = statement.members.map((m) => textOf(m).replace(/[;,]$/, "")).join("; ");
-      symbols.push(truncate(`${prefix}interface ${statement.name.text}${typeParams(statement)}${heritage(statement)} { ${body} }`));
+      symbols.push(
+        truncate(`${prefix}interface ${statement.name.text}${typeParams(statement)}${heritage(statement)} { ${body} }`),
+      );
     } else if (tsApi.isTypeAliasDeclaration(statement)) {
-      symbols.push(truncate(`${prefix}type ${statement.name.text}${typeParams(statement)} = ${textOf(statement.type)}`));
+      symbols.push(
+        truncate(`${prefix}type ${statement.name.text}${typeParams(statement)} = ${textOf(statement.type)}`),
+      );
     } else if (tsApi.isEnumDeclaration(statement)) {
-      symbols.push(truncate(`${prefix}enum ${statement.name.text} { ${statement.members.map((m) => textOf(m.name)).join(", ")} }`));
+      symbols.push(
+        truncate(`${prefix}enum ${statement.name.text} { ${statement.members.map((m) => textOf(m.name)).join(", ")} }`),
+      );
     } else if (tsApi.isVariableStatement(statement)) {
-      const keyword = statement.declarationList.flags & tsApi.NodeFlags.Const ? "const" : statement.declarationList.flags & tsApi.NodeFlags.Let ? "let" : "var";
+      const keyword =
+        statement.declarationList.flags & tsApi.NodeFlags.Const
+          ? "const"
+          : statement.declarationList.flags & tsApi.NodeFlags.Let
+            ? "let"
+            : "var";
       for (const declaration of statement.declarationList.declarations) {
         const name = textOf(declaration.name);
         const init = declaration.initializer;
         if (declaration.type) symbols.push(truncate(`${prefix}${keyword} ${name}: ${textOf(declaration.type)}`));
-        else if (init && (tsApi.isArrowFunction(init) || tsApi.isFunctionExpression(init))) symbols.push(truncate(`${prefix}${keyword} ${name} = ${typeParams(init)}${params(init)} => …`));
+        else if (init && (tsApi.isArrowFunction(init) || tsApi.isFunctionExpression(init)))
+          symbols.push(truncate(`${prefix}${keyword} ${name} = ${typeParams(init)}${params(init)} => …`));
         else symbols.push(truncate(`${prefix}${keyword} ${name}`));
       }
     } else if (tsApi.isModuleDeclaration(statement)) {
@@ -103,7 +131,8 @@ interface Printer {
 
 function printerFor(source: ts.SourceFile): Printer {
   const textOf = (node: ts.Node): string => compact(node.getText(source));
-  const params = (node: ts.SignatureDeclarationBase): string => `(${node.parameters.map((p) => textOf(p)).join(", ")})${node.type ? `: ${textOf(node.type)}` : ""}`;
+  const params = (node: ts.SignatureDeclarationBase): string =>
+    `(${node.parameters.map((p) => textOf(p)).join(", ")})${node.type ? `: ${textOf(node.type)}` : ""}`;
   const typeParams = (node: { typeParameters?: ts.NodeArray<ts.TypeParameterDeclaration> }): string =>
     node.typeParameters ? `<${node.typeParameters.map((p) => textOf(p)).join(", ")}>` : "";
   const heritage = (node: ts.ClassLikeDeclaration | ts.InterfaceDeclaration): string =>
@@ -117,26 +146,41 @@ function classMembers(tsApi: typeof ts, printer: Printer, statement: ts.ClassDec
   const members: string[] = [];
   for (const member of statement.members) {
     const memberModifiers = tsApi.canHaveModifiers(member) ? tsApi.getModifiers(member) : undefined;
-    if (memberModifiers?.some((m) => m.kind === tsApi.SyntaxKind.PrivateKeyword || m.kind === tsApi.SyntaxKind.ProtectedKeyword)) continue;
+    if (
+      memberModifiers?.some(
+        (m) => m.kind === tsApi.SyntaxKind.PrivateKeyword || m.kind === tsApi.SyntaxKind.ProtectedKeyword,
+      )
+    )
+      continue;
     if (member.name && tsApi.isPrivateIdentifier(member.name)) continue;
     const isStatic = memberModifiers?.some((m) => m.kind === tsApi.SyntaxKind.StaticKeyword) ? "static " : "";
     if (tsApi.isConstructorDeclaration(member)) members.push(`constructor${params(member)}`);
-    else if (tsApi.isMethodDeclaration(member) && member.name) members.push(`${isStatic}${textOf(member.name)}${typeParams(member)}${params(member)}`);
-    else if (tsApi.isPropertyDeclaration(member) && member.name) members.push(`${isStatic}${textOf(member.name)}${member.type ? `: ${textOf(member.type)}` : ""}`);
-    else if (tsApi.isGetAccessorDeclaration(member) && member.name) members.push(`get ${textOf(member.name)}()${member.type ? `: ${textOf(member.type)}` : ""}`);
+    else if (tsApi.isMethodDeclaration(member) && member.name)
+      members.push(`${isStatic}${textOf(member.name)}${typeParams(member)}${params(member)}`);
+    else if (tsApi.isPropertyDeclaration(member) && member.name)
+      members.push(`${isStatic}${textOf(member.name)}${member.type ? `: ${textOf(member.type)}` : ""}`);
+    else if (tsApi.isGetAccessorDeclaration(member) && member.name)
+      members.push(`get ${textOf(member.name)}()${member.type ? `: ${textOf(member.type)}` : ""}`);
   }
   return members;
 }
 
 /** CommonJS modules: `require()` calls, `module.exports = …` and `exports.name = …` at the top level. */
-function addCommonJs(tsApi: typeof ts, text: string, source: ts.SourceFile, symbols: string[], specifiers: string[]): void {
+function addCommonJs(
+  tsApi: typeof ts,
+  text: string,
+  source: ts.SourceFile,
+  symbols: string[],
+  specifiers: string[],
+): void {
   for (const imported of tsApi.preProcessFile(text, true, true).importedFiles) specifiers.push(imported.fileName);
   for (const statement of source.statements) {
     if (!tsApi.isExpressionStatement(statement) || !tsApi.isBinaryExpression(statement.expression)) continue;
     const { left, operatorToken } = statement.expression;
     if (operatorToken.kind !== tsApi.SyntaxKind.EqualsToken || !tsApi.isPropertyAccessExpression(left)) continue;
     const target = compact(left.getText(source));
-    if (target === "module.exports" || /^(module\.)?exports\.[\w$]+$/.test(target)) symbols.push(truncate(`${target} = ${compact(statement.expression.right.getText(source))}`, 100));
+    if (target === "module.exports" || /^(module\.)?exports\.[\w$]+$/.test(target))
+      symbols.push(truncate(`${target} = ${compact(statement.expression.right.getText(source))}`, 100));
   }
 }
 

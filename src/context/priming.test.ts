@@ -11,7 +11,11 @@ import { loadPriming } from "./priming.js";
 
 /** A workspace with its own knowledge file, and a folder outside it holding a secret note. */
 async function setup(): Promise<{ root: string; outside: string; sandbox: WorkspaceSandbox }> {
-  const root = gitRepo({ "knowledge/project.md": "# Project\n", ".env": "SECRET=hunter2\n", "src/a.ts": "export const a = 1;\n" });
+  const root = gitRepo({
+    "knowledge/project.md": "# Project\n",
+    ".env": "SECRET=hunter2\n",
+    "src/a.ts": "export const a = 1;\n",
+  });
   const outside = tempDir("builder-outside-");
   writeFileSync(path.join(outside, "notes.md"), "OUTSIDE-NOTES\n");
   writeFileSync(path.join(outside, ".env"), "OUTSIDE_SECRET=1\n");
@@ -28,7 +32,13 @@ const refusal = (promise: Promise<unknown>): Promise<unknown> =>
 describe("loadPriming: knowledge and packs are sandboxed", () => {
   it("reads knowledge and pack files inside the workspace, labelled relative to the config folder", async () => {
     const { root, sandbox } = await setup();
-    const sections = await loadPriming([path.join(root, "knowledge/project.md")], { p: [path.join(root, "src/a.ts")] }, "p", root, { sandbox });
+    const sections = await loadPriming(
+      [path.join(root, "knowledge/project.md")],
+      { p: [path.join(root, "src/a.ts")] },
+      "p",
+      root,
+      { sandbox },
+    );
     expect(sections).toEqual([
       { label: "knowledge/project.md", content: "# Project\n", fromPack: false },
       { label: "src/a.ts", content: "export const a = 1;\n", fromPack: true },
@@ -70,15 +80,31 @@ describe("loadPriming: knowledge and packs are sandboxed", () => {
     let logged = "";
     stream.on("data", (chunk: Buffer) => (logged += chunk.toString()));
     const logger = createLogger({ level: "info", destination: stream });
-    const sections = await loadPriming([path.join(outside, "notes.md")], { x: [path.join(outside, "sub", "deep.md")] }, "x", root, { sandbox, allowOutside: [outside], logger });
+    const sections = await loadPriming(
+      [path.join(outside, "notes.md")],
+      { x: [path.join(outside, "sub", "deep.md")] },
+      "x",
+      root,
+      { sandbox, allowOutside: [outside], logger },
+    );
     expect(sections.map((s) => s.content)).toEqual(["OUTSIDE-NOTES\n", "DEEP\n"]);
-    const lines = logged.trim().split("\n").map((line) => JSON.parse(line) as { level: string; key: string; file: string });
+    const lines = logged
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { level: string; key: string; file: string });
     expect(lines.map((l) => [l.level, l.key, l.file])).toEqual([
       ["info", "knowledge[0]", path.join(outside, "notes.md")],
       ["info", "packs.x[0]", path.join(outside, "sub", "deep.md")],
     ]);
-    await expect(loadPriming([path.join(outside, ".env")], {}, "", root, { sandbox, allowOutside: [outside], logger })).rejects.toBeInstanceOf(PathDeniedError);
+    await expect(
+      loadPriming([path.join(outside, ".env")], {}, "", root, { sandbox, allowOutside: [outside], logger }),
+    ).rejects.toBeInstanceOf(PathDeniedError);
     // An allow-listed folder does not open its neighbours.
-    await expect(loadPriming([path.join(outside, "notes.md")], {}, "", root, { sandbox, allowOutside: [path.join(outside, "sub")] })).rejects.toBeInstanceOf(WorkspaceEscapeError);
+    await expect(
+      loadPriming([path.join(outside, "notes.md")], {}, "", root, {
+        sandbox,
+        allowOutside: [path.join(outside, "sub")],
+      }),
+    ).rejects.toBeInstanceOf(WorkspaceEscapeError);
   });
 });

@@ -2,7 +2,13 @@ import { constants } from "node:fs";
 import { open, realpath } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import { BuilderError, ConfigError, PathDeniedError, TaskValidationError, WorkspaceEscapeError } from "../errors/errors.js";
+import {
+  BuilderError,
+  ConfigError,
+  PathDeniedError,
+  TaskValidationError,
+  WorkspaceEscapeError,
+} from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import type { WorkspaceSandbox } from "../workspace/sandbox.js";
 
@@ -40,10 +46,16 @@ export async function loadPriming(
   const pack = resolvePack(packs, packName);
   const files = [
     ...knowledge.map((file, i) => ({ file, key: `knowledge[${i}]`, fromPack: false })),
-    ...pack.files.map((file, i) => ({ file, key: `packs.${pack.name}[${i}]`, fromPack: true })).filter((entry) => !knowledge.includes(entry.file)),
+    ...pack.files
+      .map((file, i) => ({ file, key: `packs.${pack.name}[${i}]`, fromPack: true }))
+      .filter((entry) => !knowledge.includes(entry.file)),
   ];
   return Promise.all(
-    files.map(async ({ file, key, fromPack }) => ({ label: path.relative(baseDir, file).split(path.sep).join("/"), content: await readKnowledgeFile(file, key, access), fromPack })),
+    files.map(async ({ file, key, fromPack }) => ({
+      label: path.relative(baseDir, file).split(path.sep).join("/"),
+      content: await readKnowledgeFile(file, key, access),
+      fromPack,
+    })),
   );
 }
 
@@ -54,10 +66,13 @@ async function readKnowledgeFile(file: string, key: string, access: KnowledgeAcc
     return await readInsideWorkspace(file, key, access.sandbox);
   } catch (error) {
     if (error instanceof BuilderError) throw error;
-    throw new ConfigError(`${key}: knowledge file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Fix the path in builder.config.json.`, {
-      key,
-      path: file,
-    });
+    throw new ConfigError(
+      `${key}: knowledge file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Fix the path in builder.config.json.`,
+      {
+        key,
+        path: file,
+      },
+    );
   }
 }
 
@@ -85,16 +100,25 @@ async function readInsideWorkspace(file: string, key: string, sandbox: Workspace
 }
 
 /** Under an allow-listed folder outside the workspace: the deny list applies relative to that folder; logged. */
-async function readAllowedOutside(file: string, key: string, folder: { real: string; configured: string; file: string }, access: KnowledgeAccess): Promise<string> {
+async function readAllowedOutside(
+  file: string,
+  key: string,
+  folder: { real: string; configured: string; file: string },
+  access: KnowledgeAccess,
+): Promise<string> {
   const relative = path.relative(folder.real, folder.file).split(path.sep).join("/");
   const deniedAt = deniedAnywhere(access.sandbox, relative);
   if (deniedAt) throw denied(key, file, deniedAt);
   // Opened non-blocking (a FIFO cannot hang the run) and checked to be the regular file that was allowed.
   const handle = await open(folder.file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
-    if (!(await handle.stat()).isFile()) throw new ConfigError(`${key}: knowledge file ${file} is not a regular file.`, { key, path: file });
+    if (!(await handle.stat()).isFile())
+      throw new ConfigError(`${key}: knowledge file ${file} is not a regular file.`, { key, path: file });
     const content = await handle.readFile("utf8");
-    (access.logger ?? getLogger()).info({ key, file, allowed_by: folder.configured }, "knowledge file read from outside the workspace (knowledge_allow_outside)");
+    (access.logger ?? getLogger()).info(
+      { key, file, allowed_by: folder.configured },
+      "knowledge file read from outside the workspace (knowledge_allow_outside)",
+    );
     return content;
   } finally {
     await handle.close();
@@ -102,7 +126,10 @@ async function readAllowedOutside(file: string, key: string, folder: { real: str
 }
 
 /** The allow-listed folder the file really lies in (both real paths), if any. */
-async function allowingFolder(file: string, allowOutside: readonly string[]): Promise<{ real: string; configured: string; file: string } | undefined> {
+async function allowingFolder(
+  file: string,
+  allowOutside: readonly string[],
+): Promise<{ real: string; configured: string; file: string } | undefined> {
   if (allowOutside.length === 0) return undefined;
   const realFile = await realpath(file).catch(() => undefined);
   if (realFile === undefined) return undefined;
@@ -110,7 +137,8 @@ async function allowingFolder(file: string, allowOutside: readonly string[]): Pr
     const real = await realpath(configured).catch(() => undefined);
     if (real === undefined) continue;
     const inside = path.relative(real, realFile);
-    if (inside !== "" && inside !== ".." && !inside.startsWith(`..${path.sep}`) && !path.isAbsolute(inside)) return { real, configured, file: realFile };
+    if (inside !== "" && inside !== ".." && !inside.startsWith(`..${path.sep}`) && !path.isAbsolute(inside))
+      return { real, configured, file: realFile };
   }
   return undefined;
 }
@@ -133,7 +161,10 @@ function denied(key: string, file: string, pattern: string): PathDeniedError {
   );
 }
 
-function resolvePack(packs: Readonly<Record<string, readonly string[]>>, packName: string): { name: string; files: readonly string[] } {
+function resolvePack(
+  packs: Readonly<Record<string, readonly string[]>>,
+  packName: string,
+): { name: string; files: readonly string[] } {
   const name = packName.trim();
   if (name === "") return { name, files: [] };
   const pack = packs[name];
@@ -157,7 +188,10 @@ const labelsWarned = new Set<string>();
 function packAsLabel(name: string): { name: string; files: readonly string[] } {
   if (!labelsWarned.has(name)) {
     labelsWarned.add(name);
-    getLogger().warn({ pack: name }, `constraints.pack "${name}" is used as a label: builder.config.json configures no context packs, so no pack files are added.`);
+    getLogger().warn(
+      { pack: name },
+      `constraints.pack "${name}" is used as a label: builder.config.json configures no context packs, so no pack files are added.`,
+    );
   }
   return { name, files: [] };
 }

@@ -52,7 +52,10 @@ export interface ContextSection {
 }
 
 /** The stable system message: instructions, then each knowledge file. */
-export function buildSystemMessage(priming: readonly KnowledgeSection[], instructions: string = SYSTEM_INSTRUCTIONS): string {
+export function buildSystemMessage(
+  priming: readonly KnowledgeSection[],
+  instructions: string = SYSTEM_INSTRUCTIONS,
+): string {
   const parts = [instructions];
   for (const section of priming) parts.push(`\n## Project knowledge: ${section.label}\n\n${section.content.trimEnd()}`);
   return parts.join("\n");
@@ -86,5 +89,9 @@ export function buildMessages(
   context: readonly ContextSection[] = [],
   examples: readonly ChatMessage[] = [],
 ): ChatMessage[] {
-  return [{ role: "system", content: buildSystemMessage(priming) }, ...examples, { role: "user", content: buildTaskMessage(task, context) }];
+  return [
+    { role: "system", content: buildSystemMessage(priming) },
+    ...examples,
+    { role: "user", content: buildTaskMessage(task, context) },
+  ];
 }

@@ -12,7 +12,9 @@ export interface RankedEntry {
 
 /** Words too common in objectives to say anything about a file. */
 const STOP_WORDS = new Set(
-  "a an and are as at be by for from has have in into is it its of on or that the this to with without add adds added create update use uses using make new file files function functions code test tests should must when then all any each not".split(" "),
+  "a an and are as at be by for from has have in into is it its of on or that the this to with without add adds added create update use uses using make new file files function functions code test tests should must when then all any each not".split(
+    " ",
+  ),
 );
 
 /** Lower-case terms of identifiers and prose: camelCase, snake_case, kebab-case and paths split; short words and plurals folded. */
@@ -42,7 +44,9 @@ export function rankRepoMap(map: RepoMap, taskFiles: readonly string[], objectiv
   const ranked: RankedEntry[] = [];
   for (const entry of map.entries.values()) {
     if (taskFiles.includes(entry.path)) continue;
-    const names = entry.symbols.map((s) => /(?:function|class|interface|type|enum|const|let|var|namespace)\s+([\w$]+)/.exec(s)?.[1] ?? "").join(" ");
+    const names = entry.symbols
+      .map((s) => /(?:function|class|interface|type|enum|const|let|var|namespace)\s+([\w$]+)/.exec(s)?.[1] ?? "")
+      .join(" ");
     const shared = [...termsOf(`${entry.path} ${names}`)].filter((term) => wanted.has(term));
     const steps = distance.get(entry.path);
     const score = (steps === 1 ? 1000 : steps === 2 ? 500 : 0) + shared.length * 10;
@@ -51,7 +55,13 @@ export function rankRepoMap(map: RepoMap, taskFiles: readonly string[], objectiv
   return ranked.sort((a, b) => b.score - a.score || (a.entry.path < b.entry.path ? -1 : 1));
 }
 
-function reasonFor(file: string, steps: number | undefined, shared: readonly string[], map: RepoMap, taskFiles: readonly string[]): string {
+function reasonFor(
+  file: string,
+  steps: number | undefined,
+  shared: readonly string[],
+  map: RepoMap,
+  taskFiles: readonly string[],
+): string {
   if (steps === 1) {
     const importer = taskFiles.find((t) => map.entries.get(t)?.imports.includes(file));
     if (importer) return `imported by ${importer}`;

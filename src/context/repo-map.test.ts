@@ -67,7 +67,11 @@ describe("outlineModule (TypeScript compiler API)", () => {
   });
 
   it("reads CommonJS modules", async () => {
-    const outline = outlineModule(await loadTypeScript(), "lib/legacy.cjs", `const db = require("./db");\nmodule.exports = { save };\nexports.load = function load(id) {};\n`);
+    const outline = outlineModule(
+      await loadTypeScript(),
+      "lib/legacy.cjs",
+      `const db = require("./db");\nmodule.exports = { save };\nexports.load = function load(id) {};\n`,
+    );
     expect(outline.specifiers).toEqual(["./db"]);
     expect(outline.symbols).toEqual(["module.exports = { save }", "exports.load = function load(id) {}"]);
   });
@@ -95,7 +99,8 @@ describe("the repository map of a real workspace", () => {
     root = gitRepo({
       ".gitignore": "generated/\n",
       "src/contact-service.ts": SERVICE,
-      "src/db.ts": "export interface Db { url: string }\nexport function query(db: Db, q: unknown): Promise<never> { throw new Error(); }\n",
+      "src/db.ts":
+        "export interface Db { url: string }\nexport function query(db: Db, q: unknown): Promise<never> { throw new Error(); }\n",
       "src/search/index.ts": 'import { query } from "../db.js";\nexport function indexContact(id: string): void {}\n',
       "src/api.ts": 'import { createContact } from "./contact-service.js";\nexport function route(): void {}\n',
       "src/contacts-report.ts": "export function contactsReport(): string { return ''; }\n",
@@ -109,24 +114,49 @@ describe("the repository map of a real workspace", () => {
 
   async function build(): Promise<Awaited<ReturnType<typeof buildRepoMap>>> {
     const listing = await listWorkspaceFiles(sandbox, { statIf: isCodeFile });
-    return buildRepoMap(sandbox.realRoot, listing.files.filter((f) => isCodeFile(f.path)));
+    return buildRepoMap(
+      sandbox.realRoot,
+      listing.files.filter((f) => isCodeFile(f.path)),
+    );
   }
 
   it("maps only files the model may see, with their import graph", async () => {
     clearRepoMapMemory();
     const map = await build();
-    expect([...map.entries.keys()]).toEqual(["src/api.ts", "src/billing.ts", "src/contact-service.ts", "src/contacts-report.ts", "src/db.ts", "src/search/index.ts", "src/zeta.ts"]);
+    expect([...map.entries.keys()]).toEqual([
+      "src/api.ts",
+      "src/billing.ts",
+      "src/contact-service.ts",
+      "src/contacts-report.ts",
+      "src/db.ts",
+      "src/search/index.ts",
+      "src/zeta.ts",
+    ]);
     expect(map.entries.get("src/contact-service.ts")?.imports).toEqual(["src/db.ts", "src/search/index.ts"]);
     expect(map.importedBy.get("src/contact-service.ts")).toEqual(["src/api.ts"]);
-    expect(renderMapEntry(map.entries.get("src/db.ts")!)).toBe("src/db.ts\n  export interface Db { url: string }\n  export function query(db: Db, q: unknown): Promise<never>");
+    expect(renderMapEntry(map.entries.get("src/db.ts")!)).toBe(
+      "src/db.ts\n  export interface Db { url: string }\n  export function query(db: Db, q: unknown): Promise<never>",
+    );
   });
 
   it("ranks files imported by or importing the task's files first, then by shared terms", async () => {
     const map = await build();
     const ranked = rankRepoMap(map, ["src/contact-service.ts"], "Add a contacts report export");
     // Neighbours first (search/index.ts also shares "contact" through indexContact), then by shared terms.
-    expect(ranked.map((r) => r.entry.path)).toEqual(["src/search/index.ts", "src/api.ts", "src/db.ts", "src/contacts-report.ts", "src/billing.ts", "src/zeta.ts"]);
-    expect(ranked.slice(0, 4).map((r) => r.reason)).toEqual(["imported by src/contact-service.ts", "imports src/contact-service.ts", "imported by src/contact-service.ts", "mentions contact, report"]);
+    expect(ranked.map((r) => r.entry.path)).toEqual([
+      "src/search/index.ts",
+      "src/api.ts",
+      "src/db.ts",
+      "src/contacts-report.ts",
+      "src/billing.ts",
+      "src/zeta.ts",
+    ]);
+    expect(ranked.slice(0, 4).map((r) => r.reason)).toEqual([
+      "imported by src/contact-service.ts",
+      "imports src/contact-service.ts",
+      "imported by src/contact-service.ts",
+      "mentions contact, report",
+    ]);
     expect([...termsOf("createContact in contact_service.ts")]).toEqual(["contact", "service"]);
   });
 

@@ -75,7 +75,14 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
   for (let i = 0; i < stale.length; i += PARALLEL_READS) {
     const batch = stale.slice(i, i + PARALLEL_READS);
     // Checked on the opened file: a folder swapped for a link cannot bring outside code into the map.
-    const texts = await Promise.all(batch.map((file) => readFileInside(workspaceRoot, file.path).then((read) => read?.content.toString("utf8"), () => undefined)));
+    const texts = await Promise.all(
+      batch.map((file) =>
+        readFileInside(workspaceRoot, file.path).then(
+          (read) => read?.content.toString("utf8"),
+          () => undefined,
+        ),
+      ),
+    );
     for (const [index, file] of batch.entries()) {
       const text = texts[index];
       let outline: ModuleOutline = { symbols: [], specifiers: [] };
@@ -101,7 +108,13 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
   const importedBy = new Map<string, string[]>();
   for (const file of files) {
     const outline = outlines.get(file.path) ?? { symbols: [], specifiers: [] };
-    const imports = [...new Set(outline.specifiers.map((s) => resolveSpecifier(file.path, s, present)).filter((p): p is string => p !== undefined && p !== file.path))];
+    const imports = [
+      ...new Set(
+        outline.specifiers
+          .map((s) => resolveSpecifier(file.path, s, present))
+          .filter((p): p is string => p !== undefined && p !== file.path),
+      ),
+    ];
     entries.set(file.path, { path: file.path, symbols: outline.symbols, imports });
     for (const imported of imports) {
       const list = importedBy.get(imported);
@@ -114,18 +127,27 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
 
 const RESOLVE_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts", ".d.ts", ".js", ".jsx", ".mjs", ".cjs"];
 /** TypeScript's NodeNext convention: `./a.js` in source names `./a.ts`. */
-const JS_TO_TS: Record<string, string[]> = { ".js": [".ts", ".tsx", ".js", ".jsx"], ".jsx": [".tsx", ".jsx"], ".mjs": [".mts", ".mjs"], ".cjs": [".cts", ".cjs"] };
+const JS_TO_TS: Record<string, string[]> = {
+  ".js": [".ts", ".tsx", ".js", ".jsx"],
+  ".jsx": [".tsx", ".jsx"],
+  ".mjs": [".mts", ".mjs"],
+  ".cjs": [".cts", ".cjs"],
+};
 
 /** Resolves a relative specifier to a workspace file in `files`; undefined for packages and misses. */
 export function resolveSpecifier(from: string, specifier: string, files: ReadonlySet<string>): string | undefined {
-  if (!specifier.startsWith("./") && !specifier.startsWith("../") && specifier !== "." && specifier !== "..") return undefined;
+  if (!specifier.startsWith("./") && !specifier.startsWith("../") && specifier !== "." && specifier !== "..")
+    return undefined;
   const base = path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier));
   if (base.startsWith("../")) return undefined;
   const extension = path.posix.extname(base);
   const candidates: string[] = [base];
   const swapped = JS_TO_TS[extension];
   if (swapped) candidates.push(...swapped.map((ext) => base.slice(0, -extension.length) + ext));
-  candidates.push(...RESOLVE_EXTENSIONS.map((ext) => base + ext), ...RESOLVE_EXTENSIONS.map((ext) => `${base}/index${ext}`));
+  candidates.push(
+    ...RESOLVE_EXTENSIONS.map((ext) => base + ext),
+    ...RESOLVE_EXTENSIONS.map((ext) => `${base}/index${ext}`),
+  );
   return candidates.find((candidate) => files.has(candidate));
 }
 

@@ -7,12 +7,22 @@ describe("builder run with a task far larger than the context window", () => {
     const workspace = sampleWorkspace(await synthesizeTestModel());
     const home = tempDir("builder-home-");
     const task = { ...SAMPLE_TASK, objective: "add a function ".repeat(Math.ceil((20 * 1024 * 1024) / 15)) };
-    const result = await runCli(["run"], { cwd: workspace, stdin: JSON.stringify(task), env: { HOME: home, XDG_CACHE_HOME: home } });
+    const result = await runCli(["run"], {
+      cwd: workspace,
+      stdin: JSON.stringify(task),
+      env: { HOME: home, XDG_CACHE_HOME: home },
+    });
     expect(result.code, result.stderr.slice(-2000)).toBe(4);
     expect(result.stdout).toBe("");
-    const error = jsonLines(result.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; message: string; details: Record<string, unknown> };
+    const error = jsonLines(result.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as {
+      code: string;
+      message: string;
+      details: Record<string, unknown>;
+    };
     expect(error.code).toBe("CONTEXT_OVERFLOW");
-    expect(error.message).toMatch(/are \d{8} bytes, at least \d+ tokens even at \d+ bytes per token .*Refused by its size before tokenizing/);
+    expect(error.message).toMatch(
+      /are \d{8} bytes, at least \d+ tokens even at \d+ bytes per token .*Refused by its size before tokenizing/,
+    );
     expect(error.details).toMatchObject({ refused_by: "size", num_ctx: 3072 });
   });
 
@@ -20,9 +30,16 @@ describe("builder run with a task far larger than the context window", () => {
     const workspace = sampleWorkspace("models/not-there.gguf");
     const home = tempDir("builder-home-");
     const task = { ...SAMPLE_TASK, objective: "add a function ".repeat(Math.ceil((20 * 1024 * 1024) / 15)) };
-    const result = await runCli(["run"], { cwd: workspace, stdin: JSON.stringify(task), env: { HOME: home, XDG_CACHE_HOME: home } });
+    const result = await runCli(["run"], {
+      cwd: workspace,
+      stdin: JSON.stringify(task),
+      env: { HOME: home, XDG_CACHE_HOME: home },
+    });
     expect(result.code, result.stderr.slice(-2000)).toBe(4);
-    const error = jsonLines(result.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; details: Record<string, unknown> };
+    const error = jsonLines(result.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as {
+      code: string;
+      details: Record<string, unknown>;
+    };
     expect(error).toMatchObject({ code: "CONTEXT_OVERFLOW", details: { refused_by: "size", max_token_bytes: 1024 } });
   });
 });

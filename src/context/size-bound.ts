@@ -39,6 +39,14 @@ export function refuseOversizedBySize(input: SizeBoundInput): void {
     `The task does not fit the context window: its files, the task and the knowledge base are ${bytes} bytes, at least ${atLeast} tokens even at ${maxBytesPerToken} bytes per token ` +
       `(${input.boundSource ?? "the longest token of the model's vocabulary"}), and ${reserve} more are reserved for the answer (num_predict), but the window is ${contextSize} tokens. ` +
       `Refused by its size before tokenizing. Shorten the objective or the files, or raise options.num_ctx to at least ${needed}.`,
-    { refused_by: "size", bytes, max_token_bytes: maxBytesPerToken, at_least_tokens: atLeast, num_predict: reserve, num_ctx: contextSize, needed },
+    {
+      refused_by: "size",
+      bytes,
+      max_token_bytes: maxBytesPerToken,
+      at_least_tokens: atLeast,
+      num_predict: reserve,
+      num_ctx: contextSize,
+      needed,
+    },
   );
 }

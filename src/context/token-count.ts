@@ -27,6 +27,9 @@ export function estimateTokens(text: string): number {
 /** A counter that estimates (for benchmarks, and backends without a tokenizer). */
 export const estimatingCounter: TokenCounter = {
   countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
-    return Promise.resolve({ tokens: messages.reduce((sum, m) => sum + ESTIMATE_TOKENS_PER_MESSAGE + estimateTokens(m.content), 0), exact: false });
+    return Promise.resolve({
+      tokens: messages.reduce((sum, m) => sum + ESTIMATE_TOKENS_PER_MESSAGE + estimateTokens(m.content), 0),
+      exact: false,
+    });
   },
 };

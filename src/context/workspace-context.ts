@@ -55,17 +55,27 @@ export async function gatherWorkspaceContext(sandbox: WorkspaceSandbox, task: Bu
   const objective = [task.objective, ...task.acceptance, ...task.files].join(" ");
   const ranked = rankRepoMap(map, task.files, objective);
   const candidates = ranked.filter((r) => r.distance === 1);
-  const picks = (candidates.length > 0 ? candidates : ranked.filter((r) => r.score > 0).slice(0, 3)).slice(0, MAX_RELATED);
+  const picks = (candidates.length > 0 ? candidates : ranked.filter((r) => r.score > 0).slice(0, 3)).slice(
+    0,
+    MAX_RELATED,
+  );
   const related: RelatedFile[] = [];
   for (const pick of picks) {
     const text = await readForModel(sandbox, pick.entry.path);
-    if (text !== undefined && Buffer.byteLength(text) <= MAX_RELATED_BYTES && !text.includes("\0")) related.push({ path: pick.entry.path, content: text, reason: pick.reason });
+    if (text !== undefined && Buffer.byteLength(text) <= MAX_RELATED_BYTES && !text.includes("\0"))
+      related.push({ path: pick.entry.path, content: text, reason: pick.reason });
   }
   return {
     taskFiles,
     map: ranked,
     related,
-    stats: { files: codeFiles.length, parsed: map.stats.parsed, cached: map.stats.cached, excluded: listing.excluded, ms: Math.round(performance.now() - started) },
+    stats: {
+      files: codeFiles.length,
+      parsed: map.stats.parsed,
+      cached: map.stats.cached,
+      excluded: listing.excluded,
+      ms: Math.round(performance.now() - started),
+    },
   };
 }
 
@@ -75,9 +85,15 @@ async function readTaskFile(sandbox: WorkspaceSandbox, file: string): Promise<Ta
   // was swapped for a link in between): inside the workspace, and not deny-listed or ignored there.
   const state = await sandbox.readState(resolved.relative);
   if (!state.exists) return { path: resolved.relative, status: "new", hash: null };
-  const excluded = resolved.excluded ?? (state.physical !== undefined && state.physical !== resolved.relative ? await sandbox.filter.excluded(state.physical) : undefined);
-  if (excluded) return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: describeExclusion(excluded) };
-  if (state.content.subarray(0, 8000).includes(0)) return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: "binary content" };
+  const excluded =
+    resolved.excluded ??
+    (state.physical !== undefined && state.physical !== resolved.relative
+      ? await sandbox.filter.excluded(state.physical)
+      : undefined);
+  if (excluded)
+    return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: describeExclusion(excluded) };
+  if (state.content.subarray(0, 8000).includes(0))
+    return { path: resolved.relative, status: "withheld", hash: state.hash, withheld: "binary content" };
   return { path: resolved.relative, status: "present", content: state.content.toString("utf8"), hash: state.hash };
 }
 
@@ -85,7 +101,8 @@ async function readTaskFile(sandbox: WorkspaceSandbox, file: string): Promise<Ta
 async function readForModel(sandbox: WorkspaceSandbox, relative: string): Promise<string | undefined> {
   const state = await sandbox.readState(relative).catch(() => undefined);
   if (!state?.exists) return undefined;
-  if (state.physical !== undefined && state.physical !== relative && (await sandbox.filter.excluded(state.physical))) return undefined;
+  if (state.physical !== undefined && state.physical !== relative && (await sandbox.filter.excluded(state.physical)))
+    return undefined;
   return state.content.toString("utf8");
 }
 
@@ -101,7 +118,8 @@ function describeExclusion(exclusion: Exclusion): string {
 export async function normalizeTaskFiles(sandbox: WorkspaceSandbox, task: BuilderTask): Promise<BuilderTask> {
   const files: string[] = [];
   for (const [index, file] of task.files.entries()) {
-    const relative = (await sandbox.resolveForWrite(file).catch((error: unknown) => rethrowAsTaskError(error, index))).relative;
+    const relative = (await sandbox.resolveForWrite(file).catch((error: unknown) => rethrowAsTaskError(error, index)))
+      .relative;
     if (!files.includes(relative)) files.push(relative);
   }
   return { ...task, files };
@@ -109,6 +127,7 @@ export async function normalizeTaskFiles(sandbox: WorkspaceSandbox, task: Builde
 
 /** An over-long path is a bad task (exit 2): say which of the task's files it is. */
 function rethrowAsTaskError(error: unknown, index: number): never {
-  if (error instanceof PathTooLongError) throw new TaskValidationError(`files[${index}]: ${error.message}`, { field: `files[${index}]`, ...error.details });
+  if (error instanceof PathTooLongError)
+    throw new TaskValidationError(`files[${index}]: ${error.message}`, { field: `files[${index}]`, ...error.details });
   throw error;
 }

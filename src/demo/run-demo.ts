@@ -49,7 +49,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<RunTaskResult>
   const config = loadConfig({
     configPath: path.join(DEMO_PROJECT_DIR, "builder.config.json"),
     // The random model never stops by itself: its answer is bounded in the worst case, in the window it was made with.
-    overrides: { backend: "embedded", model, boundedAnswer: true, options: { num_ctx: 8192, num_predict: 1536, ...(options.threads !== undefined ? { num_thread: options.threads } : {}) } },
+    overrides: {
+      backend: "embedded",
+      model,
+      boundedAnswer: true,
+      options: {
+        num_ctx: 8192,
+        num_predict: 1536,
+        ...(options.threads !== undefined ? { num_thread: options.threads } : {}),
+      },
+    },
   });
   const task = await readTaskFile(path.join(DEMO_PROJECT_DIR, "tasks", "create-contact.json"));
   return runTask(task, { config: { ...config, modelCacheDir: cacheDir } });

@@ -30,11 +30,18 @@ export function loadDoctorConfig(options: DoctorConfigOptions): DoctorConfig {
   const configPath = options.configPath ? path.resolve(cwd, options.configPath) : findConfigFile(cwd);
   const raw = configPath && existsSync(configPath) ? readJson(configPath) : undefined;
   const rawOptions = isRecord(raw) && isRecord(raw.options) ? raw.options : {};
-  const load = (fileContent?: unknown): BuilderConfig => loadConfig({ cwd, configPath: options.configPath, env: options.env, overrides: options.overrides, fileContent });
+  const load = (fileContent?: unknown): BuilderConfig =>
+    loadConfig({ cwd, configPath: options.configPath, env: options.env, overrides: options.overrides, fileContent });
   try {
     const config = load();
-    const where = config.configPath ? `${config.configPath} is valid` : "No builder.config.json found; using defaults, .ollamarc and the environment";
-    return { config, rawOptions, check: { id: "config", status: "ok", message: `${where} (backend ${config.backend}).` } };
+    const where = config.configPath
+      ? `${config.configPath} is valid`
+      : "No builder.config.json found; using defaults, .ollamarc and the environment";
+    return {
+      config,
+      rawOptions,
+      check: { id: "config", status: "ok", message: `${where} (backend ${config.backend}).` },
+    };
   } catch (error) {
     const check: DoctorCheck = {
       id: "config",
@@ -55,12 +62,20 @@ export function loadDoctorConfig(options: DoctorConfigOptions): DoctorConfig {
 
 /** A copy of a config object keeping only the entries (and options) that are valid on their own. */
 export function withoutInvalidEntries(raw: Record<string, unknown>): Record<string, unknown> {
-  const shape = ConfigFileSchema.shape as Record<string, { safeParse(value: unknown): { success: boolean } } | undefined>;
-  const optionShape = GenerationOptionsSchema.shape as Record<string, { safeParse(value: unknown): { success: boolean } } | undefined>;
+  const shape = ConfigFileSchema.shape as Record<
+    string,
+    { safeParse(value: unknown): { success: boolean } } | undefined
+  >;
+  const optionShape = GenerationOptionsSchema.shape as Record<
+    string,
+    { safeParse(value: unknown): { success: boolean } } | undefined
+  >;
   const kept: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (key === "options" && isRecord(value)) {
-      kept.options = Object.fromEntries(Object.entries(value).filter(([name, v]) => optionShape[name]?.safeParse(v).success === true));
+      kept.options = Object.fromEntries(
+        Object.entries(value).filter(([name, v]) => optionShape[name]?.safeParse(v).success === true),
+      );
       continue;
     }
     if (shape[key]?.safeParse(value).success === true) kept[key] = value;

@@ -21,7 +21,13 @@ export interface MemoryFitInput {
  */
 export function memoryFitCheck(input: MemoryFitInput): DoctorCheck {
   const { shape, numCtx, budget, cacheType } = input;
-  const fit = estimateFit({ shape, numCtx, cacheType, availableBytes: budget.bytes, gpuLayers: budget.kind === "gpu" ? input.gpuLayers : undefined });
+  const fit = estimateFit({
+    shape,
+    numCtx,
+    cacheType,
+    availableBytes: budget.bytes,
+    gpuLayers: budget.kind === "gpu" ? input.gpuLayers : undefined,
+  });
   const layers = fit.deviceLayers < shape.layers ? ` (${fit.deviceLayers} of ${shape.layers} layers)` : "";
   const breakdown =
     `weights ${formatBytes(fit.weightsBytes)}${layers} + KV cache ${formatBytes(fit.kvCacheBytes)} ` +
@@ -45,16 +51,25 @@ export function memoryFitCheck(input: MemoryFitInput): DoctorCheck {
   const trained = beyondTraining ? ` (the model is trained for ${shape.contextLength})` : "";
   if (fit.fits) {
     // Past the trained context the memory figure (756264192 for a tiny model) is no useful advice: name the trained one.
-    const largest = beyondTraining ? `${shape.contextLength} (the model is trained for ${shape.contextLength}; memory would hold more)` : String(fit.maxNumCtx);
+    const largest = beyondTraining
+      ? `${shape.contextLength} (the model is trained for ${shape.contextLength}; memory would hold more)`
+      : String(fit.maxNumCtx);
     const spare = fit.maxNumCtx === Number.MAX_SAFE_INTEGER ? "" : ` Largest num_ctx that fits: ${largest}.`;
-    return { id: "memory-fit", status: "ok", message: `Fits: needs ${formatBytes(fit.totalBytes)} = ${breakdown}, within ${where}.${spare}`, details };
+    return {
+      id: "memory-fit",
+      status: "ok",
+      message: `Fits: needs ${formatBytes(fit.totalBytes)} = ${breakdown}, within ${where}.${spare}`,
+      details,
+    };
   }
   if (fit.maxNumCtx === 0) {
     return {
       id: "memory-fit",
       status: "fail",
       message: `Does not fit: the weights alone (${formatBytes(fit.weightsBytes)}) plus the ${formatBytes(fit.overheadBytes)} margin exceed ${where}.`,
-      fix: "Use a smaller quantization or model (builder models --recommend lists ones that fit)" + (budget.kind === "gpu" ? ", or offload fewer layers with gpu_layers (slower)." : "."),
+      fix:
+        "Use a smaller quantization or model (builder models --recommend lists ones that fit)" +
+        (budget.kind === "gpu" ? ", or offload fewer layers with gpu_layers (slower)." : "."),
       details,
     };
   }
@@ -64,7 +79,9 @@ export function memoryFitCheck(input: MemoryFitInput): DoctorCheck {
     message: `Does not fit: needs ${formatBytes(fit.totalBytes)} = ${breakdown}, but there are ${where}. The largest num_ctx that fits is ${fit.maxNumCtx}${trained}.`,
     fix:
       `Set options.num_ctx to ${Math.min(fit.maxNumCtx, shape.contextLength ?? fit.maxNumCtx)} or less` +
-      (cacheType === "f16" ? ", or quantize the KV cache (q8_0 halves it; Ollama: OLLAMA_KV_CACHE_TYPE=q8_0 with OLLAMA_FLASH_ATTENTION=1)" : "") +
+      (cacheType === "f16"
+        ? ", or quantize the KV cache (q8_0 halves it; Ollama: OLLAMA_KV_CACHE_TYPE=q8_0 with OLLAMA_FLASH_ATTENTION=1)"
+        : "") +
       ", or use a smaller model or quantization.",
     details,
   };

@@ -30,7 +30,6 @@ export interface PitfallInput {
   env: NodeJS.ProcessEnv;
 }
 
-
 /** The answer room Builder plans for when num_predict is unset. */
 const MIN_ANSWER_TOKENS = MIN_AUTO_NUM_PREDICT;
 
@@ -66,7 +65,9 @@ function numGpuPitfalls(input: PitfallInput): DoctorCheck[] {
   const gpuLayers = input.rawOptions.gpu_layers;
   const numbers = typeof value === "number" && (gpuLayers === undefined || typeof gpuLayers === "number");
   // The loader's rule (resolveGpuKeys): a small num_gpu beside a larger gpu_layers is a GPU number.
-  const readAsIndex = numbers && resolveGpuKeys({ numGpu: value, gpuLayers: gpuLayers as number | undefined }, "options").gpuIndex !== undefined;
+  const readAsIndex =
+    numbers &&
+    resolveGpuKeys({ numGpu: value, gpuLayers: gpuLayers as number | undefined }, "options").gpuIndex !== undefined;
   if (readAsIndex) {
     return [
       {
@@ -132,7 +133,10 @@ function partialOffload(input: PitfallInput): DoctorCheck | undefined {
   if (gpuLayers === undefined || layers === undefined || gpuLayers >= layers) return undefined;
   if (!input.gpuFound && input.backend === "embedded") return undefined;
   const onCpu = layers - gpuLayers;
-  const looksLikeIndex = gpuLayers <= GPU_INDEX_LIKE ? ` A value of ${gpuLayers} often means a GPU number was meant; choose the GPU with CUDA_VISIBLE_DEVICES instead.` : "";
+  const looksLikeIndex =
+    gpuLayers <= GPU_INDEX_LIKE
+      ? ` A value of ${gpuLayers} often means a GPU number was meant; choose the GPU with CUDA_VISIBLE_DEVICES instead.`
+      : "";
   return {
     id: "partial-offload",
     status: "warn",

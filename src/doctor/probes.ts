@@ -32,7 +32,14 @@ export async function probeBackend(config: BuilderConfig, ollama: OllamaAdmin): 
       try {
         const llama = await getLlamaRuntime(config.gpu, config.gpuIndex);
         const compute = llama.gpu === false ? "CPU only" : `GPU via ${llama.gpu}`;
-        return { check: { id: "backend", status: "ok", message: `Embedded llama.cpp loads (${compute}, ${llama.cpuMathCores} math cores).`, details: { gpu: llama.gpu } } };
+        return {
+          check: {
+            id: "backend",
+            status: "ok",
+            message: `Embedded llama.cpp loads (${compute}, ${llama.cpuMathCores} math cores).`,
+            details: { gpu: llama.gpu },
+          },
+        };
       } catch (error) {
         return {
           check: {
@@ -49,11 +56,18 @@ export async function probeBackend(config: BuilderConfig, ollama: OllamaAdmin): 
         const version = await ollama.version();
         const models = await ollama.listModels();
         return {
-          check: { id: "backend", status: "ok", message: `Ollama ${version} answers at ${ollama.host} (${models.length} model${models.length === 1 ? "" : "s"} pulled).`, details: { version } },
+          check: {
+            id: "backend",
+            status: "ok",
+            message: `Ollama ${version} answers at ${ollama.host} (${models.length} model${models.length === 1 ? "" : "s"} pulled).`,
+            details: { version },
+          },
           served: models.map((m) => m.name),
         };
       } catch (error) {
-        return { check: failFromError("backend", error, "Start Ollama (`ollama serve`) or fix ollama.host / OLLAMA_HOST.") };
+        return {
+          check: failFromError("backend", error, "Start Ollama (`ollama serve`) or fix ollama.host / OLLAMA_HOST."),
+        };
       }
     }
     case "openai": {
@@ -61,7 +75,11 @@ export async function probeBackend(config: BuilderConfig, ollama: OllamaAdmin): 
         const apiKey = process.env[config.openai.apiKeyEnv];
         const models = await listOpenAiModels(config.openai.baseUrl, apiKey);
         return {
-          check: { id: "backend", status: "ok", message: `The OpenAI-compatible server at ${config.openai.baseUrl} answers (${models.length} model${models.length === 1 ? "" : "s"}).` },
+          check: {
+            id: "backend",
+            status: "ok",
+            message: `The OpenAI-compatible server at ${config.openai.baseUrl} answers (${models.length} model${models.length === 1 ? "" : "s"}).`,
+          },
           served: models,
         };
       } catch (error) {
@@ -72,7 +90,11 @@ export async function probeBackend(config: BuilderConfig, ollama: OllamaAdmin): 
 }
 
 /** Is the configured model there (file, cache, pulled, served), and what shape is it? */
-export async function probeModel(config: BuilderConfig, backend: BackendProbe, ollama: OllamaAdmin): Promise<ModelProbe> {
+export async function probeModel(
+  config: BuilderConfig,
+  backend: BackendProbe,
+  ollama: OllamaAdmin,
+): Promise<ModelProbe> {
   const ref = config.model;
   if (!ref) {
     return {
@@ -103,7 +125,12 @@ export async function probeModel(config: BuilderConfig, backend: BackendProbe, o
   const models = await ollama.listModels().catch(() => []);
   if (!hasOllamaModel(models, ref)) {
     return {
-      check: { id: "model", status: "fail", message: `Ollama at ${ollama.host} has not pulled ${ref}.`, fix: `Run \`ollama pull ${ref}\` (or pick a pulled model: builder models).` },
+      check: {
+        id: "model",
+        status: "fail",
+        message: `Ollama at ${ollama.host} has not pulled ${ref}.`,
+        fix: `Run \`ollama pull ${ref}\` (or pick a pulled model: builder models).`,
+      },
     };
   }
   const summary = models.find((m) => hasOllamaModel([m], ref));
@@ -115,14 +142,29 @@ export async function probeModel(config: BuilderConfig, backend: BackendProbe, o
     facts = undefined;
   }
   const size = summary ? `, ${formatBytes(summary.sizeBytes)}` : "";
-  return { check: { id: "model", status: "ok", message: `Ollama has ${ref} (${summary?.quantization ?? "unknown quantization"}${size}).` }, facts };
+  return {
+    check: {
+      id: "model",
+      status: "ok",
+      message: `Ollama has ${ref} (${summary?.quantization ?? "unknown quantization"}${size}).`,
+    },
+    facts,
+  };
 }
 
 async function probeEmbeddedModel(ref: string, cacheDir: string): Promise<ModelProbe> {
   let filePath: string | undefined;
   if (isLocalPathRef(ref)) {
     const problem = localModelProblem(ref);
-    if (problem) return { check: { id: "model", status: "fail", message: problem, fix: 'Fix the "model" path, or give an hf: URI to download it.' } };
+    if (problem)
+      return {
+        check: {
+          id: "model",
+          status: "fail",
+          message: problem,
+          fix: 'Fix the "model" path, or give an hf: URI to download it.',
+        },
+      };
     filePath = ref;
   } else {
     filePath = await findCachedModelPath(ref, cacheDir);
@@ -149,7 +191,13 @@ async function probeDownload(ref: string, cacheDir: string): Promise<ModelProbe>
   const url = ref.startsWith("hf:") ? (process.env.HF_ENDPOINT ?? "https://huggingface.co") : ref;
   try {
     await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(3000) });
-    return { check: { id: "model", status: "ok", message: `${ref} is not downloaded yet; the first run downloads it into ${cacheDir}.` } };
+    return {
+      check: {
+        id: "model",
+        status: "ok",
+        message: `${ref} is not downloaded yet; the first run downloads it into ${cacheDir}.`,
+      },
+    };
   } catch (error) {
     return {
       check: {
@@ -163,26 +211,60 @@ async function probeDownload(ref: string, cacheDir: string): Promise<ModelProbe>
 }
 
 /** What GPU there is, and whether its absence matters for this backend. */
-export function gpuCheck(config: BuilderConfig, detection: GpuDetection, env: NodeJS.ProcessEnv = process.env): DoctorCheck {
+export function gpuCheck(
+  config: BuilderConfig,
+  detection: GpuDetection,
+  env: NodeJS.ProcessEnv = process.env,
+): DoctorCheck {
   if (detection.found) {
-    const list = detection.gpus.map((gpu) => `GPU ${gpu.index}: ${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`).join("; ");
+    const list = detection.gpus
+      .map(
+        (gpu) =>
+          `GPU ${gpu.index}: ${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`,
+      )
+      .join("; ");
     const gpuIndex = config.backend === "embedded" ? config.gpuIndex : undefined;
     const used = usableGpus(detection.gpus, env, gpuIndex);
-    const selectors = [env.CUDA_VISIBLE_DEVICES !== undefined ? `CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES}` : "", gpuIndex !== undefined ? `gpu_index ${gpuIndex}` : ""].filter(Boolean).join(", ");
-    const usedText = selectors === "" ? "" : used.length > 0 ? ` Used (${selectors}): ${used.map((gpu) => `GPU ${gpu.index} ${gpu.name}`).join(", ")}.` : ` None is used (${selectors}).`;
+    const selectors = [
+      env.CUDA_VISIBLE_DEVICES !== undefined ? `CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES}` : "",
+      gpuIndex !== undefined ? `gpu_index ${gpuIndex}` : "",
+    ]
+      .filter(Boolean)
+      .join(", ");
+    const usedText =
+      selectors === ""
+        ? ""
+        : used.length > 0
+          ? ` Used (${selectors}): ${used.map((gpu) => `GPU ${gpu.index} ${gpu.name}`).join(", ")}.`
+          : ` None is used (${selectors}).`;
     const status = selectors !== "" && used.length === 0 ? "warn" : "ok";
     return {
       id: "gpu",
       status,
       message: `NVIDIA GPU${detection.gpus.length > 1 ? "s" : ""}: ${list}.${usedText}`,
-      ...(status === "warn" ? { fix: "Name a GPU that exists: CUDA_VISIBLE_DEVICES takes nvidia-smi's indices or UUIDs, gpu_index counts the visible GPUs from 0." } : {}),
+      ...(status === "warn"
+        ? {
+            fix: "Name a GPU that exists: CUDA_VISIBLE_DEVICES takes nvidia-smi's indices or UUIDs, gpu_index counts the visible GPUs from 0.",
+          }
+        : {}),
       details: { gpus: detection.gpus, used: used.map((gpu) => gpu.index) },
     };
   }
-  const remote = config.backend !== "embedded" && !isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
-  if (remote) return { id: "gpu", status: "ok", message: `No local NVIDIA GPU (${detection.reason}); the model runs on the server, whose GPU is not visible from here.` };
+  const remote =
+    config.backend !== "embedded" &&
+    !isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
+  if (remote)
+    return {
+      id: "gpu",
+      status: "ok",
+      message: `No local NVIDIA GPU (${detection.reason}); the model runs on the server, whose GPU is not visible from here.`,
+    };
   if (config.backend === "embedded" && config.gpu === false) {
-    return { id: "gpu", status: "ok", message: `No NVIDIA GPU checked for: "gpu": false runs the embedded engine on the CPU.` };
+    return {
+      id: "gpu",
+      status: "ok",
+      message: `No NVIDIA GPU checked for: "gpu": false runs the embedded engine on the CPU.`,
+    };
   }
   return {
     id: "gpu",
@@ -195,18 +277,41 @@ export function gpuCheck(config: BuilderConfig, detection: GpuDetection, env: No
 /** The configured thread count against the physical cores. */
 export function threadsCheck(config: BuilderConfig, cores: CoreCount): DoctorCheck {
   const threads = config.options.num_thread;
-  const coresText = cores.source === "logical" ? `${cores.logical} cores (physical count unknown)` : `${cores.physical} physical cores, ${cores.logical} logical`;
+  const coresText =
+    cores.source === "logical"
+      ? `${cores.logical} cores (physical count unknown)`
+      : `${cores.physical} physical cores, ${cores.logical} logical`;
   if (threads === undefined) {
-    const who = config.backend === "embedded" ? "Builder measures the best thread count once per machine and model" : "the server picks threads";
+    const who =
+      config.backend === "embedded"
+        ? "Builder measures the best thread count once per machine and model"
+        : "the server picks threads";
     return { id: "threads", status: "ok", message: `${coresText}; num_thread unset: ${who}.`, details: { ...cores } };
   }
   if (threads > cores.physical) {
-    return { id: "threads", status: "warn", message: `num_thread: ${threads} exceeds the ${coresText}.`, fix: `Use at most ${cores.physical}, or remove num_thread.`, details: { ...cores, num_thread: threads } };
+    return {
+      id: "threads",
+      status: "warn",
+      message: `num_thread: ${threads} exceeds the ${coresText}.`,
+      fix: `Use at most ${cores.physical}, or remove num_thread.`,
+      details: { ...cores, num_thread: threads },
+    };
   }
-  return { id: "threads", status: "ok", message: `num_thread: ${threads} on ${coresText}.`, details: { ...cores, num_thread: threads } };
+  return {
+    id: "threads",
+    status: "ok",
+    message: `num_thread: ${threads} on ${coresText}.`,
+    details: { ...cores, num_thread: threads },
+  };
 }
 
 function failFromError(id: string, error: unknown, fix: string): DoctorCheck {
   const message = error instanceof Error ? error.message : String(error);
-  return { id, status: "fail", message, fix, details: error instanceof BuilderError ? { code: error.code } : undefined };
+  return {
+    id,
+    status: "fail",
+    message,
+    fix,
+    details: error instanceof BuilderError ? { code: error.code } : undefined,
+  };
 }

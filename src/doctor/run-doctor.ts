@@ -38,7 +38,12 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   // A copy: probing the embedded engine with gpu_index narrows the process's CUDA_VISIBLE_DEVICES,
   // and the GPUs must be judged as the user set them.
   const env = options.env ?? { ...process.env };
-  const loaded = loadDoctorConfig({ cwd: options.cwd, configPath: options.configPath, env, overrides: options.overrides });
+  const loaded = loadDoctorConfig({
+    cwd: options.cwd,
+    configPath: options.configPath,
+    env,
+    overrides: options.overrides,
+  });
   const checks: DoctorCheck[] = [loaded.check];
   const config = loaded.config;
   if (!config) return makeReport(checks);
@@ -67,20 +72,41 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   return makeReport(checks);
 }
 
-function memoryCheck(config: BuilderConfig, facts: ModelFacts | undefined, detection: GpuDetection, cacheType: KvCacheType, env: NodeJS.ProcessEnv): DoctorCheck {
+function memoryCheck(
+  config: BuilderConfig,
+  facts: ModelFacts | undefined,
+  detection: GpuDetection,
+  cacheType: KvCacheType,
+  env: NodeJS.ProcessEnv,
+): DoctorCheck {
   const budget = memoryBudget(config, detection, env);
-  if (!budget) return { id: "memory-fit", status: "ok", message: "Not checked: the model runs on a remote server, whose memory is not visible from here." };
+  if (!budget)
+    return {
+      id: "memory-fit",
+      status: "ok",
+      message: "Not checked: the model runs on a remote server, whose memory is not visible from here.",
+    };
   if (!facts) {
     return {
       id: "memory-fit",
       status: "warn",
       message: "Not estimated: the model's metadata (layers, KV heads, head size) could not be read.",
-      fix: config.backend === "openai" ? "OpenAI-compatible servers do not report model metadata; check the server's own logs." : "Fix the model check above.",
+      fix:
+        config.backend === "openai"
+          ? "OpenAI-compatible servers do not report model metadata; check the server's own logs."
+          : "Fix the model check above.",
     };
   }
   const configured = config.options.num_ctx;
   const numCtx = configured ?? defaultContextSize(facts.contextLength);
-  return memoryFitCheck({ shape: facts, numCtx, numCtxSource: configured === undefined ? "default" : "configured", cacheType, budget, gpuLayers: config.options.gpu_layers });
+  return memoryFitCheck({
+    shape: facts,
+    numCtx,
+    numCtxSource: configured === undefined ? "default" : "configured",
+    cacheType,
+    budget,
+    gpuLayers: config.options.gpu_layers,
+  });
 }
 
 /** llama.cpp keeps the cache in f16; Ollama quantizes it only with OLLAMA_KV_CACHE_TYPE and flash attention. */
@@ -104,6 +130,10 @@ async function typicalPrompt(config: BuilderConfig): Promise<TypicalPrompt | und
   if (sizes.length > 0) return { tokens: Math.round(percentile(sizes, 0.95) ?? 0), source: "metrics" };
   if (config.knowledge.length === 0) return undefined;
   let bytes = 0;
-  for (const file of config.knowledge) bytes += await stat(file).then((s) => s.size, () => 0);
+  for (const file of config.knowledge)
+    bytes += await stat(file).then(
+      (s) => s.size,
+      () => 0,
+    );
   return { tokens: Math.ceil(bytes / CHARS_PER_TOKEN) + PROMPT_FRAME_TOKENS, source: "estimate" };
 }

@@ -11,7 +11,9 @@ import { threadPitfall } from "./pitfalls.js";
  */
 export function warnRunPitfalls(config: BuilderConfig, cores: CoreCount = detectCores()): string[] {
   // A remote server's cores are not this machine's.
-  const local = config.backend === "embedded" || isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
+  const local =
+    config.backend === "embedded" ||
+    isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
   if (!local) return [];
   const threads = threadPitfall({ options: config.options, cores });
   const lines = threads ? [`${threads.message} ${threads.fix ?? ""}`.trim()] : [];

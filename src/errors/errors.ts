@@ -128,7 +128,12 @@ export class BackendError extends BuilderError {
   readonly endpointDown: boolean;
   readonly serverError: string | undefined;
 
-  constructor(code: "BACKEND_UNAVAILABLE" | "BACKEND_TIMEOUT" | "BACKEND_ERROR", message: string, facts: BackendFacts = {}, options?: ErrorOptions) {
+  constructor(
+    code: "BACKEND_UNAVAILABLE" | "BACKEND_TIMEOUT" | "BACKEND_ERROR",
+    message: string,
+    facts: BackendFacts = {},
+    options?: ErrorOptions,
+  ) {
     super(code, message, backendDetails(facts), options);
     this.endpoint = facts.endpoint;
     this.status = facts.status;
@@ -262,12 +267,20 @@ export function toBuilderError(error: unknown): BuilderError {
   const errno = error as NodeJS.ErrnoException;
   if (errno?.code === "ENAMETOOLONG") {
     // The sandbox refuses long paths up front; this catches any that still reach the file system.
-    return new PathTooLongError(`The path ${errno.path ?? "(unknown)"} is longer than the file system allows (255 bytes per name, ${MAX_PATH_BYTES} bytes in all); use a shorter name.`, {
-      path: errno.path,
-      limit_name_bytes: MAX_NAME_BYTES,
-      limit_path_bytes: MAX_PATH_BYTES,
-    });
+    return new PathTooLongError(
+      `The path ${errno.path ?? "(unknown)"} is longer than the file system allows (255 bytes per name, ${MAX_PATH_BYTES} bytes in all); use a shorter name.`,
+      {
+        path: errno.path,
+        limit_name_bytes: MAX_NAME_BYTES,
+        limit_path_bytes: MAX_PATH_BYTES,
+      },
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new BuilderError("INTERNAL", `Unexpected internal error: ${message}. Please report it with the log above.`, {}, { cause: error });
+  return new BuilderError(
+    "INTERNAL",
+    `Unexpected internal error: ${message}. Please report it with the log above.`,
+    {},
+    { cause: error },
+  );
 }

@@ -24,7 +24,13 @@ export type ModelAnswer =
   | { ok: false; error: BuilderError; metrics?: RunMetrics };
 
 /** Runs the task in the case's workspace copy (`config.workspace` must be that copy). */
-export async function askModel(task: BuilderTask, config: BuilderConfig, backend: Backend, logger: Logger, signal?: AbortSignal): Promise<ModelAnswer> {
+export async function askModel(
+  task: BuilderTask,
+  config: BuilderConfig,
+  backend: Backend,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<ModelAnswer> {
   try {
     const result = await runTask(task, { config, backend, logger, signal });
     return { ok: true, suggestion: result.suggestion, metrics: result.metrics };
@@ -35,17 +41,28 @@ export async function askModel(task: BuilderTask, config: BuilderConfig, backend
 }
 
 /** The files a suggestion writes, where `builder apply` would write them (its tests by the workspace's convention). */
-export async function changesOfSuggestion(root: string, suggestion: CodeSuggestion, deny: readonly string[]): Promise<CaseFile[]> {
+export async function changesOfSuggestion(
+  root: string,
+  suggestion: CodeSuggestion,
+  deny: readonly string[],
+): Promise<CaseFile[]> {
   const sandbox = await WorkspaceSandbox.open({ root, deny });
   const { edits } = await editsForSuggestion({ ...suggestion, base_hashes: undefined }, sandbox);
-  return edits.flatMap((edit) => (edit.kind === "write" ? [{ path: edit.path, content: Buffer.from(edit.content).toString("utf8") }] : []));
+  return edits.flatMap((edit) =>
+    edit.kind === "write" ? [{ path: edit.path, content: Buffer.from(edit.content).toString("utf8") }] : [],
+  );
 }
 
 /**
  * Writes changes into the case's workspace copy through the same checked, backed-up apply path as
  * `builder apply` (paths must stay inside, deny list honoured). Throws the apply's error when it refuses.
  */
-export async function applyChanges(root: string, changes: readonly CaseFile[], deny: readonly string[], logger: Logger): Promise<void> {
+export async function applyChanges(
+  root: string,
+  changes: readonly CaseFile[],
+  deny: readonly string[],
+  logger: Logger,
+): Promise<void> {
   const sandbox = await WorkspaceSandbox.open({ root, deny });
   await applyEdits(
     changes.map((change) => ({ kind: "write", path: change.path, content: change.content })),

@@ -10,8 +10,7 @@ export interface CaseFile {
 /** Where a case's workspace comes from: a folder (copied) or a commit of a git repository (checked out). */
 export type CaseWorkspace =
   /** `common`: a suite's shared files (tsconfig, package.json), copied first; the case's own folder goes over them. */
-  | { kind: "folder"; dir: string; common?: string }
-  | { kind: "git"; repo: string; commit: string };
+  { kind: "folder"; dir: string; common?: string } | { kind: "git"; repo: string; commit: string };
 
 /**
  * One evaluation case: a task, the workspace it starts from, and the hidden check that decides pass

@@ -12,12 +12,24 @@ function commit(root: string, message: string, files: Record<string, string>): s
 
 describe("cases from git history", () => {
   it("makes a case of a commit that changes 1-3 source files and tests, and says why the others are not", async () => {
-    const root = gitRepo({ "package.json": JSON.stringify({ scripts: { test: "node --test" } }), "src/a.js": "export const a = 1;\n" });
+    const root = gitRepo({
+      "package.json": JSON.stringify({ scripts: { test: "node --test" } }),
+      "src/a.js": "export const a = 1;\n",
+    });
     const first = git(root, "rev-parse", "HEAD").trim();
-    const good = commit(root, "Add b\n\nb is two.", { "src/b.js": "export const b = 2;\n", "test/b.test.js": "// test b\n" });
+    const good = commit(root, "Add b\n\nb is two.", {
+      "src/b.js": "export const b = 2;\n",
+      "test/b.test.js": "// test b\n",
+    });
     commit(root, "Docs", { "README.md": "# r\n" });
     commit(root, "Only tests", { "test/a.test.js": "// test a\n" });
-    commit(root, "Big change", { "src/c.js": "1", "src/d.js": "2", "src/e.js": "3", "src/f.js": "4", "test/c.test.js": "// c\n" });
+    commit(root, "Big change", {
+      "src/c.js": "1",
+      "src/d.js": "2",
+      "src/e.js": "3",
+      "src/f.js": "4",
+      "test/c.test.js": "// c\n",
+    });
     const { cases, skipped } = await casesFromGit({ repo: root, range: `${first}..HEAD` });
     expect(cases).toHaveLength(1);
     const [made] = cases;
@@ -37,8 +49,16 @@ describe("cases from git history", () => {
   it("fills the configured test command's {files} with the commit's test files", async () => {
     const root = gitRepo({ "src/a.ts": "export const a = 1;\n" });
     const first = git(root, "rev-parse", "HEAD").trim();
-    commit(root, "Change a", { "src/a.ts": "export const a = 2;\n", "src/a.test.ts": "// t\n", "src/__tests__/more.ts": "// t2\n" });
-    const { cases } = await casesFromGit({ repo: root, range: `${first}..HEAD`, testCommand: "npx vitest run {files} --silent" });
+    commit(root, "Change a", {
+      "src/a.ts": "export const a = 2;\n",
+      "src/a.test.ts": "// t\n",
+      "src/__tests__/more.ts": "// t2\n",
+    });
+    const { cases } = await casesFromGit({
+      repo: root,
+      range: `${first}..HEAD`,
+      testCommand: "npx vitest run {files} --silent",
+    });
     expect(cases[0]?.checkCommand).toBe("npx vitest run src/__tests__/more.ts src/a.test.ts --silent");
     const none = await casesFromGit({ repo: root, range: `${first}..HEAD` });
     expect(none.cases).toEqual([]);

@@ -37,12 +37,18 @@ export interface SkippedCommit {
  * as committed.
  */
 export async function casesFromGit(options: GitCaseOptions): Promise<{ cases: EvalCase[]; skipped: SkippedCommit[] }> {
-  const top = (await git(options.repo, ["rev-parse", "--show-toplevel"]).catch(() => {
-    throw new UsageError(`${options.repo} is not inside a git repository: --from-git needs one (--repo DIR).`);
-  })).trim();
-  const log = await git(top, ["log", "--no-merges", "--reverse", "--format=%H", options.range]).catch((error: Error) => {
-    throw new UsageError(`git log ${options.range} failed in ${top}: ${error.message.split("\n").slice(-2).join(" ").trim()}. Give --range as A..B.`);
-  });
+  const top = (
+    await git(options.repo, ["rev-parse", "--show-toplevel"]).catch(() => {
+      throw new UsageError(`${options.repo} is not inside a git repository: --from-git needs one (--repo DIR).`);
+    })
+  ).trim();
+  const log = await git(top, ["log", "--no-merges", "--reverse", "--format=%H", options.range]).catch(
+    (error: Error) => {
+      throw new UsageError(
+        `git log ${options.range} failed in ${top}: ${error.message.split("\n").slice(-2).join(" ").trim()}. Give --range as A..B.`,
+      );
+    },
+  );
   const commits = log.split("\n").filter((line) => line !== "");
   const cases: EvalCase[] = [];
   const skipped: SkippedCommit[] = [];
@@ -54,24 +60,38 @@ export async function casesFromGit(options: GitCaseOptions): Promise<{ cases: Ev
   return { cases, skipped };
 }
 
-async function caseFromCommit(top: string, commit: string, testCommand: string | undefined): Promise<EvalCase | SkippedCommit> {
+async function caseFromCommit(
+  top: string,
+  commit: string,
+  testCommand: string | undefined,
+): Promise<EvalCase | SkippedCommit> {
   const [subject, ...bodyLines] = (await git(top, ["show", "-s", "--format=%B", commit])).trim().split("\n");
   const short = commit.slice(0, 10);
   const skip = (reason: string): SkippedCommit => ({ commit: short, subject: subject ?? "", reason });
-  const parents = (await git(top, ["show", "-s", "--format=%P", commit])).trim().split(" ").filter((p) => p !== "");
+  const parents = (await git(top, ["show", "-s", "--format=%P", commit]))
+    .trim()
+    .split(" ")
+    .filter((p) => p !== "");
   if (parents.length !== 1) return skip("no parent commit to start from");
   const changes = await changedFiles(top, commit);
   const tests = changes.filter((c) => isTestFile(c.path) && c.status !== "D");
   const sources = changes.filter((c) => !isTestFile(c.path) && SOURCE_FILE.test(c.path));
   if (tests.length === 0) return skip("adds or changes no tests");
   if (sources.length === 0) return skip("changes no source files");
-  if (sources.length > MAX_SOURCE_FILES) return skip(`changes ${sources.length} source files (at most ${MAX_SOURCE_FILES})`);
+  if (sources.length > MAX_SOURCE_FILES)
+    return skip(`changes ${sources.length} source files (at most ${MAX_SOURCE_FILES})`);
   if (sources.some((s) => s.status === "D")) return skip("deletes a source file");
-  const at = (file: string): Promise<CaseFile> => git(top, ["show", `${commit}:${file}`]).then((content) => ({ path: file, content }));
+  const at = (file: string): Promise<CaseFile> =>
+    git(top, ["show", `${commit}:${file}`]).then((content) => ({ path: file, content }));
   const hidden = await Promise.all(tests.map((t) => at(t.path)));
   const reference = await Promise.all(sources.map((s) => at(s.path)));
-  const command = checkCommandFor(top, hidden.map((h) => h.path), testCommand);
-  if (!command) return skip("no test command: set eval.test_command (or --test-command), or a test script in package.json");
+  const command = checkCommandFor(
+    top,
+    hidden.map((h) => h.path),
+    testCommand,
+  );
+  if (!command)
+    return skip("no test command: set eval.test_command (or --test-command), or a test script in package.json");
   const body = bodyLines.join("\n").trim();
   return {
     id: short,
@@ -90,11 +110,18 @@ async function caseFromCommit(top: string, commit: string, testCommand: string |
 }
 
 /** The hidden check's command: the configured one with `{files}` filled in, else `npm test -- <files>` when package.json has a test script. */
-export function checkCommandFor(top: string, testFiles: readonly string[], testCommand: string | undefined): string | undefined {
+export function checkCommandFor(
+  top: string,
+  testFiles: readonly string[],
+  testCommand: string | undefined,
+): string | undefined {
   const files = testFiles.map(shellQuote).join(" ");
-  if (testCommand) return testCommand.includes("{files}") ? testCommand.replaceAll("{files}", files) : `${testCommand} ${files}`;
+  if (testCommand)
+    return testCommand.includes("{files}") ? testCommand.replaceAll("{files}", files) : `${testCommand} ${files}`;
   try {
-    const pkg = JSON.parse(readFileSync(path.join(top, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(top, "package.json"), "utf8")) as {
+      scripts?: Record<string, string>;
+    };
     if (pkg.scripts?.test) return `npm test --silent -- ${files}`;
   } catch {
     // no package.json: no default
@@ -106,7 +133,8 @@ async function changedFiles(top: string, commit: string): Promise<Array<{ status
   const out = await git(top, ["diff-tree", "--no-commit-id", "-r", "--no-renames", "--name-status", "-z", commit]);
   const parts = out.split("\0").filter((p) => p !== "");
   const changes: Array<{ status: string; path: string }> = [];
-  for (let i = 0; i + 1 < parts.length; i += 2) changes.push({ status: (parts[i] ?? "").charAt(0), path: parts[i + 1] ?? "" });
+  for (let i = 0; i + 1 < parts.length; i += 2)
+    changes.push({ status: (parts[i] ?? "").charAt(0), path: parts[i + 1] ?? "" });
   return changes;
 }
 

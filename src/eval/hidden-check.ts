@@ -21,7 +21,12 @@ export interface CheckOutcome {
  * the check command through the shell: exit 0 passes. `{node}` in the command is Node with a
  * TypeScript loader (Builder's own compiler), so suites can keep `.ts` tests under `node --test`.
  */
-export async function runHiddenCheck(root: string, hidden: readonly CaseFile[], command: string, timeoutMs: number): Promise<CheckOutcome> {
+export async function runHiddenCheck(
+  root: string,
+  hidden: readonly CaseFile[],
+  command: string,
+  timeoutMs: number,
+): Promise<CheckOutcome> {
   for (const file of hidden) {
     const target = path.join(root, ...resolveWorkspacePath(root, file.path).split("/"));
     await mkdir(path.dirname(target), { recursive: true });
@@ -29,14 +34,26 @@ export async function runHiddenCheck(root: string, hidden: readonly CaseFile[], 
   }
   const loaderDir = await mkdtemp(path.join(tmpdir(), "builder-eval-loader-"));
   try {
-    const shellCommand = command.includes("{node}") ? command.replaceAll("{node}", `${quote(process.execPath)} --import ${quote(await writeTsLoader(loaderDir))}`) : command;
-    const result = await runProcess(shellCommand, [], { cwd: root, timeoutMs, shell: true, env: childEnv(), maxOutputChars: 4000 });
+    const shellCommand = command.includes("{node}")
+      ? command.replaceAll("{node}", `${quote(process.execPath)} --import ${quote(await writeTsLoader(loaderDir))}`)
+      : command;
+    const result = await runProcess(shellCommand, [], {
+      cwd: root,
+      timeoutMs,
+      shell: true,
+      env: childEnv(),
+      maxOutputChars: 4000,
+    });
     return {
       passed: result.code === 0 && !result.timedOut,
       exitCode: result.code,
       timedOut: result.timedOut,
       durationMs: result.durationMs,
-      outputTail: result.output.split("\n").filter((l) => l.trim() !== "").slice(-15).join("\n"),
+      outputTail: result.output
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .slice(-15)
+        .join("\n"),
     };
   } finally {
     await rm(loaderDir, { recursive: true, force: true });

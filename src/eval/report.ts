@@ -23,10 +23,12 @@ export function formatEvalTable(rows: readonly EvalRow[], summary: EvalSummary):
 
 /** One line per figure of a summary. */
 export function formatTotals(s: EvalSummary): string {
-  return [
-    `pass ${s.passed}/${s.cases} (${pct(s.pass_rate)}), applied ${pct(s.apply_rate)}, well-formed ${pct(s.well_formed_rate)}, VERIFIED but hidden check failed ${pct(s.verified_but_failed_rate)} of ${s.verified}`,
-    `tokens in ${s.tokens_in} / out ${s.tokens_out}; latency p50 ${ms(s.latency_p50_ms)} p95 ${ms(s.latency_p95_ms)}; ${s.tokens_per_sec_p50 ?? "-"} tok/s p50; first token p50 ${ms(s.time_to_first_token_p50_ms)}; ${ms(s.case_ms_p50)} per case p50`,
-  ].join("\n") + "\n";
+  return (
+    [
+      `pass ${s.passed}/${s.cases} (${pct(s.pass_rate)}), applied ${pct(s.apply_rate)}, well-formed ${pct(s.well_formed_rate)}, VERIFIED but hidden check failed ${pct(s.verified_but_failed_rate)} of ${s.verified}`,
+      `tokens in ${s.tokens_in} / out ${s.tokens_out}; latency p50 ${ms(s.latency_p50_ms)} p95 ${ms(s.latency_p95_ms)}; ${s.tokens_per_sec_p50 ?? "-"} tok/s p50; first token p50 ${ms(s.time_to_first_token_p50_ms)}; ${ms(s.case_ms_p50)} per case p50`,
+    ].join("\n") + "\n"
+  );
 }
 
 /** What `--validate` kept and dropped, for a terminal. */
@@ -34,7 +36,9 @@ export function formatValidation(kept: number, dropped: readonly DroppedCase[]):
   const reasons = new Map<string, number>();
   for (const d of dropped) reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1);
   const why = [...reasons].map(([reason, n]) => `${n} ${reason}`).join(", ");
-  const lines = [`validation: kept ${kept} of ${kept + dropped.length} case(s)${dropped.length ? `, dropped ${dropped.length} (${why})` : ""}`];
+  const lines = [
+    `validation: kept ${kept} of ${kept + dropped.length} case(s)${dropped.length ? `, dropped ${dropped.length} (${why})` : ""}`,
+  ];
   for (const d of dropped) lines.push(`  dropped ${d.case_id}: ${d.detail}`);
   return lines.join("\n") + "\n";
 }
@@ -58,7 +62,10 @@ export interface CaseSide {
 
 /** Compares two runs by case id (a case one run lacks shows as null on that side). */
 export function compareRuns(a: readonly EvalRow[], b: readonly EvalRow[]): Comparison {
-  const side = (row: EvalRow | undefined): CaseSide | null => (row ? { passed: row.passed, verdict: row.verdict, latency_ms: row.latency_ms, generated_tokens: row.generated_tokens } : null);
+  const side = (row: EvalRow | undefined): CaseSide | null =>
+    row
+      ? { passed: row.passed, verdict: row.verdict, latency_ms: row.latency_ms, generated_tokens: row.generated_tokens }
+      : null;
   const byId = (rows: readonly EvalRow[]): Map<string, EvalRow> => new Map(rows.map((r) => [r.case_id, r]));
   const left = byId(a);
   const right = byId(b);
@@ -68,13 +75,18 @@ export function compareRuns(a: readonly EvalRow[], b: readonly EvalRow[]): Compa
     cases: ids.map((id) => ({ case_id: id, a: side(left.get(id)), b: side(right.get(id)) })),
     a: summarize(a),
     b: summarize(b),
-    common: { cases: both.length, a_passed: both.filter((id) => left.get(id)?.passed).length, b_passed: both.filter((id) => right.get(id)?.passed).length },
+    common: {
+      cases: both.length,
+      a_passed: both.filter((id) => left.get(id)?.passed).length,
+      b_passed: both.filter((id) => right.get(id)?.passed).length,
+    },
   };
 }
 
 /** The comparison as a table: per case, then totals. */
 export function formatComparison(comparison: Comparison, labels: { a: string; b: string }): string {
-  const cell = (s: CaseSide | null): string => (s ? `${s.passed ? "PASS" : "fail"} ${s.verdict ?? "-"} ${ms(s.latency_ms)}` : "(absent)");
+  const cell = (s: CaseSide | null): string =>
+    s ? `${s.passed ? "PASS" : "fail"} ${s.verdict ?? "-"} ${ms(s.latency_ms)}` : "(absent)";
   const table = formatTable(
     ["case", `A: ${labels.a}`, `B: ${labels.b}`],
     comparison.cases.map((c) => [c.case_id, cell(c.a), cell(c.b)]),
@@ -89,5 +101,9 @@ function pct(rate: number | null): string {
 
 function ms(value: number | null): string {
   if (value === null) return "-";
-  return value >= 10_000 ? `${(value / 1000).toFixed(0)} s` : value >= 1000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
+  return value >= 10_000
+    ? `${(value / 1000).toFixed(0)} s`
+    : value >= 1000
+      ? `${(value / 1000).toFixed(1)} s`
+      : `${Math.round(value)} ms`;
 }

@@ -70,7 +70,8 @@ export function summarize(rows: readonly EvalRow[]): EvalSummary {
   const n = all.length;
   const rate = (count: number, of: number): number | null => (of === 0 ? null : round(count / of, 4));
   const count = (pick: (row: EvalRow) => boolean): number => all.filter(pick).length;
-  const values = (pick: (row: EvalRow) => number | null): number[] => all.map(pick).filter((v): v is number => v !== null);
+  const values = (pick: (row: EvalRow) => number | null): number[] =>
+    all.map(pick).filter((v): v is number => v !== null);
   const p = (list: number[], q: number): number | null => {
     const value = percentile(list, q);
     return value === undefined ? null : round(value, 1);
@@ -80,18 +81,39 @@ export function summarize(rows: readonly EvalRow[]): EvalSummary {
   return {
     cases: n,
     passed: count((r) => r.passed),
-    pass_rate: rate(count((r) => r.passed), n),
-    apply_rate: rate(count((r) => r.applied), n),
-    well_formed_rate: rate(count((r) => r.well_formed), n),
+    pass_rate: rate(
+      count((r) => r.passed),
+      n,
+    ),
+    apply_rate: rate(
+      count((r) => r.applied),
+      n,
+    ),
+    well_formed_rate: rate(
+      count((r) => r.well_formed),
+      n,
+    ),
     verified,
-    verified_but_failed_rate: rate(count((r) => r.verified_but_failed), verified),
+    verified_but_failed_rate: rate(
+      count((r) => r.verified_but_failed),
+      verified,
+    ),
     tokens_in: all.reduce((sum, r) => sum + r.prompt_tokens, 0),
     tokens_out: all.reduce((sum, r) => sum + r.generated_tokens, 0),
     latency_p50_ms: p(latencies, 0.5),
     latency_p95_ms: p(latencies, 0.95),
-    tokens_per_sec_p50: p(values((r) => r.tokens_per_sec), 0.5),
-    time_to_first_token_p50_ms: p(values((r) => r.time_to_first_token_ms), 0.5),
-    case_ms_p50: p(all.map((r) => r.case_ms), 0.5),
+    tokens_per_sec_p50: p(
+      values((r) => r.tokens_per_sec),
+      0.5,
+    ),
+    time_to_first_token_p50_ms: p(
+      values((r) => r.time_to_first_token_ms),
+      0.5,
+    ),
+    case_ms_p50: p(
+      all.map((r) => r.case_ms),
+      0.5,
+    ),
   };
 }
 
@@ -102,7 +124,10 @@ export function summarize(rows: readonly EvalRow[]): EvalSummary {
 export async function readEvalRows(file: string, options: { missingOk?: boolean } = {}): Promise<EvalRow[]> {
   if (!existsSync(file)) {
     if (options.missingOk) return [];
-    throw new TaskValidationError(`Eval results ${file} do not exist. Give the JSONL file that builder eval wrote (--out).`, { source: file });
+    throw new TaskValidationError(
+      `Eval results ${file} do not exist. Give the JSONL file that builder eval wrote (--out).`,
+      { source: file },
+    );
   }
   const rows: EvalRow[] = [];
   let lineNo = 0;
@@ -121,7 +146,11 @@ export async function readEvalRows(file: string, options: { missingOk?: boolean 
     if (parsed.success) rows.push(parsed.data);
     else bad.push(lineNo);
   });
-  if (bad.length > 0) throw new TaskValidationError(`${file} has ${bad.length} line(s) that are not eval rows (line ${bad.slice(0, 5).join(", ")}). Remove them, or write to a new --out file.`, { source: file, lines: bad.slice(0, 20) });
+  if (bad.length > 0)
+    throw new TaskValidationError(
+      `${file} has ${bad.length} line(s) that are not eval rows (line ${bad.slice(0, 5).join(", ")}). Remove them, or write to a new --out file.`,
+      { source: file, lines: bad.slice(0, 20) },
+    );
   return rows;
 }
 

@@ -42,7 +42,13 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
       changes = evalCase.reference;
       row.well_formed = true;
     } else {
-      const answer = await askModel(evalCase.task, { ...config, workspace: root }, context.backend, logger.child({ case: evalCase.id }), context.signal);
+      const answer = await askModel(
+        evalCase.task,
+        { ...config, workspace: root },
+        context.backend,
+        logger.child({ case: evalCase.id }),
+        context.signal,
+      );
       recordAnswer(row, answer);
       if (!answer.ok) throw answer.error;
       stage = "apply";
@@ -59,7 +65,11 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
     row.stopped_at = stage;
     row.error = { code: error.code, message: caught instanceof Error ? caught.message : error.message };
   } finally {
-    await opened?.dispose().catch((error: unknown) => logger.warn({ err: error, case: evalCase.id }, "could not remove the case's workspace copy"));
+    await opened
+      ?.dispose()
+      .catch((error: unknown) =>
+        logger.warn({ err: error, case: evalCase.id }, "could not remove the case's workspace copy"),
+      );
   }
   row.verified_but_failed = row.verdict === "VERIFIED" && !row.passed;
   row.case_ms = Math.round(performance.now() - started);

@@ -45,7 +45,10 @@ export interface EvalRunResult {
  */
 export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   if (existsSync(options.out) && !options.resume) {
-    throw new UsageError(`${options.out} already exists. Add --resume to go on with that run, or choose another --out.`, { out: options.out });
+    throw new UsageError(
+      `${options.out} already exists. Add --resume to go on with that run, or choose another --out.`,
+      { out: options.out },
+    );
   }
   const earlier = options.resume ? await readEvalRows(options.out, { missingOk: true }) : [];
   const done = new Set(earlier.map((row) => row.case_id));

@@ -5,7 +5,8 @@ import { casesFromGit, type SkippedCommit } from "./git-cases.js";
 import { loadSuite, resolveSuiteDir } from "./suite.js";
 
 /** Where an eval's cases come from: a suite folder (or a shipped suite's name), or a repository's history. */
-export type CaseSource = { kind: "suite"; suite: string } | { kind: "git"; repo: string; range: string; testCommand?: string };
+export type CaseSource =
+  { kind: "suite"; suite: string } | { kind: "git"; repo: string; range: string; testCommand?: string };
 
 /** The cases of a source, the name rows carry, and the commits that did not become cases. */
 export interface SelectedCases {
@@ -20,7 +21,11 @@ export async function selectCases(source: CaseSource, limit?: number): Promise<S
   if (source.kind === "suite") {
     const dir = resolveSuiteDir(source.suite);
     const cases = await loadSuite(dir);
-    return { cases: cases.slice(0, limit), suiteName: /^[a-z0-9-]+$/.test(source.suite) ? source.suite : path.basename(dir), skipped: [] };
+    return {
+      cases: cases.slice(0, limit),
+      suiteName: /^[a-z0-9-]+$/.test(source.suite) ? source.suite : path.basename(dir),
+      skipped: [],
+    };
   }
   const { cases, skipped } = await casesFromGit(source);
   return { cases: cases.slice(0, limit), suiteName: `git:${source.range}`, skipped };

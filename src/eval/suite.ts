@@ -29,11 +29,18 @@ export async function loadSuite(dir: string): Promise<EvalCase[]> {
   const casesDir = path.join(dir, "cases");
   let ids: string[];
   try {
-    ids = (await readdir(casesDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    ids = (await readdir(casesDir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch (error) {
-    throw new TaskValidationError(`Cannot read the eval suite ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A suite is a folder with cases/<id>/case.json, workspace/ and hidden/.`, { suite: dir });
+    throw new TaskValidationError(
+      `Cannot read the eval suite ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A suite is a folder with cases/<id>/case.json, workspace/ and hidden/.`,
+      { suite: dir },
+    );
   }
-  if (ids.length === 0) throw new TaskValidationError(`The eval suite ${dir} has no cases (cases/<id>/case.json).`, { suite: dir });
+  if (ids.length === 0)
+    throw new TaskValidationError(`The eval suite ${dir} has no cases (cases/<id>/case.json).`, { suite: dir });
   const common = path.join(dir, "common");
   const shared = (await isDir(common)) ? common : undefined;
   return Promise.all(ids.map((id) => loadCase(path.join(casesDir, id), id, shared)));
@@ -45,14 +52,21 @@ async function loadCase(dir: string, id: string, common: string | undefined): Pr
   try {
     value = JSON.parse(await readFile(source, "utf8"));
   } catch (error) {
-    throw new TaskValidationError(`Eval case ${source} is not readable JSON (${(error as Error).message}).`, { source });
+    throw new TaskValidationError(`Eval case ${source} is not readable JSON (${(error as Error).message}).`, {
+      source,
+    });
   }
   const parsed = CaseFileSchema.safeParse(value);
-  if (!parsed.success) throw new TaskValidationError(`Eval case ${source} is invalid: ${describeIssues(parsed.error)}.`, { source });
+  if (!parsed.success)
+    throw new TaskValidationError(`Eval case ${source} is invalid: ${describeIssues(parsed.error)}.`, { source });
   const workspace = path.join(dir, "workspace");
-  if (!(await isDir(workspace))) throw new TaskValidationError(`Eval case ${dir} has no workspace/ folder.`, { source: dir });
+  if (!(await isDir(workspace)))
+    throw new TaskValidationError(`Eval case ${dir} has no workspace/ folder.`, { source: dir });
   const hidden = await readTree(path.join(dir, "hidden"));
-  if (hidden.length === 0) throw new TaskValidationError(`Eval case ${dir} has no hidden/ tests: without them nothing decides pass or fail.`, { source: dir });
+  if (hidden.length === 0)
+    throw new TaskValidationError(`Eval case ${dir} has no hidden/ tests: without them nothing decides pass or fail.`, {
+      source: dir,
+    });
   const referenceDir = path.join(dir, "reference");
   return {
     id,
@@ -68,8 +82,12 @@ async function loadCase(dir: string, id: string, common: string | undefined): Pr
 async function readTree(root: string): Promise<CaseFile[]> {
   if (!(await isDir(root))) return [];
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  const files = entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
-  return Promise.all(files.sort().map(async (file) => ({ path: file, content: await readFile(path.join(root, file), "utf8") })));
+  const files = entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"));
+  return Promise.all(
+    files.sort().map(async (file) => ({ path: file, content: await readFile(path.join(root, file), "utf8") })),
+  );
 }
 
 async function isDir(dir: string): Promise<boolean> {

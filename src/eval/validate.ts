@@ -58,7 +58,11 @@ export async function validateCases(cases: readonly EvalCase[], options: Validat
 }
 
 async function validateOne(evalCase: EvalCase, options: ValidateOptions): Promise<DroppedCase | undefined> {
-  const drop = (reason: DroppedCase["reason"], detail: string): DroppedCase => ({ case_id: evalCase.id, reason, detail });
+  const drop = (reason: DroppedCase["reason"], detail: string): DroppedCase => ({
+    case_id: evalCase.id,
+    reason,
+    detail,
+  });
   if (!evalCase.reference) return drop("no-reference", "the case has no reference change to validate with");
   let opened;
   try {
@@ -67,18 +71,29 @@ async function validateOne(evalCase: EvalCase, options: ValidateOptions): Promis
     if (before.passed) return drop("passes-before", "its tests already pass before the change");
     await applyChanges(opened.root, evalCase.reference, options.deny, options.logger);
     const after = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs);
-    if (!after.passed) return drop("reference-fails", `its tests fail with its own change${after.timedOut ? " (timed out)" : ""}: ${lastLine(after.outputTail)}`);
+    if (!after.passed)
+      return drop(
+        "reference-fails",
+        `its tests fail with its own change${after.timedOut ? " (timed out)" : ""}: ${lastLine(after.outputTail)}`,
+      );
     return undefined;
   } catch (error) {
     return drop("error", toBuilderError(error).message);
   } finally {
-    await opened?.dispose().catch((error: unknown) => options.logger.warn({ err: error, case: evalCase.id }, "could not remove the case's workspace copy"));
+    await opened
+      ?.dispose()
+      .catch((error: unknown) =>
+        options.logger.warn({ err: error, case: evalCase.id }, "could not remove the case's workspace copy"),
+      );
   }
 }
 
 /** The line that says why a check failed: the last one naming a failure or an error, else the last one. */
 function lastLine(text: string): string {
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   const telling = lines.filter((l) => /\b(FAIL|fail(ed|ure)?|Error|not ok)\b|[×✗]/.test(l));
   return (telling.at(-1) ?? lines.at(-1) ?? "").slice(0, 300);
 }

@@ -1,5 +1,13 @@
 /** Milliseconds per unit of a Go duration string ("5m", "1h30m", "300ms"), as Ollama parses `keep_alive`. */
-const UNITS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Ollama's default `keep_alive`: five minutes. */
 export const DEFAULT_KEEP_ALIVE_MS = 5 * 60_000;

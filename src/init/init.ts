@@ -30,7 +30,17 @@ export interface InitPlan {
 const AGENT_CONFIG_PATHS = ["config.json", "agents/config.json"];
 
 /** Modelfile PARAMETERs that are Builder options of the same name. */
-const MODELFILE_OPTIONS = new Set(["num_ctx", "num_predict", "temperature", "top_p", "top_k", "repeat_penalty", "seed", "num_thread", "num_batch"]);
+const MODELFILE_OPTIONS = new Set([
+  "num_ctx",
+  "num_predict",
+  "temperature",
+  "top_p",
+  "top_k",
+  "repeat_penalty",
+  "seed",
+  "num_thread",
+  "num_batch",
+]);
 
 /**
  * Reads an existing setup in `dir` (an agent-system `config.json`, a `.ollamarc`, knowledge files at
@@ -90,16 +100,27 @@ export async function planInit(dir: string): Promise<InitPlan> {
 
   if (Object.keys(options).length > 0) config.options = options;
   if (plan.sources.length === 0) {
-    throw new ConfigError(`Nothing to migrate in ${root}: no config.json with a builder role, .ollamarc, Modelfile or agents/ollama-knowledge/ files.`, { path: root });
+    throw new ConfigError(
+      `Nothing to migrate in ${root}: no config.json with a builder role, .ollamarc, Modelfile or agents/ollama-knowledge/ files.`,
+      { path: root },
+    );
   }
   const parsed = ConfigFileSchema.safeParse(config);
   if (!parsed.success) {
-    throw new ConfigError(`The settings found in ${plan.sources.join(", ")} do not make a valid builder.config.json: ${describeIssues(parsed.error)}. Fix them and run builder init again.`, { path: root });
+    throw new ConfigError(
+      `The settings found in ${plan.sources.join(", ")} do not make a valid builder.config.json: ${describeIssues(parsed.error)}. Fix them and run builder init again.`,
+      { path: root },
+    );
   }
   return plan;
 }
 
-function mapModelfile(text: string, config: Record<string, unknown>, options: Record<string, unknown>, plan: InitPlan): void {
+function mapModelfile(
+  text: string,
+  config: Record<string, unknown>,
+  options: Record<string, unknown>,
+  plan: InitPlan,
+): void {
   const { commands, error } = parseModelfile(text);
   if (error) {
     plan.dropped.push(`Modelfile: line ${error.line}: ${error.message}; the file was not read`);
@@ -111,26 +132,43 @@ function mapModelfile(text: string, config: Record<string, unknown>, options: Re
         config.model = command.args;
         plan.mapped.push(`Modelfile: FROM ${command.args} → model`);
       } else if (config.model !== command.args) {
-        plan.dropped.push(`Modelfile: FROM ${command.args}: the config already names the model ${String(config.model)}`);
+        plan.dropped.push(
+          `Modelfile: FROM ${command.args}: the config already names the model ${String(config.model)}`,
+        );
       }
     } else if (command.name === "num_gpu") {
       const numGpu = Number(command.args);
-      const resolved = resolveGpuKeys({ numGpu, gpuLayers: options.gpu_layers as number | undefined, gpuIndex: config.gpu_index as number | undefined }, "Modelfile");
+      const resolved = resolveGpuKeys(
+        {
+          numGpu,
+          gpuLayers: options.gpu_layers as number | undefined,
+          gpuIndex: config.gpu_index as number | undefined,
+        },
+        "Modelfile",
+      );
       if (options.gpu_layers === undefined && resolved.gpuLayers !== undefined) {
         options.gpu_layers = resolved.gpuLayers;
-        plan.mapped.push(`Modelfile: PARAMETER num_gpu ${command.args} → options.gpu_layers (layers on the GPU, as Ollama reads it)`);
+        plan.mapped.push(
+          `Modelfile: PARAMETER num_gpu ${command.args} → options.gpu_layers (layers on the GPU, as Ollama reads it)`,
+        );
       } else {
-        plan.dropped.push(`Modelfile: PARAMETER num_gpu ${command.args}: gpu_layers ${String(options.gpu_layers)} and the GPU number are already set`);
+        plan.dropped.push(
+          `Modelfile: PARAMETER num_gpu ${command.args}: gpu_layers ${String(options.gpu_layers)} and the GPU number are already set`,
+        );
       }
     } else if (MODELFILE_OPTIONS.has(command.name)) {
       if (options[command.name] !== undefined) {
-        plan.dropped.push(`Modelfile: PARAMETER ${command.name} ${command.args}: ${String(options[command.name]) === command.args ? "the same as" : `overridden by`} the config's ${String(options[command.name])}`);
+        plan.dropped.push(
+          `Modelfile: PARAMETER ${command.name} ${command.args}: ${String(options[command.name]) === command.args ? "the same as" : `overridden by`} the config's ${String(options[command.name])}`,
+        );
         continue;
       }
       options[command.name] = Number(command.args);
       plan.mapped.push(`Modelfile: PARAMETER ${command.name} ${command.args} → options.${command.name}`);
     } else if (command.name === "system") {
-      plan.dropped.push("Modelfile: SYSTEM: Builder writes its own instructions; put project rules in a knowledge file");
+      plan.dropped.push(
+        "Modelfile: SYSTEM: Builder writes its own instructions; put project rules in a knowledge file",
+      );
     } else {
       plan.dropped.push(`Modelfile: ${command.name.toUpperCase()}: not a Builder setting`);
     }
@@ -151,7 +189,10 @@ export interface InitResult {
 export async function writeInit(plan: InitPlan, options: { force?: boolean } = {}): Promise<InitResult> {
   if (existsSync(plan.target)) {
     if (!options.force) {
-      throw new ConfigError(`${plan.target} already exists; nothing was written. Use --force to replace it (the old one is backed up), or --dry-run to see the result.`, { path: plan.target });
+      throw new ConfigError(
+        `${plan.target} already exists; nothing was written. Use --force to replace it (the old one is backed up), or --dry-run to see the result.`,
+        { path: plan.target },
+      );
     }
   }
   const { backup } = await writeWithBackup(plan.target, JSON.stringify(plan.config, null, 2) + "\n");

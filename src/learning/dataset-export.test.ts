@@ -19,12 +19,22 @@ describe("dataset export against golden files", () => {
     const { summary, stdout } = await exportDataset({ source: SOURCE, format });
     expectGolden(stdout ?? "", `${format}.jsonl`);
     // 7 lines: 4 usable VERIFIED (one a duplicate), 1 FAILED, 1 broken, 1 of an unknown schema version
-    expect(summary).toMatchObject({ read: 7, invalid: 2, not_verified: 1, duplicates: 1, train: { file: null, examples: 3 }, validation: null });
+    expect(summary).toMatchObject({
+      read: 7,
+      invalid: 2,
+      not_verified: 1,
+      duplicates: 1,
+      train: { file: null, examples: 3 },
+      validation: null,
+    });
   });
 
   it("every exported line is JSON and none comes from the FAILED run", async () => {
     const { stdout } = await exportDataset({ source: SOURCE, format: "chat" });
-    const lines = (stdout ?? "").trimEnd().split("\n").map((line) => JSON.parse(line) as { messages: Array<{ role: string; content: string }> });
+    const lines = (stdout ?? "")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { messages: Array<{ role: string; content: string }> });
     expect(lines).toHaveLength(3);
     for (const line of lines) expect(line.messages.at(-1)?.role).toBe("assistant");
     // the few-shot run keeps its earlier turns: system, user, assistant, user, assistant
@@ -50,8 +60,12 @@ describe("dataset export against golden files", () => {
 
   it("rejects a split outside (0, 1) or without --out, writing nothing", async () => {
     const dir = tempDir();
-    await expect(exportDataset({ source: SOURCE, format: "chat", out: path.join(dir, "x.jsonl"), split: 1 })).rejects.toMatchObject({ code: "USAGE" });
-    await expect(exportDataset({ source: SOURCE, format: "chat", split: 0.9 })).rejects.toMatchObject({ code: "USAGE" });
+    await expect(
+      exportDataset({ source: SOURCE, format: "chat", out: path.join(dir, "x.jsonl"), split: 1 }),
+    ).rejects.toMatchObject({ code: "USAGE" });
+    await expect(exportDataset({ source: SOURCE, format: "chat", split: 0.9 })).rejects.toMatchObject({
+      code: "USAGE",
+    });
     expect(existsSync(path.join(dir, "x.jsonl"))).toBe(false);
   });
 
@@ -60,13 +74,25 @@ describe("dataset export against golden files", () => {
     const source = path.join(dir, "verified.jsonl");
     const first = readFileSync(SOURCE, "utf8").split("\n")[0];
     const leaky = first
-      .replaceAll("Add createContact with email validation", "Add createContact; log in as bob@corp.example, the password is Hunter2-S3cret!")
-      .replace("Validates with zod.", 'Validates with zod; token: ghp_abcdefghijklmnopqrstuvwxyz0123456789 and const apiKey = \\"k-123456\\"');
+      .replaceAll(
+        "Add createContact with email validation",
+        "Add createContact; log in as bob@corp.example, the password is Hunter2-S3cret!",
+      )
+      .replace(
+        "Validates with zod.",
+        'Validates with zod; token: ghp_abcdefghijklmnopqrstuvwxyz0123456789 and const apiKey = \\"k-123456\\"',
+      );
     writeFileSync(source, leaky + "\n");
     for (const format of ["chat", "alpaca", "sharegpt"] as DatasetFormat[]) {
       const { stdout, summary } = await exportDataset({ source, format });
       expect(summary.train.examples, format).toBe(1);
-      for (const secret of ["bob@corp.example", "Hunter2-S3cret!", "ghp_abcdefghijklmnopqrstuvwxyz0123456789", "k-123456"]) expect(stdout, `${format}: ${secret}`).not.toContain(secret);
+      for (const secret of [
+        "bob@corp.example",
+        "Hunter2-S3cret!",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "k-123456",
+      ])
+        expect(stdout, `${format}: ${secret}`).not.toContain(secret);
       expect(stdout).toContain("the password is ***");
     }
   });

@@ -20,14 +20,25 @@ export type DatasetFormat = (typeof DATASET_FORMATS)[number];
  */
 export function toDatasetRecord(example: TrainingExample, format: DatasetFormat): Record<string, unknown> {
   const answer = JSON.stringify(example.answer);
-  const conversation = [...example.messages.map((m) => ({ role: m.role, content: m.content })), { role: "assistant" as const, content: answer }];
+  const conversation = [
+    ...example.messages.map((m) => ({ role: m.role, content: m.content })),
+    { role: "assistant" as const, content: answer },
+  ];
   switch (format) {
     case "chat":
       return { messages: conversation };
     case "sharegpt":
-      return { conversations: conversation.map((m) => ({ from: m.role === "user" ? "human" : m.role === "assistant" ? "gpt" : "system", value: m.content })) };
+      return {
+        conversations: conversation.map((m) => ({
+          from: m.role === "user" ? "human" : m.role === "assistant" ? "gpt" : "system",
+          value: m.content,
+        })),
+      };
     case "alpaca": {
-      const system = example.messages.filter((m) => m.role === "system").map((m) => m.content).join("\n\n");
+      const system = example.messages
+        .filter((m) => m.role === "system")
+        .map((m) => m.content)
+        .join("\n\n");
       const turns = example.messages.filter((m) => m.role !== "system");
       const instruction = turns.at(-1)?.content ?? "";
       const history: Array<[string, string]> = [];
@@ -76,9 +87,12 @@ export interface ExportResult {
  */
 export async function exportDataset(options: ExportOptions): Promise<ExportResult> {
   if (options.split !== undefined && !(options.split > 0 && options.split < 1)) {
-    throw new UsageError(`--split ${options.split} must be between 0 and 1 (exclusive), e.g. 0.9 for 90% train / 10% validation.`);
+    throw new UsageError(
+      `--split ${options.split} must be between 0 and 1 (exclusive), e.g. 0.9 for 90% train / 10% validation.`,
+    );
   }
-  if (options.split !== undefined && !options.out) throw new UsageError("--split writes two files: give --out <train.jsonl> (validation goes next to it).");
+  if (options.split !== undefined && !options.out)
+    throw new UsageError("--split writes two files: give --out <train.jsonl> (validation goes next to it).");
   const read: TrainingRead = await readTrainingFile(options.source, "VERIFIED");
   const seen = new Set<string>();
   const unique: Array<{ line: string; key: string }> = [];
@@ -101,7 +115,8 @@ export async function exportDataset(options: ExportOptions): Promise<ExportResul
     validation = unique.filter((u) => !trainKeys.has(u.key));
   }
   const jsonl = (items: typeof unique): string => items.map((u) => u.line + "\n").join("");
-  const valOut = options.split !== undefined && options.out ? (options.valOut ?? validationPath(options.out)) : undefined;
+  const valOut =
+    options.split !== undefined && options.out ? (options.valOut ?? validationPath(options.out)) : undefined;
   if (options.out) await writeFileAtomic(options.out, jsonl(train));
   if (valOut) await writeFileAtomic(valOut, jsonl(validation));
   return {
@@ -133,8 +148,13 @@ export function describeExport(summary: ExportSummary): string {
     summary.not_verified > 0 ? `${summary.not_verified} not VERIFIED` : "",
   ].filter(Boolean);
   const where = summary.train.file ? `to ${summary.train.file}` : "to stdout";
-  const validation = summary.validation ? `; ${summary.validation.examples} validation example${summary.validation.examples === 1 ? "" : "s"} to ${summary.validation.file}` : "";
-  const empty = summary.read === 0 ? ` No verified runs are recorded in ${summary.source} yet: runs are added there when their verification passes.` : "";
+  const validation = summary.validation
+    ? `; ${summary.validation.examples} validation example${summary.validation.examples === 1 ? "" : "s"} to ${summary.validation.file}`
+    : "";
+  const empty =
+    summary.read === 0
+      ? ` No verified runs are recorded in ${summary.source} yet: runs are added there when their verification passes.`
+      : "";
   return `Exported ${summary.train.examples} ${summary.format} example${summary.train.examples === 1 ? "" : "s"} ${where}${validation} (read ${summary.read}${left.length > 0 ? `; left out ${left.join(", ")}` : ""}).${empty}`;
 }
 

@@ -16,13 +16,28 @@ export interface FewShot {
  * (config `few_shot`: `examples` 0 = off). Reading problems are logged and yield no examples: a run
  * never fails because of its few-shot examples.
  */
-export async function loadFewShot(task: BuilderTask, workspace: string, settings: { examples: number; maxTokens: number }, logger: Logger = getLogger()): Promise<FewShot> {
+export async function loadFewShot(
+  task: BuilderTask,
+  workspace: string,
+  settings: { examples: number; maxTokens: number },
+  logger: Logger = getLogger(),
+): Promise<FewShot> {
   if (settings.examples <= 0) return { messages: [], selection: [] };
   try {
     const { examples } = await readTrainingExamples(workspace, "VERIFIED");
     const selection = selectFewShot(task, examples, { k: settings.examples, maxTokens: settings.maxTokens });
     if (selection.length > 0) {
-      logger.debug({ few_shot: selection.map((s) => ({ task_id: s.example.task.task_id, run_id: s.example.run_id, score: Math.round(s.score * 100) / 100, tokens: s.tokens })) }, "few-shot examples");
+      logger.debug(
+        {
+          few_shot: selection.map((s) => ({
+            task_id: s.example.task.task_id,
+            run_id: s.example.run_id,
+            score: Math.round(s.score * 100) / 100,
+            tokens: s.tokens,
+          })),
+        },
+        "few-shot examples",
+      );
     }
     return { messages: fewShotMessages(selection), selection };
   } catch (error) {

@@ -11,7 +11,13 @@ function run(workspace: string, verdict: CodeSuggestion["verification"]["verdict
   return {
     workspace,
     runId,
-    task: { ...SAMPLE_TASK, files: [...SAMPLE_TASK.files], acceptance: [...SAMPLE_TASK.acceptance], constraints: { ...SAMPLE_TASK.constraints }, objective: "Connect with password=hunter2 to the CRM" },
+    task: {
+      ...SAMPLE_TASK,
+      files: [...SAMPLE_TASK.files],
+      acceptance: [...SAMPLE_TASK.acceptance],
+      constraints: { ...SAMPLE_TASK.constraints },
+      objective: "Connect with password=hunter2 to the CRM",
+    },
     messages: [
       { role: "system", content: "Project knowledge: the API key is sk-abcdefghijklmnop1234" },
       { role: "user", content: "## Task crm-001\nObjective: Connect" },
@@ -21,7 +27,13 @@ function run(workspace: string, verdict: CodeSuggestion["verification"]["verdict
       suggested_code: 'const client = connect({ token: "abc123secret" });\nexport const owner = "alice@example.com";\n',
       explanation: "connects",
       tests: "it('connects', () => {});",
-      verification: { verdict, summary: `${verdict} by tests`, produced_by: { backend: "embedded", model: "/m/coder.gguf" }, checks: [{ name: "tests", status: "passed", duration_ms: 12 }], notes: [] },
+      verification: {
+        verdict,
+        summary: `${verdict} by tests`,
+        produced_by: { backend: "embedded", model: "/m/coder.gguf" },
+        checks: [{ name: "tests", status: "passed", duration_ms: 12 }],
+        notes: [],
+      },
     },
     promptTokens: 42,
     generatedTokens: 17,
@@ -63,12 +75,24 @@ describe("recording training examples", () => {
   it("masks emails and prose passwords in the prompt, the task and the answer, as the logs do", async () => {
     const workspace = tempDir();
     const input = run(workspace, "VERIFIED");
-    input.task.objective = "Log in as bob@corp.example; the password is Hunter2-S3cret! and the old password was s3cr3tpass";
-    input.messages[0].content = "Knowledge: admin account ops@corp.example, password: Tr0ub4dor&3, api key is abc-123-def";
+    input.task.objective =
+      "Log in as bob@corp.example; the password is Hunter2-S3cret! and the old password was s3cr3tpass";
+    input.messages[0].content =
+      "Knowledge: admin account ops@corp.example, password: Tr0ub4dor&3, api key is abc-123-def";
     input.suggestion.explanation = "Uses the token: xyz-789-tok for carol@corp.example";
     await recordTrainingExample(input);
     const text = readFileSync(trainingFile(workspace, "VERIFIED"), "utf8");
-    for (const secret of ["bob@corp.example", "Hunter2-S3cret!", "s3cr3tpass", "ops@corp.example", "Tr0ub4dor&3", "abc-123-def", "xyz-789-tok", "carol@corp.example", "alice@example.com"]) {
+    for (const secret of [
+      "bob@corp.example",
+      "Hunter2-S3cret!",
+      "s3cr3tpass",
+      "ops@corp.example",
+      "Tr0ub4dor&3",
+      "abc-123-def",
+      "xyz-789-tok",
+      "carol@corp.example",
+      "alice@example.com",
+    ]) {
       expect(text, secret).not.toContain(secret);
     }
     expect(text).toContain("the password is *** and");
@@ -83,7 +107,7 @@ describe("recording training examples", () => {
       "  const token = createToken(password);",
       "  return token.length > 0;",
       "}",
-      "function isPassword(password: unknown): password is string { return typeof password === \"string\"; }",
+      'function isPassword(password: unknown): password is string { return typeof password === "string"; }',
       "const schema = z.object({ password: z.string().min(8), token: input.token!, secret: Buffer.from(raw) });",
       "const form = { password: input.password, token: next };",
       'export const owner = "alice@example.com";',
@@ -92,8 +116,13 @@ describe("recording training examples", () => {
     await recordTrainingExample({ ...input, suggestion: { ...input.suggestion, suggested_code: code } });
     const { examples } = await readTrainingExamples(workspace, "VERIFIED");
     const masked = examples[0].answer.suggested_code;
-    expect(masked).toBe(code.replace("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "***").replace("alice@example.com", "***@***"));
-    const output = ts.transpileModule(masked, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
+    expect(masked).toBe(
+      code.replace("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "***").replace("alice@example.com", "***@***"),
+    );
+    const output = ts.transpileModule(masked, {
+      reportDiagnostics: true,
+      compilerOptions: { target: ts.ScriptTarget.ES2022 },
+    });
     expect(output.diagnostics ?? []).toEqual([]);
   });
 

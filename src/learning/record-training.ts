@@ -30,7 +30,10 @@ export type TrainingRecordOutcome = { recorded: true; file: string } | { recorde
  * only grow a file no tool may use. Secret values are masked before the line is written (only values,
  * so the code stays compilable: see maskSecretsInCode), and the line is appended atomically. Never throws: training data must not fail a run.
  */
-export async function recordTrainingExample(input: TrainingRunInput, logger: Logger = getLogger()): Promise<TrainingRecordOutcome> {
+export async function recordTrainingExample(
+  input: TrainingRunInput,
+  logger: Logger = getLogger(),
+): Promise<TrainingRecordOutcome> {
   const { verification } = input.suggestion;
   if (verification.verdict !== "VERIFIED" && verification.verdict !== "FAILED") {
     return { recorded: false, reason: `verdict ${verification.verdict}: only VERIFIED and FAILED runs are recorded` };
@@ -49,7 +52,10 @@ export async function recordTrainingExample(input: TrainingRunInput, logger: Log
       tests: input.suggestion.tests,
       ...(input.suggestion.changes ? { changes: input.suggestion.changes } : {}),
     },
-    verification: { summary: verification.summary, checks: verification.checks.map((c) => ({ name: c.name, status: c.status })) },
+    verification: {
+      summary: verification.summary,
+      checks: verification.checks.map((c) => ({ name: c.name, status: c.status })),
+    },
     backend: verification.produced_by.backend,
     model: verification.produced_by.model,
     prompt_tokens: input.promptTokens,

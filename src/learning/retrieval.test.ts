@@ -13,14 +13,22 @@ interface LabelledTask {
   acceptance: string[];
   expected?: string;
 }
-const SET = JSON.parse(readFileSync(fileURLToPath(new URL("./__fixtures__/retrieval-set.json", import.meta.url)), "utf8")) as {
+const SET = JSON.parse(
+  readFileSync(fileURLToPath(new URL("./__fixtures__/retrieval-set.json", import.meta.url)), "utf8"),
+) as {
   examples: LabelledTask[];
   queries: LabelledTask[];
   unrelated: LabelledTask;
 };
 
 function asTask(t: LabelledTask, id = "q"): BuilderTask {
-  return { task_id: t.id ?? id, objective: t.objective, files: t.files, acceptance: t.acceptance, constraints: { loc_max: 200, pack: "" } };
+  return {
+    task_id: t.id ?? id,
+    objective: t.objective,
+    files: t.files,
+    acceptance: t.acceptance,
+    constraints: { loc_max: 200, pack: "" },
+  };
 }
 
 function asExample(t: LabelledTask, code = `// ${t.id ?? ""}\n`): TrainingExample {
@@ -52,7 +60,15 @@ describe("BM25 retrieval on a small labelled set", () => {
   });
 
   it("tokenizes camelCase, snake_case and paths, dropping stopwords", () => {
-    expect(tokenize("Add createContact to src/contact_service.ts")).toEqual(["create", "contact", "createcontact", "src", "contact", "service", "contact_service"]);
+    expect(tokenize("Add createContact to src/contact_service.ts")).toEqual([
+      "create",
+      "contact",
+      "createcontact",
+      "src",
+      "contact",
+      "service",
+      "contact_service",
+    ]);
   });
 });
 
@@ -66,7 +82,9 @@ describe("few-shot selection", () => {
   });
 
   it("skips an example that would overflow the budget and takes a smaller one that fits", () => {
-    const examples = EXAMPLES.map((e) => (e.task.task_id === "contact-create" ? asExample(SET.examples[0], "x".repeat(30_000)) : e));
+    const examples = EXAMPLES.map((e) =>
+      e.task.task_id === "contact-create" ? asExample(SET.examples[0], "x".repeat(30_000)) : e,
+    );
     const selection = selectFewShot(query, examples, { k: 1, maxTokens: 500 });
     expect(selection.map((s) => s.example.task.task_id)).toEqual(["contact-es-sync"]);
     expect(selection[0].tokens).toBeLessThanOrEqual(500);

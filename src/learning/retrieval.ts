@@ -11,7 +11,9 @@ const B = 0.75;
 
 /** Words too common in tasks to tell them apart. */
 const STOPWORDS = new Set(
-  "a an and are as at be by for from has have in into is it its of on or that the this to with without should must add use using new file files function test tests ts js".split(" "),
+  "a an and are as at be by for from has have in into is it its of on or that the this to with without should must add use using new file files function test tests ts js".split(
+    " ",
+  ),
 );
 
 /**
@@ -126,7 +128,11 @@ export interface FewShotOptions {
  * that would overflow the budget (a smaller, less similar one may still fit), and never the same
  * answer twice.
  */
-export function selectFewShot(task: Pick<BuilderTask, "objective" | "files" | "acceptance">, examples: readonly TrainingExample[], options: FewShotOptions): FewShotSelection[] {
+export function selectFewShot(
+  task: Pick<BuilderTask, "objective" | "files" | "acceptance">,
+  examples: readonly TrainingExample[],
+  options: FewShotOptions,
+): FewShotSelection[] {
   if (options.k <= 0 || options.maxTokens <= 0 || examples.length === 0) return [];
   const selected: FewShotSelection[] = [];
   const answers = new Set<string>();

@@ -13,7 +13,10 @@ export interface TrainingRead {
 }
 
 /** Reads a verdict's training file line by line; a missing file reads as empty. */
-export async function readTrainingExamples(workspace: string, verdict: RecordedVerdict = "VERIFIED"): Promise<TrainingRead> {
+export async function readTrainingExamples(
+  workspace: string,
+  verdict: RecordedVerdict = "VERIFIED",
+): Promise<TrainingRead> {
   return readTrainingFile(trainingFile(workspace, verdict), verdict);
 }
 

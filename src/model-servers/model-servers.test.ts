@@ -9,7 +9,15 @@ let unsupported: OllamaLikeServer;
 beforeAll(async () => {
   server = await startOllamaLikeServer({
     version: "0.6.8",
-    models: [{ name: "qwen2.5-coder:7b", size: 4_683_087_332, parameterSize: "7.6B", quantization: "Q4_K_M", modelInfo: { "general.architecture": "qwen2", "qwen2.block_count": 28 } }],
+    models: [
+      {
+        name: "qwen2.5-coder:7b",
+        size: 4_683_087_332,
+        parameterSize: "7.6B",
+        quantization: "Q4_K_M",
+        modelInfo: { "general.architecture": "qwen2", "qwen2.block_count": 28 },
+      },
+    ],
   });
   unsupported = await startOllamaLikeServer({ create: "unsupported" });
 });
@@ -24,7 +32,15 @@ describe("Ollama admin client against an HTTP server answering Ollama's API", ()
     const admin = new OllamaAdmin(server.url);
     expect(await admin.version()).toBe("0.6.8");
     const models = await admin.listModels();
-    expect(models).toEqual([{ name: "qwen2.5-coder:7b", sizeBytes: 4_683_087_332, parameterSize: "7.6B", quantization: "Q4_K_M", family: "llama" }]);
+    expect(models).toEqual([
+      {
+        name: "qwen2.5-coder:7b",
+        sizeBytes: 4_683_087_332,
+        parameterSize: "7.6B",
+        quantization: "Q4_K_M",
+        family: "llama",
+      },
+    ]);
     expect(hasOllamaModel(models, "qwen2.5-coder:7b")).toBe(true);
     expect(hasOllamaModel(models, "qwen2.5-coder")).toBe(false);
     const details = await admin.show("qwen2.5-coder:7b");
@@ -34,23 +50,45 @@ describe("Ollama admin client against an HTTP server answering Ollama's API", ()
 
   it("sends create requests and reports the server's status", async () => {
     const admin = new OllamaAdmin(server.url);
-    expect(await admin.create({ model: "builder-crm", from: "qwen2.5-coder:7b", system: "be careful", parameters: { num_ctx: 8192 } })).toBe("success");
+    expect(
+      await admin.create({
+        model: "builder-crm",
+        from: "qwen2.5-coder:7b",
+        system: "be careful",
+        parameters: { num_ctx: 8192 },
+      }),
+    ).toBe("success");
     const sent = server.requests.find((r) => r.path === "/api/create")?.body;
-    expect(sent).toMatchObject({ model: "builder-crm", from: "qwen2.5-coder:7b", system: "be careful", parameters: { num_ctx: 8192 }, stream: false });
+    expect(sent).toMatchObject({
+      model: "builder-crm",
+      from: "qwen2.5-coder:7b",
+      system: "be careful",
+      parameters: { num_ctx: 8192 },
+      stream: false,
+    });
   });
 
   it("turns a missing model into a backend error naming the status", async () => {
-    await expect(new OllamaAdmin(server.url).show("nope")).rejects.toMatchObject({ code: "BACKEND_ERROR", message: expect.stringContaining("404") as string });
+    await expect(new OllamaAdmin(server.url).show("nope")).rejects.toMatchObject({
+      code: "BACKEND_ERROR",
+      message: expect.stringContaining("404") as string,
+    });
   });
 
   it("turns a plain-text 404 (a server without /api/create) into a clear error, printing nothing on stdout", async () => {
     const error = await new OllamaAdmin(unsupported.url).create({ model: "x", from: "y" }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "BACKEND_ERROR", message: expect.stringContaining("404 page not found") as string });
+    expect(error).toMatchObject({
+      code: "BACKEND_ERROR",
+      message: expect.stringContaining("404 page not found") as string,
+    });
   });
 
   it("reports a closed port as unavailable, with what to do", async () => {
     const error = await new OllamaAdmin("http://127.0.0.1:9").version().catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "BACKEND_UNAVAILABLE", message: expect.stringContaining("ollama serve") as string });
+    expect(error).toMatchObject({
+      code: "BACKEND_UNAVAILABLE",
+      message: expect.stringContaining("ollama serve") as string,
+    });
   });
 });
 

@@ -2,7 +2,12 @@ import { Ollama, type Message, type ShowRequest } from "ollama";
 import { BackendError } from "../errors/errors.js";
 import { checkReply, guardedFetch } from "../remote/http.js";
 import { MalformedStreamError } from "../remote/stream-errors.js";
-import { OllamaShowSchema, OllamaStatusSchema, OllamaTagsSchema, OllamaVersionSchema } from "../remote/ollama-replies.js";
+import {
+  OllamaShowSchema,
+  OllamaStatusSchema,
+  OllamaTagsSchema,
+  OllamaVersionSchema,
+} from "../remote/ollama-replies.js";
 
 /** One model Ollama has pulled (`GET /api/tags`). */
 export interface OllamaModelSummary {
@@ -48,7 +53,9 @@ export class OllamaAdmin {
 
   /** `GET /api/version`. */
   async version(): Promise<string> {
-    const answer = await this.call("GET /api/version", async () => checkReply(OllamaVersionSchema, await this.client.version()));
+    const answer = await this.call("GET /api/version", async () =>
+      checkReply(OllamaVersionSchema, await this.client.version()),
+    );
     return answer.version;
   }
 
@@ -94,7 +101,10 @@ export class OllamaAdmin {
     const messages: Message[] | undefined = request.messages?.map((m) => ({ role: m.role, content: m.content }));
     const { model, from, system, parameters } = request;
     const answer = await this.call(`POST /api/create (${model})`, async () =>
-      checkReply(OllamaStatusSchema, await this.client.create({ model, from, system, parameters, messages, stream: false })),
+      checkReply(
+        OllamaStatusSchema,
+        await this.client.create({ model, from, system, parameters, messages, stream: false }),
+      ),
     );
     return answer.status;
   }
@@ -110,7 +120,9 @@ export class OllamaAdmin {
 
 /** True when the attention head counts, which the KV cache estimate needs, came back as blanked arrays. */
 function hasBlankedHeadCounts(modelInfo: Record<string, unknown>): boolean {
-  return Object.entries(modelInfo).some(([key, value]) => /\.attention\.head_count(_kv)?$/.test(key) && Array.isArray(value) && value.length === 0);
+  return Object.entries(modelInfo).some(
+    ([key, value]) => /\.attention\.head_count(_kv)?$/.test(key) && Array.isArray(value) && value.length === 0,
+  );
 }
 
 /** True when `name` is among the tags, treating a missing tag as `:latest`. */
@@ -127,19 +139,31 @@ function withTag(name: string): string {
 function toBackendError(error: unknown, what: string, host: string, timeoutMs: number): BackendError {
   const err = error as Error & { status_code?: number; cause?: unknown };
   if (typeof err.status_code === "number") {
-    return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with HTTP ${err.status_code}: ${err.message}`, {
-      endpoint: host,
-      status: err.status_code,
-      // The server's own reason, for callers that rephrase the error (modelfile --create).
-      serverError: err.message,
-      extra: { request: what },
-    });
+    return new BackendError(
+      "BACKEND_ERROR",
+      `Ollama at ${host} answered ${what} with HTTP ${err.status_code}: ${err.message}`,
+      {
+        endpoint: host,
+        status: err.status_code,
+        // The server's own reason, for callers that rephrase the error (modelfile --create).
+        serverError: err.message,
+        extra: { request: what },
+      },
+    );
   }
   if (error instanceof MalformedStreamError) {
-    return new BackendError("BACKEND_ERROR", `Ollama at ${host} answered ${what} with a reply that is not Ollama's API (${error.line.slice(0, 120)}). Is the host an Ollama server?`, { endpoint: host, extra: { request: what } });
+    return new BackendError(
+      "BACKEND_ERROR",
+      `Ollama at ${host} answered ${what} with a reply that is not Ollama's API (${error.line.slice(0, 120)}). Is the host an Ollama server?`,
+      { endpoint: host, extra: { request: what } },
+    );
   }
   if (err.name === "TimeoutError" || err.name === "AbortError") {
-    return new BackendError("BACKEND_TIMEOUT", `Ollama at ${host} did not answer ${what} within ${timeoutMs} ms. Is the server overloaded or the host wrong?`, { endpoint: host, extra: { request: what } });
+    return new BackendError(
+      "BACKEND_TIMEOUT",
+      `Ollama at ${host} did not answer ${what} within ${timeoutMs} ms. Is the server overloaded or the host wrong?`,
+      { endpoint: host, extra: { request: what } },
+    );
   }
   const cause = err.cause instanceof Error ? `: ${err.cause.message}` : "";
   return new BackendError(

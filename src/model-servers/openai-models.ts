@@ -8,7 +8,11 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  * `GET {baseUrl}/models` on an OpenAI-compatible server (llama.cpp's llama-server, vLLM, LM Studio,
  * Ollama's /v1): the model ids it serves.
  */
-export async function listOpenAiModels(baseUrl: string, apiKey?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string[]> {
+export async function listOpenAiModels(
+  baseUrl: string,
+  apiKey?: string,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<string[]> {
   const url = `${baseUrl.replace(/\/+$/, "")}/models`;
   let response: Response;
   try {
@@ -31,12 +35,25 @@ export async function listOpenAiModels(baseUrl: string, apiKey?: string, timeout
   }
   const text = await response.text();
   if (!response.ok) {
-    const hint = response.status === 401 || response.status === 403 ? " Check the API key (openai.api_key_env names the variable that holds it)." : "";
-    throw new BackendError("BACKEND_ERROR", `${url} answered HTTP ${response.status}: ${text.slice(0, 200)}.${hint}`, { endpoint: url, status: response.status, serverError: text.slice(0, 200) });
+    const hint =
+      response.status === 401 || response.status === 403
+        ? " Check the API key (openai.api_key_env names the variable that holds it)."
+        : "";
+    throw new BackendError("BACKEND_ERROR", `${url} answered HTTP ${response.status}: ${text.slice(0, 200)}.${hint}`, {
+      endpoint: url,
+      status: response.status,
+      serverError: text.slice(0, 200),
+    });
   }
   try {
-    return parseReply(ModelListSchema, text).data.map((entry) => entry.id).filter((id) => id !== "");
+    return parseReply(ModelListSchema, text)
+      .data.map((entry) => entry.id)
+      .filter((id) => id !== "");
   } catch {
-    throw new BackendError("BACKEND_ERROR", `${url} did not answer a model list ({"data": [{"id": …}]}); is it an OpenAI-compatible server?`, { endpoint: url });
+    throw new BackendError(
+      "BACKEND_ERROR",
+      `${url} did not answer a model list ({"data": [{"id": …}]}); is it an OpenAI-compatible server?`,
+      { endpoint: url },
+    );
   }
 }

@@ -29,17 +29,35 @@ export async function modelfileFromConfig(config: BuilderConfig, options: Modelf
   const from = await resolveFrom(config);
   const { parameters, omitted } = parametersFromOptions(config.options);
   const baseDir = config.configPath ? path.dirname(config.configPath) : config.workspace;
-  const knowledge = await loadPriming(config.knowledge, {}, "", baseDir, { sandbox: await WorkspaceSandbox.fromConfig(config), allowOutside: config.knowledgeAllowOutside });
-  const examples = options.fewShot > 0 ? bestExamples((await readTrainingExamples(config.workspace, "VERIFIED")).examples, options.fewShot, options.fewShotTokens) : [];
+  const knowledge = await loadPriming(config.knowledge, {}, "", baseDir, {
+    sandbox: await WorkspaceSandbox.fromConfig(config),
+    allowOutside: config.knowledgeAllowOutside,
+  });
+  const examples =
+    options.fewShot > 0
+      ? bestExamples(
+          (await readTrainingExamples(config.workspace, "VERIFIED")).examples,
+          options.fewShot,
+          options.fewShotTokens,
+        )
+      : [];
   return {
     from,
     parameters,
     system: buildSystemMessage(knowledge),
-    messages: examples.flatMap((example) => fewShotPair(example).map((m) => ({ role: m.role as "user" | "assistant", content: m.content }))),
+    messages: examples.flatMap((example) =>
+      fewShotPair(example).map((m) => ({ role: m.role as "user" | "assistant", content: m.content })),
+    ),
     comments: [
       "Written by `builder modelfile` from builder.config.json.",
-      ...(knowledge.length > 0 ? [`SYSTEM: Builder's instructions and the knowledge base (${knowledge.map((k) => k.label).join(", ")}).`] : []),
-      ...(examples.length > 0 ? [`MESSAGE: ${examples.length} verified example${examples.length === 1 ? "" : "s"} (${examples.map((e) => e.task.task_id).join(", ")}).`] : []),
+      ...(knowledge.length > 0
+        ? [`SYSTEM: Builder's instructions and the knowledge base (${knowledge.map((k) => k.label).join(", ")}).`]
+        : []),
+      ...(examples.length > 0
+        ? [
+            `MESSAGE: ${examples.length} verified example${examples.length === 1 ? "" : "s"} (${examples.map((e) => e.task.task_id).join(", ")}).`,
+          ]
+        : []),
       ...omitted.map((reason) => `Omitted: ${reason}.`),
     ],
   };
@@ -49,7 +67,11 @@ export async function modelfileFromConfig(config: BuilderConfig, options: Modelf
  * The best verified examples without a task to compare with: the most checks passed, then the most
  * recent; each answer once; within the token budget.
  */
-export function bestExamples(examples: readonly TrainingExample[], count: number, maxTokens: number): TrainingExample[] {
+export function bestExamples(
+  examples: readonly TrainingExample[],
+  count: number,
+  maxTokens: number,
+): TrainingExample[] {
   const passed = (e: TrainingExample): number => e.verification.checks.filter((c) => c.status === "passed").length;
   const ranked = [...examples].sort((a, b) => passed(b) - passed(a) || b.recorded_at.localeCompare(a.recorded_at));
   const chosen: TrainingExample[] = [];
@@ -72,16 +94,28 @@ export function bestExamples(examples: readonly TrainingExample[], count: number
 async function resolveFrom(config: BuilderConfig): Promise<string> {
   const ref = config.model;
   if (!ref) {
-    throw new ModelError("MODEL_NOT_CONFIGURED", 'No model is configured, so the Modelfile has no FROM. Set "model" in builder.config.json, BUILDER_MODEL, or --model.');
+    throw new ModelError(
+      "MODEL_NOT_CONFIGURED",
+      'No model is configured, so the Modelfile has no FROM. Set "model" in builder.config.json, BUILDER_MODEL, or --model.',
+    );
   }
   if (config.backend !== "embedded") return ref;
   if (isLocalPathRef(ref)) {
-    if (!existsSync(ref)) throw new ModelError("MODEL_NOT_FOUND", `Model file ${ref} does not exist; FROM must name a file Ollama can read.`, { model: ref });
+    if (!existsSync(ref))
+      throw new ModelError(
+        "MODEL_NOT_FOUND",
+        `Model file ${ref} does not exist; FROM must name a file Ollama can read.`,
+        { model: ref },
+      );
     return ref;
   }
   const cached = await findCachedModelPath(ref, config.modelCacheDir);
   if (!cached) {
-    throw new ModelError("MODEL_NOT_FOUND", `${ref} is not downloaded yet, so FROM has no file to name. Run a task once (builder run) to download it, or give the .gguf path.`, { model: ref });
+    throw new ModelError(
+      "MODEL_NOT_FOUND",
+      `${ref} is not downloaded yet, so FROM has no file to name. Run a task once (builder run) to download it, or give the .gguf path.`,
+      { model: ref },
+    );
   }
   return cached;
 }

@@ -35,13 +35,25 @@ describe("builder modelfile", () => {
     const parts = await modelfileFromConfig(config, { fewShot: 2, fewShotTokens: 4000 });
     const { text, changes } = renderModelfile(parts);
     expectGolden(text, "Modelfile");
-    expect(changes).toEqual(["Unicode spaces became plain spaces", '""" at the end of a line became \'\'\' (it would end the Modelfile value early)']);
+    expect(changes).toEqual([
+      "Unicode spaces became plain spaces",
+      "\"\"\" at the end of a line became ''' (it would end the Modelfile value early)",
+    ]);
     const validation = validateModelfile(text);
     expect(validation).toMatchObject({ ok: true, errors: [], warnings: [] });
     const commands = parseModelfile(text).commands;
-    expect(commands.filter((c) => c.name === "message").map((c) => c.args.split(":")[0])).toEqual(["user", "assistant", "user", "assistant"]);
-    expect(commands.find((c) => c.name === "system")?.args).toContain("Sum of the line totals, in cents.\n    '''\n    return sum");
-    expect(commands.filter((c) => !["model", "system", "message"].includes(c.name)).map((c) => [c.name, c.args])).toEqual([
+    expect(commands.filter((c) => c.name === "message").map((c) => c.args.split(":")[0])).toEqual([
+      "user",
+      "assistant",
+      "user",
+      "assistant",
+    ]);
+    expect(commands.find((c) => c.name === "system")?.args).toContain(
+      "Sum of the line totals, in cents.\n    '''\n    return sum",
+    );
+    expect(
+      commands.filter((c) => !["model", "system", "message"].includes(c.name)).map((c) => [c.name, c.args]),
+    ).toEqual([
       ["num_ctx", "8192"],
       ["num_predict", "2048"],
       ["temperature", "0.2"],
@@ -81,24 +93,38 @@ describe("builder modelfile --create against an HTTP server answering Ollama's A
   });
 
   it("sends FROM, SYSTEM, PARAMETERs and MESSAGEs to POST /api/create", async () => {
-    const parts = await modelfileFromConfig(loadConfig({ cwd: workspace(), env: {} }), { fewShot: 1, fewShotTokens: 4000 });
+    const parts = await modelfileFromConfig(loadConfig({ cwd: workspace(), env: {} }), {
+      fewShot: 1,
+      fewShotTokens: 4000,
+    });
     expect(await createOllamaModel(server.url, "billing-coder", parts)).toBe("success");
     const body = server.requests.find((r) => r.path === "/api/create")?.body as Record<string, unknown>;
-    expect(body).toMatchObject({ model: "billing-coder", from: "qwen2.5-coder:7b", stream: false, parameters: { num_ctx: 8192, num_gpu: 99, temperature: 0.2 } });
+    expect(body).toMatchObject({
+      model: "billing-coder",
+      from: "qwen2.5-coder:7b",
+      stream: false,
+      parameters: { num_ctx: 8192, num_gpu: 99, temperature: 0.2 },
+    });
     expect(String(body.system)).toContain("# Billing service");
     expect((body.messages as unknown[]).length).toBe(2);
   });
 
   it("explains a server without the create API", async () => {
     const parts = { from: "qwen2.5-coder:7b", parameters: [], messages: [], comments: [] };
-    await expect(createOllamaModel(unsupported.url, "x", parts)).rejects.toMatchObject({ code: "BACKEND_ERROR", message: expect.stringContaining("does not support creating models") as string });
+    await expect(createOllamaModel(unsupported.url, "x", parts)).rejects.toMatchObject({
+      code: "BACKEND_ERROR",
+      message: expect.stringContaining("does not support creating models") as string,
+    });
   });
 
   it("passes on the server's own error", async () => {
     const failing = await startOllamaLikeServer({ create: "error" });
     try {
       const parts = { from: "qwen2.5-coder:7b", parameters: [], messages: [], comments: [] };
-      await expect(createOllamaModel(failing.url, "x", parts)).rejects.toMatchObject({ code: "BACKEND_ERROR", message: expect.stringContaining("HTTP 400") as string });
+      await expect(createOllamaModel(failing.url, "x", parts)).rejects.toMatchObject({
+        code: "BACKEND_ERROR",
+        message: expect.stringContaining("HTTP 400") as string,
+      });
     } finally {
       await failing.close();
     }
@@ -106,6 +132,9 @@ describe("builder modelfile --create against an HTTP server answering Ollama's A
 
   it("says how to create from a local GGUF, which the API cannot take directly", async () => {
     const parts = { from: "/models/coder.gguf", parameters: [], messages: [], comments: [] };
-    await expect(createOllamaModel(server.url, "x", parts)).rejects.toMatchObject({ code: "USAGE", message: expect.stringContaining("ollama create x -f Modelfile") as string });
+    await expect(createOllamaModel(server.url, "x", parts)).rejects.toMatchObject({
+      code: "USAGE",
+      message: expect.stringContaining("ollama create x -f Modelfile") as string,
+    });
   });
 });

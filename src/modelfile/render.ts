@@ -36,7 +36,10 @@ const OMITTED: Readonly<Partial<Record<keyof GenerationOptions, string>>> = {
 };
 
 /** Builder's generation options as Ollama PARAMETER lines (only names Ollama reads), plus what was left out. */
-export function parametersFromOptions(options: GenerationOptions): { parameters: Array<[string, ParameterValue]>; omitted: string[] } {
+export function parametersFromOptions(options: GenerationOptions): {
+  parameters: Array<[string, ParameterValue]>;
+  omitted: string[];
+} {
   const parameters: Array<[string, ParameterValue]> = [];
   const omitted: string[] = [];
   for (const [key, value] of Object.entries(options) as Array<[keyof GenerationOptions, ParameterValue | undefined]>) {
@@ -64,7 +67,8 @@ export function renderModelfile(parts: ModelfileParts): RenderedModelfile {
   };
   const lines = parts.comments.map((comment) => `# ${comment.replace(/\r?\n/g, " ")}`);
   lines.push(`FROM ${parts.from}`);
-  for (const [name, value] of parts.parameters) lines.push(`PARAMETER ${name} ${typeof value === "string" ? `"${value}"` : String(value)}`);
+  for (const [name, value] of parts.parameters)
+    lines.push(`PARAMETER ${name} ${typeof value === "string" ? `"${value}"` : String(value)}`);
   if (parts.system !== undefined) lines.push(`SYSTEM ${quote(parts.system)}`);
   for (const message of parts.messages) lines.push(`MESSAGE ${message.role} ${quote(message.content)}`);
   return { text: lines.join("\n") + "\n", changes: [...changes] };

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseModelfile, quoteText, validateModelfile } from "./syntax.js";
 
-const systemOf = (modelfile: string): string | undefined => parseModelfile(modelfile).commands.find((c) => c.name === "system")?.args;
+const systemOf = (modelfile: string): string | undefined =>
+  parseModelfile(modelfile).commands.find((c) => c.name === "system")?.args;
 
 describe("Modelfile syntax, read as Ollama's parser reads it", () => {
   it("reads FROM, PARAMETER, multi-line SYSTEM, MESSAGE and comments", () => {
-    const text = '# comment\nFROM qwen2.5-coder:7b\nPARAMETER num_ctx 8192\nPARAMETER stop "<|im_end|>"\nSYSTEM """You are\n  careful."""\nMESSAGE user """hi"""\nMESSAGE assistant ok then\n';
+    const text =
+      '# comment\nFROM qwen2.5-coder:7b\nPARAMETER num_ctx 8192\nPARAMETER stop "<|im_end|>"\nSYSTEM """You are\n  careful."""\nMESSAGE user """hi"""\nMESSAGE assistant ok then\n';
     const { commands, error } = parseModelfile(text);
     expect(error).toBeUndefined();
     expect(commands.map((c) => [c.name, c.args])).toEqual([
@@ -31,12 +33,16 @@ describe("Modelfile syntax, read as Ollama's parser reads it", () => {
   });
 
   it("checks PARAMETER names and value types; deprecated ones are warnings", () => {
-    const validation = validateModelfile("FROM x\nPARAMETER num_gpu 1\nPARAMETER num_ctx lots\nPARAMETER gpu_layers 40\nPARAMETER f16_kv true\nPARAMETER temperature 0.2\n");
+    const validation = validateModelfile(
+      "FROM x\nPARAMETER num_gpu 1\nPARAMETER num_ctx lots\nPARAMETER gpu_layers 40\nPARAMETER f16_kv true\nPARAMETER temperature 0.2\n",
+    );
     expect(validation.errors.map((e) => e.message)).toEqual([
       'PARAMETER num_ctx needs an integer value, got "lots"',
       expect.stringContaining("PARAMETER gpu_layers is not an Ollama parameter") as string,
     ]);
-    expect(validation.warnings.map((w) => w.message)).toEqual(["PARAMETER f16_kv is deprecated in Ollama and has no effect"]);
+    expect(validation.warnings.map((w) => w.message)).toEqual([
+      "PARAMETER f16_kv is deprecated in Ollama and has no effect",
+    ]);
   });
 });
 
@@ -56,7 +62,7 @@ describe("quoting SYSTEM and MESSAGE texts", () => {
     expect(systemOf(`FROM x\nSYSTEM ${quoted.value}\nPARAMETER seed 1\n`)).toBe(text);
   });
 
-  it('a line ending in """ would end the value early: written as \'\'\' instead', () => {
+  it("a line ending in \"\"\" would end the value early: written as ''' instead", () => {
     const text = 'def f():\n    """\n    Docstring.\n    """\n    return 1';
     expect(systemOf(`FROM x\nSYSTEM """${text}"""\n`)).not.toBe(text); // what a naive writer gets
     const quoted = quoteText(text);

@@ -8,7 +8,19 @@
  */
 
 /** Instructions Ollama accepts (case-insensitive). */
-export const INSTRUCTIONS = ["from", "license", "template", "system", "adapter", "draft", "renderer", "parser", "parameter", "message", "requires"] as const;
+export const INSTRUCTIONS = [
+  "from",
+  "license",
+  "template",
+  "system",
+  "adapter",
+  "draft",
+  "renderer",
+  "parser",
+  "parameter",
+  "message",
+  "requires",
+] as const;
 
 /** PARAMETER names Ollama reads, with their value types. */
 export const PARAMETER_TYPES: Readonly<Record<string, "int" | "float" | "bool" | "string">> = {
@@ -34,7 +46,17 @@ export const PARAMETER_TYPES: Readonly<Record<string, "int" | "float" | "bool" |
 };
 
 /** Parameters Ollama still parses but ignores (it prints "parameter … is deprecated"). */
-export const DEPRECATED_PARAMETERS = ["penalize_newline", "low_vram", "f16_kv", "logits_all", "vocab_only", "use_mlock", "mirostat", "mirostat_tau", "mirostat_eta"];
+export const DEPRECATED_PARAMETERS = [
+  "penalize_newline",
+  "low_vram",
+  "f16_kv",
+  "logits_all",
+  "vocab_only",
+  "use_mlock",
+  "mirostat",
+  "mirostat_tau",
+  "mirostat_eta",
+];
 
 /** One instruction as Ollama would read it. `name` is "model" for FROM and the parameter name for PARAMETER. */
 export interface ModelfileCommand {
@@ -76,7 +98,10 @@ export function parseModelfile(text: string): { commands: ModelfileCommand[]; er
   let name = "";
   let role = "";
   let line = 1;
-  const fail = (message: string): { commands: ModelfileCommand[]; error: ModelfileProblem } => ({ commands, error: { line, message } });
+  const fail = (message: string): { commands: ModelfileCommand[]; error: ModelfileProblem } => ({
+    commands,
+    error: { line, message },
+  });
   for (const c of text.replace(/^\uFEFF/, "")) {
     if (isNewline(c)) line += 1;
     const step = nextState(c, state);
@@ -85,7 +110,8 @@ export function parseModelfile(text: string): { commands: ModelfileCommand[]; er
     if (next !== state) {
       if (state === "name") {
         const word = buffer.toLowerCase();
-        if (!(INSTRUCTIONS as readonly string[]).includes(word)) return fail(`"${buffer}" is not an instruction; use one of ${INSTRUCTIONS.join(", ")}`);
+        if (!(INSTRUCTIONS as readonly string[]).includes(word))
+          return fail(`"${buffer}" is not an instruction; use one of ${INSTRUCTIONS.join(", ")}`);
         if (word === "from") name = "model";
         else if (word === "parameter") next = "parameter";
         else if (word === "message") {
@@ -95,7 +121,8 @@ export function parseModelfile(text: string): { commands: ModelfileCommand[]; er
       } else if (state === "parameter") {
         name = buffer;
       } else if (state === "message") {
-        if (!["system", "user", "assistant"].includes(buffer)) return fail(`message role "${buffer}" must be one of system, user, assistant`);
+        if (!["system", "user", "assistant"].includes(buffer))
+          return fail(`message role "${buffer}" must be one of system, user, assistant`);
         role = buffer;
       } else if (state === "value") {
         const value = unquote(buffer.trim());
@@ -113,12 +140,13 @@ export function parseModelfile(text: string): { commands: ModelfileCommand[]; er
   }
   if (state === "value") {
     const value = unquote(buffer.trim());
-    if (value === undefined) return fail("unexpected end of file inside a quoted value: a closing \" or \"\"\" is missing");
+    if (value === undefined) return fail('unexpected end of file inside a quoted value: a closing " or """ is missing');
     commands.push({ name, args: role ? `${role}: ${value}` : value, line });
   } else if (state !== "nil" && state !== "comment") {
     return fail("unexpected end of file: an instruction has no value");
   }
-  if (!commands.some((command) => command.name === "model")) return { commands, error: { line: 0, message: "no FROM line" } };
+  if (!commands.some((command) => command.name === "model"))
+    return { commands, error: { line: 0, message: "no FROM line" } };
   return { commands };
 }
 
@@ -167,17 +195,27 @@ export function validateModelfile(text: string): ModelfileValidation {
   for (const command of commands) {
     if (known.has(command.name)) continue;
     if (DEPRECATED_PARAMETERS.includes(command.name)) {
-      warnings.push({ line: command.line, message: `PARAMETER ${command.name} is deprecated in Ollama and has no effect` });
+      warnings.push({
+        line: command.line,
+        message: `PARAMETER ${command.name} is deprecated in Ollama and has no effect`,
+      });
       continue;
     }
     const type = PARAMETER_TYPES[command.name];
     if (!type) {
-      errors.push({ line: command.line, message: `PARAMETER ${command.name} is not an Ollama parameter (valid: ${Object.keys(PARAMETER_TYPES).join(", ")})` });
+      errors.push({
+        line: command.line,
+        message: `PARAMETER ${command.name} is not an Ollama parameter (valid: ${Object.keys(PARAMETER_TYPES).join(", ")})`,
+      });
     } else if (!valueHasType(command.args, type)) {
-      errors.push({ line: command.line, message: `PARAMETER ${command.name} needs a${type === "int" ? "n integer" : ` ${type}`} value, got "${command.args}"` });
+      errors.push({
+        line: command.line,
+        message: `PARAMETER ${command.name} needs a${type === "int" ? "n integer" : ` ${type}`} value, got "${command.args}"`,
+      });
     }
   }
-  if (commands.filter((c) => c.name === "system").length > 1) warnings.push({ line: 0, message: "more than one SYSTEM instruction: only the last one is used" });
+  if (commands.filter((c) => c.name === "system").length > 1)
+    warnings.push({ line: 0, message: "more than one SYSTEM instruction: only the last one is used" });
   return { ok: errors.length === 0, commands, errors, warnings };
 }
 
@@ -213,13 +251,16 @@ export function quoteText(input: string): QuotedText {
   const lines = text.split("\n");
   let closed = false;
   for (let i = 0; i < lines.length - 1; i += 1) {
-    const fixed = lines[i].replace(/("{3,})(\s*)$/, (_m, quotes: string, space: string) => "'".repeat(quotes.length) + space);
+    const fixed = lines[i].replace(
+      /("{3,})(\s*)$/,
+      (_m, quotes: string, space: string) => "'".repeat(quotes.length) + space,
+    );
     if (fixed !== lines[i]) {
       lines[i] = fixed;
       closed = true;
     }
   }
-  if (closed) changes.push('""" at the end of a line became \'\'\' (it would end the Modelfile value early)');
+  if (closed) changes.push("\"\"\" at the end of a line became ''' (it would end the Modelfile value early)");
   text = lines.join("\n");
   return { value: `"""${text}"""`, text, changes };
 }

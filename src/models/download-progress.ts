@@ -17,7 +17,11 @@ export function createDownloadProgress(label: string, showBar: boolean): Downloa
       if (showBar) {
         if (!bar) {
           bar = new SingleBar(
-            { format: `downloading ${label} [{bar}] {percentage}% | {value}/{total} MiB`, stream: process.stderr, hideCursor: true },
+            {
+              format: `downloading ${label} [{bar}] {percentage}% | {value}/{total} MiB`,
+              stream: process.stderr,
+              hideCursor: true,
+            },
             Presets.shades_classic,
           );
           bar.start(toMiB(totalSize), 0);

@@ -37,7 +37,11 @@ export class DownloadWatchdog {
       this.restarts += 1;
       if (this.restarts >= this.options.maxRestarts) {
         this.stop();
-        this.reject(new Error(`the transfer broke off and restarted ${this.restarts} times (the server closes the connection before the end of the file)`));
+        this.reject(
+          new Error(
+            `the transfer broke off and restarted ${this.restarts} times (the server closes the connection before the end of the file)`,
+          ),
+        );
         return;
       }
     }
@@ -52,7 +56,10 @@ export class DownloadWatchdog {
 
   private arm(): void {
     this.stop();
-    this.timer = setTimeout(() => this.reject(new Error(`no data arrived for ${Math.round(this.options.stallMs / 1000)} s`)), this.options.stallMs);
+    this.timer = setTimeout(
+      () => this.reject(new Error(`no data arrived for ${Math.round(this.options.stallMs / 1000)} s`)),
+      this.options.stallMs,
+    );
     this.timer.unref();
   }
 }

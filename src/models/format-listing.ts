@@ -20,8 +20,22 @@ export function formatModelListing(listing: ModelListing): string {
     model.context_length !== undefined ? String(model.context_length) : "?",
     model.error ? `unreadable: ${model.error}` : fitText(model.fit),
   ]);
-  lines.push("", formatTable(["", "source", "model", "size", "quant", "context", "fits"], rows, ["left", "left", "left", "right", "left", "right", "left"]).trimEnd());
-  lines.push("", "* = the configured model. fits = weights + KV cache at num_ctx + 1 GiB margin within the memory above.");
+  lines.push(
+    "",
+    formatTable(["", "source", "model", "size", "quant", "context", "fits"], rows, [
+      "left",
+      "left",
+      "left",
+      "right",
+      "left",
+      "right",
+      "left",
+    ]).trimEnd(),
+  );
+  lines.push(
+    "",
+    "* = the configured model. fits = weights + KV cache at num_ctx + 1 GiB margin within the memory above.",
+  );
   return lines.join("\n") + "\n";
 }
 
@@ -37,23 +51,36 @@ export function formatRecommendations(listing: RecommendationListing): string {
     r.name,
     r.quant,
     `${r.size_gb.toFixed(1)} GB`,
-    (r.fits ? `yes (${formatBytes(r.total_bytes)})` : r.max_num_ctx > 0 ? `no: max num_ctx ${r.max_num_ctx}` : "no: weights too big") +
-      (r.beyond_training ? `; beyond its trained ${r.trained_context ?? "?"}` : ""),
+    (r.fits
+      ? `yes (${formatBytes(r.total_bytes)})`
+      : r.max_num_ctx > 0
+        ? `no: max num_ctx ${r.max_num_ctx}`
+        : "no: weights too big") + (r.beyond_training ? `; beyond its trained ${r.trained_context ?? "?"}` : ""),
     r.ollama ?? "",
     r.hf ?? "",
   ]);
-  lines.push("", formatTable(["#", "model", "quant", "size", `fits at num_ctx ${listing.num_ctx}`, "ollama", "hf"], rows, ["right"]).trimEnd());
+  lines.push(
+    "",
+    formatTable(["#", "model", "quant", "size", `fits at num_ctx ${listing.num_ctx}`, "ollama", "hf"], rows, [
+      "right",
+    ]).trimEnd(),
+  );
   lines.push(
     "",
     `Sizes are the published GGUF files' (built-in table as of ${listing.catalog_as_of}; add models under models.catalog in builder.config.json).` +
-      (listing.memory.kind === "ram" ? " Without a GPU every model runs on the CPU: smaller ones answer much faster." : ""),
+      (listing.memory.kind === "ram"
+        ? " Without a GPU every model runs on the CPU: smaller ones answer much faster."
+        : ""),
   );
   return lines.join("\n") + "\n";
 }
 
 function memoryLine(memory: ModelListing["memory"], numCtx: number | undefined, cacheType: string): string {
-  const context = numCtx !== undefined ? `num_ctx ${numCtx}` : "num_ctx unset (each model at min(8192, its trained context))";
-  return memory ? `Memory: ${formatBytes(memory.bytes)} of ${memory.label}; ${context}; KV cache ${cacheType}.` : `Memory: not visible (remote server); ${context}.`;
+  const context =
+    numCtx !== undefined ? `num_ctx ${numCtx}` : "num_ctx unset (each model at min(8192, its trained context))";
+  return memory
+    ? `Memory: ${formatBytes(memory.bytes)} of ${memory.label}; ${context}; KV cache ${cacheType}.`
+    : `Memory: not visible (remote server); ${context}.`;
 }
 
 function fitText(fit: ModelListing["models"][number]["fit"]): string {

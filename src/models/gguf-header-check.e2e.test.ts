@@ -34,15 +34,26 @@ function writeModel(name: string, bytes: Buffer): string {
 }
 
 const CASES = [
-  { name: "2^40 tensors", bytes: hostileHeader(2n ** 40n, 0n), message: /claims 1099511627776 tensors, but the file has only 4120 bytes/ },
+  {
+    name: "2^40 tensors",
+    bytes: hostileHeader(2n ** 40n, 0n),
+    message: /claims 1099511627776 tensors, but the file has only 4120 bytes/,
+  },
   { name: "2^40 keys", bytes: hostileHeader(0n, 2n ** 40n), message: /claims 1099511627776 metadata keys/ },
-  { name: "a 2^40-byte string", bytes: hostileHeader(0n, 1n, hugeStringValue()), message: /metadata value 0 claims 1099511627776 bytes, but only \d+ are left/ },
+  {
+    name: "a 2^40-byte string",
+    bytes: hostileHeader(0n, 1n, hugeStringValue()),
+    message: /metadata value 0 claims 1099511627776 bytes, but only \d+ are left/,
+  },
 ];
 
 describe("a GGUF header with impossible counts fails at once with MODEL_LOAD_FAILED", () => {
   it.each(CASES)("the check itself: $name", async ({ bytes, message }) => {
     const file = writeModel("hostile.gguf", bytes);
-    await expect(assertGgufHeaderBounded(file)).rejects.toMatchObject({ code: "MODEL_LOAD_FAILED", message: expect.stringMatching(message) as string });
+    await expect(assertGgufHeaderBounded(file)).rejects.toMatchObject({
+      code: "MODEL_LOAD_FAILED",
+      message: expect.stringMatching(message) as string,
+    });
   });
 
   it("passes a real model's header", async () => {
@@ -54,9 +65,17 @@ describe("a GGUF header with impossible counts fails at once with MODEL_LOAD_FAI
     const home = tempDir("builder-home-");
     const env = { HOME: home, XDG_CACHE_HOME: home, BUILDER_MODEL_CACHE: path.dirname(file) };
     const timeoutMs = 60_000;
-    const run = await runCli(["run", "--model", file, "--threads", "1"], { cwd: home, stdin: JSON.stringify({ ...SAMPLE_TASK, constraints: { loc_max: 200, pack: "" } }), env, timeoutMs });
+    const run = await runCli(["run", "--model", file, "--threads", "1"], {
+      cwd: home,
+      stdin: JSON.stringify({ ...SAMPLE_TASK, constraints: { loc_max: 200, pack: "" } }),
+      env,
+      timeoutMs,
+    });
     expect(run.code, run.stderr).toBe(3);
-    const error = jsonLines(run.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; message: string };
+    const error = jsonLines(run.stderr).find((line) => "error" in line && typeof line.error === "object")?.error as {
+      code: string;
+      message: string;
+    };
     expect(error.code).toBe("MODEL_LOAD_FAILED");
     expect(error.message).toContain(file);
     expect(error.message).toMatch(message);

@@ -16,7 +16,19 @@ const MIN_TENSOR_BYTES = 24;
 const MAX_DIMENSIONS = 8;
 
 /** Byte size of each fixed-size GGUF value type (gguf.h `gguf_type`); 8 = string, 9 = array. */
-const FIXED_SIZES: Readonly<Record<number, number>> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+const FIXED_SIZES: Readonly<Record<number, number>> = {
+  0: 1,
+  1: 1,
+  2: 2,
+  3: 2,
+  4: 4,
+  5: 4,
+  6: 4,
+  7: 1,
+  10: 8,
+  11: 8,
+  12: 8,
+};
 const STRING = 8;
 const ARRAY = 9;
 
@@ -37,7 +49,10 @@ class BoundedReader {
   }
 
   async bytes(count: number, what: string): Promise<Buffer> {
-    if (count > this.remaining) this.fail(`${what} needs ${count} bytes at offset ${this.offset}, but the file ends ${this.remaining} bytes later`);
+    if (count > this.remaining)
+      this.fail(
+        `${what} needs ${count} bytes at offset ${this.offset}, but the file ends ${this.remaining} bytes later`,
+      );
     const end = this.offset + count;
     if (this.offset < this.windowStart || end > this.windowStart + this.window.length) {
       const length = Math.min(this.size - this.offset, Math.max(count, 1 << 20));
@@ -53,7 +68,10 @@ class BoundedReader {
   }
 
   skip(count: number, what: string): void {
-    if (count > this.remaining) this.fail(`${what} needs ${count} bytes at offset ${this.offset}, but the file ends ${this.remaining} bytes later`);
+    if (count > this.remaining)
+      this.fail(
+        `${what} needs ${count} bytes at offset ${this.offset}, but the file ends ${this.remaining} bytes later`,
+      );
     this.offset += count;
   }
 
@@ -68,7 +86,10 @@ class BoundedReader {
   /** A string's length, checked against what is left; the string itself is skipped. */
   async skipString(what: string): Promise<void> {
     const length = await this.u64(`the length of ${what}`);
-    if (length > BigInt(this.remaining)) this.fail(`${what} claims ${length} bytes, but only ${this.remaining} are left in the file`, { claimed_length: length.toString() });
+    if (length > BigInt(this.remaining))
+      this.fail(`${what} claims ${length} bytes, but only ${this.remaining} are left in the file`, {
+        claimed_length: length.toString(),
+      });
     this.skip(Number(length), what);
   }
 }
@@ -81,7 +102,11 @@ class BoundedReader {
  */
 export async function assertGgufHeaderBounded(filePath: string): Promise<void> {
   const fail = (message: string, details: Record<string, unknown> = {}): never => {
-    throw new ModelError("MODEL_LOAD_FAILED", `${filePath} is not a usable GGUF file: ${message}. Re-download it, or give another model.`, { path: filePath, ...details });
+    throw new ModelError(
+      "MODEL_LOAD_FAILED",
+      `${filePath} is not a usable GGUF file: ${message}. Re-download it, or give another model.`,
+      { path: filePath, ...details },
+    );
   };
   let handle: FileHandle;
   try {
@@ -99,9 +124,16 @@ export async function assertGgufHeaderBounded(filePath: string): Promise<void> {
     const tensors = await reader.u64("the tensor count");
     const keys = await reader.u64("the metadata key count");
     const room = BigInt(reader.remaining);
-    if (tensors * BigInt(MIN_TENSOR_BYTES) > room) fail(`its header claims ${tensors} tensors, but the file has only ${reader.size} bytes (each tensor entry takes at least ${MIN_TENSOR_BYTES})`, { claimed_tensors: tensors.toString() });
+    if (tensors * BigInt(MIN_TENSOR_BYTES) > room)
+      fail(
+        `its header claims ${tensors} tensors, but the file has only ${reader.size} bytes (each tensor entry takes at least ${MIN_TENSOR_BYTES})`,
+        { claimed_tensors: tensors.toString() },
+      );
     if (keys * BigInt(MIN_KV_BYTES) + tensors * BigInt(MIN_TENSOR_BYTES) > room) {
-      fail(`its header claims ${keys} metadata keys, but the file has only ${reader.size} bytes (each key takes at least ${MIN_KV_BYTES})`, { claimed_keys: keys.toString() });
+      fail(
+        `its header claims ${keys} metadata keys, but the file has only ${reader.size} bytes (each key takes at least ${MIN_KV_BYTES})`,
+        { claimed_keys: keys.toString() },
+      );
     }
     for (let i = 0; i < Number(keys); i++) {
       await reader.skipString(`metadata key ${i}`);
@@ -110,7 +142,10 @@ export async function assertGgufHeaderBounded(filePath: string): Promise<void> {
     for (let i = 0; i < Number(tensors); i++) {
       await reader.skipString(`the name of tensor ${i}`);
       const dimensions = await reader.u32(`the dimension count of tensor ${i}`);
-      if (dimensions > MAX_DIMENSIONS) fail(`tensor ${i} claims ${dimensions} dimensions (at most ${MAX_DIMENSIONS})`, { claimed_dimensions: dimensions });
+      if (dimensions > MAX_DIMENSIONS)
+        fail(`tensor ${i} claims ${dimensions} dimensions (at most ${MAX_DIMENSIONS})`, {
+          claimed_dimensions: dimensions,
+        });
       reader.skip(dimensions * 8 + 4 + 8, `the shape, type and offset of tensor ${i}`);
     }
   } finally {
@@ -118,7 +153,12 @@ export async function assertGgufHeaderBounded(filePath: string): Promise<void> {
   }
 }
 
-async function skipValue(reader: BoundedReader, type: number, what: string, fail: (message: string, details?: Record<string, unknown>) => never): Promise<void> {
+async function skipValue(
+  reader: BoundedReader,
+  type: number,
+  what: string,
+  fail: (message: string, details?: Record<string, unknown>) => never,
+): Promise<void> {
   if (type === STRING) return reader.skipString(what);
   if (type === ARRAY) {
     const elementType = await reader.u32(`the element type of ${what}`);
@@ -126,7 +166,9 @@ async function skipValue(reader: BoundedReader, type: number, what: string, fail
     const elementBytes = elementType === STRING ? 8 : elementType === ARRAY ? 12 : FIXED_SIZES[elementType];
     if (elementBytes === undefined) fail(`${what} is an array of unknown type ${elementType}`);
     if (count * BigInt(elementBytes) > BigInt(reader.remaining)) {
-      fail(`${what} claims ${count} elements, but only ${reader.remaining} bytes are left in the file`, { claimed_elements: count.toString() });
+      fail(`${what} claims ${count} elements, but only ${reader.remaining} bytes are left in the file`, {
+        claimed_elements: count.toString(),
+      });
     }
     if (elementType !== STRING && elementType !== ARRAY) {
       reader.skip(Number(count) * elementBytes, what);

@@ -45,8 +45,10 @@ async function findGgufFiles(dir: string, depth: number): Promise<string[]> {
   }
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory() && depth > 0 && !entry.name.startsWith(".")) found.push(...(await findGgufFiles(full, depth - 1)));
-    else if (entry.isFile() && /\.gguf$/i.test(entry.name) && !/-(?!00001)\d{5}-of-\d{5}\.gguf$/i.test(entry.name)) found.push(full);
+    if (entry.isDirectory() && depth > 0 && !entry.name.startsWith("."))
+      found.push(...(await findGgufFiles(full, depth - 1)));
+    else if (entry.isFile() && /\.gguf$/i.test(entry.name) && !/-(?!00001)\d{5}-of-\d{5}\.gguf$/i.test(entry.name))
+      found.push(full);
   }
   return found;
 }

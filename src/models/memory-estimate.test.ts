@@ -4,7 +4,14 @@ import { formatBytes } from "../format/numbers.js";
 import { estimateFit, kvBytesPerToken, parseKvCacheType, type ModelShape } from "./memory-estimate.js";
 
 /** A 32B model as the issue describes it: 64 layers, 8 KV heads of size 128. */
-const MODEL_32B: ModelShape = { layers: 64, kvHeads: 8, keyLength: 128, valueLength: 128, weightsBytes: 20e9, contextLength: 131072 };
+const MODEL_32B: ModelShape = {
+  layers: 64,
+  kvHeads: 8,
+  keyLength: 128,
+  valueLength: 128,
+  weightsBytes: 20e9,
+  contextLength: 131072,
+};
 
 describe("KV cache arithmetic (hand-computed)", () => {
   it("32B, 64 layers × 8 KV heads × 128 at f16 needs 2·64·8·128·2 = 262144 B = 256 KiB per token", () => {

@@ -42,7 +42,6 @@ export interface ModelShape {
   contextLength?: number;
 }
 
-
 /**
  * Room left for the CUDA context, llama.cpp's compute buffers and fragmentation. 1 GiB is a
  * deliberate, stated margin: compute buffers grow with the batch size, so very large contexts can
@@ -55,7 +54,9 @@ export const CONTEXT_STEP = 256;
 
 /** Total KV heads over all layers. */
 function kvHeadsTotal(shape: ModelShape): number {
-  return typeof shape.kvHeads === "number" ? shape.kvHeads * shape.layers : shape.kvHeads.reduce((sum, heads) => sum + heads, 0);
+  return typeof shape.kvHeads === "number"
+    ? shape.kvHeads * shape.layers
+    : shape.kvHeads.reduce((sum, heads) => sum + heads, 0);
 }
 
 /**
@@ -104,14 +105,20 @@ export interface FitEstimate {
 export function estimateFit(input: FitInput): FitEstimate {
   const { shape, numCtx } = input;
   const overheadBytes = input.overheadBytes ?? DEFAULT_OVERHEAD_BYTES;
-  const deviceLayers = input.gpuLayers === undefined ? shape.layers : Math.max(0, Math.min(input.gpuLayers, shape.layers));
+  const deviceLayers =
+    input.gpuLayers === undefined ? shape.layers : Math.max(0, Math.min(input.gpuLayers, shape.layers));
   const share = shape.layers > 0 ? deviceLayers / shape.layers : 1;
   const perToken = kvBytesPerToken(shape, input.cacheType) * share;
   const weightsBytes = shape.weightsBytes * share;
   const kvCacheBytes = perToken * numCtx;
   const totalBytes = weightsBytes + kvCacheBytes + overheadBytes;
   const room = input.availableBytes - weightsBytes - overheadBytes;
-  const maxNumCtx = room <= 0 || perToken <= 0 ? (room > 0 ? Number.MAX_SAFE_INTEGER : 0) : Math.floor(room / perToken / CONTEXT_STEP) * CONTEXT_STEP;
+  const maxNumCtx =
+    room <= 0 || perToken <= 0
+      ? room > 0
+        ? Number.MAX_SAFE_INTEGER
+        : 0
+      : Math.floor(room / perToken / CONTEXT_STEP) * CONTEXT_STEP;
   return {
     kvBytesPerToken: perToken,
     deviceLayers,
@@ -124,7 +131,6 @@ export function estimateFit(input: FitInput): FitEstimate {
     maxNumCtx,
   };
 }
-
 
 /** Parses a KV cache type name ("f16", "Q8_0"), or undefined when it is not one. */
 export function parseKvCacheType(value: string | undefined): KvCacheType | undefined {

@@ -47,9 +47,14 @@ export interface ModelListing {
 }
 
 /** Local GGUF files (model cache + the configured file) and, for the ollama backend, its tags; each with its fit. */
-export async function listModels(config: BuilderConfig, detection: GpuDetection, cacheType: KvCacheType = "f16"): Promise<ModelListing> {
+export async function listModels(
+  config: BuilderConfig,
+  detection: GpuDetection,
+  cacheType: KvCacheType = "f16",
+): Promise<ModelListing> {
   const memory = memoryBudget(config, detection);
-  const configuredFile = config.backend === "embedded" && config.model && isLocalPathRef(config.model) ? [config.model] : [];
+  const configuredFile =
+    config.backend === "embedded" && config.model && isLocalPathRef(config.model) ? [config.model] : [];
   const local = await listLocalModels(config.modelCacheDir, configuredFile);
   const models: ListedModel[] = local.map((model) => ({
     source: "gguf",
@@ -89,11 +94,27 @@ export async function listModels(config: BuilderConfig, detection: GpuDetection,
   return { memory, num_ctx: config.options.num_ctx, kv_cache_type: cacheType, models, ollama_error: ollamaError };
 }
 
-function fitFor(facts: ModelFacts, config: BuilderConfig, memory: MemoryBudget | undefined, cacheType: KvCacheType): ListedFit | undefined {
+function fitFor(
+  facts: ModelFacts,
+  config: BuilderConfig,
+  memory: MemoryBudget | undefined,
+  cacheType: KvCacheType,
+): ListedFit | undefined {
   if (!memory) return undefined;
   const numCtx = config.options.num_ctx ?? defaultContextSize(facts.contextLength);
-  const fit = estimateFit({ shape: facts, numCtx, cacheType, availableBytes: memory.bytes, gpuLayers: memory.kind === "gpu" ? config.options.gpu_layers : undefined });
-  return { num_ctx: numCtx, fits: fit.fits, total_bytes: fit.totalBytes, max_num_ctx: Math.min(fit.maxNumCtx, facts.contextLength ?? fit.maxNumCtx) };
+  const fit = estimateFit({
+    shape: facts,
+    numCtx,
+    cacheType,
+    availableBytes: memory.bytes,
+    gpuLayers: memory.kind === "gpu" ? config.options.gpu_layers : undefined,
+  });
+  return {
+    num_ctx: numCtx,
+    fits: fit.fits,
+    total_bytes: fit.totalBytes,
+    max_num_ctx: Math.min(fit.maxNumCtx, facts.contextLength ?? fit.maxNumCtx),
+  };
 }
 
 /** What `builder models --recommend` shows. */
@@ -107,7 +128,11 @@ export interface RecommendationListing {
 }
 
 /** Ranks the catalog (built-in + config `models.catalog`) for this machine's memory at the configured context. */
-export function recommendForConfig(config: BuilderConfig, detection: GpuDetection, cacheType: KvCacheType = "f16"): RecommendationListing {
+export function recommendForConfig(
+  config: BuilderConfig,
+  detection: GpuDetection,
+  cacheType: KvCacheType = "f16",
+): RecommendationListing {
   const memory = memoryBudget(config, detection);
   const numCtx = config.options.num_ctx ?? DEFAULT_NUM_CTX;
   const catalog = mergeCatalog(config.modelCatalog ?? []);

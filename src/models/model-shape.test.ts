@@ -9,9 +9,24 @@ import { writeSyntheticGguf } from "./synthetic-gguf.js";
 describe("GGUF facts", () => {
   it("reads layers, heads, head size, context and quantization from a real GGUF header", async () => {
     const file = path.join(tempDir(), "shape.gguf");
-    await writeSyntheticGguf(file, { blockCount: 3, headCount: 4, embeddingLength: 64, contextLength: 2048, name: "shape-test" });
+    await writeSyntheticGguf(file, {
+      blockCount: 3,
+      headCount: 4,
+      embeddingLength: 64,
+      contextLength: 2048,
+      name: "shape-test",
+    });
     const facts = await readGgufFacts(file);
-    expect(facts).toMatchObject({ architecture: "llama", name: "shape-test", layers: 3, kvHeads: 4, keyLength: 16, valueLength: 16, contextLength: 2048, quantization: "F32" });
+    expect(facts).toMatchObject({
+      architecture: "llama",
+      name: "shape-test",
+      layers: 3,
+      kvHeads: 4,
+      keyLength: 16,
+      valueLength: 16,
+      contextLength: 2048,
+      quantization: "F32",
+    });
     expect(facts.weightsBytes).toBe(statSync(file).size);
     // 2 × 3 layers × 4 heads × 16 × 2 bytes
     expect(kvBytesPerToken(facts, "f16")).toBe(768);
@@ -51,13 +66,27 @@ describe("Ollama model_info facts", () => {
       "llama.embedding_length": 4096,
     };
     const facts = factsFromOllamaModelInfo(modelInfo, 4_661_224_676);
-    expect(facts).toMatchObject({ layers: 32, kvHeads: 8, keyLength: 128, contextLength: 8192, quantization: "Q4_0", parameterCount: 8030261248 });
+    expect(facts).toMatchObject({
+      layers: 32,
+      kvHeads: 8,
+      keyLength: 128,
+      contextLength: 8192,
+      quantization: "Q4_0",
+      parameterCount: 8030261248,
+    });
     expect(kvBytesPerToken(facts!, "f16")).toBe(131_072);
   });
 
   it("prefers explicit key/value lengths (gemma3 style)", () => {
     const facts = factsFromOllamaModelInfo(
-      { "general.architecture": "gemma3", "gemma3.block_count": 34, "gemma3.attention.head_count": 8, "gemma3.attention.head_count_kv": 4, "gemma3.attention.key_length": 256, "gemma3.embedding_length": 2560 },
+      {
+        "general.architecture": "gemma3",
+        "gemma3.block_count": 34,
+        "gemma3.attention.head_count": 8,
+        "gemma3.attention.head_count_kv": 4,
+        "gemma3.attention.key_length": 256,
+        "gemma3.embedding_length": 2560,
+      },
       3e9,
     );
     expect(facts).toMatchObject({ keyLength: 256, valueLength: 256 });
@@ -69,7 +98,12 @@ describe("Ollama model_info facts", () => {
   });
 
   it("treats a per-layer KV head array that Ollama blanked (non-verbose show) as unknown, never as no cache", () => {
-    const info = { "general.architecture": "granitehybrid", "granitehybrid.block_count": 4, "granitehybrid.attention.head_count": 32, "granitehybrid.embedding_length": 4096 };
+    const info = {
+      "general.architecture": "granitehybrid",
+      "granitehybrid.block_count": 4,
+      "granitehybrid.attention.head_count": 32,
+      "granitehybrid.embedding_length": 4096,
+    };
     expect(factsFromOllamaModelInfo({ ...info, "granitehybrid.attention.head_count_kv": [] }, 1)).toBeUndefined();
     // Verbose: mamba layers have no KV heads, attention layers 8.
     const facts = factsFromOllamaModelInfo({ ...info, "granitehybrid.attention.head_count_kv": [0, 8, 0, 8] }, 1);

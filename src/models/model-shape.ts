@@ -15,7 +15,12 @@ export interface ModelFacts extends ModelShape {
 }
 
 /** Big arrays in the header that Builder never needs (reading them is most of the parse time). */
-const IGNORED_KEYS = ["tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.merges", "tokenizer.ggml.scores"];
+const IGNORED_KEYS = [
+  "tokenizer.ggml.tokens",
+  "tokenizer.ggml.token_type",
+  "tokenizer.ggml.merges",
+  "tokenizer.ggml.scores",
+];
 
 /** Reads a GGUF file's header (not its weights) and returns the facts memory estimates need. */
 export async function readGgufFacts(filePath: string): Promise<ModelFacts> {
@@ -25,9 +30,13 @@ export async function readGgufFacts(filePath: string): Promise<ModelFacts> {
   try {
     info = await readGgufFileInfo(filePath, { sourceType: "filesystem", logWarnings: false, ignoreKeys: IGNORED_KEYS });
   } catch (error) {
-    throw new ModelError("MODEL_LOAD_FAILED", `Cannot read the GGUF header of ${filePath} (${(error as Error).message}). Is it a complete .gguf file?`, {
-      path: filePath,
-    });
+    throw new ModelError(
+      "MODEL_LOAD_FAILED",
+      `Cannot read the GGUF header of ${filePath} (${(error as Error).message}). Is it a complete .gguf file?`,
+      {
+        path: filePath,
+      },
+    );
   }
   const metadata = info.metadata as unknown as Record<string, unknown>;
   const general = (metadata.general ?? {}) as Record<string, unknown>;
@@ -40,9 +49,13 @@ export async function readGgufFacts(filePath: string): Promise<ModelFacts> {
   }));
   const shape = shapeFrom(lookup, await totalSize(filePath, info.splicedParts));
   if (!shape) {
-    throw new ModelError("MODEL_LOAD_FAILED", `${filePath} has no ${architecture}.block_count / attention.head_count in its header; Builder cannot estimate its memory.`, {
-      path: filePath,
-    });
+    throw new ModelError(
+      "MODEL_LOAD_FAILED",
+      `${filePath} has no ${architecture}.block_count / attention.head_count in its header; Builder cannot estimate its memory.`,
+      {
+        path: filePath,
+      },
+    );
   }
   return {
     ...shape,
@@ -57,7 +70,11 @@ export async function readGgufFacts(filePath: string): Promise<ModelFacts> {
  * Facts from Ollama's `/api/show` `model_info` (flat keys such as `llama.block_count`), with the
  * weights size taken from `/api/tags`.
  */
-export function factsFromOllamaModelInfo(modelInfo: Record<string, unknown>, weightsBytes: number, quantization?: string): ModelFacts | undefined {
+export function factsFromOllamaModelInfo(
+  modelInfo: Record<string, unknown>,
+  weightsBytes: number,
+  quantization?: string,
+): ModelFacts | undefined {
   const architecture = String(modelInfo["general.architecture"] ?? "");
   if (!architecture) return undefined;
   const shape = shapeFrom((key) => modelInfo[`${architecture}.${key}`], weightsBytes);
@@ -124,7 +141,8 @@ async function totalSize(filePath: string, parts: number): Promise<number> {
   if (parts <= 1 || !match) return (await stat(filePath)).size;
   let total = 0;
   for (let part = 1; part <= parts; part += 1) {
-    total += (await stat(filePath.replace(/-\d{5}-of-(\d{5})\.gguf$/i, `-${String(part).padStart(5, "0")}-of-$1.gguf`))).size;
+    total += (await stat(filePath.replace(/-\d{5}-of-(\d{5})\.gguf$/i, `-${String(part).padStart(5, "0")}-of-$1.gguf`)))
+      .size;
   }
   return total;
 }

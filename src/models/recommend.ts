@@ -27,16 +27,32 @@ export interface Recommendation {
  * KV cache at `numCtx` + margin; bigger models first (a 32B at Q4_K_M writes better code than a 14B
  * at Q8_0). Models that fit at no quantization come last, at their smallest one.
  */
-export function recommendModels(catalog: readonly CatalogEntry[], availableBytes: number, numCtx: number, cacheType: KvCacheType = "f16"): Recommendation[] {
+export function recommendModels(
+  catalog: readonly CatalogEntry[],
+  availableBytes: number,
+  numCtx: number,
+  cacheType: KvCacheType = "f16",
+): Recommendation[] {
   const fitting: Recommendation[] = [];
   const tooBig: Recommendation[] = [];
   for (const entry of catalog) {
     // Judged at what was asked: capping at the trained context would call a 32K model fine for a 128K request.
     const context = numCtx;
-    const shape = { layers: entry.layers, kvHeads: entry.kv_heads, keyLength: entry.head_dim, valueLength: entry.head_dim, contextLength: entry.context_length };
+    const shape = {
+      layers: entry.layers,
+      kvHeads: entry.kv_heads,
+      keyLength: entry.head_dim,
+      valueLength: entry.head_dim,
+      contextLength: entry.context_length,
+    };
     const byQuality = [...entry.quants].sort((a, b) => b.size_gb - a.size_gb);
     const candidates = byQuality.map((quant) => {
-      const fit = estimateFit({ shape: { ...shape, weightsBytes: quant.size_gb * 1e9 }, numCtx: context, cacheType, availableBytes });
+      const fit = estimateFit({
+        shape: { ...shape, weightsBytes: quant.size_gb * 1e9 },
+        numCtx: context,
+        cacheType,
+        availableBytes,
+      });
       const recommendation: Recommendation = {
         name: entry.name,
         params_b: entry.params_b,

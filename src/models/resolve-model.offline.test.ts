@@ -21,11 +21,15 @@ describe("a model placed in the cache by hand (offline)", () => {
   it("is found under its own file name for an hf: reference, without the network", async () => {
     const cacheDir = tempDir("builder-cache-");
     copyFileSync(await synthesizeTestModel(), path.join(cacheDir, "qwen2.5-coder-7b-instruct-q4_k_m.gguf"));
-    expect(await resolveModelPath(REF, { cacheDir, progress: false })).toBe(path.join(cacheDir, "qwen2.5-coder-7b-instruct-q4_k_m.gguf"));
+    expect(await resolveModelPath(REF, { cacheDir, progress: false })).toBe(
+      path.join(cacheDir, "qwen2.5-coder-7b-instruct-q4_k_m.gguf"),
+    );
   });
 
   it("when missing, the error says the exact path to place it at", async () => {
     const cacheDir = tempDir("builder-cache-");
-    await expect(resolveModelPath(REF, { cacheDir, progress: false })).rejects.toThrow(`place it at ${path.join(cacheDir, "qwen2.5-coder-7b-instruct-q4_k_m.gguf")}`);
+    await expect(resolveModelPath(REF, { cacheDir, progress: false })).rejects.toThrow(
+      `place it at ${path.join(cacheDir, "qwen2.5-coder-7b-instruct-q4_k_m.gguf")}`,
+    );
   });
 });

@@ -28,12 +28,17 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
         "(for example hf:Qwen/Qwen2.5-Coder-7B-Instruct-GGUF/qwen2.5-coder-7b-instruct-q4_k_m.gguf), " +
         "or run `builder demo` to see the pipeline with a synthesized model." +
         // The seed's setup sets OLLAMA_MODEL and expects it to be used: say where it applies.
-        (process.env.OLLAMA_MODEL ? ` OLLAMA_MODEL=${process.env.OLLAMA_MODEL} is set, but it applies to --backend ollama (or BUILDER_BACKEND=ollama), not to the embedded engine.` : ""),
+        (process.env.OLLAMA_MODEL
+          ? ` OLLAMA_MODEL=${process.env.OLLAMA_MODEL} is set, but it applies to --backend ollama (or BUILDER_BACKEND=ollama), not to the embedded engine.`
+          : ""),
     );
   }
   if (isLocalPathRef(ref)) {
     const problem = localModelProblem(ref);
-    if (problem) throw new ModelError("MODEL_NOT_FOUND", `${problem} Check the "model" path, or give an hf: URI to download it.`, { model: ref });
+    if (problem)
+      throw new ModelError("MODEL_NOT_FOUND", `${problem} Check the "model" path, or give an hf: URI to download it.`, {
+        model: ref,
+      });
     return ref;
   }
   await mkdir(options.cacheDir, { recursive: true });
@@ -87,11 +92,19 @@ export function localModelProblem(ref: string): string | undefined {
   if (stats.isDirectory()) {
     let ggufs: string[] = [];
     try {
-      ggufs = readdirSync(ref).filter((name) => name.toLowerCase().endsWith(".gguf")).sort();
+      ggufs = readdirSync(ref)
+        .filter((name) => name.toLowerCase().endsWith(".gguf"))
+        .sort();
     } catch {
       // an unreadable folder: say what it is all the same
     }
-    const inside = ggufs.length > 0 ? `; it holds ${ggufs.slice(0, 5).map((name) => path.join(ref, name)).join(", ")}: give one of those` : "; it holds no .gguf file: give the path of a .gguf file";
+    const inside =
+      ggufs.length > 0
+        ? `; it holds ${ggufs
+            .slice(0, 5)
+            .map((name) => path.join(ref, name))
+            .join(", ")}: give one of those`
+        : "; it holds no .gguf file: give the path of a .gguf file";
     return `Model path ${ref} is a folder, not a GGUF file${inside}.`;
   }
   return `Model path ${ref} is not a regular file (a device, pipe or socket): give the path of a .gguf file.`;
@@ -117,10 +130,16 @@ function cacheFileNameForUrl(ref: string): string | undefined {
 }
 
 /** The cached copy of a model, found without touching the network (so cached models work offline). */
-async function findCachedModel(ref: string, cacheDir: string, fileName: string | undefined, endpoints: Endpoints): Promise<string | undefined> {
+async function findCachedModel(
+  ref: string,
+  cacheDir: string,
+  fileName: string | undefined,
+  endpoints: Endpoints,
+): Promise<string | undefined> {
   // A .gguf downloaded elsewhere and placed in the cache under its own name (as the README says to).
   const plain = plainCacheName(ref);
-  if (plain && statSync(path.join(cacheDir, plain), { throwIfNoEntry: false })?.isFile()) return path.join(cacheDir, plain);
+  if (plain && statSync(path.join(cacheDir, plain), { throwIfNoEntry: false })?.isFile())
+    return path.join(cacheDir, plain);
   try {
     const { resolveModelFile } = await loadLlamaBindings();
     return await resolveModelFile(ref, { directory: cacheDir, cli: false, download: false, fileName, endpoints });

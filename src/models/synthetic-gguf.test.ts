@@ -100,7 +100,12 @@ describe("with llama.cpp", () => {
   });
 
   it("loads other shapes", async () => {
-    const small = await writeSyntheticGguf(path.join(dir, "small.gguf"), { embeddingLength: 32, headCount: 2, blockCount: 1, seed: 1 });
+    const small = await writeSyntheticGguf(path.join(dir, "small.gguf"), {
+      embeddingLength: 32,
+      headCount: 2,
+      blockCount: 1,
+      seed: 1,
+    });
     const other = await llama.loadModel({ modelPath: small.path });
     try {
       expect(other.fileInfo.metadata.llama?.block_count).toBe(1);

@@ -292,13 +292,16 @@ function checkedOptions(options: SyntheticModelOptions): Required<SyntheticModel
   }
   const sizes = ["embeddingLength", "blockCount", "headCount", "feedForwardLength", "contextLength"] as const;
   for (const key of sizes) {
-    if (!Number.isInteger(o[key]) || o[key] < 1) throw new RangeError(`${key} must be a positive integer, got ${o[key]}`);
+    if (!Number.isInteger(o[key]) || o[key] < 1)
+      throw new RangeError(`${key} must be a positive integer, got ${o[key]}`);
   }
   if (!Number.isInteger(o.seed)) throw new RangeError(`seed must be an integer, got ${o.seed}`);
   // RoPE rotates pairs of dimensions, so each head needs an even size.
   const headSize = o.embeddingLength / o.headCount;
   if (!Number.isInteger(headSize) || headSize % 2 !== 0) {
-    throw new RangeError(`embeddingLength (${o.embeddingLength}) must be headCount (${o.headCount}) times an even head size`);
+    throw new RangeError(
+      `embeddingLength (${o.embeddingLength}) must be headCount (${o.headCount}) times an even head size`,
+    );
   }
   return o;
 }
@@ -317,7 +320,9 @@ function modelMetadata(o: Required<SyntheticModelOptions>, vocab: Vocabulary): A
     ["llama.attention.head_count", u32(o.headCount)],
     [
       "llama.attention.head_count_kv",
-      o.perLayerKvHeads ? { type: GGUF_ARRAY, elementType: GGUF_INT32, values: new Array<number>(o.blockCount).fill(o.headCount) } : u32(o.headCount),
+      o.perLayerKvHeads
+        ? { type: GGUF_ARRAY, elementType: GGUF_INT32, values: new Array<number>(o.blockCount).fill(o.headCount) }
+        : u32(o.headCount),
     ],
     ["llama.attention.layer_norm_rms_epsilon", f32(1e-5)],
     ["llama.rope.dimension_count", u32(o.embeddingLength / o.headCount)],
@@ -388,9 +393,7 @@ export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer 
   // over bytes and control tokens. The noise still picks which printable character comes next.
   // <|im_end|> is not favoured, so unconstrained generation runs until maxTokens, which keeps
   // benchmark lengths predictable.
-  const favoured = vocab.tokens.map(
-    (t, id) => vocab.types[id] === TOKEN_NORMAL || t === "<0x0A>" || t === "<0x09>",
-  );
+  const favoured = vocab.tokens.map((t, id) => vocab.types[id] === TOKEN_NORMAL || t === "<0x0A>" || t === "<0x09>");
   const embeddings = (count: number): Float32Array => {
     const out = random(0.1)(count);
     for (let t = 0; t < nVocab; t++) out[t * nEmbd] = 1;
@@ -433,7 +436,10 @@ export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer 
  * @param options - forwarded to {@link buildSyntheticGguf}.
  * @returns the absolute path, size, vocabulary size and SHA-256 of the written file.
  */
-export async function writeSyntheticGguf(filePath: string, options: SyntheticModelOptions = {}): Promise<SyntheticModelInfo> {
+export async function writeSyntheticGguf(
+  filePath: string,
+  options: SyntheticModelOptions = {},
+): Promise<SyntheticModelInfo> {
   const bytes = buildSyntheticGguf(options);
   const target = path.resolve(filePath);
   const dir = path.dirname(target);

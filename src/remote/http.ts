@@ -19,7 +19,11 @@ const UNREACHABLE = new Set(["ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNRE
  * `ECONNREFUSED`), and a body cut off mid-stream surfaces as `TypeError: terminated`.
  */
 export function connectionFailure(error: unknown): ConnectionFailure | undefined {
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 6; current = current.cause, depth++) {
+  for (
+    let current: unknown = error, depth = 0;
+    current instanceof Error && depth < 6;
+    current = current.cause, depth++
+  ) {
     const code = (current as NodeJS.ErrnoException).code;
     if (code && REFUSED.has(code)) return "refused";
     if (code && RESET.has(code)) return "reset";
@@ -90,17 +94,21 @@ export interface GuardOptions {
  */
 export function guardedFetch(options: GuardOptions): typeof fetch {
   return async (input, init) => {
-    const own = options.signal ?? (options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined);
+    const own =
+      options.signal ?? (options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined);
     const signal = init?.signal && own ? AbortSignal.any([init.signal, own]) : (init?.signal ?? own);
     const response = await fetch(input, { ...init, signal });
     const type = response.headers.get("content-type") ?? "";
     if (!response.ok && !type.includes("application/json")) {
       const text = (await response.text().catch(() => "")).trim();
-      return new Response(JSON.stringify({ error: text.slice(0, 500) || `HTTP ${response.status} ${response.statusText}` }), {
-        status: response.status,
-        statusText: response.statusText,
-        headers: { "content-type": "application/json" },
-      });
+      return new Response(
+        JSON.stringify({ error: text.slice(0, 500) || `HTTP ${response.status} ${response.statusText}` }),
+        {
+          status: response.status,
+          statusText: response.statusText,
+          headers: { "content-type": "application/json" },
+        },
+      );
     }
     if (response.ok && response.body && type.includes("ndjson")) {
       const { status, statusText, headers } = response;

@@ -29,12 +29,17 @@ afterEach(async () => {
 function config(backend: "ollama" | "openai", url: string, model: string): BuilderConfig {
   const dir = tempDir("builder-published-");
   const timeouts = { connect_timeout_ms: 2000, load_timeout_ms: 2000, idle_timeout_ms: 2000 };
-  const section = backend === "ollama" ? { ollama: { host: url, ...timeouts } } : { openai: { base_url: url, ...timeouts } };
+  const section =
+    backend === "ollama" ? { ollama: { host: url, ...timeouts } } : { openai: { base_url: url, ...timeouts } };
   writeFileSync(path.join(dir, "builder.config.json"), JSON.stringify({ backend, model, ...section }));
   return loadConfig({ cwd: dir, env: { HOME: dir } });
 }
 
-const request: GenerateRequest = { messages: [{ role: "user", content: "why is the sky blue?" }], schema: { type: "object" }, sampling: { maxTokens: 400, temperature: 0 } };
+const request: GenerateRequest = {
+  messages: [{ role: "user", content: "why is the sky blue?" }],
+  schema: { type: "object" },
+  sampling: { maxTokens: 400, temperature: 0 },
+};
 
 describe("reply schemas accept every documented reply", () => {
   it("parses Ollama's chat stream, structured and load replies, tags, show and create status", () => {
@@ -42,26 +47,45 @@ describe("reply schemas accept every documented reply", () => {
     expect(token).toMatchObject({ done: false, message: { content: "The" } });
     expect(final).toMatchObject({ done: true, prompt_eval_count: 26, eval_count: 282, eval_duration: 4535599000 });
     expect(final?.message).toBeUndefined();
-    expect(parseReply(OllamaChatChunkSchema, ollamaApi.CHAT_STRUCTURED)).toMatchObject({ done_reason: "stop", message: { content: '{"age": 22, "available": false}' } });
+    expect(parseReply(OllamaChatChunkSchema, ollamaApi.CHAT_STRUCTURED)).toMatchObject({
+      done_reason: "stop",
+      message: { content: '{"age": 22, "available": false}' },
+    });
     expect(parseReply(OllamaChatChunkSchema, ollamaApi.CHAT_LOAD)).toMatchObject({ done: true, done_reason: "load" });
-    expect(parseReply(OllamaTagsSchema, ollamaApi.TAGS).models.map((m) => m.name)).toEqual(["codellama:13b", "llama3:latest"]);
+    expect(parseReply(OllamaTagsSchema, ollamaApi.TAGS).models.map((m) => m.name)).toEqual([
+      "codellama:13b",
+      "llama3:latest",
+    ]);
     expect(parseReply(OllamaShowSchema, ollamaApi.SHOW).model_info?.["llama.context_length"]).toBe(8192);
-    expect(ollamaApi.CREATE_STATUS.map((line) => parseReply(OllamaStatusSchema, line).status)).toEqual(["reading model metadata", "success"]);
+    expect(ollamaApi.CREATE_STATUS.map((line) => parseReply(OllamaStatusSchema, line).status)).toEqual([
+      "reading model metadata",
+      "success",
+    ]);
   });
 
   it("parses OpenAI's chunk sequence, llama.cpp's timings chunk, model list and error body", () => {
-    const chunks = openaiApi.CHAT_STREAM.filter((data) => data !== "[DONE]").map((data) => parseReply(ChatCompletionChunkSchema, data));
+    const chunks = openaiApi.CHAT_STREAM.filter((data) => data !== "[DONE]").map((data) =>
+      parseReply(ChatCompletionChunkSchema, data),
+    );
     expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? "").join("")).toBe("Hello");
     expect(chunks[2]?.choices?.[0]?.finish_reason).toBe("stop");
     expect(chunks[3]).toMatchObject({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 12 } });
-    expect(parseReply(ChatCompletionChunkSchema, openaiApi.LLAMA_CPP_LAST_CHUNK).timings).toMatchObject({ prompt_n: 28, predicted_n: 22, predicted_ms: 1317.7 });
+    expect(parseReply(ChatCompletionChunkSchema, openaiApi.LLAMA_CPP_LAST_CHUNK).timings).toMatchObject({
+      prompt_n: 28,
+      predicted_n: 22,
+      predicted_ms: 1317.7,
+    });
     expect(parseReply(ModelListSchema, openaiApi.LLAMA_CPP_MODELS).data[0]?.meta?.n_ctx_train).toBe(131072);
     expect(parseReply(ErrorBodySchema, openaiApi.LLAMA_CPP_ERROR).error).toMatchObject({ message: "Invalid API Key" });
   });
 
   it("refuses JSON that is not the documented shape instead of casting it", () => {
-    expect(() => parseReply(OllamaChatChunkSchema, `{"message":{"content":"x"},"done":"yes"}`)).toThrow(MalformedStreamError);
-    expect(() => parseReply(ChatCompletionChunkSchema, `{"choices":[{"delta":{"content":42}}]}`)).toThrow(MalformedStreamError);
+    expect(() => parseReply(OllamaChatChunkSchema, `{"message":{"content":"x"},"done":"yes"}`)).toThrow(
+      MalformedStreamError,
+    );
+    expect(() => parseReply(ChatCompletionChunkSchema, `{"choices":[{"delta":{"content":42}}]}`)).toThrow(
+      MalformedStreamError,
+    );
     expect(() => parseReply(OllamaTagsSchema, `{"models":"none"}`)).toThrow(MalformedStreamError);
   });
 });
@@ -73,9 +97,17 @@ describe("clients against a server that answers with the documented replies", ()
       res.end(req.path === "/api/chat" ? ollamaApi.CHAT_STREAM.join("\n") + "\n" : ollamaApi.SHOW);
     });
     const backend = new OllamaBackend(config("ollama", server.url, "llama3.2"));
-    expect(await backend.prepare()).toMatchObject({ model: "llama3.2", contextSize: 8192, device: expect.stringContaining("(llama 8.0B Q4_0)") });
+    expect(await backend.prepare()).toMatchObject({
+      model: "llama3.2",
+      contextSize: 8192,
+      device: expect.stringContaining("(llama 8.0B Q4_0)"),
+    });
     const result = await backend.generate(request);
-    expect(result).toMatchObject({ text: "The", stopReason: "stop", metrics: { promptTokens: 26, generatedTokens: 282, generationMs: 4535.599, loadMs: 1.334875 } });
+    expect(result).toMatchObject({
+      text: "The",
+      stopReason: "stop",
+      metrics: { promptTokens: 26, generatedTokens: 282, generationMs: 4535.599, loadMs: 1.334875 },
+    });
   });
 
   it("OllamaBackend fails a chat line that is JSON but not Ollama's shape (BACKEND_ERROR), not silently", async () => {
@@ -83,7 +115,9 @@ describe("clients against a server that answers with the documented replies", ()
       res.writeHead(200, { "content-type": req.path === "/api/chat" ? "application/x-ndjson" : "application/json" });
       res.end(req.path === "/api/chat" ? `{"message":{"content":"The"},"done":"no"}\n` : ollamaApi.SHOW);
     });
-    const error = await new OllamaBackend(config("ollama", server.url, "llama3.2")).generate(request).catch((e: unknown) => e);
+    const error = await new OllamaBackend(config("ollama", server.url, "llama3.2"))
+      .generate(request)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendError);
     expect((error as BackendError).message).toMatch(/malformed stream line/);
   });
@@ -116,7 +150,11 @@ describe("clients against a server that answers with the documented replies", ()
     // n_ctx_train (131072) is what the model was trained on, not the server's -c: Builder keeps its default.
     expect(await backend.prepare()).toMatchObject({ contextSize: 8192 });
     const result = await backend.generate(request);
-    expect(result).toMatchObject({ text: "Hello", stopReason: "stop", metrics: { promptTokens: 28, generatedTokens: 22, promptMs: 447.9, generationMs: 1317.7 } });
+    expect(result).toMatchObject({
+      text: "Hello",
+      stopReason: "stop",
+      metrics: { promptTokens: 28, generatedTokens: 22, promptMs: 447.9, generationMs: 1317.7 },
+    });
     expect(await listOpenAiModels(`${server.url}/v1`)).toEqual(["../models/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"]);
   });
 });

@@ -11,7 +11,12 @@ import { hostname, networkInterfaces } from "node:os";
 
 /** Origins allowed without configuration: loopback web pages and the app schemes Ollama allows. */
 export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = [
-  ...["localhost", "127.0.0.1", "0.0.0.0"].flatMap((host) => [`http://${host}`, `https://${host}`, `http://${host}:*`, `https://${host}:*`]),
+  ...["localhost", "127.0.0.1", "0.0.0.0"].flatMap((host) => [
+    `http://${host}`,
+    `https://${host}`,
+    `http://${host}:*`,
+    `https://${host}:*`,
+  ]),
   "app://*",
   "file://*",
   "tauri://*",
@@ -20,7 +25,8 @@ export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = [
 ];
 
 /** Request headers a browser may send cross-origin (Ollama's list, plus the OpenAI SDK's). */
-const ALLOWED_HEADERS = "Authorization, Content-Type, User-Agent, Accept, X-Requested-With, OpenAI-Beta, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout";
+const ALLOWED_HEADERS =
+  "Authorization, Content-Type, User-Agent, Accept, X-Requested-With, OpenAI-Beta, x-stainless-arch, x-stainless-lang, x-stainless-os, x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout";
 const ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS";
 
 /** Splits `BUILDER_ORIGINS` (comma-separated, as `OLLAMA_ORIGINS`) into origins. */
@@ -49,7 +55,8 @@ export class AccessControl {
     this.hosts = new Set(["localhost", "::1", stripBrackets(bind).toLowerCase()]);
     if (isUnspecified(bind)) {
       this.hosts.add(hostname().toLowerCase());
-      for (const entries of Object.values(networkInterfaces())) for (const entry of entries ?? []) this.hosts.add(entry.address.toLowerCase());
+      for (const entries of Object.values(networkInterfaces()))
+        for (const entry of entries ?? []) this.hosts.add(entry.address.toLowerCase());
     }
   }
 
@@ -57,12 +64,18 @@ export class AccessControl {
   decide(request: IncomingMessage): AccessDecision {
     const host = hostWithoutPort(request.headers.host ?? "");
     if (!this.hostAllowed(host)) {
-      return { allowed: false, reason: `host "${host}" is not allowed: builder serve answers requests addressed to this machine only (localhost, a loopback address or the address it listens on)` };
+      return {
+        allowed: false,
+        reason: `host "${host}" is not allowed: builder serve answers requests addressed to this machine only (localhost, a loopback address or the address it listens on)`,
+      };
     }
     const origin = request.headers.origin;
     if (origin === undefined) return { allowed: true };
     if (!this.origins.some((pattern) => pattern.test(origin))) {
-      return { allowed: false, reason: `origin "${origin}" is not allowed: start builder serve with --allow-origin ${origin} (or BUILDER_ORIGINS) to let that site use it` };
+      return {
+        allowed: false,
+        reason: `origin "${origin}" is not allowed: start builder serve with --allow-origin ${origin} (or BUILDER_ORIGINS) to let that site use it`,
+      };
     }
     return { allowed: true, corsOrigin: origin };
   }
@@ -83,7 +96,10 @@ export function admitRequest(access: AccessControl, request: IncomingMessage, re
   const decision = access.decide(request);
   if (!decision.allowed) {
     const body = JSON.stringify({ error: decision.reason });
-    response.writeHead(403, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+    response.writeHead(403, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+    });
     response.end(body);
     return false;
   }

@@ -59,7 +59,9 @@ export interface GenerationOutcome {
 export async function runGeneration(host: ModelHost, job: GenerationJob): Promise<GenerationOutcome> {
   const started = performance.now();
   const window = contextWindow(job.sampling, host.facts.contextSize);
-  const room = window.context - (job.sampling.numPredict !== undefined && job.sampling.numPredict > 0 ? job.sampling.numPredict : 1);
+  const room =
+    window.context -
+    (job.sampling.numPredict !== undefined && job.sampling.numPredict > 0 ? job.sampling.numPredict : 1);
   refuseBySize(job.messages, room, host.facts.longestTokenBytes, window.limit);
   const lease = await host.lease();
   try {
@@ -72,14 +74,24 @@ export async function runGeneration(host: ModelHost, job: GenerationJob): Promis
     const batcher = job.onText ? new TextBatcher(job.onText, STREAM_FLUSH_MS) : undefined;
     const result = await engine.generate(job.messages, {
       grammar,
-      sampling: { maxTokens, temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, repeatPenalty: sampling.repeatPenalty, seed: sampling.seed },
+      sampling: {
+        maxTokens,
+        temperature: sampling.temperature,
+        topP: sampling.topP,
+        topK: sampling.topK,
+        repeatPenalty: sampling.repeatPenalty,
+        seed: sampling.seed,
+      },
       signal: job.signal,
       onTextChunk: batcher ? (text) => batcher.push(text) : undefined,
     });
     batcher?.flush();
     const ms = result.metrics;
     if (result.stopReason === "abort" || job.signal.aborted) {
-      getLogger().info({ generated_tokens: ms.generatedTokens, max_tokens: maxTokens }, "client disconnected: generation stopped and its sequence freed");
+      getLogger().info(
+        { generated_tokens: ms.generatedTokens, max_tokens: maxTokens },
+        "client disconnected: generation stopped and its sequence freed",
+      );
     }
     return {
       text: result.text,
@@ -103,7 +115,8 @@ export async function runGeneration(host: ModelHost, job: GenerationJob): Promis
  */
 function answerBudget(promptTokens: number, sampling: RequestSampling, serverContext: number): number {
   const { context, limit } = contextWindow(sampling, serverContext);
-  const wanted = sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : context - promptTokens;
+  const wanted =
+    sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : context - promptTokens;
   if (wanted <= 0 || !checkFit(promptTokens, wanted, context).fits) {
     throw new HttpError(
       400,
@@ -115,8 +128,12 @@ function answerBudget(promptTokens: number, sampling: RequestSampling, serverCon
 
 /** The window a request gets (its own smaller num_ctx, or the server's) and how to name it in errors. */
 function contextWindow(sampling: RequestSampling, serverContext: number): { context: number; limit: string } {
-  const context = sampling.numCtx !== undefined && sampling.numCtx > 0 ? Math.min(sampling.numCtx, serverContext) : serverContext;
-  const limit = context < serverContext ? `the requested num_ctx of ${context}` : `the context window builder serve was started with (${serverContext}; raise it with --num-ctx)`;
+  const context =
+    sampling.numCtx !== undefined && sampling.numCtx > 0 ? Math.min(sampling.numCtx, serverContext) : serverContext;
+  const limit =
+    context < serverContext
+      ? `the requested num_ctx of ${context}`
+      : `the context window builder serve was started with (${serverContext}; raise it with --num-ctx)`;
   return { context, limit };
 }
 
@@ -126,7 +143,10 @@ async function grammarFor(engine: EmbeddedEngine, format: GenerationJob["format"
   try {
     return await engine.grammarForSchema(format);
   } catch (error) {
-    throw new HttpError(400, `invalid format: this JSON schema cannot be turned into a grammar: ${(error as Error).message}`);
+    throw new HttpError(
+      400,
+      `invalid format: this JSON schema cannot be turned into a grammar: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -135,7 +155,15 @@ function toNs(ms: number): number {
 }
 
 /** Options this server applies per request; the rest are fixed when it starts, or unsupported. */
-const PER_REQUEST_OPTIONS = new Set(["temperature", "top_p", "top_k", "repeat_penalty", "seed", "num_predict", "num_ctx"]);
+const PER_REQUEST_OPTIONS = new Set([
+  "temperature",
+  "top_p",
+  "top_k",
+  "repeat_penalty",
+  "seed",
+  "num_predict",
+  "num_ctx",
+]);
 
 /** Reads Ollama `options` into sampling, logging the options that have no effect here. */
 export function samplingFromOllamaOptions(options: Record<string, unknown> | null | undefined): RequestSampling {
@@ -144,7 +172,8 @@ export function samplingFromOllamaOptions(options: Record<string, unknown> | nul
   if (ignored.length > 0) {
     getLogger().debug({ ignored }, "options not applied per request by builder serve (fixed at start, or unsupported)");
   }
-  if (Array.isArray(options.stop) && options.stop.length > 0) getLogger().warn("stop sequences are not supported by builder serve and were ignored");
+  if (Array.isArray(options.stop) && options.stop.length > 0)
+    getLogger().warn("stop sequences are not supported by builder serve and were ignored");
   const number = (key: string): number | undefined => (typeof options[key] === "number" ? options[key] : undefined);
   return {
     temperature: number("temperature"),

@@ -35,7 +35,10 @@ export async function readJsonBody(request: IncomingMessage): Promise<unknown> {
 /** Sends one JSON value with `status`. */
 export function sendJson(response: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
-  response.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) });
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
   response.end(body);
 }
 
@@ -45,8 +48,10 @@ export function sendOllamaError(response: ServerResponse, status: number, messag
 }
 
 /** OpenAI's error body, as Ollama's OpenAI layer writes it. */
-export function openaiErrorBody(status: number, message: string): { error: { message: string; type: string; param: null; code: null } } {
+export function openaiErrorBody(
+  status: number,
+  message: string,
+): { error: { message: string; type: string; param: null; code: null } } {
   const type = status === 400 ? "invalid_request_error" : status === 404 ? "not_found_error" : "api_error";
   return { error: { message, type, param: null, code: null } };
 }
-

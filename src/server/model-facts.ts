@@ -55,7 +55,9 @@ export async function readModelFacts(engine: EmbeddedEngine, name: string): Prom
     modelPath: engine.modelPath,
     fileBytes: file.size,
     modifiedAt: file.mtime,
-    digest: createHash("sha256").update(`${path.resolve(engine.modelPath)}:${file.size}:${file.mtimeMs}`).digest("hex"),
+    digest: createHash("sha256")
+      .update(`${path.resolve(engine.modelPath)}:${file.size}:${file.mtimeMs}`)
+      .digest("hex"),
     details: {
       parent_model: "",
       format: "gguf",
@@ -75,7 +77,10 @@ export async function readModelFacts(engine: EmbeddedEngine, name: string): Prom
 
 /** The default name for a GGUF file: its base name as an Ollama model name with the `latest` tag. */
 export function defaultModelName(modelPath: string): string {
-  const base = path.basename(modelPath).replace(/\.gguf$/i, "").toLowerCase();
+  const base = path
+    .basename(modelPath)
+    .replace(/\.gguf$/i, "")
+    .toLowerCase();
   return normaliseModelName(base.replace(/[^a-z0-9._-]+/g, "-"));
 }
 
@@ -113,12 +118,19 @@ function quantizationName(fileType: unknown): string {
 /** Ollama's non-verbose /api/show blanks arrays longer than this (the vocabulary, per-layer values). */
 const OLLAMA_BRIEF_ARRAY_MAX = 5;
 
-function flatten(value: Record<string, unknown>, verbose: boolean, prefix = "", out: Record<string, unknown> = {}): Record<string, unknown> {
+function flatten(
+  value: Record<string, unknown>,
+  verbose: boolean,
+  prefix = "",
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
   for (const [key, entry] of Object.entries(value)) {
     const dotted = prefix ? `${prefix}.${key}` : key;
     if (dotted === "tokenizer.chat_template") continue;
-    if (Array.isArray(entry)) out[dotted] = verbose || entry.length <= OLLAMA_BRIEF_ARRAY_MAX ? entry.map(toJsonValue) : [];
-    else if (entry !== null && typeof entry === "object") flatten(entry as Record<string, unknown>, verbose, dotted, out);
+    if (Array.isArray(entry))
+      out[dotted] = verbose || entry.length <= OLLAMA_BRIEF_ARRAY_MAX ? entry.map(toJsonValue) : [];
+    else if (entry !== null && typeof entry === "object")
+      flatten(entry as Record<string, unknown>, verbose, dotted, out);
     else out[dotted] = toJsonValue(entry);
   }
   return out;

@@ -49,7 +49,10 @@ export class ModelHost {
   /** Loads the model and reads its facts. */
   static async start(options: ModelHostOptions): Promise<ModelHost> {
     const engine = await loadEngine(options);
-    const facts = await readModelFacts(engine, options.name ? normaliseModelName(options.name) : defaultModelName(engine.modelPath));
+    const facts = await readModelFacts(
+      engine,
+      options.name ? normaliseModelName(options.name) : defaultModelName(engine.modelPath),
+    );
     return new ModelHost(options, facts, engine);
   }
 
@@ -161,5 +164,12 @@ export class ModelHost {
 
 function loadEngine(options: ModelHostOptions): Promise<EmbeddedEngine> {
   const { config } = options;
-  return EmbeddedEngine.load({ model: config.model, modelCacheDir: config.modelCacheDir, gpu: config.gpu, gpuIndex: config.gpuIndex, options: config.options, sequences: options.sequences });
+  return EmbeddedEngine.load({
+    model: config.model,
+    modelCacheDir: config.modelCacheDir,
+    gpu: config.gpu,
+    gpuIndex: config.gpuIndex,
+    options: config.options,
+    sequences: options.sequences,
+  });
 }

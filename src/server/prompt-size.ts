@@ -30,7 +30,12 @@ export function promptBytes(messages: readonly ChatMessage[]): number {
  * Refuses, before any tokenizing, a prompt too large to fit `room` tokens whatever its text:
  * B bytes are at least ⌈B ÷ longest piece⌉ tokens.
  */
-export function refuseBySize(messages: readonly ChatMessage[], room: number, longestPiece: number, limit: string): void {
+export function refuseBySize(
+  messages: readonly ChatMessage[],
+  room: number,
+  longestPiece: number,
+  limit: string,
+): void {
   // With no room at all (num_predict alone fills the window) the exact check says so in its own words.
   if (room < 1) return;
   const bytes = promptBytes(messages);
@@ -48,7 +53,12 @@ export function refuseBySize(messages: readonly ChatMessage[], room: number, lon
  * as soon as the count (less what the cuts could have added) is past `room`. Only a prompt that may
  * fit gets through; the caller then counts it exactly.
  */
-export async function refuseByCountInSlices(model: LlamaModel, messages: readonly ChatMessage[], room: number, limit: string): Promise<void> {
+export async function refuseByCountInSlices(
+  model: LlamaModel,
+  messages: readonly ChatMessage[],
+  room: number,
+  limit: string,
+): Promise<void> {
   if (room < 1 || promptBytes(messages) <= SLICE_BYTES) return;
   let tokens = 0;
   let cuts = 0;

@@ -17,14 +17,19 @@ export type ApiFamily = "ollama" | "openai";
 
 /** 404 with Ollama's wording when `requested` is not the served model. */
 export function ensureServedModel(host: ModelHost, requested: string): void {
-  if (!host.matches(requested)) throw new HttpError(404, `model '${requested}' not found (builder serve serves '${host.name}')`);
+  if (!host.matches(requested))
+    throw new HttpError(404, `model '${requested}' not found (builder serve serves '${host.name}')`);
 }
 
 /** Reads `keep_alive`; an unreadable duration is a 400. */
 export function keepAliveMs(value: string | number | null | undefined): number | undefined {
   if (value === null || value === undefined) return undefined;
   const ms = parseKeepAlive(value);
-  if (ms === undefined) throw new HttpError(400, `invalid keep_alive ${JSON.stringify(value)}: use seconds (300), a duration ("5m", "1h"), 0 to unload, or a negative value to keep the model loaded`);
+  if (ms === undefined)
+    throw new HttpError(
+      400,
+      `invalid keep_alive ${JSON.stringify(value)}: use seconds (300), a duration ("5m", "1h"), 0 to unload, or a negative value to keep the model loaded`,
+    );
   return ms;
 }
 

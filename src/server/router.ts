@@ -29,7 +29,11 @@ const PATHS = new Set([...ROUTES.keys()].map((key) => key.slice(key.indexOf(" ")
  * Dispatches one request. Errors never escape: each becomes an error answer in the format of the API
  * that was called (Ollama's `{"error": "..."}` or OpenAI's `{"error": {"message", "type", …}}`).
  */
-export async function dispatch(request: IncomingMessage, response: ServerResponse, context: RouteContext): Promise<void> {
+export async function dispatch(
+  request: IncomingMessage,
+  response: ServerResponse,
+  context: RouteContext,
+): Promise<void> {
   const started = performance.now();
   const path = new URL(request.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "") || "/";
   const method = request.method ?? "GET";
@@ -51,7 +55,10 @@ export async function dispatch(request: IncomingMessage, response: ServerRespons
     if (!response.headersSent) sendError(response, family, status, message);
     else if (!response.writableEnded) response.end();
   } finally {
-    getLogger().debug({ method, path, status: response.statusCode, ms: Math.round(performance.now() - started) }, "request");
+    getLogger().debug(
+      { method, path, status: response.statusCode, ms: Math.round(performance.now() - started) },
+      "request",
+    );
   }
 }
 

@@ -8,7 +8,11 @@ let serve: ServeProcess;
 
 beforeAll(async () => {
   const modelPath = await synthesizeTestModel();
-  serve = await startServe(modelPath, ["--name", "tiny:test", "--allow-origin", "https://flag.example", "--keep-alive", "9999999999h"], { BUILDER_ORIGINS: "https://env.example, https://*.wild.example" });
+  serve = await startServe(
+    modelPath,
+    ["--name", "tiny:test", "--allow-origin", "https://flag.example", "--keep-alive", "9999999999h"],
+    { BUILDER_ORIGINS: "https://env.example, https://*.wild.example" },
+  );
 });
 
 afterAll(async () => {
@@ -48,23 +52,44 @@ describe("builder serve answers only this machine and allowed web origins", () =
   it("refuses a foreign Origin with 403, and serves loopback, app and configured origins with CORS headers", async () => {
     const refused = await send("POST", "/api/generate", { host: "127.0.0.1", origin: "https://evil.example" });
     expect(refused.status).toBe(403);
-    expect((JSON.parse(refused.body) as { error: string }).error).toMatch(/origin "https:\/\/evil\.example" is not allowed.*--allow-origin/);
+    expect((JSON.parse(refused.body) as { error: string }).error).toMatch(
+      /origin "https:\/\/evil\.example" is not allowed.*--allow-origin/,
+    );
     expect(refused.headers["access-control-allow-origin"]).toBeUndefined();
-    for (const origin of ["http://localhost:3000", "https://127.0.0.1", "http://0.0.0.0:8080", "vscode-webview://abc", "https://flag.example", "https://env.example", "https://x.wild.example"]) {
+    for (const origin of [
+      "http://localhost:3000",
+      "https://127.0.0.1",
+      "http://0.0.0.0:8080",
+      "vscode-webview://abc",
+      "https://flag.example",
+      "https://env.example",
+      "https://x.wild.example",
+    ]) {
       const answer = await send("GET", "/api/version", { host: "127.0.0.1", origin });
       expect(answer.status, origin).toBe(200);
       expect(answer.headers["access-control-allow-origin"], origin).toBe(origin);
     }
-    expect((await send("GET", "/api/version", { host: "127.0.0.1", origin: "http://localhost.evil.example" })).status).toBe(403);
+    expect(
+      (await send("GET", "/api/version", { host: "127.0.0.1", origin: "http://localhost.evil.example" })).status,
+    ).toBe(403);
   });
 
   it("answers a CORS preflight for an allowed origin with the Allow headers, and refuses it for a foreign one", async () => {
-    const preflight = await send("OPTIONS", "/api/chat", { host: "localhost", origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "content-type" });
+    const preflight = await send("OPTIONS", "/api/chat", {
+      host: "localhost",
+      origin: "http://localhost:5173",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type",
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers["access-control-allow-origin"]).toBe("http://localhost:5173");
     expect(preflight.headers["access-control-allow-methods"]).toMatch(/POST/);
     expect(String(preflight.headers["access-control-allow-headers"])).toMatch(/Content-Type/i);
-    const foreign = await send("OPTIONS", "/api/chat", { host: "localhost", origin: "https://evil.example", "access-control-request-method": "POST" });
+    const foreign = await send("OPTIONS", "/api/chat", {
+      host: "localhost",
+      origin: "https://evil.example",
+      "access-control-request-method": "POST",
+    });
     expect(foreign.status).toBe(403);
   });
 });

@@ -16,7 +16,11 @@ let url: string;
 beforeAll(async () => {
   const dir = tempDir();
   const model = await synthesizeTestModel({ extraPieces: ["q".repeat(LONG_PIECE_BYTES)] });
-  const config = loadConfig({ cwd: dir, env: { HOME: dir }, overrides: { model, options: { num_thread: 1, num_ctx: 512 } } });
+  const config = loadConfig({
+    cwd: dir,
+    env: { HOME: dir },
+    overrides: { model, options: { num_thread: 1, num_ctx: 512 } },
+  });
   server = await startServer({ config, port: 0 });
   url = `http://127.0.0.1:${server.port}`;
 });
@@ -29,11 +33,19 @@ afterAll(async () => {
 function postJson(path: string, body: unknown): Promise<{ status: number; json: { error: string } }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: "POST", agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { error: string } }));
-    });
+    const req = request(
+      `${url}${path}`,
+      {
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as { error: string } }));
+      },
+    );
     req.on("error", reject);
     req.end(payload);
   });
@@ -56,18 +68,31 @@ describe("huge prompts", () => {
   it("are refused by their size before tokenizing when bytes ÷ the longest token exceed the window", async () => {
     // 25 MB ÷ 100,000 bytes = at least 250 tokens, more than the 99 a num_ctx of 100 leaves for the prompt.
     const prompt = "word ".repeat(5_000_000);
-    const response = await postJson("/api/generate", { model: server.host.name, prompt, stream: false, options: { num_ctx: 100 } });
+    const response = await postJson("/api/generate", {
+      model: server.host.name,
+      prompt,
+      stream: false,
+      options: { num_ctx: 100 },
+    });
     expect(response.status).toBe(400);
     const { error } = response.json;
-    expect(error).toMatch(/\(25000000 bytes\) does not fit: it needs at least 250 tokens .*100000, the longest token.*refused by its size before tokenizing/);
+    expect(error).toMatch(
+      /\(25000000 bytes\) does not fit: it needs at least 250 tokens .*100000, the longest token.*refused by its size before tokenizing/,
+    );
   });
 
   it("that pass the size bound are counted in slices and refused as soon as the count is past the window", async () => {
     // 20 MB ÷ 100,000 bytes = 200 tokens at least: the cheap bound lets it through to the tokenizer.
     const prompt = "ab cd ".repeat(3_300_000);
-    const response = await postJson("/api/chat", { model: server.host.name, messages: [{ role: "user", content: prompt }], stream: false });
+    const response = await postJson("/api/chat", {
+      model: server.host.name,
+      messages: [{ role: "user", content: prompt }],
+      stream: false,
+    });
     expect(response.status).toBe(400);
-    expect(response.json.error).toMatch(/does not fit: it needs more than \d+ tokens \(counted in slices and stopped there\).*not truncated/);
+    expect(response.json.error).toMatch(
+      /does not fit: it needs more than \d+ tokens \(counted in slices and stopped there\).*not truncated/,
+    );
   });
 
   it("are tokenized in slices that let the server answer in between: /api/version answers while one is counted", async () => {
@@ -75,7 +100,12 @@ describe("huge prompts", () => {
     try {
       let counted = false;
       // 12 MB that would fit a window this large: every slice is tokenized, with a yield between slices.
-      const counting = refuseByCountInSlices(lease.engine.model, [{ role: "user", content: "ab cd ".repeat(2_000_000) }], 1e9, "test").then(() => (counted = true));
+      const counting = refuseByCountInSlices(
+        lease.engine.model,
+        [{ role: "user", content: "ab cd ".repeat(2_000_000) }],
+        1e9,
+        "test",
+      ).then(() => (counted = true));
       const version = await fetch(`${url}/api/version`);
       expect(version.status).toBe(200);
       expect(counted, "/api/version answered while the prompt was still being counted").toBe(false);

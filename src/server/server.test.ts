@@ -25,13 +25,24 @@ describe("startServer (the library behind builder serve)", () => {
 
   it("warns when it listens beyond loopback, and shows a forever keep-alive far in the future", async () => {
     const lines: string[] = [];
-    setLogger(createLogger({ level: "warn", destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }) }));
+    setLogger(
+      createLogger({
+        level: "warn",
+        destination: new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }),
+      }),
+    );
     const dir = tempDir();
-    const config = loadConfig({ cwd: dir, env: { HOME: dir }, overrides: { model: await synthesizeTestModel(), options: { num_thread: 1, num_ctx: 512 } } });
+    const config = loadConfig({
+      cwd: dir,
+      env: { HOME: dir },
+      overrides: { model: await synthesizeTestModel(), options: { num_thread: 1, num_ctx: 512 } },
+    });
     const server = await startServer({ config, host: "0.0.0.0", port: 0, keepAlive: -1 });
     try {
       expect(lines.join("")).toMatch(/listens on 0\.0\.0\.0, beyond this machine.*no authentication/);
-      const ps = (await (await fetch(`http://127.0.0.1:${server.port}/api/ps`)).json()) as { models: Array<{ expires_at: string }> };
+      const ps = (await (await fetch(`http://127.0.0.1:${server.port}/api/ps`)).json()) as {
+        models: Array<{ expires_at: string }>;
+      };
       expect(new Date(ps.models[0].expires_at).getUTCFullYear()).toBe(2318);
     } finally {
       await server.close();
@@ -39,6 +50,8 @@ describe("startServer (the library behind builder serve)", () => {
     expect(isLoopback("127.0.0.1")).toBe(true);
     expect(isLoopback("::1")).toBe(true);
     expect(isLoopback("192.168.1.5")).toBe(false);
-    await expect(startServer({ config, port: 0, keepAlive: "later" })).rejects.toThrow(/--keep-alive "later" is not a duration/);
+    await expect(startServer({ config, port: 0, keepAlive: "later" })).rejects.toThrow(
+      /--keep-alive "later" is not a duration/,
+    );
   });
 });

@@ -47,10 +47,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const logger = getLogger();
   const bind = options.host ?? "127.0.0.1";
   const parallel = options.parallel ?? 1;
-  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`--parallel must be a whole number of at least 1, got ${parallel}.`);
+  if (!Number.isInteger(parallel) || parallel < 1)
+    throw new UsageError(`--parallel must be a whole number of at least 1, got ${parallel}.`);
   const keepAliveMs = options.keepAlive === undefined ? DEFAULT_KEEP_ALIVE_MS : parseKeepAlive(options.keepAlive);
-  if (keepAliveMs === undefined) throw new UsageError(`--keep-alive "${String(options.keepAlive)}" is not a duration. Use e.g. 5m, 1h, 300 (seconds) or -1 (forever).`);
-  const host = await ModelHost.start({ config: options.config, sequences: parallel, name: options.modelName, defaultKeepAliveMs: keepAliveMs });
+  if (keepAliveMs === undefined)
+    throw new UsageError(
+      `--keep-alive "${String(options.keepAlive)}" is not a duration. Use e.g. 5m, 1h, 300 (seconds) or -1 (forever).`,
+    );
+  const host = await ModelHost.start({
+    config: options.config,
+    sequences: parallel,
+    name: options.modelName,
+    defaultKeepAliveMs: keepAliveMs,
+  });
   const access = new AccessControl(bind, options.allowOrigins);
   const server = createServer((request, response) => {
     if (admitRequest(access, request, response)) void dispatch(request, response, { host });
@@ -59,10 +68,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await listen(server, options.port ?? DEFAULT_SERVE_PORT, bind);
   } catch (error) {
     await host.close();
-    throw new UsageError(`builder serve cannot listen on ${bind}:${options.port ?? DEFAULT_SERVE_PORT}: ${(error as Error).message}. Choose another --port (0 picks a free one).`);
+    throw new UsageError(
+      `builder serve cannot listen on ${bind}:${options.port ?? DEFAULT_SERVE_PORT}: ${(error as Error).message}. Choose another --port (0 picks a free one).`,
+    );
   }
   if (!isLoopback(bind)) {
-    logger.warn({ host: bind }, `builder serve listens on ${bind}, beyond this machine: anyone who can reach it can use the model (there is no authentication)`);
+    logger.warn(
+      { host: bind },
+      `builder serve listens on ${bind}, beyond this machine: anyone who can reach it can use the model (there is no authentication)`,
+    );
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${bind.includes(":") ? `[${bind}]` : bind}:${port}`;

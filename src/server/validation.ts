@@ -46,7 +46,10 @@ export const OllamaOptionsSchema = z
 export type OllamaOptions = z.infer<typeof OllamaOptionsSchema>;
 
 /** `format`: "json", a JSON schema object, or empty for free text. */
-const FormatSchema = z.union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())]).nullable().optional();
+const FormatSchema = z
+  .union([z.literal("json"), z.literal(""), z.record(z.string(), z.unknown())])
+  .nullable()
+  .optional();
 const KeepAliveSchema = z.union([z.number(), z.string()]).nullable().optional();
 
 const OllamaMessageSchema = z
@@ -96,7 +99,9 @@ export const GenerateRequestSchema = z
 export type GenerateRequest = z.infer<typeof GenerateRequestSchema>;
 
 /** `POST /api/show` (`name` is the older spelling of `model`). */
-export const ShowRequestSchema = z.object({ model: z.string().optional(), name: z.string().optional(), verbose: z.boolean().optional() }).passthrough();
+export const ShowRequestSchema = z
+  .object({ model: z.string().optional(), name: z.string().optional(), verbose: z.boolean().optional() })
+  .passthrough();
 
 const OpenAIContentPartSchema = z.object({ type: z.string(), text: z.string().optional() }).passthrough();
 
@@ -108,7 +113,10 @@ export const OpenAIChatRequestSchema = z
       z
         .object({
           role: z.string(),
-          content: z.union([z.string(), z.array(OpenAIContentPartSchema)]).nullable().optional(),
+          content: z
+            .union([z.string(), z.array(OpenAIContentPartSchema)])
+            .nullable()
+            .optional(),
         })
         .passthrough(),
     ),
@@ -123,13 +131,23 @@ export const OpenAIChatRequestSchema = z
     frequency_penalty: z.number().nullable().optional(),
     presence_penalty: z.number().nullable().optional(),
     seed: int.nullable().optional(),
-    stop: z.union([z.string(), z.array(z.string())]).nullable().optional(),
+    stop: z
+      .union([z.string(), z.array(z.string())])
+      .nullable()
+      .optional(),
     n: int.nullable().optional(),
     tools: z.array(z.unknown()).nullable().optional(),
     response_format: z
       .object({
         type: z.enum(["text", "json_object", "json_schema"]),
-        json_schema: z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullable().optional() }).passthrough().optional(),
+        json_schema: z
+          .object({
+            name: z.string().optional(),
+            schema: z.record(z.string(), z.unknown()).optional(),
+            strict: z.boolean().nullable().optional(),
+          })
+          .passthrough()
+          .optional(),
       })
       .passthrough()
       .nullable()
@@ -141,7 +159,8 @@ export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequestSchema>;
 
 /** Validates a parsed body: a body that is not an object, or a field of the wrong type, is a 400 naming the field. */
 export function validate<T>(schema: z.ZodType<T>, body: unknown): T {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "request body must be a JSON object");
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    throw new HttpError(400, "request body must be a JSON object");
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new HttpError(400, `invalid request: ${describeIssues(parsed.error)}`);
   return parsed.data;

@@ -52,13 +52,29 @@ export function resolveCostSettings(config: CostConfig): CostSettings {
   const notes: string[] = [];
   const configuredPrices = config.api_prices;
   if (!configuredPrices && currency !== DEFAULT_CURRENCY) {
-    notes.push(`The built-in API prices are in USD but cost.currency is ${currency}; set cost.api_prices in ${currency} for a fair comparison.`);
+    notes.push(
+      `The built-in API prices are in USD but cost.currency is ${currency}; set cost.api_prices in ${currency} for a fair comparison.`,
+    );
   }
   const api_prices: ApiPrice[] = configuredPrices
-    ? Object.entries(configuredPrices).map(([name, p]) => ({ name, input_per_million: p.input_per_million, output_per_million: p.output_per_million, as_of: p.as_of ?? null, source: "configured" }))
-    : Object.entries(DEFAULT_API_PRICES).map(([name, p]) => ({ name, ...p, as_of: DEFAULT_API_PRICES_AS_OF, source: "default" }));
+    ? Object.entries(configuredPrices).map(([name, p]) => ({
+        name,
+        input_per_million: p.input_per_million,
+        output_per_million: p.output_per_million,
+        as_of: p.as_of ?? null,
+        source: "configured",
+      }))
+    : Object.entries(DEFAULT_API_PRICES).map(([name, p]) => ({
+        name,
+        ...p,
+        as_of: DEFAULT_API_PRICES_AS_OF,
+        source: "default",
+      }));
   return {
-    power_watts: config.power_watts !== undefined ? { value: config.power_watts, source: "configured" } : { value: DEFAULT_POWER_WATTS, source: "default" },
+    power_watts:
+      config.power_watts !== undefined
+        ? { value: config.power_watts, source: "configured" }
+        : { value: DEFAULT_POWER_WATTS, source: "default" },
     electricity_price_per_kwh:
       config.electricity_price_per_kwh !== undefined
         ? { value: config.electricity_price_per_kwh, source: "configured" }
@@ -110,7 +126,12 @@ export interface CostReport {
  * token counts × list prices. Savings and break-even follow from those two.
  */
 export function computeCost(stats: StatsReport, settings: CostSettings): CostReport {
-  return { period: stats.period, settings, groups: stats.groups.map((g) => groupCost(g, settings)), total: groupCost(stats.total, settings) };
+  return {
+    period: stats.period,
+    settings,
+    groups: stats.groups.map((g) => groupCost(g, settings)),
+    total: groupCost(stats.total, settings),
+  };
 }
 
 function groupCost(group: GroupStats, settings: CostSettings): GroupCost {
@@ -118,14 +139,18 @@ function groupCost(group: GroupStats, settings: CostSettings): GroupCost {
   const energy = (hours * settings.power_watts.value) / 1000;
   const local = energy * settings.electricity_price_per_kwh.value;
   const apis = settings.api_prices.map((price): ApiComparison => {
-    const apiCost = (group.prompt_tokens * price.input_per_million + group.generated_tokens * price.output_per_million) / 1e6;
+    const apiCost =
+      (group.prompt_tokens * price.input_per_million + group.generated_tokens * price.output_per_million) / 1e6;
     const savings = apiCost - local;
     const savingsPerRun = group.runs > 0 ? savings / group.runs : 0;
     return {
       name: price.name,
       api_cost: round(apiCost, 6),
       savings: round(savings, 6),
-      break_even_runs: settings.hardware_price !== null && savingsPerRun > 0 ? Math.ceil(settings.hardware_price / savingsPerRun) : null,
+      break_even_runs:
+        settings.hardware_price !== null && savingsPerRun > 0
+          ? Math.ceil(settings.hardware_price / savingsPerRun)
+          : null,
       break_even_electricity_price: energy > 0 ? round(apiCost / energy, 4) : null,
     };
   });

@@ -5,7 +5,10 @@ import type { GroupStats, Spread, StatsReport } from "./run-stats.js";
 
 /** `builder stats` for a terminal. */
 export function formatStats(report: StatsReport): string {
-  const bad = report.scan.skipped > 0 ? `; ${report.scan.skipped} unreadable line${report.scan.skipped === 1 ? "" : "s"} skipped` : "";
+  const bad =
+    report.scan.skipped > 0
+      ? `; ${report.scan.skipped} unreadable line${report.scan.skipped === 1 ? "" : "s"} skipped`
+      : "";
   const lines = [`Metrics: ${report.file}: ${runsIn(report.scan.used, report.period)}${bad}.`];
   if (report.total.runs === 0) return lines.concat("No runs recorded in this period.").join("\n") + "\n";
   const row = (g: GroupStats): string[] => [
@@ -23,27 +26,40 @@ export function formatStats(report: StatsReport): string {
   const rows = report.groups.map(row);
   if (report.groups.length > 1) rows.push(row(report.total));
   lines.push(
-    formatTable(["backend", "model", "runs", "success", "verified", "p50 latency", "p95 latency", "tok/s p50", "ttft p50", "repair rounds"], rows, [
-      "left",
-      "left",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-    ]).trimEnd(),
+    formatTable(
+      [
+        "backend",
+        "model",
+        "runs",
+        "success",
+        "verified",
+        "p50 latency",
+        "p95 latency",
+        "tok/s p50",
+        "ttft p50",
+        "repair rounds",
+      ],
+      rows,
+      ["left", "left", "right", "right", "right", "right", "right", "right", "right", "right"],
+    ).trimEnd(),
   );
   const drafts = report.total.draft_tokens;
   if (drafts) {
-    lines.push("", `Speculative decoding (prompt lookup): ${drafts.validated} draft tokens validated, ${drafts.refuted} refuted (${percent(drafts.acceptance)} accepted).`);
+    lines.push(
+      "",
+      `Speculative decoding (prompt lookup): ${drafts.validated} draft tokens validated, ${drafts.refuted} refuted (${percent(drafts.acceptance)} accepted).`,
+    );
   }
-  if (report.total.cached_prefix_tokens > 0) lines.push(`Prompt tokens reused instead of evaluated (resident engine, prefix cache): ${report.total.cached_prefix_tokens}.`);
+  if (report.total.cached_prefix_tokens > 0)
+    lines.push(
+      `Prompt tokens reused instead of evaluated (resident engine, prefix cache): ${report.total.cached_prefix_tokens}.`,
+    );
   const errors = Object.entries(report.total.errors).sort((a, b) => b[1] - a[1]);
   if (errors.length > 0) lines.push("", `Failures: ${errors.map(([code, count]) => `${code} ${count}`).join(", ")}`);
-  lines.push("", "latency: wall time of successful runs; tok/s: generation only; verified: runs whose checks all passed (VERIFIED) out of all runs.");
+  lines.push(
+    "",
+    "latency: wall time of successful runs; tok/s: generation only; verified: runs whose checks all passed (VERIFIED) out of all runs.",
+  );
   return lines.join("\n") + "\n";
 }
 
@@ -56,7 +72,10 @@ export function formatCost(report: CostReport): string {
     `Inputs: power ${labelled(settings.power_watts, "W", "cost.power_watts")}; electricity ${labelled(settings.electricity_price_per_kwh, `${settings.currency}/kWh`, "cost.electricity_price_per_kwh")}; ` +
       `hardware price ${settings.hardware_price !== null ? money(settings.hardware_price) : "not set (cost.hardware_price; needed for break-even runs)"}.`,
     `API prices per million tokens (input / output): ${settings.api_prices
-      .map((p) => `${p.name} ${p.input_per_million} / ${p.output_per_million}${p.source === "default" ? ` (DEFAULT list price as of ${p.as_of ?? "?"}, not measured)` : p.as_of ? ` (as of ${p.as_of})` : ""}`)
+      .map(
+        (p) =>
+          `${p.name} ${p.input_per_million} / ${p.output_per_million}${p.source === "default" ? ` (DEFAULT list price as of ${p.as_of ?? "?"}, not measured)` : p.as_of ? ` (as of ${p.as_of})` : ""}`,
+      )
       .join("; ")}.`,
     ...settings.notes,
   ];
@@ -74,7 +93,16 @@ export function formatCost(report: CostReport): string {
   lines.push(
     "",
     "Measured (token counts and busy time of the recorded runs):",
-    formatTable(["backend", "model", "runs", "prompt tok", "generated tok", "busy h", "kWh", "local cost"], groupRows, ["left", "left", "right", "right", "right", "right", "right", "right"]).trimEnd(),
+    formatTable(["backend", "model", "runs", "prompt tok", "generated tok", "busy h", "kWh", "local cost"], groupRows, [
+      "left",
+      "left",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+    ]).trimEnd(),
   );
   const apiRows = report.total.apis.map((api) => [
     api.name,
@@ -86,7 +114,13 @@ export function formatCost(report: CostReport): string {
   lines.push(
     "",
     "The same tokens on an API, for all runs:",
-    formatTable(["api", "api cost", "savings", "break-even runs", "break-even electricity"], apiRows, ["left", "right", "right", "right", "right"]).trimEnd(),
+    formatTable(["api", "api cost", "savings", "break-even runs", "break-even electricity"], apiRows, [
+      "left",
+      "right",
+      "right",
+      "right",
+      "right",
+    ]).trimEnd(),
     "",
     "busy h: wall time of every run (load, prompt and generation), so the local cost is on the high side. break-even runs: runs until the savings pay for the hardware.",
   );
@@ -94,12 +128,15 @@ export function formatCost(report: CostReport): string {
 }
 
 function runsIn(runs: number, period: StatsReport["period"]): string {
-  const window = period.since || period.until ? `from ${period.since ?? "the start"} to ${period.until ?? "now"}` : "all time";
+  const window =
+    period.since || period.until ? `from ${period.since ?? "the start"} to ${period.until ?? "now"}` : "all time";
   return `${runs} run${runs === 1 ? "" : "s"}, ${window}`;
 }
 
 function labelled(input: CostInput, unit: string, key: string): string {
-  return input.source === "default" ? `${input.value} ${unit} (DEFAULT, not measured: set ${key})` : `${input.value} ${unit}`;
+  return input.source === "default"
+    ? `${input.value} ${unit} (DEFAULT, not measured: set ${key})`
+    : `${input.value} ${unit}`;
 }
 
 function percent(rate: number): string {

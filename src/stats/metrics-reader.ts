@@ -48,7 +48,11 @@ export interface ScanSummary {
  * Streams a metrics file line by line (never the whole file in memory) and calls `visit` for each
  * run record inside the period. A missing file reads as empty.
  */
-export async function scanMetrics(filePath: string, period: Period, visit: (record: MetricsRecord) => void): Promise<ScanSummary> {
+export async function scanMetrics(
+  filePath: string,
+  period: Period,
+  visit: (record: MetricsRecord) => void,
+): Promise<ScanSummary> {
   const summary: ScanSummary = { lines: 0, used: 0, skipped: 0, outsidePeriod: 0 };
   if (!existsSync(filePath)) return summary;
   const since = period.since?.getTime();

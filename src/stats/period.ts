@@ -12,7 +12,9 @@ export function parseTimeBound(value: string, flag: string, now = new Date()): D
   if (relative) return new Date(now.getTime() - Number(relative[1]) * UNITS_MS[relative[2].toLowerCase()]);
   const at = Date.parse(value);
   if (Number.isNaN(at)) {
-    throw new UsageError(`${flag} "${value}" is not a date. Use an ISO date (2025-01-31, 2025-01-31T12:00:00Z) or an age (30m, 24h, 7d, 2w).`);
+    throw new UsageError(
+      `${flag} "${value}" is not a date. Use an ISO date (2025-01-31, 2025-01-31T12:00:00Z) or an age (30m, 24h, 7d, 2w).`,
+    );
   }
   return new Date(at);
 }
@@ -24,7 +26,9 @@ export function periodFromFlags(since: string | undefined, until: string | undef
     until: until !== undefined ? parseTimeBound(until, "--until", now) : undefined,
   };
   if (period.since && period.until && period.since > period.until) {
-    throw new UsageError(`--since (${period.since.toISOString()}) is after --until (${period.until.toISOString()}); nothing can match.`);
+    throw new UsageError(
+      `--since (${period.since.toISOString()}) is after --until (${period.until.toISOString()}); nothing can match.`,
+    );
   }
   return period;
 }

@@ -70,7 +70,9 @@ export async function computeStats(filePath: string, period: Period = {}): Promi
     file: filePath,
     period: { since: period.since?.toISOString() ?? null, until: period.until?.toISOString() ?? null },
     scan,
-    groups: [...groups.values()].map((g) => g.result()).sort((a, b) => b.runs - a.runs || a.model.localeCompare(b.model)),
+    groups: [...groups.values()]
+      .map((g) => g.result())
+      .sort((a, b) => b.runs - a.runs || a.model.localeCompare(b.model)),
     total: total.result(),
   };
 }
@@ -152,7 +154,11 @@ class Accumulator {
       time_to_first_token_ms: spread(this.ttft),
       repair_rounds:
         this.repairs.length > 0
-          ? { runs: this.repairs.length, mean: round(this.repairs.reduce((a, b) => a + b, 0) / this.repairs.length), max: Math.max(...this.repairs) }
+          ? {
+              runs: this.repairs.length,
+              mean: round(this.repairs.reduce((a, b) => a + b, 0) / this.repairs.length),
+              max: Math.max(...this.repairs),
+            }
           : null,
       prompt_tokens: this.promptTokens,
       generated_tokens: this.generatedTokens,
@@ -160,7 +166,11 @@ class Accumulator {
       errors: { ...this.errors },
       draft_tokens:
         this.draftRuns > 0
-          ? { validated: this.draftsValidated, refuted: this.draftsRefuted, acceptance: ratio(this.draftsValidated, this.draftsValidated + this.draftsRefuted) }
+          ? {
+              validated: this.draftsValidated,
+              refuted: this.draftsRefuted,
+              acceptance: ratio(this.draftsValidated, this.draftsValidated + this.draftsRefuted),
+            }
           : null,
       cached_prefix_tokens: this.cachedPrefix,
       first_run: this.first,

@@ -37,8 +37,24 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
       first_run: "2025-01-01T00:00:00.000Z",
       last_run: "2025-01-04T00:00:00.000Z",
     });
-    expect(b).toMatchObject({ backend: "ollama", runs: 2, verified_rate: 1, latency_ms: { p50: 4000, p95: 6000 }, tokens_per_sec_p50: 40, repair_rounds: null });
-    expect(report.total).toMatchObject({ runs: 6, successes: 5, verified: 3, verified_rate: 0.5, latency_ms: { p50: 3000, p95: 6000 }, prompt_tokens: 3000, generated_tokens: 1300, busy_ms: 16500 });
+    expect(b).toMatchObject({
+      backend: "ollama",
+      runs: 2,
+      verified_rate: 1,
+      latency_ms: { p50: 4000, p95: 6000 },
+      tokens_per_sec_p50: 40,
+      repair_rounds: null,
+    });
+    expect(report.total).toMatchObject({
+      runs: 6,
+      successes: 5,
+      verified: 3,
+      verified_rate: 0.5,
+      latency_ms: { p50: 3000, p95: 6000 },
+      prompt_tokens: 3000,
+      generated_tokens: 1300,
+      busy_ms: 16500,
+    });
   });
 
   it("keeps only the runs inside --since / --until", async () => {
@@ -56,8 +72,24 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
 
   it("adds up speculative decoding's validated and refuted drafts and the reused prefix tokens", async () => {
     const file = path.join(tempDir(), "metrics.jsonl");
-    const line = (extra: Record<string, unknown>): string => JSON.stringify({ event: "run", backend: "embedded", model: "m.gguf", success: true, total_ms: 10, timestamp: "2026-01-01T00:00:00Z", ...extra });
-    writeFileSync(file, [line({ draft_tokens_validated: 30, draft_tokens_refuted: 10, cached_prefix_tokens: 800 }), line({ draft_tokens_validated: 10, draft_tokens_refuted: 50 }), line({})].join("\n") + "\n");
+    const line = (extra: Record<string, unknown>): string =>
+      JSON.stringify({
+        event: "run",
+        backend: "embedded",
+        model: "m.gguf",
+        success: true,
+        total_ms: 10,
+        timestamp: "2026-01-01T00:00:00Z",
+        ...extra,
+      });
+    writeFileSync(
+      file,
+      [
+        line({ draft_tokens_validated: 30, draft_tokens_refuted: 10, cached_prefix_tokens: 800 }),
+        line({ draft_tokens_validated: 10, draft_tokens_refuted: 50 }),
+        line({}),
+      ].join("\n") + "\n",
+    );
     const report = await computeStats(file);
     expect(report.total.draft_tokens).toEqual({ validated: 40, refuted: 60, acceptance: 0.4 });
     expect(report.total.cached_prefix_tokens).toBe(800);
@@ -69,7 +101,9 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
 
   it("prints a table with one row per group and a total", async () => {
     const text = formatStats(await computeStats(FIXTURE));
-    expect(text).toMatch(/embedded\s+coder-a\.gguf\s+4\s+75\.0%\s+25\.0%\s+2000 ms\s+3000 ms\s+20\.0\s+200 ms\s+1 \(max 2\)/);
+    expect(text).toMatch(
+      /embedded\s+coder-a\.gguf\s+4\s+75\.0%\s+25\.0%\s+2000 ms\s+3000 ms\s+20\.0\s+200 ms\s+1 \(max 2\)/,
+    );
     expect(text).toMatch(/\(all\)\s+\(all\)\s+6\s+83\.3%\s+50\.0%/);
     expect(text).toContain("1 unreadable line skipped");
     expect(text).toContain("Failures: CONTEXT_OVERFLOW 1");
@@ -78,9 +112,28 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
   it("leaves runs without a measurable speed out of tok/s p50: null, and absurd figures from older lines", async () => {
     const file = path.join(tempDir(), "metrics.jsonl");
     const line = (tokens: number, speed: number | null): string =>
-      JSON.stringify({ event: "run", timestamp: "2025-01-01T00:00:00.000Z", backend: "ollama", model: "m", generated_tokens: tokens, tokens_per_sec: speed, total_ms: 1000, success: true });
+      JSON.stringify({
+        event: "run",
+        timestamp: "2025-01-01T00:00:00.000Z",
+        backend: "ollama",
+        model: "m",
+        generated_tokens: tokens,
+        tokens_per_sec: speed,
+        total_ms: 1000,
+        success: true,
+      });
     // One-chunk answers: null (new writers) and 44871794.9 from 120 tokens (old writers; at most 119000 tok/s is measurable).
-    writeFileSync(file, [line(120, 10), line(120, null), line(120, 44871794.9), line(120, 44871794.9), line(120, null), line(120, 20)].join("\n") + "\n");
+    writeFileSync(
+      file,
+      [
+        line(120, 10),
+        line(120, null),
+        line(120, 44871794.9),
+        line(120, 44871794.9),
+        line(120, null),
+        line(120, 20),
+      ].join("\n") + "\n",
+    );
     const report = await computeStats(file);
     expect(report.groups[0]).toMatchObject({ runs: 6, tokens_per_sec_p50: 10 });
     expect(formatStats(report)).not.toContain("44871794");
@@ -92,7 +145,8 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
     const report = await computeStats(file);
     expect(report.scan.used).toBe(20_000);
     expect(report.groups.length).toBe(4);
-    const sum = (pick: (g: (typeof report.groups)[number]) => number): number => report.groups.reduce((s, g) => s + pick(g), 0);
+    const sum = (pick: (g: (typeof report.groups)[number]) => number): number =>
+      report.groups.reduce((s, g) => s + pick(g), 0);
     expect(sum((g) => g.runs)).toBe(report.total.runs);
     expect(sum((g) => g.successes)).toBe(report.total.successes);
     expect(sum((g) => g.generated_tokens)).toBe(report.total.generated_tokens);
@@ -102,7 +156,13 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
 });
 
 describe("builder cost", () => {
-  const settings = resolveCostSettings({ power_watts: 500, electricity_price_per_kwh: 0.4, currency: "EUR", hardware_price: 1000, api_prices: { "api-x": { input_per_million: 3, output_per_million: 15, as_of: "2025-01" } } });
+  const settings = resolveCostSettings({
+    power_watts: 500,
+    electricity_price_per_kwh: 0.4,
+    currency: "EUR",
+    hardware_price: 1000,
+    api_prices: { "api-x": { input_per_million: 3, output_per_million: 15, as_of: "2025-01" } },
+  });
 
   it("local cost = busy time × power × price; API cost = measured tokens × list prices; savings and break-even", async () => {
     const cost = computeCost(await computeStats(FIXTURE), settings);

@@ -16,7 +16,12 @@ const VERDICTS = ["VERIFIED", "VERIFIED", "VERIFIED", "FAILED", "UNVERIFIED"];
  * Writes `count` plausible metrics lines (four backends/models, some failures, verdicts and repair
  * rounds on most lines) one minute apart from `start`: test and benchmark input for `builder stats`.
  */
-export async function writeSyntheticMetrics(filePath: string, count: number, seed = 7, start = Date.parse("2025-01-01T00:00:00Z")): Promise<void> {
+export async function writeSyntheticMetrics(
+  filePath: string,
+  count: number,
+  seed = 7,
+  start = Date.parse("2025-01-01T00:00:00Z"),
+): Promise<void> {
   await mkdir(path.dirname(filePath), { recursive: true });
   const random = seededRandom(seed);
   const out = createWriteStream(filePath, { encoding: "utf8" });
@@ -42,7 +47,12 @@ export async function writeSyntheticMetrics(filePath: string, count: number, see
       total_ms: Math.round(success && speed ? (generated / speed) * 1000 + random() * 4000 : random() * 5000),
       success,
       error: success ? null : "GENERATION_TRUNCATED",
-      ...(i % 10 === 0 ? {} : { verdict: success ? VERDICTS[Math.floor(random() * VERDICTS.length)] : "UNVERIFIED", repair_rounds: Math.floor(random() * 3) }),
+      ...(i % 10 === 0
+        ? {}
+        : {
+            verdict: success ? VERDICTS[Math.floor(random() * VERDICTS.length)] : "UNVERIFIED",
+            repair_rounds: Math.floor(random() * 3),
+          }),
     };
     chunk += JSON.stringify(record) + "\n";
     if (chunk.length > 1 << 20) {

@@ -40,7 +40,9 @@ export function detectCores(): CoreCount {
   }
   if (process.platform === "darwin") {
     try {
-      const physical = Number(execFileSync("sysctl", ["-n", "hw.physicalcpu"], { encoding: "utf8", timeout: 2000 }).trim());
+      const physical = Number(
+        execFileSync("sysctl", ["-n", "hw.physicalcpu"], { encoding: "utf8", timeout: 2000 }).trim(),
+      );
       if (Number.isInteger(physical) && physical > 0) return { physical, logical, source: "sysctl" };
     } catch {
       // fall through

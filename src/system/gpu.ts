@@ -16,7 +16,10 @@ export interface GpuInfo {
 export type GpuDetection = { found: true; gpus: GpuInfo[] } | { found: false; reason: string };
 
 /** The query Builder sends; memory is in MiB because of `nounits`. */
-export const NVIDIA_SMI_ARGS = ["--query-gpu=name,driver_version,memory.total,memory.free,uuid", "--format=csv,noheader,nounits"];
+export const NVIDIA_SMI_ARGS = [
+  "--query-gpu=name,driver_version,memory.total,memory.free,uuid",
+  "--format=csv,noheader,nounits",
+];
 
 /**
  * Parses `nvidia-smi --query-gpu=name,driver_version,memory.total,memory.free[,uuid] --format=csv,noheader,nounits`.
@@ -79,7 +82,11 @@ export function visibleGpus(gpus: readonly GpuInfo[], cudaVisibleDevices: string
   if (cudaVisibleDevices === undefined) return [...gpus];
   const visible: GpuInfo[] = [];
   for (const entry of cudaVisibleDevices.split(",").map((e) => e.trim())) {
-    const gpu = /^\d+$/.test(entry) ? gpus.find((g) => g.index === Number(entry)) : entry !== "" ? gpus.find((g) => g.uuid?.toLowerCase().startsWith(entry.toLowerCase())) : undefined;
+    const gpu = /^\d+$/.test(entry)
+      ? gpus.find((g) => g.index === Number(entry))
+      : entry !== ""
+        ? gpus.find((g) => g.uuid?.toLowerCase().startsWith(entry.toLowerCase()))
+        : undefined;
     if (!gpu || visible.includes(gpu)) break;
     visible.push(gpu);
   }
@@ -116,5 +123,8 @@ export function cudaSelectionFor(gpuIndex: number, env: NodeJS.ProcessEnv): Cuda
   if (current === undefined) return { set: { ...order, CUDA_VISIBLE_DEVICES: String(gpuIndex) } };
   const entries = current.split(",").map((e) => e.trim());
   if (entries.includes(String(gpuIndex))) return { set: { ...order, CUDA_VISIBLE_DEVICES: String(gpuIndex) } };
-  return { set: {}, note: `gpu_index ${gpuIndex} is not among CUDA_VISIBLE_DEVICES=${current}; CUDA_VISIBLE_DEVICES decides which GPU is used` };
+  return {
+    set: {},
+    note: `gpu_index ${gpuIndex} is not among CUDA_VISIBLE_DEVICES=${current}; CUDA_VISIBLE_DEVICES decides which GPU is used`,
+  };
 }

@@ -18,14 +18,22 @@ export interface MemoryBudget {
  * one card by `gpu_index`; several visible cards together, since llama.cpp and Ollama split layers
  * across them), or RAM without a usable GPU. Undefined when the model runs on a remote server.
  */
-export function memoryBudget(config: BuilderConfig, detection: GpuDetection, env: NodeJS.ProcessEnv = process.env): MemoryBudget | undefined {
-  const serverUrl = config.backend === "ollama" ? config.ollama.host : config.backend === "openai" ? config.openai.baseUrl : undefined;
+export function memoryBudget(
+  config: BuilderConfig,
+  detection: GpuDetection,
+  env: NodeJS.ProcessEnv = process.env,
+): MemoryBudget | undefined {
+  const serverUrl =
+    config.backend === "ollama" ? config.ollama.host : config.backend === "openai" ? config.openai.baseUrl : undefined;
   if (serverUrl !== undefined && !isLocalUrl(serverUrl)) return undefined;
   if (detection.found && !(config.backend === "embedded" && config.gpu === false)) {
     // gpu_index is the embedded engine's; a local server picks its GPUs from its own environment.
     const gpus = usableGpus(detection.gpus, env, config.backend === "embedded" ? config.gpuIndex : undefined);
     if (gpus.length > 0) return { kind: "gpu", bytes: totalGpuBytes(gpus), label: gpuLabel(gpus), gpus };
-    const why = config.backend === "embedded" && config.gpuIndex !== undefined ? `gpu_index ${config.gpuIndex} names no visible GPU` : `CUDA_VISIBLE_DEVICES="${env.CUDA_VISIBLE_DEVICES ?? ""}" hides every GPU`;
+    const why =
+      config.backend === "embedded" && config.gpuIndex !== undefined
+        ? `gpu_index ${config.gpuIndex} names no visible GPU`
+        : `CUDA_VISIBLE_DEVICES="${env.CUDA_VISIBLE_DEVICES ?? ""}" hides every GPU`;
     return { kind: "ram", bytes: totalmem(), label: `RAM (${why}: the model runs on the CPU)` };
   }
   return { kind: "ram", bytes: totalmem(), label: "RAM (no GPU: the model runs on the CPU)" };

@@ -8,10 +8,24 @@ import { cudaSelectionFor, detectNvidiaGpus, parseNvidiaSmi, usableGpus, visible
 
 describe("nvidia-smi parsing", () => {
   it("reads name, driver and memory in MiB, one GPU a line", () => {
-    const gpus = parseNvidiaSmi("NVIDIA GeForce RTX 4090, 550.54.14, 24564, 23012\nNVIDIA H100 80GB HBM3, 550.54.14, 81559, 81000\n");
+    const gpus = parseNvidiaSmi(
+      "NVIDIA GeForce RTX 4090, 550.54.14, 24564, 23012\nNVIDIA H100 80GB HBM3, 550.54.14, 81559, 81000\n",
+    );
     expect(gpus).toEqual([
-      { index: 0, name: "NVIDIA GeForce RTX 4090", driverVersion: "550.54.14", totalBytes: 24564 * MIB, freeBytes: 23012 * MIB },
-      { index: 1, name: "NVIDIA H100 80GB HBM3", driverVersion: "550.54.14", totalBytes: 81559 * MIB, freeBytes: 81000 * MIB },
+      {
+        index: 0,
+        name: "NVIDIA GeForce RTX 4090",
+        driverVersion: "550.54.14",
+        totalBytes: 24564 * MIB,
+        freeBytes: 23012 * MIB,
+      },
+      {
+        index: 1,
+        name: "NVIDIA H100 80GB HBM3",
+        driverVersion: "550.54.14",
+        totalBytes: 81559 * MIB,
+        freeBytes: 81000 * MIB,
+      },
     ]);
   });
 
@@ -27,7 +41,10 @@ describe("nvidia-smi parsing", () => {
     process.env.PATH = `${bin}${path.delimiter}${saved ?? ""}`;
     try {
       const detection = await detectNvidiaGpus();
-      expect(detection).toEqual({ found: true, gpus: [{ index: 0, name: "Test GPU", driverVersion: "1.2.3", totalBytes: 24564 * MIB, freeBytes: 20000 * MIB }] });
+      expect(detection).toEqual({
+        found: true,
+        gpus: [{ index: 0, name: "Test GPU", driverVersion: "1.2.3", totalBytes: 24564 * MIB, freeBytes: 20000 * MIB }],
+      });
     } finally {
       process.env.PATH = saved;
     }
@@ -37,7 +54,10 @@ describe("nvidia-smi parsing", () => {
     const saved = process.env.PATH;
     process.env.PATH = tempDir("builder-empty-path-");
     try {
-      expect(await detectNvidiaGpus()).toEqual({ found: false, reason: expect.stringContaining("not installed") as string });
+      expect(await detectNvidiaGpus()).toEqual({
+        found: false,
+        reason: expect.stringContaining("not installed") as string,
+      });
     } finally {
       process.env.PATH = saved;
     }
@@ -46,7 +66,8 @@ describe("nvidia-smi parsing", () => {
 
 describe("physical cores", () => {
   it("counts distinct (physical id, core id) pairs, not hyper-threads", () => {
-    const cpu = (processor: number, physical: number, core: number): string => `processor\t: ${processor}\nphysical id\t: ${physical}\ncore id\t\t: ${core}\n`;
+    const cpu = (processor: number, physical: number, core: number): string =>
+      `processor\t: ${processor}\nphysical id\t: ${physical}\ncore id\t\t: ${core}\n`;
     const cpuinfo = [cpu(0, 0, 0), cpu(1, 0, 1), cpu(2, 0, 0), cpu(3, 0, 1), cpu(4, 1, 0), cpu(5, 1, 1)].join("\n");
     expect(parseCpuinfoPhysicalCores(cpuinfo)).toBe(4);
   });
@@ -89,7 +110,9 @@ describe("the GPUs a CUDA program can use", () => {
     expect(usableGpus(gpus, { CUDA_VISIBLE_DEVICES: "1" }, 1).map((g) => g.index)).toEqual([1]);
     expect(usableGpus(gpus, { CUDA_VISIBLE_DEVICES: "0" }, 1)).toEqual([]);
     expect(cudaSelectionFor(1, {})).toEqual({ set: { CUDA_DEVICE_ORDER: "PCI_BUS_ID", CUDA_VISIBLE_DEVICES: "1" } });
-    expect(cudaSelectionFor(1, { CUDA_VISIBLE_DEVICES: "0,1", CUDA_DEVICE_ORDER: "FASTEST_FIRST" })).toEqual({ set: { CUDA_VISIBLE_DEVICES: "1" } });
+    expect(cudaSelectionFor(1, { CUDA_VISIBLE_DEVICES: "0,1", CUDA_DEVICE_ORDER: "FASTEST_FIRST" })).toEqual({
+      set: { CUDA_VISIBLE_DEVICES: "1" },
+    });
     expect(cudaSelectionFor(1, { CUDA_VISIBLE_DEVICES: "0" }).note).toMatch(/CUDA_VISIBLE_DEVICES decides/);
   });
 });

@@ -1,14 +1,29 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors/errors.js";
-import { STRUCTURE_TOKENS, WORST_CASE_TOKENS_PER_CHAR, answerBounds, answerJsonSchema, fieldsAtBound } from "./answer-schema.js";
+import {
+  STRUCTURE_TOKENS,
+  WORST_CASE_TOKENS_PER_CHAR,
+  answerBounds,
+  answerJsonSchema,
+  fieldsAtBound,
+} from "./answer-schema.js";
 
-const task = { task_id: "t", objective: "o", files: ["src/a.ts"], acceptance: [], constraints: { loc_max: 10, pack: "" } };
+const task = {
+  task_id: "t",
+  objective: "o",
+  files: ["src/a.ts"],
+  acceptance: [],
+  constraints: { loc_max: 10, pack: "" },
+};
 
 describe("answer schema bounds", () => {
   it.each([1024, 1536, 4096, 32768])("any answer the grammar allows fits in num_predict=%i tokens", (numPredict) => {
     const bounds = answerBounds(numPredict, task.files);
     const filePathTokens = Math.max(...task.files.map((f) => f.length)) * WORST_CASE_TOKENS_PER_CHAR;
-    const worstCase = STRUCTURE_TOKENS + filePathTokens + (bounds.suggested_code + bounds.tests + bounds.explanation) * WORST_CASE_TOKENS_PER_CHAR;
+    const worstCase =
+      STRUCTURE_TOKENS +
+      filePathTokens +
+      (bounds.suggested_code + bounds.tests + bounds.explanation) * WORST_CASE_TOKENS_PER_CHAR;
     expect(worstCase).toBeLessThanOrEqual(numPredict);
     expect(bounds.suggested_code).toBeGreaterThan(bounds.explanation);
   });
@@ -46,6 +61,8 @@ describe("answer schema bounds", () => {
   it("names the fields that used their whole bound", () => {
     const schema = answerJsonSchema(task, 1024);
     const full = "x".repeat(schema.properties.tests.maxLength ?? 0);
-    expect(fieldsAtBound({ file_path: "src/a.ts", suggested_code: "ok", explanation: "", tests: full }, schema)).toEqual(["tests"]);
+    expect(
+      fieldsAtBound({ file_path: "src/a.ts", suggested_code: "ok", explanation: "", tests: full }, schema),
+    ).toEqual(["tests"]);
   });
 });

@@ -55,9 +55,11 @@ export function answerBounds(numPredict: number, filePathChoices: readonly strin
 const MIN_FIELD_CHARS = 16;
 
 function boundsFor(numPredict: number, filePathChoices: readonly string[]): AnswerBounds {
-  const filePathTokens = filePathChoices.length > 0 ? Math.max(...filePathChoices.map((f) => f.length)) * WORST_CASE_TOKENS_PER_CHAR : 0;
+  const filePathTokens =
+    filePathChoices.length > 0 ? Math.max(...filePathChoices.map((f) => f.length)) * WORST_CASE_TOKENS_PER_CHAR : 0;
   const free = numPredict - STRUCTURE_TOKENS - filePathTokens;
-  const filePathFree = filePathChoices.length > 0 ? 0 : Math.min(255, Math.floor((free * 0.05) / WORST_CASE_TOKENS_PER_CHAR));
+  const filePathFree =
+    filePathChoices.length > 0 ? 0 : Math.min(255, Math.floor((free * 0.05) / WORST_CASE_TOKENS_PER_CHAR));
   const rest = free - filePathFree * WORST_CASE_TOKENS_PER_CHAR;
   return {
     file_path: filePathFree,
@@ -68,7 +70,11 @@ function boundsFor(numPredict: number, filePathChoices: readonly string[]): Answ
 }
 
 function roomy(bounds: AnswerBounds, filePathChoices: readonly string[]): boolean {
-  return bounds.suggested_code >= MIN_FIELD_CHARS && bounds.explanation >= MIN_FIELD_CHARS && (filePathChoices.length > 0 || bounds.file_path >= MIN_FIELD_CHARS);
+  return (
+    bounds.suggested_code >= MIN_FIELD_CHARS &&
+    bounds.explanation >= MIN_FIELD_CHARS &&
+    (filePathChoices.length > 0 || bounds.file_path >= MIN_FIELD_CHARS)
+  );
 }
 
 /** The smallest budget whose bounds are roomy (bounds grow with the budget, so a binary search finds it). */
@@ -90,15 +96,25 @@ function smallestRoomyBudget(from: number, filePathChoices: readonly string[]): 
  */
 export function answerJsonSchema(task: BuilderTask, numPredict: number, bounded = true): AnswerJsonSchema {
   const choices = task.files;
-  const bounds = bounded ? answerBounds(numPredict, choices) : { file_path: undefined, suggested_code: undefined, tests: undefined, explanation: undefined };
+  const bounds = bounded
+    ? answerBounds(numPredict, choices)
+    : { file_path: undefined, suggested_code: undefined, tests: undefined, explanation: undefined };
   return {
     type: "object",
     properties: {
       file_path:
         choices.length > 0
           ? { type: "string", enum: [...choices], description: "the file to create or replace" }
-          : { type: "string", maxLength: bounds.file_path, description: "workspace-relative path of the file to create or replace" },
-      suggested_code: { type: "string", maxLength: bounds.suggested_code, description: "the complete new content of file_path" },
+          : {
+              type: "string",
+              maxLength: bounds.file_path,
+              description: "workspace-relative path of the file to create or replace",
+            },
+      suggested_code: {
+        type: "string",
+        maxLength: bounds.suggested_code,
+        description: "the complete new content of file_path",
+      },
       explanation: { type: "string", maxLength: bounds.explanation, description: "what changed and why" },
       tests: { type: "string", maxLength: bounds.tests, description: "test code for the change" },
     },

@@ -20,7 +20,10 @@ export function parseTask(value: unknown, source: string): BuilderTask {
 /** Parses task JSON text. */
 export function parseTaskJson(text: string, source: string): BuilderTask {
   if (text.trim() === "") {
-    throw new TaskValidationError(`No task in ${source}: it is empty. Pass task JSON, a task file, or -m "objective".`, { source });
+    throw new TaskValidationError(
+      `No task in ${source}: it is empty. Pass task JSON, a task file, or -m "objective".`,
+      { source },
+    );
   }
   let value: unknown;
   try {
@@ -37,9 +40,12 @@ export async function readTaskFile(filePath: string): Promise<BuilderTask> {
   try {
     text = await readFile(filePath, "utf8");
   } catch (error) {
-    throw new TaskValidationError(`Cannot read task file ${filePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, {
-      source: filePath,
-    });
+    throw new TaskValidationError(
+      `Cannot read task file ${filePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+      {
+        source: filePath,
+      },
+    );
   }
   return parseTaskJson(text, filePath);
 }
@@ -69,7 +75,10 @@ export const DEFAULT_LOC_MAX = 200;
  * and a random suffix (so two tasks started in the same millisecond, by two processes, still differ).
  */
 export function newFlagTaskId(now: Date = new Date()): string {
-  return `task-${now.toISOString().replace(/[-:.TZ]/g, "").slice(0, 17)}-${randomBytes(4).toString("hex")}`;
+  return `task-${now
+    .toISOString()
+    .replace(/[-:.TZ]/g, "")
+    .slice(0, 17)}-${randomBytes(4).toString("hex")}`;
 }
 
 /** Builds a task from flags; `task_id` defaults to {@link newFlagTaskId}. */

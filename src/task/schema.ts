@@ -84,6 +84,9 @@ export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;
 export const BaseHashesSchema = z.record(z.string(), z.string().nullable());
 
 /** Builder's result: the model's answer plus Builder's honest verification report. */
-export const CodeSuggestionSchema = ModelAnswerSchema.extend({ verification: VerificationSchema, base_hashes: BaseHashesSchema.optional() });
+export const CodeSuggestionSchema = ModelAnswerSchema.extend({
+  verification: VerificationSchema,
+  base_hashes: BaseHashesSchema.optional(),
+});
 
 export type CodeSuggestion = z.infer<typeof CodeSuggestionSchema>;

@@ -61,7 +61,10 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LevelWith
   const fromEnv = env.BUILDER_LOG_LEVEL;
   if (fromEnv === undefined || fromEnv === "") return "info";
   if ((LOG_LEVELS as readonly string[]).includes(fromEnv)) return fromEnv as LevelWithSilent;
-  throw new ConfigError(`BUILDER_LOG_LEVEL="${fromEnv}" is not a log level. Use one of: ${LOG_LEVELS.join(", ")}.`, { variable: "BUILDER_LOG_LEVEL", allowed: [...LOG_LEVELS] });
+  throw new ConfigError(`BUILDER_LOG_LEVEL="${fromEnv}" is not a log level. Use one of: ${LOG_LEVELS.join(", ")}.`, {
+    variable: "BUILDER_LOG_LEVEL",
+    allowed: [...LOG_LEVELS],
+  });
 }
 
 /** `BUILDER_LOG_FORMAT` (json or pretty), checked like BUILDER_LOG_LEVEL; unset: undefined. */
@@ -69,7 +72,9 @@ export function logFormatFromEnv(env: NodeJS.ProcessEnv = process.env): LogForma
   const value = env.BUILDER_LOG_FORMAT;
   if (value === undefined || value === "") return undefined;
   if ((LOG_FORMATS as readonly string[]).includes(value)) return value as LogFormat;
-  throw new ConfigError(`BUILDER_LOG_FORMAT="${value}" is not a log format. Use json or pretty.`, { variable: "BUILDER_LOG_FORMAT" });
+  throw new ConfigError(`BUILDER_LOG_FORMAT="${value}" is not a log format. Use json or pretty.`, {
+    variable: "BUILDER_LOG_FORMAT",
+  });
 }
 
 function safeFormatFromEnv(): LogFormat | undefined {

@@ -7,7 +7,8 @@
  */
 
 /** A secret's name, then "is"/"was" (optionally with a colon) or a colon, then the value (a sentence's comma or full stop after it is kept). */
-const PROSE_SECRET = /\b(pass(?:word|phrase|wd)?|pwd|pin|secret|api[ _-]?key|access[ _-]?key|token)(\s+(?:is|was)\s*:?\s+|\s*:\s+)([^\s"'`]{2,}[^\s"'`,;.])/gi;
+const PROSE_SECRET =
+  /\b(pass(?:word|phrase|wd)?|pwd|pin|secret|api[ _-]?key|access[ _-]?key|token)(\s+(?:is|was)\s*:?\s+|\s*:\s+)([^\s"'`]{2,}[^\s"'`,;.])/gi;
 
 /** A value that is code: an identifier or property chain, maybe called without arguments, indexed or asserted non-null. */
 const CODE_LIKE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\(\)|\[\])?[!?]?[,;:)]*$/;
@@ -20,7 +21,9 @@ const EMAIL = /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g;
 /** Returns `text` with prose secrets and email addresses replaced by `***`. */
 export function maskProseSecrets(text: string): string {
   return text
-    .replace(PROSE_SECRET, (whole: string, name: string, separator: string, value: string) => (isSecretValue(value, /\b(?:is|was)\b/i.test(separator)) ? `${name}${separator}***` : whole))
+    .replace(PROSE_SECRET, (whole: string, name: string, separator: string, value: string) =>
+      isSecretValue(value, /\b(?:is|was)\b/i.test(separator)) ? `${name}${separator}***` : whole,
+    )
     .replace(EMAIL, "***@***");
 }
 

@@ -7,7 +7,8 @@ const AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
 const PEM_BODY = "MIIEowIBAAKCAQEA7bq0pN1xY2sRqLmZ8e9WmS0kQ3\nXr4Vb1aQz8oP2nJ5Kt";
 const PEM = `-----BEGIN RSA PRIVATE KEY-----\n${PEM_BODY}\n-----END RSA PRIVATE KEY-----`;
-const JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+const JWT =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
 const GOOGLE = "AIzaSyA1234567890abcdefghijklmnopqrstuv";
 const GITHUB = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
 const GITHUB_PAT = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz";
@@ -47,7 +48,7 @@ const MUST_NOT_TOUCH: readonly string[] = [
   "const headers = { Authorization: `Bearer ${token}` };",
   "const url = `https://${user}:${password}@${host}/db`;",
   "const usage = { prompt_tokens: 12, max_tokens: 256 };",
-  "const verify = (token: string): boolean => token.startsWith(\"v1.\");",
+  'const verify = (token: string): boolean => token.startsWith("v1.");',
   "token = next.value;",
 ];
 
@@ -67,7 +68,9 @@ describe("secret masking for code kept as training data", () => {
   });
 
   it("masks only the value, keeping names, quotes and the PEM armour", () => {
-    expect(maskSecretsInCode(`const cfg = { password: "hunter2", "x-api-key": 'k3y' };`)).toBe(`const cfg = { password: "***", "x-api-key": '***' };`);
+    expect(maskSecretsInCode(`const cfg = { password: "hunter2", "x-api-key": 'k3y' };`)).toBe(
+      `const cfg = { password: "***", "x-api-key": '***' };`,
+    );
     expect(maskSecretsInCode(`AWS_SECRET_ACCESS_KEY = "${AWS_SECRET}"`)).toBe('AWS_SECRET_ACCESS_KEY = "***"');
     expect(maskSecretsInCode(PEM)).toBe("-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----");
   });
@@ -88,7 +91,10 @@ describe("secret masking for code kept as training data", () => {
     const masked = maskSecretsInCode(source);
     for (const secret of [AWS_SECRET, "MIIEowIBAAKCAQEA", JWT]) expect(masked).not.toContain(secret);
     expect(masked).toContain("function login(password: string): boolean {");
-    const output = ts.transpileModule(masked, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022 } });
+    const output = ts.transpileModule(masked, {
+      reportDiagnostics: true,
+      compilerOptions: { target: ts.ScriptTarget.ES2022 },
+    });
     expect(output.diagnostics ?? []).toEqual([]);
   });
 

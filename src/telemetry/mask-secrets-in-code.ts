@@ -18,7 +18,8 @@ const QUOTED_ASSIGNMENT =
  * prose (`password=hunter2`). Formatted code puts spaces around `=`, so this does not touch
  * `token = next`; a value running on into `(`, `.` or `[` is an expression and is left alone.
  */
-const GLUED_ASSIGNMENT = /((?<![\w$.-])([A-Za-z_][\w-]*)=)(?![=>\s"'`$])([^\s"'`,;&()[\]{}<>.]+)(?=[\s"'`,;&)\]}<>]|$)/g;
+const GLUED_ASSIGNMENT =
+  /((?<![\w$.-])([A-Za-z_][\w-]*)=)(?![=>\s"'`$])([^\s"'`,;&()[\]{}<>.]+)(?=[\s"'`,;&)\]}<>]|$)/g;
 
 const BEARER = /\bBearer\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{8,}/g;
 
@@ -28,8 +29,12 @@ const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@"'`]+:)(?!\$\{)[^\s@/"'
 /** Returns `text` (code or a prompt) with secret values replaced by `***`, keeping the code valid. */
 export function maskSecretsInCode(text: string): string {
   let masked = applyPatterns(text, TOKEN_PATTERNS);
-  masked = masked.replace(QUOTED_ASSIGNMENT, (whole: string, before: string, _q: string, name: string, quote: string, content: string) =>
-    isSecretName(name) && content !== "***" && !(quote === "`" && content.includes("${")) ? `${before}${quote}***${quote}` : whole,
+  masked = masked.replace(
+    QUOTED_ASSIGNMENT,
+    (whole: string, before: string, _q: string, name: string, quote: string, content: string) =>
+      isSecretName(name) && content !== "***" && !(quote === "`" && content.includes("${"))
+        ? `${before}${quote}***${quote}`
+        : whole,
   );
   masked = masked.replace(GLUED_ASSIGNMENT, (whole: string, before: string, name: string, value: string) =>
     isSecretName(name) && value !== "***" ? `${before}***` : whole,

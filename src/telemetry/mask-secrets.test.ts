@@ -48,7 +48,11 @@ describe("prose secrets in logs", () => {
     expect(maskSecretsInText("the password is Hunter2-S3cret! ok")).toBe("the password is *** ok");
     expect(maskSecretsInText("my old password was hunter22")).toBe("my old password was ***");
     expect(maskSecretsInText("write to bob@corp.example")).toBe("write to ***@***");
-    expect(maskTrainingText("function f(password: unknown): password is string")).toBe("function f(password: unknown): password is string");
-    expect(maskTrainingText("the password is Hunter2-S3cret!, mail bob@corp.example")).toBe("the password is ***, mail ***@***");
+    expect(maskTrainingText("function f(password: unknown): password is string")).toBe(
+      "function f(password: unknown): password is string",
+    );
+    expect(maskTrainingText("the password is Hunter2-S3cret!, mail bob@corp.example")).toBe(
+      "the password is ***, mail ***@***",
+    );
   });
 });

@@ -70,4 +70,3 @@ export async function recordRunMetrics(metrics: RunMetrics, workspace: string, l
     logger.warn({ err: error }, `could not append to ${metricsFile(workspace)}; metrics were logged above only`);
   }
 }
-

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { colorAllowed, defaultLogFormat, formatLogLine } from "./pretty-log.js";
 
-const LINE = JSON.stringify({ level: "warn", time: "2026-12-02T00:17:21.045Z", msg: "num_thread: 16 is more than 2 cores", pack: "crm_pack" });
+const LINE = JSON.stringify({
+  level: "warn",
+  time: "2026-12-02T00:17:21.045Z",
+  msg: "num_thread: 16 is more than 2 cores",
+  pack: "crm_pack",
+});
 
 describe("pretty log lines", () => {
   it("turn a JSON line into time, level, message and fields, coloured by level", () => {

@@ -46,7 +46,11 @@ export function formatLogLine(line: string, color: boolean): string {
     .join(" ");
   const label = levelText.toUpperCase().padEnd(5);
   const paint = (code: string | undefined, text: string): string => (color && code ? `${code}${text}${RESET}` : text);
-  return [paint(DIM, clock), paint(LEVEL_COLORS[levelText], label), String(msg ?? ""), fields ? paint(DIM, fields) : ""].filter((part) => part !== "").join(" ") + "\n";
+  return (
+    [paint(DIM, clock), paint(LEVEL_COLORS[levelText], label), String(msg ?? ""), fields ? paint(DIM, fields) : ""]
+      .filter((part) => part !== "")
+      .join(" ") + "\n"
+  );
 }
 
 /** A pino destination that writes each JSON line to `target` as a readable line. */

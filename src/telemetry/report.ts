@@ -19,11 +19,19 @@ export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined,
     ["latency", `${metrics.total_ms} ms total`],
     ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as Array<[string, string]>) : []),
     // Builder's own process: with a server backend the model's memory is the server's, not this.
-    ["Builder RSS", `${mib(memory.rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`],
+    [
+      "Builder RSS",
+      `${mib(memory.rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`,
+    ],
   ];
   if (metrics.check_ms) {
     rows.push(["repairs", `${metrics.repair_rounds ?? 0} round(s)`]);
-    rows.push(["checks", Object.entries(metrics.check_ms).map(([name, ms]) => `${name} ${ms} ms`).join(", ") + ` (verification ${metrics.verify_ms ?? 0} ms in all)`]);
+    rows.push([
+      "checks",
+      Object.entries(metrics.check_ms)
+        .map(([name, ms]) => `${name} ${ms} ms`)
+        .join(", ") + ` (verification ${metrics.verify_ms ?? 0} ms in all)`,
+    ]);
   }
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);

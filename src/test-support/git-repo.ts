@@ -6,11 +6,15 @@ import { tempDir, writeFiles } from "./fixtures.js";
 
 /** Runs git in `cwd` with a fixed identity; returns stdout. */
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", ["-c", "user.name=Builder Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", ...args], {
-    cwd,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return execFileSync(
+    "git",
+    ["-c", "user.name=Builder Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", ...args],
+    {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
 }
 
 /** A real git repository in a temp folder holding `files`, committed. */
@@ -39,7 +43,9 @@ export function treeSnapshot(root: string): Record<string, string> {
       else if (stats.isDirectory()) {
         out[`${relative}/`] = `dir ${(stats.mode & 0o7777).toString(8)}`;
         visit(relative);
-      } else out[relative] = `${(stats.mode & 0o7777).toString(8)} ${createHash("sha256").update(readFileSync(full)).digest("hex")}`;
+      } else
+        out[relative] =
+          `${(stats.mode & 0o7777).toString(8)} ${createHash("sha256").update(readFileSync(full)).digest("hex")}`;
     }
   };
   visit("");

@@ -54,7 +54,14 @@ export async function startOllamaLikeServer(options: OllamaLikeOptions = {}): Pr
   };
 }
 
-function route(method: string, path: string, body: unknown, res: ServerResponse, models: ServedModel[], options: OllamaLikeOptions): void {
+function route(
+  method: string,
+  path: string,
+  body: unknown,
+  res: ServerResponse,
+  models: ServedModel[],
+  options: OllamaLikeOptions,
+): void {
   const request = (body ?? {}) as Record<string, unknown>;
   if (method === "GET" && path === "/api/version") return json(res, 200, { version: options.version ?? "0.6.8" });
   if (method === "GET" && path === "/api/tags") {
@@ -65,7 +72,14 @@ function route(method: string, path: string, body: unknown, res: ServerResponse,
         modified_at: "2025-01-01T00:00:00Z",
         size: m.size,
         digest: "0".repeat(64),
-        details: { parent_model: "", format: "gguf", family: m.family ?? "llama", families: null, parameter_size: m.parameterSize ?? "", quantization_level: m.quantization ?? "" },
+        details: {
+          parent_model: "",
+          format: "gguf",
+          family: m.family ?? "llama",
+          families: null,
+          parameter_size: m.parameterSize ?? "",
+          quantization_level: m.quantization ?? "",
+        },
       })),
     });
   }
@@ -77,7 +91,14 @@ function route(method: string, path: string, body: unknown, res: ServerResponse,
       modelfile: `FROM ${model.name}`,
       parameters: "",
       template: "{{ .Prompt }}",
-      details: { parent_model: "", format: "gguf", family: model.family ?? "llama", families: [model.family ?? "llama"], parameter_size: model.parameterSize ?? "", quantization_level: model.quantization ?? "" },
+      details: {
+        parent_model: "",
+        format: "gguf",
+        family: model.family ?? "llama",
+        families: [model.family ?? "llama"],
+        parameter_size: model.parameterSize ?? "",
+        quantization_level: model.quantization ?? "",
+      },
       model_info: model.modelInfo ?? {},
     });
   }
@@ -90,11 +111,17 @@ function route(method: string, path: string, body: unknown, res: ServerResponse,
     }
     if (behaviour === "error") return json(res, 400, { error: "neither 'from' or 'files' was specified" });
     if (!request.model || !request.from) return json(res, 400, { error: "neither 'from' or 'files' was specified" });
-    models.push({ name: String(request.model).includes(":") ? String(request.model) : `${String(request.model)}:latest`, size: 1 });
+    models.push({
+      name: String(request.model).includes(":") ? String(request.model) : `${String(request.model)}:latest`,
+      size: 1,
+    });
     return json(res, 200, { status: "success" });
   }
   if (method === "GET" && path === "/v1/models") {
-    return json(res, 200, { object: "list", data: models.map((m) => ({ id: m.name, object: "model", created: 1_700_000_000, owned_by: "library" })) });
+    return json(res, 200, {
+      object: "list",
+      data: models.map((m) => ({ id: m.name, object: "model", created: 1_700_000_000, owned_by: "library" })),
+    });
   }
   res.writeHead(404, { "content-type": "text/plain" });
   res.end("404 page not found");

@@ -9,14 +9,34 @@ import { CLI_PATH, type CliResult } from "./cli.js";
  * else sees it; writes fail with EROFS, as on a read-only volume). As any other user, write permission
  * is removed for the run and restored after (writes fail with EACCES).
  */
-export async function runCliReadOnly(root: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string } = {}): Promise<CliResult> {
+export async function runCliReadOnly(
+  root: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: string } = {},
+): Promise<CliResult> {
   const node = [process.execPath, CLI_PATH, ...args];
   const asRoot = process.getuid?.() === 0;
   if (!asRoot) execFileSync("chmod", ["-R", "a-w", root]);
   try {
-    const [command, ...rest] = asRoot ? ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', root, ...node] : node;
+    const [command, ...rest] = asRoot
+      ? [
+          "unshare",
+          "--mount",
+          "--propagation",
+          "private",
+          "sh",
+          "-c",
+          'mount --bind -o ro "$0" "$0" && exec "$@"',
+          root,
+          ...node,
+        ]
+      : node;
     return await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(command as string, rest, { cwd: options.cwd ?? root, env: { ...process.env, BUILDER_LOG_LEVEL: "info", BUILDER_KEEP_ALIVE: "0", ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(command as string, rest, {
+        cwd: options.cwd ?? root,
+        env: { ...process.env, BUILDER_LOG_LEVEL: "info", BUILDER_KEEP_ALIVE: "0", ...options.env },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -17,7 +17,10 @@ export interface ScriptedServer {
 }
 
 /** Starts a scripted server (on `port`, default any free one); `handle` gets each request with its parsed JSON body. */
-export async function scriptedServer(handle: (request: ReceivedRequest, response: ServerResponse) => void | Promise<void>, port = 0): Promise<ScriptedServer> {
+export async function scriptedServer(
+  handle: (request: ReceivedRequest, response: ServerResponse) => void | Promise<void>,
+  port = 0,
+): Promise<ScriptedServer> {
   const requests: ReceivedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -30,7 +33,12 @@ export async function scriptedServer(handle: (request: ReceivedRequest, response
       } catch {
         // keep the text
       }
-      const received = { method: req.method ?? "GET", path: new URL(req.url ?? "/", "http://x").pathname, headers: req.headers, body };
+      const received = {
+        method: req.method ?? "GET",
+        path: new URL(req.url ?? "/", "http://x").pathname,
+        headers: req.headers,
+        body,
+      };
       requests.push(received);
       void handle(received, res);
     });
@@ -62,7 +70,14 @@ export function ollamaShow(response: ServerResponse, numCtx = 2048): void {
   response.end(
     JSON.stringify({
       parameters: `num_ctx ${numCtx}`,
-      details: { family: "llama", parameter_size: "1B", quantization_level: "Q4_K_M", format: "gguf", families: ["llama"], parent_model: "" },
+      details: {
+        family: "llama",
+        parameter_size: "1B",
+        quantization_level: "Q4_K_M",
+        format: "gguf",
+        families: ["llama"],
+        parent_model: "",
+      },
       model_info: { "llama.context_length": 4096 },
       capabilities: ["completion"],
     }),
@@ -71,7 +86,14 @@ export function ollamaShow(response: ServerResponse, numCtx = 2048): void {
 
 /** One NDJSON chat piece as Ollama streams it. */
 export function ollamaPiece(content: string): string {
-  return JSON.stringify({ model: "m", created_at: new Date().toISOString(), message: { role: "assistant", content }, done: false }) + "\n";
+  return (
+    JSON.stringify({
+      model: "m",
+      created_at: new Date().toISOString(),
+      message: { role: "assistant", content },
+      done: false,
+    }) + "\n"
+  );
 }
 
 /** Ollama's final chat line with its counters. */

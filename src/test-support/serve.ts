@@ -18,9 +18,28 @@ export interface ServeProcess {
  * Starts `builder serve` (the built CLI) on a free loopback port with one thread and a 4,096-token
  * context, and waits for the line on stdout that says where it listens.
  */
-export function startServe(modelPath: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const args = [CLI_PATH, "serve", "--model", modelPath, "--port", "0", "--threads", "1", "--num-ctx", "4096", ...extraArgs];
-  const child = spawn(process.execPath, args, { env: { ...process.env, BUILDER_LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+export function startServe(
+  modelPath: string,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServeProcess> {
+  const args = [
+    CLI_PATH,
+    "serve",
+    "--model",
+    modelPath,
+    "--port",
+    "0",
+    "--threads",
+    "1",
+    "--num-ctx",
+    "4096",
+    ...extraArgs,
+  ];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, BUILDER_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -44,7 +63,14 @@ export function startServe(modelPath: string, extraArgs: string[] = [], env: Nod
       if (!line) return;
       clearTimeout(timer);
       const info = JSON.parse(line) as { url: string; model: string };
-      resolve({ url: info.url, model: info.model, child, stderr: () => stderr, stop: () => stopWith("SIGTERM"), kill: () => stopWith("SIGKILL") });
+      resolve({
+        url: info.url,
+        model: info.model,
+        child,
+        stderr: () => stderr,
+        stop: () => stopWith("SIGTERM"),
+        kill: () => stopWith("SIGKILL"),
+      });
     });
   });
 }

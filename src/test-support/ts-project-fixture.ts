@@ -41,20 +41,26 @@ export function typescriptProject(options: TsFixtureOptions = {}): string {
   const root = tempDir("builder-tsproj-");
   const runner = options.runner ?? "vitest";
   const pkg: Record<string, unknown> = { name: "fixture", private: true, type: "module" };
-  if (runner === "vitest") Object.assign(pkg, { scripts: { test: "vitest run" }, devDependencies: { vitest: "*", typescript: "*" } });
-  if (runner === "node-test") Object.assign(pkg, { scripts: { test: "node --test" }, devDependencies: { typescript: "*" } });
+  if (runner === "vitest")
+    Object.assign(pkg, { scripts: { test: "vitest run" }, devDependencies: { vitest: "*", typescript: "*" } });
+  if (runner === "node-test")
+    Object.assign(pkg, { scripts: { test: "node --test" }, devDependencies: { typescript: "*" } });
   writeFiles(root, {
     "package.json": JSON.stringify(pkg, null, 2),
     "tsconfig.json": FIXTURE_TSCONFIG,
     ".gitignore": "node_modules/\nnode_modules\n.builder/\n",
-    "src/math.ts": "/** Adds two numbers. */\nexport function add(a: number, b: number): number {\n  return a + b;\n}\n",
-    "src/report.ts": 'import { add } from "./math.js";\n\nexport function total(values: number[]): number {\n  return values.reduce((sum, v) => add(sum, v), 0);\n}\n',
+    "src/math.ts":
+      "/** Adds two numbers. */\nexport function add(a: number, b: number): number {\n  return a + b;\n}\n",
+    "src/report.ts":
+      'import { add } from "./math.js";\n\nexport function total(values: number[]): number {\n  return values.reduce((sum, v) => add(sum, v), 0);\n}\n',
     ...options.files,
   });
   symlinkSync(OWN_NODE_MODULES, path.join(root, "node_modules"));
   if (options.git) {
     const git = (...args: string[]): void => {
-      execFileSync("git", ["-C", root, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { stdio: "ignore" });
+      execFileSync("git", ["-C", root, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args], {
+        stdio: "ignore",
+      });
     };
     git("init", "-q", "-b", "main");
     git("add", "-A");
@@ -71,7 +77,8 @@ export function hashTree(root: string): Record<string, string> {
       if (["node_modules", ".git", ".builder"].includes(entry.name)) continue;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) hashes[path.relative(root, full)] = createHash("sha256").update(readFileSync(full)).digest("hex");
+      else if (entry.isFile())
+        hashes[path.relative(root, full)] = createHash("sha256").update(readFileSync(full)).digest("hex");
     }
   };
   walk(root);

@@ -2,7 +2,12 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import type { ModelAnswer } from "../task/schema.js";
 import { toWorkspaceRelative } from "../workspace/paths.js";
-import { detectTestConvention as detectConventionFromFiles, isTestFile, testPathFor, type TestConvention } from "../workspace/test-placement.js";
+import {
+  detectTestConvention as detectConventionFromFiles,
+  isTestFile,
+  testPathFor,
+  type TestConvention,
+} from "../workspace/test-placement.js";
 
 export { testPathFor, type TestConvention };
 
@@ -71,7 +76,12 @@ export function editsForAnswer(workspace: string, answer: ModelAnswer): AnswerEd
   const codePath = resolveWorkspacePath(workspace, answer.file_path);
   const testPath = isTestFile(codePath) ? codePath : testPathFor(codePath, detectTestConvention(workspace, codePath));
   // An edit answer names every file it changes: those are the edits, deletions included.
-  if (answer.changes) return { edits: answer.changes.map((c) => ({ path: resolveWorkspacePath(workspace, c.path), content: c.content })), codePath, testPath };
+  if (answer.changes)
+    return {
+      edits: answer.changes.map((c) => ({ path: resolveWorkspacePath(workspace, c.path), content: c.content })),
+      codePath,
+      testPath,
+    };
   const edits: FileEdit[] = [{ path: codePath, content: answer.suggested_code }];
   if (answer.tests.trim() !== "" && testPath !== codePath) edits.push({ path: testPath, content: answer.tests });
   return { edits, codePath, testPath };

@@ -25,8 +25,10 @@ export function countChangedLines(before: string, after: string): ChangedLines {
   }
   const x = a.slice(start, endA);
   const y = b.slice(start, endB);
-  if (x.length === 0 || y.length === 0) return { changed: x.length + y.length, added: y.length, removed: x.length, exact: true };
-  if ((x.length + 1) * (y.length + 1) > MAX_CELLS) return { changed: Math.max(x.length, y.length), added: y.length, removed: x.length, exact: false };
+  if (x.length === 0 || y.length === 0)
+    return { changed: x.length + y.length, added: y.length, removed: x.length, exact: true };
+  if ((x.length + 1) * (y.length + 1) > MAX_CELLS)
+    return { changed: Math.max(x.length, y.length), added: y.length, removed: x.length, exact: false };
   return diffMiddle(x, y);
 }
 
@@ -38,7 +40,10 @@ function diffMiddle(x: string[], y: string[]): ChangedLines {
   const lcs = new Uint32Array((n + 1) * width);
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      lcs[i * width + j] = x[i] === y[j] ? (lcs[(i + 1) * width + j + 1] ?? 0) + 1 : Math.max(lcs[(i + 1) * width + j] ?? 0, lcs[i * width + j + 1] ?? 0);
+      lcs[i * width + j] =
+        x[i] === y[j]
+          ? (lcs[(i + 1) * width + j + 1] ?? 0) + 1
+          : Math.max(lcs[(i + 1) * width + j] ?? 0, lcs[i * width + j + 1] ?? 0);
     }
   }
   let i = 0;

@@ -8,7 +8,9 @@ describe("runLint", () => {
     writeFiles(root, { "src/a.ts": "export const a = 1;\n" });
     const result = await runLint({ root, files: ["src/a.ts"], timeoutMs: 10_000 });
     expect(result.status).toBe("failed");
-    expect(result.diagnostics[0]).toMatch(/ESLint is not installed in the workspace.*verify\.lint_command.*verify\.checks\.lint/);
+    expect(result.diagnostics[0]).toMatch(
+      /ESLint is not installed in the workspace.*verify\.lint_command.*verify\.checks\.lint/,
+    );
   });
 
   it("reads ESLint's JSON format from a configured command: errors fail, warnings are notes", async () => {
@@ -31,8 +33,15 @@ process.exitCode = 1;
 
   it("passes or fails a plain command by its exit status", async () => {
     const root = tempDir();
-    expect(await runLint({ root, files: ["a.ts"], command: "true", timeoutMs: 10_000 })).toMatchObject({ status: "passed" });
-    const failed = await runLint({ root, files: ["a.ts"], command: `node -e "console.error('a.ts: bad style'); process.exit(3)"`, timeoutMs: 10_000 });
+    expect(await runLint({ root, files: ["a.ts"], command: "true", timeoutMs: 10_000 })).toMatchObject({
+      status: "passed",
+    });
+    const failed = await runLint({
+      root,
+      files: ["a.ts"],
+      command: `node -e "console.error('a.ts: bad style'); process.exit(3)"`,
+      timeoutMs: 10_000,
+    });
     expect(failed).toMatchObject({ status: "failed", diagnostics: ["a.ts: bad style"] });
   });
 });

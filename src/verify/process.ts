@@ -28,7 +28,11 @@ export interface RunProcessOptions {
  * Runs a command with a time limit, keeping the tail of its output. On timeout the whole process
  * group is killed, so test runners cannot leave workers behind.
  */
-export function runProcess(command: string, args: readonly string[], options: RunProcessOptions): Promise<ProcessResult> {
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: RunProcessOptions,
+): Promise<ProcessResult> {
   const started = performance.now();
   const max = options.maxOutputChars ?? 200_000;
   return new Promise((resolve, reject) => {
@@ -72,7 +76,14 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       clearTimeout(timer);
       // A finished runner may leave grandchildren (workers) in its group: end them too.
       if (!timedOut) kill();
-      resolve({ code, signal, timedOut, output: output.slice(-max), stdout: stdout.slice(-max), durationMs: performance.now() - started });
+      resolve({
+        code,
+        signal,
+        timedOut,
+        output: output.slice(-max),
+        stdout: stdout.slice(-max),
+        durationMs: performance.now() - started,
+      });
     });
   });
 }

@@ -58,9 +58,12 @@ export function runRules(input: RuleInput): CheckResult {
   if (needBaseline.length > 0) {
     input.project?.setFiles(new Map(input.files.map((f) => [f.absolutePath, f.original])));
     program = input.project?.program();
-    const baselines = new Map(needBaseline.map((file) => [file.path, syntaxFindings(input, program, file, file.original ?? "", [])]));
+    const baselines = new Map(
+      needBaseline.map((file) => [file.path, syntaxFindings(input, program, file, file.original ?? "", [])]),
+    );
     input.project?.setFiles(new Map(input.files.map((f) => [f.absolutePath, f.content])));
-    for (const file of needBaseline) current.set(file.path, newFindings(current.get(file.path) ?? [], baselines.get(file.path) ?? []));
+    for (const file of needBaseline)
+      current.set(file.path, newFindings(current.get(file.path) ?? [], baselines.get(file.path) ?? []));
   }
   for (const list of current.values()) findings.push(...list);
   let touched = 0;
@@ -69,12 +72,16 @@ export function runRules(input: RuleInput): CheckResult {
       if (file.isTest) continue;
       const diff = countChangedLines(file.original ?? "", file.content);
       touched += diff.changed;
-      if (!diff.exact) notes.push(`loc-max: ${file.path} is too large for an exact diff; ${diff.changed} is an upper bound.`);
+      if (!diff.exact)
+        notes.push(`loc-max: ${file.path} is too large for an exact diff; ${diff.changed} is an upper bound.`);
     }
     if (touched > input.locMax) {
       findings.push({
         rule: "loc-max",
-        file: input.files.filter((f) => !f.isTest).map((f) => f.path).join(", "),
+        file: input.files
+          .filter((f) => !f.isTest)
+          .map((f) => f.path)
+          .join(", "),
         message: `the change touches ${touched} lines (tests not counted); constraints.loc_max allows ${input.locMax}. Make a smaller change.`,
       });
     }
@@ -96,17 +103,28 @@ export function runRules(input: RuleInput): CheckResult {
 }
 
 /** The syntax-tree findings of one file's content (typed where the project covers the file). */
-function syntaxFindings(input: RuleInput, program: ts.Program | undefined, file: RuleFile, content: string, notes: string[]): Finding[] {
+function syntaxFindings(
+  input: RuleInput,
+  program: ts.Program | undefined,
+  file: RuleFile,
+  content: string,
+  notes: string[],
+): Finding[] {
   const covered = program !== undefined && input.project?.covers(file.absolutePath) === true;
   const fromProgram = covered ? program.getSourceFile(file.absolutePath) : undefined;
   // The program holds whatever content the project was last switched to; parse the text itself when it differs.
-  const source = fromProgram?.text === content ? fromProgram : ts.createSourceFile(file.absolutePath, content, ts.ScriptTarget.Latest, true);
+  const source =
+    fromProgram?.text === content
+      ? fromProgram
+      : ts.createSourceFile(file.absolutePath, content, ts.ScriptTarget.Latest, true);
   const typed = source === fromProgram ? program?.getTypeChecker() : undefined;
-  if (input.enabled.has("no-any") && !typed && /\.tsx?$/.test(file.path)) notes.push(`no-any: ${file.path} is outside the tsconfig, so only explicit \`any\` was checked there.`);
+  if (input.enabled.has("no-any") && !typed && /\.tsx?$/.test(file.path))
+    notes.push(`no-any: ${file.path} is outside the tsconfig, so only explicit \`any\` was checked there.`);
   const findings: Finding[] = [];
   visit(source, (node) => {
     if (input.enabled.has("no-any")) findings.push(...noAny(node, file.path, source, typed));
-    if (input.enabled.has("explicit-return-types")) findings.push(...explicitReturnTypes(node, file.path, source, typed));
+    if (input.enabled.has("explicit-return-types"))
+      findings.push(...explicitReturnTypes(node, file.path, source, typed));
     if (input.enabled.has("no-console-log")) findings.push(...noConsoleLog(node, file.path, source));
   });
   return findings;
@@ -144,26 +162,57 @@ function visit(node: ts.Node, callback: (node: ts.Node) => void): void {
 
 function noAny(node: ts.Node, file: string, source: ts.SourceFile, checker: ts.TypeChecker | undefined): Finding[] {
   if (node.kind === ts.SyntaxKind.AnyKeyword) {
-    return [{ rule: "no-any", file, node, source, message: "explicit `any`: use a precise type, or `unknown` and narrow it." }];
+    return [
+      {
+        rule: "no-any",
+        file,
+        node,
+        source,
+        message: "explicit `any`: use a precise type, or `unknown` and narrow it.",
+      },
+    ];
   }
   if (!checker) return [];
   const implicit =
-    (ts.isParameter(node) && !node.type && !isThisParameter(node)) || (ts.isPropertyDeclaration(node) && !node.type && !node.initializer);
+    (ts.isParameter(node) && !node.type && !isThisParameter(node)) ||
+    (ts.isPropertyDeclaration(node) && !node.type && !node.initializer);
   if (!implicit || !isPlainAny(checker.getTypeAtLocation(node))) return [];
   const what = ts.isParameter(node) ? "parameter" : "property";
-  return [{ rule: "no-any", file, node, source, message: `${what} \`${node.name.getText(source)}\` is implicitly \`any\`: give it a type.` }];
+  return [
+    {
+      rule: "no-any",
+      file,
+      node,
+      source,
+      message: `${what} \`${node.name.getText(source)}\` is implicitly \`any\`: give it a type.`,
+    },
+  ];
 }
 
-function explicitReturnTypes(node: ts.Node, file: string, source: ts.SourceFile, checker: ts.TypeChecker | undefined): Finding[] {
+function explicitReturnTypes(
+  node: ts.Node,
+  file: string,
+  source: ts.SourceFile,
+  checker: ts.TypeChecker | undefined,
+): Finding[] {
   let fn: ts.SignatureDeclaration | undefined;
   let name = "";
   if (ts.isFunctionDeclaration(node) && !node.type) {
     fn = node;
     name = `function \`${node.name?.text ?? "default"}\``;
-  } else if ((ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node)) && !node.type && ts.isClassLike(node.parent)) {
+  } else if (
+    (ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node)) &&
+    !node.type &&
+    ts.isClassLike(node.parent)
+  ) {
     fn = node;
     name = `method \`${node.name.getText(source)}\``;
-  } else if ((ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node)) && !node.type && ts.isObjectLiteralExpression(node.parent) && !isTypedObjectLiteral(node.parent, checker)) {
+  } else if (
+    (ts.isMethodDeclaration(node) || ts.isGetAccessorDeclaration(node)) &&
+    !node.type &&
+    ts.isObjectLiteralExpression(node.parent) &&
+    !isTypedObjectLiteral(node.parent, checker)
+  ) {
     fn = node;
     name = `method \`${node.name.getText(source)}\``;
   } else if (ts.isVariableStatement(node) && hasExportModifier(node)) {
@@ -183,20 +232,42 @@ function explicitReturnTypes(node: ts.Node, file: string, source: ts.SourceFile,
   }
   if (!fn) return [];
   const inferred = inferredReturnType(fn, checker);
-  return [{ rule: "explicit-return-types", file, node: fn.name ?? fn, source, message: `${name} has no return type: declare it${inferred ? ` (inferred: ${inferred})` : ""}.`, key: name }];
+  return [
+    {
+      rule: "explicit-return-types",
+      file,
+      node: fn.name ?? fn,
+      source,
+      message: `${name} has no return type: declare it${inferred ? ` (inferred: ${inferred})` : ""}.`,
+      key: name,
+    },
+  ];
 }
 
 function noConsoleLog(node: ts.Node, file: string, source: ts.SourceFile): Finding[] {
   if (!ts.isCallExpression(node)) return [];
   const callee = node.expression;
   const isLog =
-    (ts.isPropertyAccessExpression(callee) && callee.name.text === "log" && ts.isIdentifier(callee.expression) && callee.expression.text === "console") ||
+    (ts.isPropertyAccessExpression(callee) &&
+      callee.name.text === "log" &&
+      ts.isIdentifier(callee.expression) &&
+      callee.expression.text === "console") ||
     (ts.isElementAccessExpression(callee) &&
       ts.isIdentifier(callee.expression) &&
       callee.expression.text === "console" &&
       ts.isStringLiteralLike(callee.argumentExpression) &&
       callee.argumentExpression.text === "log");
-  return isLog ? [{ rule: "no-console-log", file, node, source, message: "console.log is not allowed in this project: use its logger." }] : [];
+  return isLog
+    ? [
+        {
+          rule: "no-console-log",
+          file,
+          node,
+          source,
+          message: "console.log is not allowed in this project: use its logger.",
+        },
+      ]
+    : [];
 }
 
 function inferredReturnType(fn: ts.SignatureDeclaration, checker: ts.TypeChecker | undefined): string | undefined {
@@ -209,7 +280,9 @@ function inferredReturnType(fn: ts.SignatureDeclaration, checker: ts.TypeChecker
 
 /** `any` itself, not the checker's error type (an unresolved name is already a type error). */
 function isPlainAny(type: ts.Type): boolean {
-  return (type.flags & ts.TypeFlags.Any) !== 0 && (type as ts.Type & { intrinsicName?: string }).intrinsicName !== "error";
+  return (
+    (type.flags & ts.TypeFlags.Any) !== 0 && (type as ts.Type & { intrinsicName?: string }).intrinsicName !== "error"
+  );
 }
 
 function isThisParameter(node: ts.ParameterDeclaration): boolean {
@@ -223,7 +296,8 @@ function isThisParameter(node: ts.ParameterDeclaration): boolean {
 function isTypedObjectLiteral(literal: ts.ObjectLiteralExpression, checker: ts.TypeChecker | undefined): boolean {
   const parent = literal.parent;
   if (ts.isVariableDeclaration(parent) && parent.type) return true;
-  if (ts.isSatisfiesExpression(parent) || ts.isAsExpression(parent) || ts.isTypeAssertionExpression(parent)) return true;
+  if (ts.isSatisfiesExpression(parent) || ts.isAsExpression(parent) || ts.isTypeAssertionExpression(parent))
+    return true;
   return checker?.getContextualType(literal) !== undefined;
 }
 
@@ -233,6 +307,7 @@ function hasExportModifier(node: ts.VariableStatement): boolean {
 
 function skipWrappers(expression: ts.Expression): ts.Expression {
   let current = expression;
-  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current)) current = current.expression;
+  while (ts.isParenthesizedExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current))
+    current = current.expression;
   return current;
 }

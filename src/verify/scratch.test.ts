@@ -16,7 +16,17 @@ describe("ScratchCopy", () => {
     const repo = typescriptProject({ git: true, files: { "src/v.ts": "export const v = 1;\n" } });
     const first = execFileSync("git", ["-C", repo, "rev-parse", "HEAD"]).toString().trim();
     writeFileSync(path.join(repo, "src/v.ts"), "export const v = 2;\n");
-    execFileSync("git", ["-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "v2"]);
+    execFileSync("git", [
+      "-C",
+      repo,
+      "-c",
+      "user.name=t",
+      "-c",
+      "user.email=t@example.invalid",
+      "commit",
+      "-qam",
+      "v2",
+    ]);
     writeFileSync(path.join(repo, "src/v.ts"), "// uncommitted\n");
     const copy = await ScratchCopy.create(repo, undefined, { ref: first });
     try {
@@ -52,7 +62,10 @@ describe("ScratchCopy", () => {
       expect(lstatSync(copy.absolute("node_modules")).isDirectory()).toBe(true);
       expect(lstatSync(copy.absolute("node_modules/typescript")).isSymbolicLink()).toBe(true);
 
-      await copy.applyEdits([{ path: "src/new.ts", content: "export const n = 1;\n" }, { path: "src/math.ts", content: "changed\n" }]);
+      await copy.applyEdits([
+        { path: "src/new.ts", content: "export const n = 1;\n" },
+        { path: "src/math.ts", content: "changed\n" },
+      ]);
       expect(read("src/new.ts")).toBe("export const n = 1;\n");
       expect(await copy.original("src/math.ts")).toBe("// unstaged edit\n");
       // the next round edits only math.ts: new.ts from the round before is gone again
@@ -108,8 +121,12 @@ describe("ScratchCopy", () => {
     const copy = await ScratchCopy.create(dir);
     try {
       await expect(copy.applyEdits([{ path: "../escape.ts", content: "x" }])).rejects.toThrow(WorkspaceEscapeError);
-      await expect(copy.applyEdits([{ path: "src/linked/evil.ts", content: "x" }])).rejects.toThrow(/symlink that leaves the workspace/);
-      await expect(copy.applyEdits([{ path: "node_modules/typescript/evil.js", content: "x" }])).rejects.toThrow(WorkspaceEscapeError);
+      await expect(copy.applyEdits([{ path: "src/linked/evil.ts", content: "x" }])).rejects.toThrow(
+        /symlink that leaves the workspace/,
+      );
+      await expect(copy.applyEdits([{ path: "node_modules/typescript/evil.js", content: "x" }])).rejects.toThrow(
+        WorkspaceEscapeError,
+      );
     } finally {
       await copy.dispose();
     }

@@ -1,6 +1,18 @@
 import { execFile } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
-import { copyFile, cp, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  copyFile,
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -42,7 +54,11 @@ export class ScratchCopy {
    * Creates the scratch copy of `workspace`. Always pair with {@link dispose}. With `ref` (a commit of
    * a git workspace), the copy holds that commit exactly, without the uncommitted work.
    */
-  static async create(workspace: string, logger: Logger = getLogger(), options: { ref?: string } = {}): Promise<ScratchCopy> {
+  static async create(
+    workspace: string,
+    logger: Logger = getLogger(),
+    options: { ref?: string } = {},
+  ): Promise<ScratchCopy> {
     const real = realpathSync(path.resolve(workspace));
     const tempDir = await mkdtemp(path.join(tmpdir(), "builder-verify-"));
     const git = await gitInfo(real);
@@ -50,8 +66,27 @@ export class ScratchCopy {
       if (git) {
         const tree = path.join(tempDir, "tree");
         try {
-          await execFileAsync("git", ["-C", git.top, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet", tree, options.ref ?? "HEAD"]);
-          const copy = new ScratchCopy(path.join(tree, path.relative(git.top, real)), real, "git-worktree", tempDir, git.top, tree, logger);
+          await execFileAsync("git", [
+            "-C",
+            git.top,
+            "-c",
+            "core.hooksPath=/dev/null",
+            "worktree",
+            "add",
+            "--detach",
+            "--quiet",
+            tree,
+            options.ref ?? "HEAD",
+          ]);
+          const copy = new ScratchCopy(
+            path.join(tree, path.relative(git.top, real)),
+            real,
+            "git-worktree",
+            tempDir,
+            git.top,
+            tree,
+            logger,
+          );
           if (options.ref === undefined) await copy.copyUncommittedChanges();
           await copy.linkNodeModules();
           return copy;
@@ -123,14 +158,18 @@ export class ScratchCopy {
     this.disposed = true;
     // Unlink the shared node_modules entries first, so that nothing below can ever reach the real packages.
     await rm(path.join(this.root, "node_modules"), { recursive: true, force: true }).catch(() => undefined);
-    if (this.gitTop && this.scratchTop !== this.root) await rm(path.join(this.scratchTop, "node_modules"), { recursive: true, force: true }).catch(() => undefined);
+    if (this.gitTop && this.scratchTop !== this.root)
+      await rm(path.join(this.scratchTop, "node_modules"), { recursive: true, force: true }).catch(() => undefined);
     if (this.kind === "git-worktree" && this.gitTop) {
-      await execFileAsync("git", ["-C", this.gitTop, "worktree", "remove", "--force", this.scratchTop]).catch((error: unknown) => {
-        this.logger.debug({ err: error }, "git worktree remove failed; removing the folder and pruning");
-      });
+      await execFileAsync("git", ["-C", this.gitTop, "worktree", "remove", "--force", this.scratchTop]).catch(
+        (error: unknown) => {
+          this.logger.debug({ err: error }, "git worktree remove failed; removing the folder and pruning");
+        },
+      );
     }
     await rm(this.tempDir, { recursive: true, force: true });
-    if (this.kind === "git-worktree" && this.gitTop) await execFileAsync("git", ["-C", this.gitTop, "worktree", "prune"]).catch(() => undefined);
+    if (this.kind === "git-worktree" && this.gitTop)
+      await execFileAsync("git", ["-C", this.gitTop, "worktree", "prune"]).catch(() => undefined);
   }
 
   private async assertWritable(relativePath: string, target: string): Promise<void> {
@@ -184,7 +223,11 @@ export class ScratchCopy {
       const realSource = realpathSync(source);
       for (const entry of await readdir(realSource)) {
         if (PRIVATE_NODE_MODULES_ENTRIES.has(entry)) continue;
-        await symlink(path.join(realSource, entry), path.join(target, entry), process.platform === "win32" ? "junction" : undefined);
+        await symlink(
+          path.join(realSource, entry),
+          path.join(target, entry),
+          process.platform === "win32" ? "junction" : undefined,
+        );
       }
     }
   }

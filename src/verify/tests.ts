@@ -23,7 +23,11 @@ export function acceptanceAskingForTests(acceptance: readonly string[]): string 
  * Picks the runner: a configured command first; then what the test file imports (`node:test`,
  * `vitest`, `@jest/globals`); then the workspace's package.json (dependencies and the test script).
  */
-export function detectTestRunner(root: string, testCommand: string | undefined, testSource: string): TestRunner | undefined {
+export function detectTestRunner(
+  root: string,
+  testCommand: string | undefined,
+  testSource: string,
+): TestRunner | undefined {
   if (testCommand) return { kind: "command", command: testCommand };
   const vitest = findPackageFile(root, "vitest/vitest.mjs");
   const jest = findPackageFile(root, "jest/bin/jest.js");
@@ -47,7 +51,9 @@ export function missingRunnerMessage(root: string): string {
   const pkg = readPackageJson(root);
   const deps = { ...pkg.dependencies, ...pkg.devDependencies };
   const script = pkg.scripts?.test ?? "";
-  const declared = (["vitest", "jest"] as const).filter((name) => deps[name] !== undefined || new RegExp(`\\b${name}\\b`).test(script));
+  const declared = (["vitest", "jest"] as const).filter(
+    (name) => deps[name] !== undefined || new RegExp(`\\b${name}\\b`).test(script),
+  );
   if (declared.length > 0) {
     return `No test runner found: package.json declares ${declared.join(" and ")}, but ${declared.length === 1 ? "it is" : "they are"} not installed (no node_modules/${declared[0]}). Run npm install in the workspace, or set verify.test_command.`;
   }
@@ -76,16 +82,30 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
   let result: ProcessResult;
   switch (runner.kind) {
     case "vitest":
-      result = await runProcess(process.execPath, [runner.bin, "run", testFile, "--root", root, "--reporter=json", `--outputFile=${report}`], { cwd: root, timeoutMs: options.timeoutMs });
+      result = await runProcess(
+        process.execPath,
+        [runner.bin, "run", testFile, "--root", root, "--reporter=json", `--outputFile=${report}`],
+        { cwd: root, timeoutMs: options.timeoutMs },
+      );
       break;
     case "jest":
-      result = await runProcess(process.execPath, [runner.bin, "--ci", "--runTestsByPath", testFile, "--json", `--outputFile=${report}`], { cwd: root, timeoutMs: options.timeoutMs });
+      result = await runProcess(
+        process.execPath,
+        [runner.bin, "--ci", "--runTestsByPath", testFile, "--json", `--outputFile=${report}`],
+        { cwd: root, timeoutMs: options.timeoutMs },
+      );
       break;
     case "node-test":
-      result = await runProcess(process.execPath, [...(options.tsLoader ? ["--import", options.tsLoader] : []), "--test", "--test-reporter=tap", testFile], { cwd: root, timeoutMs: options.timeoutMs });
+      result = await runProcess(
+        process.execPath,
+        [...(options.tsLoader ? ["--import", options.tsLoader] : []), "--test", "--test-reporter=tap", testFile],
+        { cwd: root, timeoutMs: options.timeoutMs },
+      );
       break;
     case "command": {
-      const command = runner.command.includes("{file}") ? runner.command.replaceAll("{file}", shellQuote(testFile)) : `${runner.command} ${shellQuote(testFile)}`;
+      const command = runner.command.includes("{file}")
+        ? runner.command.replaceAll("{file}", shellQuote(testFile))
+        : `${runner.command} ${shellQuote(testFile)}`;
       result = await runProcess(command, [], { cwd: root, timeoutMs: options.timeoutMs, shell: true });
       break;
     }
@@ -100,7 +120,13 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
     notes: [],
   });
   if (result.timedOut) {
-    return done("failed", [`${testFile}: the tests did not finish within ${Math.round(options.timeoutMs / 1000)} s (verify.timeouts.tests_ms); the run was stopped.`], `${label} timed out`);
+    return done(
+      "failed",
+      [
+        `${testFile}: the tests did not finish within ${Math.round(options.timeoutMs / 1000)} s (verify.timeouts.tests_ms); the run was stopped.`,
+      ],
+      `${label} timed out`,
+    );
   }
   let failures: string[] = [];
   let counts: TestCounts | undefined;
@@ -112,16 +138,31 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
   }
   await rm(report, { force: true });
   if (result.code === 0 && failures.length === 0) {
-    if (counts && counts.total === 0) return done("failed", [`${testFile}: ${label} found no tests in the file.`], `${label}: no tests ran`);
+    if (counts && counts.total === 0)
+      return done("failed", [`${testFile}: ${label} found no tests in the file.`], `${label}: no tests ran`);
     // A file whose tests are all skipped (or todo) exits 0 but checks nothing: that is not a pass.
     if (counts && counts.passed === 0) {
-      return done("failed", [`${testFile}: no test ran (${counts.skipped} skipped/todo): remove .skip/.todo so the tests run.`], `${label}: no test ran (${counts.skipped} skipped/todo) in ${testFile}`);
+      return done(
+        "failed",
+        [`${testFile}: no test ran (${counts.skipped} skipped/todo): remove .skip/.todo so the tests run.`],
+        `${label}: no test ran (${counts.skipped} skipped/todo) in ${testFile}`,
+      );
     }
     const skippedNote = counts && counts.skipped > 0 ? `, ${counts.skipped} skipped/todo` : "";
-    return done("passed", [], `${label}: ${counts ? `${counts.passed} test(s) passed${skippedNote}` : "passed"} in ${testFile}`);
+    return done(
+      "passed",
+      [],
+      `${label}: ${counts ? `${counts.passed} test(s) passed${skippedNote}` : "passed"} in ${testFile}`,
+    );
   }
-  if (failures.length === 0) failures = [`${testFile}: ${label} exited with ${result.code ?? result.signal ?? "an error"}: ${outputTail(result.output)}`];
-  const what = counts && counts.total > 0 ? `${counts.failed} of ${counts.total} test(s) failed` : "the test file failed before any test ran";
+  if (failures.length === 0)
+    failures = [
+      `${testFile}: ${label} exited with ${result.code ?? result.signal ?? "an error"}: ${outputTail(result.output)}`,
+    ];
+  const what =
+    counts && counts.total > 0
+      ? `${counts.failed} of ${counts.total} test(s) failed`
+      : "the test file failed before any test ran";
   return done("failed", failures, `${label}: ${what} in ${testFile}`);
 }
 
@@ -149,7 +190,10 @@ interface JsonReport {
 }
 
 /** Reads the JSON report vitest and jest write (`--reporter=json` / `--json`): the same shape. */
-async function readJsonReport(file: string, root: string): Promise<{ failures: string[]; counts: TestCounts } | undefined> {
+async function readJsonReport(
+  file: string,
+  root: string,
+): Promise<{ failures: string[]; counts: TestCounts } | undefined> {
   let report: JsonReport;
   try {
     report = JSON.parse(await readFile(file, "utf8")) as JsonReport;
@@ -160,8 +204,12 @@ async function readJsonReport(file: string, root: string): Promise<{ failures: s
   for (const suite of report.testResults ?? []) {
     const name = suite.name ? path.relative(root, suite.name).split(path.sep).join("/") : "(suite)";
     const failed = (suite.assertionResults ?? []).filter((a) => a.status === "failed");
-    for (const assertion of failed) failures.push(`${name}: ${assertion.fullName ?? "(test)"}: ${firstLines(assertion.failureMessages?.[0] ?? "failed")}`);
-    if (failed.length === 0 && suite.status === "failed") failures.push(`${name}: ${firstLines(suite.message || "the test file failed to run")}`);
+    for (const assertion of failed)
+      failures.push(
+        `${name}: ${assertion.fullName ?? "(test)"}: ${firstLines(assertion.failureMessages?.[0] ?? "failed")}`,
+      );
+    if (failed.length === 0 && suite.status === "failed")
+      failures.push(`${name}: ${firstLines(suite.message || "the test file failed to run")}`);
   }
   const counts: TestCounts = {
     total: report.numTotalTests ?? 0,
@@ -214,7 +262,10 @@ export function parseTap(output: string, testFile: string): { failures: string[]
   if (total === undefined) return { failures, counts: undefined };
   const failed = count("fail") ?? failures.length;
   const skipped = (count("skipped") ?? 0) + (count("todo") ?? 0);
-  return { failures, counts: { total, passed: count("pass") ?? Math.max(0, total - failed - skipped), failed, skipped } };
+  return {
+    failures,
+    counts: { total, passed: count("pass") ?? Math.max(0, total - failed - skipped), failed, skipped },
+  };
 }
 
 function findPackageFile(root: string, relative: string): string | undefined {
@@ -255,7 +306,10 @@ function firstLines(text: string): string {
 }
 
 function outputTail(output: string): string {
-  const lines = output.split("\n").map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
+  const lines = output
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== "");
   return firstLines(lines.slice(-8).join("\n"));
 }
 

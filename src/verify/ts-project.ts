@@ -51,9 +51,11 @@ export class TypeScriptProject {
       getProjectVersion: () => String(this.projectVersion),
       getCurrentDirectory: () => root,
       getDefaultLibFileName: (options) => ts.getDefaultLibFilePath(options),
-      fileExists: (file) => (this.overlay.has(normalize(file)) ? this.overlay.get(normalize(file)) !== null : ts.sys.fileExists(file)),
+      fileExists: (file) =>
+        this.overlay.has(normalize(file)) ? this.overlay.get(normalize(file)) !== null : ts.sys.fileExists(file),
       readFile: (file) => this.readFile(file),
-      readDirectory: (dir, extensions, exclude, include, depth) => ts.sys.readDirectory(dir, extensions, exclude, include, depth),
+      readDirectory: (dir, extensions, exclude, include, depth) =>
+        ts.sys.readDirectory(dir, extensions, exclude, include, depth),
       directoryExists: (dir) => ts.sys.directoryExists(dir),
       getDirectories: (dir) => ts.sys.getDirectories(dir),
       realpath: (file) => (ts.sys.realpath ? ts.sys.realpath(file) : file),
@@ -106,7 +108,10 @@ export class TypeScriptProject {
   /** Syntax, type and (when the project emits declarations) declaration errors of one file. */
   diagnosticsOf(file: string): SourceDiagnostic[] {
     const key = normalize(file);
-    const diagnostics: ts.Diagnostic[] = [...this.service.getSyntacticDiagnostics(key), ...this.service.getSemanticDiagnostics(key)];
+    const diagnostics: ts.Diagnostic[] = [
+      ...this.service.getSyntacticDiagnostics(key),
+      ...this.service.getSemanticDiagnostics(key),
+    ];
     const options = this.parsed.options;
     if (diagnostics.length === 0 && (options.declaration || options.composite)) {
       const program = this.program();
@@ -119,7 +124,9 @@ export class TypeScriptProject {
   /** Files of the project that import `file` (directly). */
   importersOf(file: string): string[] {
     const key = normalize(file);
-    return [...new Set(this.service.getFileReferences(key).map((ref) => normalize(ref.fileName)))].filter((f) => f !== key && this.fileNameSet.has(f));
+    return [...new Set(this.service.getFileReferences(key).map((ref) => normalize(ref.fileName)))].filter(
+      (f) => f !== key && this.fileNameSet.has(f),
+    );
   }
 
   /** Workspace-relative POSIX path of a file in the copy. */
@@ -133,9 +140,16 @@ export class TypeScriptProject {
 
   private describe(diagnostic: ts.Diagnostic): SourceDiagnostic {
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, " ");
-    if (!diagnostic.file || diagnostic.start === undefined) return { file: "", line: 0, column: 0, code: `TS${diagnostic.code}`, message };
+    if (!diagnostic.file || diagnostic.start === undefined)
+      return { file: "", line: 0, column: 0, code: `TS${diagnostic.code}`, message };
     const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-    return { file: this.relative(diagnostic.file.fileName), line: line + 1, column: character + 1, code: `TS${diagnostic.code}`, message };
+    return {
+      file: this.relative(diagnostic.file.fileName),
+      line: line + 1,
+      column: character + 1,
+      code: `TS${diagnostic.code}`,
+      message,
+    };
   }
 
   private readFile(file: string): string | undefined {
@@ -155,12 +169,17 @@ export class TypeScriptProject {
 
 function parseConfig(configPath: string): ts.ParsedCommandLine {
   const read = ts.readConfigFile(configPath, (file) => ts.sys.readFile(file));
-  if (read.error) throw new TsConfigProblem(`${path.basename(configPath)}: ${ts.flattenDiagnosticMessageText(read.error.messageText, " ")}`);
+  if (read.error)
+    throw new TsConfigProblem(
+      `${path.basename(configPath)}: ${ts.flattenDiagnosticMessageText(read.error.messageText, " ")}`,
+    );
   const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(configPath), undefined, configPath);
   // "No inputs were found" is fine: the suggestion may add the first file.
   const errors = parsed.errors.filter((e) => e.code !== 18003 && e.category === ts.DiagnosticCategory.Error);
   if (errors.length > 0) {
-    throw new TsConfigProblem(`${path.basename(configPath)}: ${errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, " ")).join("; ")}`);
+    throw new TsConfigProblem(
+      `${path.basename(configPath)}: ${errors.map((e) => ts.flattenDiagnosticMessageText(e.messageText, " ")).join("; ")}`,
+    );
   }
   return parsed;
 }

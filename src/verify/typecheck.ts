@@ -26,13 +26,17 @@ export class TypecheckRunner {
     for (const [file, content] of files.current) {
       if (content === null || !/\.[cm]?tsx?$/.test(file)) continue;
       if (!this.project.covers(file)) {
-        notes.push(`${this.project.relative(file)} is not included by ${this.project.relative(this.project.configPath)}, so it was not typechecked.`);
+        notes.push(
+          `${this.project.relative(file)} is not included by ${this.project.relative(this.project.configPath)}, so it was not typechecked.`,
+        );
         continue;
       }
       checked.push(file);
       diagnostics.push(...this.project.diagnosticsOf(file));
     }
-    const importers = new Set(checked.flatMap((file) => this.project.importersOf(file)).filter((file) => !files.current.has(file)));
+    const importers = new Set(
+      checked.flatMap((file) => this.project.importersOf(file)).filter((file) => !files.current.has(file)),
+    );
     for (const importer of importers) {
       const now = this.project.diagnosticsOf(importer);
       if (now.length === 0) continue;
@@ -46,7 +50,12 @@ export class TypecheckRunner {
       status: checked.length === 0 && lines.length === 0 ? "skipped" : lines.length === 0 ? "passed" : "failed",
       durationMs: performance.now() - started,
       diagnostics: lines,
-      summary: checked.length === 0 ? "no changed TypeScript file is covered by the tsconfig" : lines.length === 0 ? `no errors in ${what}` : `${lines.length} error(s) in ${what}`,
+      summary:
+        checked.length === 0
+          ? "no changed TypeScript file is covered by the tsconfig"
+          : lines.length === 0
+            ? `no errors in ${what}`
+            : `${lines.length} error(s) in ${what}`,
       notes,
     };
   }

@@ -15,7 +15,13 @@ export interface CheckResult {
 }
 
 /** Formats a located problem as one line. */
-export function formatDiagnostic(d: { file: string; line: number; column: number; code: string; message: string }): string {
+export function formatDiagnostic(d: {
+  file: string;
+  line: number;
+  column: number;
+  code: string;
+  message: string;
+}): string {
   const where = d.file === "" ? "(project)" : `${d.file}:${d.line}:${d.column}`;
   return `${where} ${d.code} ${d.message}`;
 }

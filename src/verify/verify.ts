@@ -30,11 +30,15 @@ export type VerificationPlan = { run: true; tsconfig: string | undefined } | { r
  * means on for TypeScript workspaces (a tsconfig.json) and off, with a note, for the rest.
  */
 export function planVerification(workspace: string, settings: VerifySettings): VerificationPlan {
-  if (settings.enabled === false) return { run: false, reason: `verification was switched off (${settings.disabledBy ?? "config"})` };
+  if (settings.enabled === false)
+    return { run: false, reason: `verification was switched off (${settings.disabledBy ?? "config"})` };
   const tsconfig = path.resolve(workspace, settings.tsconfig);
   const hasTsconfig = existsSync(tsconfig);
   if (!hasTsconfig && settings.enabled !== true) {
-    return { run: false, reason: `no ${settings.tsconfig} in ${workspace} (not a TypeScript workspace; set verify.enabled to true with a verify.test_command to verify it anyway)` };
+    return {
+      run: false,
+      reason: `no ${settings.tsconfig} in ${workspace} (not a TypeScript workspace; set verify.enabled to true with a verify.test_command to verify it anyway)`,
+    };
   }
   return { run: true, tsconfig: hasTsconfig ? settings.tsconfig : undefined };
 }
@@ -112,24 +116,52 @@ export class Verifier {
       current.set(absolutePath, edit.content);
       original.set(absolutePath, before);
       // A deleted file has nothing to check by rules; the typecheck still sees its importers break.
-      if (edit.content !== null) ruleFiles.push({ path: edit.path, absolutePath, content: edit.content, original: before, isTest: isTestFile(edit.path) });
+      if (edit.content !== null)
+        ruleFiles.push({
+          path: edit.path,
+          absolutePath,
+          content: edit.content,
+          original: before,
+          isTest: isTestFile(edit.path),
+        });
     }
     this.project?.setFiles(current);
     const { checks: enabled } = this.settings;
     const checks: CheckResult[] = [];
-    checks.push(enabled.typecheck ? this.runTypecheck(current, original) : skipped("typecheck", "off (verify.checks.typecheck)"));
-    checks.push(enabled.rules ? runRules({ files: ruleFiles, enabled: this.enabledRules(context.knowledge), locMax: context.task.constraints.loc_max, project: this.project }) : skipped("rules", "off (verify.checks.rules)"));
-    checks.push(enabled.tests ? await this.runTests(edits, context.task) : skipped("tests", "off (verify.checks.tests)"));
+    checks.push(
+      enabled.typecheck ? this.runTypecheck(current, original) : skipped("typecheck", "off (verify.checks.typecheck)"),
+    );
+    checks.push(
+      enabled.rules
+        ? runRules({
+            files: ruleFiles,
+            enabled: this.enabledRules(context.knowledge),
+            locMax: context.task.constraints.loc_max,
+            project: this.project,
+          })
+        : skipped("rules", "off (verify.checks.rules)"),
+    );
+    checks.push(
+      enabled.tests ? await this.runTests(edits, context.task) : skipped("tests", "off (verify.checks.tests)"),
+    );
     checks.push(
       enabled.lint
-        ? await runLint({ root: this.scratch.root, files: edits.filter((e) => e.content !== null).map((e) => e.path), command: this.settings.lintCommand, timeoutMs: this.settings.lintTimeoutMs })
+        ? await runLint({
+            root: this.scratch.root,
+            files: edits.filter((e) => e.content !== null).map((e) => e.path),
+            command: this.settings.lintCommand,
+            timeoutMs: this.settings.lintTimeoutMs,
+          })
         : skipped("lint", "not configured (set verify.lint_command or verify.checks.lint)"),
     );
     const substantive = checks.some((c) => (c.name === "typecheck" || c.name === "tests") && c.status === "passed");
     const failed = checks.some((c) => c.status === "failed");
     const notes = checks.flatMap((c) => c.notes);
     // Only an UNVERIFIED round needs the reason; on a FAILED one the note would contradict the failed checks.
-    if (!failed && !substantive) notes.push("Neither the typecheck nor the tests had anything to check in this change, so it is not called verified.");
+    if (!failed && !substantive)
+      notes.push(
+        "Neither the typecheck nor the tests had anything to check in this change, so it is not called verified.",
+      );
     return {
       verdict: failed ? "FAILED" : substantive ? "VERIFIED" : "UNVERIFIED",
       checks,
@@ -146,7 +178,8 @@ export class Verifier {
   }
 
   private runTypecheck(current: Map<string, string | null>, original: Map<string, string | null>): CheckResult {
-    if (this.projectProblem) return failed("typecheck", [this.projectProblem], "the tsconfig cannot be used: fix it or set verify.tsconfig");
+    if (this.projectProblem)
+      return failed("typecheck", [this.projectProblem], "the tsconfig cannot be used: fix it or set verify.tsconfig");
     if (!this.typecheck) return skipped("typecheck", `no ${this.settings.tsconfig} in the workspace`);
     return this.typecheck.check({ current, original });
   }
@@ -160,11 +193,19 @@ export class Verifier {
   }
 
   private async runTests(edits: readonly FileEdit[], task: BuilderTask): Promise<CheckResult> {
-    const tests = edits.filter((edit): edit is FileEdit & { content: string } => edit.content !== null && isTestFile(edit.path));
+    const tests = edits.filter(
+      (edit): edit is FileEdit & { content: string } => edit.content !== null && isTestFile(edit.path),
+    );
     const asking = acceptanceAskingForTests(task.acceptance);
     if (tests.length === 0) {
       return asking
-        ? failed("tests", [`The task's acceptance asks for tests ("${asking}") but the suggestion has none: write them in the "tests" field.`], "no tests in the suggestion")
+        ? failed(
+            "tests",
+            [
+              `The task's acceptance asks for tests ("${asking}") but the suggestion has none: write them in the "tests" field.`,
+            ],
+            "no tests in the suggestion",
+          )
         : skipped("tests", "the suggestion has no tests and the task's acceptance asks for none");
     }
     const results: CheckResult[] = [];
@@ -174,7 +215,16 @@ export class Verifier {
         return failed("tests", [missingRunnerMessage(this.scratch.root)], "no test runner");
       }
       if (runner.kind === "node-test") this.tsLoader ??= await writeTsLoader(path.join(this.workDir, "loader"));
-      results.push(await runTestFile({ root: this.scratch.root, testFile: test.path, runner, timeoutMs: this.settings.testTimeoutMs, workDir: this.workDir, tsLoader: this.tsLoader }));
+      results.push(
+        await runTestFile({
+          root: this.scratch.root,
+          testFile: test.path,
+          runner,
+          timeoutMs: this.settings.testTimeoutMs,
+          workDir: this.workDir,
+          tsLoader: this.tsLoader,
+        }),
+      );
     }
     if (results.length === 1 && results[0]) return results[0];
     return {
@@ -203,7 +253,13 @@ export function toVerificationChecks(checks: readonly CheckResult[]): Verificati
 /** True when the knowledge base forbids what an "auto" rule checks. */
 export function knowledgeForbids(rule: VerifyRuleId, knowledge: string): boolean {
   if (rule !== "no-console-log") return false;
-  return knowledge.split("\n").some((line) => /console\.log/.test(line) && /\b(no|never|don'?t|do not|avoid|forbid\w*|must not|not allowed|instead of)\b/i.test(line));
+  return knowledge
+    .split("\n")
+    .some(
+      (line) =>
+        /console\.log/.test(line) &&
+        /\b(no|never|don'?t|do not|avoid|forbid\w*|must not|not allowed|instead of)\b/i.test(line),
+    );
 }
 
 function skipped(name: CheckResult["name"], summary: string): CheckResult {

@@ -45,7 +45,17 @@ interface Child {
 
 function child(root: string, runId: string, content: string, goFile?: string): Child {
   const proc = spawn(process.execPath, ["--input-type=module", "-e", CHILD], {
-    env: { ...process.env, ROOT: root, RUN_ID: runId, CONTENT: content, EXPECTED: sha256(ORIGINAL), GO_FILE: goFile ?? "", APPLY_JS, SANDBOX_JS, BUILDER_LOG_LEVEL: "silent" },
+    env: {
+      ...process.env,
+      ROOT: root,
+      RUN_ID: runId,
+      CONTENT: content,
+      EXPECTED: sha256(ORIGINAL),
+      GO_FILE: goFile ?? "",
+      APPLY_JS,
+      SANDBOX_JS,
+      BUILDER_LOG_LEVEL: "silent",
+    },
   });
   let out = "";
   let exited = false;
@@ -95,16 +105,27 @@ describe("two applies to the same file at once: one wins, the other refuses with
       const dir = tempDir("builder-suggestions-");
       const files = ["one", "two"].map((name) => {
         const file = path.join(dir, `${name}.json`);
-        writeFileSync(file, JSON.stringify({ file_path: "src/a.ts", suggested_code: `export const a = '${name}';\n`, base_hashes: { "src/a.ts": sha256(ORIGINAL) } }));
+        writeFileSync(
+          file,
+          JSON.stringify({
+            file_path: "src/a.ts",
+            suggested_code: `export const a = '${name}';\n`,
+            base_hashes: { "src/a.ts": sha256(ORIGINAL) },
+          }),
+        );
         return file;
       });
       const results = await Promise.all(files.map((file) => runCli(["apply", file], { cwd: root })));
       const codes = results.map((r) => r.code).sort();
       expect(codes, results.map((r) => r.stderr).join("\n")).toEqual([0, 7]);
       const loser = results.find((r) => r.code === 7);
-      expect(jsonLines(loser?.stderr ?? "").find((l) => typeof l.error === "object")?.error).toMatchObject({ code: "FILE_CHANGED" });
+      expect(jsonLines(loser?.stderr ?? "").find((l) => typeof l.error === "object")?.error).toMatchObject({
+        code: "FILE_CHANGED",
+      });
       const winner = results.findIndex((r) => r.code === 0);
-      expect(readFileSync(path.join(root, "src", "a.ts"), "utf8")).toBe(`export const a = '${winner === 0 ? "one" : "two"}';\n`);
+      expect(readFileSync(path.join(root, "src", "a.ts"), "utf8")).toBe(
+        `export const a = '${winner === 0 ? "one" : "two"}';\n`,
+      );
     }
   });
 });

@@ -27,26 +27,46 @@ await applyEdits(JSON.parse(process.env.EDITS), {
 process.stdout.write("done\\n");
 `;
 
-function runChild(root: string, edits: unknown, crashAt: string, killAfterStartMs?: number): Promise<{ signal: NodeJS.Signals | null; stdout: string }> {
+function runChild(
+  root: string,
+  edits: unknown,
+  crashAt: string,
+  killAfterStartMs?: number,
+): Promise<{ signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--input-type=module", "-e", CHILD], {
-      env: { ...process.env, ROOT: root, EDITS: JSON.stringify(edits), CRASH_AT: crashAt, APPLY_JS, SANDBOX_JS, BUILDER_LOG_LEVEL: "silent" },
+      env: {
+        ...process.env,
+        ROOT: root,
+        EDITS: JSON.stringify(edits),
+        CRASH_AT: crashAt,
+        APPLY_JS,
+        SANDBOX_JS,
+        BUILDER_LOG_LEVEL: "silent",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (killAfterStartMs !== undefined && stdout.includes("start")) setTimeout(() => child.kill("SIGKILL"), killAfterStartMs);
+      if (killAfterStartMs !== undefined && stdout.includes("start"))
+        setTimeout(() => child.kill("SIGKILL"), killAfterStartMs);
     });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
-    child.on("close", (code, signal) => (code !== 0 && signal === null ? reject(new Error(`child failed: ${stderr}`)) : resolve({ signal, stdout })));
+    child.on("close", (code, signal) =>
+      code !== 0 && signal === null ? reject(new Error(`child failed: ${stderr}`)) : resolve({ signal, stdout }),
+    );
   });
 }
 
 const OLD = { "src/a.ts": "old a\n".repeat(1000), "src/b.ts": "old b\n".repeat(1000) };
-const NEW = { "src/a.ts": "NEW A\n".repeat(2000), "src/b.ts": "NEW B\n".repeat(500), "src/added/c.ts": "NEW C\n".repeat(800) };
+const NEW = {
+  "src/a.ts": "NEW A\n".repeat(2000),
+  "src/b.ts": "NEW B\n".repeat(500),
+  "src/added/c.ts": "NEW C\n".repeat(800),
+};
 const EDITS = Object.entries(NEW).map(([file, content]) => ({ kind: "write", path: file, content }));
 
 /** Each target holds exactly its old content (or is absent if it was new) or exactly its new content. */
@@ -60,14 +80,23 @@ function expectOldOrNew(root: string): Record<string, "old" | "new"> {
       content = undefined;
     }
     const previous = OLD[file as keyof typeof OLD];
-    expect(content === next || content === previous, `${file} is neither old nor new (${content?.length ?? "absent"} chars)`).toBe(true);
+    expect(
+      content === next || content === previous,
+      `${file} is neither old nor new (${content?.length ?? "absent"} chars)`,
+    ).toBe(true);
     states[file] = content === next ? "new" : "old";
   }
   return states;
 }
 
 describe("a crash while applying leaves every file old or new, and undo recovers", () => {
-  const points = ["afterBackup", "beforeRename:src/a.ts", "afterWrite:src/a.ts", "beforeRename:src/added/c.ts", "afterWrite:src/added/c.ts"];
+  const points = [
+    "afterBackup",
+    "beforeRename:src/a.ts",
+    "afterWrite:src/a.ts",
+    "beforeRename:src/added/c.ts",
+    "afterWrite:src/added/c.ts",
+  ];
   for (const point of points) {
     it(`crash at ${point}`, async () => {
       const root = gitRepo(OLD);
@@ -76,7 +105,8 @@ describe("a crash while applying leaves every file old or new, and undo recovers
       expect(signal).toBe("SIGKILL");
       expect(stdout).not.toContain("done");
       const states = expectOldOrNew(root);
-      if (point === "afterWrite:src/a.ts") expect(states).toEqual({ "src/a.ts": "new", "src/b.ts": "old", "src/added/c.ts": "old" });
+      if (point === "afterWrite:src/a.ts")
+        expect(states).toEqual({ "src/a.ts": "new", "src/b.ts": "old", "src/added/c.ts": "old" });
       if (point === "afterWrite:src/added/c.ts") expect(Object.values(states)).toEqual(["new", "new", "new"]);
       const [manifest] = (await listManifests(await WorkspaceSandbox.open({ root }))).manifests;
       expect(manifest?.status).toBe("applying");
@@ -94,7 +124,8 @@ describe("a crash while applying leaves every file old or new, and undo recovers
       await runChild(root, EDITS, "", delay);
       expectOldOrNew(root);
       // A kill before the manifest is complete left the files untouched; after it, undo recovers.
-      if ((await listManifests(await WorkspaceSandbox.open({ root }))).manifests.length > 0) await undoRun({ sandbox: await WorkspaceSandbox.open({ root }), runId: "crash-run" });
+      if ((await listManifests(await WorkspaceSandbox.open({ root }))).manifests.length > 0)
+        await undoRun({ sandbox: await WorkspaceSandbox.open({ root }), runId: "crash-run" });
       expect(treeSnapshot(root), `killed ${delay} ms after start`).toEqual(before);
     }
   });

@@ -44,7 +44,9 @@ describe("applyEdits and undoRun on a real git repository", () => {
     expect(read(root, "src/a.ts")).toBe("export const a = 42;\n");
     expect(read(root, "src/new/deep/c.ts")).toBe("export const c = 3;\n");
     expect(statSync(path.join(root, "src", "b.ts")).mode & 0o777, "the mode is kept").toBe(0o755);
-    expect(readFileSync(path.join(root, ".builder", "backups", "run-1", "files", "src", "a.ts"), "utf8")).toBe(FILES["src/a.ts"]);
+    expect(readFileSync(path.join(root, ".builder", "backups", "run-1", "files", "src", "a.ts"), "utf8")).toBe(
+      FILES["src/a.ts"],
+    );
     const manifest = await readManifest(sandbox, "run-1");
     expect(manifest).toMatchObject({ status: "applied", created_dirs: ["src/new", "src/new/deep"] });
     expect(git(root, "status", "--porcelain")).toContain("src/new/");
@@ -64,7 +66,11 @@ describe("applyEdits and undoRun on a real git repository", () => {
   it("dry-run returns a diff and writes nothing, not even backups", async () => {
     const { root, sandbox } = await repo();
     const before = treeSnapshot(root);
-    const result = await applyEdits([{ kind: "write", path: "src/a.ts", content: "export const a = 2;\n" }], { sandbox, runId: "dry", dryRun: true });
+    const result = await applyEdits([{ kind: "write", path: "src/a.ts", content: "export const a = 2;\n" }], {
+      sandbox,
+      runId: "dry",
+      dryRun: true,
+    });
     expect(result.diff).toContain("-export const a = 1;\n+export const a = 2;");
     expect(result.backupDir).toBeUndefined();
     expect(treeSnapshot(root)).toEqual(before);
@@ -75,33 +81,52 @@ describe("applyEdits and undoRun on a real git repository", () => {
     const { root, sandbox } = await repo();
     const promptHash = sha256(FILES["src/a.ts"]);
     writeFileSync(path.join(root, "src", "a.ts"), "export const a = 'edited by a human';\n");
-    const edits = [{ kind: "write" as const, path: "src/a.ts", content: "export const a = 9;\n", expected: promptHash }];
+    const edits = [
+      { kind: "write" as const, path: "src/a.ts", content: "export const a = 9;\n", expected: promptHash },
+    ];
     const error = await applyEdits(edits, { sandbox, runId: "stale" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FileChangedError);
     expect((error as FileChangedError).message).toMatch(/src\/a\.ts changed on disk.*--force/);
     expect(read(root, "src/a.ts")).toBe("export const a = 'edited by a human';\n");
     expect(existsSync(path.join(root, ".builder", "backups", "stale"))).toBe(false);
 
-    const created = await applyEdits([{ kind: "write", path: "src/b.ts", content: "x", expected: null }], { sandbox, runId: "stale-new" }).catch((e: unknown) => e);
+    const created = await applyEdits([{ kind: "write", path: "src/b.ts", content: "x", expected: null }], {
+      sandbox,
+      runId: "stale-new",
+    }).catch((e: unknown) => e);
     expect(created, "a file expected to be new that exists is stale too").toBeInstanceOf(FileChangedError);
 
     const forced = await applyEdits(edits, { sandbox, runId: "forced", force: true });
     expect(forced.stale).toEqual(["src/a.ts"]);
     expect(read(root, "src/a.ts")).toBe("export const a = 9;\n");
     await undoRun({ sandbox, runId: "forced" });
-    expect(read(root, "src/a.ts"), "the human's edit is what the backup holds").toBe("export const a = 'edited by a human';\n");
+    expect(read(root, "src/a.ts"), "the human's edit is what the backup holds").toBe(
+      "export const a = 'edited by a human';\n",
+    );
   });
 
   it("refuses paths outside the workspace or on the deny list before writing anything", async () => {
     const { root, sandbox } = await repo();
     const before = treeSnapshot(root);
-    await expect(applyEdits([{ kind: "write", path: "src/a.ts", content: "x" }, { kind: "write", path: "../evil.ts", content: "x" }], { sandbox, runId: "esc" })).rejects.toBeInstanceOf(
-      WorkspaceEscapeError,
-    );
-    await expect(applyEdits([{ kind: "write", path: ".env", content: "x" }], { sandbox, runId: "env" })).rejects.toBeInstanceOf(PathDeniedError);
-    await expect(applyEdits([{ kind: "write", path: ".git/hooks/post-checkout", content: "x" }], { sandbox, runId: "hook" })).rejects.toBeInstanceOf(PathDeniedError);
+    await expect(
+      applyEdits(
+        [
+          { kind: "write", path: "src/a.ts", content: "x" },
+          { kind: "write", path: "../evil.ts", content: "x" },
+        ],
+        { sandbox, runId: "esc" },
+      ),
+    ).rejects.toBeInstanceOf(WorkspaceEscapeError);
+    await expect(
+      applyEdits([{ kind: "write", path: ".env", content: "x" }], { sandbox, runId: "env" }),
+    ).rejects.toBeInstanceOf(PathDeniedError);
+    await expect(
+      applyEdits([{ kind: "write", path: ".git/hooks/post-checkout", content: "x" }], { sandbox, runId: "hook" }),
+    ).rejects.toBeInstanceOf(PathDeniedError);
     symlinkSync(path.join(root, "src", "a.ts"), path.join(root, "src", "alias.ts"));
-    await expect(applyEdits([{ kind: "write", path: "src/alias.ts", content: "x" }], { sandbox, runId: "link" })).rejects.toBeInstanceOf(ApplyError);
+    await expect(
+      applyEdits([{ kind: "write", path: "src/alias.ts", content: "x" }], { sandbox, runId: "link" }),
+    ).rejects.toBeInstanceOf(ApplyError);
     await expect(
       applyEdits(
         [
@@ -134,9 +159,13 @@ describe("applyEdits and undoRun on a real git repository", () => {
       },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApplyError);
-    expect((error as Error).message).toMatch(/Writing src\/b\.ts failed \(disk full \(injected\)\); the files already written were restored/);
+    expect((error as Error).message).toMatch(
+      /Writing src\/b\.ts failed \(disk full \(injected\)\); the files already written were restored/,
+    );
     expect(treeSnapshot(root)).toEqual(before);
-    expect(existsSync(path.join(root, ".builder", "backups", "boom")), "nothing changed, so no backups are kept").toBe(false);
+    expect(existsSync(path.join(root, ".builder", "backups", "boom")), "nothing changed, so no backups are kept").toBe(
+      false,
+    );
     await expect(undoRun({ sandbox, runId: "boom" })).rejects.toBeInstanceOf(UsageError);
   });
 
@@ -156,9 +185,15 @@ describe("applyEdits and undoRun on a real git repository", () => {
   it("undo without a run id picks the newest applied run; with none it says so", async () => {
     const { root, sandbox } = await repo();
     await expect(undoRun({ sandbox })).rejects.toThrow(/Nothing to undo/);
-    await applyEdits([{ kind: "write", path: "src/a.ts", content: "first\n" }], { sandbox, runId: "20250101T000000-aaaaaa" });
+    await applyEdits([{ kind: "write", path: "src/a.ts", content: "first\n" }], {
+      sandbox,
+      runId: "20250101T000000-aaaaaa",
+    });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await applyEdits([{ kind: "write", path: "src/a.ts", content: "second\n" }], { sandbox, runId: "20250101T000000-bbbbbb" });
+    await applyEdits([{ kind: "write", path: "src/a.ts", content: "second\n" }], {
+      sandbox,
+      runId: "20250101T000000-bbbbbb",
+    });
     expect((await undoRun({ sandbox })).runId).toBe("20250101T000000-bbbbbb");
     expect(read(root, "src/a.ts")).toBe("first\n");
     expect((await undoRun({ sandbox })).runId).toBe("20250101T000000-aaaaaa");

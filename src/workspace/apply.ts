@@ -4,7 +4,14 @@ import type { Logger } from "pino";
 import { ApplyError, FileChangedError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import { checkedBuilderPath, writeBuilderFile } from "./builder-dir.js";
-import { backupDir, tempPathFor, writeManifest, type BackupManifest, type FileAction, type ManifestEntry } from "./backups.js";
+import {
+  backupDir,
+  tempPathFor,
+  writeManifest,
+  type BackupManifest,
+  type FileAction,
+  type ManifestEntry,
+} from "./backups.js";
 import { unifiedDiff } from "./diff.js";
 import { contentAfter, type FileEdit } from "./edits.js";
 import { sha256, type FileState } from "./file-state.js";
@@ -114,7 +121,11 @@ function resultOf(plan: { changes: PlannedChange[]; stale: string[] }, options: 
     diff: changes
       .map((change) =>
         unifiedDiff(
-          { path: change.target.relative, content: change.before.exists ? change.before.content : null, mode: change.before.exists ? change.before.mode : undefined },
+          {
+            path: change.target.relative,
+            content: change.before.exists ? change.before.content : null,
+            mode: change.before.exists ? change.before.mode : undefined,
+          },
           { path: change.target.relative, content: change.after, mode: change.mode },
         ),
       )
@@ -123,7 +134,10 @@ function resultOf(plan: { changes: PlannedChange[]; stale: string[] }, options: 
   };
 }
 
-async function planEdits(edits: readonly FileEdit[], options: ApplyOptions): Promise<{ changes: PlannedChange[]; stale: string[] }> {
+async function planEdits(
+  edits: readonly FileEdit[],
+  options: ApplyOptions,
+): Promise<{ changes: PlannedChange[]; stale: string[] }> {
   const seen = new Map<string, string>();
   const changes: PlannedChange[] = [];
   const stale: string[] = [];
@@ -131,16 +145,29 @@ async function planEdits(edits: readonly FileEdit[], options: ApplyOptions): Pro
     const target = await options.sandbox.resolveForWrite(edit.path);
     const key = target.relative.toLowerCase();
     if (seen.has(key)) {
-      throw new ApplyError(`Two edits name the same file (${seen.get(key) ?? ""} and ${target.relative}); nothing was written. Merge them into one edit.`, { path: target.relative });
+      throw new ApplyError(
+        `Two edits name the same file (${seen.get(key) ?? ""} and ${target.relative}); nothing was written. Merge them into one edit.`,
+        { path: target.relative },
+      );
     }
     seen.set(key, target.relative);
     if ((await lstat(target.absolute).catch(() => undefined))?.isSymbolicLink()) {
-      throw new ApplyError(`${target.relative} is a symbolic link; Builder writes real files only, so nothing was written. Use the path of the file it points to.`, { path: target.relative });
+      throw new ApplyError(
+        `${target.relative} is a symbolic link; Builder writes real files only, so nothing was written. Use the path of the file it points to.`,
+        { path: target.relative },
+      );
     }
     const before = await options.sandbox.readState(target.relative);
     if (edit.expected !== undefined && edit.expected !== before.hash) stale.push(target.relative);
     const after = contentAfter(edit, before.exists ? before.content : null);
-    const mode = after === null ? undefined : edit.kind === "write" && edit.mode !== undefined ? edit.mode : before.exists ? before.mode : undefined;
+    const mode =
+      after === null
+        ? undefined
+        : edit.kind === "write" && edit.mode !== undefined
+          ? edit.mode
+          : before.exists
+            ? before.mode
+            : undefined;
     changes.push({ target, action: actionFor(before, after, mode), before, after, mode });
   }
   if (stale.length > 0 && !options.force && !options.dryRun) {
@@ -164,7 +191,10 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
   const logger = options.logger ?? getLogger();
   const root = options.sandbox.root;
   const dir = await checkedBuilderPath(root, backupDir(root, options.runId));
-  if (await exists(dir)) throw new ApplyError(`Run ${options.runId} already has backups in ${dir}; use a new run id.`, { run_id: options.runId });
+  if (await exists(dir))
+    throw new ApplyError(`Run ${options.runId} already has backups in ${dir}; use a new run id.`, {
+      run_id: options.runId,
+    });
 
   const entries = await backUpFiles(changes, root, dir, options.runId);
   const now = new Date().toISOString();
@@ -196,33 +226,58 @@ async function execute(changes: readonly PlannedChange[], options: ApplyOptions)
         { cause: error },
       );
     }
-    throw new ApplyError(`Writing ${failed} failed (${(error as Error).message}); the files already written were restored, so nothing changed.`, { run_id: options.runId }, { cause: error });
+    throw new ApplyError(
+      `Writing ${failed} failed (${(error as Error).message}); the files already written were restored, so nothing changed.`,
+      { run_id: options.runId },
+      { cause: error },
+    );
   }
   await writeManifest(root, { ...manifest, status: "applied" });
   const verb = options.source === "undo" ? "restored" : "applied";
-  logger.info({ run_id: options.runId, files: entries.map((e) => `${e.action} ${e.path}`), backup_dir: dir }, `${verb} ${entries.length} file change(s); undo with: builder undo ${options.runId}`);
+  logger.info(
+    { run_id: options.runId, files: entries.map((e) => `${e.action} ${e.path}`), backup_dir: dir },
+    `${verb} ${entries.length} file change(s); undo with: builder undo ${options.runId}`,
+  );
   return dir;
 }
 
 /** Copies each existing file into the backup folder; returns the manifest entries, one per change. */
-async function backUpFiles(changes: readonly PlannedChange[], root: string, dir: string, runId: string): Promise<ManifestEntry[]> {
+async function backUpFiles(
+  changes: readonly PlannedChange[],
+  root: string,
+  dir: string,
+  runId: string,
+): Promise<ManifestEntry[]> {
   const entries: ManifestEntry[] = [];
   for (const change of changes) {
     const relative = change.target.relative;
     let before: ManifestEntry["before"] = null;
     if (change.before.exists) {
       const backup = `files/${relative}`;
-      await writeBuilderFile(root, path.join(dir, ...backup.split("/")), change.before.content, { mode: change.before.mode });
+      await writeBuilderFile(root, path.join(dir, ...backup.split("/")), change.before.content, {
+        mode: change.before.mode,
+      });
       before = { sha256: change.before.hash, mode: change.before.mode, backup };
     }
     const temp = change.after === null ? undefined : tempPathFor(relative, runId);
-    entries.push({ path: relative, action: change.action as FileAction, before, after: change.after === null ? null : { sha256: sha256(change.after) }, temp });
+    entries.push({
+      path: relative,
+      action: change.action as FileAction,
+      before,
+      after: change.after === null ? null : { sha256: sha256(change.after) },
+      temp,
+    });
   }
   return entries;
 }
 
 /** Writes or removes each file in order, pushing each one finished onto `done` (read by the rollback). */
-async function writeChanges(changes: readonly PlannedChange[], entries: readonly ManifestEntry[], options: ApplyOptions, done: PlannedChange[]): Promise<void> {
+async function writeChanges(
+  changes: readonly PlannedChange[],
+  entries: readonly ManifestEntry[],
+  options: ApplyOptions,
+  done: PlannedChange[],
+): Promise<void> {
   for (const [index, change] of changes.entries()) {
     const relative = change.target.relative;
     const entry = entries[index] as ManifestEntry;
@@ -246,14 +301,21 @@ async function writeChanges(changes: readonly PlannedChange[], entries: readonly
  * When every file is seen to hold its old content again, nothing changed, so the run's backup folder
  * is removed; otherwise it stays for `builder undo`.
  */
-async function rollBack(done: readonly PlannedChange[], manifest: BackupManifest, sandbox: WorkspaceSandbox, dir: string): Promise<string[]> {
+async function rollBack(
+  done: readonly PlannedChange[],
+  manifest: BackupManifest,
+  sandbox: WorkspaceSandbox,
+  dir: string,
+): Promise<string[]> {
   const root = sandbox.root;
   const failed: string[] = [];
   for (const change of [...done].reverse()) {
     try {
-      if (change.before.exists) await sandbox.writeFile(change.target.relative, change.before.content, { mode: change.before.mode });
+      if (change.before.exists)
+        await sandbox.writeFile(change.target.relative, change.before.content, { mode: change.before.mode });
       else await sandbox.removeFile(change.target.relative);
-      if ((await sandbox.readState(change.target.relative)).hash !== change.before.hash) failed.push(change.target.relative);
+      if ((await sandbox.readState(change.target.relative)).hash !== change.before.hash)
+        failed.push(change.target.relative);
     } catch {
       failed.push(change.target.relative);
     }

@@ -20,12 +20,18 @@ export interface AtomicWriteOptions {
  * write a temp file in the same folder, fsync it, rename it over the target, fsync the folder.
  * A number as the third argument is the mode, masked by the umask (the historical signature).
  */
-export async function writeFileAtomic(filePath: string, data: string | Uint8Array, modeOrOptions?: number | AtomicWriteOptions): Promise<void> {
+export async function writeFileAtomic(
+  filePath: string,
+  data: string | Uint8Array,
+  modeOrOptions?: number | AtomicWriteOptions,
+): Promise<void> {
   const options: AtomicWriteOptions = typeof modeOrOptions === "number" ? {} : (modeOrOptions ?? {});
   const createMode = typeof modeOrOptions === "number" ? modeOrOptions : (options.mode ?? 0o644);
   const dir = path.dirname(filePath);
   await mkdir(dir, { recursive: true });
-  const temp = options.tempPath ?? path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const temp =
+    options.tempPath ??
+    path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const handle = await open(temp, "wx", createMode);
   try {
     await handle.writeFile(data);

@@ -11,7 +11,10 @@ import type { WorkspaceSandbox } from "./sandbox.js";
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/);
 const RelativePathSchema = z.string().min(1).max(4096);
-const RunIdSchema = z.string().regex(RUN_ID).refine((id) => !id.includes(".."), "not a run id");
+const RunIdSchema = z
+  .string()
+  .regex(RUN_ID)
+  .refine((id) => !id.includes(".."), "not a run id");
 
 /** What a run did to one file. */
 export type FileAction = "create" | "modify" | "delete";
@@ -22,7 +25,9 @@ export const ManifestEntrySchema = z.strictObject({
   path: RelativePathSchema,
   action: z.enum(["create", "modify", "delete"]),
   /** The file before the run; null when the run created it. `backup` is relative to the run's backup folder (always `files/<path>`). */
-  before: z.strictObject({ sha256: Sha256Schema, mode: z.number().int().min(0).max(0o7777), backup: RelativePathSchema }).nullable(),
+  before: z
+    .strictObject({ sha256: Sha256Schema, mode: z.number().int().min(0).max(0o7777), backup: RelativePathSchema })
+    .nullable(),
   /** The file after the run; null when the run deleted it. */
   after: z.strictObject({ sha256: Sha256Schema }).nullable(),
   /** The temp file the new content is written to before the rename (always {@link tempPathFor}), removed if a crash left it. */
@@ -76,7 +81,10 @@ export { newRunId } from "../format/run-id.js";
 /** Refuses run ids that could name a path outside the backups folder. */
 export function checkRunId(runId: string): string {
   if (!RunIdSchema.safeParse(runId).success) {
-    throw new UsageError(`"${runId}" is not a run id. Run ids look like 20250101T120000-a1b2c3; list them with: ls .builder/backups`, { run_id: runId });
+    throw new UsageError(
+      `"${runId}" is not a run id. Run ids look like 20250101T120000-a1b2c3; list them with: ls .builder/backups`,
+      { run_id: runId },
+    );
   }
   return runId;
 }
@@ -91,7 +99,8 @@ export function tempPathFor(relative: string, runId: string): string {
   const name = path.posix.basename(relative);
   const plain = `.${name}.builder-${runId}.tmp`;
   // A name near the 255-byte limit cannot be extended: its temp file is named by a hash of it instead.
-  const temp = Buffer.byteLength(plain) <= MAX_NAME_BYTES ? plain : `.${sha256(name).slice(0, 16)}.builder-${runId}.tmp`;
+  const temp =
+    Buffer.byteLength(plain) <= MAX_NAME_BYTES ? plain : `.${sha256(name).slice(0, 16)}.builder-${runId}.tmp`;
   return path.posix.join(path.posix.dirname(relative), temp);
 }
 
@@ -109,7 +118,11 @@ export async function writeManifest(workspaceRoot: string, manifest: BackupManif
   const mac = manifestMac(key, bytes);
   const current = await readFile(file).catch(() => undefined);
   // Through the checked .builder folders: no link swapped in sends a manifest elsewhere.
-  await writeBuilderFile(workspaceRoot, macFile, (current ? [mac, manifestMac(key, current)] : [mac]).join("\n") + "\n");
+  await writeBuilderFile(
+    workspaceRoot,
+    macFile,
+    (current ? [mac, manifestMac(key, current)] : [mac]).join("\n") + "\n",
+  );
   await writeBuilderFile(workspaceRoot, file, bytes);
   if (current) await writeBuilderFile(workspaceRoot, macFile, mac + "\n");
 }
@@ -123,7 +136,11 @@ export async function readManifest(sandbox: WorkspaceSandbox, runId: string): Pr
   const root = sandbox.root;
   const file = path.join(backupDir(root, runId), "manifest.json");
   const bytes = await readFile(file).catch(() => undefined);
-  if (!bytes) throw new UsageError(`No backups for run ${runId} in ${backupsRoot(root)}. Check the run id (ls .builder/backups) and the --workspace.`, { run_id: runId });
+  if (!bytes)
+    throw new UsageError(
+      `No backups for run ${runId} in ${backupsRoot(root)}. Check the run id (ls .builder/backups) and the --workspace.`,
+      { run_id: runId },
+    );
   return verifyManifest(sandbox, runId, bytes, await loadManifestKey(root));
 }
 
@@ -134,7 +151,10 @@ export async function readManifest(sandbox: WorkspaceSandbox, runId: string): Pr
  * is never first. Their paths are not checked yet (that takes the file system, per path): call
  * {@link checkManifestPaths} on each manifest before using its paths.
  */
-export async function listManifests(sandbox: WorkspaceSandbox, filter: { status?: BackupManifest["status"] } = {}): Promise<{ manifests: BackupManifest[]; refused: RefusedManifest[] }> {
+export async function listManifests(
+  sandbox: WorkspaceSandbox,
+  filter: { status?: BackupManifest["status"] } = {},
+): Promise<{ manifests: BackupManifest[]; refused: RefusedManifest[] }> {
   const root = sandbox.root;
   const names = await readdir(backupsRoot(root)).catch(() => [] as string[]);
   const key = await loadManifestKey(root);
@@ -156,7 +176,9 @@ export async function listManifests(sandbox: WorkspaceSandbox, filter: { status?
     }),
   );
   refused.sort((a, b) => (a.run_id < b.run_id ? -1 : 1));
-  manifests.sort((a, b) => (a.created_at === b.created_at ? (a.run_id < b.run_id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1));
+  manifests.sort((a, b) =>
+    a.created_at === b.created_at ? (a.run_id < b.run_id ? 1 : -1) : a.created_at < b.created_at ? 1 : -1,
+  );
   return { manifests, refused };
 }
 
@@ -178,12 +200,24 @@ function untrustedManifest(workspaceRoot: string, runId: string): (why: string) 
     );
 }
 
-async function verifyManifest(sandbox: WorkspaceSandbox, runId: string, bytes: Buffer, key: Buffer | undefined, options = { paths: true }): Promise<BackupManifest> {
+async function verifyManifest(
+  sandbox: WorkspaceSandbox,
+  runId: string,
+  bytes: Buffer,
+  key: Buffer | undefined,
+  options = { paths: true },
+): Promise<BackupManifest> {
   const dir = backupDir(sandbox.root, runId);
   const untrusted = untrustedManifest(sandbox.root, runId);
-  if (!key) throw untrusted(`this workspace has no manifest key (${manifestKeyPath(sandbox.root)}), which Builder creates on its first apply here`);
-  const macs = (await readFile(path.join(dir, "manifest.hmac"), "utf8").catch(() => "")).split("\n").map((line) => line.trim());
-  if (!macMatches(key, bytes, macs)) throw untrusted("its signature (manifest.hmac) is missing or does not match this workspace's key");
+  if (!key)
+    throw untrusted(
+      `this workspace has no manifest key (${manifestKeyPath(sandbox.root)}), which Builder creates on its first apply here`,
+    );
+  const macs = (await readFile(path.join(dir, "manifest.hmac"), "utf8").catch(() => ""))
+    .split("\n")
+    .map((line) => line.trim());
+  if (!macMatches(key, bytes, macs))
+    throw untrusted("its signature (manifest.hmac) is missing or does not match this workspace's key");
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString("utf8"));
@@ -218,16 +252,23 @@ export async function checkManifestPaths(sandbox: WorkspaceSandbox, manifest: Ba
   const created: string[] = [];
   for (const entry of manifest.entries) {
     await canonical(entry.path, "entry");
-    if ((entry.action === "create") !== (entry.before === null) || (entry.action === "delete") !== (entry.after === null)) throw untrusted(`its entry ${entry.path} contradicts itself`);
-    if (entry.before && entry.before.backup !== `files/${entry.path}`) throw untrusted(`its backup name for ${entry.path} is not files/${entry.path}`);
+    if (
+      (entry.action === "create") !== (entry.before === null) ||
+      (entry.action === "delete") !== (entry.after === null)
+    )
+      throw untrusted(`its entry ${entry.path} contradicts itself`);
+    if (entry.before && entry.before.backup !== `files/${entry.path}`)
+      throw untrusted(`its backup name for ${entry.path} is not files/${entry.path}`);
     if (entry.temp !== undefined) {
-      if (entry.temp !== tempPathFor(entry.path, manifest.run_id)) throw untrusted(`its temp file ${JSON.stringify(entry.temp)} is not the one Builder uses for ${entry.path}`);
+      if (entry.temp !== tempPathFor(entry.path, manifest.run_id))
+        throw untrusted(`its temp file ${JSON.stringify(entry.temp)} is not the one Builder uses for ${entry.path}`);
       await canonical(entry.temp, "temp file");
     }
     if (entry.action === "create") created.push(entry.path);
   }
   for (const dir of manifest.created_dirs) {
     await canonical(dir, "created folder");
-    if (!created.some((file) => file.startsWith(`${dir}/`))) throw untrusted(`its created folder ${JSON.stringify(dir)} holds none of the files it created`);
+    if (!created.some((file) => file.startsWith(`${dir}/`)))
+      throw untrusted(`its created folder ${JSON.stringify(dir)} holds none of the files it created`);
   }
 }

@@ -47,7 +47,10 @@ describe(".builder must be a real folder inside the workspace", () => {
     for (const link of [".builder", ".builder/backups"] as const) {
       const { root, outside } = linkedRepo(link);
       const sandbox = await WorkspaceSandbox.open({ root });
-      await expect(applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], { sandbox, runId: "r1" }), link).rejects.toBeInstanceOf(WorkspaceEscapeError);
+      await expect(
+        applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], { sandbox, runId: "r1" }),
+        link,
+      ).rejects.toBeInstanceOf(WorkspaceEscapeError);
       expect(readdirSync(outside), link).toEqual([]);
     }
   });
@@ -61,14 +64,26 @@ describe(".builder must be a real folder inside the workspace", () => {
       {
         workspace: root,
         runId: "r1",
-        task: { task_id: "t", objective: "o", files: ["src/a.ts"], acceptance: [], constraints: { loc_max: 100, pack: "" } },
+        task: {
+          task_id: "t",
+          objective: "o",
+          files: ["src/a.ts"],
+          acceptance: [],
+          constraints: { loc_max: 100, pack: "" },
+        },
         messages: [{ role: "user", content: "hi" }],
         suggestion: {
           file_path: "src/a.ts",
           suggested_code: "x",
           explanation: "e",
           tests: "",
-          verification: { verdict: "VERIFIED", summary: "ok", produced_by: { backend: "b", model: "m" }, checks: [], notes: [] },
+          verification: {
+            verdict: "VERIFIED",
+            summary: "ok",
+            produced_by: { backend: "b", model: "m" },
+            checks: [],
+            notes: [],
+          },
         },
       },
       logger,

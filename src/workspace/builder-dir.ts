@@ -31,11 +31,14 @@ export async function ensureBuilderDir(workspaceRoot: string): Promise<string> {
   if (realDir !== path.join(realRoot, ".builder")) throw escape(workspaceRoot, dir, realDir);
   // "wx" never follows a link and never overwrites: an existing .gitignore is left as it is.
   const gitignore = path.join(dir, ".gitignore");
-  await writeFile(gitignore, "# Builder's backups, caches and metrics: local to this machine.\n*\n", { flag: "wx" }).catch(() => undefined);
+  await writeFile(gitignore, "# Builder's backups, caches and metrics: local to this machine.\n*\n", {
+    flag: "wx",
+  }).catch(() => undefined);
   // A .builder/.gitignore that came with a clone may not ignore everything: it must still ignore the key.
   const lines = (await readFile(gitignore, "utf8").catch(() => "*")).split(/\r?\n/).map((line) => line.trim());
   const missing = lines.includes("*") ? [] : NEVER_COMMIT.filter((name) => !lines.includes(name));
-  if (missing.length > 0 && !(await lstat(gitignore)).isSymbolicLink()) await appendFile(gitignore, `\n${missing.join("\n")}\n`).catch(() => undefined);
+  if (missing.length > 0 && !(await lstat(gitignore)).isSymbolicLink())
+    await appendFile(gitignore, `\n${missing.join("\n")}\n`).catch(() => undefined);
   return dir;
 }
 
@@ -64,7 +67,10 @@ export async function checkedBuilderPath(workspaceRoot: string, file: string): P
   const dir = await ensureBuilderDir(workspaceRoot);
   const inside = path.relative(dir, file);
   if (inside === "" || inside.startsWith("..") || path.isAbsolute(inside)) {
-    throw new WorkspaceEscapeError(`${file} is not inside ${dir}; Builder writes its own files only there.`, { path: file, builder_dir: dir });
+    throw new WorkspaceEscapeError(`${file} is not inside ${dir}; Builder writes its own files only there.`, {
+      path: file,
+      builder_dir: dir,
+    });
   }
   let current = dir;
   for (const part of inside.split(path.sep)) {
@@ -79,7 +85,12 @@ export async function checkedBuilderPath(workspaceRoot: string, file: string): P
  * ({@link writeFileInside}): every folder on the way is opened and checked, and the file must really
  * land under `.builder/`, so a link or a swapped folder cannot send it elsewhere.
  */
-export async function writeBuilderFile(workspaceRoot: string, file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+export async function writeBuilderFile(
+  workspaceRoot: string,
+  file: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   const { relative, allow } = await builderTarget(workspaceRoot, file);
   await writeFileInside(await realpath(workspaceRoot), relative, data, { mode: options.mode, allow });
 }
@@ -90,7 +101,10 @@ export async function appendBuilderFile(workspaceRoot: string, file: string, dat
   await appendFileInside(await realpath(workspaceRoot), relative, data, allow);
 }
 
-async function builderTarget(workspaceRoot: string, file: string): Promise<{ relative: string; allow: (physical: string) => void }> {
+async function builderTarget(
+  workspaceRoot: string,
+  file: string,
+): Promise<{ relative: string; allow: (physical: string) => void }> {
   const checked = await checkedBuilderPath(workspaceRoot, file);
   const relative = path.relative(workspaceRoot, checked).split(path.sep).join("/");
   return {

@@ -27,12 +27,16 @@ function mutate(lines: string[], random: () => number): string[] {
   return out;
 }
 
-const text = (lines: string[], finalNewline: boolean): string => lines.join("\n") + (finalNewline && lines.length > 0 ? "\n" : "");
+const text = (lines: string[], finalNewline: boolean): string =>
+  lines.join("\n") + (finalNewline && lines.length > 0 ? "\n" : "");
 
 /** Applies a diff with the real git and returns the resulting file, or undefined when it was deleted. */
 function gitApply(root: string, diff: string, file: string): string | undefined {
   writeFileSync(path.join(root, "change.patch"), diff);
-  execFileSync("git", ["apply", "--whitespace=nowarn", "change.patch"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  execFileSync("git", ["apply", "--whitespace=nowarn", "change.patch"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const full = path.join(root, file);
   return existsSync(full) ? readFileSync(full, "utf8") : undefined;
 }
@@ -46,7 +50,10 @@ describe("unifiedDiff", () => {
       const before = text(base, random() < 0.8);
       const after = text(mutate(base, random), random() < 0.8);
       writeFileSync(path.join(root, "f.txt"), before);
-      const diff = unifiedDiff({ path: "f.txt", content: Buffer.from(before) }, { path: "f.txt", content: Buffer.from(after) });
+      const diff = unifiedDiff(
+        { path: "f.txt", content: Buffer.from(before) },
+        { path: "f.txt", content: Buffer.from(after) },
+      );
       if (before === after) {
         expect(diff).toBe("");
         continue;
@@ -57,14 +64,44 @@ describe("unifiedDiff", () => {
 
   it("writes creations and deletions git understands, including empty files", () => {
     const root = gitRepo({});
-    expect(gitApply(root, unifiedDiff({ path: "n.ts", content: null }, { path: "n.ts", content: Buffer.from("a\nb\n") }), "n.ts")).toBe("a\nb\n");
-    expect(gitApply(root, unifiedDiff({ path: "n.ts", content: Buffer.from("a\nb\n"), mode: 0o644 }, { path: "n.ts", content: null }), "n.ts")).toBeUndefined();
-    expect(gitApply(root, unifiedDiff({ path: "e.ts", content: null }, { path: "e.ts", content: Buffer.alloc(0) }), "e.ts")).toBe("");
+    expect(
+      gitApply(
+        root,
+        unifiedDiff({ path: "n.ts", content: null }, { path: "n.ts", content: Buffer.from("a\nb\n") }),
+        "n.ts",
+      ),
+    ).toBe("a\nb\n");
+    expect(
+      gitApply(
+        root,
+        unifiedDiff({ path: "n.ts", content: Buffer.from("a\nb\n"), mode: 0o644 }, { path: "n.ts", content: null }),
+        "n.ts",
+      ),
+    ).toBeUndefined();
+    expect(
+      gitApply(root, unifiedDiff({ path: "e.ts", content: null }, { path: "e.ts", content: Buffer.alloc(0) }), "e.ts"),
+    ).toBe("");
   });
 
   it("marks a missing final newline and reads as a normal diff", () => {
-    const diff = unifiedDiff({ path: "a.ts", content: Buffer.from("one\ntwo") }, { path: "a.ts", content: Buffer.from("one\ntwo\nthree\n") });
-    expect(diff).toBe(["diff --git a/a.ts b/a.ts", "--- a/a.ts", "+++ b/a.ts", "@@ -1,2 +1,3 @@", " one", "-two", "\\ No newline at end of file", "+two", "+three", ""].join("\n"));
+    const diff = unifiedDiff(
+      { path: "a.ts", content: Buffer.from("one\ntwo") },
+      { path: "a.ts", content: Buffer.from("one\ntwo\nthree\n") },
+    );
+    expect(diff).toBe(
+      [
+        "diff --git a/a.ts b/a.ts",
+        "--- a/a.ts",
+        "+++ b/a.ts",
+        "@@ -1,2 +1,3 @@",
+        " one",
+        "-two",
+        "\\ No newline at end of file",
+        "+two",
+        "+three",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("falls back to replace-the-middle for very different files, and stays correct", () => {
@@ -72,7 +109,10 @@ describe("unifiedDiff", () => {
     const a = Array.from({ length: 3000 }, (_, i) => `old ${i}`);
     const b = Array.from({ length: 3000 }, (_, i) => `new ${i}`);
     writeFileSync(path.join(root, "big.txt"), text(a, true));
-    const diff = unifiedDiff({ path: "big.txt", content: Buffer.from(text(a, true)) }, { path: "big.txt", content: Buffer.from(text(b, true)) });
+    const diff = unifiedDiff(
+      { path: "big.txt", content: Buffer.from(text(a, true)) },
+      { path: "big.txt", content: Buffer.from(text(b, true)) },
+    );
     expect(gitApply(root, diff, "big.txt")).toBe(text(b, true));
   });
 
@@ -82,7 +122,9 @@ describe("unifiedDiff", () => {
   });
 
   it("says when binary files differ", () => {
-    expect(unifiedDiff({ path: "b.bin", content: Buffer.from([0, 1]) }, { path: "b.bin", content: Buffer.from([0, 2]) })).toContain("Binary files a/b.bin and b/b.bin differ");
+    expect(
+      unifiedDiff({ path: "b.bin", content: Buffer.from([0, 1]) }, { path: "b.bin", content: Buffer.from([0, 2]) }),
+    ).toContain("Binary files a/b.bin and b/b.bin differ");
   });
 
   it("diffs 200,000-line files without overflowing the stack: one change, scattered changes, and a whole-file rewrite", () => {
@@ -91,9 +133,16 @@ describe("unifiedDiff", () => {
     const oneChange = base.map((line, i) => (i === 123_456 ? "const changed = true;" : line));
     const scattered = base.map((line, i) => (i % 97 === 0 ? `${line} // edited` : line));
     const rewrite = base.map((_, i) => `let other${i} = ${i * 2};`);
-    for (const [name, after] of [["one change", oneChange], ["scattered", scattered], ["rewrite", rewrite]] as const) {
+    for (const [name, after] of [
+      ["one change", oneChange],
+      ["scattered", scattered],
+      ["rewrite", rewrite],
+    ] as const) {
       writeFileSync(path.join(root, "big.ts"), text(base, true));
-      const diff = unifiedDiff({ path: "big.ts", content: Buffer.from(text(base, true)) }, { path: "big.ts", content: Buffer.from(text(after, true)) });
+      const diff = unifiedDiff(
+        { path: "big.ts", content: Buffer.from(text(base, true)) },
+        { path: "big.ts", content: Buffer.from(text(after, true)) },
+      );
       expect(gitApply(root, diff, "big.ts") === text(after, true), name).toBe(true);
     }
   });

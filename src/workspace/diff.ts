@@ -21,7 +21,8 @@ const CONTEXT_LINES = 3;
 export function unifiedDiff(before: DiffSide, after: DiffSide, context = CONTEXT_LINES): string {
   const oldBytes = before.content;
   const newBytes = after.content;
-  if (oldBytes && newBytes && Buffer.from(oldBytes).equals(Buffer.from(newBytes)) && before.mode === after.mode) return "";
+  if (oldBytes && newBytes && Buffer.from(oldBytes).equals(Buffer.from(newBytes)) && before.mode === after.mode)
+    return "";
   const name = after.path;
   const header = [`diff --git a/${before.path} b/${name}`];
   if (!oldBytes) header.push(`new file mode ${gitMode(after.mode)}`);
@@ -29,7 +30,12 @@ export function unifiedDiff(before: DiffSide, after: DiffSide, context = CONTEXT
   else if (before.mode !== undefined && after.mode !== undefined && gitMode(before.mode) !== gitMode(after.mode)) {
     header.push(`old mode ${gitMode(before.mode)}`, `new mode ${gitMode(after.mode)}`);
   }
-  if (isBinary(oldBytes) || isBinary(newBytes)) return [...header, `Binary files ${oldBytes ? `a/${before.path}` : "/dev/null"} and ${newBytes ? `b/${name}` : "/dev/null"} differ`, ""].join("\n");
+  if (isBinary(oldBytes) || isBinary(newBytes))
+    return [
+      ...header,
+      `Binary files ${oldBytes ? `a/${before.path}` : "/dev/null"} and ${newBytes ? `b/${name}` : "/dev/null"} differ`,
+      "",
+    ].join("\n");
   const a = splitLines(oldBytes);
   const b = splitLines(newBytes);
   if (a.length === 0 && b.length === 0) return [...header, ""].join("\n");
@@ -97,7 +103,10 @@ function myers(a: readonly string[], b: readonly string[]): Op[] | undefined {
   for (let d = 0; d <= max; d += 1) {
     trace.push(v.slice(offset - d - 1, offset + d + 2));
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number)) ? (v[offset + k + 1] as number) : (v[offset + k - 1] as number) + 1;
+      let x =
+        k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number))
+          ? (v[offset + k + 1] as number)
+          : (v[offset + k - 1] as number) + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) {
         x += 1;

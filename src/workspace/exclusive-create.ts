@@ -8,7 +8,10 @@ import path from "node:path";
  * O_EXCL create, but never shows a reader a half-written file). Returns false when `file` existed.
  */
 export async function createExclusive(file: string, data: string | Uint8Array, mode: number): Promise<boolean> {
-  const temp = path.join(path.dirname(file), `${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const temp = path.join(
+    path.dirname(file),
+    `${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
   const handle = await open(temp, "wx", mode);
   try {
     await handle.writeFile(data);

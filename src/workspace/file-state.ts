@@ -20,7 +20,8 @@ export async function readFileState(absolute: string): Promise<FileState> {
   let mode: number;
   try {
     const stats = await stat(absolute);
-    if (stats.isDirectory()) throw new ApplyError(`${absolute} is a folder, not a file; Builder only writes files.`, { path: absolute });
+    if (stats.isDirectory())
+      throw new ApplyError(`${absolute} is a folder, not a file; Builder only writes files.`, { path: absolute });
     mode = stats.mode & 0o7777;
     content = await readFile(absolute);
   } catch (error) {
@@ -33,5 +34,7 @@ export async function readFileState(absolute: string): Promise<FileState> {
 
 /** The state of a file read with the sandbox's safe reads (undefined: it does not exist). */
 export function stateOf(file: InsideFile | undefined): FileState {
-  return file ? { exists: true, hash: sha256(file.content), content: file.content, mode: file.mode } : { exists: false, hash: null };
+  return file
+    ? { exists: true, hash: sha256(file.content), content: file.content, mode: file.mode }
+    : { exists: false, hash: null };
 }

@@ -48,7 +48,9 @@ describe("PathFilter", () => {
     expect(expected.size, "the fixture must ignore something").toBeGreaterThan(5);
     for (const file of paths) {
       const excluded = await filter.excluded(file);
-      expect(excluded?.by === "gitignore", `${file}: git says ${expected.has(file) ? "ignored" : "not ignored"}`).toBe(expected.has(file));
+      expect(excluded?.by === "gitignore", `${file}: git says ${expected.has(file) ? "ignored" : "not ignored"}`).toBe(
+        expected.has(file),
+      );
     }
   });
 
@@ -57,7 +59,10 @@ describe("PathFilter", () => {
     writeFiles(root, { ".git/info/exclude": "excluded-by-info.ts\n" });
     const sandbox = await WorkspaceSandbox.open({ root });
     const listed = (await listWorkspaceFiles(sandbox)).files.map((f) => f.path);
-    const lsFiles = (...args: string[]): string[] => execFileSync("git", ["ls-files", ...args], { cwd: root, encoding: "utf8" }).split("\n").filter(Boolean);
+    const lsFiles = (...args: string[]): string[] =>
+      execFileSync("git", ["ls-files", ...args], { cwd: root, encoding: "utf8" })
+        .split("\n")
+        .filter(Boolean);
     // Tracked files matching an ignore rule (excluded-by-info.ts) are kept from the model too, unlike in git.
     const trackedButIgnored = new Set(lsFiles("--cached", "--ignored", "--exclude-standard"));
     const visible = lsFiles("--cached", "--others", "--exclude-standard").filter((f) => !trackedButIgnored.has(f));
@@ -69,10 +74,21 @@ describe("PathFilter", () => {
   it("matches the deny list case-insensitively at any depth", async () => {
     const root = gitRepo({});
     const filter = await PathFilter.load(root, ["*.secret"]);
-    for (const file of [".env", ".ENV", "app/.env.local", "certs/site.PEM", "a/b/id_rsa.pub", "node_modules/x.js", "pkg/dist/index.js", "BUILD/out.js", "x.secret"]) {
+    for (const file of [
+      ".env",
+      ".ENV",
+      "app/.env.local",
+      "certs/site.PEM",
+      "a/b/id_rsa.pub",
+      "node_modules/x.js",
+      "pkg/dist/index.js",
+      "BUILD/out.js",
+      "x.secret",
+    ]) {
       expect((await filter.excluded(file))?.by, file).toBe("deny");
     }
-    for (const file of ["src/environment.ts", "src/keys.ts", "distance.ts", "builder.ts"]) expect(await filter.excluded(file), file).toBeUndefined();
+    for (const file of ["src/environment.ts", "src/keys.ts", "distance.ts", "builder.ts"])
+      expect(await filter.excluded(file), file).toBeUndefined();
   });
 
   it("knows the folders Builder never writes", () => {

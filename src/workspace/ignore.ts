@@ -6,7 +6,17 @@ import ignore, { type Ignore } from "ignore";
  * Paths Builder never shows to the model and never writes, in .gitignore syntax, matched
  * case-insensitively at any depth. The config's `deny` list adds to it; a `!pattern` there lifts one.
  */
-export const DEFAULT_DENY = [".env*", "*.pem", "*.key", "id_rsa*", "node_modules", "dist", "build", ".git", ".builder"] as const;
+export const DEFAULT_DENY = [
+  ".env*",
+  "*.pem",
+  "*.key",
+  "id_rsa*",
+  "node_modules",
+  "dist",
+  "build",
+  ".git",
+  ".builder",
+] as const;
 
 /** Folders Builder never writes into, whatever the deny list says: git's own data and Builder's backups. */
 export const PROTECTED_DIRS = [".git", ".builder"] as const;
@@ -50,9 +60,11 @@ export class PathFilter {
     const denyPatterns = [...DEFAULT_DENY, ...extraDeny];
     const rootLevels: Level[] = [];
     const exclude = await readRules(path.join(root, ".git", "info", "exclude"));
-    if (exclude !== undefined) rootLevels.push({ dir: "", source: ".git/info/exclude", rules: ignore({ ignorecase: true }).add(exclude) });
+    if (exclude !== undefined)
+      rootLevels.push({ dir: "", source: ".git/info/exclude", rules: ignore({ ignorecase: true }).add(exclude) });
     const gitignore = await readRules(path.join(root, ".gitignore"));
-    if (gitignore !== undefined) rootLevels.push({ dir: "", source: ".gitignore", rules: ignore({ ignorecase: true }).add(gitignore) });
+    if (gitignore !== undefined)
+      rootLevels.push({ dir: "", source: ".gitignore", rules: ignore({ ignorecase: true }).add(gitignore) });
     return new PathFilter(root, ignore({ ignorecase: true }).add(denyPatterns), denyPatterns, rootLevels);
   }
 
@@ -68,7 +80,8 @@ export class PathFilter {
     for (let i = 1; i <= parts.length; i += 1) {
       const last = i === parts.length;
       const candidate = parts.slice(0, i).join("/") + (last && !isDirectory ? "" : "/");
-      const found = this.denied(candidate) ?? this.gitignored(candidate, await this.levelsFor(parts.slice(0, i - 1).join("/")));
+      const found =
+        this.denied(candidate) ?? this.gitignored(candidate, await this.levelsFor(parts.slice(0, i - 1).join("/")));
       if (found) return found;
     }
     return undefined;
@@ -84,7 +97,10 @@ export class PathFilter {
     const parent = dir.includes("/") ? dir.slice(0, dir.lastIndexOf("/")) : "";
     const inherited = await this.levelsFor(parent);
     const text = await readRules(path.join(this.root, dir, ".gitignore"));
-    const levels = text === undefined ? inherited : [...inherited, { dir, source: `${dir}/.gitignore`, rules: ignore({ ignorecase: true }).add(text) }];
+    const levels =
+      text === undefined
+        ? inherited
+        : [...inherited, { dir, source: `${dir}/.gitignore`, rules: ignore({ ignorecase: true }).add(text) }];
     this.levels.set(dir, levels);
     return levels;
   }

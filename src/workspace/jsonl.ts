@@ -7,7 +7,11 @@ import { appendBuilderFile } from "./builder-dir.js";
  * Appends one JSON line with a single O_APPEND write, so that concurrent writers (several Builder
  * runs in one workspace) never interleave or half-write lines.
  */
-export async function appendJsonLine(filePath: string, record: unknown, options: { workspaceRoot?: string } = {}): Promise<void> {
+export async function appendJsonLine(
+  filePath: string,
+  record: unknown,
+  options: { workspaceRoot?: string } = {},
+): Promise<void> {
   const line = Buffer.from(JSON.stringify(record) + "\n", "utf8");
   // A file under a workspace's .builder/ goes through its checked folders: no link swapped in sends it elsewhere.
   if (options.workspaceRoot !== undefined) return appendBuilderFile(options.workspaceRoot, filePath, line);
@@ -15,7 +19,8 @@ export async function appendJsonLine(filePath: string, record: unknown, options:
   const handle = await open(filePath, "a");
   try {
     const { bytesWritten } = await handle.write(line, 0, line.length);
-    if (bytesWritten !== line.length) throw new Error(`short write to ${filePath}: ${bytesWritten} of ${line.length} bytes`);
+    if (bytesWritten !== line.length)
+      throw new Error(`short write to ${filePath}: ${bytesWritten} of ${line.length} bytes`);
   } finally {
     await handle.close();
   }

@@ -19,7 +19,10 @@ export async function sweepLeftovers(sandbox: WorkspaceSandbox, logger: Logger =
       await checkManifestPaths(sandbox, manifest);
     } catch (error) {
       // Only possible with a leaked key; such a manifest is refused wherever it is used, and it must not stop every apply.
-      logger.warn({ run_id: manifest.run_id, err: error }, `not sweeping the temp files of run ${manifest.run_id}: its manifest names paths Builder does not use`);
+      logger.warn(
+        { run_id: manifest.run_id, err: error },
+        `not sweeping the temp files of run ${manifest.run_id}: its manifest names paths Builder does not use`,
+      );
       continue;
     }
     for (const entry of manifest.entries) {
@@ -31,6 +34,7 @@ export async function sweepLeftovers(sandbox: WorkspaceSandbox, logger: Logger =
       removed.push(temp.relative);
     }
   }
-  if (removed.length > 0) logger.info({ removed }, `removed ${removed.length} temp file(s) an interrupted apply or undo left behind`);
+  if (removed.length > 0)
+    logger.info({ removed }, `removed ${removed.length} temp file(s) an interrupted apply or undo left behind`);
   return removed;
 }

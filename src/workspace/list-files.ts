@@ -33,7 +33,10 @@ export interface FileListing {
  * Lists the workspace's files that may be shown to the model, sorted by path: it never descends into
  * deny-listed or ignored folders, and skips symbolic links (they may lead outside the workspace).
  */
-export async function listWorkspaceFiles(sandbox: WorkspaceSandbox, options: ListFilesOptions = {}): Promise<FileListing> {
+export async function listWorkspaceFiles(
+  sandbox: WorkspaceSandbox,
+  options: ListFilesOptions = {},
+): Promise<FileListing> {
   const limit = options.limit ?? 50_000;
   const files: WorkspaceFile[] = [];
   let excluded = 0;

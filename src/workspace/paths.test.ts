@@ -72,7 +72,9 @@ describe("toWorkspaceRelative on a Windows workspace", () => {
   });
 
   it("maps absolute paths under the root, comparing drive letters and names case-insensitively", () => {
-    expect(toWorkspaceRelative(root, "D:\\clientforge-crm\\backend\\core\\crm\\contact-service.ts")).toBe("backend/core/crm/contact-service.ts");
+    expect(toWorkspaceRelative(root, "D:\\clientforge-crm\\backend\\core\\crm\\contact-service.ts")).toBe(
+      "backend/core/crm/contact-service.ts",
+    );
     expect(toWorkspaceRelative(root, "d:\\CLIENTFORGE-CRM\\backend\\a.ts")).toBe("backend/a.ts");
     expect(toWorkspaceRelative(root, "D:/clientforge-crm/backend/a.ts")).toBe("backend/a.ts");
     expect(toWorkspaceRelative(root, "\\\\?\\D:\\clientforge-crm\\a.ts")).toBe("a.ts");

@@ -22,22 +22,30 @@ export function pathFlavorOf(root: string): PathFlavor {
 export function toWorkspaceRelative(root: string, input: string): string {
   const flavor = pathFlavorOf(root);
   const refuse = (why: string): never => {
-    throw new WorkspaceEscapeError(`Path ${JSON.stringify(input)} ${why}. Builder only reads and writes inside the workspace ${root}; use a path under it (relative paths are taken from the workspace root).`, {
-      path: input,
-      workspace: root,
-    });
+    throw new WorkspaceEscapeError(
+      `Path ${JSON.stringify(input)} ${why}. Builder only reads and writes inside the workspace ${root}; use a path under it (relative paths are taken from the workspace root).`,
+      {
+        path: input,
+        workspace: root,
+      },
+    );
   };
   if (input.includes("\0")) refuse("contains a NUL byte");
   if (input.trim() === "") refuse("is empty");
   const rootSegments = splitAbsolute(root, flavor);
-  if (!rootSegments) throw new WorkspaceEscapeError(`The workspace root ${root} is not an absolute path.`, { workspace: root });
+  if (!rootSegments)
+    throw new WorkspaceEscapeError(`The workspace root ${root} is not an absolute path.`, { workspace: root });
 
   const slashed = input.replace(/\\/g, "/").replace(/^\/\/[?.]\/(?=[A-Za-z]:\/)/, "");
   let segments: string[];
   if (/^[A-Za-z]:(?!\/)/.test(slashed)) {
-    return refuse("is relative to a drive's current folder (write it as D:\\folder\\file or relative to the workspace)");
+    return refuse(
+      "is relative to a drive's current folder (write it as D:\\folder\\file or relative to the workspace)",
+    );
   } else if (/^[A-Za-z]:\//.test(slashed)) {
-    segments = driveSegments(slashed, flavor, rootSegments) ?? refuse(`is on drive ${slashed.slice(0, 2)}, which does not hold the workspace`);
+    segments =
+      driveSegments(slashed, flavor, rootSegments) ??
+      refuse(`is on drive ${slashed.slice(0, 2)}, which does not hold the workspace`);
   } else if (slashed.startsWith("//")) {
     if (flavor !== "win32") refuse("is a Windows network (UNC) path");
     segments = normalize(["//", ...slashed.slice(2).split("/")]);
@@ -48,8 +56,14 @@ export function toWorkspaceRelative(root: string, input: string): string {
     segments = normalize([...rootSegments, ...slashed.split("/")]);
   }
 
-  if (segments.length <= rootSegments.length || !rootSegments.every((part, i) => sameSegment(part, segments[i] ?? "", flavor))) {
-    if (segments.length === rootSegments.length && rootSegments.every((part, i) => sameSegment(part, segments[i] ?? "", flavor))) {
+  if (
+    segments.length <= rootSegments.length ||
+    !rootSegments.every((part, i) => sameSegment(part, segments[i] ?? "", flavor))
+  ) {
+    if (
+      segments.length === rootSegments.length &&
+      rootSegments.every((part, i) => sameSegment(part, segments[i] ?? "", flavor))
+    ) {
       refuse("is the workspace root itself, not a file in it");
     }
     refuse("lies outside the workspace");
@@ -67,7 +81,8 @@ export function toWorkspaceRelative(root: string, input: string): string {
 function splitAbsolute(root: string, flavor: PathFlavor): string[] | undefined {
   const slashed = root.replace(/\\/g, "/");
   if (flavor === "win32") {
-    if (/^[A-Za-z]:\//.test(slashed)) return normalize([slashed.slice(0, 2).toLowerCase(), ...slashed.slice(3).split("/")]);
+    if (/^[A-Za-z]:\//.test(slashed))
+      return normalize([slashed.slice(0, 2).toLowerCase(), ...slashed.slice(3).split("/")]);
     if (slashed.startsWith("//")) return normalize(["//", ...slashed.slice(2).split("/")]);
     return undefined;
   }
@@ -80,7 +95,8 @@ function driveSegments(slashed: string, flavor: PathFlavor, rootSegments: readon
   const rest = slashed.slice(3).split("/");
   if (flavor === "win32") return rootSegments[0] === drive ? normalize([drive, ...rest]) : undefined;
   // WSL: D:\x is /mnt/d/x.
-  if (rootSegments[1] === "mnt" && rootSegments[2] === drive[0]) return normalize(["/", "mnt", drive[0] ?? "", ...rest]);
+  if (rootSegments[1] === "mnt" && rootSegments[2] === drive[0])
+    return normalize(["/", "mnt", drive[0] ?? "", ...rest]);
   return undefined;
 }
 

@@ -34,7 +34,9 @@ describe("safe-fs: the object checked is the object used", () => {
     symlinkSync(outside, path.join(root, "out"));
     await expect(writeFileInside(root, "out/new/b.txt", "x")).rejects.toBeInstanceOf(WorkspaceEscapeError);
     await expect(writeFileInside(root, "out/a.txt", "x")).rejects.toBeInstanceOf(WorkspaceEscapeError);
-    await expect(appendFileInside(root, "out/log.jsonl", Buffer.from("x\n"))).rejects.toBeInstanceOf(WorkspaceEscapeError);
+    await expect(appendFileInside(root, "out/log.jsonl", Buffer.from("x\n"))).rejects.toBeInstanceOf(
+      WorkspaceEscapeError,
+    );
     await expect(removeFileInside(root, "out/a.txt")).rejects.toBeInstanceOf(WorkspaceEscapeError);
     expect(readdirSync(outside)).toEqual(["a.txt"]);
     expect(readFileSync(path.join(outside, "a.txt"), "utf8")).toBe("OUTSIDE\n");

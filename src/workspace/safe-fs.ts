@@ -19,7 +19,18 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants, existsSync, type Dirent } from "node:fs";
-import { mkdir, open, readdir, readlink, realpath, rename, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
+import {
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+  type FileHandle,
+} from "node:fs/promises";
 import path from "node:path";
 import { ApplyError, WorkspaceEscapeError } from "../errors/errors.js";
 
@@ -111,14 +122,22 @@ export async function readFileInside(realRoot: string, relative: string): Promis
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    if (code === "ELOOP") throw new WorkspaceEscapeError(`Path ${relative} goes through a loop of symbolic links.`, { path: relative });
+    if (code === "ELOOP")
+      throw new WorkspaceEscapeError(`Path ${relative} goes through a loop of symbolic links.`, { path: relative });
     throw error;
   }
   try {
     const physical = await verifiedPhysical(realRoot, handle, absolute, relative);
     const stats = await handle.stat();
-    if (stats.isDirectory()) throw new ApplyError(`${relative} is a folder, not a file; Builder only reads and writes files.`, { path: relative });
-    if (!stats.isFile()) throw new ApplyError(`${relative} is not a regular file (a device, socket or pipe); Builder only reads and writes files.`, { path: relative });
+    if (stats.isDirectory())
+      throw new ApplyError(`${relative} is a folder, not a file; Builder only reads and writes files.`, {
+        path: relative,
+      });
+    if (!stats.isFile())
+      throw new ApplyError(
+        `${relative} is not a regular file (a device, socket or pipe); Builder only reads and writes files.`,
+        { path: relative },
+      );
     return { content: await handle.readFile(), mode: stats.mode & 0o7777, physical };
   } finally {
     await handle.close().catch(() => undefined);
@@ -140,14 +159,17 @@ export async function writeFileInside(
 ): Promise<{ physical: string; createdDirs: string[] }> {
   const parts = splitRelative(relative);
   const name = parts.pop();
-  if (name === undefined) throw new WorkspaceEscapeError(`Builder does not write the workspace root itself.`, { path: relative });
+  if (name === undefined)
+    throw new WorkspaceEscapeError(`Builder does not write the workspace root itself.`, { path: relative });
   const { dir, created } = await openDirInside(realRoot, parts, true);
   try {
     const physical = dir.nameOf(name);
     options.allow?.(physical);
     const tempName = options.tempName ?? `.${name}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     const temp = dir.child(tempName);
-    const handle = await dir.call(() => open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, options.mode ?? 0o644));
+    const handle = await dir.call(() =>
+      open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, options.mode ?? 0o644),
+    );
     let renamed = false;
     try {
       await verifiedPhysical(realRoot, handle, path.join(realRoot, ...splitRelative(dir.nameOf(tempName))), relative);
@@ -161,7 +183,10 @@ export async function writeFileInside(
       // The rename is by name; the descriptor says where the bytes really are now.
       if ((await physicalOf(realRoot, handle, path.join(realRoot, ...splitRelative(physical)))) === undefined) {
         await unlink(dir.child(name)).catch(() => undefined);
-        throw new WorkspaceEscapeError(`${relative} was moved outside the workspace ${realRoot} while Builder wrote it; what was written there was removed.`, { path: relative, workspace: realRoot });
+        throw new WorkspaceEscapeError(
+          `${relative} was moved outside the workspace ${realRoot} while Builder wrote it; what was written there was removed.`,
+          { path: relative, workspace: realRoot },
+        );
       }
     } catch (error) {
       if (!renamed) await unlink(temp).catch(() => undefined);
@@ -181,18 +206,27 @@ export async function writeFileInside(
  * interleave lines), opened with O_NOFOLLOW in its checked folder; missing folders are created as in
  * {@link writeFileInside}.
  */
-export async function appendFileInside(realRoot: string, relative: string, data: Uint8Array, allow?: (physical: string) => void): Promise<void> {
+export async function appendFileInside(
+  realRoot: string,
+  relative: string,
+  data: Uint8Array,
+  allow?: (physical: string) => void,
+): Promise<void> {
   const parts = splitRelative(relative);
   const name = parts.pop();
-  if (name === undefined) throw new WorkspaceEscapeError(`Builder does not write the workspace root itself.`, { path: relative });
+  if (name === undefined)
+    throw new WorkspaceEscapeError(`Builder does not write the workspace root itself.`, { path: relative });
   const { dir } = await openDirInside(realRoot, parts, true);
   try {
     allow?.(dir.nameOf(name));
-    const handle = await dir.call(() => open(dir.child(name), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_NOFOLLOW, 0o644));
+    const handle = await dir.call(() =>
+      open(dir.child(name), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | O_NOFOLLOW, 0o644),
+    );
     try {
       await verifiedPhysical(realRoot, handle, path.join(realRoot, ...splitRelative(dir.nameOf(name))), relative);
       const { bytesWritten } = await handle.write(data, 0, data.length);
-      if (bytesWritten !== data.length) throw new Error(`short write to ${relative}: ${bytesWritten} of ${data.length} bytes`);
+      if (bytesWritten !== data.length)
+        throw new Error(`short write to ${relative}: ${bytesWritten} of ${data.length} bytes`);
     } finally {
       await handle.close().catch(() => undefined);
     }
@@ -217,14 +251,21 @@ export async function removeFileInside(realRoot: string, relative: string): Prom
 
 /** Removes an empty folder inside the workspace; false when it is not there or not empty. */
 export async function removeEmptyDirInside(realRoot: string, relative: string): Promise<boolean> {
-  return inExistingParent(realRoot, relative, false, (dir, name) => rmdir(dir.child(name)).then(
-    () => true,
-    () => false,
-  ));
+  return inExistingParent(realRoot, relative, false, (dir, name) =>
+    rmdir(dir.child(name)).then(
+      () => true,
+      () => false,
+    ),
+  );
 }
 
 /** Runs `use` on the checked folder that holds `relative`'s last name; `missing` when that folder does not exist. */
-async function inExistingParent<T>(realRoot: string, relative: string, missing: T, use: (dir: InsideDir, name: string) => Promise<T>): Promise<T> {
+async function inExistingParent<T>(
+  realRoot: string,
+  relative: string,
+  missing: T,
+  use: (dir: InsideDir, name: string) => Promise<T>,
+): Promise<T> {
   const parts = splitRelative(relative);
   const name = parts.pop();
   if (name === undefined) return missing;
@@ -270,7 +311,11 @@ export async function readdirInside(realRoot: string, relative: string): Promise
  * folder checked before it and checked itself (links inside the workspace are followed, since the
  * check is on what was opened). With `create`, missing components are made in the checked folder.
  */
-async function openDirInside(realRoot: string, parts: readonly string[], create: boolean): Promise<{ dir: InsideDir; created: string[] }> {
+async function openDirInside(
+  realRoot: string,
+  parts: readonly string[],
+  create: boolean,
+): Promise<{ dir: InsideDir; created: string[] }> {
   const created: string[] = [];
   let dir = new InsideDir(realRoot, await open(realRoot, constants.O_RDONLY | O_DIRECTORY), "");
   try {
@@ -282,12 +327,14 @@ async function openDirInside(realRoot: string, parts: readonly string[], create:
         handle = await dir.call(() => open(next, constants.O_RDONLY | O_DIRECTORY));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT" || !create) throw error;
-        await dir.call(() => mkdir(next)).then(
-          () => (made = true),
-          (mkdirError: unknown) => {
-            if ((mkdirError as NodeJS.ErrnoException).code !== "EEXIST") throw mkdirError;
-          },
-        );
+        await dir
+          .call(() => mkdir(next))
+          .then(
+            () => (made = true),
+            (mkdirError: unknown) => {
+              if ((mkdirError as NodeJS.ErrnoException).code !== "EEXIST") throw mkdirError;
+            },
+          );
         handle = await dir.call(() => open(next, constants.O_RDONLY | O_DIRECTORY));
       }
       const expected = dir.nameOf(part);
@@ -312,7 +359,12 @@ async function openDirInside(realRoot: string, parts: readonly string[], create:
 }
 
 /** The descriptor's real path relative to the real root, or a {@link WorkspaceEscapeError} naming `shown`. */
-async function verifiedPhysical(realRoot: string, handle: FileHandle, expectedPath: string, shown = expectedPath): Promise<string> {
+async function verifiedPhysical(
+  realRoot: string,
+  handle: FileHandle,
+  expectedPath: string,
+  shown = expectedPath,
+): Promise<string> {
   const physical = await physicalOf(realRoot, handle, expectedPath);
   if (physical === undefined) {
     throw new WorkspaceEscapeError(
@@ -345,6 +397,7 @@ async function physicalOf(realRoot: string, handle: FileHandle, expectedPath: st
 /** A workspace-relative POSIX path's names; ".." is refused (callers pass the sandbox's normalized paths). */
 function splitRelative(relative: string): string[] {
   const parts = relative.split("/").filter((part) => part !== "" && part !== ".");
-  if (parts.includes("..")) throw new WorkspaceEscapeError(`Path ${JSON.stringify(relative)} climbs out with "..".`, { path: relative });
+  if (parts.includes(".."))
+    throw new WorkspaceEscapeError(`Path ${JSON.stringify(relative)} climbs out with "..".`, { path: relative });
   return parts;
 }

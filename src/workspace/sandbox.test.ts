@@ -2,7 +2,13 @@ import { mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } fro
 import { pino } from "pino";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, PathDeniedError, PathTooLongError, WorkspaceEscapeError, toBuilderError } from "../errors/errors.js";
+import {
+  ConfigError,
+  PathDeniedError,
+  PathTooLongError,
+  WorkspaceEscapeError,
+  toBuilderError,
+} from "../errors/errors.js";
 import { applyEdits } from "./apply.js";
 import { gitRepo } from "../test-support/git-repo.js";
 import { tempDir } from "../test-support/fixtures.js";
@@ -15,7 +21,11 @@ let sandbox: WorkspaceSandbox;
 beforeAll(async () => {
   outside = tempDir("builder-outside-");
   writeFileSync(path.join(outside, "secret.txt"), "top secret\n");
-  root = gitRepo({ "src/a.ts": "export const a = 1;\n", "src/nested/b.ts": "export const b = 2;\n", ".env": "TOKEN=x\n" });
+  root = gitRepo({
+    "src/a.ts": "export const a = 1;\n",
+    "src/nested/b.ts": "export const b = 2;\n",
+    ".env": "TOKEN=x\n",
+  });
   symlinkSync(outside, path.join(root, "linked-out"));
   symlinkSync(path.join(outside, "secret.txt"), path.join(root, "src", "secret-link.ts"));
   symlinkSync(path.join(outside, "does-not-exist-yet.ts"), path.join(root, "src", "dangling.ts"));
@@ -35,7 +45,10 @@ async function escape(input: string): Promise<WorkspaceEscapeError> {
 
 describe("WorkspaceSandbox in a real git repository", () => {
   it("resolves workspace-relative and absolute paths inside, existing or new", async () => {
-    expect(await sandbox.resolveInside("src/a.ts")).toEqual({ relative: "src/a.ts", absolute: path.join(root, "src", "a.ts") });
+    expect(await sandbox.resolveInside("src/a.ts")).toEqual({
+      relative: "src/a.ts",
+      absolute: path.join(root, "src", "a.ts"),
+    });
     expect((await sandbox.resolveInside(path.join(root, "src", "new", "c.ts"))).relative).toBe("src/new/c.ts");
     expect((await sandbox.resolveInside("src\\nested\\b.ts")).relative).toBe("src/nested/b.ts");
   });
@@ -77,10 +90,25 @@ describe("WorkspaceSandbox in a real git repository", () => {
   });
 
   it("refuses writes to deny-listed paths and to .git / .builder, whatever their case", async () => {
-    for (const input of [".env", ".ENV.local", "config/server.pem", "keys/id_rsa", "node_modules/x/index.js", "dist/a.js", "sub/.env.production"]) {
+    for (const input of [
+      ".env",
+      ".ENV.local",
+      "config/server.pem",
+      "keys/id_rsa",
+      "node_modules/x/index.js",
+      "dist/a.js",
+      "sub/.env.production",
+    ]) {
       await expect(sandbox.resolveForWrite(input), input).rejects.toBeInstanceOf(PathDeniedError);
     }
-    for (const input of [".git/hooks/pre-commit", ".GIT/config", ".Git./hooks/x", "vendor/lib/.git/config", ".builder/backups/x/manifest.json", ".git"]) {
+    for (const input of [
+      ".git/hooks/pre-commit",
+      ".GIT/config",
+      ".Git./hooks/x",
+      "vendor/lib/.git/config",
+      ".builder/backups/x/manifest.json",
+      ".git",
+    ]) {
       await expect(sandbox.resolveForWrite(input), input).rejects.toThrow(/never writes|deny list/);
     }
     const denied = (await sandbox.resolveForWrite(".env").catch((e: unknown) => e)) as PathDeniedError;
@@ -99,7 +127,9 @@ describe("WorkspaceSandbox in a real git repository", () => {
     const file = path.join(outside, "secret.txt");
     await expect(WorkspaceSandbox.open({ root: file })).rejects.toThrow(/not a readable folder/);
     mkdirSync(path.join(outside, "empty"), { recursive: true });
-    await expect(WorkspaceSandbox.open({ root: path.join(outside, "empty") })).resolves.toBeInstanceOf(WorkspaceSandbox);
+    await expect(WorkspaceSandbox.open({ root: path.join(outside, "empty") })).resolves.toBeInstanceOf(
+      WorkspaceSandbox,
+    );
   });
 });
 
@@ -109,18 +139,26 @@ describe("WorkspaceSandbox: over-long paths", () => {
     const name = `src/${"é".repeat(128)}.ts`; // 259 bytes in UTF-8, 131 characters
     await expect(long.resolveForWrite(name)).rejects.toBeInstanceOf(PathTooLongError);
     await expect(long.resolveForModel(name)).rejects.toThrow(/259 bytes.*at most 255 bytes per name/);
-    await expect(applyEdits([{ kind: "write", path: name, content: "x" }], { sandbox: long, runId: "long" })).rejects.toMatchObject({ code: "PATH_DENIED" });
+    await expect(
+      applyEdits([{ kind: "write", path: name, content: "x" }], { sandbox: long, runId: "long" }),
+    ).rejects.toMatchObject({ code: "PATH_DENIED" });
     const deep = Array.from({ length: 50 }, () => "d".repeat(100)).join("/");
     await expect(long.resolveForWrite(`${deep}/a.ts`)).rejects.toThrow(/bytes per path/);
     expect(long.relative(`src/${"n".repeat(255)}`)).toBe(`src/${"n".repeat(255)}`);
     // A name at the limit is written: its temp file's name must not exceed the limit either.
     const atLimit = `src/${"m".repeat(252)}.ts`;
-    await applyEdits([{ kind: "write", path: atLimit, content: "export {};\n" }], { sandbox: long, runId: "at-limit", logger: pino({ level: "silent" }) });
+    await applyEdits([{ kind: "write", path: atLimit, content: "export {};\n" }], {
+      sandbox: long,
+      runId: "at-limit",
+      logger: pino({ level: "silent" }),
+    });
     expect(readFileSync(path.join(long.root, atLimit), "utf8")).toBe("export {};\n");
   });
 
   it("reports an ENAMETOOLONG that reaches the file system as PATH_DENIED naming the path, not INTERNAL", () => {
-    const error = toBuilderError(Object.assign(new Error("ENAMETOOLONG: name too long"), { code: "ENAMETOOLONG", path: "/tmp/x/yyyy" }));
+    const error = toBuilderError(
+      Object.assign(new Error("ENAMETOOLONG: name too long"), { code: "ENAMETOOLONG", path: "/tmp/x/yyyy" }),
+    );
     expect(error).toBeInstanceOf(PathTooLongError);
     expect(error.code).toBe("PATH_DENIED");
     expect(error.message).toContain("/tmp/x/yyyy");

@@ -1,7 +1,14 @@
 import { lstat, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
 import type { BuilderConfig } from "../config/load.js";
-import { ConfigError, MAX_NAME_BYTES, MAX_PATH_BYTES, PathDeniedError, PathTooLongError, WorkspaceEscapeError } from "../errors/errors.js";
+import {
+  ConfigError,
+  MAX_NAME_BYTES,
+  MAX_PATH_BYTES,
+  PathDeniedError,
+  PathTooLongError,
+  WorkspaceEscapeError,
+} from "../errors/errors.js";
 import { PathFilter, inProtectedDir, type Exclusion } from "./ignore.js";
 import { stateOf, type FileState } from "./file-state.js";
 import { toWorkspaceRelative } from "./paths.js";
@@ -54,7 +61,9 @@ export class WorkspaceSandbox {
   }
 
   /** Opens the configured workspace with the configured deny list. */
-  static async fromConfig(config: Pick<BuilderConfig, "workspace"> & { deny?: readonly string[] }): Promise<WorkspaceSandbox> {
+  static async fromConfig(
+    config: Pick<BuilderConfig, "workspace"> & { deny?: readonly string[] },
+  ): Promise<WorkspaceSandbox> {
     return WorkspaceSandbox.open({ root: config.workspace, deny: config.deny });
   }
 
@@ -67,7 +76,10 @@ export class WorkspaceSandbox {
   }
 
   private checkLength(input: string, relative: string): string {
-    const shown = input.length > 200 ? `${JSON.stringify(input.slice(0, 120))}… (${Buffer.byteLength(input)} bytes)` : JSON.stringify(input);
+    const shown =
+      input.length > 200
+        ? `${JSON.stringify(input.slice(0, 120))}… (${Buffer.byteLength(input)} bytes)`
+        : JSON.stringify(input);
     const long = relative.split("/").find((name) => Buffer.byteLength(name) > MAX_NAME_BYTES);
     if (long !== undefined) {
       throw new PathTooLongError(
@@ -78,11 +90,14 @@ export class WorkspaceSandbox {
     const bytes = Buffer.byteLength(path.join(this.realRoot, relative));
     // PATH_MAX counts the terminating NUL.
     if (bytes >= MAX_PATH_BYTES) {
-      throw new PathTooLongError(`Path ${shown} is ${bytes} bytes long in the workspace; this system allows at most ${MAX_PATH_BYTES} bytes per path. Use a shorter path.`, {
-        path: input,
-        bytes,
-        limit_bytes: MAX_PATH_BYTES,
-      });
+      throw new PathTooLongError(
+        `Path ${shown} is ${bytes} bytes long in the workspace; this system allows at most ${MAX_PATH_BYTES} bytes per path. Use a shorter path.`,
+        {
+          path: input,
+          bytes,
+          limit_bytes: MAX_PATH_BYTES,
+        },
+      );
     }
     return relative;
   }
@@ -115,7 +130,9 @@ export class WorkspaceSandbox {
    */
   async resolveForModel(input: string): Promise<WorkspacePath & { excluded?: Exclusion }> {
     const { relative, absolute, physical } = await this.locate(input);
-    const excluded = (await this.filter.excluded(relative)) ?? (physical === relative ? undefined : await this.filter.excluded(physical));
+    const excluded =
+      (await this.filter.excluded(relative)) ??
+      (physical === relative ? undefined : await this.filter.excluded(physical));
     return excluded ? { relative, absolute, excluded } : { relative, absolute };
   }
 
@@ -145,8 +162,15 @@ export class WorkspaceSandbox {
    * at a time, the temp file created and renamed in the checked folder, and where it really goes
    * judged again (deny list, `.git`, `.builder`) on the opened folder. Returns the folders it created.
    */
-  async writeFile(relative: string, data: string | Uint8Array, options: Omit<InsideWriteOptions, "allow"> = {}): Promise<string[]> {
-    const written = await writeFileInside(this.realRoot, relative, data, { ...options, allow: (physical) => this.refuseUnwritable(relative, relative, physical) });
+  async writeFile(
+    relative: string,
+    data: string | Uint8Array,
+    options: Omit<InsideWriteOptions, "allow"> = {},
+  ): Promise<string[]> {
+    const written = await writeFileInside(this.realRoot, relative, data, {
+      ...options,
+      allow: (physical) => this.refuseUnwritable(relative, relative, physical),
+    });
     return written.createdDirs;
   }
 
@@ -203,7 +227,8 @@ async function physicalPath(p: string, depth = 0): Promise<string> {
     return await realpath(p);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ELOOP") throw new WorkspaceEscapeError(`Path ${p} goes through a loop of symbolic links.`, { path: p });
+    if (code === "ELOOP")
+      throw new WorkspaceEscapeError(`Path ${p} goes through a loop of symbolic links.`, { path: p });
     if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
   }
   const stats = await lstat(p).catch(() => undefined);

@@ -38,7 +38,10 @@ export async function readSuggestionFile(file: string): Promise<AppliableSuggest
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new TaskValidationError(`Cannot read suggestion ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Pass the JSON that builder run printed.`, { source: file });
+    throw new TaskValidationError(
+      `Cannot read suggestion ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. Pass the JSON that builder run printed.`,
+      { source: file },
+    );
   }
   return parseSuggestionJson(text, file);
 }
@@ -50,11 +53,17 @@ export function parseSuggestionJson(text: string, source: string): AppliableSugg
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new TaskValidationError(`Suggestion in ${file} is not valid JSON (${(error as Error).message}). Pass the JSON that builder run printed.`, { source: file });
+    throw new TaskValidationError(
+      `Suggestion in ${file} is not valid JSON (${(error as Error).message}). Pass the JSON that builder run printed.`,
+      { source: file },
+    );
   }
   const parsed = AppliableSuggestionSchema.safeParse(value);
   if (!parsed.success) {
-    throw new TaskValidationError(`Suggestion ${file} is invalid: ${describeIssues(parsed.error)}. It needs at least "file_path" and "suggested_code".`, { source: file });
+    throw new TaskValidationError(
+      `Suggestion ${file} is invalid: ${describeIssues(parsed.error)}. It needs at least "file_path" and "suggested_code".`,
+      { source: file },
+    );
   }
   return parsed.data;
 }
@@ -64,28 +73,46 @@ export function parseSuggestionJson(text: string, source: string): AppliableSugg
  * test file the workspace's convention puts next to it. Each carries the hash recorded when the
  * prompt was built, so a file changed since is refused.
  */
-export async function editsForSuggestion(suggestion: AppliableSuggestion, sandbox: WorkspaceSandbox): Promise<{ edits: FileEdit[]; testPath?: string }> {
+export async function editsForSuggestion(
+  suggestion: AppliableSuggestion,
+  sandbox: WorkspaceSandbox,
+): Promise<{ edits: FileEdit[]; testPath?: string }> {
   const target = sandbox.relative(suggestion.file_path);
   const expected = (relative: string): string | null | undefined => suggestion.base_hashes?.[relative];
   if (suggestion.changes && suggestion.changes.length > 0) {
     // An edit answer: each change carries its complete new content (null: delete), checked against its base hash.
     const edits: FileEdit[] = suggestion.changes.map((change) => {
       const relative = sandbox.relative(change.path);
-      return change.content === null ? { kind: "delete", path: relative, expected: expected(relative) } : { kind: "write", path: relative, content: change.content, expected: expected(relative) };
+      return change.content === null
+        ? { kind: "delete", path: relative, expected: expected(relative) }
+        : { kind: "write", path: relative, content: change.content, expected: expected(relative) };
     });
-    const test = suggestion.changes.find((c) => c.content !== null && isTestFile(sandbox.relative(c.path)) && sandbox.relative(c.path) !== target);
+    const test = suggestion.changes.find(
+      (c) => c.content !== null && isTestFile(sandbox.relative(c.path)) && sandbox.relative(c.path) !== target,
+    );
     return test ? { edits, testPath: sandbox.relative(test.path) } : { edits };
   }
-  const edits: FileEdit[] = [{ kind: "write", path: target, content: suggestion.suggested_code, expected: expected(target) }];
+  const edits: FileEdit[] = [
+    { kind: "write", path: target, content: suggestion.suggested_code, expected: expected(target) },
+  ];
   if (!suggestion.tests || suggestion.tests.trim() === "" || isTestFile(target)) return { edits };
   const listing = await listWorkspaceFiles(sandbox);
-  const testPath = testPathFor(target, detectTestConvention(listing.files.map((f) => f.path), target));
+  const testPath = testPathFor(
+    target,
+    detectTestConvention(
+      listing.files.map((f) => f.path),
+      target,
+    ),
+  );
   edits.push({ kind: "write", path: testPath, content: suggestion.tests, expected: expected(testPath) });
   return { edits, testPath };
 }
 
 /** Applies a suggestion (or, with `dryRun`, returns its diff); see {@link applyEdits} for the guarantees. */
-export async function applySuggestion(suggestion: AppliableSuggestion, options: ApplyOptions): Promise<SuggestionApplyResult> {
+export async function applySuggestion(
+  suggestion: AppliableSuggestion,
+  options: ApplyOptions,
+): Promise<SuggestionApplyResult> {
   const { edits, testPath } = await editsForSuggestion(suggestion, options.sandbox);
   const result = await applyEdits(edits, options);
   return testPath ? { ...result, testPath } : result;
@@ -96,7 +123,11 @@ export async function applySuggestion(suggestion: AppliableSuggestion, options: 
  * current hash of every other file the suggestion would write (the model may pick a file the task did
  * not name), so that a later `builder apply` notices any change made in between.
  */
-export async function baseHashesFor(suggestion: AppliableSuggestion, sandbox: WorkspaceSandbox, atPrompt: Readonly<Record<string, string | null>>): Promise<Record<string, string | null>> {
+export async function baseHashesFor(
+  suggestion: AppliableSuggestion,
+  sandbox: WorkspaceSandbox,
+  atPrompt: Readonly<Record<string, string | null>>,
+): Promise<Record<string, string | null>> {
   const hashes: Record<string, string | null> = { ...atPrompt };
   const { edits } = await editsForSuggestion({ ...suggestion, base_hashes: undefined }, sandbox);
   for (const edit of edits) {

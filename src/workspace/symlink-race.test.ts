@@ -40,7 +40,11 @@ describe("symbolic-link races against the sandbox", () => {
         { kind: "write" as const, path: "sub/deep/keep.ts", content: `export const keep = ${trial};\n` },
         { kind: "write" as const, path: `sub/new-${trial}/file.ts`, content: `export const n = ${trial};\n` },
       ];
-      const outcome = await applyEdits(edits, { sandbox, runId: `race-${trial}`, logger: pino({ level: "silent" }) }).then(
+      const outcome = await applyEdits(edits, {
+        sandbox,
+        runId: `race-${trial}`,
+        logger: pino({ level: "silent" }),
+      }).then(
         () => "applied",
         (error: unknown) => (error as { code?: string }).code ?? String(error),
       );
@@ -57,10 +61,19 @@ describe("symbolic-link races against the sandbox", () => {
       "sub/b.ts": "export const b = 1;\n",
     });
     const outside = tempDir("builder-outside-");
-    writeFileSync(path.join(outside, "a.ts"), 'import { b } from "./b.js";\nexport const OUTSIDE_SECRET_A = "leaked";\n');
+    writeFileSync(
+      path.join(outside, "a.ts"),
+      'import { b } from "./b.js";\nexport const OUTSIDE_SECRET_A = "leaked";\n',
+    );
     writeFileSync(path.join(outside, "b.ts"), 'export const OUTSIDE_SECRET_B = "leaked";\n');
     const sandbox = await WorkspaceSandbox.open({ root });
-    const task: BuilderTask = { task_id: "race", objective: "change insideA", files: ["sub/a.ts"], acceptance: [], constraints: { loc_max: 50, pack: "" } };
+    const task: BuilderTask = {
+      task_id: "race",
+      objective: "change insideA",
+      files: ["sub/a.ts"],
+      acceptance: [],
+      constraints: { loc_max: 50, pack: "" },
+    };
     swapper = startSymlinkSwapper(path.join(root, "sub"), outside);
     const leaks: string[] = [];
     for (let trial = 0; trial < 40; trial += 1) {

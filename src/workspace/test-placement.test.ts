@@ -3,7 +3,10 @@ import { detectTestConvention, isTestFile, testPathFor } from "./test-placement.
 
 describe("test file placement", () => {
   it("puts tests next to the code as *.test.* by default and when the workspace does", () => {
-    const convention = detectTestConvention(["src/a.ts", "src/a.test.ts", "src/b/c.ts", "src/b/c.test.ts"], "src/new.ts");
+    const convention = detectTestConvention(
+      ["src/a.ts", "src/a.test.ts", "src/b/c.ts", "src/b/c.test.ts"],
+      "src/new.ts",
+    );
     expect(convention).toEqual({ layout: "colocated", suffix: "test" });
     expect(testPathFor("src/crm/contact-service.ts", convention)).toBe("src/crm/contact-service.test.ts");
     expect(testPathFor("index.js", detectTestConvention([]))).toBe("index.test.js");

@@ -21,12 +21,20 @@ export function isTestFile(relative: string): boolean {
 export function detectTestConvention(files: readonly string[], source?: string): TestConvention {
   const tests = files.filter((file) => TEST_FILE.test(file));
   const sourceDir = source ? path.posix.dirname(source) : undefined;
-  const near = sourceDir === undefined ? [] : tests.filter((file) => path.posix.dirname(file) === sourceDir || path.posix.dirname(file) === `${sourceDir}/__tests__`);
+  const near =
+    sourceDir === undefined
+      ? []
+      : tests.filter(
+          (file) => path.posix.dirname(file) === sourceDir || path.posix.dirname(file) === `${sourceDir}/__tests__`,
+        );
   const sample = near.length > 0 ? near : tests;
   if (sample.length === 0) return { layout: "colocated", suffix: "test" };
   const inTestsDir = sample.filter((file) => file.split("/").includes("__tests__")).length;
   const spec = sample.filter((file) => /\.spec\.[^.]+$/.test(file)).length;
-  return { layout: inTestsDir * 2 > sample.length ? "__tests__" : "colocated", suffix: spec * 2 > sample.length ? "spec" : "test" };
+  return {
+    layout: inTestsDir * 2 > sample.length ? "__tests__" : "colocated",
+    suffix: spec * 2 > sample.length ? "spec" : "test",
+  };
 }
 
 /** The test file for `source` (workspace-relative) under `convention`: `src/a.ts` → `src/a.test.ts` or `src/__tests__/a.test.ts`. */

@@ -30,7 +30,9 @@ function undoAndCrash(root: string, crashAt: string): Promise<NodeJS.Signals | n
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
-    child.on("close", (code, signal) => (code !== 0 && signal === null ? reject(new Error(`child failed: ${stderr}`)) : resolve(signal)));
+    child.on("close", (code, signal) =>
+      code !== 0 && signal === null ? reject(new Error(`child failed: ${stderr}`)) : resolve(signal),
+    );
   });
 }
 
@@ -61,7 +63,9 @@ describe("kill -9 during undo leaves no temp file behind once the next command r
   it("the next builder undo sweeps the killed undo's temp file and finishes the undo", async () => {
     const { root, before } = await appliedRepo();
     expect(await undoAndCrash(root, "src/b.ts")).toBe("SIGKILL");
-    expect(tempFiles(root), "the crash left the restored content in a temp file beside the target").toEqual([expect.stringMatching(/^src\/\.b\.ts\.builder-undo-.*\.tmp$/)]);
+    expect(tempFiles(root), "the crash left the restored content in a temp file beside the target").toEqual([
+      expect.stringMatching(/^src\/\.b\.ts\.builder-undo-.*\.tmp$/),
+    ]);
 
     const undo = await runCli(["undo"], { cwd: root });
     expect(undo.code, undo.stderr).toBe(0);
@@ -73,7 +77,10 @@ describe("kill -9 during undo leaves no temp file behind once the next command r
     const { root } = await appliedRepo();
     expect(await undoAndCrash(root, "src/b.ts")).toBe("SIGKILL");
     expect(tempFiles(root).length).toBe(1);
-    const apply = await runCli(["apply", "-"], { cwd: root, stdin: JSON.stringify({ file_path: "src/c.ts", suggested_code: "export const c = 1;\n" }) });
+    const apply = await runCli(["apply", "-"], {
+      cwd: root,
+      stdin: JSON.stringify({ file_path: "src/c.ts", suggested_code: "export const c = 1;\n" }),
+    });
     expect(apply.code, apply.stderr).toBe(0);
     expect(tempFiles(root)).toEqual([]);
   });

@@ -33,7 +33,15 @@ function plantManifest(root: string, runId: string, outside: { file: string; fol
     created_at: "2099-01-01T00:00:00.000Z",
     updated_at: "2099-01-01T00:00:00.000Z",
     created_dirs: [relativeOut(outside.folder), outside.folder],
-    entries: [{ path: "ghost.ts", action: "create", before: null, after: { sha256: "0".repeat(64) }, temp: relativeOut(outside.file) }],
+    entries: [
+      {
+        path: "ghost.ts",
+        action: "create",
+        before: null,
+        after: { sha256: "0".repeat(64) },
+        temp: relativeOut(outside.file),
+      },
+    ],
   };
   const file = path.join(dir, "manifest.json");
   writeFileSync(file, JSON.stringify(manifest, null, 2) + "\n");
@@ -49,7 +57,10 @@ describe("undo trusts only manifests this workspace's Builder wrote", () => {
   it("a manifest committed in a cloned repository is refused by name, never the default target, and nothing outside is deleted", async () => {
     const root = gitRepo(FILES);
     const sandbox = await WorkspaceSandbox.open({ root });
-    await applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], { sandbox, runId: "20250101T000000-aaaaaa" });
+    await applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], {
+      sandbox,
+      runId: "20250101T000000-aaaaaa",
+    });
     const outside = victim();
     plantManifest(root, "20990101T000000-evil00", outside);
 
@@ -83,7 +94,10 @@ describe("undo trusts only manifests this workspace's Builder wrote", () => {
     const sandbox = await WorkspaceSandbox.open({ root });
     await applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], { sandbox, runId: "r1" });
     const file = path.join(root, ".builder", "backups", "r1", "manifest.json");
-    writeFileSync(file, read(root, ".builder/backups/r1/manifest.json").replace('"created_dirs": []', '"created_dirs": ["../.."]'));
+    writeFileSync(
+      file,
+      read(root, ".builder/backups/r1/manifest.json").replace('"created_dirs": []', '"created_dirs": ["../.."]'),
+    );
     await expect(undoRun({ sandbox, runId: "r1" })).rejects.toBeInstanceOf(BackupUntrustedError);
     expect(read(root, "src/a.ts")).toBe("changed\n");
   });
@@ -96,7 +110,10 @@ describe("undo trusts only manifests this workspace's Builder wrote", () => {
     const file = plantManifest(root, "r2", outside);
     // Sign it with the workspace's own key, as if the key had leaked: the path checks still hold.
     const key = readFileSync(path.join(root, ".builder", "manifest-key.secret"));
-    writeFileSync(path.join(path.dirname(file), "manifest.hmac"), createHmac("sha256", key).update(readFileSync(file)).digest("hex") + "\n");
+    writeFileSync(
+      path.join(path.dirname(file), "manifest.hmac"),
+      createHmac("sha256", key).update(readFileSync(file)).digest("hex") + "\n",
+    );
     const error = await undoRun({ sandbox, runId: "r2" }).catch((e: unknown) => e);
     expect(error instanceof WorkspaceEscapeError || error instanceof BackupUntrustedError, String(error)).toBe(true);
     expectVictimIntact(outside);
@@ -124,14 +141,19 @@ describe("undo after a redo, and rolled-back applies", () => {
     const root = gitRepo(FILES);
     const sandbox = await WorkspaceSandbox.open({ root });
     const before = treeSnapshot(root);
-    await applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], { sandbox, runId: "20250101T000000-aaaaaa" });
+    await applyEdits([{ kind: "write", path: "src/a.ts", content: "changed\n" }], {
+      sandbox,
+      runId: "20250101T000000-aaaaaa",
+    });
     const undo = await undoRun({ sandbox });
     const redo = await undoRun({ sandbox, runId: undo.undoRunId });
     expect(read(root, "src/a.ts")).toBe("changed\n");
     const again = await undoRun({ sandbox });
     expect(again.runId).toBe(redo.undoRunId);
     expect(treeSnapshot(root)).toEqual(before);
-    await expect(undoRun({ sandbox }), "the change is undone; an undo is no default target").rejects.toThrow(/Nothing to undo/);
+    await expect(undoRun({ sandbox }), "the change is undone; an undo is no default target").rejects.toThrow(
+      /Nothing to undo/,
+    );
   });
 
   it("a rolled-back apply that changed nothing leaves no backup folder behind", async () => {

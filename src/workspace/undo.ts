@@ -4,7 +4,16 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { ApplyError, FileChangedError, UsageError } from "../errors/errors.js";
 import { applyEditsLocked, removeEmptyDirs, type AppliedFile, type ApplyHooks } from "./apply.js";
-import { backupDir, backupsRoot, checkManifestPaths, listManifests, newRunId, readManifest, writeManifest, type BackupManifest } from "./backups.js";
+import {
+  backupDir,
+  backupsRoot,
+  checkManifestPaths,
+  listManifests,
+  newRunId,
+  readManifest,
+  writeManifest,
+  type BackupManifest,
+} from "./backups.js";
 import type { FileEdit } from "./edits.js";
 import { sha256 } from "./file-state.js";
 import { sweepLeftovers } from "./leftovers.js";
@@ -59,13 +68,21 @@ export async function undoRun(options: UndoOptions): Promise<UndoResult> {
 
 async function undoHeld(options: UndoOptions): Promise<UndoResult> {
   const root = options.sandbox.root;
-  const manifest = options.runId ? await readManifest(options.sandbox, options.runId) : await latestUndoable(options.sandbox);
+  const manifest = options.runId
+    ? await readManifest(options.sandbox, options.runId)
+    : await latestUndoable(options.sandbox);
   if (manifest.status === "undone") {
-    throw new UsageError(`Run ${manifest.run_id} was already undone (by ${manifest.undone_by ?? "an earlier undo"}). To redo it, run: builder undo ${manifest.undone_by ?? "<undo run id>"}`, {
+    throw new UsageError(
+      `Run ${manifest.run_id} was already undone (by ${manifest.undone_by ?? "an earlier undo"}). To redo it, run: builder undo ${manifest.undone_by ?? "<undo run id>"}`,
+      {
+        run_id: manifest.run_id,
+      },
+    );
+  }
+  if (manifest.status === "rolled-back")
+    throw new UsageError(`Run ${manifest.run_id} failed and was rolled back already; there is nothing to undo.`, {
       run_id: manifest.run_id,
     });
-  }
-  if (manifest.status === "rolled-back") throw new UsageError(`Run ${manifest.run_id} failed and was rolled back already; there is nothing to undo.`, { run_id: manifest.run_id });
 
   const dir = backupDir(root, manifest.run_id);
   const edits: FileEdit[] = [];
@@ -78,7 +95,10 @@ async function undoHeld(options: UndoOptions): Promise<UndoResult> {
     if (entry.before) {
       const content = await readFile(path.join(dir, ...entry.before.backup.split("/")));
       if (sha256(content) !== entry.before.sha256) {
-        throw new ApplyError(`The backup of ${entry.path} in ${dir} is damaged (its hash does not match the manifest); nothing was restored.`, { path: entry.path, run_id: manifest.run_id });
+        throw new ApplyError(
+          `The backup of ${entry.path} in ${dir} is damaged (its hash does not match the manifest); nothing was restored.`,
+          { path: entry.path, run_id: manifest.run_id },
+        );
       }
       edits.push({ kind: "write", path: entry.path, content, mode: entry.before.mode, expected: current.hash });
     } else {
@@ -94,14 +114,33 @@ async function undoHeld(options: UndoOptions): Promise<UndoResult> {
   }
 
   const undoRunId = newRunId("undo-");
-  const applied = await applyEditsLocked(edits, { sandbox: options.sandbox, runId: undoRunId, dryRun: options.dryRun, source: "undo", undoes: manifest.run_id, hooks: options.hooks, logger: options.logger });
+  const applied = await applyEditsLocked(edits, {
+    sandbox: options.sandbox,
+    runId: undoRunId,
+    dryRun: options.dryRun,
+    source: "undo",
+    undoes: manifest.run_id,
+    hooks: options.hooks,
+    logger: options.logger,
+  });
   if (!options.dryRun) {
     // The manifest's paths were proved to lie inside the workspace when it was read.
-    for (const entry of manifest.entries) if (entry.temp) await rm((await options.sandbox.resolveInside(entry.temp)).absolute, { force: true });
+    for (const entry of manifest.entries)
+      if (entry.temp) await rm((await options.sandbox.resolveInside(entry.temp)).absolute, { force: true });
     await removeEmptyDirs(root, manifest.created_dirs);
-    await writeManifest(root, { ...manifest, status: "undone", ...(applied.backupDir ? { undone_by: undoRunId } : {}) });
+    await writeManifest(root, {
+      ...manifest,
+      status: "undone",
+      ...(applied.backupDir ? { undone_by: undoRunId } : {}),
+    });
   }
-  return { runId: manifest.run_id, undoRunId: applied.backupDir ? undoRunId : undefined, dryRun: applied.dryRun, files: applied.files, diff: applied.diff };
+  return {
+    runId: manifest.run_id,
+    undoRunId: applied.backupDir ? undoRunId : undefined,
+    dryRun: applied.dryRun,
+    files: applied.files,
+    diff: applied.diff,
+  };
 }
 
 /**
@@ -125,7 +164,10 @@ async function latestUndoable(sandbox: WorkspaceSandbox): Promise<BackupManifest
       refused.length > 0
         ? ` ${refused.length} manifest(s) there were refused because Builder did not write them in this workspace (${refused.map((r) => r.run_id).join(", ")}); run builder undo <run-id> to see why.`
         : "";
-    throw new UsageError(`Nothing to undo: no applied run in ${backupsRoot(sandbox.root)}.${note}`, { workspace: sandbox.root, refused: refused.map((r) => r.run_id) });
+    throw new UsageError(`Nothing to undo: no applied run in ${backupsRoot(sandbox.root)}.${note}`, {
+      workspace: sandbox.root,
+      refused: refused.map((r) => r.run_id),
+    });
   }
   await checkManifestPaths(sandbox, manifest);
   return manifest;

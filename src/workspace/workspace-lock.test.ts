@@ -22,13 +22,25 @@ function deadPid(): number {
 
 describe("the workspace lock serialises apply and undo", () => {
   it("a lock left by a dead process on this host is recovered", async () => {
-    const { root, lock } = repoWithLock({ pid: deadPid(), host: hostname(), started_at: new Date().toISOString(), command: "apply s.json" });
-    expect(await withWorkspaceLock(root, async () => readFileSync(lock, "utf8"), { waitMs: 0 })).toContain(`"pid":${process.pid}`);
+    const { root, lock } = repoWithLock({
+      pid: deadPid(),
+      host: hostname(),
+      started_at: new Date().toISOString(),
+      command: "apply s.json",
+    });
+    expect(await withWorkspaceLock(root, async () => readFileSync(lock, "utf8"), { waitMs: 0 })).toContain(
+      `"pid":${process.pid}`,
+    );
     expect(existsSync(lock), "released after use").toBe(false);
   });
 
   it("a lock older than the bound is recovered even if its pid is alive (pids are reused)", async () => {
-    const { root } = repoWithLock({ pid: process.ppid, host: hostname(), started_at: new Date(Date.now() - 3_600_000).toISOString(), command: "undo" });
+    const { root } = repoWithLock({
+      pid: process.ppid,
+      host: hostname(),
+      started_at: new Date(Date.now() - 3_600_000).toISOString(),
+      command: "undo",
+    });
     await expect(withWorkspaceLock(root, async () => "ran", { waitMs: 0, staleMs: 60_000 })).resolves.toBe("ran");
   });
 
@@ -38,7 +50,12 @@ describe("the workspace lock serialises apply and undo", () => {
   });
 
   it("a live holder is not broken: after the wait, a clear error names it and the lock stays", async () => {
-    const holder = { pid: process.ppid, host: hostname(), started_at: new Date().toISOString(), command: "apply other.json" };
+    const holder = {
+      pid: process.ppid,
+      host: hostname(),
+      started_at: new Date().toISOString(),
+      command: "apply other.json",
+    };
     const { root, lock } = repoWithLock(holder);
     let ran = false;
     const error = await withWorkspaceLock(root, async () => (ran = true), { waitMs: 0 }).catch((e: unknown) => e);

@@ -41,9 +41,18 @@ export function workspaceLockPath(workspaceRoot: string): string {
  * holder's pid, host and start time. A lock whose pid is dead (same host), or older than `staleMs`,
  * is broken; a live one is waited for up to `waitMs`, then {@link WorkspaceBusyError} names its holder.
  */
-export async function withWorkspaceLock<T>(workspaceRoot: string, fn: () => Promise<T>, options: WorkspaceLockOptions = {}): Promise<T> {
+export async function withWorkspaceLock<T>(
+  workspaceRoot: string,
+  fn: () => Promise<T>,
+  options: WorkspaceLockOptions = {},
+): Promise<T> {
   const file = await checkedBuilderPath(workspaceRoot, workspaceLockPath(workspaceRoot));
-  const mine = JSON.stringify({ pid: process.pid, host: hostname(), started_at: new Date().toISOString(), command: lockCommand() } satisfies LockHolder);
+  const mine = JSON.stringify({
+    pid: process.pid,
+    host: hostname(),
+    started_at: new Date().toISOString(),
+    command: lockCommand(),
+  } satisfies LockHolder);
   await acquire(workspaceRoot, file, mine, options);
   try {
     return await fn();
@@ -58,7 +67,12 @@ function lockCommand(): string {
   return process.argv[2] ?? "library";
 }
 
-async function acquire(workspaceRoot: string, file: string, mine: string, options: WorkspaceLockOptions): Promise<void> {
+async function acquire(
+  workspaceRoot: string,
+  file: string,
+  mine: string,
+  options: WorkspaceLockOptions,
+): Promise<void> {
   const deadline = Date.now() + (options.waitMs ?? DEFAULT_WAIT_MS);
   let waiting = false;
   for (;;) {
@@ -96,8 +110,19 @@ async function readLock(file: string): Promise<{ holder: LockHolder | undefined;
   if (text === undefined) return undefined;
   try {
     const value = JSON.parse(text) as Partial<LockHolder>;
-    const valid = typeof value.pid === "number" && typeof value.host === "string" && typeof value.started_at === "string";
-    return { holder: valid ? { pid: value.pid as number, host: value.host as string, started_at: value.started_at as string, command: String(value.command ?? "") } : undefined, ino: stats.ino };
+    const valid =
+      typeof value.pid === "number" && typeof value.host === "string" && typeof value.started_at === "string";
+    return {
+      holder: valid
+        ? {
+            pid: value.pid as number,
+            host: value.host as string,
+            started_at: value.started_at as string,
+            command: String(value.command ?? ""),
+          }
+        : undefined,
+      ino: stats.ino,
+    };
   } catch {
     return { holder: undefined, ino: stats.ino };
   }

@@ -22,16 +22,21 @@ export class EmbeddedBackend implements Backend {
 
   async prepare(): Promise<BackendInfo> {
     const settings = this.config.engine;
-    this.engine ??= import("./engine.js").then(({ EmbeddedEngine }) => EmbeddedEngine.load({
-      model: this.config.model,
-      modelCacheDir: this.config.modelCacheDir,
-      gpu: this.config.gpu,
-      gpuIndex: this.config.gpuIndex,
-      options: this.config.options,
-      sequences: this.sequences,
-      speculative: settings?.speculative ?? false,
-      prefixCache: settings && settings.prefixCacheMaxBytes > 0 ? { dir: prefixCacheDir(this.config.modelCacheDir), maxBytes: settings.prefixCacheMaxBytes } : undefined,
-    }));
+    this.engine ??= import("./engine.js").then(({ EmbeddedEngine }) =>
+      EmbeddedEngine.load({
+        model: this.config.model,
+        modelCacheDir: this.config.modelCacheDir,
+        gpu: this.config.gpu,
+        gpuIndex: this.config.gpuIndex,
+        options: this.config.options,
+        sequences: this.sequences,
+        speculative: settings?.speculative ?? false,
+        prefixCache:
+          settings && settings.prefixCacheMaxBytes > 0
+            ? { dir: prefixCacheDir(this.config.modelCacheDir), maxBytes: settings.prefixCacheMaxBytes }
+            : undefined,
+      }),
+    );
     let engine: EmbeddedEngine;
     try {
       engine = await this.engine;
@@ -63,7 +68,12 @@ export class EmbeddedBackend implements Backend {
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     const engine = await this.loaded();
     return engine.generate(request.messages, {
-      grammar: request.grammar !== undefined ? await engine.grammarForText(request.grammar) : request.schema ? await engine.grammarForSchema(request.schema) : undefined,
+      grammar:
+        request.grammar !== undefined
+          ? await engine.grammarForText(request.grammar)
+          : request.schema
+            ? await engine.grammarForSchema(request.schema)
+            : undefined,
       sampling: request.sampling,
       signal: request.signal,
       onTextChunk: request.onTextChunk,

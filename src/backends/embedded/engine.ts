@@ -104,7 +104,8 @@ export class EmbeddedEngine {
     let calibrationMs = 0;
     if (threads === undefined) {
       const calibrationStart = performance.now();
-      const calibrationFile = options.calibrationFile ?? path.join(path.dirname(options.modelCacheDir), "thread-calibration.json");
+      const calibrationFile =
+        options.calibrationFile ?? path.join(path.dirname(options.modelCacheDir), "thread-calibration.json");
       threads = (await chooseThreads(llama, model, modelPath, calibrationFile)).threads;
       calibrationMs = performance.now() - calibrationStart;
     }
@@ -134,9 +135,33 @@ export class EmbeddedEngine {
         return sequence;
       }),
     );
-    const prefixCache = options.prefixCache ? new PrefixCache(options.prefixCache, await engineIdentity(modelPath, llama, model, context, threads)) : undefined;
-    logger.debug({ modelPath, loadMs: Math.round(loadMs), threads, contextSize, sequences, speculative: options.speculative === true, prefix_cache: options.prefixCache?.dir }, "embedded engine loaded");
-    return new EmbeddedEngine(llama, model, context, modelPath, threads, loadMs, calibrationMs, pool, predictors, prefixCache);
+    const prefixCache = options.prefixCache
+      ? new PrefixCache(options.prefixCache, await engineIdentity(modelPath, llama, model, context, threads))
+      : undefined;
+    logger.debug(
+      {
+        modelPath,
+        loadMs: Math.round(loadMs),
+        threads,
+        contextSize,
+        sequences,
+        speculative: options.speculative === true,
+        prefix_cache: options.prefixCache?.dir,
+      },
+      "embedded engine loaded",
+    );
+    return new EmbeddedEngine(
+      llama,
+      model,
+      context,
+      modelPath,
+      threads,
+      loadMs,
+      calibrationMs,
+      pool,
+      predictors,
+      prefixCache,
+    );
   }
 
   /** Context window per sequence, in tokens. */
@@ -146,7 +171,10 @@ export class EmbeddedEngine {
 
   /** Where the model runs, for reports. */
   get device(): string {
-    return describeDevice(this.llama.gpu, this.threads, { onGpu: this.model.gpuLayers, total: this.model.fileInsights.totalLayers });
+    return describeDevice(this.llama.gpu, this.threads, {
+      onGpu: this.model.gpuLayers,
+      total: this.model.fileInsights.totalLayers,
+    });
   }
 
   /** A grammar that constrains output to `schema` (cached per schema). */
@@ -155,7 +183,9 @@ export class EmbeddedEngine {
     let grammar = this.grammars.get(key);
     if (!grammar) {
       // The schema is built at run time, so node-llama-cpp's compile-time schema typing cannot apply.
-      const create = this.llama.createGrammarForJsonSchema.bind(this.llama) as (schema: GbnfJsonSchema) => Promise<LlamaGrammar>;
+      const create = this.llama.createGrammarForJsonSchema.bind(this.llama) as (
+        schema: GbnfJsonSchema,
+      ) => Promise<LlamaGrammar>;
       grammar = create(schema as GbnfJsonSchema);
       this.grammars.set(key, grammar);
     }
@@ -193,58 +223,72 @@ export class EmbeddedEngine {
     const history = toHistory(messages);
     const promptTokenList = this.tokenizeHistory(history);
     const promptTokens = promptTokenList.length;
-    return this.pool.use(async (sequence) => {
-      const chat = this.chatFor(sequence);
-      const { sampling } = options;
-      const started = performance.now();
-      const cachedPrefixTokens = await this.warmPrefix(chat, sequence, messages, promptTokenList);
-      const drafts = new DraftWatch(sequence, this.predictors.get(sequence));
-      let firstTokenAt: number | undefined;
-      let lastTokenAt = 0;
-      let generatedTokens = 0;
-      let response;
-      try {
-        response = await chat.generateResponse(history, {
-          grammar: options.grammar,
-          maxTokens: sampling.maxTokens,
-          temperature: sampling.temperature,
-          topK: sampling.topK,
-          topP: sampling.topP,
-          seed: sampling.seed,
-          repeatPenalty: sampling.repeatPenalty && sampling.repeatPenalty !== 1 ? { penalty: sampling.repeatPenalty } : false,
-          signal: options.signal,
-          stopOnAbortSignal: true,
-          onToken: (tokens) => {
-            lastTokenAt = performance.now();
-            firstTokenAt ??= lastTokenAt;
-            generatedTokens += tokens.length;
-            drafts.check();
-          },
-          onTextChunk: options.onTextChunk,
-        });
-      } catch (error) {
-        if (options.signal?.aborted) {
-          return { text: "", stopReason: "abort", metrics: { promptTokens, generatedTokens, generationMs: 0, cachedPrefixTokens } };
+    return this.pool.use(
+      async (sequence) => {
+        const chat = this.chatFor(sequence);
+        const { sampling } = options;
+        const started = performance.now();
+        const cachedPrefixTokens = await this.warmPrefix(chat, sequence, messages, promptTokenList);
+        const drafts = new DraftWatch(sequence, this.predictors.get(sequence));
+        let firstTokenAt: number | undefined;
+        let lastTokenAt = 0;
+        let generatedTokens = 0;
+        let response;
+        try {
+          response = await chat.generateResponse(history, {
+            grammar: options.grammar,
+            maxTokens: sampling.maxTokens,
+            temperature: sampling.temperature,
+            topK: sampling.topK,
+            topP: sampling.topP,
+            seed: sampling.seed,
+            repeatPenalty:
+              sampling.repeatPenalty && sampling.repeatPenalty !== 1 ? { penalty: sampling.repeatPenalty } : false,
+            signal: options.signal,
+            stopOnAbortSignal: true,
+            onToken: (tokens) => {
+              lastTokenAt = performance.now();
+              firstTokenAt ??= lastTokenAt;
+              generatedTokens += tokens.length;
+              drafts.check();
+            },
+            onTextChunk: options.onTextChunk,
+          });
+        } catch (error) {
+          if (options.signal?.aborted) {
+            return {
+              text: "",
+              stopReason: "abort",
+              metrics: { promptTokens, generatedTokens, generationMs: 0, cachedPrefixTokens },
+            };
+          }
+          throw new GenerationError(
+            `llama.cpp failed while generating: ${(error as Error).message}.`,
+            {},
+            { cause: error },
+          );
         }
-        throw new GenerationError(`llama.cpp failed while generating: ${(error as Error).message}.`, {}, { cause: error });
-      }
-      const ttft = firstTokenAt !== undefined ? firstTokenAt - started : undefined;
-      return {
-        text: response.response,
-        stopReason: toStopReason(response.metadata.stopReason),
-        metrics: {
-          promptTokens,
-          promptMs: ttft,
-          timeToFirstTokenMs: ttft,
-          generatedTokens,
-          // First to last token: the speed of generation itself; what follows the last token is in total_ms.
-          generationMs: firstTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0,
-          cachedPrefixTokens,
-          ...(this.predictors.has(sequence) ? { draftTokens: { ...drafts.counts(), switchedOff: drafts.switchedOff } } : {}),
-        },
-      };
-      // A resident engine's sequence that still holds this prompt's prefix is the one to reuse.
-    }, (sequence) => sequence.compareContextTokens(promptTokenList).firstDifferentIndex);
+        const ttft = firstTokenAt !== undefined ? firstTokenAt - started : undefined;
+        return {
+          text: response.response,
+          stopReason: toStopReason(response.metadata.stopReason),
+          metrics: {
+            promptTokens,
+            promptMs: ttft,
+            timeToFirstTokenMs: ttft,
+            generatedTokens,
+            // First to last token: the speed of generation itself; what follows the last token is in total_ms.
+            generationMs: firstTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0,
+            cachedPrefixTokens,
+            ...(this.predictors.has(sequence)
+              ? { draftTokens: { ...drafts.counts(), switchedOff: drafts.switchedOff } }
+              : {}),
+          },
+        };
+        // A resident engine's sequence that still holds this prompt's prefix is the one to reuse.
+      },
+      (sequence) => sequence.compareContextTokens(promptTokenList).firstDifferentIndex,
+    );
   }
 
   /**
@@ -252,10 +296,17 @@ export class EmbeddedEngine {
    * already in memory (a resident engine's last run), restored from the prefix cache, or evaluated
    * and saved there for the next process. Returns how many prompt tokens were not evaluated again.
    */
-  private async warmPrefix(chat: LlamaChat, sequence: LlamaContextSequence, messages: ChatMessage[], prompt: Token[]): Promise<number> {
+  private async warmPrefix(
+    chat: LlamaChat,
+    sequence: LlamaContextSequence,
+    messages: ChatMessage[],
+    prompt: Token[],
+  ): Promise<number> {
     const system = messages[0]?.role === "system" ? messages[0] : undefined;
     if (!system) return sequence.compareContextTokens(prompt).firstDifferentIndex;
-    const systemOnly = chat.chatWrapper.generateContextState({ chatHistory: [{ type: "system", text: system.content }] }).contextText.tokenize(this.model.tokenizer);
+    const systemOnly = chat.chatWrapper
+      .generateContextState({ chatHistory: [{ type: "system", text: system.content }] })
+      .contextText.tokenize(this.model.tokenizer);
     let length = 0;
     while (length < systemOnly.length && length < prompt.length && systemOnly[length] === prompt[length]) length++;
     const prefix = prompt.slice(0, length);
@@ -308,7 +359,13 @@ function toStopReason(reason: string): StopReason {
 }
 
 /** What identifies a saved prefix state: the model file, the engine settings and the llama.cpp build. */
-async function engineIdentity(modelPath: string, llama: Llama, model: LlamaModel, context: LlamaContext, threads: number): Promise<EngineIdentity> {
+async function engineIdentity(
+  modelPath: string,
+  llama: Llama,
+  model: LlamaModel,
+  context: LlamaContext,
+  threads: number,
+): Promise<EngineIdentity> {
   const file = await stat(modelPath);
   const release = llama.llamaCppRelease;
   return {

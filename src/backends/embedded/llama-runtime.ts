@@ -40,14 +40,20 @@ export function getLlamaRuntime(gpu: BuilderConfig["gpu"], gpuIndex?: number): P
 function selectGpu(gpuIndex: number, logger: ReturnType<typeof getLogger>): void {
   if (selectedDevices !== undefined) return;
   if (runtimes.size > 0) {
-    logger.warn(`gpu_index ${gpuIndex} cannot take effect: llama.cpp was already loaded on every visible GPU in this process.`);
+    logger.warn(
+      `gpu_index ${gpuIndex} cannot take effect: llama.cpp was already loaded on every visible GPU in this process.`,
+    );
     return;
   }
   const selection = cudaSelectionFor(gpuIndex, process.env);
   for (const [name, value] of Object.entries(selection.set)) process.env[name] = value;
   selectedDevices = process.env.CUDA_VISIBLE_DEVICES ?? "";
   if (selection.note) logger.warn(selection.note);
-  else logger.info({ gpu_index: gpuIndex, ...selection.set }, `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${selectedDevices})`);
+  else
+    logger.info(
+      { gpu_index: gpuIndex, ...selection.set },
+      `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${selectedDevices})`,
+    );
 }
 
 /** Layers of the model on the GPU, out of its total. */

@@ -79,7 +79,10 @@ export class PrefixCache {
     try {
       await sequence.loadStateFromFile(statePath, { acceptRisk: true });
     } catch (error) {
-      logger.warn({ state: statePath, err: error }, "prefix cache entry could not be loaded; evaluating the prefix instead");
+      logger.warn(
+        { state: statePath, err: error },
+        "prefix cache entry could not be loaded; evaluating the prefix instead",
+      );
       await sequence.clearHistory();
       await removeQuietly(statePath, metaPath);
       return false;
@@ -113,7 +116,16 @@ export class PrefixCache {
       await writeFile(`${metaPath}.tmp`, JSON.stringify(meta));
       await rename(`${metaPath}.tmp`, metaPath);
       const total = await this.evict(statePath);
-      getLogger().info({ state: statePath, prefix_tokens: prefix.length, state_bytes: fileSize, cache_bytes: total, cache_max_bytes: this.options.maxBytes }, "prefix state saved");
+      getLogger().info(
+        {
+          state: statePath,
+          prefix_tokens: prefix.length,
+          state_bytes: fileSize,
+          cache_bytes: total,
+          cache_max_bytes: this.options.maxBytes,
+        },
+        "prefix state saved",
+      );
     } catch (error) {
       await removeQuietly(temp);
       getLogger().warn({ err: error }, "could not save the prefix state; later runs evaluate the prefix again");
@@ -121,15 +133,25 @@ export class PrefixCache {
   }
 
   private paths(prefix: readonly Token[]): { statePath: string; metaPath: string } {
-    const key = createHash("sha256").update(JSON.stringify(this.identity)).update(hashTokens(prefix)).digest("hex").slice(0, 32);
-    return { statePath: path.join(this.options.dir, `${key}.state`), metaPath: path.join(this.options.dir, `${key}.json`) };
+    const key = createHash("sha256")
+      .update(JSON.stringify(this.identity))
+      .update(hashTokens(prefix))
+      .digest("hex")
+      .slice(0, 32);
+    return {
+      statePath: path.join(this.options.dir, `${key}.state`),
+      metaPath: path.join(this.options.dir, `${key}.json`),
+    };
   }
 
   private async check(meta: StateMeta, prefix: readonly Token[], statePath: string): Promise<string | undefined> {
     if (meta.version !== FORMAT_VERSION) return "format version";
     if (JSON.stringify(meta.identity) !== JSON.stringify(this.identity)) return "different model or engine settings";
     if (meta.prefix_sha256 !== hashTokens(prefix) || meta.prefix_tokens !== prefix.length) return "different prefix";
-    const size = await stat(statePath).then((s) => s.size, () => -1);
+    const size = await stat(statePath).then(
+      (s) => s.size,
+      () => -1,
+    );
     if (size !== meta.state_bytes) return `state file is ${size} bytes, ${meta.state_bytes} expected`;
     if ((await hashFile(statePath)) !== meta.state_sha256) return "state file checksum mismatch";
     return undefined;
@@ -150,13 +172,18 @@ export class PrefixCache {
 }
 
 /** The prefix cache folder's entries with their sizes (for eviction and `builder ps`). */
-export async function cacheEntries(dir: string): Promise<Array<{ statePath: string; metaPath: string; bytes: number; usedMs: number }>> {
+export async function cacheEntries(
+  dir: string,
+): Promise<Array<{ statePath: string; metaPath: string; bytes: number; usedMs: number }>> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const entries = [];
   for (const name of names.filter((n) => n.endsWith(".state"))) {
     const statePath = path.join(dir, name);
     const metaPath = statePath.replace(/\.state$/, ".json");
-    const [state, meta] = await Promise.all([stat(statePath).catch(() => undefined), stat(metaPath).catch(() => undefined)]);
+    const [state, meta] = await Promise.all([
+      stat(statePath).catch(() => undefined),
+      stat(metaPath).catch(() => undefined),
+    ]);
     if (state) entries.push({ statePath, metaPath, bytes: state.size, usedMs: meta?.mtimeMs ?? 0 });
   }
   return entries;

@@ -23,8 +23,12 @@ export class SequencePool {
    * Runs `job` with a sequence of its own; waits for one when all are busy. With `score`, the free
    * sequence scoring highest is taken (the one already holding most of the prompt).
    */
-  async use<T>(job: (sequence: LlamaContextSequence) => Promise<T>, score?: (sequence: LlamaContextSequence) => number): Promise<T> {
-    const sequence = this.take(score) ?? (await new Promise<LlamaContextSequence>((resolve) => this.waiting.push(resolve)));
+  async use<T>(
+    job: (sequence: LlamaContextSequence) => Promise<T>,
+    score?: (sequence: LlamaContextSequence) => number,
+  ): Promise<T> {
+    const sequence =
+      this.take(score) ?? (await new Promise<LlamaContextSequence>((resolve) => this.waiting.push(resolve)));
     try {
       return await job(sequence);
     } finally {

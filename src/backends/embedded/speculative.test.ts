@@ -4,7 +4,11 @@ import { ACCEPTANCE_SAMPLE, DraftWatch, MIN_ACCEPTANCE, SwitchablePromptLookup }
 
 /** Only the counters DraftWatch reads: a narrow unit test of when it switches drafting off. */
 function sequenceWith(counts: { validated: number; refuted: number }): LlamaContextSequence {
-  return { get tokenPredictions() { return { used: 0, unused: 0, ...counts }; } } as unknown as LlamaContextSequence;
+  return {
+    get tokenPredictions() {
+      return { used: 0, unused: 0, ...counts };
+    },
+  } as unknown as LlamaContextSequence;
 }
 
 describe("DraftWatch (auto-off for low acceptance)", () => {

@@ -1,4 +1,10 @@
-import { InputLookupTokenPredictor, TokenPredictor, type LlamaContextSequence, type SequenceEvaluateOptions, type Token } from "node-llama-cpp";
+import {
+  InputLookupTokenPredictor,
+  TokenPredictor,
+  type LlamaContextSequence,
+  type SequenceEvaluateOptions,
+  type Token,
+} from "node-llama-cpp";
 
 /** Drafts evaluated before the acceptance rate is judged: fewer say nothing about the run. */
 export const ACCEPTANCE_SAMPLE = 48;
@@ -19,7 +25,11 @@ export class SwitchablePromptLookup extends TokenPredictor {
   /** Whether drafts are proposed; reset to true at the start of every generation. */
   enabled = true;
 
-  reset(params: { targetSequence: LlamaContextSequence; stateTokens: Token[]; evaluateOptions: Readonly<SequenceEvaluateOptions> }): void {
+  reset(params: {
+    targetSequence: LlamaContextSequence;
+    stateTokens: Token[];
+    evaluateOptions: Readonly<SequenceEvaluateOptions>;
+  }): void {
     this.inner.reset({ stateTokens: params.stateTokens });
   }
 

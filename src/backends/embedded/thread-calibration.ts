@@ -56,7 +56,12 @@ export async function measureThreads(model: LlamaModel, threads: number, batchSi
  * Picks the thread count for this machine and model by measurement, cached in `cacheFile` per
  * machine, model file and GPU setting so that only the first run pays for it.
  */
-export async function chooseThreads(llama: Llama, model: LlamaModel, modelPath: string, cacheFile: string): Promise<ThreadCalibration> {
+export async function chooseThreads(
+  llama: Llama,
+  model: LlamaModel,
+  modelPath: string,
+  cacheFile: string,
+): Promise<ThreadCalibration> {
   const key = calibrationKey(llama, modelPath);
   const cache = readCache(cacheFile);
   const cached = cache[key];
@@ -86,7 +91,9 @@ export async function chooseThreads(llama: Llama, model: LlamaModel, modelPath: 
 function calibrationKey(llama: Llama, modelPath: string): string {
   const stat = statSync(modelPath);
   const cpu = cpus()[0]?.model ?? "unknown-cpu";
-  return [hostname(), cpu, cpus().length, llama.gpu, path.resolve(modelPath), stat.size, Math.round(stat.mtimeMs)].join("|");
+  return [hostname(), cpu, cpus().length, llama.gpu, path.resolve(modelPath), stat.size, Math.round(stat.mtimeMs)].join(
+    "|",
+  );
 }
 
 function readCache(cacheFile: string): Record<string, ThreadCalibration> {

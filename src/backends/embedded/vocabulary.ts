@@ -7,8 +7,10 @@ import type { LlamaModel } from "node-llama-cpp";
  * B ÷ this many tokens. At least 1.
  */
 export function longestTokenBytes(model: LlamaModel): number {
-  const tokens: unknown = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } }).tokenizer?.ggml?.tokens;
+  const tokens: unknown = (model.fileInfo.metadata as { tokenizer?: { ggml?: { tokens?: unknown } } }).tokenizer?.ggml
+    ?.tokens;
   let longest = 1;
-  if (Array.isArray(tokens)) for (const piece of tokens) if (typeof piece === "string") longest = Math.max(longest, Buffer.byteLength(piece));
+  if (Array.isArray(tokens))
+    for (const piece of tokens) if (typeof piece === "string") longest = Math.max(longest, Buffer.byteLength(piece));
   return longest;
 }

@@ -6,7 +6,10 @@ import type { ChatMessage } from "../types.js";
 import { EmbeddedEngine, type EmbeddedEngineOptions } from "./engine.js";
 
 /** A system message long enough to be cached, and a task that asks to copy it (prompt lookup has something to find). */
-const KNOWLEDGE = Array.from({ length: 12 }, (_, i) => `export function rule${i}(value: number): number { return value * ${i}; }`).join("\n");
+const KNOWLEDGE = Array.from(
+  { length: 12 },
+  (_, i) => `export function rule${i}(value: number): number { return value * ${i}; }`,
+).join("\n");
 const MESSAGES: ChatMessage[] = [
   { role: "system", content: `Project knowledge:\n${KNOWLEDGE}` },
   { role: "user", content: `Copy this file:\n${KNOWLEDGE.slice(0, 400)}` },
@@ -18,12 +21,21 @@ afterAll(async () => {
 });
 
 async function load(model: string, extra: Partial<EmbeddedEngineOptions>): Promise<EmbeddedEngine> {
-  const engine = await EmbeddedEngine.load({ model, modelCacheDir: path.join(tempDir(), "models"), gpu: false, options: { num_thread: 1, num_ctx: 4096 }, ...extra });
+  const engine = await EmbeddedEngine.load({
+    model,
+    modelCacheDir: path.join(tempDir(), "models"),
+    gpu: false,
+    options: { num_thread: 1, num_ctx: 4096 },
+    ...extra,
+  });
   engines.push(engine);
   return engine;
 }
 
-async function answer(engine: EmbeddedEngine, maxTokens = 48): Promise<Awaited<ReturnType<EmbeddedEngine["generate"]>>> {
+async function answer(
+  engine: EmbeddedEngine,
+  maxTokens = 48,
+): Promise<Awaited<ReturnType<EmbeddedEngine["generate"]>>> {
   return engine.generate(MESSAGES, { sampling: { maxTokens } });
 }
 
@@ -70,7 +82,9 @@ describe("warm embedded engine", () => {
   it("never loads a state saved for another model file", async () => {
     const dir = tempDir("builder-prefix-");
     await answer(await load(await synthesizeTestModel({ seed: 1 }), { prefixCache: { dir, maxBytes: 1 << 30 } }));
-    const other = await answer(await load(await synthesizeTestModel({ seed: 2 }), { prefixCache: { dir, maxBytes: 1 << 30 } }));
+    const other = await answer(
+      await load(await synthesizeTestModel({ seed: 2 }), { prefixCache: { dir, maxBytes: 1 << 30 } }),
+    );
     expect(other.metrics.cachedPrefixTokens).toBe(0);
   });
 });

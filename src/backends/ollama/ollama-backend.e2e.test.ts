@@ -8,7 +8,14 @@ import { CodeSuggestionSchema } from "../../task/schema.js";
 import { createLogger } from "../../telemetry/logger.js";
 import { jsonLines, runCli } from "../../test-support/cli.js";
 import { SAMPLE_TASK, sampleWorkspace, synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
-import { closedPort, ollamaDone, ollamaPiece, ollamaShow, scriptedServer, type ScriptedServer } from "../../test-support/scripted-server.js";
+import {
+  closedPort,
+  ollamaDone,
+  ollamaPiece,
+  ollamaShow,
+  scriptedServer,
+  type ScriptedServer,
+} from "../../test-support/scripted-server.js";
 import { startServe, type ServeProcess } from "../../test-support/serve.js";
 import type { GenerateRequest } from "../types.js";
 import { OllamaBackend } from "./ollama-backend.js";
@@ -30,13 +37,30 @@ afterAll(async () => {
 });
 
 function errorOf(stderr: string): { code: string; message: string } {
-  return jsonLines(stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; message: string };
+  return jsonLines(stderr).find((line) => "error" in line && typeof line.error === "object")?.error as {
+    code: string;
+    message: string;
+  };
 }
 
 describe("builder run --backend ollama against builder serve", () => {
   it("produces a suggestion end to end, with metrics from Ollama's counters", async () => {
     // Under a JSON schema the random model cannot quote the file's lines: it writes whole files.
-    const result = await runCli(["run", "tasks/create-contact.json", "--backend", "ollama", "--host", serve.url, "--model", "tiny:test", "--edits", "whole"], { cwd: workspace, env: env() });
+    const result = await runCli(
+      [
+        "run",
+        "tasks/create-contact.json",
+        "--backend",
+        "ollama",
+        "--host",
+        serve.url,
+        "--model",
+        "tiny:test",
+        "--edits",
+        "whole",
+      ],
+      { cwd: workspace, env: env() },
+    );
     expect(result.stderr).not.toMatch(/"level":"error"/);
     expect(result.code, result.stderr.slice(-1500)).toBe(0);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
@@ -44,14 +68,33 @@ describe("builder run --backend ollama against builder serve", () => {
     expect(suggestion.verification.produced_by).toEqual({ backend: "ollama", model: "tiny:test" });
     const metrics = jsonLines(result.stderr).find((line) => line.msg === "run metrics");
     expect(metrics).toMatchObject({ backend: "ollama", model: "tiny:test", success: true });
-    for (const field of ["load_ms", "prompt_tokens", "prompt_ms", "time_to_first_token_ms", "generated_tokens", "tokens_per_sec"]) {
+    for (const field of [
+      "load_ms",
+      "prompt_tokens",
+      "prompt_ms",
+      "time_to_first_token_ms",
+      "generated_tokens",
+      "tokens_per_sec",
+    ]) {
       expect(typeof metrics?.[field], field).toBe("number");
     }
   });
 
   it("says to start Ollama when nothing listens at the host (exit 6)", async () => {
     const port = await closedPort();
-    const result = await runCli(["run", "tasks/create-contact.json", "--backend", "ollama", "--host", `http://127.0.0.1:${port}`, "--model", "tiny:test"], { cwd: workspace, env: env() });
+    const result = await runCli(
+      [
+        "run",
+        "tasks/create-contact.json",
+        "--backend",
+        "ollama",
+        "--host",
+        `http://127.0.0.1:${port}`,
+        "--model",
+        "tiny:test",
+      ],
+      { cwd: workspace, env: env() },
+    );
     expect(result.code).toBe(6);
     expect(result.stdout).toBe("");
     const error = errorOf(result.stderr);
@@ -61,7 +104,10 @@ describe("builder run --backend ollama against builder serve", () => {
   });
 
   it("says to pull a model the server does not have (exit 3)", async () => {
-    const result = await runCli(["run", "tasks/create-contact.json", "--backend", "ollama", "--host", serve.url, "--model", "qwen2.5-coder:7b"], { cwd: workspace, env: env() });
+    const result = await runCli(
+      ["run", "tasks/create-contact.json", "--backend", "ollama", "--host", serve.url, "--model", "qwen2.5-coder:7b"],
+      { cwd: workspace, env: env() },
+    );
     expect(result.code).toBe(3);
     const error = errorOf(result.stderr);
     expect(error.code).toBe("MODEL_NOT_FOUND");
@@ -76,17 +122,29 @@ describe("OllamaBackend against scripted servers (the failures a real server can
     server = undefined;
   });
 
-  function config(url: string, extra: Record<string, unknown> = {}, options: Record<string, unknown> = {}): BuilderConfig {
+  function config(
+    url: string,
+    extra: Record<string, unknown> = {},
+    options: Record<string, unknown> = {},
+  ): BuilderConfig {
     const dir = tempDir("builder-ollama-");
     writeFileSync(
       path.join(dir, "builder.config.json"),
-      JSON.stringify({ backend: "ollama", model: "m:latest", ollama: { host: url, connect_timeout_ms: 400, load_timeout_ms: 400, idle_timeout_ms: 400, ...extra }, options: { num_predict: 900, ...options } }),
+      JSON.stringify({
+        backend: "ollama",
+        model: "m:latest",
+        ollama: { host: url, connect_timeout_ms: 400, load_timeout_ms: 400, idle_timeout_ms: 400, ...extra },
+        options: { num_predict: 900, ...options },
+      }),
     );
     return loadConfig({ cwd: dir, env: { HOME: dir } });
   }
 
   const request = (overrides: Partial<GenerateRequest> = {}): GenerateRequest => ({
-    messages: [{ role: "system", content: "be brief" }, { role: "user", content: "do it" }],
+    messages: [
+      { role: "system", content: "be brief" },
+      { role: "user", content: "do it" },
+    ],
     schema: { type: "object" },
     sampling: { maxTokens: 900, temperature: 0.2 },
     ...overrides,
@@ -109,15 +167,28 @@ describe("OllamaBackend against scripted servers (the failures a real server can
       res.write(ollamaPiece('{"a":'));
       res.end(ollamaPiece("1}") + ollamaDone());
     });
-    const backend = new OllamaBackend(config(server.url, { keep_alive: "30m" }, { gpu_layers: 3, num_thread: 2, top_k: 20 }));
+    const backend = new OllamaBackend(
+      config(server.url, { keep_alive: "30m" }, { gpu_layers: 3, num_thread: 2, top_k: 20 }),
+    );
     const info = await backend.prepare();
     expect(info).toMatchObject({ backend: "ollama", model: "m:latest", contextSize: 4096 });
     const chunks: string[] = [];
-    const result = await backend.generate(request({ schema: { type: "object", properties: { a: { type: "number" } } }, onTextChunk: (t) => chunks.push(t) }));
+    const result = await backend.generate(
+      request({
+        schema: { type: "object", properties: { a: { type: "number" } } },
+        onTextChunk: (t) => chunks.push(t),
+      }),
+    );
     expect(result.text).toBe('{"a":1}');
     expect(chunks).toEqual(['{"a":', "1}"]);
     expect(result.stopReason).toBe("stop");
-    expect(result.metrics).toMatchObject({ promptTokens: 300, promptMs: 2, generatedTokens: 20, generationMs: 10, loadMs: 1 });
+    expect(result.metrics).toMatchObject({
+      promptTokens: 300,
+      promptMs: 2,
+      generatedTokens: 20,
+      generationMs: 10,
+      loadMs: 1,
+    });
     const chat = server.requests.find((r) => r.path === "/api/chat")?.body as Record<string, unknown>;
     expect(chat).toMatchObject({
       model: "m:latest",
@@ -173,7 +244,9 @@ describe("OllamaBackend against scripted servers (the failures a real server can
     try {
       const midStream = await failure(new OllamaBackend(config(server.url)).generate(request()));
       expect(midStream.code).toBe("BACKEND_ERROR");
-      expect(midStream.message).toMatch(/reported an error while generating \(after 1 characters.*\): CUDA error: out of memory/);
+      expect(midStream.message).toMatch(
+        /reported an error while generating \(after 1 characters.*\): CUDA error: out of memory/,
+      );
       mode = "malformed";
       const malformed = await failure(new OllamaBackend(config(server.url)).generate(request()));
       expect(malformed.code).toBe("BACKEND_ERROR");
@@ -200,12 +273,21 @@ describe("OllamaBackend against scripted servers (the failures a real server can
       res.writeHead(200, { "content-type": "application/x-ndjson" });
       res.end(answer);
     });
-    const task = { ...SAMPLE_TASK, files: [...SAMPLE_TASK.files], acceptance: [...SAMPLE_TASK.acceptance], constraints: { loc_max: 50, pack: "" } };
-    const malformed = await failure(runTask(task, { config: config(server.url), logger: createLogger({ level: "silent" }) }));
+    const task = {
+      ...SAMPLE_TASK,
+      files: [...SAMPLE_TASK.files],
+      acceptance: [...SAMPLE_TASK.acceptance],
+      constraints: { loc_max: 50, pack: "" },
+    };
+    const malformed = await failure(
+      runTask(task, { config: config(server.url), logger: createLogger({ level: "silent" }) }),
+    );
     expect(malformed.code).toBe("GENERATION_FAILED");
     expect(malformed.message).toMatch(/not valid JSON/);
     answer = ollamaPiece('{"file_path":"src/contact-service.ts","sugg') + ollamaDone("length");
-    const truncated = await failure(runTask(task, { config: config(server.url), logger: createLogger({ level: "silent" }) }));
+    const truncated = await failure(
+      runTask(task, { config: config(server.url), logger: createLogger({ level: "silent" }) }),
+    );
     expect(truncated.code).toBe("GENERATION_TRUNCATED");
   });
 
@@ -214,14 +296,21 @@ describe("OllamaBackend against scripted servers (the failures a real server can
     server = await scriptedServer((req, res) => {
       if (req.path === "/api/show") return ollamaShow(res, 2048);
       res.writeHead(200, { "content-type": "application/x-ndjson" });
-      res.end(ollamaPiece("{}") + (overflowing ? ollamaDone().replace('"prompt_eval_count":300', '"prompt_eval_count":2040') : ollamaDone()));
+      res.end(
+        ollamaPiece("{}") +
+          (overflowing ? ollamaDone().replace('"prompt_eval_count":300', '"prompt_eval_count":2040') : ollamaDone()),
+      );
     });
-    const tooSmall = await failure(new OllamaBackend(config(server.url, {}, { num_ctx: 512 })).generate(request({ sampling: { maxTokens: 900 } })));
+    const tooSmall = await failure(
+      new OllamaBackend(config(server.url, {}, { num_ctx: 512 })).generate(request({ sampling: { maxTokens: 900 } })),
+    );
     expect(tooSmall.code).toBe("CONTEXT_OVERFLOW");
     expect(tooSmall.message).toMatch(/Raise options.num_ctx to at least \d+/);
     expect(server.requests.filter((r) => r.path === "/api/chat")).toHaveLength(0);
     overflowing = true;
-    const shifted = await failure(new OllamaBackend(config(server.url)).generate(request({ sampling: { maxTokens: 900 } })));
+    const shifted = await failure(
+      new OllamaBackend(config(server.url)).generate(request({ sampling: { maxTokens: 900 } })),
+    );
     expect(shifted.code).toBe("CONTEXT_OVERFLOW");
     expect(shifted.message).toMatch(/must have truncated or shifted the prompt/);
   });

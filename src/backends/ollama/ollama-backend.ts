@@ -9,7 +9,12 @@ import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
 import type { FailureContext } from "../remote/failures.js";
 import { checkReply, guardedFetch, retryRefused } from "../../remote/http.js";
-import { OllamaChatChunkSchema, OllamaShowSchema, type OllamaChatChunk, type OllamaShow } from "../../remote/ollama-replies.js";
+import {
+  OllamaChatChunkSchema,
+  OllamaShowSchema,
+  type OllamaChatChunk,
+  type OllamaShow,
+} from "../../remote/ollama-replies.js";
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
 import { ollamaFailure, ollamaStartHint } from "./ollama-errors.js";
 import { ollamaOptions } from "./request-options.js";
@@ -62,7 +67,11 @@ export class OllamaBackend extends RemoteBackend {
             keep_alive: this.config.ollama.keepAlive,
             options: ollamaOptions(this.config.options, request.sampling, info.contextSize),
           }),
-        { retries: this.connectRetries, signal: watchdog.signal, onRetry: (attempt, delay) => this.logRetry(attempt, delay) },
+        {
+          retries: this.connectRetries,
+          signal: watchdog.signal,
+          onRetry: (attempt, delay) => this.logRetry(attempt, delay),
+        },
       );
       for await (const raw of stream) {
         watchdog.progress();
@@ -83,7 +92,11 @@ export class OllamaBackend extends RemoteBackend {
     } finally {
       watchdog.stop();
     }
-    if (!final) throw ollamaFailure(new Error("Did not receive done or success response in stream."), this.failureContext(info.model, undefined, text.length));
+    if (!final)
+      throw ollamaFailure(
+        new Error("Did not receive done or success response in stream."),
+        this.failureContext(info.model, undefined, text.length),
+      );
     const metrics = finalMetrics(final, estimate, started, firstTokenAt);
     ensureServerCountsFit(metrics.promptTokens, metrics.generatedTokens, info.contextSize, this.serverName);
     return { text, stopReason: final.done_reason === "length" ? "length" : "stop", metrics };
@@ -127,17 +140,37 @@ export class OllamaBackend extends RemoteBackend {
     return new Ollama({ host: this.host, fetch: guardedFetch({ signal }) });
   }
 
-  private failureContext(model: string, watchdog: StreamWatchdog | undefined, receivedChars: number): FailureContext & { model: string } {
-    return { server: this.serverName, endpoint: this.host, section: "ollama", startHint: ollamaStartHint(), watchdog, receivedChars, model };
+  private failureContext(
+    model: string,
+    watchdog: StreamWatchdog | undefined,
+    receivedChars: number,
+  ): FailureContext & { model: string } {
+    return {
+      server: this.serverName,
+      endpoint: this.host,
+      section: "ollama",
+      startHint: ollamaStartHint(),
+      watchdog,
+      receivedChars,
+      model,
+    };
   }
 
   private logRetry(attempt: number, delayMs: number): void {
-    getLogger().warn({ host: this.host, attempt, delay_ms: delayMs }, `${this.serverName} refused the connection; retrying`);
+    getLogger().warn(
+      { host: this.host, attempt, delay_ms: delayMs },
+      `${this.serverName} refused the connection; retrying`,
+    );
   }
 }
 
 /** The run's numbers from the final line's counters (Ollama times in nanoseconds), else from the clock. */
-function finalMetrics(final: OllamaChatChunk, estimate: number, started: number, firstTokenAt: number | undefined): GenerateResult["metrics"] & { promptTokens: number; generatedTokens: number } {
+function finalMetrics(
+  final: OllamaChatChunk,
+  estimate: number,
+  started: number,
+  firstTokenAt: number | undefined,
+): GenerateResult["metrics"] & { promptTokens: number; generatedTokens: number } {
   const ended = performance.now();
   return {
     promptTokens: final.prompt_eval_count ?? estimate,
@@ -161,11 +194,15 @@ function defaultContextSize(show: OllamaShow): number {
   const parameter = /^\s*num_ctx\s+(\d+)\s*$/m.exec(show.parameters ?? "");
   if (parameter) return Number(parameter[1]);
   const info = show.model_info ?? {};
-  const trained = Object.entries(info).find(([key, value]) => key.endsWith(".context_length") && typeof value === "number")?.[1] as number | undefined;
+  const trained = Object.entries(info).find(
+    ([key, value]) => key.endsWith(".context_length") && typeof value === "number",
+  )?.[1] as number | undefined;
   return defaultWindow(trained);
 }
 
 function describeModel(show: OllamaShow): string {
-  const parts = [show.details?.family, show.details?.parameter_size, show.details?.quantization_level].filter((p): p is string => Boolean(p));
+  const parts = [show.details?.family, show.details?.parameter_size, show.details?.quantization_level].filter(
+    (p): p is string => Boolean(p),
+  );
   return parts.length > 0 ? ` (${parts.join(" ")})` : "";
 }

@@ -9,7 +9,11 @@ interface OllamaResponseError extends Error {
 }
 
 function isResponseError(error: unknown): error is OllamaResponseError {
-  return error instanceof Error && error.name === "ResponseError" && typeof (error as Partial<OllamaResponseError>).status_code === "number";
+  return (
+    error instanceof Error &&
+    error.name === "ResponseError" &&
+    typeof (error as Partial<OllamaResponseError>).status_code === "number"
+  );
 }
 
 /** The message the official client throws when a stream ends without `done: true`. */
@@ -27,17 +31,25 @@ export function ollamaStartHint(): string {
  */
 export function ollamaFailure(error: unknown, context: FailureContext & { model: string }): BuilderError {
   const { server, model, endpoint, receivedChars } = context;
-  const cause = error instanceof Error && error.message.startsWith(NO_DONE_MESSAGE) ? new TruncatedStreamError() : error;
+  const cause =
+    error instanceof Error && error.message.startsWith(NO_DONE_MESSAGE) ? new TruncatedStreamError() : error;
   const transport = transportFailure(cause, context);
   if (transport) return transport;
   if (isResponseError(error)) {
     const status = error.status_code;
     const message = error.error || error.message;
     if (status === 404) {
-      return new ModelError("MODEL_NOT_FOUND", `${server} has no model "${model}" (${message}). Pull it there with \`ollama pull ${model}\`, or check the name with \`ollama list\`.`, { endpoint, model, status });
+      return new ModelError(
+        "MODEL_NOT_FOUND",
+        `${server} has no model "${model}" (${message}). Pull it there with \`ollama pull ${model}\`, or check the name with \`ollama list\`.`,
+        { endpoint, model, status },
+      );
     }
     if (status === 400 && /context (window|length)|too long|exceeds/i.test(message)) {
-      return new ContextOverflowError(`${server} refused the prompt as too long for the context window: ${message}. Raise options.num_ctx, lower options.num_predict, or trim the knowledge base / context pack.`, { endpoint, status });
+      return new ContextOverflowError(
+        `${server} refused the prompt as too long for the context window: ${message}. Raise options.num_ctx, lower options.num_predict, or trim the knowledge base / context pack.`,
+        { endpoint, status },
+      );
     }
     return httpFailure(server, endpoint, status, message);
   }

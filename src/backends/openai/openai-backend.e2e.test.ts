@@ -15,7 +15,12 @@ let serve: ServeProcess;
 let workspace: string;
 let home: string;
 const SECRET = "sk-test-0123456789abcdefSECRET";
-const env = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CACHE_HOME: home, OPENAI_BASE_URL: "", BUILDER_TEST_KEY: SECRET });
+const env = (): NodeJS.ProcessEnv => ({
+  HOME: home,
+  XDG_CACHE_HOME: home,
+  OPENAI_BASE_URL: "",
+  BUILDER_TEST_KEY: SECRET,
+});
 
 beforeAll(async () => {
   const modelPath = await synthesizeTestModel();
@@ -31,7 +36,21 @@ afterAll(async () => {
 describe("builder run --backend openai against builder serve", () => {
   it("produces a suggestion end to end, with token counts from usage", async () => {
     // Under a JSON schema the random model cannot quote the file's lines: it writes whole files.
-    const result = await runCli(["run", "tasks/create-contact.json", "--backend", "openai", "--host", `${serve.url}/v1`, "--model", "tiny:test", "--edits", "whole"], { cwd: workspace, env: env() });
+    const result = await runCli(
+      [
+        "run",
+        "tasks/create-contact.json",
+        "--backend",
+        "openai",
+        "--host",
+        `${serve.url}/v1`,
+        "--model",
+        "tiny:test",
+        "--edits",
+        "whole",
+      ],
+      { cwd: workspace, env: env() },
+    );
     expect(result.stderr).not.toMatch(/"level":"error"/);
     expect(result.code).toBe(0);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
@@ -44,7 +63,10 @@ describe("builder run --backend openai against builder serve", () => {
   });
 
   it("says which model is missing (exit 3)", async () => {
-    const result = await runCli(["run", "tasks/create-contact.json", "--backend", "openai", "--host", serve.url, "--model", "gpt-4o"], { cwd: workspace, env: env() });
+    const result = await runCli(
+      ["run", "tasks/create-contact.json", "--backend", "openai", "--host", serve.url, "--model", "gpt-4o"],
+      { cwd: workspace, env: env() },
+    );
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/MODEL_NOT_FOUND/);
   });
@@ -61,12 +83,26 @@ describe("OpenAIBackend against a scripted server", () => {
     const dir = tempDir("builder-openai-");
     writeFileSync(
       path.join(dir, "builder.config.json"),
-      JSON.stringify({ backend: "openai", model, openai: { base_url: url, api_key_env: "BUILDER_TEST_KEY", connect_timeout_ms: 2000, load_timeout_ms: 2000, idle_timeout_ms: 2000 } }),
+      JSON.stringify({
+        backend: "openai",
+        model,
+        openai: {
+          base_url: url,
+          api_key_env: "BUILDER_TEST_KEY",
+          connect_timeout_ms: 2000,
+          load_timeout_ms: 2000,
+          idle_timeout_ms: 2000,
+        },
+      }),
     );
     return loadConfig({ cwd: dir, env: { HOME: dir } });
   }
 
-  const request: GenerateRequest = { messages: [{ role: "user", content: "x" }], schema: { type: "object" }, sampling: { maxTokens: 100, temperature: 0.1, seed: 4 } };
+  const request: GenerateRequest = {
+    messages: [{ role: "user", content: "x" }],
+    schema: { type: "object" },
+    sampling: { maxTokens: 100, temperature: 0.1, seed: 4 },
+  };
 
   it("picks the server's only model, posts response_format json_schema with the key as a bearer token, and reads usage and llama.cpp timings", async () => {
     process.env.BUILDER_TEST_KEY = SECRET;
@@ -77,19 +113,26 @@ describe("OpenAIBackend against a scripted server", () => {
         return;
       }
       res.writeHead(200, { "content-type": "text/event-stream" });
-      const chunk = (delta: Record<string, unknown>, finish: string | null): string => `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
+        `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       res.write(chunk({ role: "assistant", content: "" }, null));
       res.write(chunk({ content: '{"ok":' }, null));
       res.write(chunk({ content: "true}" }, null));
       res.write(chunk({}, "stop"));
-      res.write(`data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 11, completion_tokens: 5 }, timings: { prompt_ms: 3.5, predicted_ms: 40 } })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 11, completion_tokens: 5 }, timings: { prompt_ms: 3.5, predicted_ms: 40 } })}\n\n`,
+      );
       res.end("data: [DONE]\n\n");
     });
     try {
       const backend = new OpenAIBackend(config(server.url, undefined));
       expect(await backend.prepare()).toMatchObject({ backend: "openai", model: "coder", contextSize: 16384 });
       const result = await backend.generate(request);
-      expect(result).toMatchObject({ text: '{"ok":true}', stopReason: "stop", metrics: { promptTokens: 11, generatedTokens: 5, promptMs: 3.5, generationMs: 40 } });
+      expect(result).toMatchObject({
+        text: '{"ok":true}',
+        stopReason: "stop",
+        metrics: { promptTokens: 11, generatedTokens: 5, promptMs: 3.5, generationMs: 40 },
+      });
       const post = server.requests.find((r) => r.path === "/v1/chat/completions");
       expect(post?.headers.authorization).toBe(`Bearer ${SECRET}`);
       expect(post?.body).toMatchObject({
@@ -98,7 +141,10 @@ describe("OpenAIBackend against a scripted server", () => {
         stream_options: { include_usage: true },
         max_tokens: 100,
         seed: 4,
-        response_format: { type: "json_schema", json_schema: { name: "builder_answer", schema: { type: "object" }, strict: true } },
+        response_format: {
+          type: "json_schema",
+          json_schema: { name: "builder_answer", schema: { type: "object" }, strict: true },
+        },
       });
     } finally {
       delete process.env.BUILDER_TEST_KEY;
@@ -113,7 +159,9 @@ describe("OpenAIBackend against a scripted server", () => {
         return;
       }
       res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] })}\n\n`,
+      );
       res.end("data: [DONE]\n\n");
     });
     const backend = new OpenAIBackend(config(server.url));
@@ -141,8 +189,14 @@ describe("OpenAIBackend against a scripted server", () => {
       res.end(`data: ${JSON.stringify({ choices: [{ delta: { content: "{" }, finish_reason: null }] })}\n\n`);
     });
     const cwd = tempDir();
-    writeFileSync(path.join(cwd, "builder.config.json"), JSON.stringify({ openai: { api_key_env: "BUILDER_TEST_KEY" } }));
-    const cli = await runCli(["run", "-m", "x", "--backend", "openai", "--host", server.url, "--model", "coder", "--log-level", "debug"], { cwd, env: env() });
+    writeFileSync(
+      path.join(cwd, "builder.config.json"),
+      JSON.stringify({ openai: { api_key_env: "BUILDER_TEST_KEY" } }),
+    );
+    const cli = await runCli(
+      ["run", "-m", "x", "--backend", "openai", "--host", server.url, "--model", "coder", "--log-level", "debug"],
+      { cwd, env: env() },
+    );
     expect(cli.code).toBe(6);
     expect(cli.stderr).toMatch(/Invalid API key\. Check the key in the environment variable BUILDER_TEST_KEY/);
     expect(server.requests[0]?.headers.authorization, "the key was sent").toBe(`Bearer ${SECRET}`);

@@ -8,7 +8,12 @@ import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
 import { generationFailure, transportFailure } from "../remote/failures.js";
 import { parseReply, retryRefused } from "../../remote/http.js";
-import { ChatCompletionChunkSchema, ModelListSchema, type ChatCompletionChunk, type ModelList } from "../../remote/openai-replies.js";
+import {
+  ChatCompletionChunkSchema,
+  ModelListSchema,
+  type ChatCompletionChunk,
+  type ModelList,
+} from "../../remote/openai-replies.js";
 import { TruncatedStreamError } from "../../remote/stream-errors.js";
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
 import { explainHttpError, OpenAIHttpError, readHttpError } from "./openai-errors.js";
@@ -66,7 +71,11 @@ export class OpenAIBackend extends RemoteBackend {
       await readChatStream(response, state, watchdog, request.onTextChunk);
     } catch (error) {
       if (watchdog.cancelled && !watchdog.timedOut) {
-        return { text: state.text, stopReason: "abort", metrics: { promptTokens: estimate, generatedTokens: 0, generationMs: 0 } };
+        return {
+          text: state.text,
+          stopReason: "abort",
+          metrics: { promptTokens: estimate, generatedTokens: 0, generationMs: 0 },
+        };
       }
       throw this.failure(error, info.model, watchdog, state.text.length);
     } finally {
@@ -81,7 +90,9 @@ export class OpenAIBackend extends RemoteBackend {
         promptMs: timings?.prompt_ms,
         timeToFirstTokenMs: firstTokenAt !== undefined ? firstTokenAt - started : undefined,
         generatedTokens: usage?.completion_tokens ?? timings?.predicted_n ?? state.pieces,
-        generationMs: timings?.predicted_ms ?? (firstTokenAt !== undefined && lastTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0),
+        generationMs:
+          timings?.predicted_ms ??
+          (firstTokenAt !== undefined && lastTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0),
       },
     };
   }
@@ -96,14 +107,22 @@ export class OpenAIBackend extends RemoteBackend {
   }
 
   private headers(): Record<string, string> {
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
     const key = process.env[this.config.openai.apiKeyEnv];
     if (key) headers.authorization = `Bearer ${key}`;
     return headers;
   }
 
   private async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
-    const response = await fetch(this.url(path), { method: "POST", headers: this.headers(), body: JSON.stringify(body), signal });
+    const response = await fetch(this.url(path), {
+      method: "POST",
+      headers: this.headers(),
+      body: JSON.stringify(body),
+      signal,
+    });
     if (!response.ok) throw await readHttpError(response);
     return response;
   }
@@ -114,11 +133,14 @@ export class OpenAIBackend extends RemoteBackend {
     watchdog.start("connect");
     let models: ModelList["data"] | undefined;
     try {
-      const response = await retryRefused(() => fetch(this.url("/models"), { headers: this.headers(), signal: watchdog.signal }), {
-        retries: this.connectRetries,
-        signal: watchdog.signal,
-        onRetry: (attempt, delay) => this.logRetry(attempt, delay),
-      });
+      const response = await retryRefused(
+        () => fetch(this.url("/models"), { headers: this.headers(), signal: watchdog.signal }),
+        {
+          retries: this.connectRetries,
+          signal: watchdog.signal,
+          onRetry: (attempt, delay) => this.logRetry(attempt, delay),
+        },
+      );
       if (response.ok) {
         models = parseReply(ModelListSchema, await response.text()).data;
       } else if (response.status !== 404) {
@@ -132,7 +154,11 @@ export class OpenAIBackend extends RemoteBackend {
     }
     const model = this.chooseModel(models);
     const served = models?.find((m) => m.id === model);
-    if (models && !served) getLogger().warn({ endpoint: this.baseUrl, model, served: models.map((m) => m.id) }, `${this.serverName} does not list model "${model}"; trying it anyway`);
+    if (models && !served)
+      getLogger().warn(
+        { endpoint: this.baseUrl, model, served: models.map((m) => m.id) },
+        `${this.serverName} does not list model "${model}"; trying it anyway`,
+      );
     const contextSize = this.config.options.num_ctx ?? served?.max_model_len ?? DEFAULT_NUM_CTX;
     return { backend: "openai", model, contextSize, device: this.serverName, loadMs: 0 };
   }
@@ -141,7 +167,10 @@ export class OpenAIBackend extends RemoteBackend {
     if (this.config.model) return this.config.model;
     if (models?.length === 1) return models[0].id;
     const listed = models && models.length > 0 ? ` It serves: ${models.map((m) => m.id).join(", ")}.` : "";
-    throw new ModelError("MODEL_NOT_CONFIGURED", `No model is configured for ${this.serverName}. Pass --model <name> or set "model" in builder.config.json.${listed}`);
+    throw new ModelError(
+      "MODEL_NOT_CONFIGURED",
+      `No model is configured for ${this.serverName}. Pass --model <name> or set "model" in builder.config.json.${listed}`,
+    );
   }
 
   private failure(error: unknown, model: string, watchdog: StreamWatchdog, receivedChars: number): BuilderError {
@@ -149,19 +178,29 @@ export class OpenAIBackend extends RemoteBackend {
       server: this.serverName,
       endpoint: this.baseUrl,
       section: "openai",
-      startHint: "Start the server, or point Builder at it with --host, OPENAI_BASE_URL or openai.base_url in builder.config.json.",
+      startHint:
+        "Start the server, or point Builder at it with --host, OPENAI_BASE_URL or openai.base_url in builder.config.json.",
       watchdog,
       receivedChars,
     });
     if (transport) return transport;
     if (error instanceof OpenAIHttpError) {
-      return explainHttpError(error, { server: this.serverName, endpoint: this.baseUrl, model, apiKeyEnv: this.config.openai.apiKeyEnv, apiKeySet: Boolean(process.env[this.config.openai.apiKeyEnv]) });
+      return explainHttpError(error, {
+        server: this.serverName,
+        endpoint: this.baseUrl,
+        model,
+        apiKeyEnv: this.config.openai.apiKeyEnv,
+        apiKeySet: Boolean(process.env[this.config.openai.apiKeyEnv]),
+      });
     }
     return generationFailure(this.serverName, this.baseUrl, error, receivedChars);
   }
 
   private logRetry(attempt: number, delayMs: number): void {
-    getLogger().warn({ endpoint: this.baseUrl, attempt, delay_ms: delayMs }, `${this.serverName} refused the connection; retrying`);
+    getLogger().warn(
+      { endpoint: this.baseUrl, attempt, delay_ms: delayMs },
+      `${this.serverName} refused the connection; retrying`,
+    );
   }
 }
 
@@ -183,7 +222,11 @@ function chatRequestBody(model: string, request: GenerateRequest): Record<string
   };
   // llama.cpp's server reads a GBNF `grammar`; other servers take the answer's schema as response_format.
   if (request.grammar !== undefined) body.grammar = request.grammar;
-  else if (request.schema) body.response_format = { type: "json_schema", json_schema: { name: "builder_answer", schema: request.schema, strict: true } };
+  else if (request.schema)
+    body.response_format = {
+      type: "json_schema",
+      json_schema: { name: "builder_answer", schema: request.schema, strict: true },
+    };
   // Not in OpenAI's API; llama.cpp's server and vLLM read them. Sent only when configured.
   if (sampling.topK !== undefined) body.top_k = sampling.topK;
   if (sampling.repeatPenalty !== undefined) body.repeat_penalty = sampling.repeatPenalty;
@@ -194,7 +237,12 @@ function chatRequestBody(model: string, request: GenerateRequest): Record<string
  * Reads the SSE stream into `state`, each event parsed with the chunk schema; fails on an error the
  * server reports in the stream, and on a stream that ends with neither a finish reason nor `[DONE]`.
  */
-async function readChatStream(response: Response, state: StreamState, watchdog: StreamWatchdog, onTextChunk?: (piece: string) => void): Promise<void> {
+async function readChatStream(
+  response: Response,
+  state: StreamState,
+  watchdog: StreamWatchdog,
+  onTextChunk?: (piece: string) => void,
+): Promise<void> {
   if (!response.body) throw new TruncatedStreamError();
   let sawDone = false;
   for await (const data of readSseData(response.body)) {
@@ -203,7 +251,10 @@ async function readChatStream(response: Response, state: StreamState, watchdog: 
       break;
     }
     const chunk = parseReply(ChatCompletionChunkSchema, data);
-    if (chunk.error !== undefined) throw new StreamReportedError(typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error)));
+    if (chunk.error !== undefined)
+      throw new StreamReportedError(
+        typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? JSON.stringify(chunk.error)),
+      );
     const choice = chunk.choices?.[0];
     const piece = choice?.delta?.content ?? "";
     if (piece) {

@@ -20,7 +20,8 @@ export async function readHttpError(response: Response): Promise<OpenAIHttpError
   try {
     const body = ErrorBodySchema.safeParse(JSON.parse(text));
     const error = body.success ? body.data.error : undefined;
-    message = (typeof error === "string" ? error : error?.message) ?? (body.success ? body.data.message : undefined) ?? message;
+    message =
+      (typeof error === "string" ? error : error?.message) ?? (body.success ? body.data.message : undefined) ?? message;
   } catch {
     // not JSON: keep the text
   }
@@ -45,17 +46,28 @@ export function explainHttpError(error: OpenAIHttpError, context: HttpErrorConte
     const key = context.apiKeySet
       ? `Check the key in the environment variable ${context.apiKeyEnv}.`
       : `Set the API key in the environment variable ${context.apiKeyEnv} (or name another one with openai.api_key_env).`;
-    return new BackendError("BACKEND_ERROR", `${server} refused the request (HTTP ${status}): ${serverMessage}. ${key}`, { ...details, serverError: serverMessage });
+    return new BackendError(
+      "BACKEND_ERROR",
+      `${server} refused the request (HTTP ${status}): ${serverMessage}. ${key}`,
+      { ...details, serverError: serverMessage },
+    );
   }
   if (status === 404) {
     if (/model/i.test(serverMessage)) {
-      return new ModelError("MODEL_NOT_FOUND", `${server} does not serve model "${model}": ${serverMessage}. GET ${endpoint}/models lists the models it serves; pass one with --model.`, { ...details, model });
+      return new ModelError(
+        "MODEL_NOT_FOUND",
+        `${server} does not serve model "${model}": ${serverMessage}. GET ${endpoint}/models lists the models it serves; pass one with --model.`,
+        { ...details, model },
+      );
     }
     const message = `${server} has no chat completions endpoint (HTTP 404: ${serverMessage}). Check openai.base_url: it is the server's URL, e.g. http://127.0.0.1:8080/v1.`;
     return new BackendError("BACKEND_ERROR", message, { ...details, serverError: serverMessage });
   }
   if (status === 400 && /context (window|length)|maximum context|too long|exceeds/i.test(serverMessage)) {
-    return new ContextOverflowError(`${server} refused the prompt as too long for its context window: ${serverMessage}. Lower options.num_predict or trim the knowledge base / context pack, or give the server a larger context.`, details);
+    return new ContextOverflowError(
+      `${server} refused the prompt as too long for its context window: ${serverMessage}. Lower options.num_predict or trim the knowledge base / context pack, or give the server a larger context.`,
+      details,
+    );
   }
   return httpFailure(server, endpoint, status, serverMessage);
 }

@@ -19,7 +19,13 @@ async function collect(body: ReadableStream<Uint8Array>): Promise<string[]> {
 
 describe("readSseData", () => {
   it("yields each event's data across chunk boundaries, CRLF line ends, comments and multi-line data", async () => {
-    const events = await collect(streamOf('data: {"a"', ':1}\r\n\r\n: keep-alive comment\n\nevent: x\ndata: line one\ndata: line two\n\n', "data:[DONE]\n\n"));
+    const events = await collect(
+      streamOf(
+        'data: {"a"',
+        ":1}\r\n\r\n: keep-alive comment\n\nevent: x\ndata: line one\ndata: line two\n\n",
+        "data:[DONE]\n\n",
+      ),
+    );
     expect(events).toEqual(['{"a":1}', "line one\nline two", "[DONE]"]);
   });
 

@@ -31,7 +31,13 @@ export class EndpointPool<T> {
 
   constructor(entries: ReadonlyArray<{ url: string; member: T }>, options: EndpointPoolOptions = {}) {
     if (entries.length === 0) throw new Error("an endpoint pool needs at least one endpoint");
-    this.endpoints = entries.map((entry) => ({ url: entry.url, member: entry.member, busy: 0, downUntil: 0, lastUsed: 0 }));
+    this.endpoints = entries.map((entry) => ({
+      url: entry.url,
+      member: entry.member,
+      busy: 0,
+      downUntil: 0,
+      lastUsed: 0,
+    }));
     this.retryAfterMs = options.retryAfterMs ?? 30_000;
     this.now = options.now ?? Date.now;
   }
@@ -42,7 +48,8 @@ export class EndpointPool<T> {
     let best: PoolEndpoint<T> | undefined;
     for (const endpoint of this.endpoints) {
       if (exclude.has(endpoint.url) || endpoint.downUntil > now) continue;
-      if (!best || endpoint.busy < best.busy || (endpoint.busy === best.busy && endpoint.lastUsed < best.lastUsed)) best = endpoint;
+      if (!best || endpoint.busy < best.busy || (endpoint.busy === best.busy && endpoint.lastUsed < best.lastUsed))
+        best = endpoint;
     }
     return best;
   }
@@ -75,7 +82,10 @@ export class EndpointPool<T> {
   describe(): string {
     const now = this.now();
     return this.endpoints
-      .map((e) => `${e.url}: ${e.downUntil > now ? `down (${e.lastError ?? "failed"}), retried in ${Math.ceil((e.downUntil - now) / 1000)} s` : `up, ${e.busy} running`}`)
+      .map(
+        (e) =>
+          `${e.url}: ${e.downUntil > now ? `down (${e.lastError ?? "failed"}), retried in ${Math.ceil((e.downUntil - now) / 1000)} s` : `up, ${e.busy} running`}`,
+      )
       .join("; ");
   }
 }

@@ -30,7 +30,10 @@ interface Run {
 /** `builder run` as a subprocess; `onLine` sees each result line as it is printed. */
 function runBuilder(args: string[], onLine?: (line: Record<string, unknown>) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, "run", "--edits", "whole", ...args], { cwd: workspace, env: { ...process.env, HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", BUILDER_LOG_LEVEL: "info" } });
+    const child = spawn(process.execPath, [CLI_PATH, "run", "--edits", "whole", ...args], {
+      cwd: workspace,
+      env: { ...process.env, HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", BUILDER_LOG_LEVEL: "info" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -68,11 +71,31 @@ describe("builder run over an endpoint pool", () => {
     const refused = `http://127.0.0.1:${await closedPort()}`;
     try {
       const files = taskFiles(3);
-      const run = await runBuilder([...files, "tasks/missing.json", "--concurrency", "2", "--backend", "ollama", "--host", `${dying.url},${refused},${serveB.url}`, "--model", "tiny:test"]);
+      const run = await runBuilder([
+        ...files,
+        "tasks/missing.json",
+        "--concurrency",
+        "2",
+        "--backend",
+        "ollama",
+        "--host",
+        `${dying.url},${refused},${serveB.url}`,
+        "--model",
+        "tiny:test",
+      ]);
       expect(run.lines).toHaveLength(4);
       const byFile = new Map(run.lines.map((line) => [line.task_file, line]));
-      for (const file of files) expect(byFile.get(file), file).toMatchObject({ ok: true, suggestion: { file_path: "src/contact-service.ts" }, metrics: { backend: "ollama", success: true } });
-      expect(byFile.get("tasks/missing.json")).toMatchObject({ ok: false, task_id: null, error: { code: "TASK_INVALID" } });
+      for (const file of files)
+        expect(byFile.get(file), file).toMatchObject({
+          ok: true,
+          suggestion: { file_path: "src/contact-service.ts" },
+          metrics: { backend: "ollama", success: true },
+        });
+      expect(byFile.get("tasks/missing.json")).toMatchObject({
+        ok: false,
+        task_id: null,
+        error: { code: "TASK_INVALID" },
+      });
       expect(run.code, "a failed task makes the exit code non-zero").toBe(2);
       expect(dropped, "the dying endpoint was tried").toBeGreaterThan(0);
       expect(run.stderr).toMatch(/is down; trying another/);
@@ -87,17 +110,33 @@ describe("builder run over an endpoint pool", () => {
     try {
       const files = taskFiles(6);
       let killed = false;
-      const run = await runBuilder([...files, "--concurrency", "2", "--backend", "ollama", "--host", `${serveA.url},${serveB.url}`, "--model", "tiny:test"], () => {
-        if (killed) return;
-        killed = true;
-        void serveA.kill();
-      });
+      const run = await runBuilder(
+        [
+          ...files,
+          "--concurrency",
+          "2",
+          "--backend",
+          "ollama",
+          "--host",
+          `${serveA.url},${serveB.url}`,
+          "--model",
+          "tiny:test",
+        ],
+        () => {
+          if (killed) return;
+          killed = true;
+          void serveA.kill();
+        },
+      );
       expect(killed).toBe(true);
       expect(run.lines).toHaveLength(6);
       const failed = run.lines.filter((line) => line.ok !== true);
       // Only a task that was mid-answer on the killed server may fail; it says so. Everything else moves to the live server.
       for (const line of failed) {
-        expect(line.error).toMatchObject({ code: "BACKEND_ERROR", message: expect.stringMatching(/closed the connection after \d+ characters/) });
+        expect(line.error).toMatchObject({
+          code: "BACKEND_ERROR",
+          message: expect.stringMatching(/closed the connection after \d+ characters/),
+        });
       }
       expect(run.lines.filter((line) => line.ok === true).length).toBeGreaterThanOrEqual(4);
       expect(run.stderr).toMatch(new RegExp(`endpoint ${serveA.url.replace(/[.]/g, "\\.")} is down`));

@@ -21,13 +21,22 @@ export class PooledBackend implements Backend {
   /** Prepares the first endpoint that answers; the others are prepared on first use. */
   async prepare(): Promise<BackendInfo> {
     if (this.info) return this.info;
-    const info = await this.onSomeEndpoint((member) => member.prepare(), () => undefined);
-    this.info = { ...info, device: `${info.device}; pool of ${this.pool.endpoints.length}: ${this.pool.endpoints.map((e) => e.url).join(", ")}` };
+    const info = await this.onSomeEndpoint(
+      (member) => member.prepare(),
+      () => undefined,
+    );
+    this.info = {
+      ...info,
+      device: `${info.device}; pool of ${this.pool.endpoints.length}: ${this.pool.endpoints.map((e) => e.url).join(", ")}`,
+    };
     return this.info;
   }
 
   async countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
-    return this.onSomeEndpoint((member) => member.countPromptTokens(messages), () => undefined);
+    return this.onSomeEndpoint(
+      (member) => member.countPromptTokens(messages),
+      () => undefined,
+    );
   }
 
   async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -54,7 +63,10 @@ export class PooledBackend implements Backend {
    * Runs `job` on the least busy endpoint that is up, moving on to the next when the endpoint turns
    * out to be down. `started` tells whether the job already got part of an answer (no failover then).
    */
-  private async onSomeEndpoint<T>(job: (member: Backend) => Promise<T>, started: () => boolean | undefined): Promise<T> {
+  private async onSomeEndpoint<T>(
+    job: (member: Backend) => Promise<T>,
+    started: () => boolean | undefined,
+  ): Promise<T> {
     const tried = new Set<string>();
     const logger = getLogger();
     let lastError: unknown;
@@ -71,7 +83,10 @@ export class PooledBackend implements Backend {
         if (!isEndpointDown(error) || started()) throw error;
         lastError = error;
         this.markDown(endpoint, error);
-        logger.warn({ endpoint: endpoint.url, retry_after_ms: this.pool.retryAfterMs, err: error }, `endpoint ${endpoint.url} is down; trying another`);
+        logger.warn(
+          { endpoint: endpoint.url, retry_after_ms: this.pool.retryAfterMs, err: error },
+          `endpoint ${endpoint.url} is down; trying another`,
+        );
       } finally {
         release();
       }

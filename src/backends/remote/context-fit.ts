@@ -20,7 +20,12 @@ export function ensurePromptFits(estimatedPromptTokens: number, maxTokens: numbe
  * Fails after the fact when the server's own counters show that prompt and answer did not fit: the
  * server must have truncated or shifted the prompt, so the answer cannot be trusted.
  */
-export function ensureServerCountsFit(promptTokens: number, generatedTokens: number, numCtx: number, server: string): void {
+export function ensureServerCountsFit(
+  promptTokens: number,
+  generatedTokens: number,
+  numCtx: number,
+  server: string,
+): void {
   const { fits, needed } = checkFit(promptTokens, generatedTokens, numCtx);
   if (fits) return;
   throw new ContextOverflowError(

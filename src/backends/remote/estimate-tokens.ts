@@ -16,6 +16,7 @@ const ANSWER_PRIMING_TOKENS = 8;
 /** A conservative (high) estimate of the tokens a chat prompt takes on a server-side model. */
 export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
   let tokens = ANSWER_PRIMING_TOKENS;
-  for (const message of messages) tokens += Math.ceil(message.content.length / CHARS_PER_TOKEN_ESTIMATE) + TOKENS_PER_MESSAGE;
+  for (const message of messages)
+    tokens += Math.ceil(message.content.length / CHARS_PER_TOKEN_ESTIMATE) + TOKENS_PER_MESSAGE;
   return tokens;
 }

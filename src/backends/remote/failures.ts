@@ -44,7 +44,12 @@ export function transportFailure(error: unknown, context: FailureContext): Build
   if (error instanceof TruncatedStreamError) {
     const after = receivedChars > 0 ? ` after ${receivedChars} characters` : "";
     const message = `${server} ended the stream before its final message${after}: the answer is incomplete and was discarded. ${CHECK_LOG} and retry.`;
-    return new BackendError("BACKEND_ERROR", message, { ...facts, endpointDown: receivedChars === 0 }, { cause: error });
+    return new BackendError(
+      "BACKEND_ERROR",
+      message,
+      { ...facts, endpointDown: receivedChars === 0 },
+      { cause: error },
+    );
   }
   return connectionLost(error, context);
 }
@@ -52,10 +57,19 @@ export function transportFailure(error: unknown, context: FailureContext): Build
 /** What to suggest when a server died or misbehaved mid-answer. */
 const CHECK_LOG = "Check the server's log (crash, out of memory?)";
 
-function timeoutFailure(error: unknown, context: FailureContext, timedOut: NonNullable<StreamWatchdog["timedOut"]>): BackendError {
+function timeoutFailure(
+  error: unknown,
+  context: FailureContext,
+  timedOut: NonNullable<StreamWatchdog["timedOut"]>,
+): BackendError {
   const { server, endpoint, receivedChars } = context;
   const key = `${context.section}.${TIMEOUT_KEYS[timedOut.phase]}`;
-  const facts = { endpoint, receivedChars, endpointDown: timedOut.phase === "connect", extra: { timeout: key, timeout_ms: timedOut.ms } };
+  const facts = {
+    endpoint,
+    receivedChars,
+    endpointDown: timedOut.phase === "connect",
+    extra: { timeout: key, timeout_ms: timedOut.ms },
+  };
   const within = `within ${timedOut.ms} ms (${key})`;
   const message =
     timedOut.phase === "connect"
@@ -71,7 +85,12 @@ function connectionLost(error: unknown, context: FailureContext): BackendError |
   const failure = connectionFailure(error);
   if (failure === "refused") {
     const facts = { endpoint, receivedChars, reason: "connection_refused", endpointDown: true } as const;
-    return new BackendError("BACKEND_UNAVAILABLE", `Cannot reach ${server}: connection refused. ${context.startHint}`, facts, { cause: error });
+    return new BackendError(
+      "BACKEND_UNAVAILABLE",
+      `Cannot reach ${server}: connection refused. ${context.startHint}`,
+      facts,
+      { cause: error },
+    );
   }
   if (failure === "unreachable") {
     const facts = { endpoint, receivedChars, reason: "unreachable", endpointDown: true } as const;
@@ -94,13 +113,32 @@ function connectionLost(error: unknown, context: FailureContext): BackendError |
  */
 export function httpFailure(server: string, endpoint: string, status: number, serverMessage: string): BackendError {
   const facts = { endpoint, status, serverError: serverMessage, endpointDown: status === 503 };
-  if (status >= 400 && status < 500) return new BackendError("BACKEND_ERROR", `${server} rejected the request (HTTP ${status}): ${serverMessage}.`, facts);
-  return new BackendError("BACKEND_ERROR", `${server} failed (HTTP ${status}): ${serverMessage}. Check the server's log.`, facts);
+  if (status >= 400 && status < 500)
+    return new BackendError(
+      "BACKEND_ERROR",
+      `${server} rejected the request (HTTP ${status}): ${serverMessage}.`,
+      facts,
+    );
+  return new BackendError(
+    "BACKEND_ERROR",
+    `${server} failed (HTTP ${status}): ${serverMessage}. Check the server's log.`,
+    facts,
+  );
 }
 
 /** An error the server reported while generating (inside the stream, or one the client threw). */
-export function generationFailure(server: string, endpoint: string, error: unknown, receivedChars: number): BackendError {
+export function generationFailure(
+  server: string,
+  endpoint: string,
+  error: unknown,
+  receivedChars: number,
+): BackendError {
   const message = error instanceof Error ? error.message : String(error);
   const after = receivedChars > 0 ? ` (after ${receivedChars} characters; the incomplete answer was discarded)` : "";
-  return new BackendError("BACKEND_ERROR", `${server} reported an error while generating${after}: ${message}. Check the server's log.`, { endpoint, receivedChars }, { cause: error });
+  return new BackendError(
+    "BACKEND_ERROR",
+    `${server} reported an error while generating${after}: ${message}. Check the server's log.`,
+    { endpoint, receivedChars },
+    { cause: error },
+  );
 }

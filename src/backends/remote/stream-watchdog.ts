@@ -66,7 +66,8 @@ export class StreamWatchdog {
   private arm(phase: TimeoutPhase): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.controller.signal.aborted) return;
-    const ms = phase === "connect" ? this.timeouts.connectMs : phase === "load" ? this.timeouts.loadMs : this.timeouts.idleMs;
+    const ms =
+      phase === "connect" ? this.timeouts.connectMs : phase === "load" ? this.timeouts.loadMs : this.timeouts.idleMs;
     this.timer = setTimeout(() => {
       this.expired = { phase, ms };
       this.controller.abort(new Error(`${TIMEOUT_KEYS[phase]} (${ms} ms) exceeded`));

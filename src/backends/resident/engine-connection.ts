@@ -8,7 +8,11 @@ import { onLines, send, type ClientMessage, type EngineMessage } from "./protoco
  */
 export class EngineUnavailable extends Error {}
 
-type Pending = { resolve: (message: EngineMessage) => void; reject: (error: Error) => void; onChunk?: (text: string) => void };
+type Pending = {
+  resolve: (message: EngineMessage) => void;
+  reject: (error: Error) => void;
+  onChunk?: (text: string) => void;
+};
 type Request = ClientMessage extends infer M ? (M extends { id: number } ? Omit<M, "id"> : never) : never;
 
 /**
@@ -26,15 +30,23 @@ export class EngineConnection {
     private readonly timeoutMs: number,
   ) {
     onLines<EngineMessage>(socket, (message) => this.receive(message));
-    socket.on("close", () => this.fail(this.closedWith ?? new EngineUnavailable("the resident engine closed the connection")));
-    socket.on("error", (error) => (this.closedWith ??= new EngineUnavailable(`the resident engine's socket failed: ${error.message}`)));
+    socket.on("close", () =>
+      this.fail(this.closedWith ?? new EngineUnavailable("the resident engine closed the connection")),
+    );
+    socket.on(
+      "error",
+      (error) => (this.closedWith ??= new EngineUnavailable(`the resident engine's socket failed: ${error.message}`)),
+    );
   }
 
   /** Connects to the socket; rejects with the socket error (ENOENT, ECONNREFUSED) when nothing listens. */
   static open(socketPath: string, timeoutMs: number): Promise<EngineConnection> {
     return new Promise((resolve, reject) => {
       const socket = connect(socketPath);
-      const timer = setTimeout(() => socket.destroy(new EngineUnavailable(`no answer on ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(new EngineUnavailable(`no answer on ${socketPath} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       socket.once("error", (error) => {
         clearTimeout(timer);
         reject(error);
@@ -49,7 +61,8 @@ export class EngineConnection {
 
   /** Sends a request and waits for its answer (`chunk` lines go to `onChunk`); engine errors are rethrown as Builder errors. */
   async request(message: Request, onChunk?: (text: string) => void, signal?: AbortSignal): Promise<EngineMessage> {
-    if (this.closedWith || this.socket.destroyed) throw this.closedWith ?? new EngineUnavailable("the resident engine connection is closed");
+    if (this.closedWith || this.socket.destroyed)
+      throw this.closedWith ?? new EngineUnavailable("the resident engine connection is closed");
     const id = this.nextId++;
     const answer = new Promise<EngineMessage>((resolve, reject) => this.pending.set(id, { resolve, reject, onChunk }));
     const onAbort = (): void => send(this.socket, { type: "cancel", id });
@@ -58,7 +71,8 @@ export class EngineConnection {
     this.arm();
     try {
       const reply = await answer;
-      if (reply.type === "error") throw new BuilderError(reply.error.code as BuilderErrorCode, reply.error.message, reply.error.details);
+      if (reply.type === "error")
+        throw new BuilderError(reply.error.code as BuilderErrorCode, reply.error.message, reply.error.details);
       return reply;
     } finally {
       signal?.removeEventListener("abort", onAbort);

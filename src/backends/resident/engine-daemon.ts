@@ -84,12 +84,22 @@ class ResidentEngine {
     await unlink(paths.socket).catch(() => undefined);
     await new Promise<void>((resolve, reject) => server.once("error", reject).listen(paths.socket, resolve));
     await chmod(paths.socket, 0o600);
-    const infoFile: EngineInfoFile = { id: spec.id, pid: process.pid, model: info.model, socket: paths.socket, log: paths.log, started_at: this.startedAt };
+    const infoFile: EngineInfoFile = {
+      id: spec.id,
+      pid: process.pid,
+      model: info.model,
+      socket: paths.socket,
+      log: paths.log,
+      started_at: this.startedAt,
+    };
     await writeFile(paths.info, JSON.stringify(infoFile), { mode: 0o600 });
     process.on("SIGTERM", () => void this.shutdown("SIGTERM"));
     process.on("SIGINT", () => void this.shutdown("SIGINT"));
     this.armKeepAlive();
-    this.logger.info({ socket: paths.socket, model: info.model, keep_alive_ms: spec.keepAliveMs, load_ms: Math.round(info.loadMs) }, "resident engine ready");
+    this.logger.info(
+      { socket: paths.socket, model: info.model, keep_alive_ms: spec.keepAliveMs, load_ms: Math.round(info.loadMs) },
+      "resident engine ready",
+    );
   }
 
   private async shutdown(reason: string): Promise<void> {
@@ -155,7 +165,12 @@ class ResidentEngine {
     const { info } = this;
     switch (message.type) {
       case "hello":
-        send(socket, { type: "hello", id: message.id, info: { ...info, device: `${info.device}, resident engine pid ${process.pid}`, loadMs: 0, resident: true }, pid: process.pid });
+        send(socket, {
+          type: "hello",
+          id: message.id,
+          info: { ...info, device: `${info.device}, resident engine pid ${process.pid}`, loadMs: 0, resident: true },
+          pid: process.pid,
+        });
         return;
       case "status":
         send(socket, { type: "status", id: message.id, status: this.status() });
@@ -181,7 +196,11 @@ class ResidentEngine {
   }
 
   /** A count or generate request, run on the model while the engine counts as busy. */
-  private async work(socket: Socket, inFlight: Map<number, AbortController>, message: Extract<ClientMessage, { type: "count" | "generate" }>): Promise<void> {
+  private async work(
+    socket: Socket,
+    inFlight: Map<number, AbortController>,
+    message: Extract<ClientMessage, { type: "count" | "generate" }>,
+  ): Promise<void> {
     if (message.type === "count") {
       const { tokens } = await this.backend.countPromptTokens(message.messages);
       send(socket, { type: "count", id: message.id, tokens });

@@ -39,15 +39,27 @@ export interface EnginePaths {
 /** Paths of the engine with id `id` in `dir`. */
 export function enginePaths(dir: string, id: string): EnginePaths {
   const socket = path.join(dir, `${id}.sock`);
-  if (socket.length > MAX_SOCKET_PATH) throw new Error(`the engine socket path ${socket} is longer than ${MAX_SOCKET_PATH} characters; set BUILDER_ENGINE_DIR to a shorter folder`);
-  return { id, socket, info: path.join(dir, `${id}.json`), lock: path.join(dir, `${id}.lock`), log: path.join(dir, `${id}.log`) };
+  if (socket.length > MAX_SOCKET_PATH)
+    throw new Error(
+      `the engine socket path ${socket} is longer than ${MAX_SOCKET_PATH} characters; set BUILDER_ENGINE_DIR to a shorter folder`,
+    );
+  return {
+    id,
+    socket,
+    info: path.join(dir, `${id}.json`),
+    lock: path.join(dir, `${id}.lock`),
+    log: path.join(dir, `${id}.log`),
+  };
 }
 
 /**
  * One engine per model file and engine settings: the id hashes the model's path, size and mtime and
  * every setting that changes how it is loaded (a rebuilt model file gets a new engine).
  */
-export async function engineId(modelPath: string, config: Pick<BuilderConfig, "gpu" | "options" | "engine">): Promise<string> {
+export async function engineId(
+  modelPath: string,
+  config: Pick<BuilderConfig, "gpu" | "options" | "engine">,
+): Promise<string> {
   const file = await stat(modelPath);
   const o = config.options;
   const settings = {

@@ -38,7 +38,11 @@ export async function listEngines(dir: string): Promise<ResidentEngine[]> {
       const connection = await EngineConnection.open(info.socket, ASK_TIMEOUT_MS);
       try {
         const reply = await connection.request({ type: "status" });
-        engines.push(reply.type === "status" ? { info, status: reply.status } : { info, problem: `unexpected reply ${reply.type}` });
+        engines.push(
+          reply.type === "status"
+            ? { info, status: reply.status }
+            : { info, problem: `unexpected reply ${reply.type}` },
+        );
       } finally {
         connection.close();
       }
@@ -53,7 +57,9 @@ export async function listEngines(dir: string): Promise<ResidentEngine[]> {
 export function matchesModel(engine: ResidentEngine, filter: string | undefined, cwd: string): boolean {
   if (filter === undefined) return true;
   const model = engine.info.model;
-  return model === path.resolve(cwd, filter) || path.basename(model) === filter || path.basename(model, ".gguf") === filter;
+  return (
+    model === path.resolve(cwd, filter) || path.basename(model) === filter || path.basename(model, ".gguf") === filter
+  );
 }
 
 /**

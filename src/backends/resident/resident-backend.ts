@@ -10,7 +10,15 @@ import { EmbeddedBackend } from "../embedded/embedded-backend.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import type { DaemonSpec } from "./engine-daemon.js";
 import { EngineConnection, EngineUnavailable } from "./engine-connection.js";
-import { ENGINE_DAEMON_ARG, engineDir, engineId, enginePaths, ensurePrivateDir, processAlive, type EnginePaths } from "./engine-paths.js";
+import {
+  ENGINE_DAEMON_ARG,
+  engineDir,
+  engineId,
+  enginePaths,
+  ensurePrivateDir,
+  processAlive,
+  type EnginePaths,
+} from "./engine-paths.js";
 
 /** The CLI entry point the engine process runs (dist/cli/main.js beside this file's dist/ folder). */
 const CLI_MAIN = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
@@ -68,7 +76,11 @@ export class ResidentBackend implements Backend {
     const { signal, onTextChunk, ...data } = request;
     try {
       const { connection } = await this.connected();
-      const reply = await connection.request({ type: "generate", request: data, stream: onTextChunk !== undefined }, onTextChunk, signal);
+      const reply = await connection.request(
+        { type: "generate", request: data, stream: onTextChunk !== undefined },
+        onTextChunk,
+        signal,
+      );
       if (reply.type !== "result") throw new EngineUnavailable(`unexpected reply ${reply.type}`);
       return { ...reply.result, metrics: { ...reply.result.metrics, ranIn: "resident" } };
     } catch (error) {
@@ -78,7 +90,10 @@ export class ResidentBackend implements Backend {
       const fallback = this.fallBack(error);
       const { loadMs } = await fallback.prepare();
       const result = await fallback.generate(request);
-      return { ...result, metrics: { ...result.metrics, loadMs: (result.metrics.loadMs ?? 0) + loadMs, ranIn: "in-process" } };
+      return {
+        ...result,
+        metrics: { ...result.metrics, loadMs: (result.metrics.loadMs ?? 0) + loadMs, ranIn: "in-process" },
+      };
     }
   }
 
@@ -96,11 +111,17 @@ export class ResidentBackend implements Backend {
 
   private fallBack(error: unknown): EmbeddedBackend {
     if (!this.fallback) {
-      getLogger().warn({ reason: (error as Error).message }, `resident engine unavailable (${(error as Error).message}); running the model in-process for this run`);
+      getLogger().warn(
+        { reason: (error as Error).message },
+        `resident engine unavailable (${(error as Error).message}); running the model in-process for this run`,
+      );
       this.fallback = new EmbeddedBackend(this.config);
       const connection = this.connection;
       this.connection = undefined;
-      void connection?.then((c) => c.connection.close(), () => undefined);
+      void connection?.then(
+        (c) => c.connection.close(),
+        () => undefined,
+      );
     }
     return this.fallback;
   }
@@ -140,13 +161,20 @@ export class ResidentBackend implements Backend {
         return undefined;
       }
       if (code === "ENOENT") return undefined;
-      throw new EngineUnavailable(`could not reach the resident engine at ${paths.socket}: ${(error as Error).message}`);
+      throw new EngineUnavailable(
+        `could not reach the resident engine at ${paths.socket}: ${(error as Error).message}`,
+      );
     }
   }
 
   private spawnEngine(paths: EnginePaths, config: BuilderConfig): ChildProcess {
     const keepAliveMs = config.engine?.keepAliveMs ?? 0;
-    const spec: DaemonSpec = { id: paths.id, dir: engineDir(this.config, this.env), config, keepAliveMs: Number.isFinite(keepAliveMs) ? keepAliveMs : null };
+    const spec: DaemonSpec = {
+      id: paths.id,
+      dir: engineDir(this.config, this.env),
+      config,
+      keepAliveMs: Number.isFinite(keepAliveMs) ? keepAliveMs : null,
+    };
     // The spec (config, paths) goes through an owner-only file, not argv, which every user can read in `ps`.
     const specFile = paths.info.replace(/\.json$/, `.${process.pid}.spec`);
     writeFileSync(specFile, JSON.stringify(spec), { mode: 0o600 });
@@ -178,10 +206,13 @@ export class ResidentBackend implements Backend {
       }
       if (exited) {
         const holder = Number(await readFile(paths.lock, "utf8").catch(() => ""));
-        if (!(holder > 0 && processAlive(holder))) throw new EngineUnavailable(`the resident engine exited while starting (see ${paths.log})`);
+        if (!(holder > 0 && processAlive(holder)))
+          throw new EngineUnavailable(`the resident engine exited while starting (see ${paths.log})`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new EngineUnavailable(`the resident engine did not start within ${DEFAULT_SERVER_TIMEOUTS.loadMs} ms (see ${paths.log})`);
+    throw new EngineUnavailable(
+      `the resident engine did not start within ${DEFAULT_SERVER_TIMEOUTS.loadMs} ms (see ${paths.log})`,
+    );
   }
 }

@@ -7,7 +7,9 @@ import { processAlive } from "./engine-paths.js";
 import { listEngines } from "./engine-registry.js";
 
 /** A knowledge base long enough to be worth caching (the stable prefix). */
-const KNOWLEDGE = "# Project\n" + "Strict TypeScript. No any. PostgreSQL first, then Elasticsearch. Validate input with zod.\n".repeat(10);
+const KNOWLEDGE =
+  "# Project\n" +
+  "Strict TypeScript. No any. PostgreSQL first, then Elasticsearch. Validate input with zod.\n".repeat(10);
 
 let model: string;
 const engineDirs: string[] = [];
@@ -31,7 +33,11 @@ function setup(keepAlive = "60s"): { workspace: string; env: NodeJS.ProcessEnv; 
   const cache = tempDir("builder-cache-");
   const dir = tempDir("be-");
   engineDirs.push(dir);
-  return { workspace, dir, env: { XDG_CACHE_HOME: cache, HOME: cache, BUILDER_ENGINE_DIR: dir, BUILDER_KEEP_ALIVE: keepAlive } };
+  return {
+    workspace,
+    dir,
+    env: { XDG_CACHE_HOME: cache, HOME: cache, BUILDER_ENGINE_DIR: dir, BUILDER_KEEP_ALIVE: keepAlive },
+  };
 }
 
 function run(workspace: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
@@ -65,7 +71,8 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-const fallbackLines = (stderr: string): number => jsonLines(stderr).filter((l) => String(l.msg).startsWith("resident engine unavailable")).length;
+const fallbackLines = (stderr: string): number =>
+  jsonLines(stderr).filter((l) => String(l.msg).startsWith("resident engine unavailable")).length;
 
 describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
   it("keeps the model loaded for the next process: its metrics show load_ms 0 and a cached prefix; builder ps lists it and builder stop ends it", async () => {
@@ -85,7 +92,11 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     const [pid] = enginePids(dir);
     const ps = await runCli(["ps", "--json"], { env });
     expect(ps.code, ps.stderr).toBe(0);
-    const listed = (JSON.parse(ps.stdout) as { engines: Array<{ pid: number; model: string; rss_bytes: number; expires_at: string | null }> }).engines;
+    const listed = (
+      JSON.parse(ps.stdout) as {
+        engines: Array<{ pid: number; model: string; rss_bytes: number; expires_at: string | null }>;
+      }
+    ).engines;
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ pid, model });
     expect(listed[0]?.rss_bytes).toBeGreaterThan(0);
@@ -110,7 +121,9 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     expect(metricsOf(b)).toMatchObject({ engine: "resident", success: true });
     expect(fallbackLines(a.stderr + b.stderr)).toBe(0);
     expect(enginePids(dir)).toHaveLength(1);
-    const lines = readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8").trim().split("\n");
+    const lines = readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n");
     expect(lines).toHaveLength(2);
   });
 
@@ -134,7 +147,11 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     // Start the engine first, so that the run below is busy generating when the engine dies.
     expect((await run(workspace, env)).code).toBe(0);
     const [pid] = enginePids(dir);
-    const running = runCli(["run", "--no-bounded-answer", "--num-predict", "1500"], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env });
+    const running = runCli(["run", "--no-bounded-answer", "--num-predict", "1500"], {
+      cwd: workspace,
+      stdin: JSON.stringify(SAMPLE_TASK),
+      env,
+    });
     let finished: CliResult | undefined;
     void running.then((r) => (finished = r));
     await until(async () => {
@@ -148,7 +165,9 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     expect([0, 4], result.stderr).toContain(result.code);
     expect(fallbackLines(result.stderr)).toBe(1);
     expect(metricsOf(result)).toMatchObject({ engine: "in-process" });
-    const lines = readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8").trim().split("\n");
+    const lines = readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n");
     expect(lines).toHaveLength(2);
   }, 300_000);
 

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "../../test-support/cli.js";
 import { gitRepo } from "../../test-support/git-repo.js";
 
-const lines = (count: number, make: (i: number) => string): string => Array.from({ length: count }, (_, i) => make(i)).join("\n") + "\n";
+const lines = (count: number, make: (i: number) => string): string =>
+  Array.from({ length: count }, (_, i) => make(i)).join("\n") + "\n";
 
 /** A 200,000-line file through the CLI's apply path: the diff and the write must not overflow the stack. */
 describe("builder apply with a 200,000-line file", () => {
@@ -12,7 +13,12 @@ describe("builder apply with a 200,000-line file", () => {
     const before = lines(200_000, (i) => `export const v${i} = ${i};`);
     const after = lines(200_000, (i) => `export const w${i} = ${i * 2};`);
     const root = gitRepo({ "builder.config.json": "{}\n", "src/big.ts": before });
-    const suggestion = JSON.stringify({ file_path: "src/big.ts", suggested_code: after, explanation: "rewrite", tests: "" });
+    const suggestion = JSON.stringify({
+      file_path: "src/big.ts",
+      suggested_code: after,
+      explanation: "rewrite",
+      tests: "",
+    });
 
     const dry = await runCli(["apply", "-", "--dry-run"], { cwd: root, stdin: suggestion });
     expect(dry.code, dry.stderr.slice(-2000)).toBe(0);

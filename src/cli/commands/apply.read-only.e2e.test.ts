@@ -18,13 +18,17 @@ const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: cacheHome, HOME: cacheHo
 
 function workspace(): string {
   return gitRepo({
-    "builder.config.json": JSON.stringify({ model: modelPath, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 11 } }),
+    "builder.config.json": JSON.stringify({
+      model: modelPath,
+      options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 11 },
+    }),
     "src/db.ts": "export function query(sql: string): unknown {\n  return sql;\n}\n",
   });
 }
 
 function errorOf(stderr: string): { code: string; message: string } | undefined {
-  return jsonLines(stderr).find((line) => typeof line.error === "object" && line.error !== null)?.error as { code: string; message: string } | undefined;
+  return jsonLines(stderr).find((line) => typeof line.error === "object" && line.error !== null)?.error as
+    { code: string; message: string } | undefined;
 }
 
 /** A suggestion file outside the workspace (which cannot hold one: it is read-only). */
@@ -53,12 +57,19 @@ describe("a read-only workspace: dry runs still show the diff, applies fail clea
 
   it("the same when .builder already exists from an earlier apply", async () => {
     const root = workspace();
-    const first = await runCli(["apply", "-"], { cwd: root, env: env(), stdin: JSON.stringify({ file_path: "src/new.ts", suggested_code: "x\n" }) });
+    const first = await runCli(["apply", "-"], {
+      cwd: root,
+      env: env(),
+      stdin: JSON.stringify({ file_path: "src/new.ts", suggested_code: "x\n" }),
+    });
     expect(first.code, first.stderr).toBe(0);
     const before = treeSnapshot(root);
     const applied = await runCliReadOnly(root, ["apply", suggestionFile()], { env: env() });
     expect(applied.code, applied.stderr).toBe(7);
-    expect(errorOf(applied.stderr)).toMatchObject({ code: "APPLY_FAILED", message: expect.stringMatching(/is not writable/) });
+    expect(errorOf(applied.stderr)).toMatchObject({
+      code: "APPLY_FAILED",
+      message: expect.stringMatching(/is not writable/),
+    });
     expect(treeSnapshot(root)).toEqual(before);
     const undoDry = await runCliReadOnly(root, ["undo", "--dry-run"], { env: env() });
     expect(undoDry.code, undoDry.stderr).toBe(0);
@@ -71,12 +82,23 @@ describe("a read-only workspace: dry runs still show the diff, applies fail clea
   it("builder run --dry-run prints the diff, and run --apply fails with APPLY_FAILED", async () => {
     const root = workspace();
     const before = treeSnapshot(root);
-    const dry = await runCliReadOnly(root, ["run", "-m", "Add a helper", "-f", "src/db.ts", "--dry-run", "--no-verify", "--bounded-answer"], { env: env() });
+    const dry = await runCliReadOnly(
+      root,
+      ["run", "-m", "Add a helper", "-f", "src/db.ts", "--dry-run", "--no-verify", "--bounded-answer"],
+      { env: env() },
+    );
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout.startsWith("diff --git a/src/db.ts b/src/db.ts\n"), dry.stdout.slice(0, 200)).toBe(true);
-    const applied = await runCliReadOnly(root, ["run", "-m", "Add a helper", "-f", "src/db.ts", "--apply", "--no-verify", "--bounded-answer"], { env: env() });
+    const applied = await runCliReadOnly(
+      root,
+      ["run", "-m", "Add a helper", "-f", "src/db.ts", "--apply", "--no-verify", "--bounded-answer"],
+      { env: env() },
+    );
     expect(applied.code, applied.stderr).toBe(7);
-    expect(errorOf(applied.stderr)).toMatchObject({ code: "APPLY_FAILED", message: expect.stringMatching(/is not writable/) });
+    expect(errorOf(applied.stderr)).toMatchObject({
+      code: "APPLY_FAILED",
+      message: expect.stringMatching(/is not writable/),
+    });
     expect(treeSnapshot(root)).toEqual(before);
   });
 });

@@ -39,7 +39,9 @@ describe("builder doctor --json", () => {
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as Report;
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c) => c.id)).toEqual(expect.arrayContaining(["config", "backend", "model", "gpu", "threads", "memory-fit"]));
+    expect(report.checks.map((c) => c.id)).toEqual(
+      expect.arrayContaining(["config", "backend", "model", "gpu", "threads", "memory-fit"]),
+    );
     expect(report.checks.find((c) => c.id === "model")?.message).toContain("2 layers, F32");
   });
 

@@ -10,7 +10,9 @@ interface CompareFlags {
 /** `builder eval compare A.jsonl B.jsonl`: two eval runs side by side, per case and in total. */
 export function evalCompareCommand(): Command {
   return new Command("compare")
-    .description("Show two eval runs (their JSONL files) side by side: each case's result in both, and both runs' totals")
+    .description(
+      "Show two eval runs (their JSONL files) side by side: each case's result in both, and both runs' totals",
+    )
     .argument("<a>", "the first run's JSONL file")
     .argument("<b>", "the second run's JSONL file")
     .option("--json", "print the comparison as JSON")

@@ -38,22 +38,40 @@ interface EvalFlags extends ModelFlags {
  */
 export function evalCommand(): Command {
   const command = new Command("eval")
-    .description("Measure a model on real tasks: a suite (builtin, or a folder) or your repository's history (--from-git); hidden tests decide pass or fail")
+    .description(
+      "Measure a model on real tasks: a suite (builtin, or a folder) or your repository's history (--from-git); hidden tests decide pass or fail",
+    )
     .argument("[suite]", "suite folder, or the name of a shipped suite (builtin)");
   addEvalOptions(command);
   addModelFlags(command);
   command.addCommand(evalCompareCommand());
   return command.action(async (suiteArg: string | undefined, flags: EvalFlags) => {
     const source = caseSource(suiteArg, flags);
-    if (flags.resume && !flags.out) throw new UsageError("--resume needs --out: the JSONL file of the run to go on with.");
-    if (flags.concurrency !== undefined && flags.concurrency < 1) throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
-    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0) throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
-    const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs } });
+    if (flags.resume && !flags.out)
+      throw new UsageError("--resume needs --out: the JSONL file of the run to go on with.");
+    if (flags.concurrency !== undefined && flags.concurrency < 1)
+      throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
+    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
+      throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+    const config = configFromFlags(flags, {
+      verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs },
+    });
     const logger = getLogger();
     const { selectCases } = await import("../../eval/select-cases.js");
-    const withRepo: CaseSource = source.kind === "git" ? { ...source, repo: path.resolve(flags.repo ?? config.workspace), testCommand: flags.testCommand ?? config.eval?.testCommand } : source;
+    const withRepo: CaseSource =
+      source.kind === "git"
+        ? {
+            ...source,
+            repo: path.resolve(flags.repo ?? config.workspace),
+            testCommand: flags.testCommand ?? config.eval?.testCommand,
+          }
+        : source;
     const selected = await selectCases(withRepo, flags.limit);
-    if (selected.skipped.length > 0) logger.info({ skipped: selected.skipped.length, commits: selected.skipped }, `${selected.skipped.length} commit(s) did not make a case`);
+    if (selected.skipped.length > 0)
+      logger.info(
+        { skipped: selected.skipped.length, commits: selected.skipped },
+        `${selected.skipped.length} commit(s) did not make a case`,
+      );
     const concurrency = flags.concurrency ?? 1;
     const checkTimeoutMs = config.verify.testTimeoutMs;
     let cases: EvalCase[] = selected.cases;
@@ -87,7 +105,17 @@ export function evalCommand(): Command {
     }
     const summary = summarize(result.rows);
     process.stderr.write(formatEvalTable(result.rows, summary));
-    printSummary({ suite: selected.suiteName, out, summary, ran: result.ran, resumed: result.resumed, selected: selected.cases.length, skippedCommits: selected.skipped.length, validation, json: flags.json === true });
+    printSummary({
+      suite: selected.suiteName,
+      out,
+      summary,
+      ran: result.ran,
+      resumed: result.resumed,
+      selected: selected.cases.length,
+      skippedCommits: selected.skipped.length,
+      validation,
+      json: flags.json === true,
+    });
   });
 }
 
@@ -98,13 +126,23 @@ function addEvalOptions(command: Command): Command {
     .option("--from-git", "build the cases from the repository's commits (with --range)")
     .option("--repo <dir>", "with --from-git: the repository (default: the workspace)")
     .option("--range <A..B>", "with --from-git: the commits to consider (git log range)")
-    .option("--test-command <cmd>", "with --from-git: runs the hidden tests, {files} = the commit's test files (default: eval.test_command, else npm test)")
-    .option("--validate", "keep only cases whose tests fail before and pass with the known-good change; say what was dropped and why")
+    .option(
+      "--test-command <cmd>",
+      "with --from-git: runs the hidden tests, {files} = the commit's test files (default: eval.test_command, else npm test)",
+    )
+    .option(
+      "--validate",
+      "keep only cases whose tests fail before and pass with the known-good change; say what was dropped and why",
+    )
     .option("--reference", "answer each case with its known-good change instead of a model (checks the suite itself)")
     .option("--limit <n>", "run only the first n cases", toInt("--limit"))
     .option("-o, --out <file>", "JSONL results, one row per case (default: .builder/eval/<suite>-<time>.jsonl)")
     .option("--resume", "go on with an interrupted run: skip the cases --out already has")
-    .option("--concurrency <n>", "cases at the same time (default 1; over an endpoint pool, spread over its servers)", toInt("--concurrency"))
+    .option(
+      "--concurrency <n>",
+      "cases at the same time (default 1; over an endpoint pool, spread over its servers)",
+      toInt("--concurrency"),
+    )
     .option("--json", "print the summary as JSON on stdout")
     .option("--no-verify", "skip Builder's own verification of each answer")
     .option("--max-repairs <n>", "repair rounds after a failed verification (default 2)", toInt("--max-repairs"));
@@ -116,15 +154,25 @@ function caseSource(suiteArg: string | undefined, flags: EvalFlags): CaseSource 
   if (suiteArg && flags.suite) throw new UsageError("Give the suite once: as an argument or with --suite.");
   if (flags.fromGit) {
     if (suite) throw new UsageError("Choose a suite or --from-git, not both.");
-    if (!flags.range) throw new UsageError("--from-git needs --range A..B: the commits to make cases of (e.g. --range HEAD~30..HEAD).");
+    if (!flags.range)
+      throw new UsageError("--from-git needs --range A..B: the commits to make cases of (e.g. --range HEAD~30..HEAD).");
     return { kind: "git", repo: "", range: flags.range };
   }
-  if (flags.repo || flags.range || flags.testCommand) throw new UsageError("--repo, --range and --test-command go with --from-git.");
-  if (!suite) throw new UsageError("Name a suite (builder eval --suite builtin, or a suite folder) or use --from-git --range A..B.");
+  if (flags.repo || flags.range || flags.testCommand)
+    throw new UsageError("--repo, --range and --test-command go with --from-git.");
+  if (!suite)
+    throw new UsageError(
+      "Name a suite (builder eval --suite builtin, or a suite folder) or use --from-git --range A..B.",
+    );
   return { kind: "suite", suite };
 }
 
-async function validate(cases: EvalCase[], config: BuilderConfig, concurrency: number, checkTimeoutMs: number): Promise<ValidationResult> {
+async function validate(
+  cases: EvalCase[],
+  config: BuilderConfig,
+  concurrency: number,
+  checkTimeoutMs: number,
+): Promise<ValidationResult> {
   const { validateCases } = await import("../../eval/validate.js");
   const { formatValidation } = await import("../../eval/report.js");
   const logger = getLogger();
@@ -134,16 +182,31 @@ async function validate(cases: EvalCase[], config: BuilderConfig, concurrency: n
     concurrency,
     logger,
     deny: config.deny,
-    onCase: (caseId, dropped) => logger.info({ case: caseId, kept: !dropped, ...(dropped ? { reason: dropped.reason, detail: dropped.detail } : {}) }, dropped ? "case dropped" : "valid case"),
+    onCase: (caseId, dropped) =>
+      logger.info(
+        { case: caseId, kept: !dropped, ...(dropped ? { reason: dropped.reason, detail: dropped.detail } : {}) },
+        dropped ? "case dropped" : "valid case",
+      ),
   });
   process.stderr.write(formatValidation(result.valid.length, result.dropped));
-  logger.info({ valid: result.valid.length, dropped: result.dropped.length, validate_ms: Math.round(performance.now() - started), case_ms: result.caseMs }, "validation finished");
+  logger.info(
+    {
+      valid: result.valid.length,
+      dropped: result.dropped.length,
+      validate_ms: Math.round(performance.now() - started),
+      case_ms: result.caseMs,
+    },
+    "validation finished",
+  );
   return result;
 }
 
 async function defaultOut(config: BuilderConfig, suiteName: string): Promise<string> {
   const slug = suiteName.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._-]+/, "") || "eval";
-  return checkedBuilderPath(config.workspace, path.join(config.workspace, ".builder", "eval", `${slug}-${newRunId()}.jsonl`));
+  return checkedBuilderPath(
+    config.workspace,
+    path.join(config.workspace, ".builder", "eval", `${slug}-${newRunId()}.jsonl`),
+  );
 }
 
 interface SummaryOutput {
@@ -179,5 +242,7 @@ function printSummary(output: SummaryOutput): void {
   }
   const s = output.summary;
   const rate = (r: number | null): string => (r === null ? "-" : `${(r * 100).toFixed(1)}%`);
-  process.stdout.write(`${output.suite}: ${s.passed}/${s.cases} passed (${rate(s.pass_rate)}); results in ${output.out}\n`);
+  process.stdout.write(
+    `${output.suite}: ${s.passed}/${s.cases} passed (${rate(s.pass_rate)}); results in ${output.out}\n`,
+  );
 }

@@ -13,7 +13,9 @@ interface InitFlags {
 /** `builder init [dir]`: writes builder.config.json from an existing agent setup (config.json, .ollamarc, knowledge base, Modelfile). */
 export function initCommand(): Command {
   return new Command("init")
-    .description("Write builder.config.json from an existing setup (agent-system config.json, .ollamarc, agents/ollama-knowledge/, Modelfile), printing what was mapped and dropped")
+    .description(
+      "Write builder.config.json from an existing setup (agent-system config.json, .ollamarc, agents/ollama-knowledge/, Modelfile), printing what was mapped and dropped",
+    )
     .argument("[dir]", "the project folder", ".")
     .option("--force", "replace an existing builder.config.json (backed up first)")
     .option("--dry-run", "print the config without writing it")
@@ -25,11 +27,15 @@ export function initCommand(): Command {
       const plan = await planInit(dir);
       const result = flags.dryRun ? undefined : await writeInit(plan, { force: flags.force });
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ ...plan, written: result?.written ?? null, backup: result?.backup ?? null }, null, 2) + "\n");
+        process.stdout.write(
+          JSON.stringify({ ...plan, written: result?.written ?? null, backup: result?.backup ?? null }, null, 2) + "\n",
+        );
         return;
       }
       const lines = [
-        result ? `Wrote ${result.written}${result.backup ? ` (the previous one is in ${result.backup})` : ""} from ${plan.sources.join(", ")}.` : `Would write ${plan.target} from ${plan.sources.join(", ")}:`,
+        result
+          ? `Wrote ${result.written}${result.backup ? ` (the previous one is in ${result.backup})` : ""} from ${plan.sources.join(", ")}.`
+          : `Would write ${plan.target} from ${plan.sources.join(", ")}:`,
         ...(result ? [] : [JSON.stringify(plan.config, null, 2)]),
         "Mapped:",
         ...plan.mapped.map((line) => `  ${line}`),

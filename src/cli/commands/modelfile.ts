@@ -18,26 +18,43 @@ interface ModelfileFlags extends ModelFlags {
 /** `builder modelfile`: an Ollama Modelfile from the config; `--create NAME` sends it to Ollama. */
 export function modelfileCommand(): Command {
   const command = new Command("modelfile")
-    .description("Write an Ollama Modelfile: FROM the configured model, PARAMETER lines from options, SYSTEM from the knowledge base, optional MESSAGE pairs from verified runs")
+    .description(
+      "Write an Ollama Modelfile: FROM the configured model, PARAMETER lines from options, SYSTEM from the knowledge base, optional MESSAGE pairs from verified runs",
+    )
     .option("-o, --out <file>", "write the Modelfile here (atomically) instead of stdout")
     .option("--few-shot <n>", "add the n best verified examples as MESSAGE pairs", toInt("--few-shot"), 0)
-    .option("--few-shot-tokens <n>", "token budget of the MESSAGE pairs (default: few_shot.max_tokens or 2048)", toInt("--few-shot-tokens"))
-    .option("--create <name>", "also create the model on the Ollama server (POST /api/create): needs --backend ollama, so FROM is a model the server has; --host picks the server");
+    .option(
+      "--few-shot-tokens <n>",
+      "token budget of the MESSAGE pairs (default: few_shot.max_tokens or 2048)",
+      toInt("--few-shot-tokens"),
+    )
+    .option(
+      "--create <name>",
+      "also create the model on the Ollama server (POST /api/create): needs --backend ollama, so FROM is a model the server has; --host picks the server",
+    );
   addModelFlags(command);
   return command.action(async (flags: ModelfileFlags) => {
     const config = configFromFlags(flags);
     const logger = getLogger();
-    const parts = await modelfileFromConfig(config, { fewShot: flags.fewShot ?? 0, fewShotTokens: flags.fewShotTokens ?? config.fewShot?.maxTokens ?? 2048 });
+    const parts = await modelfileFromConfig(config, {
+      fewShot: flags.fewShot ?? 0,
+      fewShotTokens: flags.fewShotTokens ?? config.fewShot?.maxTokens ?? 2048,
+    });
     const { text, changes } = renderModelfile(parts);
     const validation = validateModelfile(text);
     if (!validation.ok) {
-      throw new BuilderError("INTERNAL", `Builder wrote a Modelfile that does not validate: ${validation.errors.map((e) => `line ${e.line}: ${e.message}`).join("; ")}. Please report it.`);
+      throw new BuilderError(
+        "INTERNAL",
+        `Builder wrote a Modelfile that does not validate: ${validation.errors.map((e) => `line ${e.line}: ${e.message}`).join("; ")}. Please report it.`,
+      );
     }
     for (const change of changes) logger.warn(`Modelfile: ${change}.`);
     for (const warning of validation.warnings) logger.warn(`Modelfile: ${warning.message}.`);
     if (flags.out) {
       const { backup } = await writeWithBackup(flags.out, text);
-      process.stderr.write(`Wrote ${flags.out} (FROM ${parts.from}, ${parts.parameters.length} parameters, ${parts.messages.length / 2} example pairs)${backup ? `; the previous file is kept as ${backup}` : ""}.\n`);
+      process.stderr.write(
+        `Wrote ${flags.out} (FROM ${parts.from}, ${parts.parameters.length} parameters, ${parts.messages.length / 2} example pairs)${backup ? `; the previous file is kept as ${backup}` : ""}.\n`,
+      );
     } else {
       process.stdout.write(text);
     }

@@ -13,10 +13,16 @@ interface ModelsFlags extends ModelFlags {
 /** `builder models`: local models and whether they fit; `--recommend` ranks code models for this machine. */
 export function modelsCommand(): Command {
   const command = new Command("models")
-    .description("List local models (GGUF files in the model cache, Ollama tags) with size, quantization, context and fit; --recommend ranks code models for this GPU")
+    .description(
+      "List local models (GGUF files in the model cache, Ollama tags) with size, quantization, context and fit; --recommend ranks code models for this GPU",
+    )
     .option("--recommend", "rank code models (built-in table + models.catalog) for the detected memory at num_ctx")
     .option("--json", "print JSON")
-    .addOption(new Option("--kv-cache-type <type>", "KV cache type for the estimate").choices([...KV_CACHE_TYPES]).default("f16"));
+    .addOption(
+      new Option("--kv-cache-type <type>", "KV cache type for the estimate")
+        .choices([...KV_CACHE_TYPES])
+        .default("f16"),
+    );
   addModelFlags(command);
   return command.action(async (flags: ModelsFlags) => {
     const config = configFromFlags(flags);

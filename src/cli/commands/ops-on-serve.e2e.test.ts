@@ -29,7 +29,13 @@ let home: string;
 let ollamaWorkspace: string;
 
 // The machine's own OLLAMA_* settings must not leak into the runs; the model cache is an empty folder.
-const env = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CACHE_HOME: home, BUILDER_MODEL_CACHE: tempDir("builder-cache-"), OLLAMA_HOST: "", OLLAMA_MODEL: "" });
+const env = (): NodeJS.ProcessEnv => ({
+  HOME: home,
+  XDG_CACHE_HOME: home,
+  BUILDER_MODEL_CACHE: tempDir("builder-cache-"),
+  OLLAMA_HOST: "",
+  OLLAMA_MODEL: "",
+});
 
 beforeAll(async () => {
   modelPath = await synthesizeTestModel();
@@ -37,7 +43,11 @@ beforeAll(async () => {
   serve = await startServe(modelPath, ["--name", "tiny:test"]);
   ollamaWorkspace = tempDir("builder-ops-ws-");
   writeFiles(ollamaWorkspace, {
-    "builder.config.json": JSON.stringify({ backend: "ollama", model: "tiny:test", options: { num_ctx: 2048, num_predict: 256, num_thread: 1 } }),
+    "builder.config.json": JSON.stringify({
+      backend: "ollama",
+      model: "tiny:test",
+      options: { num_ctx: 2048, num_predict: 256, num_thread: 1 },
+    }),
     "knowledge/project.md": "# Project\nStrict TypeScript.\n",
   });
 });
@@ -47,7 +57,8 @@ afterAll(async () => {
 });
 
 function errorOf(stderr: string): { code: string; message: string } | undefined {
-  return jsonLines(stderr).find((line) => "error" in line && typeof line.error === "object")?.error as { code: string; message: string } | undefined;
+  return jsonLines(stderr).find((line) => "error" in line && typeof line.error === "object")?.error as
+    { code: string; message: string } | undefined;
 }
 
 describe("builder doctor --backend ollama against builder serve", () => {
@@ -60,7 +71,10 @@ describe("builder doctor --backend ollama against builder serve", () => {
     const check = (id: string): DoctorReport["checks"][number] | undefined => report.checks.find((c) => c.id === id);
     expect(check("backend")).toMatchObject({ status: "ok", details: { version: served.version } });
     expect(check("backend")?.message).toContain(`Ollama ${served.version} answers at ${serve.url} (1 model pulled)`);
-    expect(check("model")).toMatchObject({ status: "ok", message: expect.stringContaining("Ollama has tiny:test (F32") as string });
+    expect(check("model")).toMatchObject({
+      status: "ok",
+      message: expect.stringContaining("Ollama has tiny:test (F32") as string,
+    });
     // The workspace names no file: the shape can only have come from /api/show, the size from /api/tags.
     const memory = check("memory-fit");
     expect(memory?.status).toBe("ok");
@@ -73,11 +87,16 @@ describe("builder doctor --backend ollama against builder serve", () => {
       fits: true,
     });
     expect(memory?.message).toContain(`512 B/token × num_ctx 2048, f16`);
-    expect(memory?.message).toContain("Largest num_ctx that fits: 4096 (the model is trained for 4096; memory would hold more).");
+    expect(memory?.message).toContain(
+      "Largest num_ctx that fits: 4096 (the model is trained for 4096; memory would hold more).",
+    );
   });
 
   it("fails the model check with `ollama pull <model>` for a model the server does not have (exit 1)", async () => {
-    const result = await runCli(["doctor", "--json", "--host", serve.url, "--model", "qwen2.5-coder:7b"], { cwd: ollamaWorkspace, env: env() });
+    const result = await runCli(["doctor", "--json", "--host", serve.url, "--model", "qwen2.5-coder:7b"], {
+      cwd: ollamaWorkspace,
+      env: env(),
+    });
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as DoctorReport;
     expect(report.ok).toBe(false);
@@ -85,7 +104,10 @@ describe("builder doctor --backend ollama against builder serve", () => {
     const model = report.checks.find((c) => c.id === "model");
     expect(model).toMatchObject({ status: "fail", message: `Ollama at ${serve.url} has not pulled qwen2.5-coder:7b.` });
     expect(model?.fix).toContain("`ollama pull qwen2.5-coder:7b`");
-    expect(errorOf(result.stderr)).toMatchObject({ code: "CHECKS_FAILED", message: expect.stringContaining("model") as string });
+    expect(errorOf(result.stderr)).toMatchObject({
+      code: "CHECKS_FAILED",
+      message: expect.stringContaining("model") as string,
+    });
   });
 });
 
@@ -98,13 +120,27 @@ describe("builder doctor against builder serve with a model whose KV heads are g
   it("asks /api/show again verbosely when the per-layer array was blanked, and sizes the cache from it", async () => {
     // 6 layers: more than the 5 entries Ollama (and builder serve) keep in a non-verbose /api/show.
     const layers = 6;
-    perLayer = await startServe(await synthesizeTestModel({ blockCount: layers, perLayerKvHeads: true }), ["--name", "hybrid:test"]);
-    const brief = await fetch(`${perLayer.url}/api/show`, { method: "POST", body: JSON.stringify({ model: "hybrid:test" }) });
-    expect(((await brief.json()) as { model_info: Record<string, unknown> }).model_info["llama.attention.head_count_kv"]).toEqual([]);
-    const result = await runCli(["doctor", "--json", "--host", perLayer.url, "--model", "hybrid:test"], { cwd: ollamaWorkspace, env: env() });
+    perLayer = await startServe(await synthesizeTestModel({ blockCount: layers, perLayerKvHeads: true }), [
+      "--name",
+      "hybrid:test",
+    ]);
+    const brief = await fetch(`${perLayer.url}/api/show`, {
+      method: "POST",
+      body: JSON.stringify({ model: "hybrid:test" }),
+    });
+    expect(
+      ((await brief.json()) as { model_info: Record<string, unknown> }).model_info["llama.attention.head_count_kv"],
+    ).toEqual([]);
+    const result = await runCli(["doctor", "--json", "--host", perLayer.url, "--model", "hybrid:test"], {
+      cwd: ollamaWorkspace,
+      env: env(),
+    });
     expect(result.code, result.stderr).toBe(0);
     const memory = (JSON.parse(result.stdout) as DoctorReport).checks.find((c) => c.id === "memory-fit");
-    expect(memory).toMatchObject({ status: "ok", details: { kv_bytes_per_token: 2 * layers * KV_HEADS * HEAD_DIM * 2 } });
+    expect(memory).toMatchObject({
+      status: "ok",
+      details: { kv_bytes_per_token: 2 * layers * KV_HEADS * HEAD_DIM * 2 },
+    });
   });
 });
 
@@ -134,13 +170,18 @@ describe("builder models --backend ollama against builder serve", () => {
 
 describe("builder modelfile --create against builder serve", () => {
   it("says clearly that builder serve cannot create models, and exits 6", async () => {
-    const result = await runCli(["modelfile", "--create", "tiny-team", "--host", serve.url], { cwd: ollamaWorkspace, env: env() });
+    const result = await runCli(["modelfile", "--create", "tiny-team", "--host", serve.url], {
+      cwd: ollamaWorkspace,
+      env: env(),
+    });
     expect(result.code).toBe(6);
     // The Modelfile itself is still written: it can be created where Ollama runs.
     expect(result.stdout).toContain("FROM tiny:test");
     const error = errorOf(result.stderr);
     expect(error?.code).toBe("BACKEND_ERROR");
-    expect(error?.message).toContain(`The server at ${serve.url} does not support creating models (POST /api/create answered HTTP 501)`);
+    expect(error?.message).toContain(
+      `The server at ${serve.url} does not support creating models (POST /api/create answered HTTP 501)`,
+    );
     expect(error?.message).toContain("builder serve cannot create");
     expect(error?.message).toContain("ollama create tiny-team -f Modelfile");
     expect(result.stderr).not.toContain("Created Ollama model");
@@ -150,14 +191,20 @@ describe("builder modelfile --create against builder serve", () => {
 describe("builder stats after a real run --backend ollama against builder serve", () => {
   it("counts the run under backend ollama with the token counts the server reported", async () => {
     const workspace = sampleWorkspace(modelPath, { num_predict: 900 });
-    const viaServe = await runCli(["run", "tasks/create-contact.json", "--backend", "ollama", "--host", serve.url, "--model", "tiny:test"], { cwd: workspace, env: env() });
+    const viaServe = await runCli(
+      ["run", "tasks/create-contact.json", "--backend", "ollama", "--host", serve.url, "--model", "tiny:test"],
+      { cwd: workspace, env: env() },
+    );
     expect(viaServe.code, viaServe.stderr).toBe(0);
     const served = jsonLines(viaServe.stderr).find((line) => line.msg === "run metrics");
     expect(served).toMatchObject({ backend: "ollama", model: "tiny:test", success: true });
     // The same task on the embedded engine in-process: same model, same tokenizer, same messages. Equal
     // prompt counts show the ollama line holds the server's prompt_eval_count, not Builder's estimate.
     // Both answer in JSON (the ollama backend's format), so that the prompts are the same.
-    const inProcess = await runCli(["run", "tasks/create-contact.json", "--answer-format", "json"], { cwd: workspace, env: env() });
+    const inProcess = await runCli(["run", "tasks/create-contact.json", "--answer-format", "json"], {
+      cwd: workspace,
+      env: env(),
+    });
     expect(inProcess.code, inProcess.stderr).toBe(0);
     const embedded = jsonLines(inProcess.stderr).find((line) => line.msg === "run metrics");
     expect(embedded).toMatchObject({ backend: "embedded", success: true });
@@ -165,7 +212,11 @@ describe("builder stats after a real run --backend ollama against builder serve"
 
     const result = await runCli(["stats", "--json"], { cwd: workspace, env: env() });
     expect(result.code, result.stderr).toBe(0);
-    const stats = JSON.parse(result.stdout) as { scan: { used: number }; groups: Array<Record<string, unknown>>; total: { runs: number } };
+    const stats = JSON.parse(result.stdout) as {
+      scan: { used: number };
+      groups: Array<Record<string, unknown>>;
+      total: { runs: number };
+    };
     expect(stats.scan.used).toBe(2);
     expect(stats.total.runs).toBe(2);
     const ollama = stats.groups.find((group) => group.backend === "ollama");
@@ -182,6 +233,10 @@ describe("builder stats after a real run --backend ollama against builder serve"
     expect(ollama?.prompt_tokens as number).toBeGreaterThan(100);
     expect(ollama?.generated_tokens as number).toBeGreaterThan(0);
     expect(ollama?.generated_tokens as number).toBeLessThanOrEqual(900);
-    expect(stats.groups.find((group) => group.backend === "embedded")).toMatchObject({ model: modelPath, runs: 1, prompt_tokens: embedded?.prompt_tokens });
+    expect(stats.groups.find((group) => group.backend === "embedded")).toMatchObject({
+      model: modelPath,
+      runs: 1,
+      prompt_tokens: embedded?.prompt_tokens,
+    });
   });
 });

@@ -24,7 +24,10 @@ export function psCommand(): Command {
       const { listEngines } = await import("../../backends/resident/engine-registry.js");
       const engines = await listEngines(engineDir(loadConfig({ configPath: flags.config })));
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ engines: engines.map((e) => ({ ...e.info, ...e.status, problem: e.problem })) }, null, 2) + "\n");
+        process.stdout.write(
+          JSON.stringify({ engines: engines.map((e) => ({ ...e.info, ...e.status, problem: e.problem })) }, null, 2) +
+            "\n",
+        );
         return;
       }
       const rows = engines.map((e) => [
@@ -34,7 +37,9 @@ export function psCommand(): Command {
         e.status ? `${e.status.busy}/${e.status.sequences}` : "?",
         e.problem ?? expires(e.status?.expires_at ?? null, e.status?.busy ?? 0),
       ]);
-      process.stdout.write(formatTable(["MODEL", "PID", "MEMORY", "BUSY", "EXPIRES"], rows, ["left", "right", "right", "right", "left"]));
+      process.stdout.write(
+        formatTable(["MODEL", "PID", "MEMORY", "BUSY", "EXPIRES"], rows, ["left", "right", "right", "right", "left"]),
+      );
     });
 }
 

@@ -40,7 +40,14 @@ describe("builder run on the embedded engine", () => {
     expectSuggestion(result.stdout);
     const logged = jsonLines(result.stderr).find((line) => line.msg === "run metrics");
     expect(logged).toMatchObject({ task_id: "crm-001", backend: "embedded", success: true, error: null });
-    for (const field of ["load_ms", "prompt_tokens", "time_to_first_token_ms", "generated_tokens", "tokens_per_sec", "total_ms"]) {
+    for (const field of [
+      "load_ms",
+      "prompt_tokens",
+      "time_to_first_token_ms",
+      "generated_tokens",
+      "tokens_per_sec",
+      "total_ms",
+    ]) {
       expect(typeof logged?.[field], field).toBe("number");
     }
     const recorded = metricsLines(workspace);
@@ -57,10 +64,13 @@ describe("builder run on the embedded engine", () => {
   });
 
   it("takes a task from flags", async () => {
-    const result = await runCli(["run", "-m", "Add createContact", "-f", "src/contact-service.ts", "--accept", "has tests", "--loc-max", "50"], {
-      cwd: workspace,
-      env: env(),
-    });
+    const result = await runCli(
+      ["run", "-m", "Add createContact", "-f", "src/contact-service.ts", "--accept", "has tests", "--loc-max", "50"],
+      {
+        cwd: workspace,
+        env: env(),
+      },
+    );
     expect(result.code).toBe(0);
     expectSuggestion(result.stdout);
   });
@@ -79,14 +89,22 @@ describe("builder run on the embedded engine", () => {
 
   it("reports an unknown context pack as a task error, and records no run", async () => {
     const before = metricsLines(workspace).length;
-    const result = await runCli(["run"], { cwd: workspace, stdin: JSON.stringify({ ...SAMPLE_TASK, constraints: { loc_max: 10, pack: "nope" } }), env: env() });
+    const result = await runCli(["run"], {
+      cwd: workspace,
+      stdin: JSON.stringify({ ...SAMPLE_TASK, constraints: { loc_max: 10, pack: "nope" } }),
+      env: env(),
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/no context pack named \\"nope\\"/);
     expect(metricsLines(workspace).length).toBe(before);
   });
 
   it("fails clearly at the token limit when answer bounds are off, with no suggestion on stdout", async () => {
-    const result = await runCli(["run", "--no-bounded-answer", "--num-predict", "64"], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env: env() });
+    const result = await runCli(["run", "--no-bounded-answer", "--num-predict", "64"], {
+      cwd: workspace,
+      stdin: JSON.stringify(SAMPLE_TASK),
+      env: env(),
+    });
     expect(result.code).toBe(4);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/GENERATION_TRUNCATED/);
@@ -95,14 +113,22 @@ describe("builder run on the embedded engine", () => {
   });
 
   it("refuses a prompt that does not fit the context window instead of truncating it", async () => {
-    const result = await runCli(["run", "--num-ctx", "512", "--num-predict", "400"], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env: env() });
+    const result = await runCli(["run", "--num-ctx", "512", "--num-predict", "400"], {
+      cwd: workspace,
+      stdin: JSON.stringify(SAMPLE_TASK),
+      env: env(),
+    });
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/CONTEXT_OVERFLOW/);
     expect(result.stderr).toMatch(/Raise options.num_ctx to at least \d+/);
   });
 
   it("says what to do when the model file is missing or none is configured", async () => {
-    const missing = await runCli(["run", "--model", "/nonexistent/model.gguf"], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env: env() });
+    const missing = await runCli(["run", "--model", "/nonexistent/model.gguf"], {
+      cwd: workspace,
+      stdin: JSON.stringify(SAMPLE_TASK),
+      env: env(),
+    });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/MODEL_NOT_FOUND/);
     const bare = tempDir("builder-bare-");
@@ -159,7 +185,10 @@ describe("model download", () => {
     const ws = sampleWorkspace("hf:builder/tiny-GGUF/tiny-hf.gguf");
     const config = JSON.parse(readFileSync(path.join(ws, "builder.config.json"), "utf8")) as Record<string, unknown>;
     writeFileSync(path.join(ws, "builder.config.json"), JSON.stringify({ ...config, model_cache_dir: cache }));
-    const result = await runCli(["run", "tasks/create-contact.json"], { cwd: ws, env: { ...env(), HF_ENDPOINT: baseUrl } });
+    const result = await runCli(["run", "tasks/create-contact.json"], {
+      cwd: ws,
+      env: { ...env(), HF_ENDPOINT: baseUrl },
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(requests.some((r) => r.includes("builder/tiny-GGUF") && r.includes("tiny-hf.gguf"))).toBe(true);
   });

@@ -4,10 +4,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CodeSuggestionSchema } from "../../task/schema.js";
 import { jsonLines, runCli } from "../../test-support/cli.js";
 import { synthesizeTestModel, tempDir, writeFiles } from "../../test-support/fixtures.js";
-import { ollamaDone, ollamaPiece, ollamaShow, scriptedServer, type ScriptedServer } from "../../test-support/scripted-server.js";
+import {
+  ollamaDone,
+  ollamaPiece,
+  ollamaShow,
+  scriptedServer,
+  type ScriptedServer,
+} from "../../test-support/scripted-server.js";
 
 const A = "export function add(a: number, b: number): number {\n  return a - b;\n}\n";
-const B = "import { add } from \"./a.js\";\n\nexport const three = add(1, 2);\n";
+const B = 'import { add } from "./a.js";\n\nexport const three = add(1, 2);\n';
 
 let home: string;
 const env = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", OLLAMA_MODEL: "" });
@@ -24,10 +30,21 @@ function metricsLines(ws: string): Array<Record<string, unknown>> {
 function ollamaWorkspace(url: string): string {
   const root = tempDir("builder-edits-");
   writeFiles(root, {
-    "builder.config.json": JSON.stringify({ backend: "ollama", model: "m", ollama: { host: url }, options: { num_ctx: 4096, num_predict: 1024 } }),
+    "builder.config.json": JSON.stringify({
+      backend: "ollama",
+      model: "m",
+      ollama: { host: url },
+      options: { num_ctx: 4096, num_predict: 1024 },
+    }),
     "src/a.ts": A,
     "src/b.ts": B,
-    "task.json": JSON.stringify({ task_id: "e1", objective: "fix add and use it twice", files: ["src/a.ts", "src/b.ts"], acceptance: [], constraints: { loc_max: 50, pack: "" } }),
+    "task.json": JSON.stringify({
+      task_id: "e1",
+      objective: "fix add and use it twice",
+      files: ["src/a.ts", "src/b.ts"],
+      acceptance: [],
+      constraints: { loc_max: 50, pack: "" },
+    }),
   });
   return root;
 }
@@ -43,12 +60,21 @@ async function ollamaAnswering(answers: readonly unknown[]): Promise<ScriptedSer
   });
 }
 
-const edit = (p: string, search: string, replace: string): unknown => ({ path: p, action: "edit", edits: [{ search, replace }], content: "" });
+const edit = (p: string, search: string, replace: string): unknown => ({
+  path: p,
+  action: "edit",
+  edits: [{ search, replace }],
+  content: "",
+});
 const GOOD = {
   changes: [
     edit("src/a.ts", "  return a - b;\n", "  return a + b;\n"),
-    edit("src/b.ts", "export const three = add(1, 2);\n", "export const three = add(1, 2);\nexport const five = add(2, 3);\n"),
-    { path: "src/a.test.ts", action: "create", edits: [], content: "import { add } from \"./a.js\";\n" },
+    edit(
+      "src/b.ts",
+      "export const three = add(1, 2);\n",
+      "export const three = add(1, 2);\nexport const five = add(2, 3);\n",
+    ),
+    { path: "src/a.test.ts", action: "create", edits: [], content: 'import { add } from "./a.js";\n' },
   ],
   explanation: "add subtracted",
 };
@@ -66,7 +92,7 @@ describe("edit answers on a schema-only backend (Ollama)", () => {
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(run.stdout));
     expect(suggestion.file_path).toBe("src/a.ts");
     expect(suggestion.suggested_code).toBe(A.replace("a - b", "a + b"));
-    expect(suggestion.tests).toBe("import { add } from \"./a.js\";\n");
+    expect(suggestion.tests).toBe('import { add } from "./a.js";\n');
     expect(suggestion.changes?.map((c) => [c.path, c.action])).toEqual([
       ["src/a.ts", "edit"],
       ["src/b.ts", "edit"],
@@ -75,12 +101,13 @@ describe("edit answers on a schema-only backend (Ollama)", () => {
     expect(suggestion.verification.notes.join("\n")).toMatch(/answer format: json/);
     const chats = server.requests.filter((r) => r.path === "/api/chat");
     expect(chats.length).toBe(2);
-    const repair = (chats[1]?.body as { messages: Array<{ role: string; content: string }> }).messages.at(-1)?.content ?? "";
+    const repair =
+      (chats[1]?.body as { messages: Array<{ role: string; content: string }> }).messages.at(-1)?.content ?? "";
     expect(repair).toMatch(/SEARCH does not match/);
     expect(repair).toMatch(/2\|   return a - b;/);
     expect(readFileSync(path.join(ws, "src/a.ts"), "utf8")).toBe(A.replace("a - b", "a + b"));
     expect(readFileSync(path.join(ws, "src/b.ts"), "utf8")).toBe(B + "export const five = add(2, 3);\n");
-    expect(readFileSync(path.join(ws, "src/a.test.ts"), "utf8")).toBe("import { add } from \"./a.js\";\n");
+    expect(readFileSync(path.join(ws, "src/a.test.ts"), "utf8")).toBe('import { add } from "./a.js";\n');
     // Usage is summed over both rounds: the scripted server reports 300 prompt and 20 generated tokens per request.
     expect(metricsLines(ws).at(-1)).toMatchObject({ success: true, prompt_tokens: 600, generated_tokens: 40 });
 
@@ -103,7 +130,9 @@ describe("edit answers on a schema-only backend (Ollama)", () => {
   }, 120_000);
 
   it("refuses a change to a file the task did not name", async () => {
-    server = await ollamaAnswering([{ changes: [{ path: "../outside.ts", action: "create", edits: [], content: "x" }], explanation: "" }]);
+    server = await ollamaAnswering([
+      { changes: [{ path: "../outside.ts", action: "create", edits: [], content: "x" }], explanation: "" },
+    ]);
     const ws = ollamaWorkspace(server.url);
     const run = await runCli(["run", "task.json", "--apply", "--max-repairs", "0"], { cwd: ws, env: env() });
     expect(run.code).toBe(8);
@@ -126,10 +155,23 @@ describe("edit answers on the embedded engine (grammar)", () => {
     const original = lines.join("\n") + "\n";
     const ws = tempDir("builder-big-");
     writeFiles(ws, {
-      "builder.config.json": JSON.stringify({ model: modelPath, bounded_answer: true, options: { num_ctx: 24576, num_predict: 1024, num_thread: 1 } }),
+      "builder.config.json": JSON.stringify({
+        model: modelPath,
+        bounded_answer: true,
+        options: { num_ctx: 24576, num_predict: 1024, num_thread: 1 },
+      }),
       "src/big.md": original,
     });
-    writeFileSync(path.join(ws, "task.json"), JSON.stringify({ task_id: "big", objective: "change one value", files: ["src/big.md"], acceptance: [], constraints: { loc_max: 20, pack: "" } }));
+    writeFileSync(
+      path.join(ws, "task.json"),
+      JSON.stringify({
+        task_id: "big",
+        objective: "change one value",
+        files: ["src/big.md"],
+        acceptance: [],
+        constraints: { loc_max: 20, pack: "" },
+      }),
+    );
     const run = await runCli(["run", "task.json", "--apply"], { cwd: ws, env: env() });
     expect(run.code, run.stderr).toBe(0);
     const after = readFileSync(path.join(ws, "src/big.md"), "utf8").split("\n");

@@ -17,7 +17,11 @@ const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: cacheHome, HOME: cacheHo
 
 /** A verified example of a task like the sample one, recorded in the workspace. */
 function recordVerifiedExample(workspace: string): void {
-  const task = { ...SAMPLE_TASK, task_id: "crm-000", objective: "Add updateContact with PostgreSQL → Elasticsearch sync" };
+  const task = {
+    ...SAMPLE_TASK,
+    task_id: "crm-000",
+    objective: "Add updateContact with PostgreSQL → Elasticsearch sync",
+  };
   const example = {
     schema: 1,
     run_id: "earlier-run",
@@ -25,7 +29,12 @@ function recordVerifiedExample(workspace: string): void {
     verdict: "VERIFIED",
     task,
     messages: [{ role: "user", content: "earlier prompt" }],
-    answer: { file_path: "src/contact-service.ts", suggested_code: "export function updateContact(): void {}\n", explanation: "e", tests: "t" },
+    answer: {
+      file_path: "src/contact-service.ts",
+      suggested_code: "export function updateContact(): void {}\n",
+      explanation: "e",
+      tests: "t",
+    },
     verification: { summary: "All checks passed.", checks: [{ name: "tests", status: "passed" }] },
     backend: "embedded",
     model: modelPath,
@@ -46,15 +55,33 @@ describe("few-shot retrieval in builder run (real engine)", () => {
     recordVerifiedExample(withExamples);
     writeFileSync(
       path.join(withExamples, "builder.config.json"),
-      JSON.stringify({ model: modelPath, bounded_answer: true, knowledge: ["knowledge/project-context.md"], packs: { crm: ["knowledge/packs/crm.md"] }, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 }, few_shot: { examples: 2, max_tokens: 1000 } }),
+      JSON.stringify({
+        model: modelPath,
+        bounded_answer: true,
+        knowledge: ["knowledge/project-context.md"],
+        packs: { crm: ["knowledge/packs/crm.md"] },
+        options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 },
+        few_shot: { examples: 2, max_tokens: 1000 },
+      }),
     );
-    writeFileSync(path.join(plain, "builder.config.json"), JSON.stringify({ model: modelPath, bounded_answer: true, knowledge: ["knowledge/project-context.md"], packs: { crm: ["knowledge/packs/crm.md"] }, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 } }));
+    writeFileSync(
+      path.join(plain, "builder.config.json"),
+      JSON.stringify({
+        model: modelPath,
+        bounded_answer: true,
+        knowledge: ["knowledge/project-context.md"],
+        packs: { crm: ["knowledge/packs/crm.md"] },
+        options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 },
+      }),
+    );
 
     const off = await runCli(["run", "tasks/create-contact.json"], { cwd: plain, env: env() });
     const on = await runCli(["run", "tasks/create-contact.json"], { cwd: withExamples, env: env() });
     expect(off.code).toBe(0);
     expect(on.code).toBe(0);
-    const chosen = jsonLines(on.stderr).find((l) => l.msg === "few-shot examples")?.few_shot as Array<{ task_id: string }>;
+    const chosen = jsonLines(on.stderr).find((l) => l.msg === "few-shot examples")?.few_shot as Array<{
+      task_id: string;
+    }>;
     expect(chosen.map((c) => c.task_id)).toEqual(["crm-000"]);
     expect(jsonLines(off.stderr).some((l) => l.msg === "few-shot examples")).toBe(false);
     expect(promptTokens(on.stderr)).toBeGreaterThan(promptTokens(off.stderr));

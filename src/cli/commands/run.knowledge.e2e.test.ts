@@ -14,17 +14,24 @@ describe("builder run with knowledge files outside the workspace", () => {
     const outside = tempDir("builder-outside-");
     writeFileSync(path.join(outside, "notes.md"), "OUTSIDE-NOTES\n");
     const root = gitRepo({ "src/a.ts": "export const a = 1;\n" });
-    const config = { model: "/nonexistent/model.gguf", knowledge: [path.relative(root, path.join(outside, "notes.md"))] };
+    const config = {
+      model: "/nonexistent/model.gguf",
+      knowledge: [path.relative(root, path.join(outside, "notes.md"))],
+    };
     expect(config.knowledge[0]?.startsWith("../")).toBe(true);
     writeFileSync(path.join(root, "builder.config.json"), JSON.stringify(config));
     const refused = await runCli(["run", "-m", "Add a", "-f", "src/a.ts"], { cwd: root });
-    const error = jsonLines(refused.stderr).find((line) => typeof line.error === "object")?.error as { code: string; message: string } | undefined;
+    const error = jsonLines(refused.stderr).find((line) => typeof line.error === "object")?.error as
+      { code: string; message: string } | undefined;
     expect(refused.code, refused.stderr).toBe(7);
     expect(error?.code).toBe("WORKSPACE_ESCAPE");
     expect(error?.message).toContain("knowledge[0]");
     expect(refused.stdout).toBe("");
 
-    writeFileSync(path.join(root, "builder.config.json"), JSON.stringify({ ...config, knowledge_allow_outside: [outside] }));
+    writeFileSync(
+      path.join(root, "builder.config.json"),
+      JSON.stringify({ ...config, knowledge_allow_outside: [outside] }),
+    );
     const allowed = await runCli(["run", "-m", "Add a", "-f", "src/a.ts"], { cwd: root });
     expect(allowed.code, allowed.stderr).toBe(3);
     expect(allowed.stderr).toContain("knowledge_allow_outside");

@@ -15,18 +15,32 @@ beforeAll(async () => {
 
 describe("builder run with several task files", () => {
   it("prints one JSON line per task with its metrics, on the embedded backend too", async () => {
-    const result = await runCli(["run", "tasks/create-contact.json", "tasks/second.json", "--concurrency", "2"], { cwd: workspace, env: { HOME: home, XDG_CACHE_HOME: home } });
+    const result = await runCli(["run", "tasks/create-contact.json", "tasks/second.json", "--concurrency", "2"], {
+      cwd: workspace,
+      env: { HOME: home, XDG_CACHE_HOME: home },
+    });
     expect(result.code, result.stderr).toBe(0);
-    const lines = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((line) => line.task_id).sort()).toEqual(["crm-001", "crm-002"]);
-    for (const line of lines) expect(line).toMatchObject({ ok: true, metrics: { backend: "embedded", success: true }, suggestion: { verification: { verdict: "UNVERIFIED" } } });
+    for (const line of lines)
+      expect(line).toMatchObject({
+        ok: true,
+        metrics: { backend: "embedded", success: true },
+        suggestion: { verification: { verdict: "UNVERIFIED" } },
+      });
     const metricsFile = path.join(workspace, ".builder", "metrics.jsonl");
     expect(existsSync(metricsFile)).toBe(true);
     expect(jsonLines(readFileSync(metricsFile, "utf8")).filter((m) => m.task_id === "crm-002")).toHaveLength(1);
   });
 
   it("rejects a concurrency below 1", async () => {
-    const result = await runCli(["run", "tasks/create-contact.json", "tasks/second.json", "--concurrency", "0"], { cwd: workspace, env: { HOME: home } });
+    const result = await runCli(["run", "tasks/create-contact.json", "tasks/second.json", "--concurrency", "0"], {
+      cwd: workspace,
+      env: { HOME: home },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--concurrency must be at least 1/);
   });

@@ -39,15 +39,23 @@ interface RunFlags extends ModelFlags {
  */
 export function runCommand(): Command {
   const command = new Command("run")
-    .description("Generate a suggestion for a coding task (JSON on stdin, a task file, or flags); several task files give one JSON line each")
+    .description(
+      "Generate a suggestion for a coding task (JSON on stdin, a task file, or flags); several task files give one JSON line each",
+    )
     .argument("[task-files...]", "task JSON file(s) (default: read stdin when no -m is given)");
   addRunOptions(command);
   addModelFlags(command);
   return command.action(async (taskFiles: string[], flags: RunFlags) => {
-    if (flags.apply && flags.dryRun) throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
-    if (flags.force && !flags.apply) throw new UsageError("--force only matters with --apply: it writes files that changed since the prompt was built.");
-    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0) throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
-    if (flags.concurrency !== undefined && flags.concurrency < 1) throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
+    if (flags.apply && flags.dryRun)
+      throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
+    if (flags.force && !flags.apply)
+      throw new UsageError(
+        "--force only matters with --apply: it writes files that changed since the prompt was built.",
+      );
+    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
+      throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+    if (flags.concurrency !== undefined && flags.concurrency < 1)
+      throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
     if (taskFiles.length > 1) return runTaskFiles(taskFiles, flags);
     const task = await readTaskInput(taskFiles[0], flags);
     const config = runConfig(flags);
@@ -55,7 +63,10 @@ export function runCommand(): Command {
     try {
       // Loaded when a task runs, so that other commands start without the engine and the compiler.
       const { runTask } = await import("../../agent/run-task.js");
-      const result = await runTask(task, { config, onContext: explain ? (e) => printExplanation(e, explain) : undefined });
+      const result = await runTask(task, {
+        config,
+        onContext: explain ? (e) => printExplanation(e, explain) : undefined,
+      });
       const { verification } = result.suggestion;
       const failed = verification.verdict === "FAILED";
       // A FAILED suggestion is never written; --dry-run may still show its diff (it writes nothing).
@@ -64,12 +75,25 @@ export function runCommand(): Command {
         // A dry run writes nothing it needs, so a workspace it cannot save the suggestion in (read-only) still gets its diff.
         const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion).catch((error: unknown) => {
           if (!flags.dryRun) throw error;
-          getLogger().warn({ err: error }, "could not keep the suggestion in .builder/suggestions (the diff follows on stdout); to apply it later, rerun with --apply in a writable workspace");
+          getLogger().warn(
+            { err: error },
+            "could not keep the suggestion in .builder/suggestions (the diff follows on stdout); to apply it later, rerun with --apply in a writable workspace",
+          );
           return undefined;
         });
         if (flags.apply) process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-        printApplyResult(await applySuggestion(result.suggestion, { sandbox, runId: result.runId, dryRun: flags.dryRun, force: flags.force, source: "run" }), { json: false });
-        if (flags.dryRun && saved) getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
+        printApplyResult(
+          await applySuggestion(result.suggestion, {
+            sandbox,
+            runId: result.runId,
+            dryRun: flags.dryRun,
+            force: flags.force,
+            source: "run",
+          }),
+          { json: false },
+        );
+        if (flags.dryRun && saved)
+          getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
       } else {
         // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
         process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
@@ -83,7 +107,8 @@ export function runCommand(): Command {
         );
       }
     } catch (error) {
-      if (flags.report && error instanceof RunFailure) process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
+      if (flags.report && error instanceof RunFailure)
+        process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
       throw error;
     }
   });
@@ -99,23 +124,46 @@ function addRunOptions(command: Command): Command {
     .option("--pack <name>", "context pack from builder.config.json")
     .option("--task-id <id>", "task id (default: time based)")
     .option("--report", "print a human verification report on stderr")
-    .option("--apply", "write the suggestion (and its tests) into the workspace unless it FAILED verification, backed up; undo with builder undo")
+    .option(
+      "--apply",
+      "write the suggestion (and its tests) into the workspace unless it FAILED verification, backed up; undo with builder undo",
+    )
     .option("--dry-run", "print the unified diff of the suggestion on stdout instead of the JSON; write nothing")
     .option("--force", "with --apply: write even files that changed since the prompt was built (backed up first)")
     .addOption(
-      new Option("--explain-context [format]", "print on stderr what went into the prompt, what was dropped, and each part's tokens (text, or json: one JSON line)")
+      new Option(
+        "--explain-context [format]",
+        "print on stderr what went into the prompt, what was dropped, and each part's tokens (text, or json: one JSON line)",
+      )
         .choices(["text", "json"])
         .preset("text"),
     )
-    .option("--no-verify", "skip verification: the suggestion is reported UNVERIFIED (exit 0); with --apply it is written as it is")
-    .option("--max-repairs <n>", "repair rounds after a failed verification (default 2; 0 = none)", toInt("--max-repairs"))
-    .option("--concurrency <n>", "with several task files: how many run at the same time (default 1)", toInt("--concurrency"))
-    .option("--keep-alive <duration>", "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)");
+    .option(
+      "--no-verify",
+      "skip verification: the suggestion is reported UNVERIFIED (exit 0); with --apply it is written as it is",
+    )
+    .option(
+      "--max-repairs <n>",
+      "repair rounds after a failed verification (default 2; 0 = none)",
+      toInt("--max-repairs"),
+    )
+    .option(
+      "--concurrency <n>",
+      "with several task files: how many run at the same time (default 1)",
+      toInt("--concurrency"),
+    )
+    .option(
+      "--keep-alive <duration>",
+      "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)",
+    );
 }
 
 /** The configuration with this command's flags, verification settings included. */
 function runConfig(flags: RunFlags): BuilderConfig {
-  const config = configFromFlags(flags, { verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs }, keepAlive: flags.keepAlive });
+  const config = configFromFlags(flags, {
+    verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs },
+    keepAlive: flags.keepAlive,
+  });
   warnRunPitfalls(config);
   // `builder run` is where a resident engine pays: each run is a new process (keep_alive decides).
   return config.engine ? { ...config, engine: { ...config.engine, resident: true } } : config;
@@ -127,7 +175,9 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
     throw new UsageError("Give tasks either as files or as flags (-m, -f, --accept), not both.");
   }
   if (flags.apply || flags.dryRun || flags.explainContext) {
-    throw new UsageError("--apply, --dry-run and --explain-context take one task at a time; run the task files one by one for those.");
+    throw new UsageError(
+      "--apply, --dry-run and --explain-context take one task at a time; run the task files one by one for those.",
+    );
   }
   const config = runConfig(flags);
   const { batchFailure, outcomeLine, runMany } = await import("../../agent/run-many.js");
@@ -137,7 +187,10 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
     onOutcome: (outcome) => {
       process.stdout.write(JSON.stringify(outcomeLine(outcome)) + "\n");
       if (!flags.report) return;
-      if (outcome.ok) process.stderr.write(formatReport(outcome.result.metrics, outcome.result.info, outcome.result.suggestion.verification.verdict));
+      if (outcome.ok)
+        process.stderr.write(
+          formatReport(outcome.result.metrics, outcome.result.info, outcome.result.suggestion.verification.verdict),
+        );
       else if (outcome.metrics) process.stderr.write(formatReport(outcome.metrics, undefined, "FAILED"));
     },
   });
@@ -147,18 +200,31 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
 
 async function readTaskInput(taskFile: string | undefined, flags: RunFlags): Promise<BuilderTask> {
   const fromFlags = flags.objective !== undefined || flags.file !== undefined || flags.accept !== undefined;
-  if (taskFile && fromFlags) throw new UsageError("Give the task either as a file or as flags (-m, -f, --accept), not both.");
+  if (taskFile && fromFlags)
+    throw new UsageError("Give the task either as a file or as flags (-m, -f, --accept), not both.");
   if (taskFile) return readTaskFile(taskFile);
   if (fromFlags) {
-    if (flags.objective === undefined) throw new UsageError('A task given as flags needs an objective: -m "what to build".');
-    return taskFromFlags({ objective: flags.objective, files: flags.file, acceptance: flags.accept, locMax: flags.locMax, pack: flags.pack, taskId: flags.taskId });
+    if (flags.objective === undefined)
+      throw new UsageError('A task given as flags needs an objective: -m "what to build".');
+    return taskFromFlags({
+      objective: flags.objective,
+      files: flags.file,
+      acceptance: flags.accept,
+      locMax: flags.locMax,
+      pack: flags.pack,
+      taskId: flags.taskId,
+    });
   }
   if (process.stdin.isTTY) {
-    throw new UsageError('No task given. Pipe task JSON on stdin, pass a task file (builder run task.json), or use flags (builder run -m "objective" -f file.ts).');
+    throw new UsageError(
+      'No task given. Pipe task JSON on stdin, pass a task file (builder run task.json), or use flags (builder run -m "objective" -f file.ts).',
+    );
   }
   return parseTaskJson(await readStreamText(process.stdin), "stdin");
 }
 
 function printExplanation(explanation: ContextExplanation, format: "text" | "json"): void {
-  process.stderr.write(format === "json" ? JSON.stringify({ context: explanation }) + "\n" : formatExplanation(explanation));
+  process.stderr.write(
+    format === "json" ? JSON.stringify({ context: explanation }) + "\n" : formatExplanation(explanation),
+  );
 }

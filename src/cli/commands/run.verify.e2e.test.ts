@@ -18,19 +18,37 @@ function workspace(): string {
   return typescriptProject({
     git: true,
     files: {
-      "builder.config.json": JSON.stringify({ model: modelPath, bounded_answer: true, options: { num_ctx: 6144, num_predict: 1024, num_thread: 1, seed: 7 } }),
+      "builder.config.json": JSON.stringify({
+        model: modelPath,
+        bounded_answer: true,
+        options: { num_ctx: 6144, num_predict: 1024, num_thread: 1, seed: 7 },
+      }),
       "src/contact-service.ts": "export interface Contact {\n  id: string;\n  email: string;\n}\n",
     },
   });
 }
 
-const TASK_FLAGS = ["run", "-m", "Add a createContact function", "-f", "src/contact-service.ts", "--accept", "has vitest tests", "--loc-max", "40"];
+const TASK_FLAGS = [
+  "run",
+  "-m",
+  "Add a createContact function",
+  "-f",
+  "src/contact-service.ts",
+  "--accept",
+  "has vitest tests",
+  "--loc-max",
+  "40",
+];
 
 describe("builder run with verification, on the embedded engine (random-weight model)", () => {
   it("ends in a clear FAILED verdict after the allowed rounds, exit 8, suggestion on stdout, the real tree untouched", async () => {
     const ws = workspace();
     const before = hashTree(ws);
-    const result = await runCli([...TASK_FLAGS, "--max-repairs", "1"], { cwd: ws, env: { XDG_CACHE_HOME: cacheHome, HOME: cacheHome }, timeoutMs: 300_000 });
+    const result = await runCli([...TASK_FLAGS, "--max-repairs", "1"], {
+      cwd: ws,
+      env: { XDG_CACHE_HOME: cacheHome, HOME: cacheHome },
+      timeoutMs: 300_000,
+    });
     expect(result.code, result.stderr.slice(-2000)).toBe(8);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
     const { verification } = suggestion;
@@ -39,21 +57,32 @@ describe("builder run with verification, on the embedded engine (random-weight m
     expect(verification.repair_rounds).toBe(1);
     expect(verification.notes).toContain("still failing after the allowed 1 repair round(s)");
     expect(verification.checks.some((c) => c.status === "failed" && (c.diagnostics?.length ?? 0) > 0)).toBe(true);
-    const error = jsonLines(result.stderr).find((line) => typeof line.error === "object" && line.error !== null)?.error as { code: string; message: string };
+    const error = jsonLines(result.stderr).find((line) => typeof line.error === "object" && line.error !== null)
+      ?.error as { code: string; message: string };
     expect(error.code).toBe("VERIFICATION_FAILED");
     expect(error.message).toMatch(/nothing was written to the workspace/);
     const metrics = jsonLines(result.stderr).find((line) => line.msg === "run metrics");
     expect(metrics).toMatchObject({ success: true, verdict: "FAILED", repair_rounds: verification.repair_rounds });
-    expect(metrics?.rounds).toEqual([expect.objectContaining({ round: 0, verdict: "FAILED" }), expect.objectContaining({ round: 1, verdict: "FAILED" })]);
+    expect(metrics?.rounds).toEqual([
+      expect.objectContaining({ round: 0, verdict: "FAILED" }),
+      expect.objectContaining({ round: 1, verdict: "FAILED" }),
+    ]);
     // The real tree: every file byte-identical, no worktree left registered, git status clean.
     expect(hashTree(ws)).toEqual(before);
-    expect(execFileSync("git", ["-C", ws, "worktree", "list", "--porcelain"]).toString().match(/^worktree /gm)).toHaveLength(1);
+    expect(
+      execFileSync("git", ["-C", ws, "worktree", "list", "--porcelain"])
+        .toString()
+        .match(/^worktree /gm),
+    ).toHaveLength(1);
     expect(execFileSync("git", ["-C", ws, "status", "--porcelain"]).toString()).toBe("");
   });
 
   it("skips the checks with --no-verify: UNVERIFIED, exit 0", async () => {
     const ws = workspace();
-    const result = await runCli([...TASK_FLAGS, "--no-verify"], { cwd: ws, env: { XDG_CACHE_HOME: cacheHome, HOME: cacheHome } });
+    const result = await runCli([...TASK_FLAGS, "--no-verify"], {
+      cwd: ws,
+      env: { XDG_CACHE_HOME: cacheHome, HOME: cacheHome },
+    });
     expect(result.code, result.stderr.slice(-2000)).toBe(0);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
     expect(suggestion.verification.verdict).toBe("UNVERIFIED");
@@ -61,7 +90,10 @@ describe("builder run with verification, on the embedded engine (random-weight m
   });
 
   it("rejects a negative --max-repairs as a usage error", async () => {
-    const result = await runCli([...TASK_FLAGS, "--max-repairs", "-1"], { cwd: workspace(), env: { XDG_CACHE_HOME: cacheHome, HOME: cacheHome } });
+    const result = await runCli([...TASK_FLAGS, "--max-repairs", "-1"], {
+      cwd: workspace(),
+      env: { XDG_CACHE_HOME: cacheHome, HOME: cacheHome },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--max-repairs must be 0 or more/);
   });

@@ -25,17 +25,41 @@ interface ServeFlags {
  */
 export function serveCommand(): Command {
   return new Command("serve")
-    .description("Serve the model over Ollama's REST API and OpenAI's /v1/chat/completions (the embedded engine behind them)")
+    .description(
+      "Serve the model over Ollama's REST API and OpenAI's /v1/chat/completions (the embedded engine behind them)",
+    )
     .option("-c, --config <file>", "builder.config.json to use (default: found by walking up from the current folder)")
     .option("--model <ref>", "GGUF path, hf: URI or URL")
     .option("--name <name>", "the model's name for clients (default: the GGUF file name, e.g. qwen2.5-coder:latest)")
     .option("-p, --port <port>", "port to listen on (0 picks a free one)", toInt("--port"), DEFAULT_SERVE_PORT)
-    .option("--host <address>", "address to bind (anything but loopback is reachable by others: no authentication)", "127.0.0.1")
-    .option("--parallel <n>", "requests generating at the same time (each has its own num_ctx window); more wait", toInt("--parallel"), 1)
-    .option("--keep-alive <duration>", "how long the model stays loaded after a request without keep_alive (5m, 1h, -1 forever)", "5m")
-    .option("--allow-origin <origin>", "a web origin allowed besides loopback ones (repeatable; * wildcards, as OLLAMA_ORIGINS; also BUILDER_ORIGINS)", collect, [])
+    .option(
+      "--host <address>",
+      "address to bind (anything but loopback is reachable by others: no authentication)",
+      "127.0.0.1",
+    )
+    .option(
+      "--parallel <n>",
+      "requests generating at the same time (each has its own num_ctx window); more wait",
+      toInt("--parallel"),
+      1,
+    )
+    .option(
+      "--keep-alive <duration>",
+      "how long the model stays loaded after a request without keep_alive (5m, 1h, -1 forever)",
+      "5m",
+    )
+    .option(
+      "--allow-origin <origin>",
+      "a web origin allowed besides loopback ones (repeatable; * wildcards, as OLLAMA_ORIGINS; also BUILDER_ORIGINS)",
+      collect,
+      [],
+    )
     .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
-    .option("--threads <n>", "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)", toThreads)
+    .option(
+      "--threads <n>",
+      "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)",
+      toThreads,
+    )
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .addOption(logLevelOption())
     .option("-q, --quiet", "only warnings and errors on stderr")
@@ -60,7 +84,14 @@ export function serveCommand(): Command {
         keepAlive: flags.keepAlive,
         allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
       });
-      process.stdout.write(JSON.stringify({ url: server.url, model: server.host.name, parallel: flags.parallel, num_ctx: server.host.facts.contextSize }) + "\n");
+      process.stdout.write(
+        JSON.stringify({
+          url: server.url,
+          model: server.host.name,
+          parallel: flags.parallel,
+          num_ctx: server.host.facts.contextSize,
+        }) + "\n",
+      );
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off("SIGINT", stop);

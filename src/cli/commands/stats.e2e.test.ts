@@ -10,7 +10,11 @@ let workspace: string;
 
 beforeAll(() => {
   workspace = tempDir("builder-stats-ws-");
-  writeFiles(workspace, { "builder.config.json": JSON.stringify({ cost: { power_watts: 500, electricity_price_per_kwh: 0.4, currency: "EUR" } }) });
+  writeFiles(workspace, {
+    "builder.config.json": JSON.stringify({
+      cost: { power_watts: 500, electricity_price_per_kwh: 0.4, currency: "EUR" },
+    }),
+  });
   mkdirSync(path.join(workspace, ".builder"));
   copyFileSync(FIXTURE, path.join(workspace, ".builder", "metrics.jsonl"));
 });
@@ -19,9 +23,15 @@ describe("builder stats and builder cost", () => {
   it("stats reads the workspace's metrics file, per backend and model, as JSON", async () => {
     const result = await runCli(["stats", "--json"], { cwd: workspace });
     expect(result.code).toBe(0);
-    const report = JSON.parse(result.stdout) as { groups: Array<{ model: string; runs: number }>; total: { runs: number } };
+    const report = JSON.parse(result.stdout) as {
+      groups: Array<{ model: string; runs: number }>;
+      total: { runs: number };
+    };
     expect(report.total.runs).toBe(6);
-    expect(report.groups.map((g) => [g.model, g.runs])).toEqual([["/models/coder-a.gguf", 4], ["qwen2.5-coder:7b", 2]]);
+    expect(report.groups.map((g) => [g.model, g.runs])).toEqual([
+      ["/models/coder-a.gguf", 4],
+      ["qwen2.5-coder:7b", 2],
+    ]);
   });
 
   it("stats --since narrows the period", async () => {
@@ -43,7 +53,9 @@ describe("builder stats and builder cost", () => {
     expect(result.stdout).toContain("DEFAULT list price as of 2025-01, not measured");
     expect(result.stdout).toContain("The built-in API prices are in USD but cost.currency is EUR");
     const json = await runCli(["cost", "--json"], { cwd: workspace });
-    const report = JSON.parse(json.stdout) as { total: { local_cost: number; apis: Array<{ name: string; api_cost: number }> } };
+    const report = JSON.parse(json.stdout) as {
+      total: { local_cost: number; apis: Array<{ name: string; api_cost: number }> };
+    };
     expect(report.total.local_cost).toBeCloseTo(0.00091667, 6);
     expect(report.total.apis.find((a) => a.name === "gpt-4o")?.api_cost).toBeCloseTo((3000 * 2.5 + 1300 * 10) / 1e6, 6);
   });

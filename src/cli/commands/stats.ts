@@ -40,7 +40,9 @@ export function metricsFileFromFlags(flags: MetricsFlags): string {
 
 /** `builder stats`: runs, success and verified rates, latency, speed, per backend and model. */
 export function statsCommand(): Command {
-  const command = new Command("stats").description("Run statistics from .builder/metrics.jsonl per backend and model: success and verified rates, latency p50/p95, tokens/s, time to first token, repair rounds");
+  const command = new Command("stats").description(
+    "Run statistics from .builder/metrics.jsonl per backend and model: success and verified rates, latency p50/p95, tokens/s, time to first token, repair rounds",
+  );
   addMetricsFlags(command);
   return command.action(async (flags: MetricsFlags) => {
     applyLogFlags(flags);

@@ -21,11 +21,14 @@ export function stopCommand(): Command {
       applyLogFlags(flags);
       const { engineDir } = await import("../../backends/resident/engine-paths.js");
       const { listEngines, matchesModel, stopEngine } = await import("../../backends/resident/engine-registry.js");
-      const engines = (await listEngines(engineDir(loadConfig({ configPath: flags.config })))).filter((e) => matchesModel(e, model, process.cwd()));
+      const engines = (await listEngines(engineDir(loadConfig({ configPath: flags.config })))).filter((e) =>
+        matchesModel(e, model, process.cwd()),
+      );
       for (const engine of engines) {
         await stopEngine(engine);
         process.stdout.write(`stopped ${engine.info.model} (pid ${engine.info.pid})\n`);
       }
-      if (engines.length === 0) getLogger().info(model ? `no resident engine runs ${model}` : "no resident engine is running");
+      if (engines.length === 0)
+        getLogger().info(model ? `no resident engine runs ${model}` : "no resident engine is running");
     });
 }

@@ -15,7 +15,10 @@ export function undoCommand(): Command {
     .description("Restore the files an applied run changed (default: the latest run) and remove the files it created")
     .argument("[run-id]", "the run to undo (see .builder/backups/); default: the latest applied run")
     .option("--dry-run", "print the unified diff on stdout; restore nothing")
-    .option("--force", "restore even files that changed after the run wrote them (their current content is backed up first)");
+    .option(
+      "--force",
+      "restore even files that changed after the run wrote them (their current content is backed up first)",
+    );
   addWorkspaceFlags(command);
   return command.action(async (runId: string | undefined, flags: UndoFlags) => {
     const config = configFromFlags(flags);
@@ -26,7 +29,14 @@ export function undoCommand(): Command {
       getLogger().info({ run_id: result.runId, files: result.files }, "dry run: nothing was restored");
       return;
     }
-    process.stdout.write(JSON.stringify({ undone: result.runId, undo_run_id: result.undoRunId ?? null, files: result.files }, null, 2) + "\n");
-    getLogger().info(result.undoRunId ? `undid run ${result.runId}; to redo it: builder undo ${result.undoRunId}` : `run ${result.runId} left nothing to restore`);
+    process.stdout.write(
+      JSON.stringify({ undone: result.runId, undo_run_id: result.undoRunId ?? null, files: result.files }, null, 2) +
+        "\n",
+    );
+    getLogger().info(
+      result.undoRunId
+        ? `undid run ${result.runId}; to redo it: builder undo ${result.undoRunId}`
+        : `run ${result.runId} left nothing to restore`,
+    );
   });
 }

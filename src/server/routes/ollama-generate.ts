@@ -4,19 +4,37 @@ import { HttpError, readJsonBody, sendJson, sendOllamaError } from "../http-io.j
 import { runGeneration, samplingFromOllamaOptions, type GenerationOutcome } from "../generation.js";
 import type { ModelHost } from "../model-host.js";
 import { NdjsonWriter } from "../ndjson.js";
-import { createdAt, disconnectSignal, ensureServedModel, failureStatus, keepAliveMs, type RouteHandler } from "../route-context.js";
-import { ChatRequestSchema, GenerateRequestSchema, requireModelName, validate, type ChatRequest } from "../validation.js";
+import {
+  createdAt,
+  disconnectSignal,
+  ensureServedModel,
+  failureStatus,
+  keepAliveMs,
+  type RouteHandler,
+} from "../route-context.js";
+import {
+  ChatRequestSchema,
+  GenerateRequestSchema,
+  requireModelName,
+  validate,
+  type ChatRequest,
+} from "../validation.js";
 
 /** `POST /api/chat`: the next assistant message, streamed as NDJSON unless `stream` is false. */
 export const chat: RouteHandler = async (request, response, { host }) => {
   const body = validate(ChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   ensureServedModel(host, model);
-  if (body.tools && body.tools.length > 0) throw new HttpError(400, `"${model}" does not support tools (builder serve has no tool calling)`);
+  if (body.tools && body.tools.length > 0)
+    throw new HttpError(400, `"${model}" does not support tools (builder serve has no tool calling)`);
   rejectThinking(model, body.think);
   const messages = chatMessages(body.messages ?? [], model);
   const keepAlive = keepAliveMs(body.keep_alive);
-  const wrap = (content: string): Record<string, unknown> => ({ model, created_at: createdAt(), message: { role: "assistant", content } });
+  const wrap = (content: string): Record<string, unknown> => ({
+    model,
+    created_at: createdAt(),
+    message: { role: "assistant", content },
+  });
   if (messages.length === 0) {
     await loadOrUnload(host, keepAlive, response, wrap(""));
     return;
@@ -25,7 +43,12 @@ export const chat: RouteHandler = async (request, response, { host }) => {
     stream: body.stream ?? true,
     piece: (text) => ({ ...wrap(text), done: false }),
     final: (outcome, streamed) => ({ ...wrap(streamed ? "" : outcome.text), ...doneFields(outcome) }),
-    job: { messages, format: format(body.format), sampling: samplingFromOllamaOptions(body.options), keepAliveMs: keepAlive },
+    job: {
+      messages,
+      format: format(body.format),
+      sampling: samplingFromOllamaOptions(body.options),
+      keepAliveMs: keepAlive,
+    },
   });
 };
 
@@ -34,11 +57,20 @@ export const generate: RouteHandler = async (request, response, { host }) => {
   const body = validate(GenerateRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   ensureServedModel(host, model);
-  if (body.raw) throw new HttpError(400, "raw mode is not supported by builder serve: prompts are always rendered with the model's chat template");
-  if (body.template) throw new HttpError(400, "template is not supported by builder serve: the model's own chat template is used");
+  if (body.raw)
+    throw new HttpError(
+      400,
+      "raw mode is not supported by builder serve: prompts are always rendered with the model's chat template",
+    );
+  if (body.template)
+    throw new HttpError(400, "template is not supported by builder serve: the model's own chat template is used");
   if (body.suffix) throw new HttpError(400, `"${model}" does not support insert`);
   if (body.images && body.images.length > 0) throw new HttpError(400, `"${model}" does not support images`);
-  if (body.context && body.context.length > 0) throw new HttpError(400, "context is not supported (it is deprecated in Ollama): send the conversation to /api/chat as messages");
+  if (body.context && body.context.length > 0)
+    throw new HttpError(
+      400,
+      "context is not supported (it is deprecated in Ollama): send the conversation to /api/chat as messages",
+    );
   rejectThinking(model, body.think);
   const keepAlive = keepAliveMs(body.keep_alive);
   const wrap = (text: string): Record<string, unknown> => ({ model, created_at: createdAt(), response: text });
@@ -52,7 +84,12 @@ export const generate: RouteHandler = async (request, response, { host }) => {
     stream: body.stream ?? true,
     piece: (text) => ({ ...wrap(text), done: false }),
     final: (outcome, streamed) => ({ ...wrap(streamed ? "" : outcome.text), ...doneFields(outcome) }),
-    job: { messages, format: format(body.format), sampling: samplingFromOllamaOptions(body.options), keepAliveMs: keepAlive },
+    job: {
+      messages,
+      format: format(body.format),
+      sampling: samplingFromOllamaOptions(body.options),
+      keepAliveMs: keepAlive,
+    },
   });
 };
 
@@ -88,7 +125,12 @@ async function generateAndRespond(host: ModelHost, response: ServerResponse, exc
 }
 
 /** An empty prompt loads the model; with `keep_alive: 0` it unloads it (Ollama's documented behaviour). */
-async function loadOrUnload(host: ModelHost, keepAlive: number | undefined, response: ServerResponse, base: Record<string, unknown>): Promise<void> {
+async function loadOrUnload(
+  host: ModelHost,
+  keepAlive: number | undefined,
+  response: ServerResponse,
+  base: Record<string, unknown>,
+): Promise<void> {
   if (keepAlive === 0) {
     await host.unload();
     sendJson(response, 200, { ...base, done_reason: "unload", done: true });
@@ -119,14 +161,21 @@ function format(value: ChatRequest["format"]): "json" | JsonSchema | undefined {
 }
 
 function rejectThinking(model: string, think: boolean | string | null | undefined): void {
-  if (think === true || (typeof think === "string" && think !== "")) throw new HttpError(400, `"${model}" does not support thinking`);
+  if (think === true || (typeof think === "string" && think !== ""))
+    throw new HttpError(400, `"${model}" does not support thinking`);
 }
 
 function chatMessages(messages: NonNullable<ChatRequest["messages"]>, model: string): ChatMessage[] {
   return messages.map((message, index) => {
-    if (message.images && message.images.length > 0) throw new HttpError(400, `"${model}" does not support images (messages[${index}].images)`);
-    if (message.role === "system" || message.role === "user" || message.role === "assistant") return { role: message.role, content: message.content ?? "" };
-    if (message.role === "tool") throw new HttpError(400, `messages[${index}]: tool messages are not supported by builder serve (no tool calling)`);
+    if (message.images && message.images.length > 0)
+      throw new HttpError(400, `"${model}" does not support images (messages[${index}].images)`);
+    if (message.role === "system" || message.role === "user" || message.role === "assistant")
+      return { role: message.role, content: message.content ?? "" };
+    if (message.role === "tool")
+      throw new HttpError(
+        400,
+        `messages[${index}]: tool messages are not supported by builder serve (no tool calling)`,
+      );
     throw new HttpError(400, `messages[${index}].role "${message.role}" is not one of system, user, assistant`);
   });
 }

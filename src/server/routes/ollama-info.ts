@@ -13,7 +13,16 @@ export const version: RouteHandler = async (_request, response) => {
 export const tags: RouteHandler = async (_request, response, { host }) => {
   const { facts } = host;
   sendJson(response, 200, {
-    models: [{ name: facts.name, model: facts.name, modified_at: facts.modifiedAt.toISOString(), size: facts.fileBytes, digest: facts.digest, details: facts.details }],
+    models: [
+      {
+        name: facts.name,
+        model: facts.name,
+        modified_at: facts.modifiedAt.toISOString(),
+        size: facts.fileBytes,
+        digest: facts.digest,
+        details: facts.details,
+      },
+    ],
   });
 };
 

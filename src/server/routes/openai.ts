@@ -12,9 +12,12 @@ export const chatCompletions: RouteHandler = async (request, response, { host })
   const body = validate(OpenAIChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   ensureServedModel(host, model);
-  if (body.tools && body.tools.length > 0) throw new HttpError(400, "tools are not supported by builder serve (no tool calling)");
-  if (body.n !== null && body.n !== undefined && body.n !== 1) throw new HttpError(400, "n must be 1: builder serve generates one choice per request");
-  if (body.stop !== null && body.stop !== undefined && body.stop.length > 0) getLogger().warn("stop sequences are not supported by builder serve and were ignored");
+  if (body.tools && body.tools.length > 0)
+    throw new HttpError(400, "tools are not supported by builder serve (no tool calling)");
+  if (body.n !== null && body.n !== undefined && body.n !== 1)
+    throw new HttpError(400, "n must be 1: builder serve generates one choice per request");
+  if (body.stop !== null && body.stop !== undefined && body.stop.length > 0)
+    getLogger().warn("stop sequences are not supported by builder serve and were ignored");
   const messages = openaiMessages(body.messages);
   const id = `chatcmpl-${randomBytes(12).toString("hex")}`;
   const created = Math.floor(Date.now() / 1000);
@@ -29,12 +32,24 @@ export const chatCompletions: RouteHandler = async (request, response, { host })
       format: responseFormat(body.response_format),
       sampling: sampling(body),
       signal,
-      onText: stream ? (text) => writer.write({ ...envelope, object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: text }, finish_reason: null }] }) : undefined,
+      onText: stream
+        ? (text) =>
+            writer.write({
+              ...envelope,
+              object: "chat.completion.chunk",
+              choices: [{ index: 0, delta: { role: "assistant", content: text }, finish_reason: null }],
+            })
+        : undefined,
     });
     if (outcome.aborted) return;
     if (stream) {
-      writer.write({ ...envelope, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: outcome.doneReason }] });
-      if (includeUsage) writer.write({ ...envelope, object: "chat.completion.chunk", choices: [], usage: usage(outcome) });
+      writer.write({
+        ...envelope,
+        object: "chat.completion.chunk",
+        choices: [{ index: 0, delta: {}, finish_reason: outcome.doneReason }],
+      });
+      if (includeUsage)
+        writer.write({ ...envelope, object: "chat.completion.chunk", choices: [], usage: usage(outcome) });
       writer.done();
       return;
     }
@@ -61,7 +76,11 @@ function modelObject(name: string, modified: Date): Record<string, unknown> {
 }
 
 function usage(outcome: GenerationOutcome): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  return { prompt_tokens: outcome.promptTokens, completion_tokens: outcome.generatedTokens, total_tokens: outcome.promptTokens + outcome.generatedTokens };
+  return {
+    prompt_tokens: outcome.promptTokens,
+    completion_tokens: outcome.generatedTokens,
+    total_tokens: outcome.promptTokens + outcome.generatedTokens,
+  };
 }
 
 function sampling(body: OpenAIChatRequest): RequestSampling {
@@ -80,7 +99,8 @@ function responseFormat(format: OpenAIChatRequest["response_format"]): "json" | 
   if (!format || format.type === "text") return undefined;
   if (format.type === "json_object") return "json";
   const schema = format.json_schema?.schema;
-  if (!schema) throw new HttpError(400, "response_format.json_schema.schema is required when response_format.type is json_schema");
+  if (!schema)
+    throw new HttpError(400, "response_format.json_schema.schema is required when response_format.type is json_schema");
   return schema;
 }
 
@@ -88,7 +108,10 @@ function openaiMessages(messages: OpenAIChatRequest["messages"]): ChatMessage[] 
   return messages.map((message, index) => {
     const role = message.role === "developer" ? "system" : message.role;
     if (role !== "system" && role !== "user" && role !== "assistant") {
-      throw new HttpError(400, `messages[${index}].role "${message.role}" is not supported by builder serve (use system, developer, user or assistant)`);
+      throw new HttpError(
+        400,
+        `messages[${index}].role "${message.role}" is not supported by builder serve (use system, developer, user or assistant)`,
+      );
     }
     return { role, content: textContent(message.content, index) };
   });
@@ -99,7 +122,11 @@ function textContent(content: OpenAIChatRequest["messages"][number]["content"], 
   if (typeof content === "string") return content;
   return content
     .map((part, partIndex) => {
-      if (part.type !== "text") throw new HttpError(400, `messages[${index}].content[${partIndex}]: ${part.type} parts are not supported by builder serve (text only)`);
+      if (part.type !== "text")
+        throw new HttpError(
+          400,
+          `messages[${index}].content[${partIndex}]: ${part.type} parts are not supported by builder serve (text only)`,
+        );
       return part.text ?? "";
     })
     .join("\n");

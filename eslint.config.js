@@ -42,11 +42,12 @@ export default tseslint.config(
     },
   },
   {
-    // Source (not tests): small functions. Tests read as a story and may be longer.
+    // Source (not tests): small functions. Tests read as a story and may be longer. 80 lines as Prettier
+    // writes them (width 120, arguments wrapped one per line) is about 60 lines of the denser hand layout.
     files: ["src/**/*.ts"],
     ignores: ["src/**/*.test.ts", "src/test-support/**"],
     rules: {
-      "max-lines-per-function": ["error", { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }],
+      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
     },
   },
   {

@@ -197,21 +197,13 @@ interface PreparedRun {
 }
 
 /**
- * Checks every path against the workspace before the model loads (the scan runs while it does),
- * opens the scratch copy for verification, loads the backend and assembles the prompt. The task's
- * files are joined by their test files (by the workspace's convention), so the tests are one more change.
+ * Checks the task's files against the workspace and joins them by their test files; resolves the folders
+ * where the model may create files (anywhere when the task names no file).
  */
-async function prepareRun(
+async function resolveTaskFiles(
   task: BuilderTask,
   sandbox: WorkspaceSandbox,
-  priming: KnowledgeSection[],
-  backend: Backend,
-  options: RunTaskOptions,
-  logger: Logger,
-  usage: RunUsage,
-  onVerifier: (verifier: Promise<Verifier>) => void,
-): Promise<PreparedRun> {
-  const { config } = options;
+): Promise<{ workspaceTask: BuilderTask; newFileFolders: string[] }> {
   const root = sandbox.root;
   const folders = task.files.filter((f) => f.endsWith("/"));
   const named = await normalizeTaskFiles(sandbox, { ...task, files: task.files.filter((f) => !f.endsWith("/")) });
@@ -231,6 +223,27 @@ async function prepareRun(
             (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
           ),
         );
+  return { workspaceTask, newFileFolders };
+}
+
+/**
+ * Checks every path against the workspace before the model loads (the scan runs while it does),
+ * opens the scratch copy for verification, loads the backend and assembles the prompt. The task's
+ * files are joined by their test files (by the workspace's convention), so the tests are one more change.
+ */
+async function prepareRun(
+  task: BuilderTask,
+  sandbox: WorkspaceSandbox,
+  priming: KnowledgeSection[],
+  backend: Backend,
+  options: RunTaskOptions,
+  logger: Logger,
+  usage: RunUsage,
+  onVerifier: (verifier: Promise<Verifier>) => void,
+): Promise<PreparedRun> {
+  const { config } = options;
+  const root = sandbox.root;
+  const { workspaceTask, newFileFolders } = await resolveTaskFiles(task, sandbox);
   const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
   gathering.catch(() => undefined);
   const knowledge = priming.map((section) => section.content).join("\n");

@@ -133,31 +133,13 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     included: true,
   };
 
-  const render = (): ChatMessage[] => {
-    const sections: ContextSection[] = [];
-    const shown = mapUnits.filter((u) => u.included).length;
-    if (shown > 0) {
-      const more = mapUnits.length - shown;
-      sections.push({
-        title: MAP_TITLE,
-        content: mapTexts.slice(0, shown).join("\n") + (more > 0 ? `\n… ${more} more files not shown` : ""),
-      });
-    }
-    sections.push(...fileSections.map((f) => f.section));
-    sections.push(...relatedSections.filter((_, i) => relatedUnits[i]?.included));
-    sections.push(...requirements);
-    return [
-      {
-        role: "system",
-        content: buildSystemMessage(
-          priming.filter((p) => p.included).map((p) => p.section),
-          input.instructions,
-        ),
-      },
-      ...examples.filter((_, i) => exampleUnits[i]?.included).flatMap((example) => example.messages),
-      { role: "user", content: buildTaskMessage(task, sections) },
-    ];
-  };
+  const render = messageRenderer(
+    input,
+    fileSections,
+    priming,
+    { mapTexts, mapUnits },
+    { relatedSections, relatedUnits, examples, exampleUnits, requirements },
+  );
 
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
   const droppable = [...exampleUnits]
@@ -192,6 +174,46 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   input.onExplain?.(explanation);
   if (!fits) throw taskOverflow(count, reserve, contextSize, needed);
   return { messages, promptTokens: count.tokens, exact: count.exact, explanation };
+}
+
+/** Renders the prompt's messages from the units still included, in the fixed order. */
+function messageRenderer(
+  input: AssembleInput,
+  fileSections: ReadonlyArray<{ section: ContextSection }>,
+  priming: ReadonlyArray<Unit & { section: KnowledgeSection }>,
+  map: { mapTexts: readonly string[]; mapUnits: readonly Unit[] },
+  parts: Pick<
+    Awaited<ReturnType<typeof sectionUnits>>,
+    "relatedSections" | "relatedUnits" | "examples" | "exampleUnits" | "requirements"
+  >,
+): () => ChatMessage[] {
+  const { mapTexts, mapUnits } = map;
+  const { relatedSections, relatedUnits, examples, exampleUnits, requirements } = parts;
+  return (): ChatMessage[] => {
+    const sections: ContextSection[] = [];
+    const shown = mapUnits.filter((u) => u.included).length;
+    if (shown > 0) {
+      const more = mapUnits.length - shown;
+      sections.push({
+        title: MAP_TITLE,
+        content: mapTexts.slice(0, shown).join("\n") + (more > 0 ? `\n… ${more} more files not shown` : ""),
+      });
+    }
+    sections.push(...fileSections.map((f) => f.section));
+    sections.push(...relatedSections.filter((_, i) => relatedUnits[i]?.included));
+    sections.push(...requirements);
+    return [
+      {
+        role: "system",
+        content: buildSystemMessage(
+          priming.filter((p) => p.included).map((p) => p.section),
+          input.instructions,
+        ),
+      },
+      ...examples.filter((_, i) => exampleUnits[i]?.included).flatMap((example) => example.messages),
+      { role: "user", content: buildTaskMessage(input.task, sections) },
+    ];
+  };
 }
 
 /** Refuses, before any tokenizing, a task whose parts that are never dropped cannot fit by their size alone. */

@@ -34,7 +34,7 @@ export function outlineModule(tsApi: typeof ts, fileName: string, text: string):
   const symbols: string[] = [];
   const specifiers: string[] = [];
   const printer = printerFor(source);
-  const { textOf, params, typeParams, heritage } = printer;
+  const { textOf } = printer;
 
   for (const statement of source.statements) {
     if (tsApi.isImportDeclaration(statement) && tsApi.isStringLiteral(statement.moduleSpecifier)) {
@@ -63,59 +63,69 @@ export function outlineModule(tsApi: typeof ts, fileName: string, text: string):
     }
     const modifiers = tsApi.canHaveModifiers(statement) ? tsApi.getModifiers(statement) : undefined;
     if (!modifiers?.some((m) => m.kind === tsApi.SyntaxKind.ExportKeyword)) continue;
-    const isDefault = modifiers.some((m) => m.kind === tsApi.SyntaxKind.DefaultKeyword);
-    const prefix = `export ${isDefault ? "default " : ""}${modifiers.some((m) => m.kind === tsApi.SyntaxKind.DeclareKeyword) ? "declare " : ""}`;
-    if (tsApi.isFunctionDeclaration(statement)) {
-      const isAsync = modifiers.some((m) => m.kind === tsApi.SyntaxKind.AsyncKeyword);
-      symbols.push(
-        truncate(
-          `${prefix}${isAsync ? "async " : ""}function ${statement.name?.text ?? ""}${typeParams(statement)}${params(statement)}`,
-        ),
-      );
-    } else if (tsApi.isClassDeclaration(statement)) {
-      const members = classMembers(tsApi, printer, statement);
-      const shown = members.slice(0, MAX_MEMBERS).map((m) => `    ${truncate(m)}`);
-      if (members.length > MAX_MEMBERS) shown.push(`    … ${members.length - MAX_MEMBERS} more members`);
-      symbols.push(
-        [
-          truncate(`${prefix}class ${statement.name?.text ?? ""}${typeParams(statement)}${heritage(statement)}`),
-          ...shown,
-        ].join("\n"),
-      );
-    } else if (tsApi.isInterfaceDeclaration(statement)) {
-      const body = statement.members.map((m) => textOf(m).replace(/[;,]$/, "")).join("; ");
-      symbols.push(
-        truncate(`${prefix}interface ${statement.name.text}${typeParams(statement)}${heritage(statement)} { ${body} }`),
-      );
-    } else if (tsApi.isTypeAliasDeclaration(statement)) {
-      symbols.push(
-        truncate(`${prefix}type ${statement.name.text}${typeParams(statement)} = ${textOf(statement.type)}`),
-      );
-    } else if (tsApi.isEnumDeclaration(statement)) {
-      symbols.push(
-        truncate(`${prefix}enum ${statement.name.text} { ${statement.members.map((m) => textOf(m.name)).join(", ")} }`),
-      );
-    } else if (tsApi.isVariableStatement(statement)) {
-      const keyword =
-        statement.declarationList.flags & tsApi.NodeFlags.Const
-          ? "const"
-          : statement.declarationList.flags & tsApi.NodeFlags.Let
-            ? "let"
-            : "var";
-      for (const declaration of statement.declarationList.declarations) {
-        const name = textOf(declaration.name);
-        const init = declaration.initializer;
-        if (declaration.type) symbols.push(truncate(`${prefix}${keyword} ${name}: ${textOf(declaration.type)}`));
-        else if (init && (tsApi.isArrowFunction(init) || tsApi.isFunctionExpression(init)))
-          symbols.push(truncate(`${prefix}${keyword} ${name} = ${typeParams(init)}${params(init)} => …`));
-        else symbols.push(truncate(`${prefix}${keyword} ${name}`));
-      }
-    } else if (tsApi.isModuleDeclaration(statement)) {
-      symbols.push(truncate(`${prefix}namespace ${textOf(statement.name)}`));
-    }
+    outlineExported(tsApi, printer, statement, modifiers, symbols);
   }
   if (/\.(c|m)?jsx?$/.test(fileName)) addCommonJs(tsApi, text, source, symbols, specifiers);
   return { symbols, specifiers: [...new Set(specifiers)] };
+}
+
+/** Pushes the outline of one exported declaration (functions, classes, interfaces, types, enums, variables, namespaces). */
+function outlineExported(
+  tsApi: typeof ts,
+  printer: Printer,
+  statement: ts.Statement,
+  modifiers: readonly ts.Modifier[],
+  symbols: string[],
+): void {
+  const { textOf, params, typeParams, heritage } = printer;
+  const isDefault = modifiers.some((m) => m.kind === tsApi.SyntaxKind.DefaultKeyword);
+  const prefix = `export ${isDefault ? "default " : ""}${modifiers.some((m) => m.kind === tsApi.SyntaxKind.DeclareKeyword) ? "declare " : ""}`;
+  if (tsApi.isFunctionDeclaration(statement)) {
+    const isAsync = modifiers.some((m) => m.kind === tsApi.SyntaxKind.AsyncKeyword);
+    symbols.push(
+      truncate(
+        `${prefix}${isAsync ? "async " : ""}function ${statement.name?.text ?? ""}${typeParams(statement)}${params(statement)}`,
+      ),
+    );
+  } else if (tsApi.isClassDeclaration(statement)) {
+    const members = classMembers(tsApi, printer, statement);
+    const shown = members.slice(0, MAX_MEMBERS).map((m) => `    ${truncate(m)}`);
+    if (members.length > MAX_MEMBERS) shown.push(`    … ${members.length - MAX_MEMBERS} more members`);
+    symbols.push(
+      [
+        truncate(`${prefix}class ${statement.name?.text ?? ""}${typeParams(statement)}${heritage(statement)}`),
+        ...shown,
+      ].join("\n"),
+    );
+  } else if (tsApi.isInterfaceDeclaration(statement)) {
+    const body = statement.members.map((m) => textOf(m).replace(/[;,]$/, "")).join("; ");
+    symbols.push(
+      truncate(`${prefix}interface ${statement.name.text}${typeParams(statement)}${heritage(statement)} { ${body} }`),
+    );
+  } else if (tsApi.isTypeAliasDeclaration(statement)) {
+    symbols.push(truncate(`${prefix}type ${statement.name.text}${typeParams(statement)} = ${textOf(statement.type)}`));
+  } else if (tsApi.isEnumDeclaration(statement)) {
+    symbols.push(
+      truncate(`${prefix}enum ${statement.name.text} { ${statement.members.map((m) => textOf(m.name)).join(", ")} }`),
+    );
+  } else if (tsApi.isVariableStatement(statement)) {
+    const keyword =
+      statement.declarationList.flags & tsApi.NodeFlags.Const
+        ? "const"
+        : statement.declarationList.flags & tsApi.NodeFlags.Let
+          ? "let"
+          : "var";
+    for (const declaration of statement.declarationList.declarations) {
+      const name = textOf(declaration.name);
+      const init = declaration.initializer;
+      if (declaration.type) symbols.push(truncate(`${prefix}${keyword} ${name}: ${textOf(declaration.type)}`));
+      else if (init && (tsApi.isArrowFunction(init) || tsApi.isFunctionExpression(init)))
+        symbols.push(truncate(`${prefix}${keyword} ${name} = ${typeParams(init)}${params(init)} => …`));
+      else symbols.push(truncate(`${prefix}${keyword} ${name}`));
+    }
+  } else if (tsApi.isModuleDeclaration(statement)) {
+    symbols.push(truncate(`${prefix}namespace ${textOf(statement.name)}`));
+  }
 }
 
 /** Prints declarations of one source file as written, whitespace compacted. */

@@ -33,31 +33,7 @@ export const warmBench: BenchModule = {
     const dir = scratchDir("builder-bench-warm-");
     const modelPath = path.join(dir, "deep.gguf");
     await writeSyntheticGguf(modelPath, WARM_MODEL);
-    const workspace = path.join(dir, "ws");
-    mkdirSync(path.join(workspace, "knowledge"), { recursive: true });
-    const line = "Contacts are written to PostgreSQL first, then indexed in Elasticsearch; validate input with zod.\n";
-    writeFileSync(
-      path.join(workspace, "knowledge", "project.md"),
-      "# Project\n" + line.repeat(Math.ceil(KNOWLEDGE_CHARS / line.length)).slice(0, KNOWLEDGE_CHARS),
-    );
-    writeFileSync(
-      path.join(workspace, "builder.config.json"),
-      JSON.stringify({
-        model: modelPath,
-        knowledge: ["knowledge/project.md"],
-        options: { num_ctx: 12288, num_predict: 1024, temperature: 0 },
-      }),
-    );
-    writeFileSync(
-      path.join(workspace, "task.json"),
-      JSON.stringify({
-        task_id: "warm",
-        objective: "Add createContact",
-        files: ["src/contact.ts"],
-        acceptance: [],
-        constraints: { loc_max: 200, pack: "" },
-      }),
-    );
+    const workspace = writeWorkspace(dir, modelPath);
     const cache = path.join(dir, "cache");
     const env = {
       ...process.env,
@@ -114,6 +90,36 @@ export const warmBench: BenchModule = {
     }
   },
 };
+
+/** Writes the bench workspace under `dir`: a knowledge file, a config naming the model, and a task; returns its path. */
+function writeWorkspace(dir: string, modelPath: string): string {
+  const workspace = path.join(dir, "ws");
+  mkdirSync(path.join(workspace, "knowledge"), { recursive: true });
+  const line = "Contacts are written to PostgreSQL first, then indexed in Elasticsearch; validate input with zod.\n";
+  writeFileSync(
+    path.join(workspace, "knowledge", "project.md"),
+    "# Project\n" + line.repeat(Math.ceil(KNOWLEDGE_CHARS / line.length)).slice(0, KNOWLEDGE_CHARS),
+  );
+  writeFileSync(
+    path.join(workspace, "builder.config.json"),
+    JSON.stringify({
+      model: modelPath,
+      knowledge: ["knowledge/project.md"],
+      options: { num_ctx: 12288, num_predict: 1024, temperature: 0 },
+    }),
+  );
+  writeFileSync(
+    path.join(workspace, "task.json"),
+    JSON.stringify({
+      task_id: "warm",
+      objective: "Add createContact",
+      files: ["src/contact.ts"],
+      acceptance: [],
+      constraints: { loc_max: 200, pack: "" },
+    }),
+  );
+  return workspace;
+}
 
 async function calibrate(modelPath: string, file: string): Promise<number> {
   const llama = await getLlamaRuntime("auto");

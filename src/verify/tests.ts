@@ -79,37 +79,7 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
   const started = performance.now();
   const { root, testFile, runner } = options;
   const report = path.join(options.workDir, `test-report-${Date.now()}.json`);
-  let result: ProcessResult;
-  switch (runner.kind) {
-    case "vitest":
-      result = await runProcess(
-        process.execPath,
-        [runner.bin, "run", testFile, "--root", root, "--reporter=json", `--outputFile=${report}`],
-        { cwd: root, timeoutMs: options.timeoutMs },
-      );
-      break;
-    case "jest":
-      result = await runProcess(
-        process.execPath,
-        [runner.bin, "--ci", "--runTestsByPath", testFile, "--json", `--outputFile=${report}`],
-        { cwd: root, timeoutMs: options.timeoutMs },
-      );
-      break;
-    case "node-test":
-      result = await runProcess(
-        process.execPath,
-        [...(options.tsLoader ? ["--import", options.tsLoader] : []), "--test", "--test-reporter=tap", testFile],
-        { cwd: root, timeoutMs: options.timeoutMs },
-      );
-      break;
-    case "command": {
-      const command = runner.command.includes("{file}")
-        ? runner.command.replaceAll("{file}", shellQuote(testFile))
-        : `${runner.command} ${shellQuote(testFile)}`;
-      result = await runProcess(command, [], { cwd: root, timeoutMs: options.timeoutMs, shell: true });
-      break;
-    }
-  }
+  const result = await runRunner(options, report);
   const label = runner.kind === "command" ? `\`${runner.command}\`` : runner.kind;
   const done = (status: "passed" | "failed", diagnostics: string[], summary: string): CheckResult => ({
     name: "tests",
@@ -164,6 +134,37 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
       ? `${counts.failed} of ${counts.total} test(s) failed`
       : "the test file failed before any test ran";
   return done("failed", failures, `${label}: ${what} in ${testFile}`);
+}
+
+/** Starts the workspace's runner on the one test file, writing a JSON report to `report` where the runner can. */
+async function runRunner(options: RunTestsOptions, report: string): Promise<ProcessResult> {
+  const { root, testFile, runner } = options;
+  switch (runner.kind) {
+    case "vitest":
+      return runProcess(
+        process.execPath,
+        [runner.bin, "run", testFile, "--root", root, "--reporter=json", `--outputFile=${report}`],
+        { cwd: root, timeoutMs: options.timeoutMs },
+      );
+    case "jest":
+      return runProcess(
+        process.execPath,
+        [runner.bin, "--ci", "--runTestsByPath", testFile, "--json", `--outputFile=${report}`],
+        { cwd: root, timeoutMs: options.timeoutMs },
+      );
+    case "node-test":
+      return runProcess(
+        process.execPath,
+        [...(options.tsLoader ? ["--import", options.tsLoader] : []), "--test", "--test-reporter=tap", testFile],
+        { cwd: root, timeoutMs: options.timeoutMs },
+      );
+    case "command": {
+      const command = runner.command.includes("{file}")
+        ? runner.command.replaceAll("{file}", shellQuote(testFile))
+        : `${runner.command} ${shellQuote(testFile)}`;
+      return runProcess(command, [], { cwd: root, timeoutMs: options.timeoutMs, shell: true });
+    }
+  }
 }
 
 /** How many tests a runner reported: `total` includes skipped and todo tests; only `passed` ones checked anything. */

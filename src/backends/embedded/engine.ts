@@ -82,22 +82,7 @@ export class EmbeddedEngine {
     // loadModel parses the header with a reader that trusts its counts; an impossible one would hang it.
     await assertGgufHeaderBounded(modelPath);
     const llama = await getLlamaRuntime(options.gpu, options.gpuIndex);
-    let model: LlamaModel;
-    try {
-      model = await llama.loadModel({
-        modelPath,
-        gpuLayers: options.options.gpu_layers ?? "auto",
-        useMmap: options.options.use_mmap,
-        useMlock: options.options.use_mlock,
-      });
-    } catch (error) {
-      throw new ModelError(
-        "MODEL_LOAD_FAILED",
-        `llama.cpp could not load ${modelPath}: ${(error as Error).message}. Check that it is a complete GGUF file (re-download it) and that it fits in memory.`,
-        { model: modelPath },
-        { cause: error },
-      );
-    }
+    const model = await loadModelFile(llama, modelPath, options.options);
     const modelLoadMs = performance.now() - started;
 
     let threads = options.options.num_thread;
@@ -338,6 +323,25 @@ export class EmbeddedEngine {
       this.chats.set(sequence, chat);
     }
     return chat;
+  }
+}
+
+/** Loads the GGUF file with llama.cpp; a failure becomes a MODEL_LOAD_FAILED {@link ModelError}. */
+async function loadModelFile(llama: Llama, modelPath: string, options: GenerationOptions): Promise<LlamaModel> {
+  try {
+    return await llama.loadModel({
+      modelPath,
+      gpuLayers: options.gpu_layers ?? "auto",
+      useMmap: options.use_mmap,
+      useMlock: options.use_mlock,
+    });
+  } catch (error) {
+    throw new ModelError(
+      "MODEL_LOAD_FAILED",
+      `llama.cpp could not load ${modelPath}: ${(error as Error).message}. Check that it is a complete GGUF file (re-download it) and that it fits in memory.`,
+      { model: modelPath },
+      { cause: error },
+    );
   }
 }
 

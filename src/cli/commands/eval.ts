@@ -45,77 +45,80 @@ export function evalCommand(): Command {
   addEvalOptions(command);
   addModelFlags(command);
   command.addCommand(evalCompareCommand());
-  return command.action(async (suiteArg: string | undefined, flags: EvalFlags) => {
-    const source = caseSource(suiteArg, flags);
-    if (flags.resume && !flags.out)
-      throw new UsageError("--resume needs --out: the JSONL file of the run to go on with.");
-    if (flags.concurrency !== undefined && flags.concurrency < 1)
-      throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
-    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
-      throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
-    const config = configFromFlags(flags, {
-      verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs },
-    });
-    const logger = getLogger();
-    const { selectCases } = await import("../../eval/select-cases.js");
-    const withRepo: CaseSource =
-      source.kind === "git"
-        ? {
-            ...source,
-            repo: path.resolve(flags.repo ?? config.workspace),
-            testCommand: flags.testCommand ?? config.eval?.testCommand,
-          }
-        : source;
-    const selected = await selectCases(withRepo, flags.limit);
-    if (selected.skipped.length > 0)
-      logger.info(
-        { skipped: selected.skipped.length, commits: selected.skipped },
-        `${selected.skipped.length} commit(s) did not make a case`,
-      );
-    const concurrency = flags.concurrency ?? 1;
-    const checkTimeoutMs = config.verify.testTimeoutMs;
-    let cases: EvalCase[] = selected.cases;
-    let validation: ValidationResult | undefined;
-    if (flags.validate) {
-      validation = await validate(cases, config, concurrency, checkTimeoutMs);
-      cases = validation.valid;
-    }
-    const out = flags.out ? path.resolve(flags.out) : await defaultOut(config, selected.suiteName);
-    const { runEval } = await import("../../eval/run-eval.js");
-    const { summarize } = await import("../../eval/results.js");
-    const { formatEvalTable } = await import("../../eval/report.js");
-    const progress = createEvalProgress(process.stderr.isTTY === true);
-    let result;
-    try {
-      result = await runEval({
-        cases,
-        suite: selected.suiteName,
-        config,
-        answerer: flags.reference ? "reference" : "model",
-        out,
-        resume: flags.resume === true,
-        concurrency,
-        checkTimeoutMs,
-        logger,
-        onStart: (toRun, done) => progress.start(toRun, done),
-        onRow: (row) => progress.row(row),
-      });
-    } finally {
-      progress.stop();
-    }
-    const summary = summarize(result.rows);
-    process.stderr.write(formatEvalTable(result.rows, summary));
-    printSummary({
+  return command.action((suiteArg: string | undefined, flags: EvalFlags) => runEvalCommand(suiteArg, flags));
+}
+
+/** The action of `builder eval`: selects the cases, validates them if asked, runs them and reports. */
+async function runEvalCommand(suiteArg: string | undefined, flags: EvalFlags): Promise<void> {
+  const source = caseSource(suiteArg, flags);
+  if (flags.resume && !flags.out)
+    throw new UsageError("--resume needs --out: the JSONL file of the run to go on with.");
+  if (flags.concurrency !== undefined && flags.concurrency < 1)
+    throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
+  if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
+    throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+  const config = configFromFlags(flags, {
+    verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs },
+  });
+  const logger = getLogger();
+  const { selectCases } = await import("../../eval/select-cases.js");
+  const withRepo: CaseSource =
+    source.kind === "git"
+      ? {
+          ...source,
+          repo: path.resolve(flags.repo ?? config.workspace),
+          testCommand: flags.testCommand ?? config.eval?.testCommand,
+        }
+      : source;
+  const selected = await selectCases(withRepo, flags.limit);
+  if (selected.skipped.length > 0)
+    logger.info(
+      { skipped: selected.skipped.length, commits: selected.skipped },
+      `${selected.skipped.length} commit(s) did not make a case`,
+    );
+  const concurrency = flags.concurrency ?? 1;
+  const checkTimeoutMs = config.verify.testTimeoutMs;
+  let cases: EvalCase[] = selected.cases;
+  let validation: ValidationResult | undefined;
+  if (flags.validate) {
+    validation = await validate(cases, config, concurrency, checkTimeoutMs);
+    cases = validation.valid;
+  }
+  const out = flags.out ? path.resolve(flags.out) : await defaultOut(config, selected.suiteName);
+  const { runEval } = await import("../../eval/run-eval.js");
+  const { summarize } = await import("../../eval/results.js");
+  const { formatEvalTable } = await import("../../eval/report.js");
+  const progress = createEvalProgress(process.stderr.isTTY === true);
+  let result;
+  try {
+    result = await runEval({
+      cases,
       suite: selected.suiteName,
+      config,
+      answerer: flags.reference ? "reference" : "model",
       out,
-      summary,
-      ran: result.ran,
-      resumed: result.resumed,
-      selected: selected.cases.length,
-      skippedCommits: selected.skipped.length,
-      validation,
-      json: flags.json === true,
+      resume: flags.resume === true,
+      concurrency,
+      checkTimeoutMs,
+      logger,
+      onStart: (toRun, done) => progress.start(toRun, done),
+      onRow: (row) => progress.row(row),
     });
+  } finally {
+    progress.stop();
+  }
+  const summary = summarize(result.rows);
+  process.stderr.write(formatEvalTable(result.rows, summary));
+  printSummary({
+    suite: selected.suiteName,
+    out,
+    summary,
+    ran: result.ran,
+    resumed: result.resumed,
+    selected: selected.cases.length,
+    skippedCommits: selected.skipped.length,
+    validation,
+    json: flags.json === true,
   });
 }
 

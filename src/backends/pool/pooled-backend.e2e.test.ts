@@ -88,7 +88,8 @@ describe("builder run over an endpoint pool", () => {
       for (const file of files)
         expect(byFile.get(file), file).toMatchObject({
           ok: true,
-          suggestion: { file_path: "src/contact-service.ts" },
+          // The primary file is the first one the answer changes: the random model may change only the test.
+          suggestion: { file_path: expect.stringMatching(/^src\/contact-service(\.test)?\.ts$/) },
           metrics: { backend: "ollama", success: true },
         });
       expect(byFile.get("tasks/missing.json")).toMatchObject({

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { VerifyRuleId } from "../config/schema.js";
 import type { VerifySettings } from "../config/verify-settings.js";
 import { round } from "../format/numbers.js";
 import type { BuilderTask, VerificationCheck } from "../task/schema.js";
@@ -12,6 +11,7 @@ import { type FileEdit } from "./edits.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
+import { activeRules } from "./active-rules.js";
 import { runRules, type RuleFile } from "./rules.js";
 import { ScratchCopy } from "./scratch.js";
 import { acceptanceAskingForTests, detectTestRunner, missingRunnerMessage, runTestFile } from "./tests.js";
@@ -135,7 +135,7 @@ export class Verifier {
       enabled.rules
         ? runRules({
             files: ruleFiles,
-            enabled: this.enabledRules(context.knowledge),
+            enabled: activeRules(this.settings, context.knowledge),
             locMax: context.task.constraints.loc_max,
             project: this.project,
           })
@@ -182,14 +182,6 @@ export class Verifier {
       return failed("typecheck", [this.projectProblem], "the tsconfig cannot be used: fix it or set verify.tsconfig");
     if (!this.typecheck) return skipped("typecheck", `no ${this.settings.tsconfig} in the workspace`);
     return this.typecheck.check({ current, original });
-  }
-
-  private enabledRules(knowledge: string): Set<VerifyRuleId> {
-    const enabled = new Set<VerifyRuleId>();
-    for (const [id, value] of Object.entries(this.settings.rules) as Array<[VerifyRuleId, boolean | "auto"]>) {
-      if (value === true || (value === "auto" && knowledgeForbids(id, knowledge))) enabled.add(id);
-    }
-    return enabled;
   }
 
   private async runTests(edits: readonly FileEdit[], task: BuilderTask): Promise<CheckResult> {
@@ -248,18 +240,6 @@ export function toVerificationChecks(checks: readonly CheckResult[]): Verificati
     diagnostics: check.diagnostics.slice(0, MAX_REPORTED_DIAGNOSTICS),
     summary: check.summary,
   }));
-}
-
-/** True when the knowledge base forbids what an "auto" rule checks. */
-export function knowledgeForbids(rule: VerifyRuleId, knowledge: string): boolean {
-  if (rule !== "no-console-log") return false;
-  return knowledge
-    .split("\n")
-    .some(
-      (line) =>
-        /console\.log/.test(line) &&
-        /\b(no|never|don'?t|do not|avoid|forbid\w*|must not|not allowed|instead of)\b/i.test(line),
-    );
 }
 
 function skipped(name: CheckResult["name"], summary: string): CheckResult {

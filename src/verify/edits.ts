@@ -11,8 +11,13 @@ import {
 
 export { testPathFor, type TestConvention };
 
-/** One file's complete new content (null: the file is deleted), at a workspace-relative POSIX path. */
-export interface FileEdit {
+/**
+ * One file as a suggestion proposes it: its complete new content (null: the file is deleted), at a
+ * workspace-relative POSIX path. What verification writes into the scratch copy; not to be confused
+ * with the workspace's `FileEdit` (src/workspace/edits.ts), an operation on the real tree with the
+ * hash it expects to find there.
+ */
+export interface ProposedFile {
   path: string;
   content: string | null;
 }
@@ -65,7 +70,7 @@ function listTestFiles(workspace: string): string[] {
 
 /** An answer turned into edits: the code at its file_path and, when there are tests, the tests beside it. */
 export interface AnswerEdits {
-  edits: FileEdit[];
+  edits: ProposedFile[];
   codePath: string;
   /** Where the tests go (also when the answer has none, so prompts can name it). */
   testPath: string;
@@ -82,7 +87,7 @@ export function editsForAnswer(workspace: string, answer: ModelAnswer): AnswerEd
       codePath,
       testPath,
     };
-  const edits: FileEdit[] = [{ path: codePath, content: answer.suggested_code }];
+  const edits: ProposedFile[] = [{ path: codePath, content: answer.suggested_code }];
   if (answer.tests.trim() !== "" && testPath !== codePath) edits.push({ path: testPath, content: answer.tests });
   return { edits, codePath, testPath };
 }

@@ -19,7 +19,7 @@ import { promisify } from "node:util";
 import type { Logger } from "pino";
 import { WorkspaceEscapeError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
-import { SKIPPED_DIRS, resolveWorkspacePath, type FileEdit } from "./edits.js";
+import { SKIPPED_DIRS, resolveWorkspacePath, type ProposedFile } from "./edits.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -129,7 +129,7 @@ export class ScratchCopy {
    * Makes the copy hold the workspace plus exactly these edits: files an earlier round edited but
    * this one does not are restored first. Paths are checked to stay inside the copy, through symlinks too.
    */
-  async applyEdits(edits: readonly FileEdit[]): Promise<void> {
+  async applyEdits(edits: readonly ProposedFile[]): Promise<void> {
     const next = new Map<string, string | null>();
     for (const edit of edits) next.set(resolveWorkspacePath(this.root, edit.path), edit.content);
     for (const relativePath of this.touched) {

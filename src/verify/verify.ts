@@ -7,7 +7,7 @@ import type { VerifySettings } from "../config/verify-settings.js";
 import { round } from "../format/numbers.js";
 import type { BuilderTask, VerificationCheck } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
-import { type FileEdit } from "./edits.js";
+import { type ProposedFile } from "./edits.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
@@ -104,7 +104,7 @@ export class Verifier {
   }
 
   /** Writes the edits into the scratch copy (undoing the previous round's) and runs every enabled check. */
-  async verify(edits: readonly FileEdit[], context: VerifyContext): Promise<VerificationReport> {
+  async verify(edits: readonly ProposedFile[], context: VerifyContext): Promise<VerificationReport> {
     const started = performance.now();
     await this.scratch.applyEdits(edits);
     const current = new Map<string, string | null>();
@@ -184,9 +184,9 @@ export class Verifier {
     return this.typecheck.check({ current, original });
   }
 
-  private async runTests(edits: readonly FileEdit[], task: BuilderTask): Promise<CheckResult> {
+  private async runTests(edits: readonly ProposedFile[], task: BuilderTask): Promise<CheckResult> {
     const tests = edits.filter(
-      (edit): edit is FileEdit & { content: string } => edit.content !== null && isTestFile(edit.path),
+      (edit): edit is ProposedFile & { content: string } => edit.content !== null && isTestFile(edit.path),
     );
     const asking = acceptanceAskingForTests(task.acceptance);
     if (tests.length === 0) {

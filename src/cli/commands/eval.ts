@@ -7,7 +7,7 @@ import type { EvalSummary } from "../../eval/results.js";
 import type { CaseSource } from "../../eval/select-cases.js";
 import type { ValidationResult } from "../../eval/validate.js";
 import { getLogger } from "../../telemetry/logger.js";
-import { newRunId } from "../../workspace/backups.js";
+import { newRunId } from "../../format/run-id.js";
 import { checkedBuilderPath } from "../../workspace/builder-dir.js";
 import { addModelFlags, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
 import { createEvalProgress } from "../eval-progress.js";

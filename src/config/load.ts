@@ -97,8 +97,8 @@ export interface ConfigOverrides {
   backend?: BackendName;
   model?: string;
   workspace?: string;
-  /** Server URL(s) for the ollama / openai backend; several separated by commas make a pool. */
-  host?: string;
+  /** `--host`: server URL(s) for the ollama / openai backend; several separated by commas make a pool. */
+  serverUrls?: string;
   options?: GenerationOptions;
   boundedAnswer?: boolean;
   answerFormat?: AnswerFormat;
@@ -172,7 +172,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   const model = resolveModel(backend, sources);
   if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL)
     warnings.push(ollamaModelIgnored(env.OLLAMA_MODEL));
-  const serverUrlFlag = flags.host !== undefined ? parseServerUrlList(flags.host) : undefined;
+  const serverUrlFlag = flags.serverUrls !== undefined ? parseServerUrlList(flags.serverUrls) : undefined;
   const workspace = resolveWorkspace(sources);
   // A mistyped --workspace must not grow a fresh <typo>/.builder/ with metrics in it.
   requireFolder(
@@ -189,7 +189,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     options: generation,
     ...answerSettings(sources),
     engine: resolveEngineSettings(file, env, flags.keepAlive),
-    ollama: ollamaSettings(file, env, backend === "ollama" ? serverUrlFlag : undefined, sources.legacy.host),
+    ollama: ollamaSettings(file, env, backend === "ollama" ? serverUrlFlag : undefined, sources.legacy.serverUrl),
     openai: openaiSettings(file, env, backend === "openai" ? serverUrlFlag : undefined),
     verify: resolveVerifySettings(file.verify, flags.verify, configPath),
     modelCatalog: file.models?.catalog ?? [],
@@ -290,11 +290,11 @@ function ollamaModelIgnored(ollamaModel: string): string {
   return `OLLAMA_MODEL=${ollamaModel} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`;
 }
 
-/** What the legacy `.ollamarc` files set; `host` is the Ollama server URL. */
+/** What the legacy `.ollamarc` files set (its `host` key is the Ollama server URL). */
 interface LegacySettings {
   options: GenerationOptions;
   model?: string;
-  host?: string;
+  serverUrl?: string;
   gpuIndex?: number;
 }
 
@@ -302,7 +302,7 @@ interface LegacySettings {
 function readLegacyRcFiles(baseDir: string, warnings: string[]): LegacySettings {
   let options_: GenerationOptions = {};
   let legacyModel: string | undefined;
-  let legacyHost: string | undefined;
+  let legacyServerUrl: string | undefined;
   let legacyGpuIndex: number | undefined;
   for (const rcPath of unique([path.join(homedir(), ".ollamarc"), path.join(baseDir, ".ollamarc")])) {
     if (!existsSync(rcPath)) continue;
@@ -316,10 +316,10 @@ function readLegacyRcFiles(baseDir: string, warnings: string[]): LegacySettings 
     options_ = { ...options_, ...legacy.options };
     legacyGpuIndex = legacy.gpuIndex ?? legacyGpuIndex;
     legacyModel = legacy.model ?? legacyModel;
-    legacyHost = legacy.host ?? legacyHost;
+    legacyServerUrl = legacy.host ?? legacyServerUrl;
     warnings.push(...legacy.warnings);
   }
-  return { options: options_, model: legacyModel, host: legacyHost, gpuIndex: legacyGpuIndex };
+  return { options: options_, model: legacyModel, serverUrl: legacyServerUrl, gpuIndex: legacyGpuIndex };
 }
 
 /**
@@ -358,7 +358,7 @@ function ollamaSettings(
   file: ConfigFile,
   env: NodeJS.ProcessEnv,
   serverUrlFlag: string[] | undefined,
-  legacyHost: string | undefined,
+  legacyServerUrl: string | undefined,
 ): BuilderConfig["ollama"] {
   if (file.ollama?.host && file.ollama.hosts)
     throw new ConfigError("Give ollama.host or ollama.hosts in builder.config.json, not both.");
@@ -369,7 +369,7 @@ function ollamaSettings(
       { variable: "OLLAMA_HOST" },
     );
   }
-  const fromLegacy = legacyHost ? [normaliseOllamaHost(legacyHost) ?? legacyHost] : undefined;
+  const fromLegacy = legacyServerUrl ? [normaliseOllamaHost(legacyServerUrl) ?? legacyServerUrl] : undefined;
   const serverUrls = loadSetting(
     {
       flag: serverUrlFlag,

@@ -77,7 +77,7 @@ export function serveCommand(): Command {
       const { startServer } = await import("../../server/server.js");
       const server = await startServer({
         config,
-        host: flags.host,
+        bindAddress: flags.host,
         port: flags.port,
         parallel: flags.parallel,
         modelName: flags.name,
@@ -87,9 +87,9 @@ export function serveCommand(): Command {
       process.stdout.write(
         JSON.stringify({
           url: server.url,
-          model: server.host.name,
+          model: server.modelHost.name,
           parallel: flags.parallel,
-          num_ctx: server.host.facts.contextSize,
+          num_ctx: server.modelHost.facts.contextSize,
         }) + "\n",
       );
       await new Promise<void>((resolve) => {

@@ -8,10 +8,10 @@ import { SseWriter } from "../sse.js";
 import { OpenAIChatRequestSchema, requireModelName, validate, type OpenAIChatRequest } from "../validation.js";
 
 /** `POST /v1/chat/completions`: OpenAI's chat API, streamed as server-sent events when `stream` is true. */
-export const chatCompletions: RouteHandler = async (request, response, { host }) => {
+export const chatCompletions: RouteHandler = async (request, response, { modelHost }) => {
   const body = validate(OpenAIChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
-  ensureServedModel(host, model);
+  ensureServedModel(modelHost, model);
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, "tools are not supported by builder serve (no tool calling)");
   if (body.n !== null && body.n !== undefined && body.n !== 1)
@@ -27,7 +27,7 @@ export const chatCompletions: RouteHandler = async (request, response, { host })
   const writer = new SseWriter(response);
   const signal = disconnectSignal(response);
   try {
-    const outcome = await runGeneration(host, {
+    const outcome = await runGeneration(modelHost, {
       messages,
       format: responseFormat(body.response_format),
       sampling: sampling(body),
@@ -67,8 +67,8 @@ export const chatCompletions: RouteHandler = async (request, response, { host })
 };
 
 /** `GET /v1/models`: the served model, as OpenAI lists models. */
-export const models: RouteHandler = async (_request, response, { host }) => {
-  sendJson(response, 200, { object: "list", data: [modelObject(host.name, host.facts.modifiedAt)] });
+export const models: RouteHandler = async (_request, response, { modelHost }) => {
+  sendJson(response, 200, { object: "list", data: [modelObject(modelHost.name, modelHost.facts.modifiedAt)] });
 };
 
 function modelObject(name: string, modified: Date): Record<string, unknown> {

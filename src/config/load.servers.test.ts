@@ -54,7 +54,11 @@ describe("loadConfig for model servers", () => {
       overrides: { serverUrls: "http://c:1, d:2" },
     });
     expect(flags.ollama.hosts).toEqual(["http://c:1", "http://d:2"]);
-    const openai = loadConfig({ cwd: root, env: noEnv, overrides: { backend: "openai", serverUrls: "http://e:8080/v1" } });
+    const openai = loadConfig({
+      cwd: root,
+      env: noEnv,
+      overrides: { backend: "openai", serverUrls: "http://e:8080/v1" },
+    });
     expect(openai.openai.baseUrls).toEqual(["http://e:8080/v1"]);
     expect(openai.ollama.hosts, "--host applies to the backend in use").toEqual(["http://a:11434"]);
     expect(() => loadConfig({ cwd: root, env: noEnv, overrides: { serverUrls: "http://bad host" } })).toThrow(

@@ -386,7 +386,10 @@ function ollamaSettings(
   };
 }
 
-/** The OpenAI-compatible servers: `--host`, else OPENAI_BASE_URL, else the file's `base_urls` or `base_url`, else llama.cpp's default port. */
+/**
+ * The OpenAI-compatible servers: `--host`, else OPENAI_BASE_URL, else the file's `base_urls` or
+ * `base_url`, else llama.cpp's default port.
+ */
 function openaiSettings(
   file: ConfigFile,
   env: NodeJS.ProcessEnv,

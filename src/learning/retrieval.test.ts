@@ -96,7 +96,7 @@ describe("few-shot selection", () => {
     expect(selectFewShot(asTask(SET.unrelated), EXAMPLES, { k: 3, maxTokens: 1000 })).toEqual([]);
   });
 
-  it("places the pairs after the stable system message and before the task, as the prompt assembly renders them", async () => {
+  it("places the pairs after the stable system message and before the task, as assembleContext renders them", async () => {
     const selection = selectFewShot(query, EXAMPLES, { k: 2, maxTokens: 10_000 });
     const pairs = fewShotMessages(selection);
     const assemble = (examples: FewShotExample[]): Promise<AssembledContext> =>

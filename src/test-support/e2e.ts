@@ -59,7 +59,10 @@ export interface SynthesizedModelSetup {
   home: string;
 }
 
-/** Registers the set-up of e2e tests that run the embedded engine: one synthesized model and a fresh home, for the whole file. */
+/**
+ * Registers the set-up of e2e tests that run the embedded engine: one synthesized model and a fresh
+ * home, for the whole file.
+ */
 export function useSynthesizedModel(): SynthesizedModelSetup {
   const setup = {} as SynthesizedModelSetup;
   beforeAll(async () => {

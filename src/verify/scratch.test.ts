@@ -135,7 +135,7 @@ describe("ScratchCopy", () => {
     expect(existsSync(path.join(dir, "node_modules", "typescript", "evil.js"))).toBe(false);
   });
 
-  it("refuses exactly the writes the workspace's apply refuses (deny list and protected folders, any case)", async () => {
+  it("refuses exactly the writes apply refuses (deny list, protected folders, any case)", async () => {
     const root = typescriptProject();
     const sandbox = await WorkspaceSandbox.open({ root });
     const copy = await ScratchCopy.create(root);

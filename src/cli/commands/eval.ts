@@ -114,7 +114,10 @@ function refuseBadFlags(flags: EvalFlags): void {
     throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
 }
 
-/** The cases of the suite, or of the repository's history (the workspace's, unless --repo), logging the commits left out. */
+/**
+ * The cases of the suite, or of the repository's history (the workspace's, unless --repo), logging
+ * the commits left out.
+ */
 async function selectEvalCases(
   source: CaseSource,
   flags: EvalFlags,

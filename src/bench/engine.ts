@@ -44,7 +44,8 @@ export const engineBench: BenchModule = {
   },
 };
 
-function benchConfig(
+/** The bench's run configuration: the demo project's config on the synthesized model, seeded. */
+export function benchConfig(
   modelPath: string,
   threads: number,
   numPredict: number,
@@ -56,6 +57,8 @@ function benchConfig(
     ...base,
     model: modelPath,
     workspace,
+    // The demo's knowledge base lies outside the scratch workspace; without this the run refuses it.
+    knowledgeAllowOutside: [...base.knowledgeAllowOutside, DEMO_PROJECT_DIR],
     boundedAnswer,
     options: {
       ...base.options,
@@ -69,7 +72,7 @@ function benchConfig(
 }
 
 /** What Builder sent the engine for a task: its prompt and the answer format's GBNF grammar. */
-interface SentRequest {
+export interface SentRequest {
   system: string;
   user: string;
   grammar: string;
@@ -112,7 +115,7 @@ async function rawTokensPerSecond(
  * The exact request Builder sends for `task` (workspace context included, and the text answer format's
  * grammar, src/answer/), so both sides generate under the same prompt and the same constraint.
  */
-async function builderRequest(config: BuilderConfig, task: BuilderTask): Promise<SentRequest> {
+export async function builderRequest(config: BuilderConfig, task: BuilderTask): Promise<SentRequest> {
   const backend = new EmbeddedBackend(config);
   let captured: GenerateRequest | undefined;
   const recording: Backend = {

@@ -127,6 +127,23 @@ describe("the seed's own setup, migrated with builder init", () => {
     expect(memory?.message).toContain(`The largest num_ctx that fits is ${memory?.details?.max_num_ctx ?? "?"}`);
   });
 
+  it("doctor with both cards visible and no gpu_index judges them split by layers, as llama.cpp runs the model, naming both", async () => {
+    const model = writeHeaderOnlyGguf(QWEN_32B_Q5_K_M);
+    const bin = fakeNvidiaSmiBin();
+    const result = await runCli(["doctor", "--json", "--backend", "embedded", "--model", model, "--num-ctx", "32768"], {
+      cwd: tempDir("builder-seed-two-cards-"),
+      env: env({ PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` }),
+    });
+    const report = JSON.parse(result.stdout) as {
+      checks: Array<{ id: string; message: string; details?: { overhead_bytes?: number; gpus?: string[] } }>;
+    };
+    const memory = report.checks.find((c) => c.id === "memory-fit");
+    expect(memory?.message).toContain("2 cards, layers split over them");
+    expect(memory?.message).toContain("(1.0 GiB on each of 2 cards)");
+    expect(memory?.details?.gpus).toEqual(["GPU 0: NVIDIA GeForce RTX 5090", "GPU 1: NVIDIA GeForce RTX 4090"]);
+    expect(memory?.details?.overhead_bytes).toBe(2 * 1024 ** 3);
+  });
+
   it("builder modelfile --out keeps the hand-written Modelfile as a backup and writes gpu_layers 40 as num_gpu 40, never num_gpu 1", async () => {
     const original = readFileSync(path.join(project, "Modelfile"), "utf8");
     const result = await runCli(["modelfile", "--out", "Modelfile"], { cwd: project, env: env() });

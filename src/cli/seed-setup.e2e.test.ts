@@ -142,6 +142,9 @@ describe("the seed's own setup, migrated with builder init", () => {
     expect(memory?.message).toContain("(1.0 GiB on each of 2 cards)");
     expect(memory?.details?.gpus).toEqual(["GPU 0: NVIDIA GeForce RTX 5090", "GPU 1: NVIDIA GeForce RTX 4090"]);
     expect(memory?.details?.overhead_bytes).toBe(2 * 1024 ** 3);
+    expect(report.checks.find((c) => c.id === "gpu")?.message).toContain(
+      "Used: GPU 0 NVIDIA GeForce RTX 5090, GPU 1 NVIDIA GeForce RTX 4090 (layers split over them).",
+    );
   });
 
   it("builder modelfile --out keeps the hand-written Modelfile as a backup and writes gpu_layers 40 as num_gpu 40, never num_gpu 1", async () => {

@@ -128,7 +128,7 @@ export class OllamaBackend extends RemoteBackend {
     if (!state) return;
     info.accelerator = state.accelerator;
     if (state.contextLength === undefined) return;
-    if (state.contextLength < (info.requestedContextSize ?? 0))
+    if (info.contextOrigin !== "server" && state.contextLength < (info.requestedContextSize ?? 0))
       getLogger().warn(
         { host: this.host, context_length: state.contextLength, num_ctx: info.requestedContextSize },
         `${this.serverName} runs ${info.model} with a ${state.contextLength}-token context, not the ${info.requestedContextSize} requested; later prompts are fitted to ${state.contextLength}.`,

@@ -117,10 +117,9 @@ export class EmbeddedEngine {
       ? new PrefixCache(options.prefixCache, await engineIdentity(modelPath, llama, model, context, threads))
       : undefined;
     const accelerator = await measureAccelerator(llama, model, vramBefore);
-    getLogger().debug(
-      { modelPath, loadMs: Math.round(loadMs), threads, contextSize: context.contextSize, sequences, accelerator },
-      "embedded engine loaded",
-    );
+    const loaded = { modelPath, loadMs: Math.round(loadMs), threads, contextSize: context.contextSize, sequences };
+    const extras = { speculative: options.speculative === true, prefix_cache: options.prefixCache?.dir, accelerator };
+    getLogger().debug({ ...loaded, ...extras }, "embedded engine loaded");
     const timing = { loadMs, calibrationMs };
     return new EmbeddedEngine(
       llama,

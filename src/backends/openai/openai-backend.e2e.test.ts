@@ -48,10 +48,15 @@ describe("builder run --backend openai against builder serve", () => {
         "tiny:test",
         "--edits",
         "whole",
+        "--num-ctx",
+        "8192",
+        "--report",
       ],
       { cwd: workspace, env: env() },
     );
     expect(result.stderr).not.toMatch(/"level":"error"/);
+    // builder serve tells its window as vLLM does (max_model_len): the one in effect, not the 8192 asked for.
+    expect(result.stderr).toMatch(/context\s+4096 tokens \(server's; 8192 requested\)/);
     expect(result.code).toBe(0);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
     expect(suggestion.verification.produced_by).toEqual({ backend: "openai", model: "tiny:test" });

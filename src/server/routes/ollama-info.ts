@@ -51,9 +51,14 @@ export const ps: RouteHandler = async (_request, response, { modelHost }) => {
   sendJson(response, 200, { models: modelHost.loaded ? [await runningModel(modelHost)] : [] });
 };
 
+/**
+ * Ollama's ProcessModelResponse: `size` the model's memory, `size_vram` the part of it on the GPU
+ * (what llama.cpp's VRAM grew by while loading; 0 on the CPU), `context_length` the window loaded.
+ */
 async function runningModel(modelHost: ModelHost): Promise<Record<string, unknown>> {
   const { facts } = modelHost;
-  const size = await modelHost.memoryBytes();
+  const vram = await modelHost.vramBytes();
+  const size = Math.max(await modelHost.memoryBytes(), vram);
   return {
     name: facts.name,
     model: facts.name,
@@ -61,7 +66,8 @@ async function runningModel(modelHost: ModelHost): Promise<Record<string, unknow
     digest: facts.digest,
     details: facts.details,
     expires_at: (modelHost.expiresAt ?? new Date()).toISOString(),
-    size_vram: modelHost.onGpu ? size : 0,
+    size_vram: vram,
+    context_length: facts.contextSize,
   };
 }
 

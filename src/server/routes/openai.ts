@@ -3,7 +3,13 @@ import type { ChatMessage, JsonSchema } from "../../backends/types.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { HttpError, openaiErrorBody, readJsonBody, sendJson } from "../http-io.js";
 import { runGeneration, type GenerationOutcome, type RequestSampling } from "../generation.js";
-import { disconnectSignal, ensureServedModel, failureStatus, type RouteHandler } from "../route-context.js";
+import {
+  disconnectSignal,
+  ensureServedModel,
+  failureStatus,
+  type RouteContext,
+  type RouteHandler,
+} from "../route-context.js";
 import { SseWriter } from "../sse.js";
 import { OpenAIChatRequestSchema, requireModelName, validate, type OpenAIChatRequest } from "../validation.js";
 
@@ -68,11 +74,19 @@ export const chatCompletions: RouteHandler = async (request, response, { modelHo
 
 /** `GET /v1/models`: the served model, as OpenAI lists models. */
 export const models: RouteHandler = async (_request, response, { modelHost }) => {
-  sendJson(response, 200, { object: "list", data: [modelObject(modelHost.name, modelHost.facts.modifiedAt)] });
+  sendJson(response, 200, { object: "list", data: [modelObject(modelHost)] });
 };
 
-function modelObject(name: string, modified: Date): Record<string, unknown> {
-  return { id: name, object: "model", created: Math.floor(modified.getTime() / 1000), owned_by: "builder" };
+/** OpenAI's model object, with vLLM's `max_model_len`: the window each request gets, for clients that read it. */
+function modelObject(modelHost: RouteContext["modelHost"]): Record<string, unknown> {
+  const created = Math.floor(modelHost.facts.modifiedAt.getTime() / 1000);
+  return {
+    id: modelHost.name,
+    object: "model",
+    created,
+    owned_by: "builder",
+    max_model_len: modelHost.facts.contextSize,
+  };
 }
 
 function usage(outcome: GenerationOutcome): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {

@@ -76,9 +76,12 @@ function benchConfig(backend: "embedded" | "ollama", target: string, workspace: 
     temperature: 0.2,
     seed: 7,
   };
-  if (backend === "embedded") return { ...base, backend, model: target, workspace, options };
+  // The demo's knowledge base lies outside the scratch workspace; without this the run refuses it.
+  const knowledgeAllowOutside = [...base.knowledgeAllowOutside, DEMO_PROJECT_DIR];
+  if (backend === "embedded") return { ...base, backend, model: target, workspace, knowledgeAllowOutside, options };
   return {
     ...base,
+    knowledgeAllowOutside,
     backend,
     model: "bench:latest",
     workspace,

@@ -12,10 +12,10 @@ import { type FileEdit } from "./edits.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
-import { runRules, type RuleFile } from "./rules.js";
+import type { RuleFile } from "./rules.js";
 import { ScratchCopy } from "./scratch.js";
 import { acceptanceAskingForTests, detectTestRunner, missingRunnerMessage, runTestFile } from "./tests.js";
-import { TsConfigProblem, TypeScriptProject } from "./ts-project.js";
+import type { TypeScriptProject } from "./ts-project.js";
 import { TypecheckRunner } from "./typecheck.js";
 import type { CheckResult } from "./types.js";
 
@@ -88,6 +88,8 @@ export class Verifier {
       let project: TypeScriptProject | undefined;
       let problem: string | undefined;
       if (existsSync(path.resolve(scratch.root, settings.tsconfig))) {
+        // The TypeScript compiler (a second of imports) loads only when a run verifies: --no-verify runs start without it.
+        const { TsConfigProblem, TypeScriptProject } = await import("./ts-project.js");
         try {
           project = TypeScriptProject.open(scratch.root, settings.tsconfig);
         } catch (error) {
@@ -128,6 +130,7 @@ export class Verifier {
     this.project?.setFiles(current);
     const { checks: enabled } = this.settings;
     const checks: CheckResult[] = [];
+    const { runRules } = await import("./rules.js");
     checks.push(
       enabled.typecheck ? this.runTypecheck(current, original) : skipped("typecheck", "off (verify.checks.typecheck)"),
     );

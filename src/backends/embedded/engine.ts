@@ -22,6 +22,7 @@ import type { ChatMessage, GenerateResult, JsonSchema, SamplingOptions, StopReas
 import { describeDevice, getLlamaRuntime } from "./llama-runtime.js";
 import { chooseThreads } from "./thread-calibration.js";
 import { SequencePool } from "./sequence-pool.js";
+import { deviceSelection } from "./device-selection.js";
 import { GrammarCache } from "./grammar-cache.js";
 import { MIN_CACHED_PREFIX_TOKENS, PrefixCache, type EngineIdentity } from "./prefix-cache.js";
 import { DraftWatch, SwitchablePromptLookup } from "./speculative.js";
@@ -122,7 +123,10 @@ export class EmbeddedEngine {
       }),
     );
     const prefixCache = options.prefixCache
-      ? new PrefixCache(options.prefixCache, await engineIdentity(modelPath, llama, model, context, threads))
+      ? new PrefixCache(
+          options.prefixCache,
+          await engineIdentity(modelPath, llama, model, context, threads, options.gpuIndex),
+        )
       : undefined;
     logger.debug(
       {
@@ -357,6 +361,7 @@ async function engineIdentity(
   model: LlamaModel,
   context: LlamaContext,
   threads: number,
+  gpuIndex: number | undefined,
 ): Promise<EngineIdentity> {
   const file = await stat(modelPath);
   const release = llama.llamaCppRelease;
@@ -368,6 +373,7 @@ async function engineIdentity(
     batchSize: context.batchSize,
     threads,
     gpu: String(llama.gpu),
+    devices: deviceSelection(gpuIndex),
     gpuLayers: model.gpuLayers,
     llamaCpp: `${release.repo}@${release.release}/${llama.buildType}`,
   };

@@ -131,7 +131,7 @@ export class ResidentBackend implements Backend {
     const started = performance.now();
     const dir = engineDir(this.config, this.env);
     ensurePrivateDir(dir);
-    const paths = enginePaths(dir, await engineId(modelPath, this.config));
+    const paths = enginePaths(dir, await engineId(modelPath, this.config, this.env));
     let connection = await this.tryOpen(paths);
     let loadMs = 0;
     if (!connection) {

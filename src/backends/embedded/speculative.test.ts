@@ -1,4 +1,4 @@
-import type { LlamaContextSequence } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
 import {
   ACCEPTANCE_SAMPLE,
@@ -56,13 +56,14 @@ describe("SwitchablePromptLookup (drafts from the prompt)", () => {
   });
 
   it("still drafts the prompt's continuation after a match longer than the bound, in a prompt that repeats itself", () => {
-    const line = Array.from({ length: 30 }, (_, i) => 1000 + i);
-    const prompt = [...Array.from({ length: 100 }, () => line).flat(), 7, 8, 9, 10];
+    const tokens = (values: number[]): Token[] => values as Token[];
+    const line = tokens(Array.from({ length: 30 }, (_, i) => 1000 + i));
+    const prompt = [...Array.from({ length: 100 }, () => line).flat(), ...tokens([7, 8, 9, 10])];
     const predictor = new SwitchablePromptLookup();
     predictor.updateInputTokens(prompt);
     predictor.reset({
       targetSequence: undefined as unknown as LlamaContextSequence,
-      stateTokens: [...line.slice(5), 7, 8],
+      stateTokens: [...line.slice(5), ...tokens([7, 8])],
       evaluateOptions: {},
     });
     expect(predictor.predictTokens()).toEqual([9, 10]);

@@ -24,6 +24,7 @@ export interface AnswerStepInput {
   logger: Logger;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
+  onRestart?: (reason: string) => void;
 }
 
 /** Sees each round's prompt count (before the budget can fail) and raw result, so usage sums over all rounds. */
@@ -70,6 +71,7 @@ export async function generateAnswer(
     sampling: samplingFor(config, maxTokens),
     signal: input.signal,
     onTextChunk: input.onTextChunk,
+    onRestart: input.onRestart,
   });
   observe.generated(result);
   refuseIncomplete(result, maxTokens);

@@ -50,6 +50,8 @@ export interface RunTaskOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
+  /** The streamed answer text so far is discarded: the answer starts again (a backend's `onRestart`). */
+  onRestart?: (reason: string) => void;
   /** Receives what went into the prompt and what was dropped (`--explain-context`), also when it does not fit. */
   onContext?: (explanation: ContextExplanation) => void;
 }
@@ -300,8 +302,8 @@ async function prepareRun(
 }
 
 /** What the caller gives every generation: its cancel signal and its answer-text listeners. */
-function streamOf(options: RunTaskOptions): Pick<AnswerStepInput, "signal" | "onTextChunk"> {
-  return { signal: options.signal, onTextChunk: options.onTextChunk };
+function streamOf(options: RunTaskOptions): Pick<AnswerStepInput, "signal" | "onTextChunk" | "onRestart"> {
+  return { signal: options.signal, onTextChunk: options.onTextChunk, onRestart: options.onRestart };
 }
 
 /** Starts the scratch copy for verification, made while the model loads and generates. */

@@ -12,6 +12,7 @@ import { getLogger } from "../../telemetry/logger.js";
 import { formatReport } from "../../telemetry/report.js";
 import { WorkspaceSandbox } from "../../workspace/sandbox.js";
 import { applySuggestion, saveSuggestion } from "../../workspace/suggestion-apply.js";
+import { AnswerStream } from "../answer-stream.js";
 import { printApplyResult } from "../print-apply.js";
 import { addModelFlags, collect, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
 
@@ -32,6 +33,7 @@ interface RunFlags extends ModelFlags {
   maxRepairs?: number;
   concurrency?: number;
   keepAlive?: string;
+  stream?: boolean;
 }
 
 /**
@@ -70,13 +72,16 @@ async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promis
   const task = await readTaskInput(taskFile, flags);
   const config = runConfig(flags);
   const explain = flags.explainContext;
+  const stream = flags.stream ? new AnswerStream() : undefined;
   try {
     // Loaded when a task runs, so that other commands start without the engine and the compiler.
     const { runTask } = await import("../../agent/run-task.js");
     const result = await runTask(task, {
       config,
       onContext: explain ? (e) => printExplanation(e, explain) : undefined,
-    });
+      onTextChunk: stream ? (text) => stream.chunk(text) : undefined,
+      onRestart: stream ? (reason) => stream.restart(reason) : undefined,
+    }).finally(() => stream?.end());
     const { verification } = result.suggestion;
     const failed = verification.verdict === "FAILED";
     // A FAILED suggestion is never written; --dry-run may still show its diff (it writes nothing).
@@ -165,6 +170,7 @@ function addRunOptions(command: Command): Command {
       "with several task files: how many run at the same time (default 1)",
       toInt("--concurrency"),
     )
+    .option("--stream", "print the answer's text on stderr as it is generated (a restarted answer is marked)")
     .option(
       "--keep-alive <duration>",
       "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)",
@@ -187,9 +193,9 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
   if (flags.objective !== undefined || flags.file !== undefined || flags.accept !== undefined) {
     throw new UsageError("Give tasks either as files or as flags (-m, -f, --accept), not both.");
   }
-  if (flags.apply || flags.dryRun || flags.explainContext) {
+  if (flags.apply || flags.dryRun || flags.explainContext || flags.stream) {
     throw new UsageError(
-      "--apply, --dry-run and --explain-context take one task at a time; run the task files one by one for those.",
+      "--apply, --dry-run, --explain-context and --stream take one task at a time; run the task files one by one for those.",
     );
   }
   const config = runConfig(flags);

@@ -25,9 +25,12 @@ afterAll(async () => {
   }
 });
 
-/** A workspace, a cache and an engine folder of its own (never the user's runtime folder). */
+/**
+ * A workspace, a cache and an engine folder of its own (never the user's runtime folder). The answer is
+ * bounded at 384 tokens, about the least a two-file bounded answer allows: the random model fills it.
+ */
 function setup(keepAlive = "60s"): { workspace: string; env: NodeJS.ProcessEnv; dir: string } {
-  const workspace = sampleWorkspace(model, { num_ctx: 4096, num_predict: 1024 });
+  const workspace = sampleWorkspace(model, { num_ctx: 4096, num_predict: 384 });
   writeFiles(workspace, { "knowledge/project-context.md": KNOWLEDGE });
   const cache = tempDir("builder-cache-");
   const dir = tempDir("be-");
@@ -161,7 +164,7 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     expect((await run(workspace, env)).code).toBe(0);
     const [pid] = enginePids(dir);
     let live = "";
-    const running = runCli(["run", "--no-bounded-answer", "--num-predict", "1500", "--stream"], {
+    const running = runCli(["run", "--stream"], {
       cwd: workspace,
       stdin: JSON.stringify(SAMPLE_TASK),
       env,
@@ -176,8 +179,7 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     }, "the engine to stream answer text");
     process.kill(pid ?? 0, "SIGKILL");
     const result = await running;
-    // Unbounded on a random model, the answer may run out of tokens: then it fails clearly (exit 4).
-    expect([0, 4], result.stderr).toContain(result.code);
+    expect(result.code, result.stderr).toBe(0);
     expect(fallbackLines(result.stderr)).toBe(1);
     expect(metricsOf(result)).toMatchObject({ engine: "in-process" });
     // The streamed text: what the engine sent before it died, one marker line, then the whole in-process answer.

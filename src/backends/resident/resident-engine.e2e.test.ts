@@ -27,10 +27,10 @@ afterAll(async () => {
 
 /**
  * A workspace, a cache and an engine folder of its own (never the user's runtime folder). The answer is
- * bounded at 384 tokens, about the least a two-file bounded answer allows: the random model fills it.
+ * bounded at 448 tokens, about the least a two-file bounded answer allows: the random model fills it.
  */
 function setup(keepAlive = "60s"): { workspace: string; env: NodeJS.ProcessEnv; dir: string } {
-  const workspace = sampleWorkspace(model, { num_ctx: 4096, num_predict: 384 });
+  const workspace = sampleWorkspace(model, { num_ctx: 4096, num_predict: 448 });
   writeFiles(workspace, { "knowledge/project-context.md": KNOWLEDGE });
   const cache = tempDir("builder-cache-");
   const dir = tempDir("be-");

@@ -68,12 +68,43 @@ export interface GenerateResult {
   metrics: GenerationMetrics;
 }
 
+/**
+ * Where the model's layers and memory are, as the engine or the server reports it. A field left out
+ * is one the source does not report; the report says so rather than guess.
+ */
+export interface AcceleratorUsage {
+  /** Who reports these figures ("llama.cpp", "Ollama /api/ps"), named in the report. */
+  source: string;
+  /** The GPUs the model runs on; empty: it runs on the CPU. */
+  gpuNames?: string[];
+  /** Layers offloaded to the GPU, out of the model's total. */
+  layers?: { onGpu: number; total: number };
+  /** Bytes of GPU memory the model takes (0: none). */
+  vramBytes?: number;
+  /** Bytes the loaded model takes in all (Ollama's `size`), to tell the share in VRAM. */
+  totalBytes?: number;
+}
+
+/** Who set the context window in effect: the engine that created it, the server that reports it, or only Builder's request. */
+export type ContextOrigin = "engine" | "server" | "requested";
+
 /** What a backend tells about itself after `prepare()`, for budgets and reports. */
 export interface BackendInfo {
   backend: BackendName;
   model: string;
-  /** Context window in tokens. */
+  /**
+   * Context window in tokens: the one in effect when the engine or server tells it (a server
+   * backend learns it after the first generation, when the server has loaded the model).
+   */
   contextSize: number;
+  /** Where `contextSize` comes from; undefined: Builder's own setting. */
+  contextOrigin?: ContextOrigin;
+  /** The num_ctx Builder asked for (config, flag or default), when it may differ from the one in effect. */
+  requestedContextSize?: number;
+  /** The window the server allows, when it tells one larger than the num_ctx Builder keeps to. */
+  serverContextSize?: number;
+  /** GPU name, layers and VRAM as reported; undefined: not reported at all. */
+  accelerator?: AcceleratorUsage;
   /** Human description of where the model runs ("CPU, 1 thread", "NVIDIA …", "ollama at http://…"). */
   device: string;
   /** Milliseconds spent loading the model in this process (0 for servers). */

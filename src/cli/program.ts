@@ -17,6 +17,8 @@ import { LOG_FORMATS } from "../telemetry/pretty-log.js";
 import { psCommand } from "./commands/ps.js";
 import { stopCommand } from "./commands/stop.js";
 import { VERSION } from "../version.js";
+import { setLoadProgressListener } from "../backends/embedded/load-progress.js";
+import { createLoadProgressBars, shouldDrawLoadProgress } from "./load-progress-bars.js";
 
 /** Builds the `builder` program with every command registered. */
 export function createProgram(): Command {
@@ -29,7 +31,9 @@ export function createProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     // A bad BUILDER_LOG_LEVEL / BUILDER_LOG_FORMAT is refused before any command logs a line.
-    .hook("preAction", (_program, action) => applyLogFormat(action.opts<{ logFormat?: string }>().logFormat));
+    .hook("preAction", (_program, action) =>
+      applyStderrSettings(action.opts<{ logFormat?: string; quiet?: boolean }>()),
+    );
   program.addCommand(runCommand());
   program.addCommand(demoCommand());
   program.addCommand(applyCommand());
@@ -66,16 +70,20 @@ function addLogFormatOption(parent: Command): void {
 }
 
 /**
- * Validates the logging variables and applies `--log-format`. The flag is passed on through
- * BUILDER_LOG_FORMAT so that every logger the command creates later (--log-level, --quiet) keeps it.
+ * Validates the logging variables, applies `--log-format`, and chooses whether model loads draw
+ * progress bars. The flag is passed on through BUILDER_LOG_FORMAT so that every logger the command
+ * creates later (--log-level, --quiet) keeps it.
  */
-function applyLogFormat(flag: string | undefined): void {
+function applyStderrSettings({ logFormat: flag, quiet }: { logFormat?: string; quiet?: boolean }): void {
   logLevelFromEnv(process.env);
   logFormatFromEnv(process.env);
   if (flag !== undefined) {
     process.env.BUILDER_LOG_FORMAT = flag;
     setLogger(createLogger());
   }
+  // The engine reports load progress to whoever listens; the CLI draws it on a terminal only (not with --quiet).
+  const draw = quiet !== true && shouldDrawLoadProgress(process.stderr, process.env);
+  setLoadProgressListener(draw ? createLoadProgressBars(process.stderr) : undefined);
 }
 
 /**

@@ -21,9 +21,13 @@ beforeAll(async () => {
   project = tempDir("builder-seed-");
   cpSync(SEED, project, { recursive: true });
   home = tempDir("builder-seed-home-");
-  // No GPU here: `builder serve` runs a synthesized model under the seed's model name, standing in for
-  // the seed's Ollama; its context (8192) is smaller than the 128000 the seed asks for.
-  serve = await startServe(await synthesizeTestModel(), ["--name", SEED_MODEL, "--num-ctx", "8192"], { HOME: home });
+  // `builder serve` runs a synthesized model under the seed's model name on the CPU (BUILDER_GPU=false,
+  // whatever this machine has), standing in for the seed's Ollama; its context (8192) is smaller than
+  // the 128000 the seed asks for.
+  serve = await startServe(await synthesizeTestModel(), ["--name", SEED_MODEL, "--num-ctx", "8192"], {
+    HOME: home,
+    BUILDER_GPU: "false",
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -79,7 +83,7 @@ describe("the seed's own setup, migrated with builder init", () => {
     ).toBe(true);
   });
 
-  it("run --report against builder serve reports what was measured, with Builder's own RSS labelled as such", async () => {
+  it("run --report against builder serve reports what was measured: the server's context, not the 128000 requested, no GPU, and Builder's own RSS labelled as such", async () => {
     const result = await runCli(["run", "tasks/create-contact.json", "--report", "--no-verify"], {
       cwd: project,
       env: env(),
@@ -92,6 +96,16 @@ describe("the seed's own setup, migrated with builder init", () => {
     expect(result.stderr).toMatch(/first token\s+[\d.]+ ms/);
     expect(result.stderr).toMatch(/latency\s+[\d.]+ ms total/);
     expect(result.stderr).toMatch(/Builder RSS\s+[\d.]+ MiB \(this process, not the model server\)/);
+    expect(result.stderr).toMatch(/context\s+8192 tokens \(server's; 128000 requested\)/);
+    expect(result.stderr).toMatch(/GPU\s+none \(CPU\)/);
+    expect(result.stderr).toMatch(/layers on GPU\s+none \(CPU\)/);
+    expect(result.stderr).toMatch(/VRAM used\s+none \(CPU\)/);
+    // The smaller window is said when it is learnt, not only in the report.
+    expect(
+      jsonLines(result.stderr).some((line) =>
+        /with a 8192-token context, not the 128000 requested/.test(String(line.msg)),
+      ),
+    ).toBe(true);
   });
 
   it("doctor with two cards and CUDA_VISIBLE_DEVICES=1 judges the 4090 alone and FAILs at 128K, naming the largest num_ctx", async () => {
@@ -111,6 +125,26 @@ describe("the seed's own setup, migrated with builder init", () => {
     expect(memory?.message).toContain("GPU 1: NVIDIA GeForce RTX 4090");
     expect(memory?.message).not.toContain("5090");
     expect(memory?.message).toContain(`The largest num_ctx that fits is ${memory?.details?.max_num_ctx ?? "?"}`);
+  });
+
+  it("doctor with both cards visible and no gpu_index judges them split by layers, as llama.cpp runs the model, naming both", async () => {
+    const model = writeHeaderOnlyGguf(QWEN_32B_Q5_K_M);
+    const bin = fakeNvidiaSmiBin();
+    const result = await runCli(["doctor", "--json", "--backend", "embedded", "--model", model, "--num-ctx", "32768"], {
+      cwd: tempDir("builder-seed-two-cards-"),
+      env: env({ PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}` }),
+    });
+    const report = JSON.parse(result.stdout) as {
+      checks: Array<{ id: string; message: string; details?: { overhead_bytes?: number; gpus?: string[] } }>;
+    };
+    const memory = report.checks.find((c) => c.id === "memory-fit");
+    expect(memory?.message).toContain("2 cards, layers split over them");
+    expect(memory?.message).toContain("(1.0 GiB on each of 2 cards)");
+    expect(memory?.details?.gpus).toEqual(["GPU 0: NVIDIA GeForce RTX 5090", "GPU 1: NVIDIA GeForce RTX 4090"]);
+    expect(memory?.details?.overhead_bytes).toBe(2 * 1024 ** 3);
+    expect(report.checks.find((c) => c.id === "gpu")?.message).toContain(
+      "Used: GPU 0 NVIDIA GeForce RTX 5090, GPU 1 NVIDIA GeForce RTX 4090 (layers split over them).",
+    );
   });
 
   it("builder modelfile --out keeps the hand-written Modelfile as a backup and writes gpu_layers 40 as num_gpu 40, never num_gpu 1", async () => {

@@ -8,7 +8,7 @@ import { findCachedModelPath, localModelProblem } from "../models/resolve-model.
 import { hasOllamaModel, type OllamaAdmin } from "../model-servers/ollama-admin.js";
 import { listOpenAiModels } from "../model-servers/openai-models.js";
 import type { CoreCount } from "../system/cpu-cores.js";
-import { usableGpus, type GpuDetection } from "../system/gpu.js";
+import { usableGpus, type GpuDetection, type GpuInfo } from "../system/gpu.js";
 import { isLocalUrl } from "../system/memory-budget.js";
 import type { DoctorCheck } from "./types.js";
 
@@ -28,64 +28,73 @@ export interface ModelProbe {
 /** Does the configured backend answer? */
 export async function probeBackend(config: BuilderConfig, ollama: OllamaAdmin): Promise<BackendProbe> {
   switch (config.backend) {
-    case "embedded": {
-      try {
-        const llama = await getLlamaRuntime(config.gpu, config.gpuIndex);
-        const compute = llama.gpu === false ? "CPU only" : `GPU via ${llama.gpu}`;
-        return {
-          check: {
-            id: "backend",
-            status: "ok",
-            message: `Embedded llama.cpp loads (${compute}, ${llama.cpuMathCores} math cores).`,
-            details: { gpu: llama.gpu },
-          },
-        };
-      } catch (error) {
-        return {
-          check: {
-            id: "backend",
-            status: "fail",
-            message: `The embedded llama.cpp engine does not load: ${(error as Error).message}`,
-            fix: 'Reinstall with `npm ci` (node-llama-cpp ships prebuilt binaries), or set "gpu": false in builder.config.json to use the CPU build.',
-          },
-        };
-      }
-    }
-    case "ollama": {
-      try {
-        const version = await ollama.version();
-        const models = await ollama.listModels();
-        return {
-          check: {
-            id: "backend",
-            status: "ok",
-            message: `Ollama ${version} answers at ${ollama.host} (${models.length} model${models.length === 1 ? "" : "s"} pulled).`,
-            details: { version },
-          },
-          served: models.map((m) => m.name),
-        };
-      } catch (error) {
-        return {
-          check: failFromError("backend", error, "Start Ollama (`ollama serve`) or fix ollama.host / OLLAMA_HOST."),
-        };
-      }
-    }
-    case "openai": {
-      try {
-        const apiKey = process.env[config.openai.apiKeyEnv];
-        const models = await listOpenAiModels(config.openai.baseUrl, apiKey);
-        return {
-          check: {
-            id: "backend",
-            status: "ok",
-            message: `The OpenAI-compatible server at ${config.openai.baseUrl} answers (${models.length} model${models.length === 1 ? "" : "s"}).`,
-          },
-          served: models,
-        };
-      } catch (error) {
-        return { check: failFromError("backend", error, "Start the server or fix openai.base_url / OPENAI_BASE_URL.") };
-      }
-    }
+    case "embedded":
+      return probeEmbeddedEngine(config);
+    case "ollama":
+      return probeOllama(ollama);
+    case "openai":
+      return probeOpenAi(config);
+  }
+}
+
+async function probeEmbeddedEngine(config: BuilderConfig): Promise<BackendProbe> {
+  try {
+    const llama = await getLlamaRuntime(config.gpu, config.gpuIndex);
+    const compute = llama.gpu === false ? "CPU only" : `GPU via ${llama.gpu}`;
+    return {
+      check: {
+        id: "backend",
+        status: "ok",
+        message: `Embedded llama.cpp loads (${compute}, ${llama.cpuMathCores} math cores).`,
+        details: { gpu: llama.gpu },
+      },
+    };
+  } catch (error) {
+    return {
+      check: {
+        id: "backend",
+        status: "fail",
+        message: `The embedded llama.cpp engine does not load: ${(error as Error).message}`,
+        fix: 'Reinstall with `npm ci` (node-llama-cpp ships prebuilt binaries), or set "gpu": false in builder.config.json to use the CPU build.',
+      },
+    };
+  }
+}
+
+async function probeOllama(ollama: OllamaAdmin): Promise<BackendProbe> {
+  try {
+    const version = await ollama.version();
+    const models = await ollama.listModels();
+    return {
+      check: {
+        id: "backend",
+        status: "ok",
+        message: `Ollama ${version} answers at ${ollama.host} (${models.length} model${models.length === 1 ? "" : "s"} pulled).`,
+        details: { version },
+      },
+      served: models.map((m) => m.name),
+    };
+  } catch (error) {
+    return {
+      check: failFromError("backend", error, "Start Ollama (`ollama serve`) or fix ollama.host / OLLAMA_HOST."),
+    };
+  }
+}
+
+async function probeOpenAi(config: BuilderConfig): Promise<BackendProbe> {
+  try {
+    const apiKey = process.env[config.openai.apiKeyEnv];
+    const models = await listOpenAiModels(config.openai.baseUrl, apiKey);
+    return {
+      check: {
+        id: "backend",
+        status: "ok",
+        message: `The OpenAI-compatible server at ${config.openai.baseUrl} answers (${models.length} model${models.length === 1 ? "" : "s"}).`,
+      },
+      served: models,
+    };
+  } catch (error) {
+    return { check: failFromError("backend", error, "Start the server or fix openai.base_url / OPENAI_BASE_URL.") };
   }
 }
 
@@ -122,6 +131,11 @@ export async function probeModel(
           },
         };
   }
+  return probeOllamaModel(ref, ollama);
+}
+
+/** Has Ollama pulled `ref`, and what does /api/show tell of its shape? */
+async function probeOllamaModel(ref: string, ollama: OllamaAdmin): Promise<ModelProbe> {
   const models = await ollama.listModels().catch(() => []);
   if (!hasOllamaModel(models, ref)) {
     return {
@@ -216,40 +230,7 @@ export function gpuCheck(
   detection: GpuDetection,
   env: NodeJS.ProcessEnv = process.env,
 ): DoctorCheck {
-  if (detection.found) {
-    const list = detection.gpus
-      .map(
-        (gpu) =>
-          `GPU ${gpu.index}: ${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`,
-      )
-      .join("; ");
-    const gpuIndex = config.backend === "embedded" ? config.gpuIndex : undefined;
-    const used = usableGpus(detection.gpus, env, gpuIndex);
-    const selectors = [
-      env.CUDA_VISIBLE_DEVICES !== undefined ? `CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES}` : "",
-      gpuIndex !== undefined ? `gpu_index ${gpuIndex}` : "",
-    ]
-      .filter(Boolean)
-      .join(", ");
-    const usedText =
-      selectors === ""
-        ? ""
-        : used.length > 0
-          ? ` Used (${selectors}): ${used.map((gpu) => `GPU ${gpu.index} ${gpu.name}`).join(", ")}.`
-          : ` None is used (${selectors}).`;
-    const status = selectors !== "" && used.length === 0 ? "warn" : "ok";
-    return {
-      id: "gpu",
-      status,
-      message: `NVIDIA GPU${detection.gpus.length > 1 ? "s" : ""}: ${list}.${usedText}`,
-      ...(status === "warn"
-        ? {
-            fix: "Name a GPU that exists: CUDA_VISIBLE_DEVICES takes nvidia-smi's indices or UUIDs, gpu_index counts the visible GPUs from 0.",
-          }
-        : {}),
-      details: { gpus: detection.gpus, used: used.map((gpu) => gpu.index) },
-    };
-  }
+  if (detection.found) return detectedGpusCheck(config, detection.gpus, env);
   const remote =
     config.backend !== "embedded" &&
     !isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
@@ -271,6 +252,45 @@ export function gpuCheck(
     status: "warn",
     message: `No NVIDIA GPU found (${detection.reason}); the model runs on the CPU (Apple Silicon uses Metal, which this check does not see).`,
     fix: "On a CUDA machine install the NVIDIA driver (nvidia-smi must work). On the CPU prefer small quantized models (builder models --recommend).",
+  };
+}
+
+/** The cards nvidia-smi lists, and which of them the model uses (CUDA_VISIBLE_DEVICES, gpu_index). */
+function detectedGpusCheck(config: BuilderConfig, gpus: GpuInfo[], env: NodeJS.ProcessEnv): DoctorCheck {
+  const list = gpus
+    .map(
+      (gpu) =>
+        `GPU ${gpu.index}: ${gpu.name} (driver ${gpu.driverVersion}, ${formatBytes(gpu.freeBytes)} free of ${formatBytes(gpu.totalBytes)})`,
+    )
+    .join("; ");
+  const gpuIndex = config.backend === "embedded" ? config.gpuIndex : undefined;
+  const used = usableGpus(gpus, env, gpuIndex);
+  const selectors = [
+    env.CUDA_VISIBLE_DEVICES !== undefined ? `CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES}` : "",
+    gpuIndex !== undefined ? `gpu_index ${gpuIndex}` : "",
+  ]
+    .filter(Boolean)
+    .join(", ");
+  const names = used.map((gpu) => `GPU ${gpu.index} ${gpu.name}`).join(", ");
+  // Several cards for the embedded engine: llama.cpp splits the layers over them (its default split mode).
+  const split = config.backend === "embedded" && used.length > 1 ? " (layers split over them)" : "";
+  const usedText =
+    selectors === ""
+      ? split && ` Used: ${names}${split}.`
+      : used.length > 0
+        ? ` Used (${selectors}): ${names}${split}.`
+        : ` None is used (${selectors}).`;
+  const status = selectors !== "" && used.length === 0 ? "warn" : "ok";
+  return {
+    id: "gpu",
+    status,
+    message: `NVIDIA GPU${gpus.length > 1 ? "s" : ""}: ${list}.${usedText}`,
+    ...(status === "warn"
+      ? {
+          fix: "Name a GPU that exists: CUDA_VISIBLE_DEVICES takes nvidia-smi's indices or UUIDs, gpu_index counts the visible GPUs from 0.",
+        }
+      : {}),
+    details: { gpus, used: used.map((gpu) => gpu.index) },
   };
 }
 

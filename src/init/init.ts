@@ -52,52 +52,19 @@ export async function planInit(dir: string): Promise<InitPlan> {
   const config: Record<string, unknown> = {};
   const options: Record<string, unknown> = {};
   const plan: InitPlan = { config, target: path.join(root, CONFIG_FILE_NAME), sources: [], mapped: [], dropped: [] };
-
-  const rcPath = path.join(root, ".ollamarc");
-  if (existsSync(rcPath)) {
-    plan.sources.push(".ollamarc");
-    const legacy = parseOllamarc(await readFile(rcPath, "utf8"), ".ollamarc");
-    for (const [key, value] of Object.entries(legacy.options)) {
-      options[key] = value;
-      plan.mapped.push(`.ollamarc: ${key} → options.${key}`);
-    }
-    if (legacy.gpuIndex !== undefined) {
-      config.gpu_index = legacy.gpuIndex;
-      plan.mapped.push(`.ollamarc: gpu / num_gpu → gpu_index ${legacy.gpuIndex}`);
-    }
-    if (legacy.model) config.model = legacy.model;
-    if (legacy.host) config.ollama = { host: legacy.host };
-    plan.dropped.push(...legacy.warnings.filter((w) => !/read as GPU number/.test(w)));
-  }
-
-  for (const relative of AGENT_CONFIG_PATHS) {
-    const file = path.join(root, relative);
-    if (!existsSync(file)) continue;
-    const raw: unknown = JSON.parse(await readFile(file, "utf8"));
-    if (!isAgentSystemConfig(raw)) continue;
-    plan.sources.push(relative);
-    const mapping = fromAgentSystemConfig(raw, relative);
-    const { options: agentOptions, ...rest } = mapping.config;
-    Object.assign(config, rest);
-    Object.assign(options, agentOptions as Record<string, unknown> | undefined);
-    plan.mapped.push(...mapping.mapped.map((line) => `${relative}: ${line}`));
-    plan.dropped.push(...mapping.dropped.map((line) => `${relative}: ${line}`));
-    break;
-  }
-
+  await mapOllamarc(root, config, options, plan);
+  await mapAgentConfig(root, config, options, plan);
   const modelfile = path.join(root, "Modelfile");
   if (existsSync(modelfile)) {
     plan.sources.push("Modelfile");
     mapModelfile(await readFile(modelfile, "utf8"), config, options, plan);
   }
-
   const knowledge = discoverKnowledge(root).map((file) => path.relative(root, file).split(path.sep).join("/"));
   if (knowledge.length > 0) {
     config.knowledge = knowledge;
     plan.sources.push(...knowledge);
     plan.mapped.push(...knowledge.map((file) => `${file} → knowledge`));
   }
-
   if (Object.keys(options).length > 0) config.options = options;
   if (plan.sources.length === 0) {
     throw new ConfigError(
@@ -113,6 +80,53 @@ export async function planInit(dir: string): Promise<InitPlan> {
     );
   }
   return plan;
+}
+
+/** The folder's `.ollamarc`, the lowest layer: its options, its GPU number, model and host. */
+async function mapOllamarc(
+  root: string,
+  config: Record<string, unknown>,
+  options: Record<string, unknown>,
+  plan: InitPlan,
+): Promise<void> {
+  const rcPath = path.join(root, ".ollamarc");
+  if (!existsSync(rcPath)) return;
+  plan.sources.push(".ollamarc");
+  const legacy = parseOllamarc(await readFile(rcPath, "utf8"), ".ollamarc");
+  for (const [key, value] of Object.entries(legacy.options)) {
+    options[key] = value;
+    plan.mapped.push(`.ollamarc: ${key} → options.${key}`);
+  }
+  if (legacy.gpuIndex !== undefined) {
+    config.gpu_index = legacy.gpuIndex;
+    plan.mapped.push(`.ollamarc: gpu / num_gpu → gpu_index ${legacy.gpuIndex}`);
+  }
+  if (legacy.model) config.model = legacy.model;
+  if (legacy.host) config.ollama = { host: legacy.host };
+  plan.dropped.push(...legacy.warnings.filter((w) => !/read as GPU number/.test(w)));
+}
+
+/** The first agent-system `config.json` with a builder role, above the `.ollamarc`. */
+async function mapAgentConfig(
+  root: string,
+  config: Record<string, unknown>,
+  options: Record<string, unknown>,
+  plan: InitPlan,
+): Promise<void> {
+  for (const relative of AGENT_CONFIG_PATHS) {
+    const file = path.join(root, relative);
+    if (!existsSync(file)) continue;
+    const raw: unknown = JSON.parse(await readFile(file, "utf8"));
+    if (!isAgentSystemConfig(raw)) continue;
+    plan.sources.push(relative);
+    const mapping = fromAgentSystemConfig(raw, relative);
+    const { options: agentOptions, ...rest } = mapping.config;
+    Object.assign(config, rest);
+    Object.assign(options, agentOptions as Record<string, unknown> | undefined);
+    plan.mapped.push(...mapping.mapped.map((line) => `${relative}: ${line}`));
+    plan.dropped.push(...mapping.dropped.map((line) => `${relative}: ${line}`));
+    return;
+  }
 }
 
 function mapModelfile(

@@ -48,6 +48,17 @@ describe("Ollama admin client against an HTTP server answering Ollama's API", ()
     expect(details.quantization).toBe("Q4_K_M");
   });
 
+  it("finds a model whatever the case of its name, as Ollama does", () => {
+    const models = [
+      { name: "qwen2.5-coder:32b-instruct-q5_K_M", sizeBytes: 1 },
+      { name: "Library/Mixed", sizeBytes: 1 },
+    ];
+    expect(hasOllamaModel(models, "qwen2.5-coder:32b-instruct-q5_k_m")).toBe(true);
+    expect(hasOllamaModel(models, "Qwen2.5-Coder:32B-Instruct-Q5_K_M")).toBe(true);
+    expect(hasOllamaModel(models, "library/mixed:LATEST")).toBe(true);
+    expect(hasOllamaModel(models, "qwen2.5-coder:32b-instruct-q4_k_m")).toBe(false);
+  });
+
   it("sends create requests and reports the server's status", async () => {
     const admin = new OllamaAdmin(server.url);
     expect(

@@ -125,15 +125,18 @@ function hasBlankedHeadCounts(modelInfo: Record<string, unknown>): boolean {
   );
 }
 
-/** True when `name` is among the tags, treating a missing tag as `:latest`. */
+/**
+ * True when `name` is among the tags, treating a missing tag as `:latest`. Ollama resolves model
+ * names case-insensitively (`Qwen2.5-Coder:7B` runs `qwen2.5-coder:7b`), so the match does too.
+ */
 export function hasOllamaModel(models: readonly OllamaModelSummary[], name: string): boolean {
-  const wanted = withTag(name);
-  return models.some((model) => withTag(model.name) === wanted);
+  const wanted = normalModelName(name);
+  return models.some((model) => normalModelName(model.name) === wanted);
 }
 
-function withTag(name: string): string {
+function normalModelName(name: string): string {
   const lastSegment = name.split("/").pop() ?? name;
-  return lastSegment.includes(":") ? name : `${name}:latest`;
+  return (lastSegment.includes(":") ? name : `${name}:latest`).toLowerCase();
 }
 
 function toBackendError(error: unknown, what: string, host: string, timeoutMs: number): BackendError {

@@ -49,6 +49,15 @@ export interface ModelShape {
  */
 export const DEFAULT_OVERHEAD_BYTES = 1 * GIB;
 
+/**
+ * The margin for a model split by layers over `cards` GPUs (llama.cpp's default split mode, which
+ * node-llama-cpp keeps): each card holds its own CUDA context and compute buffers, so each needs
+ * the margin, not the cards once together.
+ */
+export function marginForCards(cards: number): number {
+  return DEFAULT_OVERHEAD_BYTES * Math.max(1, cards);
+}
+
 /** Contexts that fit are rounded down to a multiple of this. */
 export const CONTEXT_STEP = 256;
 

@@ -6,7 +6,7 @@ import type { GpuDetection } from "../system/gpu.js";
 import { memoryBudget, type MemoryBudget } from "../system/memory-budget.js";
 import { BUILT_IN_CATALOG_AS_OF, mergeCatalog } from "./catalog.js";
 import { listLocalModels } from "./local-models.js";
-import { estimateFit, type KvCacheType } from "./memory-estimate.js";
+import { estimateFit, marginForCards, type KvCacheType } from "./memory-estimate.js";
 import { factsFromOllamaModelInfo, type ModelFacts } from "./model-shape.js";
 import { recommendModels, type Recommendation } from "./recommend.js";
 
@@ -107,6 +107,7 @@ function fitFor(
     numCtx,
     cacheType,
     availableBytes: memory.bytes,
+    overheadBytes: marginForCards(memory.gpus?.length ?? 1),
     gpuLayers: memory.kind === "gpu" ? config.options.gpu_layers : undefined,
   });
   return {
@@ -141,6 +142,6 @@ export function recommendForConfig(
     num_ctx: numCtx,
     kv_cache_type: cacheType,
     catalog_as_of: BUILT_IN_CATALOG_AS_OF,
-    recommendations: memory ? recommendModels(catalog, memory.bytes, numCtx, cacheType) : [],
+    recommendations: memory ? recommendModels(catalog, memory.bytes, numCtx, cacheType, memory.gpus?.length ?? 1) : [],
   };
 }

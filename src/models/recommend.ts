@@ -1,5 +1,5 @@
 import type { CatalogEntry } from "../config/schema.js";
-import { estimateFit, type KvCacheType } from "./memory-estimate.js";
+import { estimateFit, marginForCards, type KvCacheType } from "./memory-estimate.js";
 
 /** One catalog model at the best quantization that fits (or its smallest, when none does). */
 export interface Recommendation {
@@ -32,6 +32,8 @@ export function recommendModels(
   availableBytes: number,
   numCtx: number,
   cacheType: KvCacheType = "f16",
+  /** The GPUs the memory is split over (each needs its own margin); 1 for one card or RAM. */
+  cards = 1,
 ): Recommendation[] {
   const fitting: Recommendation[] = [];
   const tooBig: Recommendation[] = [];
@@ -52,6 +54,7 @@ export function recommendModels(
         numCtx: context,
         cacheType,
         availableBytes,
+        overheadBytes: marginForCards(cards),
       });
       const recommendation: Recommendation = {
         name: entry.name,

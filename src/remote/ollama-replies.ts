@@ -56,3 +56,21 @@ export const OllamaVersionSchema = z.looseObject({ version: z.string() });
 
 /** `POST /api/create` (and pull, push): each status line, the last one `success`. */
 export const OllamaStatusSchema = z.looseObject({ status: z.string() });
+
+/**
+ * `GET /api/ps`: the loaded models. `size_vram` is left out by older servers when the model is wholly
+ * in system memory; `context_length` (the window the model was loaded with) only newer ones send
+ * (ProcessModelResponse in ollama/ollama api/types.go).
+ */
+export const OllamaPsSchema = z.looseObject({
+  models: z.array(
+    z.looseObject({
+      name: z.string().optional(),
+      model: z.string().optional(),
+      size: count.optional(),
+      size_vram: count.optional(),
+      context_length: z.number().int().positive().optional(),
+    }),
+  ),
+});
+export type OllamaPs = z.infer<typeof OllamaPsSchema>;

@@ -49,3 +49,11 @@ export const ErrorBodySchema = z.looseObject({
   error: z.union([z.string(), z.looseObject({ message: z.string().optional() })]).optional(),
   message: z.string().optional(),
 });
+
+/**
+ * llama.cpp's server `GET /props`: `default_generation_settings.n_ctx` is the context each slot has
+ * (tools/server/README.md). Other servers have no such route.
+ */
+export const LlamaCppPropsSchema = z.looseObject({
+  default_generation_settings: z.looseObject({ n_ctx: z.number().int().positive().optional() }).optional(),
+});

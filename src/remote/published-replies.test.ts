@@ -110,6 +110,26 @@ describe("clients against a server that answers with the documented replies", ()
     });
   });
 
+  it("OllamaBackend reads the documented /api/ps after the generation: the context the server loaded, and its VRAM", async () => {
+    server = await scriptedServer((req, res) => {
+      res.writeHead(200, { "content-type": req.path === "/api/chat" ? "application/x-ndjson" : "application/json" });
+      const replies: Record<string, string> = {
+        "/api/chat": ollamaApi.CHAT_STREAM.join("\n") + "\n",
+        "/api/ps": ollamaApi.PS_WITH_CONTEXT,
+      };
+      res.end(replies[req.path] ?? ollamaApi.SHOW);
+    });
+    const backend = new OllamaBackend(config("ollama", server.url, "gemma3"));
+    expect(await backend.prepare()).toMatchObject({ contextSize: 8192, contextOrigin: "requested" });
+    await backend.generate(request);
+    expect(await backend.prepare()).toMatchObject({
+      contextSize: 4096,
+      contextOrigin: "server",
+      requestedContextSize: 8192,
+      accelerator: { source: "Ollama /api/ps", vramBytes: 5333539264, totalBytes: 6591830464 },
+    });
+  });
+
   it("OllamaBackend fails a chat line that is JSON but not Ollama's shape (BACKEND_ERROR), not silently", async () => {
     server = await scriptedServer((req, res) => {
       res.writeHead(200, { "content-type": req.path === "/api/chat" ? "application/x-ndjson" : "application/json" });

@@ -80,9 +80,16 @@ export class ModelHost {
     return this.engine ? (await this.engine).model.size : 0;
   }
 
-  /** Whether llama.cpp runs on a GPU (then the model's memory is reported as VRAM). */
-  get onGpu(): boolean {
-    return this.options.config.gpu !== false && this.facts.gpu;
+  /**
+   * Bytes of GPU memory the loaded model takes, as the engine measured it (0 on the CPU or when
+   * unloaded). A GPU whose memory llama.cpp cannot read counts the whole model when layers are offloaded.
+   */
+  async vramBytes(): Promise<number> {
+    if (!this.engine) return 0;
+    const engine = await this.engine;
+    const { vramBytes, layers } = engine.accelerator;
+    if (vramBytes !== undefined) return vramBytes;
+    return layers && layers.onGpu > 0 ? engine.model.size : 0;
   }
 
   /** Holds the engine for one request, loading the model first when it was unloaded. */

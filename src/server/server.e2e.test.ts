@@ -44,6 +44,11 @@ describe("builder serve speaks Ollama's API (driven by the official ollama clien
     const running = await ollama.ps();
     expect(running.models[0]?.name).toBe("tiny:test");
     expect(new Date(running.models[0].expires_at).getTime()).toBeGreaterThan(Date.now());
+    // As Ollama's ProcessModelResponse: the window loaded, and the part of `size` in VRAM.
+    const raw = running.models[0] as unknown as Record<string, number>;
+    expect(raw.context_length).toBe(4096);
+    expect(raw.size_vram).toBeGreaterThanOrEqual(0);
+    expect(raw.size_vram).toBeLessThanOrEqual(raw.size);
   });
 
   it("streams a chat answer constrained by a JSON schema, ending with Ollama's counters in nanoseconds", async () => {

@@ -15,8 +15,11 @@ export interface MemoryBudget {
 
 /**
  * The memory the configured model will use: the GPUs it can see (`CUDA_VISIBLE_DEVICES`, narrowed to
- * one card by `gpu_index`; several visible cards together, since llama.cpp and Ollama split layers
- * across them), or RAM without a usable GPU. Undefined when the model runs on a remote server.
+ * one card by `gpu_index`), or RAM without a usable GPU. Several visible cards count together, as
+ * the engines use them: llama.cpp splits layers over every visible card by default (split mode
+ * `layer`; node-llama-cpp 3.21 keeps llama.cpp's default model parameters and has no device option),
+ * and Ollama spreads a model over several cards when one does not hold it. Undefined when the model
+ * runs on a remote server.
  */
 export function memoryBudget(
   config: BuilderConfig,
@@ -42,7 +45,9 @@ export function memoryBudget(
 /** Names each card the estimate is against, with its nvidia-smi number. */
 function gpuLabel(gpus: readonly GpuInfo[]): string {
   const cards = gpus.map((gpu) => `GPU ${gpu.index}: ${gpu.name} (${formatBytes(gpu.totalBytes)})`).join(" + ");
-  return gpus.length === 1 ? `GPU memory of ${cards}` : `GPU memory of ${gpus.length} cards split: ${cards}`;
+  return gpus.length === 1
+    ? `GPU memory of ${cards}`
+    : `GPU memory of ${gpus.length} cards, layers split over them: ${cards}`;
 }
 
 /** True for URLs on this machine (where the local GPU is the server's GPU). */

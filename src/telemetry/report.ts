@@ -1,43 +1,137 @@
-import type { BackendInfo } from "../backends/types.js";
+import type { AcceleratorUsage, BackendInfo } from "../backends/types.js";
 import type { RunMetrics } from "./metrics.js";
+
+/** One labelled line of the report. */
+type ReportRow = [label: string, value: string];
 
 /** The human verification block `--report` prints on stderr. */
 export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined, verdict: string): string {
-  const memory = process.memoryUsage();
-  const rows: Array<[string, string]> = [
+  const rows: ReportRow[] = [
     ["task", metrics.task_id],
     ["result", metrics.success ? `suggestion produced, verdict ${verdict}` : `FAILED (${metrics.error ?? "unknown"})`],
     ["backend", metrics.backend],
     ["model", metrics.model || "(none)"],
     ["device", info?.device ?? "(not started)"],
-    ["context", info ? `${info.contextSize} tokens` : "-"],
+    ...acceleratorRows(info),
+    contextRow(info),
+    ...timingRows(metrics),
+    ...memoryRows(metrics, info),
+    ...verificationRows(metrics),
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
+  return ["── Builder verification report ──", ...lines, ""].join("\n");
+}
+
+function timingRows(metrics: RunMetrics): ReportRow[] {
+  return [
     ["load", `${metrics.load_ms} ms`],
     ["prompt", `${metrics.prompt_tokens} tokens${metrics.prompt_ms !== null ? ` in ${metrics.prompt_ms} ms` : ""}`],
     ["first token", metrics.time_to_first_token_ms !== null ? `${metrics.time_to_first_token_ms} ms` : "-"],
     ["generated", `${metrics.generated_tokens} tokens`],
     ["speed", metrics.tokens_per_sec !== null ? `${metrics.tokens_per_sec} tokens/s (generation only)` : "-"],
     ["latency", `${metrics.total_ms} ms total`],
-    ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as Array<[string, string]>) : []),
+  ];
+}
+
+function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportRow[] {
+  const rss = process.memoryUsage().rss;
+  return [
+    ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as ReportRow[]) : []),
     // Builder's own process: with a server backend the model's memory is the server's, not this.
     [
       "Builder RSS",
-      `${mib(memory.rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`,
+      `${mib(rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`,
     ],
   ];
-  if (metrics.check_ms) {
-    rows.push(["repairs", `${metrics.repair_rounds ?? 0} round(s)`]);
-    rows.push([
-      "checks",
-      Object.entries(metrics.check_ms)
-        .map(([name, ms]) => `${name} ${ms} ms`)
-        .join(", ") + ` (verification ${metrics.verify_ms ?? 0} ms in all)`,
-    ]);
-  }
-  const width = Math.max(...rows.map(([label]) => label.length));
-  const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
-  return ["── Builder verification report ──", ...lines, ""].join("\n");
+}
+
+function verificationRows(metrics: RunMetrics): ReportRow[] {
+  if (!metrics.check_ms) return [];
+  const checks = Object.entries(metrics.check_ms)
+    .map(([name, ms]) => `${name} ${ms} ms`)
+    .join(", ");
+  return [
+    ["repairs", `${metrics.repair_rounds ?? 0} round(s)`],
+    ["checks", `${checks} (verification ${metrics.verify_ms ?? 0} ms in all)`],
+  ];
 }
 
 function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
+}
+
+const CPU = "none (CPU)";
+
+/**
+ * The context row: the window in effect and who set it, beside the one Builder asked for when they
+ * differ ("4096 tokens (server's; 128000 requested)"), so a server's smaller window is never hidden.
+ */
+function contextRow(info: BackendInfo | undefined): ReportRow {
+  if (!info) return ["context", "-"];
+  const tokens = `${info.contextSize} tokens`;
+  const requested = info.requestedContextSize;
+  const differs = requested !== undefined && requested !== info.contextSize;
+  switch (info.contextOrigin) {
+    case "server":
+      return ["context", `${tokens} (server's${differs ? `; ${requested} requested` : ", as requested"})`];
+    case "engine":
+      return ["context", `${tokens} (llama.cpp's context${differs ? `; ${requested} requested` : ""})`];
+    case "requested":
+      return info.serverContextSize !== undefined
+        ? ["context", `${tokens} (requested; the server allows ${info.serverContextSize})`]
+        : ["context", `${tokens} (requested; the server does not report the context in effect)`];
+    default:
+      return ["context", tokens];
+  }
+}
+
+/** The GPU, layers and VRAM rows, from what the engine or server reported; "not reported" where it did not. */
+function acceleratorRows(info: BackendInfo | undefined): ReportRow[] {
+  if (!info) return [];
+  const usage = info.accelerator;
+  if (!usage) {
+    const missing = `not reported by ${info.backend === "embedded" ? "the engine" : "the server"}`;
+    return [
+      ["GPU", missing],
+      ["layers on GPU", missing],
+      ["VRAM used", missing],
+    ];
+  }
+  return [
+    ["GPU", gpuText(usage)],
+    ["layers on GPU", layersText(usage)],
+    ["VRAM used", vramText(usage)],
+  ];
+}
+
+/** True when the source says the model is wholly on the CPU. */
+function onCpu(usage: AcceleratorUsage): boolean {
+  return usage.gpuNames?.length === 0 || usage.vramBytes === 0 || usage.layers?.onGpu === 0;
+}
+
+function gpuText(usage: AcceleratorUsage): string {
+  if (onCpu(usage)) return CPU;
+  if (usage.gpuNames) return usage.gpuNames.join(", ");
+  return `not reported by ${usage.source}`;
+}
+
+function layersText(usage: AcceleratorUsage): string {
+  if (usage.layers) return `${usage.layers.onGpu} / ${usage.layers.total}${usage.layers.onGpu === 0 ? " (CPU)" : ""}`;
+  if (onCpu(usage)) return CPU;
+  return `not reported by ${usage.source}`;
+}
+
+function vramText(usage: AcceleratorUsage): string {
+  if (onCpu(usage)) return CPU;
+  if (usage.vramBytes === undefined) return `not reported by ${usage.source}`;
+  const share =
+    usage.totalBytes !== undefined && usage.totalBytes > 0
+      ? `, ${Math.round((usage.vramBytes / usage.totalBytes) * 100)}% of the model's ${gib(usage.totalBytes)} GiB`
+      : "";
+  return `${gib(usage.vramBytes)} GiB${share} (${usage.source})`;
+}
+
+function gib(bytes: number): string {
+  return (bytes / 1024 ** 3).toFixed(1);
 }

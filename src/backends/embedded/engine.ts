@@ -3,6 +3,7 @@ import path from "node:path";
 import {
   LlamaChat,
   type ChatHistoryItem,
+  type LLamaChatGenerateResponseOptions,
   type GbnfJsonSchema,
   type Llama,
   type LlamaContext,
@@ -18,7 +19,16 @@ import { GenerationError, ModelError } from "../../errors/errors.js";
 import { assertGgufHeaderBounded } from "../../models/gguf-header-check.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
 import { getLogger } from "../../telemetry/logger.js";
-import type { ChatMessage, GenerateResult, JsonSchema, SamplingOptions, StopReason } from "../types.js";
+import type {
+  AcceleratorUsage,
+  ChatMessage,
+  GenerateResult,
+  JsonSchema,
+  SamplingOptions,
+  StopReason,
+} from "../types.js";
+import { measureAccelerator, vramInUse } from "./accelerator.js";
+import { loadProgressListener, type LoadProgressListener } from "./load-progress.js";
 import { describeDevice, getLlamaRuntime } from "./llama-runtime.js";
 import { chooseThreads } from "./thread-calibration.js";
 import { SequencePool } from "./sequence-pool.js";
@@ -39,6 +49,8 @@ export interface EmbeddedEngineOptions {
   sequences?: number;
   /** Where measured thread counts are cached. Default: next to the model cache. */
   calibrationFile?: string;
+  /** Told how far loading and thread calibration got; default: the one the process set (setLoadProgressListener). */
+  progress?: LoadProgressListener;
   /** The on-disk prefix cache (folder and size cap); undefined = off. */
   prefixCache?: { dir: string; maxBytes: number };
   /** Prompt-lookup speculative decoding on every sequence. Default false. */
@@ -67,10 +79,9 @@ export class EmbeddedEngine {
     readonly context: LlamaContext,
     readonly modelPath: string,
     readonly threads: number,
-    /** Milliseconds to load the runtime, the model and the context (thread calibration not included). */
-    readonly loadMs: number,
-    /** Milliseconds spent measuring thread counts (0 when cached or configured). */
-    readonly calibrationMs: number,
+    private readonly timing: { loadMs: number; calibrationMs: number },
+    /** Where the model runs: GPU names, layers offloaded, VRAM the load took (node-llama-cpp's own state). */
+    readonly accelerator: AcceleratorUsage,
     private readonly pool: SequencePool,
     private readonly predictors: WeakMap<LlamaContextSequence, SwitchablePromptLookup>,
     private readonly prefixCache: PrefixCache | undefined,
@@ -78,80 +89,65 @@ export class EmbeddedEngine {
 
   /** Resolves (downloads if needed) and loads the model, picks threads, creates the context. */
   static async load(options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
-    const logger = getLogger();
+    const progress = options.progress ?? loadProgressListener();
+    try {
+      return await EmbeddedEngine.loadReporting(options, progress);
+    } finally {
+      progress?.onDone?.();
+    }
+  }
+
+  private static async loadReporting(
+    options: EmbeddedEngineOptions,
+    progress: LoadProgressListener | undefined,
+  ): Promise<EmbeddedEngine> {
     const modelPath = await resolveModelPath(options.model, { cacheDir: options.modelCacheDir });
     const started = performance.now();
     // loadModel parses the header with a reader that trusts its counts; an impossible one would hang it.
     await assertGgufHeaderBounded(modelPath);
     const llama = await getLlamaRuntime(options.gpu, options.gpuIndex);
-    const model = await loadModelFile(llama, modelPath, options.options);
+    const vramBefore = await vramInUse(llama);
+    const model = await loadModelFile(llama, modelPath, options.options, progress);
     const modelLoadMs = performance.now() - started;
-
-    let threads = options.options.num_thread;
-    let calibrationMs = 0;
-    if (threads === undefined) {
-      const calibrationStart = performance.now();
-      const calibrationFile =
-        options.calibrationFile ?? path.join(path.dirname(options.modelCacheDir), "thread-calibration.json");
-      threads = (await chooseThreads(llama, model, modelPath, calibrationFile)).threads;
-      calibrationMs = performance.now() - calibrationStart;
-    }
-
+    const { threads, calibrationMs } = await pickThreads(llama, model, modelPath, options, progress);
     const contextStart = performance.now();
-    const contextSize = options.options.num_ctx ?? defaultContextSize(model.trainContextSize);
     const sequences = options.sequences ?? 1;
-    let context: LlamaContext;
-    try {
-      context = await model.createContext({ contextSize, threads, batchSize: options.options.num_batch, sequences });
-    } catch (error) {
-      await model.dispose();
-      throw new ModelError(
-        "MODEL_LOAD_FAILED",
-        `llama.cpp could not create a ${contextSize}-token context: ${(error as Error).message}. Lower options.num_ctx or gpu_layers.`,
-        { num_ctx: contextSize },
-        { cause: error },
-      );
-    }
+    const context = await createContext(model, options.options, threads, sequences);
     const loadMs = modelLoadMs + (performance.now() - contextStart);
-    const predictors = new WeakMap<LlamaContextSequence, SwitchablePromptLookup>();
-    const pool = new SequencePool(
-      Array.from({ length: sequences }, () => {
-        const predictor = options.speculative ? new SwitchablePromptLookup() : undefined;
-        const sequence = context.getSequence({ tokenPredictor: predictor });
-        if (predictor) predictors.set(sequence, predictor);
-        return sequence;
-      }),
-    );
+    const { pool, predictors } = createSequences(context, sequences, options.speculative === true);
     const prefixCache = options.prefixCache
       ? new PrefixCache(
           options.prefixCache,
           await engineIdentity(modelPath, llama, model, context, threads, options.gpuIndex),
         )
       : undefined;
-    logger.debug(
-      {
-        modelPath,
-        loadMs: Math.round(loadMs),
-        threads,
-        contextSize,
-        sequences,
-        speculative: options.speculative === true,
-        prefix_cache: options.prefixCache?.dir,
-      },
-      "embedded engine loaded",
-    );
+    const accelerator = await measureAccelerator(llama, model, vramBefore);
+    const loaded = { modelPath, loadMs: Math.round(loadMs), threads, contextSize: context.contextSize, sequences };
+    const extras = { speculative: options.speculative === true, prefix_cache: options.prefixCache?.dir, accelerator };
+    getLogger().debug({ ...loaded, ...extras }, "embedded engine loaded");
+    const timing = { loadMs, calibrationMs };
     return new EmbeddedEngine(
       llama,
       model,
       context,
       modelPath,
       threads,
-      loadMs,
-      calibrationMs,
+      timing,
+      accelerator,
       pool,
       predictors,
       prefixCache,
     );
+  }
+
+  /** Milliseconds to load the runtime, the model and the context (thread calibration not included). */
+  get loadMs(): number {
+    return this.timing.loadMs;
+  }
+
+  /** Milliseconds spent measuring thread counts (0 when cached or configured). */
+  get calibrationMs(): number {
+    return this.timing.calibrationMs;
   }
 
   /** Context window per sequence, in tokens. */
@@ -199,73 +195,55 @@ export class EmbeddedEngine {
   async generate(messages: ChatMessage[], options: EngineGenerateOptions): Promise<GenerateResult> {
     const history = toHistory(messages);
     const promptTokenList = this.tokenizeHistory(history);
-    const promptTokens = promptTokenList.length;
     return this.pool.use(
-      async (sequence) => {
-        const chat = this.chatFor(sequence);
-        const { sampling } = options;
-        const started = performance.now();
-        const cachedPrefixTokens = await this.warmPrefix(chat, sequence, messages, promptTokenList);
-        const drafts = new DraftWatch(sequence, this.predictors.get(sequence));
-        let firstTokenAt: number | undefined;
-        let lastTokenAt = 0;
-        let generatedTokens = 0;
-        let response;
-        try {
-          response = await chat.generateResponse(history, {
-            grammar: options.grammar,
-            maxTokens: sampling.maxTokens,
-            temperature: sampling.temperature,
-            topK: sampling.topK,
-            topP: sampling.topP,
-            seed: sampling.seed,
-            repeatPenalty:
-              sampling.repeatPenalty && sampling.repeatPenalty !== 1 ? { penalty: sampling.repeatPenalty } : false,
-            signal: options.signal,
-            stopOnAbortSignal: true,
-            onToken: (tokens) => {
-              lastTokenAt = performance.now();
-              firstTokenAt ??= lastTokenAt;
-              generatedTokens += tokens.length;
-              drafts.check();
-            },
-            onTextChunk: options.onTextChunk,
-          });
-        } catch (error) {
-          if (options.signal?.aborted) {
-            return {
-              text: "",
-              stopReason: "abort",
-              metrics: { promptTokens, generatedTokens, generationMs: 0, cachedPrefixTokens },
-            };
-          }
-          throw new GenerationError(
-            `llama.cpp failed while generating: ${(error as Error).message}.`,
-            {},
-            { cause: error },
-          );
-        }
-        const ttft = firstTokenAt !== undefined ? firstTokenAt - started : undefined;
-        return {
-          text: response.response,
-          stopReason: toStopReason(response.metadata.stopReason),
-          metrics: {
-            promptTokens,
-            promptMs: ttft,
-            timeToFirstTokenMs: ttft,
-            generatedTokens,
-            // First to last token: the speed of generation itself; what follows the last token is in total_ms.
-            generationMs: firstTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0,
-            cachedPrefixTokens,
-            ...(this.predictors.has(sequence)
-              ? { draftTokens: { ...drafts.counts(), switchedOff: drafts.switchedOff } }
-              : {}),
-          },
-        };
-        // A resident engine's sequence that still holds this prompt's prefix is the one to reuse.
-      },
+      (sequence) => this.generateOn(sequence, messages, history, promptTokenList, options),
+      // A resident engine's sequence that still holds this prompt's prefix is the one to reuse.
       (sequence) => sequence.compareContextTokens(promptTokenList).firstDifferentIndex,
     );
+  }
+
+  private async generateOn(
+    sequence: LlamaContextSequence,
+    messages: ChatMessage[],
+    history: ChatHistoryItem[],
+    prompt: Token[],
+    options: EngineGenerateOptions,
+  ): Promise<GenerateResult> {
+    const chat = this.chatFor(sequence);
+    const started = performance.now();
+    const cachedPrefixTokens = await this.warmPrefix(chat, sequence, messages, prompt);
+    const drafts = new DraftWatch(sequence, this.predictors.get(sequence));
+    const clock = new TokenClock();
+    let response;
+    try {
+      response = await chat.generateResponse(history, {
+        ...responseOptions(options),
+        onToken: (tokens) => {
+          clock.tick(tokens.length);
+          drafts.check();
+        },
+      });
+    } catch (error) {
+      if (!options.signal?.aborted)
+        throw new GenerationError(
+          `llama.cpp failed while generating: ${(error as Error).message}.`,
+          {},
+          { cause: error },
+        );
+      const metrics = { promptTokens: prompt.length, generatedTokens: clock.generated, generationMs: 0 };
+      return { text: "", stopReason: "abort", metrics: { ...metrics, cachedPrefixTokens } };
+    }
+    return {
+      text: response.response,
+      stopReason: toStopReason(response.metadata.stopReason),
+      metrics: {
+        ...clock.metrics(started, prompt.length),
+        cachedPrefixTokens,
+        ...(this.predictors.has(sequence)
+          ? { draftTokens: { ...drafts.counts(), switchedOff: drafts.switchedOff } }
+          : {}),
+      },
+    };
   }
 
   /**
@@ -318,14 +296,77 @@ export class EmbeddedEngine {
   }
 }
 
+/** The configured thread count, else the measured one (cached per machine and model). */
+async function pickThreads(
+  llama: Llama,
+  model: LlamaModel,
+  modelPath: string,
+  options: EmbeddedEngineOptions,
+  progress: LoadProgressListener | undefined,
+): Promise<{ threads: number; calibrationMs: number }> {
+  const configured = options.options.num_thread;
+  if (configured !== undefined) return { threads: configured, calibrationMs: 0 };
+  const started = performance.now();
+  const calibrationFile =
+    options.calibrationFile ?? path.join(path.dirname(options.modelCacheDir), "thread-calibration.json");
+  const onStep = progress?.onCalibration ? progress.onCalibration.bind(progress) : undefined;
+  const { threads } = await chooseThreads(llama, model, modelPath, calibrationFile, onStep);
+  return { threads, calibrationMs: performance.now() - started };
+}
+
+/** The context at num_ctx (or the default window); a failure frees the model and says what to lower. */
+async function createContext(
+  model: LlamaModel,
+  options: GenerationOptions,
+  threads: number,
+  sequences: number,
+): Promise<LlamaContext> {
+  const contextSize = options.num_ctx ?? defaultContextSize(model.trainContextSize);
+  try {
+    return await model.createContext({ contextSize, threads, batchSize: options.num_batch, sequences });
+  } catch (error) {
+    await model.dispose();
+    throw new ModelError(
+      "MODEL_LOAD_FAILED",
+      `llama.cpp could not create a ${contextSize}-token context: ${(error as Error).message}. Lower options.num_ctx or gpu_layers.`,
+      { num_ctx: contextSize },
+      { cause: error },
+    );
+  }
+}
+
+/** One sequence per parallel run, each with its own prompt-lookup predictor when speculative decoding is on. */
+function createSequences(
+  context: LlamaContext,
+  sequences: number,
+  speculative: boolean,
+): { pool: SequencePool; predictors: WeakMap<LlamaContextSequence, SwitchablePromptLookup> } {
+  const predictors = new WeakMap<LlamaContextSequence, SwitchablePromptLookup>();
+  const pool = new SequencePool(
+    Array.from({ length: sequences }, () => {
+      const predictor = speculative ? new SwitchablePromptLookup() : undefined;
+      const sequence = context.getSequence({ tokenPredictor: predictor });
+      if (predictor) predictors.set(sequence, predictor);
+      return sequence;
+    }),
+  );
+  return { pool, predictors };
+}
+
 /** Loads the GGUF file with llama.cpp; a failure becomes a MODEL_LOAD_FAILED {@link ModelError}. */
-async function loadModelFile(llama: Llama, modelPath: string, options: GenerationOptions): Promise<LlamaModel> {
+async function loadModelFile(
+  llama: Llama,
+  modelPath: string,
+  options: GenerationOptions,
+  progress?: LoadProgressListener,
+): Promise<LlamaModel> {
   try {
     return await llama.loadModel({
       modelPath,
       gpuLayers: options.gpu_layers ?? "auto",
       useMmap: options.use_mmap,
       useMlock: options.use_mlock,
+      onLoadProgress: progress?.onModelLoad ? (fraction) => progress.onModelLoad?.(fraction) : undefined,
     });
   } catch (error) {
     throw new ModelError(
@@ -334,6 +375,49 @@ async function loadModelFile(llama: Llama, modelPath: string, options: Generatio
       { model: modelPath },
       { cause: error },
     );
+  }
+}
+
+/** node-llama-cpp's generation options for Builder's sampling, grammar and abort signal. */
+function responseOptions(options: EngineGenerateOptions): LLamaChatGenerateResponseOptions<undefined> {
+  const { sampling } = options;
+  return {
+    grammar: options.grammar,
+    maxTokens: sampling.maxTokens,
+    temperature: sampling.temperature,
+    topK: sampling.topK,
+    topP: sampling.topP,
+    seed: sampling.seed,
+    repeatPenalty: sampling.repeatPenalty && sampling.repeatPenalty !== 1 ? { penalty: sampling.repeatPenalty } : false,
+    signal: options.signal,
+    stopOnAbortSignal: true,
+    onTextChunk: options.onTextChunk,
+  };
+}
+
+/** When the first and the last answer token came, and how many there were. */
+class TokenClock {
+  generated = 0;
+  private firstAt: number | undefined;
+  private lastAt = 0;
+
+  tick(tokens: number): void {
+    this.lastAt = performance.now();
+    this.firstAt ??= this.lastAt;
+    this.generated += tokens;
+  }
+
+  /** The generation's counters; `started` is when the request began (before the prompt was evaluated). */
+  metrics(started: number, promptTokens: number): GenerateResult["metrics"] {
+    const ttft = this.firstAt !== undefined ? this.firstAt - started : undefined;
+    return {
+      promptTokens,
+      promptMs: ttft,
+      timeToFirstTokenMs: ttft,
+      generatedTokens: this.generated,
+      // First to last token: the speed of generation itself; what follows the last token is in total_ms.
+      generationMs: this.firstAt !== undefined ? this.lastAt - this.firstAt : 0,
+    };
   }
 }
 

@@ -54,13 +54,15 @@ export async function measureThreads(model: LlamaModel, threads: number, batchSi
 
 /**
  * Picks the thread count for this machine and model by measurement, cached in `cacheFile` per
- * machine, model file and GPU setting so that only the first run pays for it.
+ * machine, model file and GPU setting so that only the first run pays for it. `onStep` is told
+ * `done` of `total` candidates measured, when there is anything to measure.
  */
 export async function chooseThreads(
   llama: Llama,
   model: LlamaModel,
   modelPath: string,
   cacheFile: string,
+  onStep?: (done: number, total: number) => void,
 ): Promise<ThreadCalibration> {
   const key = calibrationKey(llama, modelPath);
   const cache = readCache(cacheFile);
@@ -77,9 +79,13 @@ export async function chooseThreads(
   }
   logger.info({ candidates }, "measuring the best thread count for this machine and model (once)");
   // A first untimed pass pages the weights in, so the first candidate is not penalised.
+  onStep?.(0, candidates.length);
   await measureThreads(model, candidates[0]);
   const tokensPerSecond: Record<string, number> = {};
-  for (const threads of candidates) tokensPerSecond[String(threads)] = await measureThreads(model, threads);
+  for (const [index, threads] of candidates.entries()) {
+    tokensPerSecond[String(threads)] = await measureThreads(model, threads);
+    onStep?.(index + 1, candidates.length);
+  }
   const best = candidates.reduce((a, b) => (tokensPerSecond[String(b)] > tokensPerSecond[String(a)] ? b : a));
   const calibration: ThreadCalibration = { threads: best, tokensPerSecond, measuredAt: new Date().toISOString() };
   logger.info({ threads: best, tokensPerSecond }, "thread calibration done");

@@ -11,6 +11,7 @@ import type { FailureContext } from "../remote/failures.js";
 import { checkReply, guardedFetch, retryRefused } from "../../remote/http.js";
 import {
   OllamaChatChunkSchema,
+  OllamaPsSchema,
   OllamaShowSchema,
   type OllamaChatChunk,
   type OllamaShow,
@@ -18,6 +19,7 @@ import {
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
 import { ollamaFailure, ollamaStartHint } from "./ollama-errors.js";
 import { ollamaOptions } from "./request-options.js";
+import { runningModelState, type RunningModelState } from "./running-model.js";
 
 /** Options for {@link OllamaBackend}. */
 export interface OllamaBackendOptions {
@@ -99,11 +101,40 @@ export class OllamaBackend extends RemoteBackend {
       );
     const metrics = finalMetrics(final, estimate, started, firstTokenAt);
     ensureServerCountsFit(metrics.promptTokens, metrics.generatedTokens, info.contextSize, this.serverName);
+    await this.readRunningState(info);
     return { text, stopReason: final.done_reason === "length" ? "length" : "stop", metrics };
   }
 
   private get serverName(): string {
     return `Ollama at ${this.host}`;
+  }
+
+  /**
+   * After a generation (the server has loaded the model by then), reads `/api/ps` into `info`: the
+   * memory split for the report, and the context the server actually loaded, which replaces the
+   * requested one. Best effort: a server without `/api/ps` leaves `info` as it was.
+   */
+  private async readRunningState(info: BackendInfo): Promise<void> {
+    let state: RunningModelState | undefined;
+    try {
+      const client = new Ollama({
+        host: this.host,
+        fetch: guardedFetch({ timeoutMs: this.config.ollama.timeouts.connectMs }),
+      });
+      state = runningModelState(checkReply(OllamaPsSchema, await client.ps()), info.model);
+    } catch (error) {
+      getLogger().debug({ host: this.host, err: (error as Error).message }, "GET /api/ps failed; the report says so");
+    }
+    if (!state) return;
+    info.accelerator = state.accelerator;
+    if (state.contextLength === undefined) return;
+    if (info.contextOrigin !== "server" && state.contextLength < (info.requestedContextSize ?? 0))
+      getLogger().warn(
+        { host: this.host, context_length: state.contextLength, num_ctx: info.requestedContextSize },
+        `${this.serverName} runs ${info.model} with a ${state.contextLength}-token context, not the ${info.requestedContextSize} requested; later prompts are fitted to ${state.contextLength}.`,
+      );
+    info.contextSize = state.contextLength;
+    info.contextOrigin = "server";
   }
 
   /** Checks that the server answers and has the model, and reads what it tells about it. */
@@ -133,7 +164,15 @@ export class OllamaBackend extends RemoteBackend {
     }
     const contextSize = this.config.options.num_ctx ?? defaultContextSize(show);
     getLogger().debug({ host: this.host, model, contextSize }, "ollama model ready");
-    return { backend: "ollama", model, contextSize, device: `${this.serverName}${describeModel(show)}`, loadMs: 0 };
+    return {
+      backend: "ollama",
+      model,
+      contextSize,
+      contextOrigin: "requested",
+      requestedContextSize: contextSize,
+      device: `${this.serverName}${describeModel(show)}`,
+      loadMs: 0,
+    };
   }
 
   private client(signal: AbortSignal): Ollama {

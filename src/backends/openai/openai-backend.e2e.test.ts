@@ -48,10 +48,15 @@ describe("builder run --backend openai against builder serve", () => {
         "tiny:test",
         "--edits",
         "whole",
+        "--num-ctx",
+        "8192",
+        "--report",
       ],
       { cwd: workspace, env: env() },
     );
     expect(result.stderr).not.toMatch(/"level":"error"/);
+    // builder serve tells its window as vLLM does (max_model_len): the one in effect, not the 8192 asked for.
+    expect(result.stderr).toMatch(/context\s+4096 tokens \(server's; 8192 requested\)/);
     expect(result.code).toBe(0);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
     expect(suggestion.verification.produced_by).toEqual({ backend: "openai", model: "tiny:test" });
@@ -79,7 +84,11 @@ describe("OpenAIBackend against a scripted server", () => {
     server = undefined;
   });
 
-  function config(url: string, model: string | undefined = "coder"): BuilderConfig {
+  function config(
+    url: string,
+    model: string | undefined = "coder",
+    options: Record<string, number> = {},
+  ): BuilderConfig {
     const dir = tempDir("builder-openai-");
     writeFileSync(
       path.join(dir, "builder.config.json"),
@@ -93,6 +102,7 @@ describe("OpenAIBackend against a scripted server", () => {
           load_timeout_ms: 2000,
           idle_timeout_ms: 2000,
         },
+        options,
       }),
     );
     return loadConfig({ cwd: dir, env: { HOME: dir } });
@@ -149,6 +159,41 @@ describe("OpenAIBackend against a scripted server", () => {
     } finally {
       delete process.env.BUILDER_TEST_KEY;
     }
+  });
+
+  it("takes the context in effect from llama.cpp's /props, not the larger num_ctx requested", async () => {
+    server = await scriptedServer((req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      if (req.path === "/props")
+        res.end(JSON.stringify({ default_generation_settings: { n_ctx: 4096 }, total_slots: 1 }));
+      else res.end(JSON.stringify({ data: [{ id: "coder", meta: { n_ctx_train: 32768 } }] }));
+    });
+    const backend = new OpenAIBackend(config(server.url, "coder", { num_ctx: 128000 }));
+    expect(await backend.prepare()).toMatchObject({
+      contextSize: 4096,
+      contextOrigin: "server",
+      requestedContextSize: 128000,
+    });
+  });
+
+  it("keeps a smaller num_ctx within vLLM's max_model_len, and says the num_ctx is only requested where the server tells nothing", async () => {
+    server = await scriptedServer((req, res) => {
+      if (req.path === "/props") {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ data: [{ id: "coder", max_model_len: 32768 }, { id: "other" }] }));
+    });
+    expect(await new OpenAIBackend(config(server.url, "coder", { num_ctx: 8192 })).prepare()).toMatchObject({
+      contextSize: 8192,
+      contextOrigin: "requested",
+      serverContextSize: 32768,
+    });
+    expect(await new OpenAIBackend(config(server.url, "other", { num_ctx: 8192 })).prepare()).toMatchObject({
+      contextSize: 8192,
+      contextOrigin: "requested",
+    });
   });
 
   it("sends a GBNF grammar as llama.cpp's `grammar` field, without response_format, when the answer format is text", async () => {

@@ -17,6 +17,7 @@ import {
 import { TruncatedStreamError } from "../../remote/stream-errors.js";
 import { StreamWatchdog } from "../remote/stream-watchdog.js";
 import { explainHttpError, OpenAIHttpError, readHttpError } from "./openai-errors.js";
+import { contextInfo, readServerContext } from "./server-context.js";
 import { readSseData } from "./sse.js";
 
 /** Options for {@link OpenAIBackend}. */
@@ -159,8 +160,12 @@ export class OpenAIBackend extends RemoteBackend {
         { endpoint: this.baseUrl, model, served: models.map((m) => m.id) },
         `${this.serverName} does not list model "${model}"; trying it anyway`,
       );
-    const contextSize = this.config.options.num_ctx ?? served?.max_model_len ?? DEFAULT_NUM_CTX;
-    return { backend: "openai", model, contextSize, device: this.serverName, loadMs: 0 };
+    const serverContext = await readServerContext(this.baseUrl.replace(/\/v1$/, ""), served, {
+      headers: this.headers(),
+      signal: AbortSignal.timeout(this.config.openai.timeouts.connectMs),
+    });
+    const context = contextInfo(serverContext, this.config.options.num_ctx, DEFAULT_NUM_CTX);
+    return { backend: "openai", model, ...context, device: this.serverName, loadMs: 0 };
   }
 
   private chooseModel(models: Array<{ id: string }> | undefined): string {

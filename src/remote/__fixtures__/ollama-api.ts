@@ -69,3 +69,45 @@ export const SHOW = JSON.stringify({
 
 /** "Create a new model": the first and the last status lines. */
 export const CREATE_STATUS = [`{"status":"reading model metadata"}`, `{"status":"success"}`];
+
+/**
+ * "List Running Models" (`GET /api/ps`) as docs/api.md at the commit above publishes it: wholly in
+ * VRAM (`size_vram` equal to `size`), and no `context_length` (that server version did not send it).
+ */
+export const PS = JSON.stringify({
+  models: [
+    {
+      name: "mistral:latest",
+      model: "mistral:latest",
+      size: 5137025024,
+      digest: "2ae6f6dd7a3dd734790bbbf58b8909a606e0e7e97e94b7604e0aa7ae4490e6d8",
+      details: { parent_model: "", format: "gguf", family: "llama", families: ["llama"], parameter_size: "7.2B", quantization_level: "Q4_0" },
+      expires_at: "2024-06-04T14:38:31.83753-07:00",
+      size_vram: 5137025024,
+    },
+  ],
+});
+
+/**
+ * `GET /api/ps` as the current reference (https://docs.ollama.com/api/ps) publishes it: a model partly
+ * in VRAM, with the context it was loaded with (`context_length`, ProcessModelResponse in api/types.go).
+ */
+export const PS_WITH_CONTEXT = JSON.stringify({
+  models: [
+    {
+      name: "gemma3",
+      model: "gemma3",
+      size: 6591830464,
+      digest: "a2af6cc3eb7fa8be8504abaf9b04e88f17a119ec3f04a3addf55f92841195f5a",
+      details: { parent_model: "", format: "gguf", family: "gemma3", families: ["gemma3"], parameter_size: "4.3B", quantization_level: "Q4_K_M" },
+      expires_at: "2025-10-17T16:47:07.93355-07:00",
+      size_vram: 5333539264,
+      context_length: 4096,
+    },
+  ],
+});
+
+/** `GET /api/ps` of a model wholly in system memory, from an older server that leaves `size_vram` out then (the note in docs/api.md's first "List Running Models"). */
+export const PS_CPU_ONLY = JSON.stringify({
+  models: [{ name: "mistral:latest", model: "mistral:latest", size: 5137025024, expires_at: "2024-06-04T14:38:31.83753-07:00" }],
+});

@@ -51,9 +51,14 @@ export const ps: RouteHandler = async (_request, response, { host }) => {
   sendJson(response, 200, { models: host.loaded ? [await runningModel(host)] : [] });
 };
 
+/**
+ * Ollama's ProcessModelResponse: `size` the model's memory, `size_vram` the part of it on the GPU
+ * (what llama.cpp's VRAM grew by while loading; 0 on the CPU), `context_length` the window loaded.
+ */
 async function runningModel(host: ModelHost): Promise<Record<string, unknown>> {
   const { facts } = host;
-  const size = await host.memoryBytes();
+  const vram = await host.vramBytes();
+  const size = Math.max(await host.memoryBytes(), vram);
   return {
     name: facts.name,
     model: facts.name,
@@ -61,7 +66,8 @@ async function runningModel(host: ModelHost): Promise<Record<string, unknown>> {
     digest: facts.digest,
     details: facts.details,
     expires_at: (host.expiresAt ?? new Date()).toISOString(),
-    size_vram: host.onGpu ? size : 0,
+    size_vram: vram,
+    context_length: facts.contextSize,
   };
 }
 

@@ -3,7 +3,13 @@ import type { ChatMessage, JsonSchema } from "../../backends/types.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { HttpError, openaiErrorBody, readJsonBody, sendJson } from "../http-io.js";
 import { runGeneration, type GenerationOutcome, type RequestSampling } from "../generation.js";
-import { disconnectSignal, ensureServedModel, failureStatus, type RouteHandler } from "../route-context.js";
+import {
+  disconnectSignal,
+  ensureServedModel,
+  failureStatus,
+  type RouteContext,
+  type RouteHandler,
+} from "../route-context.js";
 import { SseWriter } from "../sse.js";
 import { OpenAIChatRequestSchema, requireModelName, validate, type OpenAIChatRequest } from "../validation.js";
 
@@ -68,11 +74,13 @@ export const chatCompletions: RouteHandler = async (request, response, { host })
 
 /** `GET /v1/models`: the served model, as OpenAI lists models. */
 export const models: RouteHandler = async (_request, response, { host }) => {
-  sendJson(response, 200, { object: "list", data: [modelObject(host.name, host.facts.modifiedAt)] });
+  sendJson(response, 200, { object: "list", data: [modelObject(host)] });
 };
 
-function modelObject(name: string, modified: Date): Record<string, unknown> {
-  return { id: name, object: "model", created: Math.floor(modified.getTime() / 1000), owned_by: "builder" };
+/** OpenAI's model object, with vLLM's `max_model_len`: the window each request gets, for clients that read it. */
+function modelObject(host: RouteContext["host"]): Record<string, unknown> {
+  const created = Math.floor(host.facts.modifiedAt.getTime() / 1000);
+  return { id: host.name, object: "model", created, owned_by: "builder", max_model_len: host.facts.contextSize };
 }
 
 function usage(outcome: GenerationOutcome): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {

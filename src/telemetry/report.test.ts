@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { runningModelState } from "../backends/ollama/running-model.js";
+import type { BackendInfo } from "../backends/types.js";
+import { PS_CPU_ONLY, PS_WITH_CONTEXT } from "../remote/__fixtures__/ollama-api.js";
+import { parseReply } from "../remote/http.js";
+import { OllamaPsSchema } from "../remote/ollama-replies.js";
+import type { RunMetrics } from "./metrics.js";
+import { formatReport } from "./report.js";
+
+const metrics: RunMetrics = {
+  event: "run",
+  run_id: "r1",
+  timestamp: "2026-01-01T00:00:00.000Z",
+  task_id: "t1",
+  backend: "ollama",
+  model: "gemma3",
+  load_ms: 0,
+  prompt_tokens: 900,
+  prompt_ms: 120,
+  time_to_first_token_ms: 150,
+  generated_tokens: 200,
+  tokens_per_sec: 40,
+  total_ms: 5200,
+  success: true,
+  error: null,
+};
+
+/** What the ollama backend knows after a generation: the /api/ps entry of `model` read into the info. */
+const ollamaInfo = (fixture: string, model: string, requested: number): BackendInfo => {
+  const state = runningModelState(parseReply(OllamaPsSchema, fixture), model);
+  return {
+    backend: "ollama",
+    model,
+    contextSize: state?.contextLength ?? requested,
+    contextOrigin: state?.contextLength !== undefined ? "server" : "requested",
+    requestedContextSize: requested,
+    accelerator: state?.accelerator,
+    device: "Ollama at http://127.0.0.1:11434",
+    loadMs: 0,
+  };
+};
+
+/** The value of one row of the report. */
+function row(report: string, label: string): string | undefined {
+  const line = report.split("\n").find((l) => l.trimStart().startsWith(`${label}  `));
+  return line?.slice(line.indexOf(label) + label.length).trim();
+}
+
+describe("the --report verification block", () => {
+  it("shows the server's context beside the one requested, and the VRAM share from /api/ps", () => {
+    const report = formatReport(metrics, ollamaInfo(PS_WITH_CONTEXT, "gemma3:latest", 128000), "UNVERIFIED");
+    expect(row(report, "context")).toBe("4096 tokens (server's; 128000 requested)");
+    expect(row(report, "VRAM used")).toBe("5.0 GiB, 81% of the model's 6.1 GiB (Ollama /api/ps)");
+    // Ollama's /api/ps names no GPU and counts no layers: said, not made up.
+    expect(row(report, "GPU")).toBe("not reported by Ollama /api/ps");
+    expect(row(report, "layers on GPU")).toBe("not reported by Ollama /api/ps");
+  });
+
+  it("says none (CPU) for a model wholly in system memory", () => {
+    const report = formatReport(metrics, ollamaInfo(PS_CPU_ONLY, "mistral", 8192), "UNVERIFIED");
+    expect(row(report, "GPU")).toBe("none (CPU)");
+    expect(row(report, "layers on GPU")).toBe("none (CPU)");
+    expect(row(report, "VRAM used")).toBe("none (CPU)");
+    expect(row(report, "context")).toBe("8192 tokens (requested; the server does not report the context in effect)");
+  });
+
+  it("shows the embedded engine's GPU, layers and measured VRAM", () => {
+    const info: BackendInfo = {
+      backend: "embedded",
+      model: "/models/qwen.gguf",
+      contextSize: 8192,
+      contextOrigin: "engine",
+      requestedContextSize: 8192,
+      accelerator: {
+        source: "llama.cpp, measured",
+        gpuNames: ["NVIDIA GeForce RTX 4090"],
+        layers: { onGpu: 28, total: 29 },
+        vramBytes: 6 * 1024 ** 3,
+      },
+      device: "GPU (cuda)",
+      loadMs: 900,
+    };
+    const report = formatReport({ ...metrics, backend: "embedded" }, info, "VERIFIED");
+    expect(row(report, "GPU")).toBe("NVIDIA GeForce RTX 4090");
+    expect(row(report, "layers on GPU")).toBe("28 / 29");
+    expect(row(report, "VRAM used")).toBe("6.0 GiB (llama.cpp, measured)");
+    expect(row(report, "context")).toBe("8192 tokens (llama.cpp's context)");
+  });
+
+  it("says when a server reports nothing about its GPU", () => {
+    const info: BackendInfo = { backend: "openai", model: "m", contextSize: 8192, device: "server", loadMs: 0 };
+    const report = formatReport({ ...metrics, backend: "openai" }, info, "UNVERIFIED");
+    expect(row(report, "GPU")).toBe("not reported by the server");
+    expect(row(report, "VRAM used")).toBe("not reported by the server");
+  });
+});

@@ -5,7 +5,8 @@ import { WorkspaceEscapeError } from "../errors/errors.js";
 import type { BuilderTask, ModelAnswer, Verification } from "../task/schema.js";
 import { round } from "../format/numbers.js";
 import { detectTestConvention, editsForAnswer, testPathFor } from "../verify/edits.js";
-import { knowledgeForbids, toVerificationChecks, type VerificationReport, type Verifier } from "../verify/verify.js";
+import { activeRules, rulePromise } from "../verify/active-rules.js";
+import { toVerificationChecks, type VerificationReport, type Verifier } from "../verify/verify.js";
 import type { VerifySettings } from "../config/verify-settings.js";
 import type { RepairOutcome } from "./repair.js";
 
@@ -18,17 +19,8 @@ export function verificationSection(
 ): ContextSection {
   const checks: string[] = [];
   if (settings.checks.typecheck) checks.push(`it must typecheck with the workspace's ${settings.tsconfig}`);
-  if (settings.checks.rules) {
-    const rules: string[] = [];
-    if (settings.rules["no-any"] === true) rules.push("no `any`");
-    if (settings.rules["explicit-return-types"] === true) rules.push("explicit return types on functions and methods");
-    if (settings.rules["loc-max"] === true)
-      rules.push(`at most ${task.constraints.loc_max} changed lines (tests not counted)`);
-    const consoleRule = settings.rules["no-console-log"];
-    if (consoleRule === true || (consoleRule === "auto" && knowledgeForbids("no-console-log", knowledge)))
-      rules.push("no console.log");
-    if (rules.length > 0) checks.push(`rules: ${rules.join(", ")}`);
-  }
+  const rules = [...activeRules(settings, knowledge)].map((rule) => rulePromise(rule, task.constraints.loc_max));
+  if (rules.length > 0) checks.push(`rules: ${rules.join(", ")}`);
   if (settings.checks.tests) {
     const file = task.files[0];
     const where =

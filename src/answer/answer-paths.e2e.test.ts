@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli } from "../test-support/cli.js";
+import { isolatedEnv, runSampleTask } from "../test-support/e2e.js";
 import { sampleWorkspace, tempDir } from "../test-support/fixtures.js";
 import {
   ollamaDone,
@@ -40,23 +40,10 @@ describe("an answer's paths must be the task's files, whatever the server sends"
       server = await serverAnswering(foreign);
       const workspace = sampleWorkspace("unused.gguf");
       const home = tempDir("builder-home-");
-      const result = await runCli(
-        [
-          "run",
-          "tasks/create-contact.json",
-          "--backend",
-          "ollama",
-          "--host",
-          server.url,
-          "--model",
-          "m:latest",
-          "--apply",
-        ],
-        {
-          cwd: workspace,
-          env: { HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", OLLAMA_MODEL: "" },
-        },
-      );
+      const result = await runSampleTask({ backend: "ollama", serverUrl: server.url, model: "m:latest" }, ["--apply"], {
+        cwd: workspace,
+        env: isolatedEnv(home),
+      });
       expect(
         server.requests.some((r) => r.path === "/api/chat"),
         "the scripted server was asked",

@@ -58,6 +58,12 @@ describe("the text answer format", () => {
   it("fails clearly on text that is not in the format", () => {
     expect(() => parseTextAnswer("<<<<<<< SEARCH\nx\n")).toThrow(/not in the edit format/);
   });
+
+  it("names the line where a malformed answer goes wrong", () => {
+    expect(() => parseTextAnswer("src/a.ts\n```\nbogus\n```\n")).toThrow(/line 3: expected <<<<<<< SEARCH/);
+    expect(() => parseTextAnswer("src/a.ts\n```\n<<<<<<< SEARCH\nx\n")).toThrow(/line 6: missing =======/);
+    expect(() => parseTextAnswer("src/a.ts\nno fence\n")).toThrow(/line 2: expected ``` after the path src\/a\.ts/);
+  });
 });
 
 describe("resolving changes against the task's files", () => {

@@ -49,69 +49,94 @@ function bodyLines(text: string): string[] {
  * malformed answer fails with GENERATION_FAILED naming the line.
  */
 export function parseTextAnswer(text: string): AnswerChanges {
-  const lines = text.replace(/\r\n/g, "\n").split("\n");
+  const reader = new AnswerReader(text);
   const changes: FileChange[] = [];
-  let i = 0;
-  const fail = (why: string): never => {
-    throw new GenerationError(
-      `The model's answer is not in the edit format (line ${i + 1}: ${why}); nothing was produced.`,
-      { line: i + 1, answer_start: text.slice(0, 200) },
-    );
-  };
-  const at = (): string => lines[i] ?? "";
-  const skipBlank = (): void => {
-    while (i < lines.length && at().trim() === "") i++;
-  };
   for (;;) {
-    skipBlank();
-    if (i >= lines.length) break;
-    if (at().trim() === MARKERS.explanation) break;
-    const file = at().trim();
-    if (file.startsWith("<<<<<<<") || file.startsWith(MARKERS.fence)) fail("expected a file path before the block");
-    i++;
-    if (at().trim().startsWith(MARKERS.fence)) i++;
-    else fail(`expected ${MARKERS.fence} after the path ${file}`);
-    const change: FileChange = { path: file, action: "edit", edits: [] };
-    for (;;) {
-      const line = at().trim();
-      if (i >= lines.length) fail(`unterminated block for ${file}`);
-      if (line === MARKERS.fence) {
-        i++;
-        break;
-      }
-      if (line === MARKERS.delete) {
-        change.action = "delete";
-        delete change.edits;
-        i++;
-        continue;
-      }
-      if (line !== MARKERS.search) fail(`expected ${MARKERS.search}, ${MARKERS.delete} or ${MARKERS.fence}`);
-      i++;
-      const search = readUntil(MARKERS.divider);
-      const replace = readUntil(MARKERS.replace);
-      if (search === "") {
-        change.action = "create";
-        change.content = replace;
-        delete change.edits;
-      } else change.edits?.push({ search, replace });
-    }
-    changes.push(change);
+    reader.skipBlank();
+    if (reader.done() || reader.line() === MARKERS.explanation) break;
+    changes.push(readFileChange(reader));
   }
-  const explanation =
-    at().trim() === MARKERS.explanation
-      ? lines
-          .slice(i + 1)
-          .join("\n")
-          .trim()
-      : "";
-  if (changes.length === 0) fail("no file change in the answer");
+  const explanation = reader.line() === MARKERS.explanation ? reader.rest().trim() : "";
+  if (changes.length === 0) reader.fail("no file change in the answer");
   return { changes, explanation };
+}
 
-  function readUntil(marker: string): string {
+/** One file's path, its fence, and its blocks up to the closing fence. */
+function readFileChange(reader: AnswerReader): FileChange {
+  const file = reader.line();
+  if (file.startsWith("<<<<<<<") || file.startsWith(MARKERS.fence))
+    reader.fail("expected a file path before the block");
+  reader.next();
+  if (reader.line().startsWith(MARKERS.fence)) reader.next();
+  else reader.fail(`expected ${MARKERS.fence} after the path ${file}`);
+  const change: FileChange = { path: file, action: "edit", edits: [] };
+  for (;;) {
+    const line = reader.line();
+    if (reader.done()) reader.fail(`unterminated block for ${file}`);
+    if (line !== MARKERS.fence && line !== MARKERS.delete && line !== MARKERS.search)
+      reader.fail(`expected ${MARKERS.search}, ${MARKERS.delete} or ${MARKERS.fence}`);
+    reader.next();
+    if (line === MARKERS.fence) return change;
+    if (line === MARKERS.delete) {
+      change.action = "delete";
+      delete change.edits;
+      continue;
+    }
+    const search = reader.readUntil(MARKERS.divider);
+    const replace = reader.readUntil(MARKERS.replace);
+    if (search === "") {
+      change.action = "create";
+      change.content = replace;
+      delete change.edits;
+    } else change.edits?.push({ search, replace });
+  }
+}
+
+/** A cursor over the answer's lines; its failures name the line it stands on. */
+class AnswerReader {
+  private readonly lines: string[];
+  private i = 0;
+
+  constructor(private readonly text: string) {
+    this.lines = text.replace(/\r\n/g, "\n").split("\n");
+  }
+
+  /** The current line, trimmed ("" past the end). */
+  line(): string {
+    return (this.lines[this.i] ?? "").trim();
+  }
+
+  done(): boolean {
+    return this.i >= this.lines.length;
+  }
+
+  next(): void {
+    this.i++;
+  }
+
+  skipBlank(): void {
+    while (!this.done() && this.line() === "") this.i++;
+  }
+
+  /** Everything after the current line. */
+  rest(): string {
+    return this.lines.slice(this.i + 1).join("\n");
+  }
+
+  /** The body lines up to `marker` (consumed), as text with a final newline; "" when there are none. */
+  readUntil(marker: string): string {
     const body: string[] = [];
-    while (i < lines.length && lines[i] !== marker && lines[i]?.trimEnd() !== marker) body.push(lines[i++] as string);
-    if (i >= lines.length) fail(`missing ${marker}`);
-    i++;
+    while (!this.done() && this.lines[this.i] !== marker && this.lines[this.i]?.trimEnd() !== marker)
+      body.push(this.lines[this.i++] as string);
+    if (this.done()) this.fail(`missing ${marker}`);
+    this.i++;
     return body.length === 0 ? "" : body.join("\n") + "\n";
+  }
+
+  fail(why: string): never {
+    throw new GenerationError(
+      `The model's answer is not in the edit format (line ${this.i + 1}: ${why}); nothing was produced.`,
+      { line: this.i + 1, answer_start: this.text.slice(0, 200) },
+    );
   }
 }

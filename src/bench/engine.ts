@@ -1,16 +1,15 @@
 import { cpus } from "node:os";
 import path from "node:path";
-import { LlamaChatSession, type GbnfJsonSchema, type LlamaModel } from "node-llama-cpp";
+import { LlamaChatSession, type LlamaModel } from "node-llama-cpp";
 import { runTask, RunFailure } from "../agent/run-task.js";
 import { EmbeddedBackend } from "../backends/embedded/embedded-backend.js";
-import type { Backend, ChatMessage } from "../backends/types.js";
+import type { Backend, GenerateRequest } from "../backends/types.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import { chooseThreads } from "../backends/embedded/thread-calibration.js";
 import { loadConfig, type BuilderConfig } from "../config/load.js";
 import { DEMO_PROJECT_DIR } from "../demo/run-demo.js";
 import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { readTaskFile } from "../task/read-task.js";
-import { answerJsonSchema } from "../task/answer-schema.js";
 import { CodeSuggestionSchema, type BuilderTask } from "../task/schema.js";
 import { median, ratio, scratchDir } from "./measure.js";
 import type { BenchModule, BenchResult, BenchSection } from "./types.js";
@@ -45,7 +44,8 @@ export const engineBench: BenchModule = {
   },
 };
 
-function benchConfig(
+/** The bench's run configuration: the demo project's config on the synthesized model, seeded. */
+export function benchConfig(
   modelPath: string,
   threads: number,
   numPredict: number,
@@ -57,6 +57,8 @@ function benchConfig(
     ...base,
     model: modelPath,
     workspace,
+    // The demo's knowledge base lies outside the scratch workspace; without this the run refuses it.
+    knowledgeAllowOutside: [...base.knowledgeAllowOutside, DEMO_PROJECT_DIR],
     boundedAnswer,
     options: {
       ...base.options,
@@ -69,29 +71,28 @@ function benchConfig(
   };
 }
 
+/** What Builder sent the engine for a task: its prompt and the answer format's GBNF grammar. */
+export interface SentRequest {
+  system: string;
+  user: string;
+  grammar: string;
+}
+
 /** Raw node-llama-cpp: the same prompt, grammar, threads and token limit, with no Builder code in the loop. */
 async function rawTokensPerSecond(
   model: LlamaModel,
   config: BuilderConfig,
-  task: BuilderTask,
-  messages: readonly ChatMessage[],
+  sent: SentRequest,
   threads: number,
 ): Promise<number> {
-  const llama = model.llama;
-  const [system, user] = messages;
-  if (messages.length !== 2 || system?.role !== "system" || user?.role !== "user")
-    throw new Error("the bench expects Builder's prompt to be one system and one user message");
-  const grammarSchema = answerJsonSchema(task, ANSWER_TOKENS, true) as unknown as GbnfJsonSchema;
-  const grammar = await (
-    llama.createGrammarForJsonSchema.bind(llama) as (s: GbnfJsonSchema) => ReturnType<typeof llama.getGrammarFor>
-  )(grammarSchema);
+  const grammar = await model.llama.createGrammar({ grammar: sent.grammar });
   const context = await model.createContext({ contextSize: config.options.num_ctx, threads });
   try {
-    const session = new LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: system.content });
+    const session = new LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: sent.system });
     let first = 0;
     let last = 0;
     let tokens = 0;
-    await session.prompt(user.content, {
+    await session.prompt(sent.user, {
       grammar,
       maxTokens: ANSWER_TOKENS,
       temperature: config.options.temperature,
@@ -110,15 +111,18 @@ async function rawTokensPerSecond(
   }
 }
 
-/** The exact messages Builder sends for `task` (workspace context included), so both sides get the same prompt. */
-async function builderMessages(config: BuilderConfig, task: BuilderTask): Promise<ChatMessage[]> {
+/**
+ * The exact request Builder sends for `task` (workspace context included, and the text answer format's
+ * grammar, src/answer/), so both sides generate under the same prompt and the same constraint.
+ */
+export async function builderRequest(config: BuilderConfig, task: BuilderTask): Promise<SentRequest> {
   const backend = new EmbeddedBackend(config);
-  let captured: ChatMessage[] = [];
+  let captured: GenerateRequest | undefined;
   const recording: Backend = {
     prepare: () => backend.prepare(),
     countPromptTokens: (messages) => backend.countPromptTokens(messages),
     generate: (request) => {
-      captured = request.messages;
+      captured ??= request;
       return backend.generate(request);
     },
     dispose: () => backend.dispose(),
@@ -128,7 +132,12 @@ async function builderMessages(config: BuilderConfig, task: BuilderTask): Promis
   } finally {
     await backend.dispose();
   }
-  return captured;
+  const [system, user] = captured?.messages ?? [];
+  if (captured?.messages.length !== 2 || system?.role !== "system" || user?.role !== "user")
+    throw new Error("the bench expects Builder's prompt to be one system and one user message");
+  if (captured.grammar === undefined)
+    throw new Error("the bench expects the embedded engine's text answer under a GBNF grammar");
+  return { system: system.content, user: user.content, grammar: captured.grammar };
 }
 
 async function builderTokensPerSecond(backend: Backend, config: BuilderConfig, task: BuilderTask): Promise<number> {
@@ -139,13 +148,13 @@ async function builderTokensPerSecond(backend: Backend, config: BuilderConfig, t
 async function builderVersusRaw(model: LlamaModel, config: BuilderConfig, task: BuilderTask): Promise<BenchResult> {
   const builder: number[] = [];
   const raw: number[] = [];
-  const messages = await builderMessages(config, task);
+  const sent = await builderRequest(config, task);
   // Both sides keep their model loaded, as a long-lived Builder process does.
   const backend = new EmbeddedBackend(config);
   try {
     // Interleaved so that drift on a shared machine hits both sides alike.
     for (let round = 0; round < SPEED_ROUNDS; round += 1) {
-      raw.push(await rawTokensPerSecond(model, config, task, messages, config.options.num_thread ?? 1));
+      raw.push(await rawTokensPerSecond(model, config, sent, config.options.num_thread ?? 1));
       builder.push(await builderTokensPerSecond(backend, config, task));
     }
   } finally {
@@ -171,11 +180,11 @@ async function threadChoiceVersusSweep(
   // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
   const sweep = Array.from({ length: cpus().length }, (_, i) => i + 1);
   const speeds = new Map<number, number[]>();
-  const messages = await builderMessages(config, task);
+  const sent = await builderRequest(config, task);
   for (let round = 0; round < 3; round += 1) {
     for (const threads of sweep) {
       const list = speeds.get(threads) ?? [];
-      list.push(await rawTokensPerSecond(model, config, task, messages, threads));
+      list.push(await rawTokensPerSecond(model, config, sent, threads));
       speeds.set(threads, list);
     }
   }
@@ -198,7 +207,7 @@ async function threadChoiceVersusSweep(
  * truncation error. Every fifth run turns the answer bounds off with a small budget, which makes truncation likely.
  */
 async function reliability(modelPath: string, threads: number, task: BuilderTask, dir: string): Promise<BenchResult> {
-  // Bounded answers need room for their smallest fields (about 870 tokens for this task).
+  // Tight to roomy budgets for the bounded text answer: its line count follows from num_predict.
   const budgets = [900, 1024, 1280];
   let valid = 0;
   let truncated = 0;

@@ -121,7 +121,7 @@ export function overridesFromFlags(flags: ModelFlags): ConfigOverrides {
     backend: flags.backend,
     model: flags.model,
     workspace: flags.workspace,
-    host: flags.host,
+    serverUrls: flags.host,
     options,
     boundedAnswer: flags.boundedAnswer,
     answerFormat: flags.answerFormat,

@@ -51,13 +51,17 @@ describe("loadConfig for model servers", () => {
     const flags = loadConfig({
       cwd: root,
       env: { ...noEnv, OLLAMA_HOST: "x:1" },
-      overrides: { host: "http://c:1, d:2" },
+      overrides: { serverUrls: "http://c:1, d:2" },
     });
     expect(flags.ollama.hosts).toEqual(["http://c:1", "http://d:2"]);
-    const openai = loadConfig({ cwd: root, env: noEnv, overrides: { backend: "openai", host: "http://e:8080/v1" } });
+    const openai = loadConfig({
+      cwd: root,
+      env: noEnv,
+      overrides: { backend: "openai", serverUrls: "http://e:8080/v1" },
+    });
     expect(openai.openai.baseUrls).toEqual(["http://e:8080/v1"]);
     expect(openai.ollama.hosts, "--host applies to the backend in use").toEqual(["http://a:11434"]);
-    expect(() => loadConfig({ cwd: root, env: noEnv, overrides: { host: "http://bad host" } })).toThrow(
+    expect(() => loadConfig({ cwd: root, env: noEnv, overrides: { serverUrls: "http://bad host" } })).toThrow(
       /--host .* is not a URL/,
     );
   });

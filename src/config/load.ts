@@ -11,12 +11,11 @@ import { resolveGpuKeys } from "./gpu-keys.js";
 import { parseOllamarc } from "./legacy-ollamarc.js";
 import { resolveEngineSettings, type EngineSettings } from "./engine-settings.js";
 import { isLocalPathRef } from "./model-ref.js";
+import { loadSetting } from "./setting.js";
+import { optionsFromEnv, parseBackend, parseBoolean, parseChoice, parseGpu, parseGpuIndex } from "./env-values.js";
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
-  BACKEND_NAMES,
   ConfigFileSchema,
-  GenerationOptionsSchema,
-  GpuIndexSchema,
   type BackendName,
   type CatalogEntry,
   type ConfigFile,
@@ -98,8 +97,8 @@ export interface ConfigOverrides {
   backend?: BackendName;
   model?: string;
   workspace?: string;
-  /** Server URL(s) for the ollama / openai backend; several separated by commas make a pool. */
-  host?: string;
+  /** `--host`: server URL(s) for the ollama / openai backend; several separated by commas make a pool. */
+  serverUrls?: string;
   options?: GenerationOptions;
   boundedAnswer?: boolean;
   answerFormat?: AnswerFormat;
@@ -135,13 +134,77 @@ export function findConfigFile(start: string): string | undefined {
   }
 }
 
+/** What the configuration is read from: the config file, the legacy `.ollamarc` files, the environment. */
+interface ConfigSources {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  configPath: string | undefined;
+  file: ConfigFile;
+  /** The folder the file's relative paths resolve against (the config file's, else the working folder). */
+  baseDir: string;
+  legacy: LegacySettings;
+  /** The file's generation options and GPU number, `num_gpu` read as in `.ollamarc`. */
+  fromFile: { options: GenerationOptions; gpuIndex?: number };
+  flags: ConfigOverrides;
+  warnings: string[];
+  notes: string[];
+}
+
 /**
  * Loads the configuration. Precedence, lowest first: defaults, legacy `.ollamarc` (home, then the
  * config folder), builder.config.json, environment (`BUILDER_*`, `OLLAMA_HOST`, `OLLAMA_MODEL`), overrides.
  */
 export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
+  const sources = readConfigSources(options);
+  const { env, file, baseDir, flags, configPath, warnings } = sources;
+  // Generation options merge key by key (a file's num_ctx survives an environment num_predict), so
+  // they are spread in precedence order rather than chosen whole.
+  const generation = {
+    ...sources.legacy.options,
+    ...sources.fromFile.options,
+    ...optionsFromEnv(env),
+    ...flags.options,
+  };
+  const backend = loadSetting(
+    { flag: flags.backend, env: parseBackend(env.BUILDER_BACKEND), file: file.backend },
+    "embedded",
+  );
+  const model = resolveModel(backend, sources);
+  if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL)
+    warnings.push(ollamaModelIgnored(env.OLLAMA_MODEL));
+  const serverUrlFlag = flags.serverUrls !== undefined ? parseServerUrlList(flags.serverUrls) : undefined;
+  const workspace = resolveWorkspace(sources);
+  // A mistyped --workspace must not grow a fresh <typo>/.builder/ with metrics in it.
+  requireFolder(
+    workspace,
+    flags.workspace ? "--workspace" : file.workspace ? `workspace in ${configPath}` : "the workspace",
+  );
+  return {
+    backend,
+    model,
+    ...machineSettings(sources),
+    ...knowledgeSettings(file, baseDir, workspace),
+    workspace,
+    deny: file.deny ?? [],
+    options: generation,
+    ...answerSettings(sources),
+    engine: resolveEngineSettings(file, env, flags.keepAlive),
+    ollama: ollamaSettings(file, env, backend === "ollama" ? serverUrlFlag : undefined, sources.legacy.serverUrl),
+    openai: openaiSettings(file, env, backend === "openai" ? serverUrlFlag : undefined),
+    verify: resolveVerifySettings(file.verify, flags.verify, configPath),
+    modelCatalog: file.models?.catalog ?? [],
+    cost: file.cost ?? {},
+    eval: { testCommand: file.eval?.test_command },
+    fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
+    configPath,
+    warnings,
+    notes: sources.notes,
+  };
+}
+
+/** Finds and reads the config file (or takes `fileContent`), then the legacy files beside it. */
+function readConfigSources(options: LoadConfigOptions): ConfigSources {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  const env = options.env ?? process.env;
   const configPath = options.configPath ? path.resolve(cwd, options.configPath) : findConfigFile(cwd);
   if (options.configPath && configPath && !existsSync(configPath)) {
     throw new ConfigError(`Config file ${configPath} does not exist. Check the --config path.`, { path: configPath });
@@ -155,84 +218,91 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
         : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
-
   const legacy = readLegacyRcFiles(baseDir, warnings);
-  let options_: GenerationOptions = legacy.options;
   const fromFile = fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings);
-  options_ = { ...options_, ...fromFile.options, ...optionsFromEnv(env), ...options.overrides?.options };
+  const env = options.env ?? process.env;
+  return { cwd, env, configPath, file, baseDir, legacy, fromFile, flags: options.overrides ?? {}, warnings, notes };
+}
 
-  const backend = resolveBackend(options.overrides, env, file);
-  const model = resolveModel(backend, options.overrides, env, file, { cwd, baseDir, legacyModel: legacy.model });
-
-  if (backend === "embedded" && model === undefined && env.OLLAMA_MODEL) {
-    warnings.push(
-      `OLLAMA_MODEL=${env.OLLAMA_MODEL} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`,
-    );
-  }
-
-  const hostOverride = options.overrides?.host !== undefined ? parseHostList(options.overrides.host) : undefined;
-
-  const workspace = resolveWorkspace(options.overrides, file, configPath, { cwd, baseDir });
-  // A mistyped --workspace must not grow a fresh <typo>/.builder/ with metrics in it.
-  requireFolder(
-    workspace,
-    options.overrides?.workspace ? "--workspace" : file.workspace ? `workspace in ${configPath}` : "the workspace",
-  );
-
+/** The model cache and the GPU: environment, else the file (the GPU number: else `.ollamarc`), else the default. */
+function machineSettings(sources: ConfigSources): Pick<BuilderConfig, "modelCacheDir" | "gpu" | "gpuIndex"> {
+  const { env, file } = sources;
+  const cacheDir = loadSetting({ env: env.BUILDER_MODEL_CACHE, file: file.model_cache_dir }, defaultCacheDir(env));
   return {
-    backend,
-    model,
-    modelCacheDir: path.resolve(baseDir, env.BUILDER_MODEL_CACHE ?? file.model_cache_dir ?? defaultCacheDir(env)),
-    gpu: parseGpu(env.BUILDER_GPU) ?? file.gpu ?? "auto",
-    gpuIndex: parseGpuIndex(env.BUILDER_GPU_INDEX) ?? fromFile.gpuIndex ?? legacy.gpuIndex,
+    modelCacheDir: path.resolve(sources.baseDir, cacheDir),
+    gpu: loadSetting({ env: parseGpu(env.BUILDER_GPU), file: file.gpu }, "auto"),
+    gpuIndex: loadSetting(
+      { env: parseGpuIndex(env.BUILDER_GPU_INDEX), file: sources.fromFile.gpuIndex },
+      sources.legacy.gpuIndex,
+    ),
+  };
+}
+
+/** Knowledge files, packs and the folders outside the workspace they may come from, as absolute paths. */
+function knowledgeSettings(
+  file: ConfigFile,
+  baseDir: string,
+  workspace: string,
+): Pick<BuilderConfig, "knowledge" | "packs" | "knowledgeAllowOutside"> {
+  return {
     // No knowledge configured: the conventional folders (the seed's agents/ollama-knowledge/, .builder/knowledge/).
     knowledge: file.knowledge ? file.knowledge.map((p) => path.resolve(baseDir, p)) : discoverKnowledge(workspace),
     packs: Object.fromEntries(
       Object.entries(file.packs ?? {}).map(([name, files]) => [name, files.map((p) => path.resolve(baseDir, p))]),
     ),
     knowledgeAllowOutside: (file.knowledge_allow_outside ?? []).map((p) => path.resolve(baseDir, p)),
-    workspace,
-    deny: file.deny ?? [],
-    options: options_,
-    boundedAnswer:
-      options.overrides?.boundedAnswer ??
-      parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER") ??
-      file.bounded_answer ??
-      false,
-    answer: {
-      format:
-        options.overrides?.answerFormat ??
-        parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT") ??
-        file.answer?.format ??
-        "auto",
-      edits:
-        options.overrides?.edits ??
-        parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS") ??
-        file.answer?.edits ??
-        "auto",
-    },
-    engine: resolveEngineSettings(file, env, options.overrides?.keepAlive),
-    ollama: ollamaSettings(file, env, backend === "ollama" ? hostOverride : undefined, legacy.host),
-    openai: openaiSettings(file, env, backend === "openai" ? hostOverride : undefined),
-    verify: resolveVerifySettings(file.verify, options.overrides?.verify, configPath),
-    modelCatalog: file.models?.catalog ?? [],
-    cost: file.cost ?? {},
-    eval: { testCommand: file.eval?.test_command },
-    fewShot: { examples: file.few_shot?.examples ?? 0, maxTokens: file.few_shot?.max_tokens ?? 2048 },
-    configPath,
-    warnings,
-    notes,
   };
 }
 
+/** The answer's bounds, format and edit mode: flag, else environment, else file, else the default. */
+function answerSettings({ flags, env, file }: ConfigSources): Pick<BuilderConfig, "boundedAnswer" | "answer"> {
+  return {
+    boundedAnswer: loadSetting(
+      {
+        flag: flags.boundedAnswer,
+        env: parseBoolean(env.BUILDER_BOUNDED_ANSWER, "BUILDER_BOUNDED_ANSWER"),
+        file: file.bounded_answer,
+      },
+      false,
+    ),
+    answer: {
+      format: loadSetting(
+        {
+          flag: flags.answerFormat,
+          env: parseChoice(env.BUILDER_ANSWER_FORMAT, ANSWER_FORMATS, "BUILDER_ANSWER_FORMAT"),
+          file: file.answer?.format,
+        },
+        "auto",
+      ),
+      edits: loadSetting(
+        {
+          flag: flags.edits,
+          env: parseChoice(env.BUILDER_EDITS, EDIT_MODES, "BUILDER_EDITS"),
+          file: file.answer?.edits,
+        },
+        "auto",
+      ),
+    },
+  };
+}
+
+function ollamaModelIgnored(ollamaModel: string): string {
+  return `OLLAMA_MODEL=${ollamaModel} applies to the ollama backend; the embedded backend (the default) has no model. Use --backend ollama (or BUILDER_BACKEND=ollama), or set "model" to a GGUF file.`;
+}
+
+/** What the legacy `.ollamarc` files set (its `host` key is the Ollama server URL). */
+interface LegacySettings {
+  options: GenerationOptions;
+  model?: string;
+  serverUrl?: string;
+  gpuIndex?: number;
+}
+
 /** Settings from the legacy `.ollamarc` files (home, then the config folder); the later file wins. */
-function readLegacyRcFiles(
-  baseDir: string,
-  warnings: string[],
-): { options: GenerationOptions; model?: string; host?: string; gpuIndex?: number } {
+function readLegacyRcFiles(baseDir: string, warnings: string[]): LegacySettings {
   let options_: GenerationOptions = {};
   let legacyModel: string | undefined;
-  let legacyHost: string | undefined;
+  let legacyServerUrl: string | undefined;
   let legacyGpuIndex: number | undefined;
   for (const rcPath of unique([path.join(homedir(), ".ollamarc"), path.join(baseDir, ".ollamarc")])) {
     if (!existsSync(rcPath)) continue;
@@ -246,61 +316,49 @@ function readLegacyRcFiles(
     options_ = { ...options_, ...legacy.options };
     legacyGpuIndex = legacy.gpuIndex ?? legacyGpuIndex;
     legacyModel = legacy.model ?? legacyModel;
-    legacyHost = legacy.host ?? legacyHost;
+    legacyServerUrl = legacy.host ?? legacyServerUrl;
     warnings.push(...legacy.warnings);
   }
-  return { options: options_, model: legacyModel, host: legacyHost, gpuIndex: legacyGpuIndex };
-}
-
-/** The backend: flag, else BUILDER_BACKEND (checked), else the file, else embedded. */
-function resolveBackend(overrides: ConfigOverrides | undefined, env: NodeJS.ProcessEnv, file: ConfigFile): BackendName {
-  const envBackend = env.BUILDER_BACKEND;
-  if (envBackend !== undefined && !(BACKEND_NAMES as readonly string[]).includes(envBackend)) {
-    throw new ConfigError(`BUILDER_BACKEND="${envBackend}" is not a backend. Use one of: ${BACKEND_NAMES.join(", ")}.`);
-  }
-  return overrides?.backend ?? (envBackend as BackendName | undefined) ?? file.backend ?? "embedded";
+  return { options: options_, model: legacyModel, serverUrl: legacyServerUrl, gpuIndex: legacyGpuIndex };
 }
 
 /**
  * The model: flag, else BUILDER_MODEL, else OLLAMA_MODEL (ollama backend only), else the file, else
- * the legacy `.ollamarc`. Flag and environment paths resolve against the working folder, the file's
- * against its folder.
+ * the legacy `.ollamarc`. Not {@link loadSetting}: a second variable counts for one backend only, and
+ * flag and environment paths resolve against the working folder, the file's against its folder.
  */
-function resolveModel(
-  backend: BackendName,
-  overrides: ConfigOverrides | undefined,
-  env: NodeJS.ProcessEnv,
-  file: ConfigFile,
-  where: { cwd: string; baseDir: string; legacyModel: string | undefined },
-): string | undefined {
+function resolveModel(backend: BackendName, sources: ConfigSources): string | undefined {
+  const { flags: overrides, env, file } = sources;
   // Server backends name models ("qwen2.5-coder:7b", "Qwen/Qwen2.5-Coder-7B"): only GGUF references are paths.
   const modelRef = (ref: string, dir: string): string => (backend === "embedded" ? resolveModelRef(ref, dir) : ref);
-  if (overrides?.model !== undefined) return modelRef(overrides.model, where.cwd);
-  if (env.BUILDER_MODEL) return modelRef(env.BUILDER_MODEL, where.cwd);
+  if (overrides.model !== undefined) return modelRef(overrides.model, sources.cwd);
+  if (env.BUILDER_MODEL) return modelRef(env.BUILDER_MODEL, sources.cwd);
   const modelFromOllamaEnv = backend === "ollama" ? env.OLLAMA_MODEL : undefined;
   if (modelFromOllamaEnv) return modelFromOllamaEnv;
-  if (file.model) return modelRef(file.model, where.baseDir);
-  return where.legacyModel;
+  if (file.model) return modelRef(file.model, sources.baseDir);
+  return sources.legacy.model;
 }
 
-/** The workspace: flag, else the file's, else the config file's folder, else found from the working folder. */
-function resolveWorkspace(
-  overrides: ConfigOverrides | undefined,
-  file: ConfigFile,
-  configPath: string | undefined,
-  where: { cwd: string; baseDir: string },
-): string {
-  if (overrides?.workspace) return path.resolve(where.cwd, overrides.workspace);
-  if (file.workspace) return path.resolve(where.baseDir, file.workspace);
-  if (configPath) return where.baseDir;
-  return findWorkspaceRoot(where.cwd);
+/**
+ * The workspace: flag, else the file's, else the config file's folder, else found from the working
+ * folder. Not {@link loadSetting}: no environment variable, and the fallbacks depend on where the file is.
+ */
+function resolveWorkspace({ flags, file, configPath, cwd, baseDir }: ConfigSources): string {
+  if (flags.workspace) return path.resolve(cwd, flags.workspace);
+  if (file.workspace) return path.resolve(baseDir, file.workspace);
+  if (configPath) return baseDir;
+  return findWorkspaceRoot(cwd);
 }
 
+/**
+ * The Ollama servers: `--host`, else OLLAMA_HOST (checked, Ollama's short forms accepted), else the
+ * file's `hosts` or `host`, else `.ollamarc`, else this machine's default port.
+ */
 function ollamaSettings(
   file: ConfigFile,
   env: NodeJS.ProcessEnv,
-  override: string[] | undefined,
-  legacyHost: string | undefined,
+  serverUrlFlag: string[] | undefined,
+  legacyServerUrl: string | undefined,
 ): BuilderConfig["ollama"] {
   if (file.ollama?.host && file.ollama.hosts)
     throw new ConfigError("Give ollama.host or ollama.hosts in builder.config.json, not both.");
@@ -311,31 +369,53 @@ function ollamaSettings(
       { variable: "OLLAMA_HOST" },
     );
   }
-  const hosts = override ??
-    (fromEnv ? [fromEnv] : undefined) ??
-    file.ollama?.hosts ??
-    (file.ollama?.host ? [file.ollama.host] : undefined) ??
-    (legacyHost ? [normaliseOllamaHost(legacyHost) ?? legacyHost] : undefined) ?? ["http://127.0.0.1:11434"];
-  return { host: hosts[0], hosts, keepAlive: file.ollama?.keep_alive, timeouts: serverTimeouts(file.ollama) };
+  const fromLegacy = legacyServerUrl ? [normaliseOllamaHost(legacyServerUrl) ?? legacyServerUrl] : undefined;
+  const serverUrls = loadSetting(
+    {
+      flag: serverUrlFlag,
+      env: fromEnv ? [fromEnv] : undefined,
+      file: listOrOne(file.ollama?.hosts, file.ollama?.host),
+    },
+    fromLegacy ?? ["http://127.0.0.1:11434"],
+  );
+  return {
+    host: serverUrls[0],
+    hosts: serverUrls,
+    keepAlive: file.ollama?.keep_alive,
+    timeouts: serverTimeouts(file.ollama),
+  };
 }
 
+/**
+ * The OpenAI-compatible servers: `--host`, else OPENAI_BASE_URL, else the file's `base_urls` or
+ * `base_url`, else llama.cpp's default port.
+ */
 function openaiSettings(
   file: ConfigFile,
   env: NodeJS.ProcessEnv,
-  override: string[] | undefined,
+  serverUrlFlag: string[] | undefined,
 ): BuilderConfig["openai"] {
   if (file.openai?.base_url && file.openai.base_urls)
     throw new ConfigError("Give openai.base_url or openai.base_urls in builder.config.json, not both.");
-  const baseUrls = override ??
-    (env.OPENAI_BASE_URL ? [env.OPENAI_BASE_URL] : undefined) ??
-    file.openai?.base_urls ??
-    (file.openai?.base_url ? [file.openai.base_url] : undefined) ?? ["http://127.0.0.1:8080/v1"];
+  const baseUrls = loadSetting(
+    {
+      flag: serverUrlFlag,
+      env: env.OPENAI_BASE_URL ? [env.OPENAI_BASE_URL] : undefined,
+      file: listOrOne(file.openai?.base_urls, file.openai?.base_url),
+    },
+    ["http://127.0.0.1:8080/v1"],
+  );
   return {
     baseUrl: baseUrls[0],
     baseUrls,
     apiKeyEnv: file.openai?.api_key_env ?? "OPENAI_API_KEY",
     timeouts: serverTimeouts(file.openai),
   };
+}
+
+/** A config key that takes a list or, under its singular name, one value. */
+function listOrOne(list: string[] | undefined, one: string | undefined): string[] | undefined {
+  return list ?? (one ? [one] : undefined);
 }
 
 function serverTimeouts(
@@ -348,21 +428,22 @@ function serverTimeouts(
   };
 }
 
-/** `--host a,b`: one URL or several separated by commas; bare `host:port` gets http://. */
-function parseHostList(value: string): string[] {
-  const hosts = value
+/** `--host a,b`: one server URL or several separated by commas; bare `host:port` gets http://. */
+function parseServerUrlList(value: string): string[] {
+  const serverUrls = value
     .split(",")
     .map((h) => h.trim())
     .filter((h) => h !== "")
     .map((h) => normaliseOllamaHost(h) ?? h);
-  for (const host of hosts) {
-    if (!URL.canParse(host))
+  for (const serverUrl of serverUrls) {
+    if (!URL.canParse(serverUrl))
       throw new ConfigError(
-        `--host "${host}" is not a URL. Use e.g. http://127.0.0.1:11434 (several separated by commas).`,
+        `--host "${serverUrl}" is not a URL. Use e.g. http://127.0.0.1:11434 (several separated by commas).`,
       );
   }
-  if (hosts.length === 0) throw new ConfigError("--host is empty. Give a server URL such as http://127.0.0.1:11434.");
-  return hosts;
+  if (serverUrls.length === 0)
+    throw new ConfigError("--host is empty. Give a server URL such as http://127.0.0.1:11434.");
+  return serverUrls;
 }
 
 /**
@@ -398,14 +479,6 @@ function requireFolder(dir: string, what: string): void {
   }
 }
 
-function parseGpuIndex(value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const parsed = GpuIndexSchema.safeParse(Number(value));
-  if (!parsed.success)
-    throw new ConfigError(`BUILDER_GPU_INDEX="${value}" is not a GPU number. Use 0, 1, … (nvidia-smi's numbers).`);
-  return parsed.data;
-}
-
 function readConfigFile(configPath: string, notes: string[]): ConfigFile {
   let raw: unknown;
   try {
@@ -432,38 +505,6 @@ function validateConfig(raw: unknown, configPath: string, notes: string[]): Conf
     throw new ConfigError(`${configPath} is invalid: ${describeIssues(parsed.error)}.`, { path: configPath });
   }
   return parsed.data;
-}
-
-/** `BUILDER_NUM_CTX=8192` and friends: one variable per generation option. */
-function optionsFromEnv(env: NodeJS.ProcessEnv): GenerationOptions {
-  const raw: Record<string, number | boolean> = {};
-  for (const key of Object.keys(GenerationOptionsSchema.shape)) {
-    const value = env[`BUILDER_${key.toUpperCase()}`];
-    if (value === undefined || value === "") continue;
-    if (value === "true" || value === "false") raw[key] = value === "true";
-    else raw[key] = Number(value);
-  }
-  const parsed = GenerationOptionsSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `Environment override invalid: ${describeIssues(parsed.error).replace(/(^|; )(\w+):/g, (_m, sep: string, key: string) => `${sep}BUILDER_${key.toUpperCase()}:`)}.`,
-    );
-  }
-  return parsed.data;
-}
-
-function parseBoolean(value: string | undefined, name: string): boolean | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (value === "true" || value === "1") return true;
-  if (value === "false" || value === "0") return false;
-  throw new ConfigError(`${name}="${value}" is not valid. Use true or false.`);
-}
-
-function parseGpu(value: string | undefined): BuilderConfig["gpu"] | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (value === "false" || value === "cpu") return false;
-  if (value === "auto" || value === "cuda" || value === "vulkan" || value === "metal") return value;
-  throw new ConfigError(`BUILDER_GPU="${value}" is not valid. Use auto, cuda, vulkan, metal or false.`);
 }
 
 function resolveModelRef(ref: string, baseDir: string): string {
@@ -499,11 +540,4 @@ function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 function unique(values: string[]): string[] {
   return [...new Set(values)];
-}
-
-/** An environment value that must be one of `choices` (unset: undefined). */
-function parseChoice<T extends string>(value: string | undefined, choices: readonly T[], name: string): T | undefined {
-  if (value === undefined || value === "") return undefined;
-  if ((choices as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`${name}=${value} is not one of ${choices.join(", ")}.`, { [name]: value });
 }

@@ -93,6 +93,17 @@ interface Unit {
   included: boolean;
 }
 
+/** The sections between the map and the task, each with the unit that counts and drops it. */
+interface SectionUnits {
+  fileUnits: Unit[];
+  relatedSections: ContextSection[];
+  relatedUnits: Unit[];
+  examples: readonly FewShotExample[];
+  exampleUnits: Unit[];
+  requirements: readonly ContextSection[];
+  requirementParts: ContextPart[];
+}
+
 /**
  * Builds the prompt in its fixed order (stable priming as the system message; then the repository
  * map, the task's files, related code and the task) and fits it to the context window minus the
@@ -105,47 +116,21 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   const fileSections = workspace.taskFiles.map(taskFileSection);
   await refuseOversized(input, fileSections, reserve);
   const fragment = await fragmentCounter(counter);
-
-  const instructions: Unit = {
-    part: {
-      kind: "instructions",
-      label: "Builder instructions",
-      tokens: await fragment(input.instructions ?? SYSTEM_INSTRUCTIONS),
-      included: true,
-    },
-    tokens: 0,
-    included: true,
-  };
-  const priming = await primingUnits(input.priming, fragment);
-
-  const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
-
-  const { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts } =
-    await sectionUnits(input, fileSections, fragment);
-  const taskUnit: Unit = {
-    part: {
-      kind: "task",
-      label: `task ${task.task_id}`,
-      tokens: await fragment(buildTaskMessage(task)),
-      included: true,
-    },
-    tokens: 0,
-    included: true,
-  };
-
-  const render = messageRenderer(
-    input,
-    fileSections,
-    priming,
-    { mapTexts, mapUnits },
-    { relatedSections, relatedUnits, examples, exampleUnits, requirements },
+  const instructions = fixedPart(
+    "instructions",
+    "Builder instructions",
+    await fragment(input.instructions ?? SYSTEM_INSTRUCTIONS),
   );
-
+  const priming = await primingUnits(input.priming, fragment);
+  const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
+  const sections = await sectionUnits(input, fileSections, fragment);
+  const taskPart = fixedPart("task", `task ${task.task_id}`, await fragment(buildTaskMessage(task)));
+  const render = messageRenderer(input, fileSections, priming, { mapTexts, mapUnits }, sections);
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
-  const droppable = [...exampleUnits]
+  const droppable = [...sections.exampleUnits]
     .reverse()
     .concat(
-      [...relatedUnits].reverse(),
+      [...sections.relatedUnits].reverse(),
       mapUnits.slice(0, counted).reverse(),
       priming.filter((p) => p.dropRank === 3).reverse(),
     );
@@ -160,14 +145,14 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     fits,
     drop_order: DROP_ORDER,
     parts: [
-      instructions.part,
+      instructions,
       ...priming.map((p) => p.part),
-      ...exampleUnits.map((u) => u.part),
+      ...sections.exampleUnits.map((u) => u.part),
       ...mapParts(mapUnits),
-      ...fileUnits.map((u) => u.part),
-      ...relatedUnits.map((u) => u.part),
-      ...requirementParts,
-      taskUnit.part,
+      ...sections.fileUnits.map((u) => u.part),
+      ...sections.relatedUnits.map((u) => u.part),
+      ...sections.requirementParts,
+      taskPart,
     ],
     workspace: workspace.stats,
   };
@@ -176,16 +161,18 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   return { messages, promptTokens: count.tokens, exact: count.exact, explanation };
 }
 
+/** A part that is always in the prompt (the instructions, the task), for the explanation. */
+function fixedPart(kind: ContextPart["kind"], label: string, tokens: number): ContextPart {
+  return { kind, label, tokens, included: true };
+}
+
 /** Renders the prompt's messages from the units still included, in the fixed order. */
 function messageRenderer(
   input: AssembleInput,
   fileSections: ReadonlyArray<{ section: ContextSection }>,
   priming: ReadonlyArray<Unit & { section: KnowledgeSection }>,
   map: { mapTexts: readonly string[]; mapUnits: readonly Unit[] },
-  parts: Pick<
-    Awaited<ReturnType<typeof sectionUnits>>,
-    "relatedSections" | "relatedUnits" | "examples" | "exampleUnits" | "requirements"
-  >,
+  parts: Pick<SectionUnits, "relatedSections" | "relatedUnits" | "examples" | "exampleUnits" | "requirements">,
 ): () => ChatMessage[] {
   const { mapTexts, mapUnits } = map;
   const { relatedSections, relatedUnits, examples, exampleUnits, requirements } = parts;
@@ -259,40 +246,11 @@ async function sectionUnits(
   input: AssembleInput,
   fileSections: ReadonlyArray<{ section: ContextSection; label: string }>,
   fragment: (text: string) => Promise<number>,
-): Promise<{
-  fileUnits: Unit[];
-  relatedSections: ContextSection[];
-  relatedUnits: Unit[];
-  examples: readonly FewShotExample[];
-  exampleUnits: Unit[];
-  requirements: readonly ContextSection[];
-  requirementParts: ContextPart[];
-}> {
+): Promise<SectionUnits> {
   const fileUnits: Unit[] = await Promise.all(
     fileSections.map(async ({ section, label }) => {
       const tokens = await fragment(sectionText(section));
       return { part: { kind: "task-file", label, tokens, included: true }, tokens, included: true };
-    }),
-  );
-  const relatedSections = input.workspace.related.map((file) => ({
-    title: `Related code: ${file.path} (${file.reason})`,
-    content: fenced(file.path, file.content),
-  }));
-  const relatedUnits: Unit[] = await Promise.all(
-    relatedSections.map(async (section, i) => {
-      const tokens = await fragment(sectionText(section));
-      const related = input.workspace.related[i];
-      return {
-        part: {
-          kind: "related-code",
-          label: `${related?.path ?? ""} (${related?.reason ?? ""})`,
-          tokens,
-          included: true,
-        },
-        tokens,
-        dropRank: 1,
-        included: true,
-      };
     }),
   );
   const examples = input.examples ?? [];
@@ -316,7 +274,37 @@ async function sectionUnits(
       included: true,
     })),
   );
-  return { fileUnits, relatedSections, relatedUnits, examples, exampleUnits, requirements, requirementParts };
+  const related = await relatedUnitsFor(input.workspace.related, fragment);
+  return { fileUnits, ...related, examples, exampleUnits, requirements, requirementParts };
+}
+
+/** Related files as fenced sections, each a unit that drops before the map. */
+async function relatedUnitsFor(
+  related: WorkspaceContext["related"],
+  fragment: (text: string) => Promise<number>,
+): Promise<Pick<SectionUnits, "relatedSections" | "relatedUnits">> {
+  const relatedSections = related.map((file) => ({
+    title: `Related code: ${file.path} (${file.reason})`,
+    content: fenced(file.path, file.content),
+  }));
+  const relatedUnits: Unit[] = await Promise.all(
+    relatedSections.map(async (section, i) => {
+      const tokens = await fragment(sectionText(section));
+      const file = related[i];
+      return {
+        part: {
+          kind: "related-code",
+          label: `${file?.path ?? ""} (${file?.reason ?? ""})`,
+          tokens,
+          included: true,
+        },
+        tokens,
+        dropRank: 1,
+        included: true,
+      };
+    }),
+  );
+  return { relatedSections, relatedUnits };
 }
 
 /** The map's units: entries past what the window could hold at any tokenizer's density are not even counted. */

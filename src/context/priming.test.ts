@@ -92,7 +92,8 @@ describe("loadPriming: knowledge and packs are sandboxed", () => {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line) as { level: string; key: string; file: string });
-    expect(lines.map((l) => [l.level, l.key, l.file])).toEqual([
+    // The files are read concurrently: one info line each, in whichever order the reads finish.
+    expect(lines.map((l) => [l.level, l.key, l.file]).sort()).toEqual([
       ["info", "knowledge[0]", path.join(outside, "notes.md")],
       ["info", "packs.x[0]", path.join(outside, "sub", "deep.md")],
     ]);

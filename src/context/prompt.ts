@@ -1,4 +1,3 @@
-import type { ChatMessage } from "../backends/types.js";
 import type { BuilderTask } from "../task/schema.js";
 import type { KnowledgeSection } from "./priming.js";
 
@@ -76,22 +75,4 @@ export function buildTaskMessage(task: BuilderTask, context: readonly ContextSec
     ].join("\n"),
   );
   return parts.join("\n");
-}
-
-/**
- * The whole prompt: the stable system message first, then any few-shot examples (user/assistant
- * pairs of verified past tasks), then the task. The examples come after the system message so the
- * stable prefix stays byte-identical across tasks.
- */
-export function buildMessages(
-  priming: readonly KnowledgeSection[],
-  task: BuilderTask,
-  context: readonly ContextSection[] = [],
-  examples: readonly ChatMessage[] = [],
-): ChatMessage[] {
-  return [
-    { role: "system", content: buildSystemMessage(priming) },
-    ...examples,
-    { role: "user", content: buildTaskMessage(task, context) },
-  ];
 }

@@ -70,7 +70,23 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
     }
     return true;
   });
-  const cached = files.length - stale.length;
+  await outlineStaleFiles(workspaceRoot, stale, outlines, cache);
+  const present = new Set(files.map((file) => file.path));
+  const removed = forgetRemovedFiles(cache, present);
+  if (stale.length > 0 || removed > 0) await saveCache(workspaceRoot, cache);
+  return {
+    ...linkImports(files, outlines, present),
+    stats: { files: files.length, parsed: stale.length, cached: files.length - stale.length },
+  };
+}
+
+/** Parses the files whose cached outline is stale (a few reads at a time) into `outlines` and the cache. */
+async function outlineStaleFiles(
+  workspaceRoot: string,
+  stale: readonly WorkspaceFile[],
+  outlines: Map<string, ModuleOutline>,
+  cache: Map<string, CachedOutline>,
+): Promise<void> {
   let tsApi: typeof ts | undefined;
   for (let i = 0; i < stale.length; i += PARALLEL_READS) {
     const batch = stale.slice(i, i + PARALLEL_READS);
@@ -94,7 +110,10 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
       cache.set(file.path, { ...outline, size: file.size ?? -1, mtimeMs: file.mtimeMs ?? -1 });
     }
   }
-  const present = new Set(files.map((file) => file.path));
+}
+
+/** Drops cached outlines of files no longer in the workspace; returns how many. */
+function forgetRemovedFiles(cache: Map<string, CachedOutline>, present: ReadonlySet<string>): number {
   let removed = 0;
   for (const key of cache.keys()) {
     if (!present.has(key)) {
@@ -102,8 +121,15 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
       removed += 1;
     }
   }
-  if (stale.length > 0 || removed > 0) await saveCache(workspaceRoot, cache);
+  return removed;
+}
 
+/** Each file's entry with the workspace files it imports, and the reverse index. */
+function linkImports(
+  files: readonly WorkspaceFile[],
+  outlines: ReadonlyMap<string, ModuleOutline>,
+  present: ReadonlySet<string>,
+): Pick<RepoMap, "entries" | "importedBy"> {
   const entries = new Map<string, RepoMapEntry>();
   const importedBy = new Map<string, string[]>();
   for (const file of files) {
@@ -122,7 +148,7 @@ export async function buildRepoMap(workspaceRoot: string, files: readonly Worksp
       else importedBy.set(imported, [file.path]);
     }
   }
-  return { entries, importedBy, stats: { files: files.length, parsed: stale.length, cached } };
+  return { entries, importedBy };
 }
 
 const RESOLVE_EXTENSIONS = [".ts", ".tsx", ".mts", ".cts", ".d.ts", ".js", ".jsx", ".mjs", ".cjs"];

@@ -27,7 +27,7 @@ describe("warnings a run gives that doctor already knows", () => {
     const remote = loadConfig({
       cwd: tempDir(),
       env: { HOME: "/nonexistent-home" },
-      overrides: { backend: "ollama", host: "http://gpu-box:11434", options: { num_thread: 16 } },
+      overrides: { backend: "ollama", serverUrls: "http://gpu-box:11434", options: { num_thread: 16 } },
     });
     expect(warnRunPitfalls(remote, cores)).toEqual([]);
   });

@@ -13,10 +13,16 @@ import { toBuilderError, type BuilderError } from "../errors/errors.js";
 import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
 import type { RunMetrics } from "../telemetry/metrics.js";
 import { applyEdits } from "../workspace/apply.js";
-import { newRunId } from "../workspace/backups.js";
+import { newRunId } from "../format/run-id.js";
+import type { FileEdit } from "../workspace/edits.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { editsForSuggestion } from "../workspace/suggestion-apply.js";
-import type { CaseFile } from "./case.js";
+
+/** A file an answer changes: its new content, or null when the answer deletes it. */
+export interface CaseChange {
+  path: string;
+  content: string | null;
+}
 
 /** What the model gave for one case: a suggestion (with Builder's verdict) or the error that stopped it. */
 export type ModelAnswer =
@@ -40,17 +46,21 @@ export async function askModel(
   }
 }
 
-/** The files a suggestion writes, where `builder apply` would write them (its tests by the workspace's convention). */
+/**
+ * The files a suggestion writes or deletes, where `builder apply` would (its tests by the workspace's
+ * convention). A deletion stays a deletion: dropping it would score the answer as if the file were kept.
+ */
 export async function changesOfSuggestion(
   root: string,
   suggestion: CodeSuggestion,
   deny: readonly string[],
-): Promise<CaseFile[]> {
+): Promise<CaseChange[]> {
   const sandbox = await WorkspaceSandbox.open({ root, deny });
   const { edits } = await editsForSuggestion({ ...suggestion, base_hashes: undefined }, sandbox);
-  return edits.flatMap((edit) =>
-    edit.kind === "write" ? [{ path: edit.path, content: Buffer.from(edit.content).toString("utf8") }] : [],
-  );
+  return edits.map((edit) => ({
+    path: edit.path,
+    content: edit.kind === "write" ? Buffer.from(edit.content).toString("utf8") : null,
+  }));
 }
 
 /**
@@ -59,13 +69,17 @@ export async function changesOfSuggestion(
  */
 export async function applyChanges(
   root: string,
-  changes: readonly CaseFile[],
+  changes: readonly CaseChange[],
   deny: readonly string[],
   logger: Logger,
 ): Promise<void> {
   const sandbox = await WorkspaceSandbox.open({ root, deny });
   await applyEdits(
-    changes.map((change) => ({ kind: "write", path: change.path, content: change.content })),
+    changes.map((change): FileEdit =>
+      change.content === null
+        ? { kind: "delete", path: change.path }
+        : { kind: "write", path: change.path, content: change.content },
+    ),
     // The copy is removed after the case: its "undo with builder undo" line would point nowhere.
     { sandbox, runId: newRunId("eval-"), force: true, source: "run", logger: logger.child({}, { level: "warn" }) },
   );

@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import type { Backend } from "../backends/types.js";
 import type { BuilderConfig } from "../config/load.js";
 import { toBuilderError } from "../errors/errors.js";
-import { applyChanges, askModel, changesOfSuggestion, type ModelAnswer } from "./answer-adapter.js";
-import type { CaseFile, EvalCase } from "./case.js";
+import { applyChanges, askModel, changesOfSuggestion, type CaseChange, type ModelAnswer } from "./answer-adapter.js";
+import type { EvalCase } from "./case.js";
 import { openCaseWorkspace, type OpenedWorkspace } from "./case-workspace.js";
 import { runHiddenCheck, type CheckOutcome } from "./hidden-check.js";
 import type { EvalRow } from "./results.js";
@@ -36,7 +36,7 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
     opened = await openCaseWorkspace(evalCase.workspace, logger);
     const root = opened.root;
     stage = "answer";
-    let changes: CaseFile[];
+    let changes: readonly CaseChange[];
     if (context.answerer === "reference" || !context.backend) {
       if (!evalCase.reference) throw new Error(`case ${evalCase.id} has no reference change`);
       changes = evalCase.reference;

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { buildMessages } from "../context/prompt.js";
+import { assembleContext, type AssembledContext, type FewShotExample } from "../context/assemble.js";
+import { estimatingCounter } from "../context/token-count.js";
 import type { BuilderTask } from "../task/schema.js";
 import { ExampleIndex, estimateTokens, fewShotMessages, selectFewShot, tokenize } from "./retrieval.js";
 import type { TrainingExample } from "./training-example.js";
@@ -95,11 +96,28 @@ describe("few-shot selection", () => {
     expect(selectFewShot(asTask(SET.unrelated), EXAMPLES, { k: 3, maxTokens: 1000 })).toEqual([]);
   });
 
-  it("places the pairs after the stable system message and before the task", () => {
-    const examples = fewShotMessages(selectFewShot(query, EXAMPLES, { k: 2, maxTokens: 10_000 }));
-    const messages = buildMessages([{ label: "k.md", content: "knowledge" }], query, [], examples);
+  it("places the pairs after the stable system message and before the task, as assembleContext renders them", async () => {
+    const selection = selectFewShot(query, EXAMPLES, { k: 2, maxTokens: 10_000 });
+    const pairs = fewShotMessages(selection);
+    const assemble = (examples: FewShotExample[]): Promise<AssembledContext> =>
+      assembleContext({
+        task: query,
+        priming: [{ label: "k.md", content: "knowledge" }],
+        workspace: {
+          taskFiles: [],
+          map: [],
+          related: [],
+          stats: { files: 0, parsed: 0, cached: 0, excluded: 0, ms: 0 },
+        },
+        counter: estimatingCounter,
+        contextSize: 32_768,
+        examples,
+      });
+    const { messages } = await assemble(
+      selection.map((picked, i) => ({ label: picked.example.task.task_id, messages: pairs.slice(i * 2, i * 2 + 2) })),
+    );
     expect(messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user", "assistant", "user"]);
-    expect(messages[0]).toEqual(buildMessages([{ label: "k.md", content: "knowledge" }], query)[0]);
+    expect(messages[0]).toEqual((await assemble([])).messages[0]);
     expect(messages[1].content).toContain("## Task contact-create");
     expect(JSON.parse(messages[2].content)).toMatchObject({ file_path: "src/contacts/contact-service.ts" });
     expect(messages.at(-1)?.content).toContain(query.objective);

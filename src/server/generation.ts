@@ -56,14 +56,14 @@ export interface GenerationOutcome {
  * output to the requested format, refuses a prompt that does not fit instead of truncating it, and
  * measures what Ollama reports.
  */
-export async function runGeneration(host: ModelHost, job: GenerationJob): Promise<GenerationOutcome> {
+export async function runGeneration(modelHost: ModelHost, job: GenerationJob): Promise<GenerationOutcome> {
   const started = performance.now();
-  const window = contextWindow(job.sampling, host.facts.contextSize);
+  const window = contextWindow(job.sampling, modelHost.facts.contextSize);
   const room =
     window.context -
     (job.sampling.numPredict !== undefined && job.sampling.numPredict > 0 ? job.sampling.numPredict : 1);
-  refuseBySize(job.messages, room, host.facts.longestTokenBytes, window.limit);
-  const lease = await host.lease();
+  refuseBySize(job.messages, room, modelHost.facts.longestTokenBytes, window.limit);
+  const lease = await modelHost.lease();
   try {
     const { engine } = lease;
     const grammar = await grammarFor(engine, job.format);

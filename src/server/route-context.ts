@@ -6,7 +6,7 @@ import { parseKeepAlive } from "../format/keep-alive.js";
 
 /** What every route handler gets. */
 export interface RouteContext {
-  host: ModelHost;
+  modelHost: ModelHost;
 }
 
 /** A route handler: reads the request, writes the response. Thrown errors become error answers. */
@@ -16,9 +16,9 @@ export type RouteHandler = (request: IncomingMessage, response: ServerResponse, 
 export type ApiFamily = "ollama" | "openai";
 
 /** 404 with Ollama's wording when `requested` is not the served model. */
-export function ensureServedModel(host: ModelHost, requested: string): void {
-  if (!host.matches(requested))
-    throw new HttpError(404, `model '${requested}' not found (builder serve serves '${host.name}')`);
+export function ensureServedModel(modelHost: ModelHost, requested: string): void {
+  if (!modelHost.matches(requested))
+    throw new HttpError(404, `model '${requested}' not found (builder serve serves '${modelHost.name}')`);
 }
 
 /** Reads `keep_alive`; an unreadable duration is a 400. */

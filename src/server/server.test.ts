@@ -37,7 +37,7 @@ describe("startServer (the library behind builder serve)", () => {
       env: { HOME: dir },
       overrides: { model: await synthesizeTestModel(), options: { num_thread: 1, num_ctx: 512 } },
     });
-    const server = await startServer({ config, host: "0.0.0.0", port: 0, keepAlive: -1 });
+    const server = await startServer({ config, bindAddress: "0.0.0.0", port: 0, keepAlive: -1 });
     try {
       expect(lines.join("")).toMatch(/listens on 0\.0\.0\.0, beyond this machine.*no authentication/);
       const ps = (await (await fetch(`http://127.0.0.1:${server.port}/api/ps`)).json()) as {

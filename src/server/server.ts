@@ -16,8 +16,8 @@ export { DEFAULT_SERVE_PORT };
 export interface ServeOptions {
   /** The model (a GGUF reference) and its load options. */
   config: BuilderConfig;
-  /** Address to bind; default 127.0.0.1. Anything but loopback is logged as a warning. */
-  host?: string;
+  /** Address to bind (`--host`); default 127.0.0.1. Anything but loopback is logged as a warning. */
+  bindAddress?: string;
   /** Port; default 11435; 0 picks a free one. */
   port?: number;
   /** Parallel sequences (requests generating at the same time); default 1, more queue. */
@@ -35,7 +35,8 @@ export interface RunningServer {
   /** "http://127.0.0.1:11435" */
   url: string;
   port: number;
-  host: ModelHost;
+  /** The loaded model and its sequences. */
+  modelHost: ModelHost;
   close(): Promise<void>;
 }
 
@@ -45,7 +46,7 @@ export interface RunningServer {
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = getLogger();
-  const bind = options.host ?? "127.0.0.1";
+  const bind = options.bindAddress ?? "127.0.0.1";
   const parallel = options.parallel ?? 1;
   if (!Number.isInteger(parallel) || parallel < 1)
     throw new UsageError(`--parallel must be a whole number of at least 1, got ${parallel}.`);
@@ -54,7 +55,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     throw new UsageError(
       `--keep-alive "${String(options.keepAlive)}" is not a duration. Use e.g. 5m, 1h, 300 (seconds) or -1 (forever).`,
     );
-  const host = await ModelHost.start({
+  const modelHost = await ModelHost.start({
     config: options.config,
     sequences: parallel,
     name: options.modelName,
@@ -62,12 +63,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   const access = new AccessControl(bind, options.allowOrigins);
   const server = createServer((request, response) => {
-    if (admitRequest(access, request, response)) void dispatch(request, response, { host });
+    if (admitRequest(access, request, response)) void dispatch(request, response, { modelHost });
   });
   try {
     await listen(server, options.port ?? DEFAULT_SERVE_PORT, bind);
   } catch (error) {
-    await host.close();
+    await modelHost.close();
     throw new UsageError(
       `builder serve cannot listen on ${bind}:${options.port ?? DEFAULT_SERVE_PORT}: ${(error as Error).message}. Choose another --port (0 picks a free one).`,
     );
@@ -80,32 +81,35 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${bind.includes(":") ? `[${bind}]` : bind}:${port}`;
-  logger.info({ url, model: host.name, parallel, context: host.facts.contextSize }, "builder serve listening");
+  logger.info(
+    { url, model: modelHost.name, parallel, context: modelHost.facts.contextSize },
+    "builder serve listening",
+  );
   return {
     url,
     port,
-    host,
+    modelHost,
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await host.close();
+      await modelHost.close();
     },
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: Server, port: number, bindAddress: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen(port, bindAddress, () => {
       server.off("error", reject);
       resolve();
     });
   });
 }
 
-/** Whether `host` only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** Whether a bind address only accepts connections from this machine. */
+export function isLoopback(bindAddress: string): boolean {
+  return bindAddress === "localhost" || bindAddress === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bindAddress);
 }

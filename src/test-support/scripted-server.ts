@@ -84,6 +84,12 @@ export function ollamaShow(response: ServerResponse, numCtx = 2048): void {
   );
 }
 
+/** Answers an OpenAI-compatible `/v1/models` with one model (its window as `max_model_len`, as llama.cpp's server does). */
+export function openaiModels(response: ServerResponse, id = "coder", maxModelLen = 16384): void {
+  response.writeHead(200, { "content-type": "application/json" });
+  response.end(JSON.stringify({ data: [{ id, max_model_len: maxModelLen }] }));
+}
+
 /** One NDJSON chat piece as Ollama streams it. */
 export function ollamaPiece(content: string): string {
   return (

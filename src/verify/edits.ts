@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import type { ModelAnswer } from "../task/schema.js";
+import { neverWritten } from "../workspace/ignore.js";
 import { toWorkspaceRelative } from "../workspace/paths.js";
 import {
   detectTestConvention as detectConventionFromFiles,
@@ -11,14 +12,24 @@ import {
 
 export { testPathFor, type TestConvention };
 
-/** One file's complete new content (null: the file is deleted), at a workspace-relative POSIX path. */
-export interface FileEdit {
+/**
+ * One file as a suggestion proposes it: its complete new content (null: the file is deleted), at a
+ * workspace-relative POSIX path. What verification writes into the scratch copy; not to be confused
+ * with the workspace's `FileEdit` (src/workspace/edits.ts), an operation on the real tree with the
+ * hash it expects to find there.
+ */
+export interface ProposedFile {
   path: string;
   content: string | null;
 }
 
-/** Folders never scanned or copied: dependencies, VCS data, Builder's own state, build output. */
-export const SKIPPED_DIRS: ReadonlySet<string> = new Set(["node_modules", ".git", ".builder", "dist", "coverage"]);
+/**
+ * Folders the scratch copy does not copy (when it is a plain copy, not a git worktree): dependencies
+ * (linked in instead), VCS data, Builder's own state and generated output. This is about the cost of
+ * the copy, not about what may be written: writes follow the workspace's rule ({@link neverWritten},
+ * the deny list the real apply uses), so a check passes or fails on the same paths apply accepts.
+ */
+export const NOT_COPIED_DIRS: ReadonlySet<string> = new Set(["node_modules", ".git", ".builder", "dist", "coverage"]);
 
 /**
  * Maps a path from an answer to a workspace-relative POSIX path by the workspace's own rules
@@ -53,7 +64,8 @@ function listTestFiles(workspace: string): string[] {
       seen++;
       const relative = relativeDir === "" ? entry.name : `${relativeDir}/${entry.name}`;
       if (entry.isDirectory()) {
-        if (!SKIPPED_DIRS.has(entry.name) && !entry.name.startsWith(".")) walk(relative);
+        // Folders the model never sees are not where the workspace's tests are (apply skips them too).
+        if (neverWritten(`${relative}/`) === undefined && !entry.name.startsWith(".")) walk(relative);
       } else if (/\.(test|spec)\.[cm]?[jt]sx?$/.test(entry.name)) {
         found.push(relative);
       }
@@ -65,7 +77,7 @@ function listTestFiles(workspace: string): string[] {
 
 /** An answer turned into edits: the code at its file_path and, when there are tests, the tests beside it. */
 export interface AnswerEdits {
-  edits: FileEdit[];
+  edits: ProposedFile[];
   codePath: string;
   /** Where the tests go (also when the answer has none, so prompts can name it). */
   testPath: string;
@@ -82,7 +94,7 @@ export function editsForAnswer(workspace: string, answer: ModelAnswer): AnswerEd
       codePath,
       testPath,
     };
-  const edits: FileEdit[] = [{ path: codePath, content: answer.suggested_code }];
+  const edits: ProposedFile[] = [{ path: codePath, content: answer.suggested_code }];
   if (answer.tests.trim() !== "" && testPath !== codePath) edits.push({ path: testPath, content: answer.tests });
   return { edits, codePath, testPath };
 }

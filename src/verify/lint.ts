@@ -19,6 +19,12 @@ interface EslintFileResult {
   messages: Array<{ ruleId: string | null; severity: number; message: string; line?: number; column?: number }>;
 }
 
+/** A check's outcome before its duration is known. */
+type LintOutcome = Omit<CheckResult, "name" | "durationMs">;
+
+/** How the linter ran: its output, and what messages call it. */
+type LintRun = { result: ProcessResult; label: string } | { missing: LintOutcome };
+
 /**
  * Lints the changed files: with the configured command, or with the workspace's own ESLint
  * (`--format json`, errors fail the check, warnings become notes).
@@ -26,73 +32,82 @@ interface EslintFileResult {
 export async function runLint(options: LintOptions): Promise<CheckResult> {
   const started = performance.now();
   const lintable = options.files.filter((file) => /\.[cm]?[jt]sx?$/.test(file));
-  const done = (
-    status: CheckResult["status"],
-    diagnostics: string[],
-    summary: string,
-    notes: string[] = [],
-  ): CheckResult => ({
-    name: "lint",
-    status,
-    durationMs: performance.now() - started,
-    diagnostics,
-    summary,
-    notes,
-  });
-  if (lintable.length === 0 && !options.command) return done("skipped", [], "no JavaScript or TypeScript file changed");
-  let result: ProcessResult;
-  let label: string;
+  const outcome: LintOutcome =
+    lintable.length === 0 && !options.command
+      ? outcomeOf("skipped", [], "no JavaScript or TypeScript file changed")
+      : judgeRun(await startLinter(options, lintable), options.timeoutMs, options.root);
+  return { name: "lint", ...outcome, durationMs: performance.now() - started };
+}
+
+/** Runs the configured lint command, else the workspace's ESLint (missing: a failed outcome saying so). */
+async function startLinter(options: LintOptions, lintable: readonly string[]): Promise<LintRun> {
   if (options.command) {
     const quoted = options.files.map(shellQuote).join(" ");
     const command = options.command.includes("{files}")
       ? options.command.replaceAll("{files}", quoted)
       : `${options.command} ${quoted}`;
-    label = `\`${options.command}\``;
-    result = await runProcess(command, [], { cwd: options.root, timeoutMs: options.timeoutMs, shell: true });
-  } else {
-    const eslint = path.join(options.root, "node_modules", "eslint", "bin", "eslint.js");
-    if (!existsSync(eslint)) {
-      return done(
+    const result = await runProcess(command, [], { cwd: options.root, timeoutMs: options.timeoutMs, shell: true });
+    return { result, label: `\`${options.command}\`` };
+  }
+  const eslint = path.join(options.root, "node_modules", "eslint", "bin", "eslint.js");
+  if (!existsSync(eslint)) {
+    return {
+      missing: outcomeOf(
         "failed",
         [
           "ESLint is not installed in the workspace (node_modules/eslint). Install it, set verify.lint_command, or set verify.checks.lint to false.",
         ],
         "ESLint not found",
-      );
-    }
-    label = "eslint";
-    result = await runProcess(process.execPath, [eslint, "--format", "json", ...lintable], {
-      cwd: options.root,
-      timeoutMs: options.timeoutMs,
-    });
+      ),
+    };
   }
+  const result = await runProcess(process.execPath, [eslint, "--format", "json", ...lintable], {
+    cwd: options.root,
+    timeoutMs: options.timeoutMs,
+  });
+  return { result, label: "eslint" };
+}
+
+/** The check's outcome from the linter's run: ESLint's JSON report when it printed one, else the exit status. */
+function judgeRun(run: LintRun, timeoutMs: number, root: string): LintOutcome {
+  if ("missing" in run) return run.missing;
+  const { result, label } = run;
   if (result.timedOut)
-    return done(
+    return outcomeOf(
       "failed",
-      [`the linter did not finish within ${Math.round(options.timeoutMs / 1000)} s (verify.timeouts.lint_ms).`],
+      [`the linter did not finish within ${Math.round(timeoutMs / 1000)} s (verify.timeouts.lint_ms).`],
       `${label} timed out`,
     );
-  const eslintReport = parseEslintJson(result.stdout, options.root);
+  const eslintReport = parseEslintJson(result.stdout, root);
   if (eslintReport) {
     const status = eslintReport.errors.length === 0 ? "passed" : "failed";
-    return done(
+    return outcomeOf(
       status,
       eslintReport.errors,
       `${label}: ${eslintReport.errors.length} error(s), ${eslintReport.warnings.length} warning(s)`,
       eslintReport.warnings.slice(0, 5),
     );
   }
-  if (result.code === 0) return done("passed", [], `${label} passed`);
+  if (result.code === 0) return outcomeOf("passed", [], `${label} passed`);
   const tail = result.output
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "")
     .slice(-10);
-  return done(
+  return outcomeOf(
     "failed",
     tail.length > 0 ? tail : [`${label} exited with ${result.code ?? result.signal ?? "an error"}`],
     `${label} failed`,
   );
+}
+
+function outcomeOf(
+  status: CheckResult["status"],
+  diagnostics: string[],
+  summary: string,
+  notes: string[] = [],
+): LintOutcome {
+  return { status, diagnostics, summary, notes };
 }
 
 /** Errors and warnings from ESLint's JSON formatter; undefined when the output is not that. */

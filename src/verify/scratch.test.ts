@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { WorkspaceEscapeError } from "../errors/errors.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { hashTree, typescriptProject } from "../test-support/ts-project-fixture.js";
+import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { ScratchCopy } from "./scratch.js";
 
 function worktrees(repo: string): string {
@@ -132,5 +133,41 @@ describe("ScratchCopy", () => {
     }
     expect(existsSync(path.join(outside, "evil.ts"))).toBe(false);
     expect(existsSync(path.join(dir, "node_modules", "typescript", "evil.js"))).toBe(false);
+  });
+
+  it("refuses exactly the writes apply refuses (deny list, protected folders, any case)", async () => {
+    const root = typescriptProject();
+    const sandbox = await WorkspaceSandbox.open({ root });
+    const copy = await ScratchCopy.create(root);
+    const paths = [
+      "src/ok.ts",
+      "build/out.ts",
+      "coverage/notes.ts",
+      ".GIT/config",
+      "Node_Modules/x/index.js",
+      ".env.local",
+      "src/dist/a.ts",
+    ];
+    try {
+      const refusedBy = async (write: () => Promise<unknown>): Promise<boolean> =>
+        write().then(
+          () => false,
+          () => true,
+        );
+      const verdicts = [];
+      for (const file of paths) {
+        verdicts.push({
+          file,
+          scratch: await refusedBy(() => copy.applyEdits([{ path: file, content: "x\n" }])),
+          apply: await refusedBy(() => sandbox.resolveForWrite(file)),
+        });
+      }
+      expect(verdicts.filter((v) => v.scratch !== v.apply)).toEqual([]);
+      expect(verdicts.filter((v) => v.apply).map((v) => v.file)).toEqual(
+        paths.filter((p) => !/^(src\/ok|coverage)/.test(p)),
+      );
+    } finally {
+      await copy.dispose();
+    }
   });
 });

@@ -19,7 +19,8 @@ import { promisify } from "node:util";
 import type { Logger } from "pino";
 import { WorkspaceEscapeError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
-import { SKIPPED_DIRS, resolveWorkspacePath, type FileEdit } from "./edits.js";
+import { neverWritten } from "../workspace/ignore.js";
+import { NOT_COPIED_DIRS, resolveWorkspacePath, type ProposedFile } from "./edits.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -102,7 +103,7 @@ export class ScratchCopy {
       await cp(real, tree, {
         recursive: true,
         verbatimSymlinks: true,
-        filter: (source) => !SKIPPED_DIRS.has(path.basename(source)) || source === real,
+        filter: (source) => !NOT_COPIED_DIRS.has(path.basename(source)) || source === real,
       });
       const copy = new ScratchCopy(tree, real, "copy", tempDir, undefined, tree, logger);
       await copy.linkNodeModules();
@@ -129,7 +130,7 @@ export class ScratchCopy {
    * Makes the copy hold the workspace plus exactly these edits: files an earlier round edited but
    * this one does not are restored first. Paths are checked to stay inside the copy, through symlinks too.
    */
-  async applyEdits(edits: readonly FileEdit[]): Promise<void> {
+  async applyEdits(edits: readonly ProposedFile[]): Promise<void> {
     const next = new Map<string, string | null>();
     for (const edit of edits) next.set(resolveWorkspacePath(this.root, edit.path), edit.content);
     for (const relativePath of this.touched) {
@@ -179,11 +180,16 @@ export class ScratchCopy {
     const resolved = realpathSync(probe);
     const inside = resolved === top || resolved.startsWith(top + path.sep);
     const isLink = probe === target && (await lstat(target)).isSymbolicLink();
-    if (!inside || isLink || relativePath.split("/").some((part) => SKIPPED_DIRS.has(part))) {
-      throw new WorkspaceEscapeError(
-        `${relativePath} cannot be written: it is ${isLink ? "a symlink" : SKIPPED_DIRS.has(relativePath.split("/")[0] ?? "") ? "inside a folder Builder never writes to" : `reached through a symlink that leaves the workspace (${resolved})`}. Choose a regular source path.`,
-        { path: relativePath },
-      );
+    const denied = neverWritten(relativePath);
+    if (!inside || isLink || denied) {
+      const why = isLink
+        ? "a symlink"
+        : denied
+          ? `in ${denied}, which Builder never writes (the deny list)`
+          : `reached through a symlink that leaves the workspace (${resolved})`;
+      throw new WorkspaceEscapeError(`${relativePath} cannot be written: it is ${why}. Choose a regular source path.`, {
+        path: relativePath,
+      });
     }
   }
 
@@ -193,7 +199,7 @@ export class ScratchCopy {
     const changed = await gitLines(top, ["diff", "--name-only", "-z", "--no-renames", "HEAD"]);
     const untracked = await gitLines(top, ["ls-files", "-z", "--others", "--exclude-standard"]);
     for (const relativePath of new Set([...changed, ...untracked])) {
-      if (relativePath.split("/").some((part) => SKIPPED_DIRS.has(part))) continue;
+      if (relativePath.split("/").some((part) => NOT_COPIED_DIRS.has(part))) continue;
       const source = path.join(top, relativePath);
       const target = path.join(this.scratchTop, relativePath);
       const stat = await lstat(source).catch(() => undefined);

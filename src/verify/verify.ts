@@ -3,15 +3,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { VerifyRuleId } from "../config/schema.js";
 import type { VerifySettings } from "../config/verify-settings.js";
 import { round } from "../format/numbers.js";
 import type { BuilderTask, VerificationCheck } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
-import { type FileEdit } from "./edits.js";
+import { type ProposedFile } from "./edits.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
+import { activeRules } from "./active-rules.js";
 import type { RuleFile } from "./rules.js";
 import { ScratchCopy } from "./scratch.js";
 import { acceptanceAskingForTests, detectTestRunner, missingRunnerMessage, runTestFile } from "./tests.js";
@@ -62,6 +62,13 @@ export interface VerificationReport {
   durationMs: number;
 }
 
+/** The files of one round as the checks read them: absolute path to content now and before (null: absent). */
+interface StagedFiles {
+  current: Map<string, string | null>;
+  original: Map<string, string | null>;
+  ruleFiles: RuleFile[];
+}
+
 /**
  * Verifies file edits in a scratch copy of the workspace. One verifier serves every repair round of
  * a run: the copy and the TypeScript language service stay warm in between.
@@ -106,57 +113,10 @@ export class Verifier {
   }
 
   /** Writes the edits into the scratch copy (undoing the previous round's) and runs every enabled check. */
-  async verify(edits: readonly FileEdit[], context: VerifyContext): Promise<VerificationReport> {
+  async verify(edits: readonly ProposedFile[], context: VerifyContext): Promise<VerificationReport> {
     const started = performance.now();
-    await this.scratch.applyEdits(edits);
-    const current = new Map<string, string | null>();
-    const original = new Map<string, string | null>();
-    const ruleFiles: RuleFile[] = [];
-    for (const edit of edits) {
-      const absolutePath = this.scratch.absolute(edit.path);
-      const before = await this.scratch.original(edit.path);
-      current.set(absolutePath, edit.content);
-      original.set(absolutePath, before);
-      // A deleted file has nothing to check by rules; the typecheck still sees its importers break.
-      if (edit.content !== null)
-        ruleFiles.push({
-          path: edit.path,
-          absolutePath,
-          content: edit.content,
-          original: before,
-          isTest: isTestFile(edit.path),
-        });
-    }
-    this.project?.setFiles(current);
-    const { checks: enabled } = this.settings;
-    const checks: CheckResult[] = [];
-    const { runRules } = await import("./rules.js");
-    checks.push(
-      enabled.typecheck ? this.runTypecheck(current, original) : skipped("typecheck", "off (verify.checks.typecheck)"),
-    );
-    checks.push(
-      enabled.rules
-        ? runRules({
-            files: ruleFiles,
-            enabled: this.enabledRules(context.knowledge),
-            locMax: context.task.constraints.loc_max,
-            project: this.project,
-          })
-        : skipped("rules", "off (verify.checks.rules)"),
-    );
-    checks.push(
-      enabled.tests ? await this.runTests(edits, context.task) : skipped("tests", "off (verify.checks.tests)"),
-    );
-    checks.push(
-      enabled.lint
-        ? await runLint({
-            root: this.scratch.root,
-            files: edits.filter((e) => e.content !== null).map((e) => e.path),
-            command: this.settings.lintCommand,
-            timeoutMs: this.settings.lintTimeoutMs,
-          })
-        : skipped("lint", "not configured (set verify.lint_command or verify.checks.lint)"),
-    );
+    const staged = await this.stage(edits);
+    const checks = await this.runChecks(edits, staged, context);
     const substantive = checks.some((c) => (c.name === "typecheck" || c.name === "tests") && c.status === "passed");
     const failed = checks.some((c) => c.status === "failed");
     const notes = checks.flatMap((c) => c.notes);
@@ -173,6 +133,61 @@ export class Verifier {
     };
   }
 
+  /** Writes the edits into the copy and the TypeScript project; returns each file's content now and before. */
+  private async stage(edits: readonly ProposedFile[]): Promise<StagedFiles> {
+    await this.scratch.applyEdits(edits);
+    const staged: StagedFiles = { current: new Map(), original: new Map(), ruleFiles: [] };
+    for (const edit of edits) {
+      const absolutePath = this.scratch.absolute(edit.path);
+      const before = await this.scratch.original(edit.path);
+      staged.current.set(absolutePath, edit.content);
+      staged.original.set(absolutePath, before);
+      // A deleted file has nothing to check by rules; the typecheck still sees its importers break.
+      if (edit.content !== null)
+        staged.ruleFiles.push({
+          path: edit.path,
+          absolutePath,
+          content: edit.content,
+          original: before,
+          isTest: isTestFile(edit.path),
+        });
+    }
+    this.project?.setFiles(staged.current);
+    return staged;
+  }
+
+  /** Every check in its fixed order: typecheck, rules, tests, lint (each switched off by config, or run). */
+  private async runChecks(
+    edits: readonly ProposedFile[],
+    staged: StagedFiles,
+    context: VerifyContext,
+  ): Promise<CheckResult[]> {
+    const { checks: enabled } = this.settings;
+    const { runRules } = await import("./rules.js");
+    const rules = (): CheckResult =>
+      runRules({
+        files: staged.ruleFiles,
+        enabled: activeRules(this.settings, context.knowledge),
+        locMax: context.task.constraints.loc_max,
+        project: this.project,
+      });
+    const lint = (): Promise<CheckResult> =>
+      runLint({
+        root: this.scratch.root,
+        files: edits.filter((e) => e.content !== null).map((e) => e.path),
+        command: this.settings.lintCommand,
+        timeoutMs: this.settings.lintTimeoutMs,
+      });
+    return [
+      enabled.typecheck
+        ? this.runTypecheck(staged.current, staged.original)
+        : skipped("typecheck", "off (verify.checks.typecheck)"),
+      enabled.rules ? rules() : skipped("rules", "off (verify.checks.rules)"),
+      enabled.tests ? await this.runTests(edits, context.task) : skipped("tests", "off (verify.checks.tests)"),
+      enabled.lint ? await lint() : skipped("lint", "not configured (set verify.lint_command or verify.checks.lint)"),
+    ];
+  }
+
   /** Removes the scratch copy and the work folder. */
   async dispose(): Promise<void> {
     this.project?.dispose();
@@ -187,17 +202,9 @@ export class Verifier {
     return this.typecheck.check({ current, original });
   }
 
-  private enabledRules(knowledge: string): Set<VerifyRuleId> {
-    const enabled = new Set<VerifyRuleId>();
-    for (const [id, value] of Object.entries(this.settings.rules) as Array<[VerifyRuleId, boolean | "auto"]>) {
-      if (value === true || (value === "auto" && knowledgeForbids(id, knowledge))) enabled.add(id);
-    }
-    return enabled;
-  }
-
-  private async runTests(edits: readonly FileEdit[], task: BuilderTask): Promise<CheckResult> {
+  private async runTests(edits: readonly ProposedFile[], task: BuilderTask): Promise<CheckResult> {
     const tests = edits.filter(
-      (edit): edit is FileEdit & { content: string } => edit.content !== null && isTestFile(edit.path),
+      (edit): edit is ProposedFile & { content: string } => edit.content !== null && isTestFile(edit.path),
     );
     const asking = acceptanceAskingForTests(task.acceptance);
     if (tests.length === 0) {
@@ -251,18 +258,6 @@ export function toVerificationChecks(checks: readonly CheckResult[]): Verificati
     diagnostics: check.diagnostics.slice(0, MAX_REPORTED_DIAGNOSTICS),
     summary: check.summary,
   }));
-}
-
-/** True when the knowledge base forbids what an "auto" rule checks. */
-export function knowledgeForbids(rule: VerifyRuleId, knowledge: string): boolean {
-  if (rule !== "no-console-log") return false;
-  return knowledge
-    .split("\n")
-    .some(
-      (line) =>
-        /console\.log/.test(line) &&
-        /\b(no|never|don'?t|do not|avoid|forbid\w*|must not|not allowed|instead of)\b/i.test(line),
-    );
 }
 
 function skipped(name: CheckResult["name"], summary: string): CheckResult {

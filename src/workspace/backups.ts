@@ -76,8 +76,6 @@ export function backupDir(workspaceRoot: string, runId: string): string {
   return path.join(backupsRoot(workspaceRoot), checkRunId(runId));
 }
 
-export { newRunId } from "../format/run-id.js";
-
 /** Refuses run ids that could name a path outside the backups folder. */
 export function checkRunId(runId: string): string {
   if (!RunIdSchema.safeParse(runId).success) {

@@ -1,7 +1,7 @@
 /**
- * Changes Builder makes to workspace files. Whole-file writes and deletions today; edit-style answers
- * (search/replace blocks) become another kind here, with its new content computed in
- * {@link contentAfter} from the file as it is on disk.
+ * Changes Builder makes to the real workspace files: whole-file writes and deletions, each checked
+ * against the hash it expects to find. (Verification's scratch copy takes a suggestion's
+ * `ProposedFile`s instead, src/verify/edits.ts: content only, nothing to expect.)
  */
 export type FileEdit = WriteEdit | DeleteEdit;
 

@@ -21,6 +21,25 @@ export const DEFAULT_DENY = [
 /** Folders Builder never writes into, whatever the deny list says: git's own data and Builder's backups. */
 export const PROTECTED_DIRS = [".git", ".builder"] as const;
 
+const defaultDeny = ignore({ ignorecase: true }).add([...DEFAULT_DENY]);
+
+/**
+ * Why Builder never writes `relative` (workspace-relative POSIX) whatever the config says: the
+ * protected folder or the {@link DEFAULT_DENY} pattern it lies in; undefined when it may be written.
+ * The config's own `deny` entries add to this where a {@link PathFilter} is loaded (the real apply).
+ */
+export function neverWritten(relative: string): string | undefined {
+  const protectedDir = inProtectedDir(relative);
+  if (protectedDir) return `${protectedDir}/`;
+  const parts = relative.split("/");
+  for (let i = 1; i <= parts.length; i += 1) {
+    const candidate = parts.slice(0, i).join("/") + (i < parts.length ? "/" : "");
+    const result = defaultDeny.test(candidate);
+    if (result.ignored) return result.rule?.pattern ?? "the deny list";
+  }
+  return undefined;
+}
+
 /** Why a path is kept from the model: a deny-list pattern or a .gitignore rule. */
 export interface Exclusion {
   by: "deny" | "gitignore";

@@ -9,11 +9,11 @@ import {
   backupsRoot,
   checkManifestPaths,
   listManifests,
-  newRunId,
   readManifest,
   writeManifest,
   type BackupManifest,
 } from "./backups.js";
+import { newRunId } from "../format/run-id.js";
 import type { FileEdit } from "./edits.js";
 import { sha256 } from "./file-state.js";
 import { sweepLeftovers } from "./leftovers.js";
@@ -67,52 +67,11 @@ export async function undoRun(options: UndoOptions): Promise<UndoResult> {
 }
 
 async function undoHeld(options: UndoOptions): Promise<UndoResult> {
-  const root = options.sandbox.root;
   const manifest = options.runId
     ? await readManifest(options.sandbox, options.runId)
     : await latestUndoable(options.sandbox);
-  if (manifest.status === "undone") {
-    throw new UsageError(
-      `Run ${manifest.run_id} was already undone (by ${manifest.undone_by ?? "an earlier undo"}). To redo it, run: builder undo ${manifest.undone_by ?? "<undo run id>"}`,
-      {
-        run_id: manifest.run_id,
-      },
-    );
-  }
-  if (manifest.status === "rolled-back")
-    throw new UsageError(`Run ${manifest.run_id} failed and was rolled back already; there is nothing to undo.`, {
-      run_id: manifest.run_id,
-    });
-
-  const dir = backupDir(root, manifest.run_id);
-  const edits: FileEdit[] = [];
-  const changed: string[] = [];
-  for (const entry of manifest.entries) {
-    const target = await options.sandbox.resolveForWrite(entry.path);
-    const current = await options.sandbox.readState(target.relative);
-    if (current.hash === (entry.before?.sha256 ?? null)) continue; // never applied (crash) or already restored
-    if (current.hash !== (entry.after?.sha256 ?? null)) changed.push(entry.path);
-    if (entry.before) {
-      const content = await readFile(path.join(dir, ...entry.before.backup.split("/")));
-      if (sha256(content) !== entry.before.sha256) {
-        throw new ApplyError(
-          `The backup of ${entry.path} in ${dir} is damaged (its hash does not match the manifest); nothing was restored.`,
-          { path: entry.path, run_id: manifest.run_id },
-        );
-      }
-      edits.push({ kind: "write", path: entry.path, content, mode: entry.before.mode, expected: current.hash });
-    } else {
-      edits.push({ kind: "delete", path: entry.path, expected: current.hash });
-    }
-  }
-  if (changed.length > 0 && !options.force) {
-    throw new FileChangedError(
-      `${changed.join(", ")} changed after run ${manifest.run_id} wrote ${changed.length === 1 ? "it" : "them"}; undo would lose those changes, so nothing was restored. ` +
-        `Review them, then pass --force to restore anyway (the current content is backed up first).`,
-      { paths: changed, run_id: manifest.run_id },
-    );
-  }
-
+  refuseFinished(manifest);
+  const edits = await restoringEdits(options, manifest);
   const undoRunId = newRunId("undo-");
   const applied = await applyEditsLocked(edits, {
     sandbox: options.sandbox,
@@ -123,17 +82,7 @@ async function undoHeld(options: UndoOptions): Promise<UndoResult> {
     hooks: options.hooks,
     logger: options.logger,
   });
-  if (!options.dryRun) {
-    // The manifest's paths were proved to lie inside the workspace when it was read.
-    for (const entry of manifest.entries)
-      if (entry.temp) await rm((await options.sandbox.resolveInside(entry.temp)).absolute, { force: true });
-    await removeEmptyDirs(root, manifest.created_dirs);
-    await writeManifest(root, {
-      ...manifest,
-      status: "undone",
-      ...(applied.backupDir ? { undone_by: undoRunId } : {}),
-    });
-  }
+  if (!options.dryRun) await closeUndoneRun(options.sandbox, manifest, applied.backupDir ? undoRunId : undefined);
   return {
     runId: manifest.run_id,
     undoRunId: applied.backupDir ? undoRunId : undefined,
@@ -141,6 +90,69 @@ async function undoHeld(options: UndoOptions): Promise<UndoResult> {
     files: applied.files,
     diff: applied.diff,
   };
+}
+
+/** Refuses a run that was undone or rolled back already: there is nothing of it left in the tree. */
+function refuseFinished(manifest: BackupManifest): void {
+  if (manifest.status === "undone") {
+    throw new UsageError(
+      `Run ${manifest.run_id} was already undone (by ${manifest.undone_by ?? "an earlier undo"}). To redo it, run: builder undo ${manifest.undone_by ?? "<undo run id>"}`,
+      { run_id: manifest.run_id },
+    );
+  }
+  if (manifest.status === "rolled-back")
+    throw new UsageError(`Run ${manifest.run_id} failed and was rolled back already; there is nothing to undo.`, {
+      run_id: manifest.run_id,
+    });
+}
+
+/**
+ * The edits that put back what the run changed, each expecting the file as it is now. Refuses, unless
+ * forced, when a file changed after the run wrote it; and always when a backup is damaged.
+ */
+async function restoringEdits(options: UndoOptions, manifest: BackupManifest): Promise<FileEdit[]> {
+  const dir = backupDir(options.sandbox.root, manifest.run_id);
+  const edits: FileEdit[] = [];
+  const changed: string[] = [];
+  for (const entry of manifest.entries) {
+    const target = await options.sandbox.resolveForWrite(entry.path);
+    const current = await options.sandbox.readState(target.relative);
+    if (current.hash === (entry.before?.sha256 ?? null)) continue; // never applied (crash) or already restored
+    if (current.hash !== (entry.after?.sha256 ?? null)) changed.push(entry.path);
+    if (!entry.before) {
+      edits.push({ kind: "delete", path: entry.path, expected: current.hash });
+      continue;
+    }
+    const content = await readFile(path.join(dir, ...entry.before.backup.split("/")));
+    if (sha256(content) !== entry.before.sha256) {
+      throw new ApplyError(
+        `The backup of ${entry.path} in ${dir} is damaged (its hash does not match the manifest); nothing was restored.`,
+        { path: entry.path, run_id: manifest.run_id },
+      );
+    }
+    edits.push({ kind: "write", path: entry.path, content, mode: entry.before.mode, expected: current.hash });
+  }
+  if (changed.length > 0 && !options.force) {
+    throw new FileChangedError(
+      `${changed.join(", ")} changed after run ${manifest.run_id} wrote ${changed.length === 1 ? "it" : "them"}; undo would lose those changes, so nothing was restored. ` +
+        `Review them, then pass --force to restore anyway (the current content is backed up first).`,
+      { paths: changed, run_id: manifest.run_id },
+    );
+  }
+  return edits;
+}
+
+/** After a real undo: the run's temp files and the folders it created go, and its manifest says who undid it. */
+async function closeUndoneRun(
+  sandbox: WorkspaceSandbox,
+  manifest: BackupManifest,
+  undoneBy: string | undefined,
+): Promise<void> {
+  // The manifest's paths were proved to lie inside the workspace when it was read.
+  for (const entry of manifest.entries)
+    if (entry.temp) await rm((await sandbox.resolveInside(entry.temp)).absolute, { force: true });
+  await removeEmptyDirs(sandbox.root, manifest.created_dirs);
+  await writeManifest(sandbox.root, { ...manifest, status: "undone", ...(undoneBy ? { undone_by: undoneBy } : {}) });
 }
 
 /**

@@ -1,13 +1,14 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { runTask, RunFailure } from "../../agent/run-task.js";
 import { loadConfig, type BuilderConfig } from "../../config/load.js";
 import { BuilderError } from "../../errors/errors.js";
 import { CodeSuggestionSchema } from "../../task/schema.js";
 import { createLogger } from "../../telemetry/logger.js";
-import { jsonLines, runCli } from "../../test-support/cli.js";
-import { SAMPLE_TASK, sampleWorkspace, synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
+import { jsonLines } from "../../test-support/cli.js";
+import { isolatedEnv, loggedError, runSampleTask, useServedSampleWorkspace } from "../../test-support/e2e.js";
+import { SAMPLE_TASK, tempDir } from "../../test-support/fixtures.js";
 import {
   closedPort,
   ollamaDone,
@@ -16,51 +17,24 @@ import {
   scriptedServer,
   type ScriptedServer,
 } from "../../test-support/scripted-server.js";
-import { startServe, type ServeProcess } from "../../test-support/serve.js";
 import type { GenerateRequest } from "../types.js";
 import { OllamaBackend } from "./ollama-backend.js";
 
-let serve: ServeProcess;
-let workspace: string;
-let home: string;
-const env = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", OLLAMA_MODEL: "" });
-
-beforeAll(async () => {
-  const modelPath = await synthesizeTestModel();
-  workspace = sampleWorkspace(modelPath, { num_predict: 900, num_ctx: 4096 });
-  home = tempDir("builder-home-");
-  serve = await startServe(modelPath, ["--name", "tiny:test"]);
+const served = useServedSampleWorkspace();
+const env = (): NodeJS.ProcessEnv => isolatedEnv(served.home);
+const ollama = (serverUrl: string, model = "tiny:test"): Parameters<typeof runSampleTask>[0] => ({
+  backend: "ollama",
+  serverUrl,
+  model,
 });
-
-afterAll(async () => {
-  await serve?.stop();
-});
-
-function errorOf(stderr: string): { code: string; message: string } {
-  return jsonLines(stderr).find((line) => "error" in line && typeof line.error === "object")?.error as {
-    code: string;
-    message: string;
-  };
-}
 
 describe("builder run --backend ollama against builder serve", () => {
   it("produces a suggestion end to end, with metrics from Ollama's counters", async () => {
     // Under a JSON schema the random model cannot quote the file's lines: it writes whole files.
-    const result = await runCli(
-      [
-        "run",
-        "tasks/create-contact.json",
-        "--backend",
-        "ollama",
-        "--host",
-        serve.url,
-        "--model",
-        "tiny:test",
-        "--edits",
-        "whole",
-      ],
-      { cwd: workspace, env: env() },
-    );
+    const result = await runSampleTask(ollama(served.serve.url), ["--edits", "whole"], {
+      cwd: served.workspace,
+      env: env(),
+    });
     expect(result.stderr).not.toMatch(/"level":"error"/);
     expect(result.code, result.stderr.slice(-1500)).toBe(0);
     const suggestion = CodeSuggestionSchema.parse(JSON.parse(result.stdout));
@@ -82,34 +56,22 @@ describe("builder run --backend ollama against builder serve", () => {
 
   it("says to start Ollama when nothing listens at the host (exit 6)", async () => {
     const port = await closedPort();
-    const result = await runCli(
-      [
-        "run",
-        "tasks/create-contact.json",
-        "--backend",
-        "ollama",
-        "--host",
-        `http://127.0.0.1:${port}`,
-        "--model",
-        "tiny:test",
-      ],
-      { cwd: workspace, env: env() },
-    );
+    const result = await runSampleTask(ollama(`http://127.0.0.1:${port}`), [], { cwd: served.workspace, env: env() });
     expect(result.code).toBe(6);
     expect(result.stdout).toBe("");
-    const error = errorOf(result.stderr);
+    const error = loggedError(result.stderr);
     expect(error.code).toBe("BACKEND_UNAVAILABLE");
     expect(error.message).toMatch(/connection refused/);
     expect(error.message).toMatch(/ollama serve/);
   });
 
   it("says to pull a model the server does not have (exit 3)", async () => {
-    const result = await runCli(
-      ["run", "tasks/create-contact.json", "--backend", "ollama", "--host", serve.url, "--model", "qwen2.5-coder:7b"],
-      { cwd: workspace, env: env() },
-    );
+    const result = await runSampleTask(ollama(served.serve.url, "qwen2.5-coder:7b"), [], {
+      cwd: served.workspace,
+      env: env(),
+    });
     expect(result.code).toBe(3);
-    const error = errorOf(result.stderr);
+    const error = loggedError(result.stderr);
     expect(error.code).toBe("MODEL_NOT_FOUND");
     expect(error.message).toContain("ollama pull qwen2.5-coder:7b");
   });

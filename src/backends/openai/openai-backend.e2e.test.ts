@@ -1,58 +1,27 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig, type BuilderConfig } from "../../config/load.js";
 import { BuilderError } from "../../errors/errors.js";
 import { CodeSuggestionSchema } from "../../task/schema.js";
 import { jsonLines, runCli } from "../../test-support/cli.js";
-import { sampleWorkspace, synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
-import { scriptedServer, type ScriptedServer } from "../../test-support/scripted-server.js";
-import { startServe, type ServeProcess } from "../../test-support/serve.js";
+import { tempDir } from "../../test-support/fixtures.js";
+import { openaiModels, scriptedServer, type ScriptedServer } from "../../test-support/scripted-server.js";
+import { isolatedEnv, runSampleTask, useServedSampleWorkspace } from "../../test-support/e2e.js";
 import type { GenerateRequest } from "../types.js";
 import { OpenAIBackend } from "./openai-backend.js";
 
-let serve: ServeProcess;
-let workspace: string;
-let home: string;
+const served = useServedSampleWorkspace();
 const SECRET = "sk-test-0123456789abcdefSECRET";
-const env = (): NodeJS.ProcessEnv => ({
-  HOME: home,
-  XDG_CACHE_HOME: home,
-  OPENAI_BASE_URL: "",
-  BUILDER_TEST_KEY: SECRET,
-});
-
-beforeAll(async () => {
-  const modelPath = await synthesizeTestModel();
-  workspace = sampleWorkspace(modelPath, { num_predict: 900, num_ctx: 4096 });
-  home = tempDir("builder-home-");
-  serve = await startServe(modelPath, ["--name", "tiny:test"]);
-});
-
-afterAll(async () => {
-  await serve?.stop();
-});
+const env = (): NodeJS.ProcessEnv => isolatedEnv(served.home, { BUILDER_TEST_KEY: SECRET });
 
 describe("builder run --backend openai against builder serve", () => {
   it("produces a suggestion end to end, with token counts from usage", async () => {
     // Under a JSON schema the random model cannot quote the file's lines: it writes whole files.
-    const result = await runCli(
-      [
-        "run",
-        "tasks/create-contact.json",
-        "--backend",
-        "openai",
-        "--host",
-        `${serve.url}/v1`,
-        "--model",
-        "tiny:test",
-        "--edits",
-        "whole",
-        "--num-ctx",
-        "8192",
-        "--report",
-      ],
-      { cwd: workspace, env: env() },
+    const result = await runSampleTask(
+      { backend: "openai", serverUrl: `${served.serve.url}/v1`, model: "tiny:test" },
+      ["--edits", "whole", "--num-ctx", "8192", "--report"],
+      { cwd: served.workspace, env: env() },
     );
     expect(result.stderr).not.toMatch(/"level":"error"/);
     // builder serve tells its window as vLLM does (max_model_len): the one in effect, not the 8192 asked for.
@@ -68,10 +37,10 @@ describe("builder run --backend openai against builder serve", () => {
   });
 
   it("says which model is missing (exit 3)", async () => {
-    const result = await runCli(
-      ["run", "tasks/create-contact.json", "--backend", "openai", "--host", serve.url, "--model", "gpt-4o"],
-      { cwd: workspace, env: env() },
-    );
+    const result = await runSampleTask({ backend: "openai", serverUrl: served.serve.url, model: "gpt-4o" }, [], {
+      cwd: served.workspace,
+      env: env(),
+    });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/MODEL_NOT_FOUND/);
   });
@@ -117,11 +86,7 @@ describe("OpenAIBackend against a scripted server", () => {
   it("picks the server's only model, posts response_format json_schema with the key as a bearer token, and reads usage and llama.cpp timings", async () => {
     process.env.BUILDER_TEST_KEY = SECRET;
     server = await scriptedServer((req, res) => {
-      if (req.path === "/v1/models") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ data: [{ id: "coder", max_model_len: 16384 }] }));
-        return;
-      }
+      if (req.path === "/v1/models") return openaiModels(res);
       res.writeHead(200, { "content-type": "text/event-stream" });
       const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
         `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
@@ -198,11 +163,7 @@ describe("OpenAIBackend against a scripted server", () => {
 
   it("sends a GBNF grammar as llama.cpp's `grammar` field, without response_format, when the answer format is text", async () => {
     server = await scriptedServer((req, res) => {
-      if (req.path === "/v1/models") {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ data: [{ id: "coder", max_model_len: 16384 }] }));
-        return;
-      }
+      if (req.path === "/v1/models") return openaiModels(res);
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write(
         `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "ok" }, finish_reason: "stop" }] })}\n\n`,

@@ -1,26 +1,20 @@
 import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CodeSuggestionSchema } from "../../task/schema.js";
 import { jsonLines, runCli } from "../../test-support/cli.js";
-import { synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
+import { tempDir } from "../../test-support/fixtures.js";
+import { useSynthesizedModel } from "../../test-support/e2e.js";
 import { git, gitRepo, treeSnapshot } from "../../test-support/git-repo.js";
 
-let modelPath: string;
-let cacheHome: string;
-
-beforeAll(async () => {
-  modelPath = await synthesizeTestModel();
-  cacheHome = tempDir("builder-cache-");
-});
-
-const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: cacheHome, HOME: cacheHome });
+const setup = useSynthesizedModel();
+const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: setup.home, HOME: setup.home });
 
 /** A git repository with a config, some code, and tests kept in __tests__ folders. The fixed seed keeps the random model's answer (and so its non-empty tests) the same on every run. */
 function workspace(): string {
   return gitRepo({
     "builder.config.json": JSON.stringify({
-      model: modelPath,
+      model: setup.modelPath,
       bounded_answer: true,
       knowledge: ["knowledge/project.md"],
       options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 11 },

@@ -1,25 +1,19 @@
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { jsonLines, runCli } from "../../test-support/cli.js";
-import { synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
+import { tempDir } from "../../test-support/fixtures.js";
+import { useSynthesizedModel } from "../../test-support/e2e.js";
 import { gitRepo, treeSnapshot } from "../../test-support/git-repo.js";
 import { runCliReadOnly } from "../../test-support/read-only.js";
 
-let modelPath: string;
-let cacheHome: string;
-
-beforeAll(async () => {
-  modelPath = await synthesizeTestModel();
-  cacheHome = tempDir("builder-cache-");
-});
-
-const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: cacheHome, HOME: cacheHome });
+const setup = useSynthesizedModel();
+const env = (): NodeJS.ProcessEnv => ({ XDG_CACHE_HOME: setup.home, HOME: setup.home });
 
 function workspace(): string {
   return gitRepo({
     "builder.config.json": JSON.stringify({
-      model: modelPath,
+      model: setup.modelPath,
       options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 11 },
     }),
     "src/db.ts": "export function query(sql: string): unknown {\n  return sql;\n}\n",

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { readStreamText } from "../../task/read-task.js";
 import { getLogger } from "../../telemetry/logger.js";
-import { newRunId } from "../../workspace/backups.js";
+import { newRunId } from "../../format/run-id.js";
 import { WorkspaceSandbox } from "../../workspace/sandbox.js";
 import { applySuggestion, parseSuggestionJson, readSuggestionFile } from "../../workspace/suggestion-apply.js";
 import { addWorkspaceFlags, configFromFlags, type ModelFlags } from "../shared-options.js";

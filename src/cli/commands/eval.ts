@@ -1,13 +1,14 @@
 import path from "node:path";
 import { Command } from "commander";
+import type { Logger } from "pino";
 import type { BuilderConfig } from "../../config/load.js";
 import { UsageError } from "../../errors/errors.js";
 import type { EvalCase } from "../../eval/case.js";
 import type { EvalSummary } from "../../eval/results.js";
-import type { CaseSource } from "../../eval/select-cases.js";
+import type { CaseSource, SelectedCases } from "../../eval/select-cases.js";
 import type { ValidationResult } from "../../eval/validate.js";
 import { getLogger } from "../../telemetry/logger.js";
-import { newRunId } from "../../workspace/backups.js";
+import { newRunId } from "../../format/run-id.js";
 import { checkedBuilderPath } from "../../workspace/builder-dir.js";
 import { addModelFlags, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
 import { createEvalProgress } from "../eval-progress.js";
@@ -51,31 +52,12 @@ export function evalCommand(): Command {
 /** The action of `builder eval`: selects the cases, validates them if asked, runs them and reports. */
 async function runEvalCommand(suiteArg: string | undefined, flags: EvalFlags): Promise<void> {
   const source = caseSource(suiteArg, flags);
-  if (flags.resume && !flags.out)
-    throw new UsageError("--resume needs --out: the JSONL file of the run to go on with.");
-  if (flags.concurrency !== undefined && flags.concurrency < 1)
-    throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
-  if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
-    throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+  refuseBadFlags(flags);
   const config = configFromFlags(flags, {
     verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs },
   });
   const logger = getLogger();
-  const { selectCases } = await import("../../eval/select-cases.js");
-  const withRepo: CaseSource =
-    source.kind === "git"
-      ? {
-          ...source,
-          repo: path.resolve(flags.repo ?? config.workspace),
-          testCommand: flags.testCommand ?? config.eval?.testCommand,
-        }
-      : source;
-  const selected = await selectCases(withRepo, flags.limit);
-  if (selected.skipped.length > 0)
-    logger.info(
-      { skipped: selected.skipped.length, commits: selected.skipped },
-      `${selected.skipped.length} commit(s) did not make a case`,
-    );
+  const selected = await selectEvalCases(source, flags, config, logger);
   const concurrency = flags.concurrency ?? 1;
   const checkTimeoutMs = config.verify.testTimeoutMs;
   let cases: EvalCase[] = selected.cases;
@@ -95,12 +77,12 @@ async function runEvalCommand(suiteArg: string | undefined, flags: EvalFlags): P
       cases,
       suite: selected.suiteName,
       config,
-      answerer: flags.reference ? "reference" : "model",
       out,
-      resume: flags.resume === true,
       concurrency,
       checkTimeoutMs,
       logger,
+      answerer: flags.reference ? "reference" : "model",
+      resume: flags.resume === true,
       onStart: (toRun, done) => progress.start(toRun, done),
       onRow: (row) => progress.row(row),
     });
@@ -115,11 +97,49 @@ async function runEvalCommand(suiteArg: string | undefined, flags: EvalFlags): P
     summary,
     ran: result.ran,
     resumed: result.resumed,
+    validation,
     selected: selected.cases.length,
     skippedCommits: selected.skipped.length,
-    validation,
     json: flags.json === true,
   });
+}
+
+/** Flag combinations and values that cannot work, refused before anything is loaded. */
+function refuseBadFlags(flags: EvalFlags): void {
+  if (flags.resume && !flags.out)
+    throw new UsageError("--resume needs --out: the JSONL file of the run to go on with.");
+  if (flags.concurrency !== undefined && flags.concurrency < 1)
+    throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
+  if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
+    throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+}
+
+/**
+ * The cases of the suite, or of the repository's history (the workspace's, unless --repo), logging
+ * the commits left out.
+ */
+async function selectEvalCases(
+  source: CaseSource,
+  flags: EvalFlags,
+  config: BuilderConfig,
+  logger: Logger,
+): Promise<SelectedCases> {
+  const { selectCases } = await import("../../eval/select-cases.js");
+  const withRepo: CaseSource =
+    source.kind === "git"
+      ? {
+          ...source,
+          repo: path.resolve(flags.repo ?? config.workspace),
+          testCommand: flags.testCommand ?? config.eval?.testCommand,
+        }
+      : source;
+  const selected = await selectCases(withRepo, flags.limit);
+  if (selected.skipped.length > 0)
+    logger.info(
+      { skipped: selected.skipped.length, commits: selected.skipped },
+      `${selected.skipped.length} commit(s) did not make a case`,
+    );
+  return selected;
 }
 
 /** The options of `builder eval` itself (the model flags come from {@link addModelFlags}). */

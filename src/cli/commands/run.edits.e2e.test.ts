@@ -3,6 +3,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CodeSuggestionSchema } from "../../task/schema.js";
 import { jsonLines, runCli } from "../../test-support/cli.js";
+import { isolatedEnv } from "../../test-support/e2e.js";
 import { synthesizeTestModel, tempDir, writeFiles } from "../../test-support/fixtures.js";
 import {
   ollamaDone,
@@ -16,7 +17,7 @@ const A = "export function add(a: number, b: number): number {\n  return a - b;\
 const B = 'import { add } from "./a.js";\n\nexport const three = add(1, 2);\n';
 
 let home: string;
-const env = (): NodeJS.ProcessEnv => ({ HOME: home, XDG_CACHE_HOME: home, OLLAMA_HOST: "", OLLAMA_MODEL: "" });
+const env = (): NodeJS.ProcessEnv => isolatedEnv(home);
 
 beforeAll(() => {
   home = tempDir("builder-home-");

@@ -86,7 +86,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const { startServer } = await import("../../server/server.js");
   const server = await startServer({
     config,
-    host: flags.host,
+    bindAddress: flags.host,
     port: flags.port,
     parallel: flags.parallel,
     modelName: flags.name,
@@ -96,9 +96,9 @@ async function serve(flags: ServeFlags): Promise<void> {
   process.stdout.write(
     JSON.stringify({
       url: server.url,
-      model: server.host.name,
+      model: server.modelHost.name,
       parallel: flags.parallel,
-      num_ctx: server.host.facts.contextSize,
+      num_ctx: server.modelHost.facts.contextSize,
     }) + "\n",
   );
   await new Promise<void>((resolve) => {

@@ -21,10 +21,10 @@ import {
 } from "../validation.js";
 
 /** `POST /api/chat`: the next assistant message, streamed as NDJSON unless `stream` is false. */
-export const chat: RouteHandler = async (request, response, { host }) => {
+export const chat: RouteHandler = async (request, response, { modelHost }) => {
   const body = validate(ChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
-  ensureServedModel(host, model);
+  ensureServedModel(modelHost, model);
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, `"${model}" does not support tools (builder serve has no tool calling)`);
   rejectThinking(model, body.think);
@@ -36,10 +36,10 @@ export const chat: RouteHandler = async (request, response, { host }) => {
     message: { role: "assistant", content },
   });
   if (messages.length === 0) {
-    await loadOrUnload(host, keepAlive, response, wrap(""));
+    await loadOrUnload(modelHost, keepAlive, response, wrap(""));
     return;
   }
-  await generateAndRespond(host, response, {
+  await generateAndRespond(modelHost, response, {
     stream: body.stream ?? true,
     piece: (text) => ({ ...wrap(text), done: false }),
     final: (outcome, streamed) => ({ ...wrap(streamed ? "" : outcome.text), ...doneFields(outcome) }),
@@ -53,10 +53,10 @@ export const chat: RouteHandler = async (request, response, { host }) => {
 };
 
 /** `POST /api/generate`: a completion of `prompt` (with the model's chat template), streamed unless `stream` is false. */
-export const generate: RouteHandler = async (request, response, { host }) => {
+export const generate: RouteHandler = async (request, response, { modelHost }) => {
   const body = validate(GenerateRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
-  ensureServedModel(host, model);
+  ensureServedModel(modelHost, model);
   if (body.raw)
     throw new HttpError(
       400,
@@ -75,12 +75,12 @@ export const generate: RouteHandler = async (request, response, { host }) => {
   const keepAlive = keepAliveMs(body.keep_alive);
   const wrap = (text: string): Record<string, unknown> => ({ model, created_at: createdAt(), response: text });
   if (!body.prompt) {
-    await loadOrUnload(host, keepAlive, response, wrap(""));
+    await loadOrUnload(modelHost, keepAlive, response, wrap(""));
     return;
   }
   const messages: ChatMessage[] = body.system ? [{ role: "system", content: body.system }] : [];
   messages.push({ role: "user", content: body.prompt });
-  await generateAndRespond(host, response, {
+  await generateAndRespond(modelHost, response, {
     stream: body.stream ?? true,
     piece: (text) => ({ ...wrap(text), done: false }),
     final: (outcome, streamed) => ({ ...wrap(streamed ? "" : outcome.text), ...doneFields(outcome) }),
@@ -101,11 +101,11 @@ interface Exchange {
 }
 
 /** Runs the generation and answers as Ollama does: NDJSON pieces then the final counters, or one object. */
-async function generateAndRespond(host: ModelHost, response: ServerResponse, exchange: Exchange): Promise<void> {
+async function generateAndRespond(modelHost: ModelHost, response: ServerResponse, exchange: Exchange): Promise<void> {
   const writer = new NdjsonWriter(response);
   const signal = disconnectSignal(response);
   try {
-    const outcome = await runGeneration(host, {
+    const outcome = await runGeneration(modelHost, {
       ...exchange.job,
       signal,
       onText: exchange.stream ? (text) => writer.write(exchange.piece(text)) : undefined,
@@ -126,17 +126,17 @@ async function generateAndRespond(host: ModelHost, response: ServerResponse, exc
 
 /** An empty prompt loads the model; with `keep_alive: 0` it unloads it (Ollama's documented behaviour). */
 async function loadOrUnload(
-  host: ModelHost,
+  modelHost: ModelHost,
   keepAlive: number | undefined,
   response: ServerResponse,
   base: Record<string, unknown>,
 ): Promise<void> {
   if (keepAlive === 0) {
-    await host.unload();
+    await modelHost.unload();
     sendJson(response, 200, { ...base, done_reason: "unload", done: true });
     return;
   }
-  const lease = await host.lease();
+  const lease = await modelHost.lease();
   lease.release(keepAlive);
   sendJson(response, 200, { ...base, done_reason: "load", done: true });
 }

@@ -14,10 +14,10 @@ import { SseWriter } from "../sse.js";
 import { OpenAIChatRequestSchema, requireModelName, validate, type OpenAIChatRequest } from "../validation.js";
 
 /** `POST /v1/chat/completions`: OpenAI's chat API, streamed as server-sent events when `stream` is true. */
-export const chatCompletions: RouteHandler = async (request, response, { host }) => {
+export const chatCompletions: RouteHandler = async (request, response, { modelHost }) => {
   const body = validate(OpenAIChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
-  ensureServedModel(host, model);
+  ensureServedModel(modelHost, model);
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, "tools are not supported by builder serve (no tool calling)");
   if (body.n !== null && body.n !== undefined && body.n !== 1)
@@ -33,7 +33,7 @@ export const chatCompletions: RouteHandler = async (request, response, { host })
   const writer = new SseWriter(response);
   const signal = disconnectSignal(response);
   try {
-    const outcome = await runGeneration(host, {
+    const outcome = await runGeneration(modelHost, {
       messages,
       format: responseFormat(body.response_format),
       sampling: sampling(body),
@@ -73,14 +73,20 @@ export const chatCompletions: RouteHandler = async (request, response, { host })
 };
 
 /** `GET /v1/models`: the served model, as OpenAI lists models. */
-export const models: RouteHandler = async (_request, response, { host }) => {
-  sendJson(response, 200, { object: "list", data: [modelObject(host)] });
+export const models: RouteHandler = async (_request, response, { modelHost }) => {
+  sendJson(response, 200, { object: "list", data: [modelObject(modelHost)] });
 };
 
 /** OpenAI's model object, with vLLM's `max_model_len`: the window each request gets, for clients that read it. */
-function modelObject(host: RouteContext["host"]): Record<string, unknown> {
-  const created = Math.floor(host.facts.modifiedAt.getTime() / 1000);
-  return { id: host.name, object: "model", created, owned_by: "builder", max_model_len: host.facts.contextSize };
+function modelObject(modelHost: RouteContext["modelHost"]): Record<string, unknown> {
+  const created = Math.floor(modelHost.facts.modifiedAt.getTime() / 1000);
+  return {
+    id: modelHost.name,
+    object: "model",
+    created,
+    owned_by: "builder",
+    max_model_len: modelHost.facts.contextSize,
+  };
 }
 
 function usage(outcome: GenerationOutcome): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Backend, BackendInfo, ChatMessage, GenerateResult } from "../backends/types.js";
+import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../backends/types.js";
 import type { BuilderConfig } from "../config/load.js";
 import { GenerationError, GenerationTruncatedError } from "../errors/errors.js";
 import { answerConstraint, parseAnswer, type AnswerStyle } from "../answer/answer-plan.js";
@@ -24,6 +24,7 @@ export interface AnswerStepInput {
   logger: Logger;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
+  onRestart?: (reason: string) => void;
 }
 
 /** Sees each round's prompt count (before the budget can fail) and raw result, so usage sums over all rounds. */
@@ -43,7 +44,7 @@ export async function generateAnswer(
   observe: UsageObserver,
   repairOf?: Attempt,
 ): Promise<GeneratedAnswer> {
-  const { backend, config, style, logger } = input;
+  const { backend, config, style } = input;
   const count = await backend.countPromptTokens(messages);
   observe.promptCounted(count.tokens);
   const maxTokens = planAnswerBudget({
@@ -54,7 +55,7 @@ export async function generateAnswer(
   });
   const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => ({ path, content }));
   const constraint = answerConstraint(style, files, config.boundedAnswer ? maxTokens : undefined, input.newFileFolders);
-  logger.debug(
+  input.logger.debug(
     {
       prompt_tokens: count.tokens,
       max_tokens: maxTokens,
@@ -67,18 +68,29 @@ export async function generateAnswer(
   const result = await backend.generate({
     messages,
     ...constraint,
-    sampling: {
-      maxTokens,
-      temperature: config.options.temperature ?? 0.2,
-      topP: config.options.top_p,
-      topK: config.options.top_k,
-      repeatPenalty: config.options.repeat_penalty,
-      seed: config.options.seed,
-    },
+    sampling: samplingFor(config, maxTokens),
     signal: input.signal,
     onTextChunk: input.onTextChunk,
+    onRestart: input.onRestart,
   });
   observe.generated(result);
+  refuseIncomplete(result, maxTokens);
+  return resolveAnswer(result, input);
+}
+
+function samplingFor(config: BuilderConfig, maxTokens: number): GenerateRequest["sampling"] {
+  return {
+    maxTokens,
+    temperature: config.options.temperature ?? 0.2,
+    topP: config.options.top_p,
+    topK: config.options.top_k,
+    repeatPenalty: config.options.repeat_penalty,
+    seed: config.options.seed,
+  };
+}
+
+/** An answer cut at the token limit or by cancelling is never used: it fails the round. */
+function refuseIncomplete(result: GenerateResult, maxTokens: number): void {
   if (result.stopReason === "length") {
     throw new GenerationTruncatedError(
       `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
@@ -88,7 +100,11 @@ export async function generateAnswer(
   }
   if (result.stopReason === "abort")
     throw new GenerationError("Generation was cancelled before the answer was complete.");
-  const parsed = parseAnswer(result.text, style);
+}
+
+/** Parses the answer and resolves its changes against the files as read; changes that do not apply come back as problems. */
+function resolveAnswer(result: GenerateResult, input: AnswerStepInput): GeneratedAnswer {
+  const parsed = parseAnswer(result.text, input.style);
   const resolution = resolveChanges(parsed, input.allowed);
   if (!resolution.ok)
     return {

@@ -50,6 +50,8 @@ export interface RunTaskOptions {
   logger?: Logger;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
+  /** The streamed answer text so far is discarded: the answer starts again (a backend's `onRestart`). */
+  onRestart?: (reason: string) => void;
   /** Receives what went into the prompt and what was dropped (`--explain-context`), also when it does not fit. */
   onContext?: (explanation: ContextExplanation) => void;
 }
@@ -70,6 +72,8 @@ export { RunFailure };
 export class RunUsage implements UsageObserver {
   /** Prompt tokens counted before each generation (kept when a run fails before generating). */
   private counted: number[] = [];
+  /** The context assembly's count of the first prompt: the prompt size when no generation counted one. */
+  private assembledTokens: number | undefined;
   readonly rounds: GenerateResult[] = [];
 
   promptCounted(tokens: number): void {
@@ -82,7 +86,7 @@ export class RunUsage implements UsageObserver {
 
   /** Set from the context assembly, before any generation (its count of the first prompt). */
   assembled(tokens: number): void {
-    if (this.counted.length === 0) this.counted.push(tokens);
+    this.assembledTokens = tokens;
   }
 
   /** The usage fields of a metrics line: sums over the rounds (the first round's time to first token). */
@@ -96,7 +100,12 @@ export class RunUsage implements UsageObserver {
     const first = all[0];
     const generated = sum((m) => m.generatedTokens);
     return {
-      prompt_tokens: all.length > 0 ? sum((m) => m.promptTokens) : this.counted.reduce((a, b) => a + b, 0),
+      prompt_tokens:
+        all.length > 0
+          ? sum((m) => m.promptTokens)
+          : this.counted.length > 0
+            ? this.counted.reduce((a, b) => a + b, 0)
+            : (this.assembledTokens ?? 0),
       prompt_ms: all.some((m) => m.promptMs !== undefined) ? round(sum((m) => m.promptMs)) : null,
       time_to_first_token_ms: first?.timeToFirstTokenMs !== undefined ? round(first.timeToFirstTokenMs) : null,
       generated_tokens: generated,
@@ -249,12 +258,7 @@ async function prepareRun(
   const knowledge = priming.map((section) => section.content).join("\n");
   refuseHugeTaskBeforeLoading(task, config);
   const plan = planVerification(root, config.verify);
-  // The scratch copy is made while the model loads and generates.
-  const verifier = plan.run ? Verifier.open(root, config.verify, logger) : undefined;
-  if (verifier) {
-    verifier.catch(() => undefined);
-    onVerifier(verifier);
-  }
+  const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
   const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
   const info = await backend.prepare();
   const workspace = await gathering;
@@ -267,10 +271,7 @@ async function prepareRun(
     contextSize: info.contextSize,
     numPredict: config.options.num_predict,
     instructions: instructionsFor(style.format),
-    examples: fewShot.selection.map((picked, i) => ({
-      label: `${picked.example.task.task_id} (score ${picked.score.toFixed(2)})`,
-      messages: fewShot.messages.slice(i * 2, i * 2 + 2),
-    })),
+    examples: fewShotSections(fewShot),
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
     onExplain: (explanation) => {
       // Kept for the metrics line also when the prompt does not fit and assembly throws.
@@ -279,17 +280,7 @@ async function prepareRun(
     },
   });
   const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
-  const step: AnswerStepInput = {
-    backend,
-    info,
-    config,
-    style,
-    allowed,
-    newFileFolders,
-    logger,
-    signal: options.signal,
-    onTextChunk: options.onTextChunk,
-  };
+  const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
   return {
     config,
     options,
@@ -308,6 +299,34 @@ async function prepareRun(
     step,
     usage,
   };
+}
+
+/** What the caller gives every generation: its cancel signal and its answer-text listeners. */
+function streamOf(options: RunTaskOptions): Pick<AnswerStepInput, "signal" | "onTextChunk" | "onRestart"> {
+  return { signal: options.signal, onTextChunk: options.onTextChunk, onRestart: options.onRestart };
+}
+
+/** Starts the scratch copy for verification, made while the model loads and generates. */
+function openVerifier(
+  root: string,
+  config: BuilderConfig,
+  logger: Logger,
+  onVerifier: (verifier: Promise<Verifier>) => void,
+): Promise<Verifier> {
+  const verifier = Verifier.open(root, config.verify, logger);
+  verifier.catch(() => undefined);
+  onVerifier(verifier);
+  return verifier;
+}
+
+/** The few-shot examples as prompt sections: each one's task id and similarity score, and its two messages. */
+function fewShotSections(
+  fewShot: Awaited<ReturnType<typeof loadFewShot>>,
+): Array<{ label: string; messages: ChatMessage[] }> {
+  return fewShot.selection.map((picked, i) => ({
+    label: `${picked.example.task.task_id} (score ${picked.score.toFixed(2)})`,
+    messages: fewShot.messages.slice(i * 2, i * 2 + 2),
+  }));
 }
 
 /**

@@ -31,6 +31,12 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Called with each piece of answer text as it is generated. */
   onTextChunk?: (text: string) => void;
+  /**
+   * Called when the text streamed so far is discarded and the answer is generated again from the start
+   * (a resident engine died mid-answer and the run goes on in-process): what follows is the whole answer.
+   * Without it, a restarted answer is not streamed again.
+   */
+  onRestart?: (reason: string) => void;
 }
 
 /** Why generation ended: the model finished, it hit `maxTokens`, or the caller aborted. */

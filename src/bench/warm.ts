@@ -12,15 +12,43 @@ import type { BenchModule, BenchResult, BenchSection } from "./types.js";
 
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
-/** Deep enough that an 8K-token prefill takes seconds on a CPU (the 2-block test model takes a fraction). */
-const WARM_MODEL = { embeddingLength: 128, blockCount: 6, headCount: 4, feedForwardLength: 256, contextLength: 16384 };
+/**
+ * Wide and deep enough that loading it and an 8K-token prefill take seconds on a CPU, as a real model's
+ * load and prefill dominate a short task; its per-token generation stays cheap, as a real edit's few
+ * dozen tokens are next to an 8K prefill.
+ */
+const WARM_MODEL = {
+  embeddingLength: 768,
+  blockCount: 6,
+  headCount: 12,
+  feedForwardLength: 3072,
+  contextLength: 16384,
+};
 /** About 8K tokens on the synthesized byte-level vocabulary (one token per byte). */
 const KNOWLEDGE_CHARS = 8000;
+/**
+ * The answer's length in tokens: a short edit of one file (about 250 characters on the byte-level
+ * vocabulary, some 60 tokens of a real code model's). The answer is bounded (`bounded_answer`; about
+ * 230 tokens is the least a bounded one-file answer allows), so every run of the task generates at most this many.
+ */
+const ANSWER_TOKENS = 256;
+/** Tokens per round of speculative on vs off on the long prompt: enough for a steady tok/s, few enough for a shared CPU. */
+const LONG_PROMPT_ROUND_TOKENS = 64;
+const REAL_MODEL_NOTE =
+  "Real-model speedup cannot be measured here: a random-weight model and 2 shared CPU cores stand in for a 7B-32B code model on a GPU.";
 
 interface CliRun {
   wallMs: number;
   metrics: Record<string, unknown>;
   code: number | null;
+}
+
+/** What the engine runs measured: three `builder run` processes in a row, then a fresh engine. */
+interface WarmRuns {
+  runs: CliRun[];
+  fresh: CliRun;
+  helpMs: number;
+  threads: number;
 }
 
 /**
@@ -33,92 +61,145 @@ export const warmBench: BenchModule = {
     const dir = scratchDir("builder-bench-warm-");
     const modelPath = path.join(dir, "deep.gguf");
     await writeSyntheticGguf(modelPath, WARM_MODEL);
-    const workspace = writeWorkspace(dir, modelPath);
-    const cache = path.join(dir, "cache");
-    const env = {
-      ...process.env,
-      XDG_CACHE_HOME: cache,
-      BUILDER_ENGINE_DIR: path.join(dir, "e"),
-      BUILDER_KEEP_ALIVE: "5m",
-      BUILDER_LOG_LEVEL: "info",
+    const measured = await measureCliRuns(dir, modelPath);
+    const results: BenchResult[] = [
+      ttftResult(measured),
+      wallResult(measured),
+      breakdownResult(measured),
+      freshResult(measured),
+      ...(await speculativeOnVersusOff(dir, measured.threads)),
+      await speculativeOnLongPrompt(modelPath, dir, measured.threads),
+    ];
+    return {
+      title: `Warm runs (synthesized ${WARM_MODEL.blockCount}-block ${WARM_MODEL.embeddingLength}-wide model, ~${KNOWLEDGE_CHARS}-token knowledge base, ${ANSWER_TOKENS}-token answer, CPU)`,
+      results,
     };
-    // Thread calibration is cached first, so that the first run measures loading and prefill, not calibration.
-    const threads = await calibrate(modelPath, path.join(cache, "builder", "thread-calibration.json"));
-
-    const cliRun = (): Promise<CliRun> => runBuilder(["run", "task.json", "--no-verify"], workspace, env);
-    const stop = (): Promise<CliRun> => runBuilder(["stop"], workspace, env);
-    try {
-      const runs = [await cliRun(), await cliRun(), await cliRun()];
-      await stop();
-      const fresh = await cliRun();
-      await stop();
-      const [first, second] = runs;
-      const ttft = (r: CliRun): number => Number(r.metrics.time_to_first_token_ms ?? 0);
-      const results: BenchResult[] = [
-        {
-          name: "time to first token, run 2 ÷ run 1 (resident engine, prefix in memory)",
-          value: ratio(ttft(second), ttft(first)),
-          unit: "ratio",
-          target: "≤ 0.1",
-          pass: ratio(ttft(second), ttft(first)) <= 0.1,
-          detail: `ttft ${runs.map((r) => Math.round(ttft(r))).join(" / ")} ms over runs 1-3; load_ms ${runs.map((r) => Math.round(Number(r.metrics.load_ms))).join(" / ")}; cached prefix ${runs.map((r) => String(r.metrics.cached_prefix_tokens)).join(" / ")} of ${String(first.metrics.prompt_tokens)} prompt tokens; ${threads} thread(s); exit codes ${runs.map((r) => r.code).join("/")}`,
-        },
-        {
-          name: "wall time of `builder run`, run 2 ÷ run 1",
-          value: ratio(second.wallMs, first.wallMs),
-          unit: "ratio",
-          target: "≤ 0.3",
-          pass: ratio(second.wallMs, first.wallMs) <= 0.3,
-          detail: `wall ${runs.map((r) => Math.round(r.wallMs)).join(" / ")} ms; inside the run (total_ms) ${runs.map((r) => Math.round(Number(r.metrics.total_ms))).join(" / ")} ms; generated ${runs.map((r) => String(r.metrics.generated_tokens)).join(" / ")} tokens (a random model fills its whole answer bound)`,
-        },
-        {
-          name: "prompt time of a fresh engine restoring the prefix from disk ÷ full prefill",
-          value: ratio(Number(fresh.metrics.prompt_ms), Number(first.metrics.prompt_ms)),
-          unit: "ratio",
-          target: "≤ 0.2",
-          pass: ratio(Number(fresh.metrics.prompt_ms), Number(first.metrics.prompt_ms)) <= 0.2,
-          detail: `prompt ${Math.round(Number(fresh.metrics.prompt_ms))} ms (restored ${String(fresh.metrics.cached_prefix_tokens)} tokens) vs ${Math.round(Number(first.metrics.prompt_ms))} ms evaluated; load_ms ${Math.round(Number(fresh.metrics.load_ms))}`,
-        },
-        ...(await speculativeOnVersusOff(dir, threads)),
-      ];
-      return {
-        title: `Warm runs (synthesized ${WARM_MODEL.blockCount}-block model, ~${KNOWLEDGE_CHARS}-token knowledge base, CPU)`,
-        results,
-      };
-    } finally {
-      await stop().catch(() => undefined);
-    }
   },
 };
+
+/** Runs the `builder run` processes (the engine stopped afterwards, also on failure). */
+async function measureCliRuns(dir: string, modelPath: string): Promise<WarmRuns> {
+  const workspace = writeWorkspace(dir, modelPath);
+  const cache = path.join(dir, "cache");
+  const env = {
+    ...process.env,
+    XDG_CACHE_HOME: cache,
+    BUILDER_ENGINE_DIR: path.join(dir, "e"),
+    BUILDER_KEEP_ALIVE: "5m",
+    BUILDER_LOG_LEVEL: "info",
+  };
+  // Thread calibration is cached first, so that the first run measures loading and prefill, not calibration.
+  const threads = await calibrate(modelPath, path.join(cache, "builder", "thread-calibration.json"));
+  const cliRun = (): Promise<CliRun> => runBuilder(["run", "task.json", "--no-verify"], workspace, env);
+  const stop = (): Promise<CliRun> => runBuilder(["stop"], workspace, env);
+  try {
+    const help: number[] = [];
+    for (let i = 0; i < 3; i++) help.push((await runBuilder(["run", "--help"], workspace, env)).wallMs);
+    const helpMs = median(help);
+    const runs = [await cliRun(), await cliRun(), await cliRun()];
+    await stop();
+    const fresh = await cliRun();
+    return { runs, fresh, helpMs, threads };
+  } finally {
+    await stop().catch(() => undefined);
+  }
+}
+
+const num = (r: CliRun, key: string): number => Number(r.metrics[key] ?? 0);
+const ms = (value: number): string => `${Math.round(value)}`;
+const perRun = (runs: CliRun[], pick: (r: CliRun) => number | string): string => runs.map(pick).join(" / ");
+
+function ttftResult({ runs, threads }: WarmRuns): BenchResult {
+  const [first, second] = runs as [CliRun, CliRun];
+  const value = ratio(num(second, "time_to_first_token_ms"), num(first, "time_to_first_token_ms"));
+  return {
+    name: "time to first token, run 2 ÷ run 1 (resident engine, prefix in memory)",
+    value,
+    unit: "ratio",
+    target: "≤ 0.1",
+    pass: value <= 0.1,
+    detail: `ttft ${perRun(runs, (r) => ms(num(r, "time_to_first_token_ms")))} ms over runs 1-3; cached prefix ${perRun(runs, (r) => String(r.metrics.cached_prefix_tokens))} of ${String(first.metrics.prompt_tokens)} prompt tokens; ${threads} thread(s); exit codes ${perRun(runs, (r) => String(r.code))}`,
+  };
+}
+
+function wallResult({ runs }: WarmRuns): BenchResult {
+  const [first, second] = runs as [CliRun, CliRun];
+  const value = ratio(second.wallMs, first.wallMs);
+  return {
+    name: "wall time of `builder run`, run 2 ÷ run 1 (same task, same answer length)",
+    value,
+    unit: "ratio",
+    target: "≤ 0.3",
+    pass: value <= 0.3,
+    detail: `wall ${perRun(runs, (r) => ms(r.wallMs))} ms; generated ${perRun(runs, (r) => String(r.metrics.generated_tokens))} tokens (bounded at ${ANSWER_TOKENS}). ${REAL_MODEL_NOTE}`,
+  };
+}
+
+/**
+ * Where each run's wall time goes: the process outside the run (start, imports, exit: wall − total_ms),
+ * the model load (run 1 waits for the engine to start), prefill (prompt time, up to the first token),
+ * generation, and the rest of the run (context, parsing, metrics).
+ */
+function breakdownResult({ runs, helpMs }: WarmRuns): BenchResult {
+  const part = (r: CliRun): string => {
+    const generation =
+      num(r, "tokens_per_sec") > 0 ? (num(r, "generated_tokens") / num(r, "tokens_per_sec")) * 1000 : 0;
+    const inside = num(r, "load_ms") + num(r, "prompt_ms") + generation;
+    return `startup+exit ${ms(r.wallMs - num(r, "total_ms"))}, load ${ms(num(r, "load_ms"))}, prefill ${ms(num(r, "prompt_ms"))}, generation ${ms(generation)}, rest ${ms(num(r, "total_ms") - inside)}`;
+  };
+  const [first] = runs as [CliRun];
+  return {
+    name: "process startup: `builder run --help` wall time",
+    value: Math.round(helpMs),
+    unit: "ms",
+    detail: `per run (ms): ${runs.map((r, i) => `run ${i + 1}: ${part(r)}`).join("; ")}. Run 1 is load + prefill (${ms(num(first, "load_ms") + num(first, "prompt_ms"))} ms); later runs keep both in the engine and pay only startup, the prompt's new tokens and the answer.`,
+  };
+}
+
+function freshResult({ runs, fresh }: WarmRuns): BenchResult {
+  const [first] = runs as [CliRun];
+  const value = ratio(num(fresh, "prompt_ms"), num(first, "prompt_ms"));
+  return {
+    name: "prompt time of a fresh engine restoring the prefix from disk ÷ full prefill",
+    value,
+    unit: "ratio",
+    target: "≤ 0.2",
+    pass: value <= 0.2,
+    detail: `prompt ${ms(num(fresh, "prompt_ms"))} ms (restored ${String(fresh.metrics.cached_prefix_tokens)} tokens) vs ${ms(num(first, "prompt_ms"))} ms evaluated; load_ms ${ms(num(fresh, "load_ms"))}`,
+  };
+}
 
 /** Writes the bench workspace under `dir`: a knowledge file, a config naming the model, and a task; returns its path. */
 function writeWorkspace(dir: string, modelPath: string): string {
   const workspace = path.join(dir, "ws");
   mkdirSync(path.join(workspace, "knowledge"), { recursive: true });
-  const line = "Contacts are written to PostgreSQL first, then indexed in Elasticsearch; validate input with zod.\n";
-  writeFileSync(
-    path.join(workspace, "knowledge", "project.md"),
-    "# Project\n" + line.repeat(Math.ceil(KNOWLEDGE_CHARS / line.length)).slice(0, KNOWLEDGE_CHARS),
-  );
+  writeFileSync(path.join(workspace, "knowledge", "project.md"), knowledgeText());
   writeFileSync(
     path.join(workspace, "builder.config.json"),
     JSON.stringify({
       model: modelPath,
       knowledge: ["knowledge/project.md"],
-      options: { num_ctx: 12288, num_predict: 1024, temperature: 0 },
+      bounded_answer: true,
+      options: { num_ctx: 12288, num_predict: ANSWER_TOKENS, temperature: 0 },
     }),
   );
   writeFileSync(
     path.join(workspace, "task.json"),
     JSON.stringify({
       task_id: "warm",
-      objective: "Add createContact",
-      files: ["src/contact.ts"],
+      objective: "Add a test that createContact rejects an empty name",
+      // A test file is not joined by another test file: a one-file edit.
+      files: ["src/contact.test.ts"],
       acceptance: [],
       constraints: { loc_max: 200, pack: "" },
     }),
   );
   return workspace;
+}
+
+function knowledgeText(): string {
+  const line = "Contacts are written to PostgreSQL first, then indexed in Elasticsearch; validate input with zod.\n";
+  return "# Project\n" + line.repeat(Math.ceil(KNOWLEDGE_CHARS / line.length)).slice(0, KNOWLEDGE_CHARS);
 }
 
 async function calibrate(modelPath: string, file: string): Promise<number> {
@@ -149,6 +230,49 @@ function runBuilder(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
   });
 }
 
+/** Greedy generations with prompt lookup on and off: tok/s of each round, the last texts, the drafts. */
+interface SpeculativeRounds {
+  speeds: { on: number[]; off: number[] };
+  texts: { on: string; off: string };
+  drafts: { validated: number; refuted: number; switchedOff: boolean };
+}
+
+/** Both engines loaded first, rounds interleaved: the machine's load changes minute to minute. */
+async function speculativeRounds(
+  modelPath: string,
+  dir: string,
+  settings: { threads: number; contextSize: number; maxTokens: number; messages: ChatMessage[] },
+): Promise<SpeculativeRounds> {
+  const load = (speculative: boolean): Promise<EmbeddedEngine> =>
+    EmbeddedEngine.load({
+      model: modelPath,
+      modelCacheDir: path.join(dir, "models"),
+      gpu: "auto",
+      options: { num_thread: settings.threads, num_ctx: settings.contextSize },
+      speculative,
+    });
+  const engines = { off: await load(false), on: await load(true) };
+  const out: SpeculativeRounds = {
+    speeds: { on: [], off: [] },
+    texts: { on: "", off: "" },
+    drafts: { validated: 0, refuted: 0, switchedOff: false },
+  };
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const mode of round % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
+        const result = await engines[mode].generate(settings.messages, { sampling: { maxTokens: settings.maxTokens } });
+        out.speeds[mode].push(((result.metrics.generatedTokens - 1) / result.metrics.generationMs) * 1000);
+        out.texts[mode] = result.text;
+        if (mode === "on" && result.metrics.draftTokens) out.drafts = result.metrics.draftTokens;
+      }
+    }
+  } finally {
+    await engines.off.dispose();
+    await engines.on.dispose();
+  }
+  return out;
+}
+
 /** In-process, greedy, an edit-like prompt: tok/s with prompt lookup on ÷ off, and whether the answers match. */
 async function speculativeOnVersusOff(dir: string, threads: number): Promise<BenchResult[]> {
   const modelPath = path.join(dir, "tiny.gguf");
@@ -161,39 +285,12 @@ async function speculativeOnVersusOff(dir: string, threads: number): Promise<Ben
     { role: "system", content: "You edit TypeScript files." },
     { role: "user", content: `Rename rule3 and return the whole file:\n${source}` },
   ];
-  const speeds = { on: [] as number[], off: [] as number[] };
-  const texts = { on: "", off: "" };
-  let drafts = { validated: 0, refuted: 0, switchedOff: false };
-  // Both engines loaded first, rounds interleaved: the machine's load changes minute to minute.
-  const engines = {
-    off: await EmbeddedEngine.load({
-      model: modelPath,
-      modelCacheDir: path.join(dir, "models"),
-      gpu: "auto",
-      options: { num_thread: threads, num_ctx: 4096 },
-      speculative: false,
-    }),
-    on: await EmbeddedEngine.load({
-      model: modelPath,
-      modelCacheDir: path.join(dir, "models"),
-      gpu: "auto",
-      options: { num_thread: threads, num_ctx: 4096 },
-      speculative: true,
-    }),
-  };
-  try {
-    for (let round = 0; round < 3; round++) {
-      for (const mode of round % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
-        const result = await engines[mode].generate(messages, { sampling: { maxTokens: 400 } });
-        speeds[mode].push(((result.metrics.generatedTokens - 1) / result.metrics.generationMs) * 1000);
-        texts[mode] = result.text;
-        if (mode === "on" && result.metrics.draftTokens) drafts = result.metrics.draftTokens;
-      }
-    }
-  } finally {
-    await engines.off.dispose();
-    await engines.on.dispose();
-  }
+  const { speeds, texts, drafts } = await speculativeRounds(modelPath, dir, {
+    threads,
+    contextSize: 4096,
+    maxTokens: 400,
+    messages,
+  });
   const speedRatio = ratio(median(speeds.on), median(speeds.off));
   return [
     {
@@ -213,4 +310,27 @@ async function speculativeOnVersusOff(dir: string, threads: number): Promise<Ben
       detail: `${texts.on.length} characters. Real-model speedup cannot be measured here: a random-weight model never copies its input, so its drafts are refuted; with a real code model an edit answer repeats much of the file.`,
     },
   ];
+}
+
+/** The same on vs off, on the warm runs' model and ~8K-token knowledge prompt (where the lookup scans a long input). */
+async function speculativeOnLongPrompt(modelPath: string, dir: string, threads: number): Promise<BenchResult> {
+  const messages: ChatMessage[] = [
+    { role: "system", content: knowledgeText() },
+    { role: "user", content: "Add createContact" },
+  ];
+  const { speeds, texts, drafts } = await speculativeRounds(modelPath, dir, {
+    threads,
+    contextSize: 12288,
+    maxTokens: LONG_PROMPT_ROUND_TOKENS,
+    messages,
+  });
+  const value = ratio(median(speeds.on), median(speeds.off));
+  return {
+    name: "speculative decoding on ÷ off, generation tok/s on the ~8K-token knowledge prompt",
+    value,
+    unit: "ratio",
+    target: "≥ 0.95",
+    pass: value >= 0.95 && texts.on === texts.off,
+    detail: `median ${median(speeds.on).toFixed(1)} vs ${median(speeds.off).toFixed(1)} tok/s over 3 greedy rounds of ${LONG_PROMPT_ROUND_TOKENS} tokens; identical output: ${texts.on === texts.off ? "yes" : "NO"}; drafts validated ${drafts.validated}, refuted ${drafts.refuted}`,
+  };
 }

@@ -65,9 +65,29 @@ export function formatStats(report: StatsReport): string {
 
 /** `builder cost` for a terminal; defaults are labelled as such, measurements as measured. */
 export function formatCost(report: CostReport): string {
+  const lines = costInputLines(report);
+  if (report.total.runs === 0) return lines.concat("", "No runs recorded in this period.").join("\n") + "\n";
+  lines.push("", "Measured (token counts and busy time of the recorded runs):", measuredCostTable(report));
+  lines.push(
+    "",
+    "The same tokens on an API, for all runs:",
+    apiCostTable(report),
+    "",
+    "busy h: wall time of every run (load, prompt and generation), so the local cost is on the high side. break-even runs: runs until the savings pay for the hardware.",
+  );
+  return lines.join("\n") + "\n";
+}
+
+/** Amounts in the report's currency, with more decimals below 1. */
+function moneyIn(currency: string): (value: number) => string {
+  return (value) => `${value < 1 ? value.toFixed(4) : value.toFixed(2)} ${currency}`;
+}
+
+/** What the cost rests on: power, electricity and hardware prices, API prices (defaults say so). */
+function costInputLines(report: CostReport): string[] {
   const { settings } = report;
-  const money = (value: number): string => `${value < 1 ? value.toFixed(4) : value.toFixed(2)} ${settings.currency}`;
-  const lines = [
+  const money = moneyIn(settings.currency);
+  return [
     `Cost of ${runsIn(report.total.runs, report.period)}.`,
     `Inputs: power ${labelled(settings.power_watts, "W", "cost.power_watts")}; electricity ${labelled(settings.electricity_price_per_kwh, `${settings.currency}/kWh`, "cost.electricity_price_per_kwh")}; ` +
       `hardware price ${settings.hardware_price !== null ? money(settings.hardware_price) : "not set (cost.hardware_price; needed for break-even runs)"}.`,
@@ -79,7 +99,11 @@ export function formatCost(report: CostReport): string {
       .join("; ")}.`,
     ...settings.notes,
   ];
-  if (report.total.runs === 0) return lines.concat("", "No runs recorded in this period.").join("\n") + "\n";
+}
+
+/** One row per backend and model (and a total when there are several). */
+function measuredCostTable(report: CostReport): string {
+  const money = moneyIn(report.settings.currency);
   const groupRows = [...report.groups, ...(report.groups.length > 1 ? [report.total] : [])].map((g) => [
     g.backend,
     modelName(g.model),
@@ -90,20 +114,17 @@ export function formatCost(report: CostReport): string {
     g.energy_kwh.toFixed(4),
     money(g.local_cost),
   ]);
-  lines.push(
-    "",
-    "Measured (token counts and busy time of the recorded runs):",
-    formatTable(["backend", "model", "runs", "prompt tok", "generated tok", "busy h", "kWh", "local cost"], groupRows, [
-      "left",
-      "left",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-      "right",
-    ]).trimEnd(),
-  );
+  return formatTable(
+    ["backend", "model", "runs", "prompt tok", "generated tok", "busy h", "kWh", "local cost"],
+    groupRows,
+    ["left", "left", "right", "right", "right", "right", "right", "right"],
+  ).trimEnd();
+}
+
+/** One row per API: what the same tokens would cost there, the savings and the break-even points. */
+function apiCostTable(report: CostReport): string {
+  const { settings } = report;
+  const money = moneyIn(settings.currency);
   const apiRows = report.total.apis.map((api) => [
     api.name,
     money(api.api_cost),
@@ -111,20 +132,13 @@ export function formatCost(report: CostReport): string {
     api.break_even_runs !== null ? String(api.break_even_runs) : api.savings <= 0 ? "never (no savings)" : "-",
     api.break_even_electricity_price !== null ? `${api.break_even_electricity_price} ${settings.currency}/kWh` : "-",
   ]);
-  lines.push(
-    "",
-    "The same tokens on an API, for all runs:",
-    formatTable(["api", "api cost", "savings", "break-even runs", "break-even electricity"], apiRows, [
-      "left",
-      "right",
-      "right",
-      "right",
-      "right",
-    ]).trimEnd(),
-    "",
-    "busy h: wall time of every run (load, prompt and generation), so the local cost is on the high side. break-even runs: runs until the savings pay for the hardware.",
-  );
-  return lines.join("\n") + "\n";
+  return formatTable(["api", "api cost", "savings", "break-even runs", "break-even electricity"], apiRows, [
+    "left",
+    "right",
+    "right",
+    "right",
+    "right",
+  ]).trimEnd();
 }
 
 function runsIn(runs: number, period: StatsReport["period"]): string {

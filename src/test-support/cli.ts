@@ -14,7 +14,14 @@ export interface CliResult {
 /** Runs `builder …` as a real subprocess, optionally feeding stdin. */
 export function runCli(
   args: string[],
-  options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: {
+    stdin?: string;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    /** Sees stderr as it comes (a test that acts while the command runs). */
+    onStderr?: (chunk: string) => void;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
@@ -27,7 +34,10 @@ export function runCli(
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      options.onStderr?.(chunk.toString());
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 110_000);
     child.on("error", reject);
     child.on("close", (code) => {

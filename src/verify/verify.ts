@@ -12,10 +12,10 @@ import { isTestFile } from "../workspace/test-placement.js";
 import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
 import { activeRules } from "./active-rules.js";
-import { runRules, type RuleFile } from "./rules.js";
+import type { RuleFile } from "./rules.js";
 import { ScratchCopy } from "./scratch.js";
 import { acceptanceAskingForTests, detectTestRunner, missingRunnerMessage, runTestFile } from "./tests.js";
-import { TsConfigProblem, TypeScriptProject } from "./ts-project.js";
+import type { TypeScriptProject } from "./ts-project.js";
 import { TypecheckRunner } from "./typecheck.js";
 import type { CheckResult } from "./types.js";
 
@@ -95,6 +95,8 @@ export class Verifier {
       let project: TypeScriptProject | undefined;
       let problem: string | undefined;
       if (existsSync(path.resolve(scratch.root, settings.tsconfig))) {
+        // The TypeScript compiler (a second of imports) loads only when a run verifies: --no-verify runs start without it.
+        const { TsConfigProblem, TypeScriptProject } = await import("./ts-project.js");
         try {
           project = TypeScriptProject.open(scratch.root, settings.tsconfig);
         } catch (error) {
@@ -161,6 +163,7 @@ export class Verifier {
     context: VerifyContext,
   ): Promise<CheckResult[]> {
     const { checks: enabled } = this.settings;
+    const { runRules } = await import("./rules.js");
     const rules = (): CheckResult =>
       runRules({
         files: staged.ruleFiles,

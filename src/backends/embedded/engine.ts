@@ -32,6 +32,8 @@ import { loadProgressListener, type LoadProgressListener } from "./load-progress
 import { describeDevice, getLlamaRuntime } from "./llama-runtime.js";
 import { chooseThreads } from "./thread-calibration.js";
 import { SequencePool } from "./sequence-pool.js";
+import { deviceSelection } from "./device-selection.js";
+import { GrammarCache } from "./grammar-cache.js";
 import { MIN_CACHED_PREFIX_TOKENS, PrefixCache, type EngineIdentity } from "./prefix-cache.js";
 import { DraftWatch, SwitchablePromptLookup } from "./speculative.js";
 
@@ -68,7 +70,7 @@ export interface EngineGenerateOptions {
  * the embedded backend and by `builder serve`.
  */
 export class EmbeddedEngine {
-  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private readonly grammars = new GrammarCache<LlamaGrammar>();
   private readonly chats = new WeakMap<LlamaContextSequence, LlamaChat>();
 
   private constructor(
@@ -114,7 +116,10 @@ export class EmbeddedEngine {
     const loadMs = modelLoadMs + (performance.now() - contextStart);
     const { pool, predictors } = createSequences(context, sequences, options.speculative === true);
     const prefixCache = options.prefixCache
-      ? new PrefixCache(options.prefixCache, await engineIdentity(modelPath, llama, model, context, threads))
+      ? new PrefixCache(
+          options.prefixCache,
+          await engineIdentity(modelPath, llama, model, context, threads, options.gpuIndex),
+        )
       : undefined;
     const accelerator = await measureAccelerator(llama, model, vramBefore);
     const loaded = { modelPath, loadMs: Math.round(loadMs), threads, contextSize: context.contextSize, sequences };
@@ -160,29 +165,16 @@ export class EmbeddedEngine {
 
   /** A grammar that constrains output to `schema` (cached per schema). */
   grammarForSchema(schema: JsonSchema): Promise<LlamaGrammar> {
-    const key = JSON.stringify(schema);
-    let grammar = this.grammars.get(key);
-    if (!grammar) {
-      // The schema is built at run time, so node-llama-cpp's compile-time schema typing cannot apply.
-      const create = this.llama.createGrammarForJsonSchema.bind(this.llama) as (
-        schema: GbnfJsonSchema,
-      ) => Promise<LlamaGrammar>;
-      grammar = create(schema as GbnfJsonSchema);
-      this.grammars.set(key, grammar);
-    }
-    return grammar;
+    // The schema is built at run time, so node-llama-cpp's compile-time schema typing cannot apply.
+    const create = this.llama.createGrammarForJsonSchema.bind(this.llama) as (
+      schema: GbnfJsonSchema,
+    ) => Promise<LlamaGrammar>;
+    return this.grammars.getOrCreate(`schema:${JSON.stringify(schema)}`, () => create(schema as GbnfJsonSchema));
   }
 
   /** A GBNF grammar (cached per text: repair rounds of one file reuse it). */
   grammarForText(gbnf: string): Promise<LlamaGrammar> {
-    const key = `gbnf:${gbnf}`;
-    let grammar = this.grammars.get(key);
-    if (!grammar) {
-      grammar = this.llama.createGrammar({ grammar: gbnf });
-      this.grammars.set(key, grammar);
-      grammar.catch(() => this.grammars.delete(key));
-    }
-    return grammar;
+    return this.grammars.getOrCreate(`gbnf:${gbnf}`, () => this.llama.createGrammar({ grammar: gbnf }));
   }
 
   /** A grammar for any JSON value (Ollama's `format: "json"`). */
@@ -453,6 +445,7 @@ async function engineIdentity(
   model: LlamaModel,
   context: LlamaContext,
   threads: number,
+  gpuIndex: number | undefined,
 ): Promise<EngineIdentity> {
   const file = await stat(modelPath);
   const release = llama.llamaCppRelease;
@@ -464,6 +457,7 @@ async function engineIdentity(
     batchSize: context.batchSize,
     threads,
     gpu: String(llama.gpu),
+    devices: deviceSelection(gpuIndex),
     gpuLayers: model.gpuLayers,
     llamaCpp: `${release.repo}@${release.release}/${llama.buildType}`,
   };

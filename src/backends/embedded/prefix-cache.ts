@@ -25,6 +25,8 @@ export interface EngineIdentity {
   batchSize: number;
   threads: number;
   gpu: string;
+  /** gpu_index and CUDA_VISIBLE_DEVICES ({@link deviceSelection}). */
+  devices: string;
   gpuLayers: number;
   llamaCpp: string;
 }
@@ -133,11 +135,7 @@ export class PrefixCache {
   }
 
   private paths(prefix: readonly Token[]): { statePath: string; metaPath: string } {
-    const key = createHash("sha256")
-      .update(JSON.stringify(this.identity))
-      .update(hashTokens(prefix))
-      .digest("hex")
-      .slice(0, 32);
+    const key = prefixCacheKey(this.identity, prefix);
     return {
       statePath: path.join(this.options.dir, `${key}.state`),
       metaPath: path.join(this.options.dir, `${key}.json`),
@@ -169,6 +167,11 @@ export class PrefixCache {
     }
     return total;
   }
+}
+
+/** The file name (without extension) of the entry for `prefix` evaluated by an engine of `identity`. */
+export function prefixCacheKey(identity: EngineIdentity, prefix: readonly Token[]): string {
+  return createHash("sha256").update(JSON.stringify(identity)).update(hashTokens(prefix)).digest("hex").slice(0, 32);
 }
 
 /** The prefix cache folder's entries with their sizes (for eviction and `builder ps`). */

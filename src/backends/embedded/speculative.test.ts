@@ -1,6 +1,12 @@
-import type { LlamaContextSequence } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { ACCEPTANCE_SAMPLE, DraftWatch, MIN_ACCEPTANCE, SwitchablePromptLookup } from "./speculative.js";
+import {
+  ACCEPTANCE_SAMPLE,
+  DraftWatch,
+  MIN_ACCEPTANCE,
+  PROMPT_LOOKUP_MAX_PATTERN,
+  SwitchablePromptLookup,
+} from "./speculative.js";
 
 /** Only the counters DraftWatch reads: a narrow unit test of when it switches drafting off. */
 function sequenceWith(counts: { validated: number; refuted: number }): LlamaContextSequence {
@@ -39,5 +45,27 @@ describe("DraftWatch (auto-off for low acceptance)", () => {
     watch.check();
     expect(predictor.enabled).toBe(true);
     expect(watch.switchedOff).toBe(false);
+  });
+});
+
+describe("SwitchablePromptLookup (drafts from the prompt)", () => {
+  it("matches up to PROMPT_LOOKUP_MAX_PATTERN generated tokens, not the one-token default that slowed generation on long prompts", () => {
+    const predictor = new SwitchablePromptLookup();
+    expect(predictor.patternMaxLength).toBe(PROMPT_LOOKUP_MAX_PATTERN);
+    expect(PROMPT_LOOKUP_MAX_PATTERN).toBeGreaterThan(0);
+  });
+
+  it("still drafts the prompt's continuation after a match longer than the bound, in a prompt that repeats itself", () => {
+    const tokens = (values: number[]): Token[] => values as Token[];
+    const line = tokens(Array.from({ length: 30 }, (_, i) => 1000 + i));
+    const prompt = [...Array.from({ length: 100 }, () => line).flat(), ...tokens([7, 8, 9, 10])];
+    const predictor = new SwitchablePromptLookup();
+    predictor.updateInputTokens(prompt);
+    predictor.reset({
+      targetSequence: undefined as unknown as LlamaContextSequence,
+      stateTokens: [...line.slice(5), ...tokens([7, 8])],
+      evaluateOptions: {},
+    });
+    expect(predictor.predictTokens()).toEqual([9, 10]);
   });
 });

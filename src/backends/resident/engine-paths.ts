@@ -3,6 +3,7 @@ import { chmodSync, lstatSync, mkdirSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { BuilderConfig } from "../../config/load.js";
+import { deviceSelection } from "../embedded/device-selection.js";
 
 /** Longest Unix socket path Linux and macOS accept (sun_path), minus the terminator. */
 const MAX_SOCKET_PATH = 103;
@@ -54,11 +55,12 @@ export function enginePaths(dir: string, id: string): EnginePaths {
 
 /**
  * One engine per model file and engine settings: the id hashes the model's path, size and mtime and
- * every setting that changes how it is loaded (a rebuilt model file gets a new engine).
+ * every setting that changes how it is loaded, the GPUs it may use included (a rebuilt model file gets a new engine).
  */
 export async function engineId(
   modelPath: string,
-  config: Pick<BuilderConfig, "gpu" | "options" | "engine">,
+  config: Pick<BuilderConfig, "gpu" | "gpuIndex" | "options" | "engine">,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const file = await stat(modelPath);
   const o = config.options;
@@ -67,6 +69,7 @@ export async function engineId(
     size: file.size,
     mtime: file.mtimeMs,
     gpu: config.gpu,
+    devices: deviceSelection(config.gpuIndex, env),
     num_ctx: o.num_ctx,
     num_batch: o.num_batch,
     num_thread: o.num_thread,

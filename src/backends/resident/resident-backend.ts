@@ -73,12 +73,19 @@ export class ResidentBackend implements Backend {
   async generate(request: GenerateRequest): Promise<GenerateResult> {
     await this.prepare();
     if (this.fallback) return this.fallback.generate(request);
-    const { signal, onTextChunk, ...data } = request;
+    const { signal, onTextChunk, onRestart, ...data } = request;
+    let streamed = false;
+    const relay = onTextChunk
+      ? (text: string): void => {
+          streamed = true;
+          onTextChunk(text);
+        }
+      : undefined;
     try {
       const { connection } = await this.connected();
       const reply = await connection.request(
-        { type: "generate", request: data, stream: onTextChunk !== undefined },
-        onTextChunk,
+        { type: "generate", request: data, stream: relay !== undefined },
+        relay,
         signal,
       );
       if (reply.type !== "result") throw new EngineUnavailable(`unexpected reply ${reply.type}`);
@@ -86,10 +93,13 @@ export class ResidentBackend implements Backend {
     } catch (error) {
       if (!(error instanceof EngineUnavailable)) throw error;
       // The engine died mid-answer: the whole answer is generated again here (the result is only ever
-      // used once it is complete, so nothing is written twice). The model load it costs is this request's.
+      // used once it is complete, so nothing is written twice). The listener hears that what it was
+      // streamed is discarded before the answer streams again; without one, the new answer is not streamed.
+      if (streamed) onRestart?.(`the resident engine stopped (${error.message}); the answer restarts in-process`);
       const fallback = this.fallBack(error);
       const { loadMs } = await fallback.prepare();
-      const result = await fallback.generate(request);
+      const again = streamed && !onRestart ? { ...request, onTextChunk: undefined } : request;
+      const result = await fallback.generate(again);
       return {
         ...result,
         metrics: { ...result.metrics, loadMs: (result.metrics.loadMs ?? 0) + loadMs, ranIn: "in-process" },
@@ -131,7 +141,7 @@ export class ResidentBackend implements Backend {
     const started = performance.now();
     const dir = engineDir(this.config, this.env);
     ensurePrivateDir(dir);
-    const paths = enginePaths(dir, await engineId(modelPath, this.config));
+    const paths = enginePaths(dir, await engineId(modelPath, this.config, this.env));
     let connection = await this.tryOpen(paths);
     let loadMs = 0;
     if (!connection) {

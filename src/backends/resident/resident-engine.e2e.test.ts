@@ -1,10 +1,9 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonLines, runCli, type CliResult } from "../../test-support/cli.js";
 import { SAMPLE_TASK, sampleWorkspace, synthesizeTestModel, tempDir, writeFiles } from "../../test-support/fixtures.js";
 import { processAlive } from "./engine-paths.js";
-import { listEngines } from "./engine-registry.js";
 
 /** A knowledge base long enough to be worth caching (the stable prefix). */
 const KNOWLEDGE =
@@ -26,9 +25,12 @@ afterAll(async () => {
   }
 });
 
-/** A workspace, a cache and an engine folder of its own (never the user's runtime folder). */
+/**
+ * A workspace, a cache and an engine folder of its own (never the user's runtime folder). The answer is
+ * bounded at 448 tokens, about the least a two-file bounded answer allows: the random model fills it.
+ */
 function setup(keepAlive = "60s"): { workspace: string; env: NodeJS.ProcessEnv; dir: string } {
-  const workspace = sampleWorkspace(model, { num_ctx: 4096, num_predict: 1024 });
+  const workspace = sampleWorkspace(model, { num_ctx: 4096, num_predict: 448 });
   writeFiles(workspace, { "knowledge/project-context.md": KNOWLEDGE });
   const cache = tempDir("builder-cache-");
   const dir = tempDir("be-");
@@ -92,24 +94,38 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     const [pid] = enginePids(dir);
     const ps = await runCli(["ps", "--json"], { env });
     expect(ps.code, ps.stderr).toBe(0);
-    const listed = (
-      JSON.parse(ps.stdout) as {
-        engines: Array<{ pid: number; model: string; rss_bytes: number; expires_at: string | null }>;
-      }
-    ).engines;
+    const listing = JSON.parse(ps.stdout) as {
+      engines: Array<{
+        pid: number;
+        model: string;
+        rss_bytes: number;
+        expires_at: string | null;
+        prefix_cache_bytes: number;
+      }>;
+      prefix_cache: { dir: string; bytes: number; entries: number; by_model: Record<string, number> };
+    };
+    const listed = listing.engines;
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ pid, model });
     expect(listed[0]?.rss_bytes).toBeGreaterThan(0);
     expect(Date.parse(listed[0]?.expires_at ?? "")).toBeGreaterThan(Date.now());
+    // The prefix state the first run saved: its size on disk, in total and for this engine's model.
+    const states = readdirSync(listing.prefix_cache.dir).filter((f) => f.endsWith(".state"));
+    const stateBytes = states.reduce((sum, f) => sum + statSync(path.join(listing.prefix_cache.dir, f)).size, 0);
+    expect(listing.prefix_cache).toMatchObject({ entries: states.length, bytes: stateBytes });
+    expect(stateBytes).toBeGreaterThan(0);
+    expect(listed[0]?.prefix_cache_bytes).toBe(stateBytes);
     const table = await runCli(["ps"], { env });
     expect(table.stdout).toContain(model);
+    expect(table.stdout).toContain(`prefix cache: `);
+    expect(table.stdout).toContain(`in ${states.length} state file(s)`);
 
     const stop = await runCli(["stop", path.basename(model)], { env });
     expect(stop.code, stop.stderr).toBe(0);
     expect(stop.stdout).toContain(`pid ${pid}`);
     expect(processAlive(pid ?? 0)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith(".sock"))).toEqual([]);
-    expect(JSON.parse((await runCli(["ps", "--json"], { env })).stdout)).toEqual({ engines: [] });
+    expect(JSON.parse((await runCli(["ps", "--json"], { env })).stdout)).toMatchObject({ engines: [] });
   });
 
   it("serves concurrent runs from one engine", async () => {
@@ -147,28 +163,40 @@ describe("the resident engine (keep_alive)", { timeout: 300_000 }, () => {
     // Start the engine first, so that the run below is busy generating when the engine dies.
     expect((await run(workspace, env)).code).toBe(0);
     const [pid] = enginePids(dir);
-    const running = runCli(["run", "--no-bounded-answer", "--num-predict", "1500"], {
+    let live = "";
+    const running = runCli(["run", "--stream"], {
       cwd: workspace,
       stdin: JSON.stringify(SAMPLE_TASK),
       env,
+      onStderr: (chunk) => (live += chunk),
     });
     let finished: CliResult | undefined;
     void running.then((r) => (finished = r));
-    await until(async () => {
-      if (finished) throw new Error(`the run ended before the engine was seen busy: ${finished.stderr}`);
-      const engines = await listEngines(dir);
-      return engines[0]?.status?.busy === 1;
-    }, "the engine to be busy");
+    // Killed once the engine has streamed answer text (a line on stderr that is not a log line).
+    await until(() => {
+      if (finished) throw new Error(`the run ended before the engine streamed text: ${finished.stderr}`);
+      return live.split("\n").some((line, i, all) => i < all.length - 1 && line !== "" && !line.startsWith("{"));
+    }, "the engine to stream answer text");
     process.kill(pid ?? 0, "SIGKILL");
     const result = await running;
-    // Unbounded on a random model, the answer may run out of tokens: then it fails clearly (exit 4).
-    expect([0, 4], result.stderr).toContain(result.code);
+    expect(result.code, result.stderr).toBe(0);
     expect(fallbackLines(result.stderr)).toBe(1);
     expect(metricsOf(result)).toMatchObject({ engine: "in-process" });
-    const lines = readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8")
+    // The streamed text: what the engine sent before it died, one marker line, then the whole in-process answer.
+    const lines = result.stderr.split("\n");
+    const markers = lines.filter((l) => l.includes("the answer restarts in-process"));
+    expect(markers, result.stderr).toHaveLength(1);
+    expect(markers[0]).toMatch(
+      /^--- the resident engine stopped .*the text above is discarded, the whole answer follows ---$/,
+    );
+    const at = lines.indexOf(markers[0] ?? "");
+    const streamed = (part: string[]): string => part.filter((l) => !l.startsWith("{")).join("\n");
+    expect(streamed(lines.slice(0, at)).length).toBeGreaterThan(0);
+    expect(streamed(lines.slice(at + 1)).length).toBeGreaterThan(0);
+    const recorded = readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8")
       .trim()
       .split("\n");
-    expect(lines).toHaveLength(2);
+    expect(recorded).toHaveLength(2);
   }, 300_000);
 
   it("treats an engine that stops answering as hung and runs in-process, saying so once", async () => {

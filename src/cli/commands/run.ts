@@ -6,11 +6,13 @@ import { warnRunPitfalls } from "../../doctor/run-warnings.js";
 import type { BuilderConfig } from "../../config/load.js";
 import { UsageError, VerificationFailedError } from "../../errors/errors.js";
 import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
-import type { BuilderTask } from "../../task/schema.js";
+import type { BuilderTask, Verification } from "../../task/schema.js";
+import type { RunTaskResult } from "../../agent/run-task.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { formatReport } from "../../telemetry/report.js";
 import { WorkspaceSandbox } from "../../workspace/sandbox.js";
 import { applySuggestion, saveSuggestion } from "../../workspace/suggestion-apply.js";
+import { AnswerStream } from "../answer-stream.js";
 import { printApplyResult } from "../print-apply.js";
 import { addModelFlags, collect, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
 
@@ -31,6 +33,7 @@ interface RunFlags extends ModelFlags {
   maxRepairs?: number;
   concurrency?: number;
   keepAlive?: string;
+  stream?: boolean;
 }
 
 /**
@@ -46,72 +49,87 @@ export function runCommand(): Command {
   addRunOptions(command);
   addModelFlags(command);
   return command.action(async (taskFiles: string[], flags: RunFlags) => {
-    if (flags.apply && flags.dryRun)
-      throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
-    if (flags.force && !flags.apply)
-      throw new UsageError(
-        "--force only matters with --apply: it writes files that changed since the prompt was built.",
-      );
-    if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
-      throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
-    if (flags.concurrency !== undefined && flags.concurrency < 1)
-      throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
+    checkRunFlags(flags);
     if (taskFiles.length > 1) return runTaskFiles(taskFiles, flags);
-    const task = await readTaskInput(taskFiles[0], flags);
-    const config = runConfig(flags);
-    const explain = flags.explainContext;
-    try {
-      // Loaded when a task runs, so that other commands start without the engine and the compiler.
-      const { runTask } = await import("../../agent/run-task.js");
-      const result = await runTask(task, {
-        config,
-        onContext: explain ? (e) => printExplanation(e, explain) : undefined,
-      });
-      const { verification } = result.suggestion;
-      const failed = verification.verdict === "FAILED";
-      // A FAILED suggestion is never written; --dry-run may still show its diff (it writes nothing).
-      if (flags.dryRun || (flags.apply && !failed)) {
-        const sandbox = await WorkspaceSandbox.fromConfig(config);
-        // A dry run writes nothing it needs, so a workspace it cannot save the suggestion in (read-only) still gets its diff.
-        const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion).catch((error: unknown) => {
-          if (!flags.dryRun) throw error;
-          getLogger().warn(
-            { err: error },
-            "could not keep the suggestion in .builder/suggestions (the diff follows on stdout); to apply it later, rerun with --apply in a writable workspace",
-          );
-          return undefined;
-        });
-        if (flags.apply) process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-        printApplyResult(
-          await applySuggestion(result.suggestion, {
-            sandbox,
-            runId: result.runId,
-            dryRun: flags.dryRun,
-            force: flags.force,
-            source: "run",
-          }),
-          { json: false },
-        );
-        if (flags.dryRun && saved)
-          getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
-      } else {
-        // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
-        process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-      }
-      if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, verification.verdict));
-      if (failed) {
-        const failedChecks = verification.checks.filter((c) => c.status === "failed").map((c) => c.name);
-        throw new VerificationFailedError(
-          `The suggestion failed verification (${failedChecks.join(", ")}) after ${verification.repair_rounds ?? 0} repair round(s). It is printed on stdout with its diagnostics; nothing was written to the workspace. Try a larger model, a smaller task, or more --max-repairs.`,
-          { failed_checks: failedChecks, repair_rounds: verification.repair_rounds ?? 0 },
-        );
-      }
-    } catch (error) {
-      if (flags.report && error instanceof RunFailure)
-        process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
-      throw error;
-    }
+    return runOneTask(taskFiles[0], flags);
   });
+}
+
+/** Flag combinations that cannot work, refused before anything runs. */
+function checkRunFlags(flags: RunFlags): void {
+  if (flags.apply && flags.dryRun)
+    throw new UsageError("Choose --apply (write the files) or --dry-run (show the diff), not both.");
+  if (flags.force && !flags.apply)
+    throw new UsageError("--force only matters with --apply: it writes files that changed since the prompt was built.");
+  if (flags.maxRepairs !== undefined && flags.maxRepairs < 0)
+    throw new UsageError(`--max-repairs must be 0 or more, got ${flags.maxRepairs}.`);
+  if (flags.concurrency !== undefined && flags.concurrency < 1)
+    throw new UsageError(`--concurrency must be at least 1, got ${flags.concurrency}.`);
+}
+
+/** One task: its suggestion on stdout (or written with --apply, or its diff with --dry-run); a FAILED verdict exits non-zero. */
+async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promise<void> {
+  const task = await readTaskInput(taskFile, flags);
+  const config = runConfig(flags);
+  const explain = flags.explainContext;
+  const stream = flags.stream ? new AnswerStream() : undefined;
+  try {
+    // Loaded when a task runs, so that other commands start without the engine and the compiler.
+    const { runTask } = await import("../../agent/run-task.js");
+    const result = await runTask(task, {
+      config,
+      onContext: explain ? (e) => printExplanation(e, explain) : undefined,
+      onTextChunk: stream ? (text) => stream.chunk(text) : undefined,
+      onRestart: stream ? (reason) => stream.restart(reason) : undefined,
+    }).finally(() => stream?.end());
+    const { verification } = result.suggestion;
+    const failed = verification.verdict === "FAILED";
+    // A FAILED suggestion is never written; --dry-run may still show its diff (it writes nothing).
+    if (flags.dryRun || (flags.apply && !failed)) await applyOrShowDiff(result, config, flags);
+    // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
+    else process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
+    if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, verification.verdict));
+    if (failed) throw verificationFailed(verification);
+  } catch (error) {
+    if (flags.report && error instanceof RunFailure)
+      process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
+    throw error;
+  }
+}
+
+/** --apply writes the suggestion (printing it first), --dry-run prints its diff; both keep it in .builder/suggestions. */
+async function applyOrShowDiff(result: RunTaskResult, config: BuilderConfig, flags: RunFlags): Promise<void> {
+  const sandbox = await WorkspaceSandbox.fromConfig(config);
+  // A dry run writes nothing it needs, so a workspace it cannot save the suggestion in (read-only) still gets its diff.
+  const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion).catch((error: unknown) => {
+    if (!flags.dryRun) throw error;
+    getLogger().warn(
+      { err: error },
+      "could not keep the suggestion in .builder/suggestions (the diff follows on stdout); to apply it later, rerun with --apply in a writable workspace",
+    );
+    return undefined;
+  });
+  if (flags.apply) process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
+  printApplyResult(
+    await applySuggestion(result.suggestion, {
+      sandbox,
+      runId: result.runId,
+      dryRun: flags.dryRun,
+      force: flags.force,
+      source: "run",
+    }),
+    { json: false },
+  );
+  if (flags.dryRun && saved)
+    getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
+}
+
+function verificationFailed(verification: Verification): VerificationFailedError {
+  const failedChecks = verification.checks.filter((c) => c.status === "failed").map((c) => c.name);
+  return new VerificationFailedError(
+    `The suggestion failed verification (${failedChecks.join(", ")}) after ${verification.repair_rounds ?? 0} repair round(s). It is printed on stdout with its diagnostics; nothing was written to the workspace. Try a larger model, a smaller task, or more --max-repairs.`,
+    { failed_checks: failedChecks, repair_rounds: verification.repair_rounds ?? 0 },
+  );
 }
 
 /** The options of `builder run` itself (the model flags come from {@link addModelFlags}). */
@@ -152,6 +170,7 @@ function addRunOptions(command: Command): Command {
       "with several task files: how many run at the same time (default 1)",
       toInt("--concurrency"),
     )
+    .option("--stream", "print the answer's text on stderr as it is generated (a restarted answer is marked)")
     .option(
       "--keep-alive <duration>",
       "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)",
@@ -174,9 +193,9 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
   if (flags.objective !== undefined || flags.file !== undefined || flags.accept !== undefined) {
     throw new UsageError("Give tasks either as files or as flags (-m, -f, --accept), not both.");
   }
-  if (flags.apply || flags.dryRun || flags.explainContext) {
+  if (flags.apply || flags.dryRun || flags.explainContext || flags.stream) {
     throw new UsageError(
-      "--apply, --dry-run and --explain-context take one task at a time; run the task files one by one for those.",
+      "--apply, --dry-run, --explain-context and --stream take one task at a time; run the task files one by one for those.",
     );
   }
   const config = runConfig(flags);

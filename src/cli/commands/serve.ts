@@ -24,10 +24,16 @@ interface ServeFlags {
  * one JSON line with the URL on stdout once it listens, and runs until interrupted.
  */
 export function serveCommand(): Command {
-  return new Command("serve")
-    .description(
-      "Serve the model over Ollama's REST API and OpenAI's /v1/chat/completions (the embedded engine behind them)",
-    )
+  const command = new Command("serve").description(
+    "Serve the model over Ollama's REST API and OpenAI's /v1/chat/completions (the embedded engine behind them)",
+  );
+  addServeOptions(command);
+  return command.action(serve);
+}
+
+/** The options of `builder serve`: the server's (address, parallel requests, origins) and the engine's. */
+function addServeOptions(command: Command): void {
+  command
     .option("-c, --config <file>", "builder.config.json to use (default: found by walking up from the current folder)")
     .option("--model <ref>", "GGUF path, hf: URI or URL")
     .option("--name <name>", "the model's name for clients (default: the GGUF file name, e.g. qwen2.5-coder:latest)")
@@ -62,46 +68,48 @@ export function serveCommand(): Command {
     )
     .option("--gpu-layers <n>", "layers to offload to the GPU", toInt("--gpu-layers"))
     .addOption(logLevelOption())
-    .option("-q, --quiet", "only warnings and errors on stderr")
-    .action(async (flags: ServeFlags) => {
-      const config = configFromFlags({
-        config: flags.config,
-        backend: "embedded",
-        model: flags.model,
-        numCtx: flags.numCtx,
-        threads: flags.threads,
-        gpuLayers: flags.gpuLayers,
-        logLevel: flags.logLevel,
-        quiet: flags.quiet,
-      });
-      const { startServer } = await import("../../server/server.js");
-      const server = await startServer({
-        config,
-        bindAddress: flags.host,
-        port: flags.port,
-        parallel: flags.parallel,
-        modelName: flags.name,
-        keepAlive: flags.keepAlive,
-        allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
-      });
-      process.stdout.write(
-        JSON.stringify({
-          url: server.url,
-          model: server.modelHost.name,
-          parallel: flags.parallel,
-          num_ctx: server.modelHost.facts.contextSize,
-        }) + "\n",
-      );
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          void server.close().then(resolve, resolve);
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
-    });
+    .option("-q, --quiet", "only warnings and errors on stderr");
+}
+
+/** Starts the server, prints its URL line, and runs until SIGINT or SIGTERM closes it. */
+async function serve(flags: ServeFlags): Promise<void> {
+  const config = configFromFlags({
+    config: flags.config,
+    backend: "embedded",
+    model: flags.model,
+    numCtx: flags.numCtx,
+    threads: flags.threads,
+    gpuLayers: flags.gpuLayers,
+    logLevel: flags.logLevel,
+    quiet: flags.quiet,
+  });
+  const { startServer } = await import("../../server/server.js");
+  const server = await startServer({
+    config,
+    bindAddress: flags.host,
+    port: flags.port,
+    parallel: flags.parallel,
+    modelName: flags.name,
+    keepAlive: flags.keepAlive,
+    allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
+  });
+  process.stdout.write(
+    JSON.stringify({
+      url: server.url,
+      model: server.modelHost.name,
+      parallel: flags.parallel,
+      num_ctx: server.modelHost.facts.contextSize,
+    }) + "\n",
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      void server.close().then(resolve, resolve);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
 }
 
 function collect(value: string, previous: string[]): string[] {

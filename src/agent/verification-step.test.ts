@@ -5,7 +5,7 @@ import type { BuilderTask } from "../task/schema.js";
 import { typescriptProject } from "../test-support/ts-project-fixture.js";
 import { rulePromise } from "../verify/active-rules.js";
 import { Verifier } from "../verify/verify.js";
-import { verificationSection } from "./verification-step.js";
+import { verificationSection, verifyAnswer } from "./verification-step.js";
 
 const TASK: BuilderTask = {
   task_id: "t1",
@@ -60,4 +60,22 @@ describe("the rules the prompt promises are the rules verification checks", () =
       expect(checked.size).toBe(VERIFY_RULE_IDS.length - 1);
     },
   );
+});
+
+describe("an answer naming a path outside the workspace", () => {
+  it("is a FAILED verdict with one failed paths check naming the path, and nothing is verified", async () => {
+    const workspace = typescriptProject();
+    const verifier = await Verifier.open(workspace, settingsWithout(undefined));
+    try {
+      const answer = { file_path: "../outside.ts", suggested_code: "export {};\n", explanation: "", tests: "" };
+      const report = await verifyAnswer(verifier, workspace, answer, TASK, KNOWLEDGE);
+      expect(report.verdict).toBe("FAILED");
+      expect(report.checks.map((check) => [check.name, check.status, check.summary])).toEqual([
+        ["paths", "failed", "file_path is not inside the workspace"],
+      ]);
+      expect(report.checks[0]?.diagnostics.join("\n")).toContain("outside.ts");
+    } finally {
+      await verifier.dispose();
+    }
+  });
 });

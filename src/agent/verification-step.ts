@@ -8,6 +8,7 @@ import { detectTestConvention, editsForAnswer, testPathFor } from "../verify/edi
 import { activeRules, rulePromise } from "../verify/active-rules.js";
 import { toVerificationChecks, type VerificationReport, type Verifier } from "../verify/verify.js";
 import type { VerifySettings } from "../config/verify-settings.js";
+import type { CheckResult } from "../verify/types.js";
 import type { RepairOutcome } from "./repair.js";
 
 /** Tells the model up front what will be checked and where its tests go, so the first answer can pass. */
@@ -50,42 +51,27 @@ export async function verifyAnswer(
     edits = editsForAnswer(workspace, answer).edits;
   } catch (error) {
     if (!(error instanceof WorkspaceEscapeError)) throw error;
-    return {
-      verdict: "FAILED",
-      checks: [
-        {
-          name: "paths",
-          status: "failed",
-          durationMs: 0,
-          diagnostics: [error.message],
-          summary: "file_path is not inside the workspace",
-          notes: [],
-        },
-      ],
-      notes: [],
-      durationMs: 0,
-    };
+    return pathRefused(error, "file_path is not inside the workspace");
   }
   try {
     return await verifier.verify(edits, { task, knowledge });
   } catch (error) {
     if (!(error instanceof WorkspaceEscapeError)) throw error;
-    return {
-      verdict: "FAILED",
-      checks: [
-        {
-          name: "paths",
-          status: "failed",
-          durationMs: 0,
-          diagnostics: [error.message],
-          summary: "a path cannot be written safely",
-          notes: [],
-        },
-      ],
-      notes: [],
-      durationMs: 0,
-    };
+    return pathRefused(error, "a path cannot be written safely");
   }
+}
+
+/** A FAILED report with one failed "paths" check: the answer named a path Builder refuses to write. */
+function pathRefused(error: WorkspaceEscapeError, summary: string): VerificationReport {
+  const check: CheckResult = {
+    name: "paths",
+    status: "failed",
+    durationMs: 0,
+    diagnostics: [error.message],
+    summary,
+    notes: [],
+  };
+  return { verdict: "FAILED", checks: [check], notes: [], durationMs: 0 };
 }
 
 /** The suggestion's `verification` after the checks (and repairs) ran. */

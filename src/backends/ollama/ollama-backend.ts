@@ -38,6 +38,8 @@ export interface OllamaBackendOptions {
  */
 export class OllamaBackend extends RemoteBackend {
   readonly host: string;
+  /** Whether `/api/ps` was read after a generation (see readRunningState). */
+  private runningStateRead = false;
 
   constructor(
     private readonly config: BuilderConfig,
@@ -101,7 +103,7 @@ export class OllamaBackend extends RemoteBackend {
       );
     const metrics = finalMetrics(final, estimate, started, firstTokenAt);
     ensureServerCountsFit(metrics.promptTokens, metrics.generatedTokens, info.contextSize, this.serverName);
-    await this.readRunningState(info);
+    if (!this.runningStateRead) await this.readRunningState(info);
     return { text, stopReason: final.done_reason === "length" ? "length" : "stop", metrics };
   }
 
@@ -115,6 +117,8 @@ export class OllamaBackend extends RemoteBackend {
    * requested one. Best effort: a server without `/api/ps` leaves `info` as it was.
    */
   private async readRunningState(info: BackendInfo): Promise<void> {
+    // Once per backend: repair rounds run on the same loaded model, so asking again adds a request per round.
+    this.runningStateRead = true;
     let state: RunningModelState | undefined;
     try {
       const client = new Ollama({

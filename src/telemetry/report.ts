@@ -34,14 +34,23 @@ function timingRows(metrics: RunMetrics): ReportRow[] {
   ];
 }
 
+/**
+ * The model's memory and who holds it (this process, the Builder host, or the model server), and this
+ * process's own RSS, which includes the model only when it runs in-process.
+ */
 function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportRow[] {
   const rss = process.memoryUsage().rss;
+  const onHost = info?.hostPid !== undefined && metrics.engine !== "in-process";
+  const holder = onHost
+    ? `held by the Builder host, pid ${info?.hostPid}`
+    : metrics.backend === "embedded"
+      ? `held by this process, pid ${process.pid}`
+      : "held by the model server";
   return [
-    ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as ReportRow[]) : []),
-    // Builder's own process: with a server backend the model's memory is the server's, not this.
+    ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB (${holder})`]] as ReportRow[]) : []),
     [
       "Builder RSS",
-      `${mib(rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`,
+      `${mib(rss)} MiB (this process${metrics.backend === "embedded" && !onHost ? ", model included" : ", not the model"})`,
     ],
   ];
 }

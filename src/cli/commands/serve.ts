@@ -11,7 +11,8 @@ interface ServeFlags {
   gpuLayers?: number;
   port: number;
   host: string;
-  parallel: number;
+  parallel?: number;
+  maxLoadedModels?: number;
   name?: string;
   keepAlive: string;
   allowOrigin: string[];
@@ -20,12 +21,14 @@ interface ServeFlags {
 }
 
 /**
- * `builder serve`: Ollama's REST API (and OpenAI's chat completions) over the embedded engine. Prints
- * one JSON line with the URL on stdout once it listens, and runs until interrupted.
+ * `builder serve`: the machine's Builder host in the foreground, on a TCP port as well as its socket:
+ * Ollama's REST API (and OpenAI's chat completions) over the embedded engine, shared with Builder's own
+ * commands. A background host hands over to it. Prints one JSON line with the URL on stdout once it
+ * listens, and runs until interrupted.
  */
 export function serveCommand(): Command {
   const command = new Command("serve").description(
-    "Serve the model over Ollama's REST API and OpenAI's /v1/chat/completions (the embedded engine behind them)",
+    "Run the Builder host in the foreground: the model over Ollama's REST API and OpenAI's /v1/chat/completions, shared with Builder's commands",
   );
   addServeOptions(command);
   return command.action(serve);
@@ -45,9 +48,13 @@ function addServeOptions(command: Command): void {
     )
     .option(
       "--parallel <n>",
-      "requests generating at the same time (each has its own num_ctx window); more wait",
+      "requests generating at the same time per model (each has its own num_ctx window); more wait (default: num_parallel, 1)",
       toInt("--parallel"),
-      1,
+    )
+    .option(
+      "--max-loaded-models <n>",
+      "models loaded side by side at most; more unload the least recently used idle one (default: max_loaded_models, 3)",
+      toInt("--max-loaded-models"),
     )
     .option(
       "--keep-alive <duration>",
@@ -83,33 +90,41 @@ async function serve(flags: ServeFlags): Promise<void> {
     logLevel: flags.logLevel,
     quiet: flags.quiet,
   });
-  const { startServer } = await import("../../server/server.js");
-  const server = await startServer({
-    config,
-    bindAddress: flags.host,
-    port: flags.port,
-    parallel: flags.parallel,
-    modelName: flags.name,
-    keepAlive: flags.keepAlive,
-    allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
+  // A model to serve is required (a missing one is MODEL_NOT_CONFIGURED); hf: and URLs download first.
+  const { resolveModelPath } = await import("../../models/resolve-model.js");
+  await resolveModelPath(config.model, { cacheDir: config.modelCacheDir });
+  const { runHost } = await import("../../server/host-process.js");
+  const { hostDir } = await import("../../backends/host/host-files.js");
+  const parallel = flags.parallel ?? config.engine?.parallel ?? 1;
+  const host = await runHost({
+    kind: "serve",
+    dir: hostDir(config),
+    serve: {
+      config,
+      bindAddress: flags.host,
+      port: flags.port,
+      parallel,
+      maxLoadedModels: flags.maxLoadedModels ?? config.engine?.maxLoadedModels,
+      modelName: flags.name,
+      keepAlive: flags.keepAlive,
+      allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
+    },
   });
+  if (!host) return;
+  const { server } = host;
+  const served = server.served;
+  const residency = served ? server.modelHost.residencyOf(served) : undefined;
   process.stdout.write(
     JSON.stringify({
       url: server.url,
-      model: server.modelHost.name,
-      parallel: flags.parallel,
-      num_ctx: server.modelHost.facts.contextSize,
+      model: served?.name ?? null,
+      parallel,
+      num_ctx: residency?.contextSize ?? null,
+      socket: host.paths.socket,
+      pid: process.pid,
     }) + "\n",
   );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      void server.close().then(resolve, resolve);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await host.done;
 }
 
 function collect(value: string, previous: string[]): string[] {

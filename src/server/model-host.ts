@@ -237,10 +237,7 @@ export class ModelHost {
     const numCtx = wanted === undefined ? floor : Math.max(wanted, floor ?? 0);
     const settings: LoadSettings = { ...model.defaults, ...request.load, numCtx };
     const load = this.options.load ?? ((m, s) => this.loadEngine(m, s));
-    const engine = load(model, settings).then(async (loaded) => {
-      model.facts = await readModelFacts(loaded, model.name);
-      return loaded;
-    });
+    const engine = load(model, settings);
     const residency = new Residency(model, settings, engine, this.options.defaultKeepAliveMs);
     this.residencies.set(model.modelPath, residency);
     getLogger().info({ model: model.name, path: model.modelPath, num_ctx: numCtx ?? "default" }, "loading model");
@@ -342,23 +339,30 @@ export class ModelHost {
     if (!this.closing && this.residencies.size === 0 && !this.busy) this.options.onEmpty?.();
   }
 
-  private loadEngine(model: HostedModel, settings: LoadSettings): Promise<EmbeddedEngine> {
+  /** Loads the model with the embedded engine and reads its facts for `/api/tags` and `/api/show`. */
+  private async loadEngine(model: HostedModel, settings: LoadSettings): Promise<EmbeddedEngine> {
     const { config, sequences } = this.options;
     const engine = config.engine;
-    return import("../backends/embedded/engine.js").then(({ EmbeddedEngine }) =>
-      EmbeddedEngine.load({
-        model: model.modelPath,
-        modelCacheDir: config.modelCacheDir,
-        gpu: config.gpu,
-        gpuIndex: config.gpuIndex,
-        options: optionsFrom(settings),
-        sequences,
-        speculative: engine?.speculative ?? false,
-        prefixCache:
-          engine && engine.prefixCacheMaxBytes > 0
-            ? { dir: prefixCacheDir(config.modelCacheDir), maxBytes: engine.prefixCacheMaxBytes }
-            : undefined,
-      }),
-    );
+    const { EmbeddedEngine } = await import("../backends/embedded/engine.js");
+    const loaded = await EmbeddedEngine.load({
+      model: model.modelPath,
+      modelCacheDir: config.modelCacheDir,
+      gpu: config.gpu,
+      gpuIndex: config.gpuIndex,
+      options: optionsFrom(settings),
+      sequences,
+      speculative: engine?.speculative ?? false,
+      prefixCache:
+        engine && engine.prefixCacheMaxBytes > 0
+          ? { dir: prefixCacheDir(config.modelCacheDir), maxBytes: engine.prefixCacheMaxBytes }
+          : undefined,
+    });
+    try {
+      model.facts = await readModelFacts(loaded, model.name);
+    } catch (error) {
+      await loaded.dispose();
+      throw error;
+    }
+    return loaded;
   }
 }

@@ -129,6 +129,9 @@ function readReply(response: IncomingMessage, call: HostCall, arm: () => void): 
       takeLine(buffer);
       if (failed) return;
       if (last === undefined) reject(new HostUnavailable("the Builder host answered with an empty body"));
+      // A streamed answer is complete only with its last line (`done: true`): anything less was cut off.
+      else if (call.onLine && last.done !== true)
+        reject(new HostUnavailable("the Builder host closed the connection mid-answer"));
       else resolve({ status: response.statusCode ?? 0, body: last });
     });
     response.on("aborted", () => reject(new HostUnavailable("the Builder host closed the connection mid-answer")));

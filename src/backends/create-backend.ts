@@ -15,7 +15,9 @@ export function createBackend(config: BuilderConfig): Backend {
   switch (config.backend) {
     case "embedded":
       // keep_alive 0, and callers that did not ask for the Builder host (see EngineSettings.host), run the model in this process.
-      return config.engine?.host && config.engine.keepAliveMs > 0 ? new HostBackend(config) : new EmbeddedBackend(config);
+      return config.engine?.host && config.engine.keepAliveMs > 0
+        ? new HostBackend(config)
+        : new EmbeddedBackend(config);
     case "ollama":
       return serverBackend(
         config.ollama.hosts,

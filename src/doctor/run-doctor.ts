@@ -68,7 +68,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     env,
   });
   if (!pitfalls.some((check) => check.id === "threads-above-cores")) checks.push(threadsCheck(config, cores));
-  const host = config.backend === "embedded" ? await hostStatus(hostDir(config, env)).catch(() => undefined) : undefined;
+  const host =
+    config.backend === "embedded" ? await hostStatus(hostDir(config, env)).catch(() => undefined) : undefined;
   checks.push(
     memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env), env, host),
   );

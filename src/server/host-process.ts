@@ -91,7 +91,10 @@ function hostLifecycle(
   let stopping: Promise<void> | undefined;
   const shutdown = (drain: boolean): Promise<void> => {
     stopping ??= (async () => {
-      getLogger().info({ drain }, drain ? "Builder host handing over: finishing running requests" : "Builder host stopping");
+      getLogger().info(
+        { drain },
+        drain ? "Builder host handing over: finishing running requests" : "Builder host stopping",
+      );
       if (drain) {
         server.stopListening();
         while (server.inFlight > 0 || server.modelHost.busy) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -111,11 +111,12 @@ export class HostBackend implements Backend {
       // The host died or hung mid-answer: the whole answer is generated again here (the result is only
       // ever used once complete). The listener hears that what it was streamed is discarded first;
       // without one, the new answer is not streamed.
-      if (streamed)
-        request.onRestart?.(`the Builder host stopped (${error.message}); the answer restarts in-process`);
+      if (streamed) request.onRestart?.(`the Builder host stopped (${error.message}); the answer restarts in-process`);
       const fallback = await this.fallBack(error);
       const { loadMs } = await fallback.prepare();
-      const result = await fallback.generate(streamed && !request.onRestart ? { ...request, onTextChunk: undefined } : request);
+      const result = await fallback.generate(
+        streamed && !request.onRestart ? { ...request, onTextChunk: undefined } : request,
+      );
       return {
         ...result,
         metrics: { ...result.metrics, loadMs: (result.metrics.loadMs ?? 0) + loadMs, ranIn: "in-process" },
@@ -193,7 +194,11 @@ export class HostBackend implements Backend {
     };
   }
 
-  private async generateOnHost(session: Session, request: GenerateRequest, onStreamed: () => void): Promise<GenerateResult> {
+  private async generateOnHost(
+    session: Session,
+    request: GenerateRequest,
+    onStreamed: () => void,
+  ): Promise<GenerateResult> {
     let text = "";
     const reply = await callHost(session.socket, {
       method: "POST",
@@ -202,7 +207,11 @@ export class HostBackend implements Backend {
         model: this.modelPath,
         messages: request.messages,
         stream: true,
-        ...(request.grammar !== undefined ? { grammar: request.grammar } : request.schema ? { format: request.schema } : {}),
+        ...(request.grammar !== undefined
+          ? { grammar: request.grammar }
+          : request.schema
+            ? { format: request.schema }
+            : {}),
         options: { ...samplingOptions(request.sampling), num_ctx: session.numCtx, ...this.loadOptions() },
         keep_alive: this.keepAlive(),
       },
@@ -241,7 +250,9 @@ export class HostBackend implements Backend {
   /** Who asks, for `builder ps`: the command, its pid and folder. */
   private headers(): Record<string, string> {
     const command = process.argv[2] && !process.argv[2].startsWith("-") ? process.argv[2] : "library";
-    return { "x-builder-client": `builder ${command} (pid ${process.pid}, ${process.cwd()})`.replace(/[^\x20-\x7e]/g, "?") };
+    return {
+      "x-builder-client": `builder ${command} (pid ${process.pid}, ${process.cwd()})`.replace(/[^\x20-\x7e]/g, "?"),
+    };
   }
 
   /** Goes on in-process for the rest of this run (said once); waits first for a dying host to free its memory. */

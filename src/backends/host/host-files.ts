@@ -121,7 +121,10 @@ export async function takeHostLock(
     const holder = await readHostRecord(paths);
     if (holder === "unreadable") {
       // Being written by its creator (look again shortly), or garbage (older than a moment: stale).
-      const age = await stat(paths.record).then((info) => Date.now() - info.mtimeMs, () => Infinity);
+      const age = await stat(paths.record).then(
+        (info) => Date.now() - info.mtimeMs,
+        () => Infinity,
+      );
       if (age < 2_000) {
         await new Promise((resolve) => setTimeout(resolve, 250));
         continue;

@@ -85,7 +85,9 @@ const fallbackLines = (stderr: string): number =>
   jsonLines(stderr).filter((l) => String(l.msg).startsWith("Builder host unavailable")).length;
 
 const recordedRuns = (workspace: string): number =>
-  readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8").trim().split("\n").length;
+  readFileSync(path.join(workspace, ".builder", "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n").length;
 
 /** After a fault: three more runs, each of which must succeed on the (restarted) host. */
 async function threeMoreRuns({ workspace, env, dir }: Setup): Promise<void> {
@@ -222,7 +224,9 @@ describe("the Builder host", { timeout: 400_000 }, () => {
     const lines = result.stderr.split("\n");
     const markers = lines.filter((l) => l.includes("the answer restarts in-process"));
     expect(markers, result.stderr).toHaveLength(1);
-    expect(markers[0]).toMatch(/^--- the Builder host stopped .*the text above is discarded, the whole answer follows ---$/);
+    expect(markers[0]).toMatch(
+      /^--- the Builder host stopped .*the text above is discarded, the whole answer follows ---$/,
+    );
     const at = lines.indexOf(markers[0] ?? "");
     const streamed = (part: string[]): string => part.filter((l) => !l.startsWith("{")).join("\n");
     expect(streamed(lines.slice(0, at)).length).toBeGreaterThan(0);

@@ -28,7 +28,10 @@ export const tokenize: RouteHandler = async (request, response, context) => {
 };
 
 function numCtxOf(options: unknown): number | undefined {
-  const parsed = z.object({ num_ctx: z.number().int().positive().optional() }).passthrough().safeParse(options ?? {});
+  const parsed = z
+    .object({ num_ctx: z.number().int().positive().optional() })
+    .passthrough()
+    .safeParse(options ?? {});
   return parsed.success ? parsed.data.num_ctx : undefined;
 }
 

@@ -2,6 +2,7 @@
 import { setLogger, createLogger } from "../telemetry/logger.js";
 import { contextBench } from "./context.js";
 import { formatBench } from "./format.js";
+import { hostBench } from "./host.js";
 import { engineBench } from "./engine.js";
 import { serveBench } from "./serve.js";
 import { statsBench } from "./stats.js";
@@ -10,7 +11,16 @@ import { warmBench } from "./warm.js";
 import type { BenchModule, BenchSection } from "./types.js";
 
 /** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
-const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench, formatBench, warmBench];
+const MODULES: BenchModule[] = [
+  engineBench,
+  serveBench,
+  contextBench,
+  verifyBench,
+  statsBench,
+  formatBench,
+  warmBench,
+  hostBench,
+];
 
 function formatSection(section: BenchSection): string {
   const lines = [`\n## ${section.title}`];

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_SERVER_TIMEOUTS, type BuilderConfig } from "../../config/load.js";
 import { getLogger } from "../../telemetry/logger.js";
+import { VERSION } from "../../version.js";
 import {
   ensurePrivateDir,
   HOST_DAEMON_ARG,
@@ -21,6 +22,8 @@ import { callHost, HostUnavailable } from "./host-http.js";
 
 /** The CLI entry point the host process runs (dist/cli/main.js beside this file's dist/ folder). */
 const CLI_MAIN = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
+
+let warnedVersion = false;
 
 /** How long a running host has to answer `GET /api/version`. */
 const PING_MS = 5_000;
@@ -79,7 +82,14 @@ export async function connectHost(config: BuilderConfig, env: NodeJS.ProcessEnv 
 /** Whether the socket answers, is absent (nothing listens), or holds a host that does not answer. */
 async function ping(paths: HostPaths): Promise<"answers" | "absent" | "hung"> {
   try {
-    await callHost(paths.socket, { method: "GET", path: "/api/version", idleMs: PING_MS });
+    const reply = await callHost(paths.socket, { method: "GET", path: "/api/version", idleMs: PING_MS });
+    if (reply.body.version !== VERSION && !warnedVersion) {
+      warnedVersion = true;
+      getLogger().warn(
+        { host_version: reply.body.version, version: VERSION },
+        `the running Builder host is version ${String(reply.body.version)}, this command ${VERSION}: builder stop restarts it with this version`,
+      );
+    }
     return "answers";
   } catch (error) {
     const code = error instanceof HostUnavailable ? error.code : undefined;

@@ -65,6 +65,8 @@ export class ModelHost {
   private readonly floors = new Map<string, number>();
   private readonly waiters: Array<() => void> = [];
   private nextLeaseId = 1;
+  /** Orders uses for least-recently-used eviction (a clock would tie within a millisecond). */
+  private uses = 0;
   /** Requests between asking for a model and holding it (waiting for a load, a reload or room). */
   private pending = 0;
   private closing = false;
@@ -221,7 +223,7 @@ export class ModelHost {
 
   private release(residency: Residency, keepAliveMs: number | undefined): void {
     residency.active--;
-    residency.lastUsed = Date.now();
+    residency.lastUsed = ++this.uses;
     residency.keepAliveMs = keepAliveMs ?? this.options.defaultKeepAliveMs;
     if (residency.active === 0 && (residency.retiring || residency.unloadWhenIdle))
       void this.unloadNow(residency, residency.retiring ? "reloading" : "keep_alive 0");

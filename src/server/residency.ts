@@ -22,7 +22,8 @@ export class Residency {
   retiring = false;
   /** `keep_alive: 0` arrived while requests ran: unload when they end. */
   unloadWhenIdle = false;
-  lastUsed = Date.now();
+  /** When it was last used, in the host's order of uses (least recently used idle models unload first). */
+  lastUsed = 0;
   readonly loadedAt = new Date();
   loadMs = 0;
   keepAliveMs: number;

@@ -38,6 +38,11 @@ export interface GenerationJob {
   keepAliveMs?: number;
   /** Who asks, for `builder ps` (the `X-Builder-Client` header). */
   client?: string;
+  /**
+   * The largest window this request may have (`builder serve --num-ctx`, on its TCP port): a larger
+   * num_ctx gets this one, and never reloads the model beyond it. Undefined: a larger num_ctx reloads.
+   */
+  windowCap?: number;
   /** Aborted when the client disconnects: generation stops and the sequence is freed. */
   signal: AbortSignal;
   onText?: (text: string) => void;
@@ -87,22 +92,24 @@ export async function runGeneration(
   job: GenerationJob,
 ): Promise<GenerationOutcome> {
   const started = performance.now();
-  const numCtx = positive(job.sampling.numCtx);
+  const requested = positive(job.sampling.numCtx);
+  const numCtx =
+    requested !== undefined && job.windowCap !== undefined ? Math.min(requested, job.windowCap) : requested;
   // Before any load: a prompt too large for the window it asks for is refused by its size.
   if (model.facts && numCtx !== undefined) {
-    const window = contextWindow(job.sampling, numCtx);
+    const window = contextWindow(job.sampling, numCtx, job.windowCap);
     refuseBySize(job.messages, roomFor(window, job.sampling), model.facts.longestTokenBytes, window.limit);
   }
   const lease = await modelHost.lease(model, { numCtx, load: job.load, client: job.client });
   try {
     const { engine } = lease;
-    const window = contextWindow(job.sampling, engine.contextSize);
+    const window = contextWindow(job.sampling, engine.contextSize, job.windowCap);
     const room = roomFor(window, job.sampling);
     refuseBySize(job.messages, room, model.facts?.longestTokenBytes ?? 1, window.limit);
     const grammar = await grammarFor(engine, job.format, job.grammar);
     await refuseByCountInSlices(engine.model, job.messages, room, window.limit);
     const promptTokens = await engine.countPromptTokens(job.messages);
-    const maxTokens = answerBudget(promptTokens, job.sampling, engine.contextSize);
+    const maxTokens = answerBudget(promptTokens, job.sampling, window);
     const result = await generateOn(engine, job, grammar, maxTokens);
     return outcomeOf(result, { started, promptTokens, loadMs: lease.loadMs, aborted: job.signal.aborted });
   } finally {
@@ -192,8 +199,11 @@ function round(value: number): number {
  * The answer's token budget. The prompt is never cut: when it (plus `num_predict`) does not fit the
  * window, the request fails with the numbers, where Ollama would truncate silently.
  */
-function answerBudget(promptTokens: number, sampling: RequestSampling, serverContext: number): number {
-  const { context, limit } = contextWindow(sampling, serverContext);
+function answerBudget(
+  promptTokens: number,
+  sampling: RequestSampling,
+  { context, limit }: { context: number; limit: string },
+): number {
   const wanted =
     sampling.numPredict !== undefined && sampling.numPredict > 0 ? sampling.numPredict : context - promptTokens;
   if (wanted <= 0 || !checkFit(promptTokens, wanted, context).fits) {
@@ -205,15 +215,25 @@ function answerBudget(promptTokens: number, sampling: RequestSampling, serverCon
   return wanted;
 }
 
-/** The window a request gets (its own num_ctx, or the loaded one) and how to name it in errors. */
-function contextWindow(sampling: RequestSampling, loadedContext: number): { context: number; limit: string } {
+/**
+ * The window a request gets (its own num_ctx, else the loaded one; at most `cap`, builder serve's
+ * --num-ctx on its port) and how to name it in errors.
+ */
+function contextWindow(
+  sampling: RequestSampling,
+  loadedContext: number,
+  cap: number | undefined,
+): { context: number; limit: string } {
   const requested = positive(sampling.numCtx);
-  const context = requested !== undefined ? Math.min(requested, loadedContext) : loadedContext;
-  const limit =
-    requested !== undefined
-      ? `the requested num_ctx of ${context}`
-      : `the loaded context window (${loadedContext} tokens; ask for a larger one with options.num_ctx, or start builder serve with --num-ctx)`;
-  return { context, limit };
+  const most = cap !== undefined ? Math.min(loadedContext, cap) : loadedContext;
+  const context = requested !== undefined ? Math.min(requested, most) : most;
+  if (requested !== undefined && requested <= most) return { context, limit: `the requested num_ctx of ${context}` };
+  if (cap !== undefined && context === cap)
+    return { context, limit: `the context window builder serve was started with (${cap}; raise it with --num-ctx)` };
+  return {
+    context,
+    limit: `the loaded context window (${context} tokens; ask for a larger one with options.num_ctx)`,
+  };
 }
 
 async function grammarFor(
@@ -244,7 +264,7 @@ function toNs(ms: number): number {
   return Math.round(ms * 1e6);
 }
 
-/** Options this server applies per request (the load options reload the model when they differ); the rest are unsupported. */
+/** Options this server applies per request (the load options, on the owner-only socket, reload the model when they differ); the rest are unsupported. */
 const PER_REQUEST_OPTIONS = new Set([
   "temperature",
   "top_p",

@@ -21,6 +21,14 @@ export interface RouteContext {
    */
   transport: "socket" | "tcp";
   host?: HostControl;
+  /** The largest window a request may ask for here (`builder serve --num-ctx`, on its port only). */
+  windowCap?: number;
+}
+
+/** A request's num_ctx, at most the route's window cap. */
+export function cappedNumCtx(context: RouteContext, numCtx: number | undefined): number | undefined {
+  if (numCtx === undefined || numCtx <= 0) return undefined;
+  return context.windowCap !== undefined ? Math.min(numCtx, context.windowCap) : numCtx;
 }
 
 /** A route handler: reads the request, writes the response. Thrown errors become error answers. */

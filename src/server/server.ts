@@ -34,6 +34,11 @@ export interface ServeOptions {
   allowOrigins?: readonly string[];
   /** Models loaded side by side at most (`max_loaded_models`); default 3. */
   maxLoadedModels?: number;
+  /**
+   * The largest window a request on the TCP port may have (`builder serve --num-ctx`): clients'
+   * larger num_ctx get this one. Undefined: a larger num_ctx reloads the model, as Ollama does.
+   */
+  windowCap?: number;
   /** The owner-only Unix socket to listen on as well (the caller holds the host lock); undefined: none. */
   socket?: string;
   /** What `/api/ps` and `/builder/shutdown` learn about the host process. */
@@ -83,7 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   let port: number | undefined;
   if (options.port !== null) {
-    const context = { modelHost, transport: "tcp" as const, host: options.host };
+    const context = { modelHost, transport: "tcp" as const, host: options.host, windowCap: options.windowCap };
     const tcp = createServer((request, response) => {
       track(response);
       if (admitRequest(access, request, response)) void dispatch(request, response, context);

@@ -50,7 +50,7 @@ function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportR
     ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB (${holder})`]] as ReportRow[]) : []),
     [
       "Builder RSS",
-      `${mib(rss)} MiB (this process${metrics.backend === "embedded" && !onHost ? ", model included" : ", not the model"})`,
+      `${mib(rss)} MiB (this process${metrics.backend !== "embedded" ? ", not the model server" : onHost ? ", not the Builder host" : ", model included"})`,
     ],
   ];
 }

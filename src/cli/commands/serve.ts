@@ -67,7 +67,11 @@ function addServeOptions(command: Command): void {
       collect,
       [],
     )
-    .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
+    .option(
+      "--num-ctx <tokens>",
+      "context window per parallel request, loaded at start; clients on the port get at most this one",
+      toInt("--num-ctx"),
+    )
     .option(
       "--threads <n>",
       "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)",
@@ -105,6 +109,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       port: flags.port,
       parallel,
       maxLoadedModels: flags.maxLoadedModels ?? config.engine?.maxLoadedModels,
+      // --num-ctx bounds what clients on the port get (Ollama clients often send a num_ctx the machine cannot hold).
+      windowCap: flags.numCtx,
       modelName: flags.name,
       keepAlive: flags.keepAlive,
       allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],

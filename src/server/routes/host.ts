@@ -1,5 +1,5 @@
 import { HttpError, readJsonBody, sendJson } from "../http-io.js";
-import { clientLabel, servedModel, type RouteHandler } from "../route-context.js";
+import { cappedNumCtx, clientLabel, servedModel, type RouteHandler } from "../route-context.js";
 import { requireModelName, TokenizeRequestSchema, validate } from "../validation.js";
 import { z } from "zod";
 
@@ -13,7 +13,7 @@ export const tokenize: RouteHandler = async (request, response, context) => {
   const hosted = await servedModel(context, requireModelName(body.model));
   if ((body.content === undefined) === (body.messages === undefined))
     throw new HttpError(400, "give either content (text) or messages (a chat) to tokenize");
-  const numCtx = numCtxOf(body.options);
+  const numCtx = cappedNumCtx(context, numCtxOf(body.options));
   const lease = await context.modelHost.lease(hosted, { numCtx, client: clientLabel(request, context) });
   try {
     if (body.messages !== undefined) {

@@ -7,9 +7,10 @@ import {
   samplingFromOllamaOptions,
   type GenerationOutcome,
 } from "../generation.js";
-import type { HostedModel } from "../model-host.js";
+import type { HostedModel, LoadSettings } from "../model-host.js";
 import { NdjsonWriter } from "../ndjson.js";
 import {
+  cappedNumCtx,
   clientLabel,
   createdAt,
   disconnectSignal,
@@ -55,9 +56,10 @@ export const chat: RouteHandler = async (request, response, context) => {
       format: format(body.format),
       grammar: body.grammar ?? undefined,
       sampling: samplingFromOllamaOptions(body.options),
-      load: loadFromOllamaOptions(body.options),
+      load: requestLoad(context, body.options),
       keepAliveMs: keepAlive,
       client: clientLabel(request, context),
+      windowCap: context.windowCap,
     },
   });
 };
@@ -99,9 +101,10 @@ export const generate: RouteHandler = async (request, response, context) => {
       format: format(body.format),
       grammar: body.grammar ?? undefined,
       sampling: samplingFromOllamaOptions(body.options),
-      load: loadFromOllamaOptions(body.options),
+      load: requestLoad(context, body.options),
       keepAliveMs: keepAlive,
       client: clientLabel(request, context),
+      windowCap: context.windowCap,
     },
   });
 };
@@ -180,8 +183,8 @@ async function loadOrUnload(
   }
   const sampling = samplingFromOllamaOptions(target.options);
   const lease = await modelHost.lease(target.hosted, {
-    numCtx: sampling.numCtx !== undefined && sampling.numCtx > 0 ? sampling.numCtx : undefined,
-    load: loadFromOllamaOptions(target.options),
+    numCtx: cappedNumCtx(target.context, sampling.numCtx),
+    load: requestLoad(target.context, target.options),
     client: clientLabel(target.request, target.context),
   });
   lease.release(keepAlive);
@@ -232,4 +235,13 @@ function chatMessages(messages: NonNullable<ChatRequest["messages"]>, model: str
       );
     throw new HttpError(400, `messages[${index}].role "${message.role}" is not one of system, user, assistant`);
   });
+}
+
+/**
+ * The load options a request may set: on the owner-only socket (Builder's commands), the ones it
+ * names (a copy loaded with others is reloaded); on builder serve's port, none: there the model loads
+ * as `builder serve` was started (--threads, --gpu-layers), whatever a client sends.
+ */
+function requestLoad(context: RouteContext, options: Record<string, unknown> | null | undefined): LoadSettings {
+  return context.transport === "socket" ? loadFromOllamaOptions(options) : {};
 }

@@ -34,6 +34,7 @@ export const chatCompletions: RouteHandler = async (request, response, context) 
       grammar: body.grammar ?? undefined,
       sampling: sampling(body),
       client: clientLabel(request, context),
+      windowCap: context.windowCap,
       signal,
       onText: stream
         ? (text) =>

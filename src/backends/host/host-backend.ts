@@ -88,7 +88,8 @@ export class HostBackend implements Backend {
           path: "/tokenize",
           body: { model: this.modelPath, messages, options: { num_ctx: session.numCtx } },
           headers: this.headers(),
-          idleMs: this.timeoutMs,
+          // It may wait for the model to (re)load for another request: no heartbeat on a one-object answer.
+          idleMs: DEFAULT_SERVER_TIMEOUTS.loadMs,
         }),
       );
       return { tokens: Number(reply.body.count), exact: true };

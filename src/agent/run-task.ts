@@ -10,10 +10,10 @@ import { loadPriming, type KnowledgeSection } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles, type WorkspaceContext } from "../context/workspace-context.js";
 import { loadFewShot } from "../learning/few-shot.js";
 import { recordTrainingExample } from "../learning/record-training.js";
-import { toBuilderError } from "../errors/errors.js";
+import { PathDeniedError, toBuilderError, WorkspaceEscapeError } from "../errors/errors.js";
 import { resolveAnswerStyle, type AnswerStyle } from "../answer/answer-plan.js";
 import { allowedFilesFor, type AllowedFiles } from "../answer/resolve-changes.js";
-import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
+import type { BuilderTask, CodeSuggestion, ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
 import { detectTestConvention, testPathFor } from "../verify/edits.js";
@@ -207,7 +207,8 @@ interface PreparedRun {
 
 /**
  * Checks the task's files against the workspace and joins them by their test files; resolves the folders
- * where the model may create files (anywhere when the task names no file).
+ * where the model may create files: those of the task's files and those it names with a trailing
+ * slash. A task that names nothing allows no change: its answer is an explanation.
  */
 async function resolveTaskFiles(
   task: BuilderTask,
@@ -223,15 +224,9 @@ async function resolveTaskFiles(
     if (!withTests.includes(testPath)) withTests.push((await sandbox.resolveForWrite(testPath)).relative);
   }
   const workspaceTask: BuilderTask = { ...named, files: withTests };
-  // A task that names no file lets the model create one anywhere in the workspace (the sandbox still checks it).
-  const newFileFolders =
-    named.files.length === 0 && folders.length === 0
-      ? [""]
-      : await Promise.all(
-          folders.map(async (f) =>
-            (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
-          ),
-        );
+  const newFileFolders = await Promise.all(
+    folders.map(async (f) => (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, "")),
+  );
   return { workspaceTask, newFileFolders };
 }
 
@@ -271,6 +266,7 @@ async function prepareRun(
     contextSize: info.contextSize,
     numPredict: config.options.num_predict,
     instructions: instructionsFor(style.format),
+    newFileFolders,
     examples: fewShotSections(fewShot),
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
     onExplain: (explanation) => {
@@ -280,7 +276,11 @@ async function prepareRun(
     },
   });
   const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
-  const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
+  const refusePath = (p: string): Promise<string | undefined> => refusedBySandbox(sandbox, p);
+  const step: AnswerStepInput = {
+    ...{ backend, info, config, style, allowed, newFileFolders, logger, refusePath },
+    ...streamOf(options),
+  };
   return {
     config,
     options,
@@ -299,6 +299,22 @@ async function prepareRun(
     step,
     usage,
   };
+}
+
+/** True for an explanation alone: no file changed (a task that names no file). */
+function changesNothing(answer: ModelAnswer): boolean {
+  return answer.file_path === "" && (answer.changes ?? []).length === 0;
+}
+
+/** Why the workspace refuses to write a path the model chose (deny list, `.git`, a link out), or undefined. */
+async function refusedBySandbox(sandbox: WorkspaceSandbox, file: string): Promise<string | undefined> {
+  try {
+    await sandbox.resolveForWrite(file);
+    return undefined;
+  } catch (error) {
+    if (error instanceof PathDeniedError || error instanceof WorkspaceEscapeError) return error.message;
+    throw error;
+  }
 }
 
 /** What the caller gives every generation: its cancel signal and its answer-text listeners. */
@@ -343,7 +359,7 @@ async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSu
     maxRepairs: config.verify.maxRepairs,
     verify: async (answer, generated) => {
       if (generated && generated.problems.length > 0) return editProblemsReport(generated.problems);
-      if (!ready) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
+      if (!ready || changesNothing(answer)) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
       return verifyAnswer(ready, root, answer, run.task, run.knowledge);
     },
     repair: async (previous) =>
@@ -356,9 +372,13 @@ async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSu
   });
   const best = outcome.best;
   const notes = [style.note, ...best.cutFields];
-  const unchecked = !ready && best.problems.length === 0;
-  const verification = unchecked
-    ? unverifiedReport(info, plan.run ? "verification is off" : plan.reason, notes)
+  const unchecked = (!ready || changesNothing(best.answer)) && best.problems.length === 0;
+  const why = changesNothing(best.answer)
+    ? "the answer is an explanation and changes no file (the task names none)"
+    : plan.run
+      ? "verification is off"
+      : plan.reason;
+  const verification = unchecked ? unverifiedReport(info, why, notes)
     : verifiedReport(outcome, info, notes);
   run.logger.info(
     { verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped },
@@ -381,10 +401,15 @@ async function finishRun(
   const { sandbox, config, logger } = run;
   const failed = suggestion.verification.verdict === "FAILED";
   const paths = [suggestion.file_path, ...(suggestion.changes ?? []).map((c) => c.path)];
-  const targets = await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
-    if (failed) return undefined;
-    throw error;
-  });
+  // An explanation alone (a task that names no file) has no path to check and nothing to hash.
+  const explanationOnly = suggestion.file_path === "" && (suggestion.changes ?? []).length === 0;
+  const targets = explanationOnly
+    ? undefined
+    : await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
+        if (failed) return undefined;
+        throw error;
+      });
+  if (explanationOnly) suggestion.base_hashes = {};
   if (targets) {
     suggestion.file_path = (targets[0] as { relative: string }).relative;
     suggestion.changes = suggestion.changes?.map((c, i) => ({

@@ -54,6 +54,11 @@ export interface RunTaskOptions {
   onRestart?: (reason: string) => void;
   /** Receives what went into the prompt and what was dropped (`--explain-context`), also when it does not fit. */
   onContext?: (explanation: ContextExplanation) => void;
+  /**
+   * The workspace whose sandbox admits the knowledge files, when it is not `config.workspace`: an eval
+   * case runs in a scratch copy, but the project's knowledge stays where the project keeps it.
+   */
+  knowledgeWorkspace?: string;
 }
 
 /** A successful run: the suggestion, its metrics, and where it ran. */
@@ -136,11 +141,7 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   // runs or is recorded.
   // Knowledge files obey the sandbox too (inside the workspace, deny list applied) unless allow-listed.
   const sandbox = await WorkspaceSandbox.fromConfig(config);
-  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config), {
-    sandbox,
-    allowOutside: config.knowledgeAllowOutside,
-    logger,
-  });
+  const priming = await loadProjectPriming(config, task.constraints.pack, logger, options.knowledgeWorkspace);
   const backend = options.backend ?? createBackend(config);
   const usage = new RunUsage();
   let info: BackendInfo | undefined;
@@ -552,8 +553,27 @@ function verificationMetrics(
   };
 }
 
-function configDir(config: BuilderConfig): string {
-  return config.configPath ? path.dirname(config.configPath) : config.workspace;
+function configDir(config: BuilderConfig, workspace: string = config.workspace): string {
+  return config.configPath ? path.dirname(config.configPath) : workspace;
+}
+
+/**
+ * The knowledge files and the pack's, read through the sandbox of the project's workspace
+ * (`projectWorkspace`, default `config.workspace`): inside it, deny list applied, unless allow-listed.
+ * Throws for a missing, unreadable or out-of-workspace file: a setup error, before anything runs.
+ */
+export async function loadProjectPriming(
+  config: BuilderConfig,
+  packName: string,
+  logger: Logger,
+  projectWorkspace: string = config.workspace,
+): Promise<KnowledgeSection[]> {
+  const sandbox = await WorkspaceSandbox.open({ root: projectWorkspace, deny: config.deny });
+  return loadPriming(config.knowledge, config.packs, packName, configDir(config, projectWorkspace), {
+    sandbox,
+    allowOutside: config.knowledgeAllowOutside,
+    logger,
+  });
 }
 
 /**

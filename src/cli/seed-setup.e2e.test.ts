@@ -57,6 +57,7 @@ describe("the seed's own setup, migrated with builder init", () => {
       gpu_index: 1,
       knowledge: ["agents/ollama-knowledge/clientforge-context.txt"],
       options: { num_ctx: 128_000, num_batch: 512, num_thread: 16, gpu_layers: 40, temperature: 0.2 },
+      migrated_from: [".ollamarc", "config.json", "Modelfile"],
     });
     expect(result.stdout).toContain('builder.mode "ollama_local" → backend "ollama"');
     expect(result.stdout).toContain(".ollamarc: gpu / num_gpu → gpu_index 1");

@@ -100,7 +100,7 @@ function refuseIncomplete(result: GenerateResult, maxTokens: number): void {
   if (result.stopReason === "length") {
     throw new GenerationTruncatedError(
       `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
-        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
+        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change. A model that never stops by itself (a random test model) needs --bounded-answer.`,
       { num_predict: maxTokens, generated_tokens: result.metrics.generatedTokens },
     );
   }

@@ -1,11 +1,20 @@
 import type { AcceleratorUsage, BackendInfo } from "../backends/types.js";
 import type { RunMetrics } from "./metrics.js";
+import type { VerificationCheck } from "../task/schema.js";
 
 /** One labelled line of the report. */
 type ReportRow = [label: string, value: string];
 
-/** The human verification block `--report` prints on stderr. */
-export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined, verdict: string): string {
+/**
+ * The human verification block `--report` prints on stderr. `checks`: the suggestion's checks, so that
+ * a FAILED run says which check failed and its first diagnostic, not only how long each took.
+ */
+export function formatReport(
+  metrics: RunMetrics,
+  info: BackendInfo | undefined,
+  verdict: string,
+  checks: readonly VerificationCheck[] = [],
+): string {
   const rows: ReportRow[] = [
     ["task", metrics.task_id],
     ["result", metrics.success ? `suggestion produced, verdict ${verdict}` : `FAILED (${metrics.error ?? "unknown"})`],
@@ -17,6 +26,7 @@ export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined,
     ...timingRows(metrics),
     ...memoryRows(metrics, info),
     ...verificationRows(metrics),
+    ...failedCheckRows(checks),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
@@ -41,9 +51,15 @@ function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportR
     // Builder's own process: with a server backend the model's memory is the server's, not this.
     [
       "Builder RSS",
-      `${mib(rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`,
+      `${mib(rss)} MiB (this process${rssScope(metrics)})`,
     ],
   ];
+}
+
+/** Whether Builder's own memory holds the model: only when the engine ran in this process. */
+function rssScope(metrics: RunMetrics): string {
+  if (metrics.backend !== "embedded") return ", not the model server";
+  return metrics.engine === "in-process" ? ", model included" : ", not the engine process that holds the model";
 }
 
 function verificationRows(metrics: RunMetrics): ReportRow[] {
@@ -55,6 +71,19 @@ function verificationRows(metrics: RunMetrics): ReportRow[] {
     ["repairs", `${metrics.repair_rounds ?? 0} round(s)`],
     ["checks", `${checks} (verification ${metrics.verify_ms ?? 0} ms in all)`],
   ];
+}
+
+/** One row per failed check: its name, how many diagnostics, and the first one (cut to one line). */
+function failedCheckRows(checks: readonly VerificationCheck[]): ReportRow[] {
+  return checks
+    .filter((check) => check.status === "failed")
+    .map((check) => {
+      const diagnostics = check.diagnostics ?? [];
+      const first = (diagnostics[0] ?? check.summary ?? "").split("\n")[0] ?? "";
+      const shown = first.length > 160 ? `${first.slice(0, 157)}...` : first;
+      const more = diagnostics.length > 1 ? ` (1 of ${diagnostics.length})` : "";
+      return ["failed", `${check.name}: ${shown}${more}`];
+    });
 }
 
 function mib(bytes: number): string {

@@ -135,7 +135,12 @@ async function withRefusedPaths(generated: GeneratedAnswer, input: AnswerStepInp
   const reasons = await Promise.all(paths.map(async (p) => ({ p, why: await refuse(p) })));
   const problems = reasons.flatMap(({ p, why }) => (why === undefined ? [] : [`${shownPath(p)}: ${why}`]));
   if (problems.length === 0) return generated;
-  return { ...generated, answer: unappliedAnswer(generated.answer.explanation, input.allowed), cutFields: [], problems };
+  return {
+    ...generated,
+    answer: unappliedAnswer(generated.answer.explanation, input.allowed),
+    cutFields: [],
+    problems,
+  };
 }
 
 /**

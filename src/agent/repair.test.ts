@@ -169,7 +169,10 @@ describe("the repair loop (scripted backend, real checks)", () => {
   it("sends a path the model writes back as its mistake (a garbage name, a deny-listed file), then ends FAILED naming it cut short, never a scratch path", async () => {
     const workspace = typescriptProject();
     const garbage = `src/${"UFH/wT/pkJ[@p#pj_ApizCvWD?OJT3[P5&_A=9*xYleT9_AE".repeat(8)}.ts`;
-    const backend = new ScriptedBackend([{ ...RIGHT, file_path: garbage }, { ...RIGHT, file_path: "src/.env.ts" }]);
+    const backend = new ScriptedBackend([
+      { ...RIGHT, file_path: garbage },
+      { ...RIGHT, file_path: "src/.env.ts" },
+    ]);
     const result = await run(TASK, config(workspace, { maxRepairs: 1 }), backend);
     expect(backend.requests).toHaveLength(2);
     expect(backend.requests[1]?.at(-1)?.content).toMatch(/new files take paths of at most 240 bytes/);

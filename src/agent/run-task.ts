@@ -226,7 +226,9 @@ async function resolveTaskFiles(
   }
   const workspaceTask: BuilderTask = { ...named, files: withTests };
   const newFileFolders = await Promise.all(
-    folders.map(async (f) => (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, "")),
+    folders.map(async (f) =>
+      (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
+    ),
   );
   return { workspaceTask, newFileFolders };
 }
@@ -277,11 +279,7 @@ async function prepareRun(
     },
   });
   const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
-  const refusePath = (p: string): Promise<string | undefined> => refusedBySandbox(sandbox, p);
-  const step: AnswerStepInput = {
-    ...{ backend, info, config, style, allowed, newFileFolders, logger, refusePath },
-    ...streamOf(options),
-  };
+  const step = answerStep({ backend, info, config, style, allowed, newFileFolders, logger }, sandbox, options);
   return {
     config,
     options,
@@ -300,6 +298,15 @@ async function prepareRun(
     step,
     usage,
   };
+}
+
+/** What every generation of the run gets: the answer's setting, the sandbox's judgement of paths, the caller's stream. */
+function answerStep(
+  base: Omit<AnswerStepInput, "refusePath" | "signal" | "onTextChunk" | "onRestart">,
+  sandbox: WorkspaceSandbox,
+  options: RunTaskOptions,
+): AnswerStepInput {
+  return { ...base, refusePath: (p) => refusedBySandbox(sandbox, p), ...streamOf(options) };
 }
 
 /** True for an explanation alone: no file changed (a task that names no file). */
@@ -379,8 +386,7 @@ async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSu
     : plan.run
       ? "verification is off"
       : plan.reason;
-  const verification = unchecked ? unverifiedReport(info, why, notes)
-    : verifiedReport(outcome, info, notes);
+  const verification = unchecked ? unverifiedReport(info, why, notes) : verifiedReport(outcome, info, notes);
   run.logger.info(
     { verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped },
     "suggestion produced",

@@ -62,7 +62,9 @@ export async function verifyAnswer(
     // The scratch copy's own path is no business of the user's: name the answer's paths instead.
     if ((error as NodeJS.ErrnoException)?.code === "ENAMETOOLONG")
       return pathRefused(
-        new Error(`A path the answer writes is longer than the file system allows: ${edits.map((e) => shownPath(path.relative(workspace, e.path))).join(", ")}.`),
+        new Error(
+          `A path the answer writes is longer than the file system allows: ${edits.map((e) => shownPath(path.relative(workspace, e.path))).join(", ")}.`,
+        ),
         "a path cannot be written",
       );
     throw error;

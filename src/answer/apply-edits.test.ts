@@ -108,7 +108,10 @@ describe("resolving changes against the task's files", () => {
 
   it("refuses a new file whose path is the model's garbage, naming it cut to a readable length", () => {
     const garbage = `src/${"pkJ[@p#pj_ApizCvWD?OJT3[P5&_A=9*x".repeat(12)}`;
-    const out = resolveChanges({ changes: [{ path: garbage, action: "create", content: "x" }], explanation: "" }, allowed);
+    const out = resolveChanges(
+      { changes: [{ path: garbage, action: "create", content: "x" }], explanation: "" },
+      allowed,
+    );
     expect(out.ok).toBe(false);
     const problem = !out.ok ? (out.problems[0] ?? "") : "";
     expect(problem).toMatch(/bytes long; new files take paths of at most 240 bytes/);
@@ -141,7 +144,10 @@ describe("a task that names no file", () => {
   });
 
   it("reads an explanation-only text answer, and still refuses an empty answer where the task names files", () => {
-    expect(parseTextAnswer("## Explanation\nNothing to change.\n")).toEqual({ changes: [], explanation: "Nothing to change." });
+    expect(parseTextAnswer("## Explanation\nNothing to change.\n")).toEqual({
+      changes: [],
+      explanation: "Nothing to change.",
+    });
     const withFiles = allowedFilesFor([{ path: "src/a.ts", status: "present", content: FILE }]);
     expect(resolveChanges({ changes: [], explanation: "" }, withFiles).ok).toBe(false);
   });
@@ -151,7 +157,11 @@ describe("a task that names no file", () => {
       .schema as { properties: { changes: { maxItems?: number; minItems?: number } } };
     expect(schema.properties.changes.maxItems).toBe(0);
     expect(schema.properties.changes.minItems).toBeUndefined();
-    const grammar = answerConstraint({ format: "text", edits: "search-replace", grammar: true, note: "" }, [], 900).grammar;
+    const grammar = answerConstraint(
+      { format: "text", edits: "search-replace", grammar: true, note: "" },
+      [],
+      900,
+    ).grammar;
     expect(grammar?.split("\n")[0]).toBe('root ::=  "## Explanation\\n" explanation');
     expect(grammar).not.toContain("change ::=");
   });

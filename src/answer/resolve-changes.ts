@@ -141,7 +141,9 @@ export function modelPathProblem(file: string): string | undefined {
 
 /** A model's path as shown in a problem or an error: quoted, and cut to a readable length (with its size) when long. */
 export function shownPath(file: string): string {
-  return file.length > 80 ? `${JSON.stringify(file.slice(0, 60))}… (${Buffer.byteLength(file)} bytes)` : JSON.stringify(file);
+  return file.length > 80
+    ? `${JSON.stringify(file.slice(0, 60))}… (${Buffer.byteLength(file)} bytes)`
+    : JSON.stringify(file);
 }
 
 /** A model's path as a workspace-relative POSIX path (the sandbox checks it again before anything is written). */

@@ -22,7 +22,8 @@ let serve: ServeProcess;
 let bin: string;
 
 /** The smoke test, as the team's package.json pipes it. */
-const SMOKE = '{"task_id":"test","objective":"Test GPU","files":[],"acceptance":[],"constraints":{"loc_max":100,"pack":"crm_pack"}}';
+const SMOKE =
+  '{"task_id":"test","objective":"Test GPU","files":[],"acceptance":[],"constraints":{"loc_max":100,"pack":"crm_pack"}}';
 
 /**
  * The team's repository around the seed's files: package.json scripts that call `builder` where they
@@ -186,7 +187,9 @@ describe("the seed's own setup, migrated with builder init", () => {
     // Their file is untouched: a FAILED suggestion is never written.
     expect(readFileSync(path.join(project, "src/contact-service.ts"), "utf8")).toContain("contactKey");
     // The smaller window is said when it is learnt, not only in the report.
-    expect(warnings(result.stderr).some((w) => /with a 8192-token context, not the 128000 requested/.test(w))).toBe(true);
+    expect(warnings(result.stderr).some((w) => /with a 8192-token context, not the 128000 requested/.test(w))).toBe(
+      true,
+    );
   });
 
   it("eval on two builtin cases from their folder runs both cases with their knowledge (no WORKSPACE_ESCAPE), exit 0", async () => {
@@ -194,7 +197,10 @@ describe("the seed's own setup, migrated with builder init", () => {
     const result = await sh(`builder eval --suite builtin --limit 2 --no-verify --out ${out}`);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^builtin: [0-2]\/2 passed/);
-    const rows = readFileSync(out, "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row.error, JSON.stringify(row)).not.toMatchObject({ code: "WORKSPACE_ESCAPE" });
@@ -205,10 +211,17 @@ describe("the seed's own setup, migrated with builder init", () => {
   it("eval with a knowledge file that cannot be read is a setup error before any case: non-zero exit, no rows", async () => {
     const broken = tempDir("builder-seed-broken-");
     writeFiles(broken, {
-      "builder.config.json": JSON.stringify({ backend: "ollama", model: SEED_MODEL, knowledge: ["agents/missing.txt"] }),
+      "builder.config.json": JSON.stringify({
+        backend: "ollama",
+        model: SEED_MODEL,
+        knowledge: ["agents/missing.txt"],
+      }),
     });
     const out = path.join(broken, "rows.jsonl");
-    const result = await runCli(["eval", "--suite", "builtin", "--limit", "2", "--out", out], { cwd: broken, env: env() });
+    const result = await runCli(["eval", "--suite", "builtin", "--limit", "2", "--out", out], {
+      cwd: broken,
+      env: env(),
+    });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("agents/missing.txt");
     expect(existsSync(out)).toBe(false);

@@ -309,7 +309,10 @@ function readLegacyRcFiles(baseDir: string | undefined, warnings: string[]): Leg
   let legacyModel: string | undefined;
   let legacyServerUrl: string | undefined;
   let legacyGpuIndex: number | undefined;
-  const rcPaths = [path.join(homedir(), ".ollamarc"), ...(baseDir === undefined ? [] : [path.join(baseDir, ".ollamarc")])];
+  const rcPaths = [
+    path.join(homedir(), ".ollamarc"),
+    ...(baseDir === undefined ? [] : [path.join(baseDir, ".ollamarc")]),
+  ];
   for (const rcPath of unique(rcPaths)) {
     if (!existsSync(rcPath)) continue;
     let legacy;

@@ -126,7 +126,11 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   const priming = await primingUnits(input.priming, fragment);
   const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
   const sections = await sectionUnits(input, fileSections, fragment);
-  const taskPart = fixedPart("task", `task ${task.task_id}`, await fragment(buildTaskMessage(task, [], input.newFileFolders)));
+  const taskPart = fixedPart(
+    "task",
+    `task ${task.task_id}`,
+    await fragment(buildTaskMessage(task, [], input.newFileFolders)),
+  );
   const render = messageRenderer(input, fileSections, priming, { mapTexts, mapUnits }, sections);
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
   const droppable = [...sections.exampleUnits]

@@ -23,7 +23,7 @@ export function resolveSuiteDir(nameOrPath: string): string {
 /** "Did you mean --suite builtin?" for a name close to a shipped suite's (a typo), else "". */
 function shippedSuiteHint(dir: string): string {
   const name = path.basename(dir);
-  let shipped: string[] = [];
+  let shipped: string[];
   try {
     shipped = readdirSync(BUILTIN_SUITES_DIR);
   } catch {

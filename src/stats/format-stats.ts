@@ -5,13 +5,9 @@ import type { GroupStats, Spread, StatsReport } from "./run-stats.js";
 
 /** `builder stats` for a terminal. */
 export function formatStats(report: StatsReport): string {
-  const bad =
-    report.scan.skipped > 0
-      ? `; ${report.scan.skipped} unreadable line${report.scan.skipped === 1 ? "" : "s"} skipped`
-      : "";
-  const lines = [`Metrics: ${report.file}: ${runsIn(report.scan.used, report.period)}${bad}.`];
+  const lines = [headline(report)];
   if (report.total.runs === 0)
-    return lines.concat("No runs recorded in this period.", ...notStartedLine(report)).join("\n") + "\n";
+    return [...lines, "No runs recorded in this period.", ...notStartedLine(report), ""].join("\n");
   const labels = modelLabels(report.groups);
   const row = (g: GroupStats): string[] => [
     g.backend,
@@ -166,11 +162,22 @@ function ms(spread: Spread | null, which: keyof Spread): string {
   return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
 }
 
+/** `Metrics: <file>: N runs, <period>; M unreadable lines skipped.` */
+function headline(report: StatsReport): string {
+  const bad =
+    report.scan.skipped > 0
+      ? `; ${report.scan.skipped} unreadable line${report.scan.skipped === 1 ? "" : "s"} skipped`
+      : "";
+  return `Metrics: ${report.file}: ${runsIn(report.scan.used, report.period)}${bad}.`;
+}
+
 /** The runs that never reached a model (setup errors), apart from the table. */
 function notStartedLine(report: StatsReport): string[] {
   const notStarted = Object.entries(report.not_started).sort((a, b) => b[1] - a[1]);
   if (notStarted.length === 0) return [];
-  return [`Not started (setup errors, counted in no row): ${notStarted.map(([code, count]) => `${code} ${count}`).join(", ")}`];
+  return [
+    `Not started (setup errors, counted in no row): ${notStarted.map(([code, count]) => `${code} ${count}`).join(", ")}`,
+  ];
 }
 
 /** Each group's model label: the file name, or the whole path where two groups' file names would read the same. */

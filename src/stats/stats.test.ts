@@ -112,7 +112,15 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
   it("keeps setup errors (no model configured) out of the runs, and never prints two rows with the same label", async () => {
     const file = path.join(tempDir("builder-stats-"), "metrics.jsonl");
     const run = (model: string, extra: Record<string, unknown> = {}): string =>
-      JSON.stringify({ event: "run", timestamp: "2025-01-01T00:00:00.000Z", backend: "embedded", model, success: true, total_ms: 1000, ...extra });
+      JSON.stringify({
+        event: "run",
+        timestamp: "2025-01-01T00:00:00.000Z",
+        backend: "embedded",
+        model,
+        success: true,
+        total_ms: 1000,
+        ...extra,
+      });
     writeFileSync(
       file,
       [

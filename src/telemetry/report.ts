@@ -49,10 +49,7 @@ function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportR
   return [
     ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as ReportRow[]) : []),
     // Builder's own process: with a server backend the model's memory is the server's, not this.
-    [
-      "Builder RSS",
-      `${mib(rss)} MiB (this process${rssScope(metrics)})`,
-    ],
+    ["Builder RSS", `${mib(rss)} MiB (this process${rssScope(metrics)})`],
   ];
 }
 

@@ -169,7 +169,8 @@ async function planEdits(
             : undefined;
     const action = actionFor(before, after, mode);
     // A file that already holds what the edit writes (a suggestion applied before) is not stale: nothing to do.
-    if (edit.expected !== undefined && edit.expected !== before.hash && action !== "unchanged") stale.push(target.relative);
+    if (edit.expected !== undefined && edit.expected !== before.hash && action !== "unchanged")
+      stale.push(target.relative);
     changes.push({ target, action, before, after, mode });
   }
   if (stale.length > 0 && !options.force && !options.dryRun) {

@@ -32,7 +32,11 @@ export function getLlamaRuntime(gpu: BuilderConfig["gpu"], gpuIndex?: number): P
         else logger.debug(text);
       },
     });
-    if (gpuIndex !== undefined && gpu !== false) void runtime.then((llama) => warnIfNoGpu(llama, gpuIndex, logger), () => undefined);
+    if (gpuIndex !== undefined && gpu !== false)
+      void runtime.then(
+        (llama) => warnIfNoGpu(llama, gpuIndex, logger),
+        () => undefined,
+      );
     runtimes.set(key, runtime);
   }
   return runtime;
@@ -65,7 +69,10 @@ function selectGpu(gpuIndex: number, logger: ReturnType<typeof getLogger>): void
 async function warnIfNoGpu(llama: Llama, gpuIndex: number, logger: ReturnType<typeof getLogger>): Promise<void> {
   const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames().catch(() => []);
   if (devices.length > 0) {
-    logger.info({ gpu_index: gpuIndex, device: devices[0] }, `embedded engine on GPU ${gpuIndex} (${devices.join(", ")})`);
+    logger.info(
+      { gpu_index: gpuIndex, device: devices[0] },
+      `embedded engine on GPU ${gpuIndex} (${devices.join(", ")})`,
+    );
     return;
   }
   logger.warn(

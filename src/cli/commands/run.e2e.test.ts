@@ -66,9 +66,13 @@ describe("builder run on the embedded engine", () => {
     expect(result.stderr).toMatch(/speed\s+[\d.]+ tokens\/s/);
     // In-process (the suite's BUILDER_KEEP_ALIVE=0): this process holds the model.
     expect(result.stderr).toMatch(/Builder RSS\s+[\d.]+ MiB \(this process, model included\)/);
-    const gpu = jsonLines(result.stderr).filter((line) => "gpu_index" in line).map((line) => String(line.msg));
+    const gpu = jsonLines(result.stderr)
+      .filter((line) => "gpu_index" in line)
+      .map((line) => String(line.msg));
     expect(gpu).toHaveLength(1);
-    expect(gpu[0]).toMatch(/^(embedded engine on GPU 1 \(.+\)|gpu_index 1 is set, but llama\.cpp sees no GPU 1 .*the model runs on the CPU)/);
+    expect(gpu[0]).toMatch(
+      /^(embedded engine on GPU 1 \(.+\)|gpu_index 1 is set, but llama\.cpp sees no GPU 1 .*the model runs on the CPU)/,
+    );
   });
 
   it("takes a task from flags", async () => {

@@ -1,0 +1,192 @@
+import { createHash } from "node:crypto";
+import { copyFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { Writable } from "node:stream";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createLogger, getLogger, setLogger } from "../../telemetry/logger.js";
+import { synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
+import type { ChatMessage } from "../types.js";
+import { EmbeddedEngine, type EmbeddedEngineOptions } from "./engine.js";
+import type { SequencePool } from "./sequence-pool.js";
+import { checkStateFile } from "./state-file-check.js";
+
+/** A system message just long enough to be cached (≥ 64 tokens), and two tasks that share no prefix. */
+const KNOWLEDGE = "Project knowledge: strict TypeScript, no any, validate input with zod.\n".repeat(3);
+const TASK: ChatMessage[] = [
+  { role: "system", content: KNOWLEDGE },
+  { role: "user", content: "Add a phone field to the contact." },
+];
+const OTHER_TASK: ChatMessage[] = [
+  { role: "system", content: "Another project entirely: Go, no generics.\n".repeat(3) },
+  { role: "user", content: "Rename the handler." },
+];
+
+let model: string;
+const engines: EmbeddedEngine[] = [];
+const logged: string[] = [];
+const previousLogger = getLogger();
+
+beforeAll(async () => {
+  model = await synthesizeTestModel();
+  setLogger(
+    createLogger({
+      level: "warn",
+      destination: new Writable({ write: (chunk: Buffer, _e, done) => (logged.push(chunk.toString()), done()) }),
+    }),
+  );
+});
+afterEach(async () => {
+  while (engines.length > 0) await engines.pop()?.dispose();
+  logged.length = 0;
+});
+afterAll(() => setLogger(previousLogger));
+
+async function load(extra: Partial<EmbeddedEngineOptions> = {}): Promise<EmbeddedEngine> {
+  const engine = await EmbeddedEngine.load({
+    model,
+    modelCacheDir: path.join(tempDir(), "models"),
+    gpu: false,
+    options: { num_thread: 1, num_ctx: 1024 },
+    ...extra,
+  });
+  engines.push(engine);
+  return engine;
+}
+
+function answer(engine: EmbeddedEngine, messages = TASK): ReturnType<EmbeddedEngine["generate"]> {
+  return engine.generate(messages, { sampling: { maxTokens: 8, temperature: 0 } });
+}
+
+/** The three runs that must follow every fault, each a complete answer (the two tasks in turn). */
+async function threeMoreRunsSucceed(engine: EmbeddedEngine): Promise<void> {
+  for (const messages of [TASK, OTHER_TASK, TASK]) {
+    const result = await answer(engine, messages);
+    expect(result.stopReason).not.toBe("abort");
+    expect(result.metrics.generatedTokens).toBeGreaterThan(0);
+  }
+}
+
+/** An engine's sequences (private: the test reaches in to poison one the way a failed restore does). */
+function sequencesOf(engine: EmbeddedEngine): readonly LlamaContextSequence[] {
+  return (engine as unknown as { pool: SequencePool }).pool.sequences;
+}
+
+/** Saves `TASK`'s prefix with an engine of `sequences` sequences into a new folder; returns the entry. */
+async function savedEntry(sequences: number): Promise<{ dir: string; state: string; meta: string }> {
+  const dir = tempDir("builder-prefix-");
+  const engine = await load({ sequences, prefixCache: { dir, maxBytes: 1 << 30 } });
+  expect((await answer(engine)).metrics.cachedPrefixTokens).toBe(0);
+  const name = readdirSync(dir).find((f) => f.endsWith(".state")) ?? "";
+  expect(name).not.toBe("");
+  return { dir, state: path.join(dir, name), meta: path.join(dir, name.replace(/\.state$/, ".json")) };
+}
+
+/** Rewrites an entry's key file so that its size and checksum match the (damaged) state file again. */
+function rewriteMetaToMatch(meta: string, state: string, identity?: Record<string, unknown>): void {
+  const json = JSON.parse(readFileSync(meta, "utf8")) as Record<string, unknown>;
+  const bytes = readFileSync(state);
+  json.state_bytes = bytes.length;
+  json.state_sha256 = createHash("sha256").update(bytes).digest("hex");
+  if (identity) json.identity = identity;
+  writeFileSync(meta, JSON.stringify(json));
+}
+
+const warnings = (pattern: RegExp): string[] => logged.filter((line) => pattern.test(line));
+
+describe("engine faults end with their request (real llama.cpp)", { timeout: 120_000 }, () => {
+  it("recovers a sequence left with stale cells by a failed restore (llama.cpp: n_stream mismatch), and the next three runs succeed", async () => {
+    const twoSequences = await savedEntry(2);
+    await Promise.all(engines.splice(0).map((e) => e.dispose()));
+    const engine = await load({ sequences: 1 });
+    await answer(engine, OTHER_TASK);
+    const [sequence] = sequencesOf(engine);
+    // What a restore of a state saved under another layout did: llama.cpp refuses it after node-llama-cpp
+    // forgot the sequence's tokens, so its cells stay and the next prompt's decode fails.
+    await expect(sequence?.loadStateFromFile(twoSequences.state, { acceptRisk: true })).rejects.toThrow();
+    expect(sequence?.contextTokens).toHaveLength(0);
+    const recovered = await answer(engine);
+    expect(recovered.metrics.generatedTokens).toBeGreaterThan(0);
+    expect(warnings(/sequence was reset and the request runs again/)).toHaveLength(1);
+    await threeMoreRunsSucceed(engine);
+  });
+
+  it("never hands llama.cpp a state saved under another sequence layout, even with its key file rewritten to match", async () => {
+    const oneSequence = await savedEntry(1);
+    const twoSequences = await savedEntry(2);
+    // The one-sequence state planted under the two-sequence engine's key, its key file made to match.
+    copyFileSync(oneSequence.state, twoSequences.state);
+    rewriteMetaToMatch(twoSequences.meta, twoSequences.state);
+    expect(await stateProblem(twoSequences.state)).toMatch(/saved with 1 sequence stream\(s\), this engine has 2/);
+    await Promise.all(engines.splice(0).map((e) => e.dispose()));
+    const engine = await load({ sequences: 2, prefixCache: { dir: twoSequences.dir, maxBytes: 1 << 30 } });
+    // Both sequences hold another task, as in the resident engine where this failed.
+    await Promise.all([answer(engine, OTHER_TASK), answer(engine, OTHER_TASK)]);
+    // Not restored (only the chat template's opening, which both tasks share, is reused from memory).
+    expect((await answer(engine)).metrics.cachedPrefixTokens).toBeLessThan(64);
+    expect(warnings(/prefix cache entry ignored and replaced/)).toHaveLength(1);
+    await threeMoreRunsSucceed(engine);
+  });
+
+  it("refuses a truncated or garbage state file whose key file was rewritten to match, before llama.cpp reads it (it would abort the process)", async () => {
+    const entry = await savedEntry(1);
+    const intact = readFileSync(entry.state);
+    expect(await stateProblem(entry.state)).toBeUndefined();
+    truncateSync(entry.state, intact.length - 1000);
+    rewriteMetaToMatch(entry.meta, entry.state);
+    expect(await stateProblem(entry.state)).toMatch(/^truncated/);
+    writeFileSync(path.join(entry.dir, "garbage.state"), Buffer.alloc(intact.length, 7));
+    expect(await stateProblem(path.join(entry.dir, "garbage.state"))).toMatch(/not a llama.cpp sequence state/);
+    const engine = await load({ sequences: 1, prefixCache: { dir: entry.dir, maxBytes: 1 << 30 } });
+    expect((await answer(engine)).metrics.cachedPrefixTokens).toBe(0);
+    expect(warnings(/state file layout: truncated/)).toHaveLength(1);
+    // The entry was replaced by an intact one, which the next engine restores.
+    expect(await stateProblem(entry.state)).toBeUndefined();
+    const next = await load({ sequences: 1, prefixCache: { dir: entry.dir, maxBytes: 1 << 30 } });
+    expect((await answer(next)).metrics.cachedPrefixTokens).toBeGreaterThan(64);
+    await threeMoreRunsSucceed(engine);
+  });
+
+  it("survives a generation that fills the whole window, and the next three runs succeed", async () => {
+    const engine = await load({ sequences: 1, options: { num_thread: 1, num_ctx: 512 } });
+    const full = await engine.generate(OTHER_TASK, { sampling: { maxTokens: 700, temperature: 0 } });
+    expect(full.metrics.promptTokens + full.metrics.generatedTokens).toBeGreaterThan(engine.contextSize);
+    await threeMoreRunsSucceed(engine);
+  });
+
+  it.each([
+    ["a file in its place", (): string => fileInPlace()],
+    ["a folder it cannot create (read-only for everyone, root too)", (): string => "/sys/builder-prefix-cache"],
+  ])("goes on uncached when the prefix-cache folder is %s, saying so once", async (_what, folder) => {
+    const engine = await load({ sequences: 1, prefixCache: { dir: folder(), maxBytes: 1 << 30 } });
+    expect((await answer(engine)).metrics.cachedPrefixTokens).toBe(0);
+    await threeMoreRunsSucceed(engine);
+    expect(warnings(/prefix cache off: the folder cannot be used/)).toHaveLength(1);
+  });
+});
+
+function fileInPlace(): string {
+  const file = path.join(tempDir(), "prefix-cache");
+  writeFileSync(file, "not a folder");
+  return file;
+}
+
+function stateProblem(file: string): Promise<string | undefined> {
+  return checkStateFile(file, { tokens: tokensOf(file), streams: file.includes("garbage") ? 1 : streamsOf(file) });
+}
+
+/** The tokens a state file says it holds (the check compares them with the prefix; here with themselves). */
+function tokensOf(file: string): Token[] {
+  const bytes = readFileSync(file);
+  if (bytes.length < 12) return [];
+  const count = Math.min(bytes.readUInt32LE(8), Math.floor((bytes.length - 12) / 4));
+  return Array.from({ length: count }, (_, i) => bytes.readUInt32LE(12 + i * 4) as Token);
+}
+
+/** The stream count the entry's key file promises (the engine that wrote it). */
+function streamsOf(state: string): number {
+  const meta = JSON.parse(readFileSync(state.replace(/\.state$/, ".json"), "utf8")) as {
+    identity: { sequences?: number };
+  };
+  return meta.identity.sequences ?? 1;
+}

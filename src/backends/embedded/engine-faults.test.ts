@@ -4,10 +4,12 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ContextOverflowError, EngineFaultError, exitCodeFor } from "../../errors/errors.js";
 import { createLogger, getLogger, setLogger } from "../../telemetry/logger.js";
 import { synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
 import type { ChatMessage } from "../types.js";
 import { EmbeddedEngine, type EmbeddedEngineOptions } from "./engine.js";
+import { retryOnCleanSequence } from "./engine-faults.js";
 import type { SequencePool } from "./sequence-pool.js";
 import { checkStateFile } from "./state-file-check.js";
 
@@ -190,3 +192,52 @@ function streamsOf(state: string): number {
   };
   return meta.identity.sequences ?? 1;
 }
+
+describe("retryOnCleanSequence (the control flow: scripted attempts)", () => {
+  /** Attempts that fail with the given llama.cpp messages, then answer; sequences are numbers, a reset adds one. */
+  function scripted(failures: string[]): {
+    attempt: (s: number) => Promise<string>;
+    reset: (s: number) => Promise<number>;
+    resets: number[];
+  } {
+    const resets: number[] = [];
+    return {
+      resets,
+      attempt: (s) => {
+        const failure = failures.shift();
+        return failure === undefined ? Promise.resolve(`ok on sequence ${s}`) : Promise.reject(new Error(failure));
+      },
+      reset: (s) => {
+        resets.push(s);
+        return Promise.resolve(s + 1);
+      },
+    };
+  }
+
+  it("resets the sequence and runs once more on the clean one", async () => {
+    const run = scripted(["Eval has failed"]);
+    await expect(retryOnCleanSequence(0, run.attempt, run.reset)).resolves.toBe("ok on sequence 1");
+    expect(run.resets).toEqual([0]);
+  });
+
+  it("fails with ENGINE_FAULT (exit 9), carrying llama.cpp's message, after resetting again", async () => {
+    const run = scripted(["Eval has failed", "Eval has failed again"]);
+    const error = await retryOnCleanSequence(0, run.attempt, run.reset).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EngineFaultError);
+    expect((error as EngineFaultError).code).toBe("ENGINE_FAULT");
+    expect((error as EngineFaultError).message).toMatch(/Eval has failed again.*next request starts clean/);
+    expect(exitCodeFor(error)).toBe(9);
+    expect(run.resets).toEqual([0, 1]);
+  });
+
+  it("does not run again once part of the answer went out, and lets Builder's own errors through untouched", async () => {
+    const streamed = scripted(["Eval has failed"]);
+    await expect(retryOnCleanSequence(0, streamed.attempt, streamed.reset, () => false)).rejects.toThrow(
+      EngineFaultError,
+    );
+    expect(streamed.resets).toEqual([0]);
+    const overflow = new ContextOverflowError("too long");
+    const reset = (s: number): Promise<number> => Promise.resolve(s + 1);
+    await expect(retryOnCleanSequence(0, () => Promise.reject(overflow), reset)).rejects.toBe(overflow);
+  });
+});

@@ -369,9 +369,7 @@ function createSequences(
   speculative: boolean,
 ): { pool: SequencePool; predictors: WeakMap<LlamaContextSequence, SwitchablePromptLookup> } {
   const predictors = new WeakMap<LlamaContextSequence, SwitchablePromptLookup>();
-  const pool = new SequencePool(
-    Array.from({ length: sequences }, () => newSequence(context, speculative, predictors)),
-  );
+  const pool = new SequencePool(Array.from({ length: sequences }, () => newSequence(context, speculative, predictors)));
   return { pool, predictors };
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { copyFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
@@ -74,15 +74,34 @@ function sequencesOf(engine: EmbeddedEngine): readonly LlamaContextSequence[] {
   return (engine as unknown as { pool: SequencePool }).pool.sequences;
 }
 
+/** A prefix cache folder holding one entry: its state file and its key file. */
+interface Entry {
+  dir: string;
+  state: string;
+  meta: string;
+}
+
 /** Saves `TASK`'s prefix with an engine of `sequences` sequences into a new folder; returns the entry. */
-async function savedEntry(sequences: number): Promise<{ dir: string; state: string; meta: string }> {
+async function savedEntry(sequences: number): Promise<Entry> {
   const dir = tempDir("builder-prefix-");
   const engine = await load({ sequences, prefixCache: { dir, maxBytes: 1 << 30 } });
   expect((await answer(engine)).metrics.cachedPrefixTokens).toBe(0);
+  await engine.dispose();
+  engines.splice(engines.indexOf(engine), 1);
   const name = readdirSync(dir).find((f) => f.endsWith(".state")) ?? "";
   expect(name).not.toBe("");
   return { dir, state: path.join(dir, name), meta: path.join(dir, name.replace(/\.state$/, ".json")) };
 }
+
+/** A copy of `entry` in a folder of its own (each test damages its copy). */
+function copyOf(entry: Entry): Entry {
+  const dir = tempDir("builder-prefix-");
+  cpSync(entry.dir, dir, { recursive: true });
+  return { dir, state: path.join(dir, path.basename(entry.state)), meta: path.join(dir, path.basename(entry.meta)) };
+}
+
+/** The entries a one-sequence engine (in-process) and a two-sequence engine (resident) save for `TASK`. */
+const saved = {} as { one: Entry; two: Entry };
 
 /** Rewrites an entry's key file so that its size and checksum match the (damaged) state file again. */
 function rewriteMetaToMatch(meta: string, state: string, identity?: Record<string, unknown>): void {
@@ -97,9 +116,13 @@ function rewriteMetaToMatch(meta: string, state: string, identity?: Record<strin
 const warnings = (pattern: RegExp): string[] => logged.filter((line) => pattern.test(line));
 
 describe("engine faults end with their request (real llama.cpp)", { timeout: 120_000 }, () => {
+  beforeAll(async () => {
+    saved.one = await savedEntry(1);
+    saved.two = await savedEntry(2);
+  }, 120_000);
+
   it("recovers a sequence left with stale cells by a failed restore (llama.cpp: n_stream mismatch), and the next three runs succeed", async () => {
-    const twoSequences = await savedEntry(2);
-    await Promise.all(engines.splice(0).map((e) => e.dispose()));
+    const twoSequences = copyOf(saved.two);
     const engine = await load({ sequences: 1 });
     await answer(engine, OTHER_TASK);
     const [sequence] = sequencesOf(engine);
@@ -114,13 +137,12 @@ describe("engine faults end with their request (real llama.cpp)", { timeout: 120
   });
 
   it("never hands llama.cpp a state saved under another sequence layout, even with its key file rewritten to match", async () => {
-    const oneSequence = await savedEntry(1);
-    const twoSequences = await savedEntry(2);
+    const oneSequence = copyOf(saved.one);
+    const twoSequences = copyOf(saved.two);
     // The one-sequence state planted under the two-sequence engine's key, its key file made to match.
     copyFileSync(oneSequence.state, twoSequences.state);
     rewriteMetaToMatch(twoSequences.meta, twoSequences.state);
     expect(await stateProblem(twoSequences.state)).toMatch(/saved with 1 sequence stream\(s\), this engine has 2/);
-    await Promise.all(engines.splice(0).map((e) => e.dispose()));
     const engine = await load({ sequences: 2, prefixCache: { dir: twoSequences.dir, maxBytes: 1 << 30 } });
     // Both sequences hold another task, as in the resident engine where this failed.
     await Promise.all([answer(engine, OTHER_TASK), answer(engine, OTHER_TASK)]);
@@ -131,7 +153,7 @@ describe("engine faults end with their request (real llama.cpp)", { timeout: 120
   });
 
   it("refuses a truncated or garbage state file whose key file was rewritten to match, before llama.cpp reads it (it would abort the process)", async () => {
-    const entry = await savedEntry(1);
+    const entry = copyOf(saved.one);
     const intact = readFileSync(entry.state);
     expect(await stateProblem(entry.state)).toBeUndefined();
     truncateSync(entry.state, intact.length - 1000);

@@ -58,7 +58,13 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
     await applyChanges(root, changes, config.deny, logger);
     row.applied = true;
     stage = "check";
-    const check = await runHiddenCheck(root, evalCase.hidden, evalCase.checkCommand, context.checkTimeoutMs);
+    const check = await runHiddenCheck(
+      root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      context.checkTimeoutMs,
+      config.verify.sandbox,
+    );
     recordCheck(row, check);
   } catch (caught) {
     const error = toBuilderError(caught);

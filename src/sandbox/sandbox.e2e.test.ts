@@ -128,10 +128,10 @@ describe("model-written tests run sandboxed (builder run, scripted backend)", ()
       const tests = verification.checks.find((c) => c.name === "tests");
       expect(tests?.status).toBe("failed");
       // Five files, each FAILED or timed out (the hang always; the bomb when the runner itself cannot fork any more).
-      const outcomes = tests?.summary.split("; ") ?? [];
+      const outcomes = tests?.summary?.split("; ") ?? [];
       expect(outcomes, tests?.summary).toHaveLength(5);
       for (const outcome of outcomes) expect(outcome).toMatch(/failed in src\/\w+\.test\.ts|timed out/);
-      const diagnostics = tests?.diagnostics.join("\n") ?? "";
+      const diagnostics = tests?.diagnostics?.join("\n") ?? "";
       expect(diagnostics).toMatch(/sandbox refused a write outside the scratch copy/);
       expect(diagnostics).toMatch(/verify\.sandbox\.network/);
       expect(verification.notes.join("\n")).not.toMatch(/unsandboxed/);

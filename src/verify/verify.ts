@@ -126,6 +126,11 @@ export class Verifier {
     }
   }
 
+  /** The sandbox mechanism the tests and linter run under ("none" when unsandboxed). */
+  get sandboxName(): string {
+    return this.sandbox.name;
+  }
+
   /** Writes the edits into the scratch copy (undoing the previous round's) and runs every enabled check. */
   async verify(edits: readonly ProposedFile[], context: VerifyContext): Promise<VerificationReport> {
     const started = performance.now();

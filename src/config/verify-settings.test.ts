@@ -64,7 +64,9 @@ describe("the verify section of builder.config.json", () => {
       maxProcesses: 1024,
       cpuSeconds: 600,
     });
-    expect(loadConfig({ cwd: withConfig({ verify: { sandbox: "required" } }), env }).verify.sandbox.mode).toBe("required");
+    expect(loadConfig({ cwd: withConfig({ verify: { sandbox: "required" } }), env }).verify.sandbox.mode).toBe(
+      "required",
+    );
     const root = withConfig({
       deny: ["secrets/"],
       verify: { sandbox: { network: true, memory_mb: 2048, max_processes: 256, cpu_seconds: 60 } },

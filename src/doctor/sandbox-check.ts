@@ -2,7 +2,8 @@ import type { SandboxSettings } from "../config/verify-settings.js";
 import { detectMechanism, type Detection } from "../sandbox/detect.js";
 import type { DoctorCheck } from "./types.js";
 
-const BETTER_LINUX = "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)";
+const BETTER_LINUX =
+  "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install bubblewrap)";
 
 /**
  * Which sandbox model-written tests run in (`verify.sandbox`): ok with bubblewrap or sandbox-exec,

@@ -70,10 +70,22 @@ async function validateOne(evalCase: EvalCase, options: ValidateOptions): Promis
   let opened;
   try {
     opened = await openCaseWorkspace(evalCase.workspace, options.logger);
-    const before = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs, options.sandbox);
+    const before = await runHiddenCheck(
+      opened.root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      options.checkTimeoutMs,
+      options.sandbox,
+    );
     if (before.passed) return drop("passes-before", "its tests already pass before the change");
     await applyChanges(opened.root, evalCase.reference, options.deny, options.logger);
-    const after = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs, options.sandbox);
+    const after = await runHiddenCheck(
+      opened.root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      options.checkTimeoutMs,
+      options.sandbox,
+    );
     if (!after.passed)
       return drop(
         "reference-fails",

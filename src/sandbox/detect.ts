@@ -37,7 +37,11 @@ function detect(forced: string | undefined): Detection {
   if (process.platform === "darwin") {
     return works(seatbelt)
       ? { mechanism: seatbelt, name: "sandbox-exec", hint: undefined }
-      : { mechanism: undefined, name: "none", hint: "sandbox-exec did not run (it ships with macOS: check /usr/bin/sandbox-exec)" };
+      : {
+          mechanism: undefined,
+          name: "none",
+          hint: "sandbox-exec did not run (it ships with macOS: check /usr/bin/sandbox-exec)",
+        };
   }
   if (process.platform !== "linux") {
     return { mechanism: undefined, name: "none", hint: `no sandbox is available on ${process.platform}` };

@@ -7,7 +7,7 @@ export function explainSandboxFailure(output: string, network: boolean): string[
   const lines: string[] = [];
   if (/EROFS|read-only file system/i.test(output)) {
     lines.push(
-      "The sandbox refused a write outside the scratch copy (read-only file system): tests may write only inside the project copy and the temp folder (TMPDIR). Write there, or set verify.sandbox to \"off\" to run unsandboxed.",
+      'The sandbox refused a write outside the scratch copy (read-only file system): tests may write only inside the project copy and the temp folder (TMPDIR). Write there, or set verify.sandbox to "off" to run unsandboxed.',
     );
   }
   if (!network && /ECONNREFUSED|ENETUNREACH|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|network is unreachable/i.test(output)) {
@@ -15,7 +15,9 @@ export function explainSandboxFailure(output: string, network: boolean): string[
       "The sandbox has no network (loopback only, in its own namespace): a connection was refused. Set verify.sandbox.network to true if the tests need a local database or another service.",
     );
   }
-  if (/EAGAIN|Resource temporarily unavailable|Array buffer allocation failed|heap out of memory|ENOMEM/i.test(output)) {
+  if (
+    /EAGAIN|Resource temporarily unavailable|Array buffer allocation failed|heap out of memory|ENOMEM/i.test(output)
+  ) {
     lines.push(
       "A sandbox limit was reached (processes or memory): raise verify.sandbox.max_processes or verify.sandbox.memory_mb if the tests really need more.",
     );

@@ -7,7 +7,13 @@ import { CodeSuggestionSchema } from "../task/schema.js";
 import { runCli } from "../test-support/cli.js";
 import { isolatedEnv, loggedError } from "../test-support/e2e.js";
 import { tempDir } from "../test-support/fixtures.js";
-import { ollamaDone, ollamaPiece, ollamaShow, scriptedServer, type ScriptedServer } from "../test-support/scripted-server.js";
+import {
+  ollamaDone,
+  ollamaPiece,
+  ollamaShow,
+  scriptedServer,
+  type ScriptedServer,
+} from "../test-support/scripted-server.js";
 import { hashTree, typescriptProject } from "../test-support/ts-project-fixture.js";
 import { detectMechanism, MECHANISM_ENV } from "./detect.js";
 

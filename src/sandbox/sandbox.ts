@@ -85,7 +85,13 @@ export class Sandbox {
   }
 
   /** Wraps a command (a program and arguments, or a shell line with `shell`) to run in `cwd`. */
-  prepare(command: string, args: readonly string[], shell: boolean, cwd: string, env: NodeJS.ProcessEnv): PreparedCommand {
+  prepare(
+    command: string,
+    args: readonly string[],
+    shell: boolean,
+    cwd: string,
+    env: NodeJS.ProcessEnv,
+  ): PreparedCommand {
     const argv = shell ? ["/bin/sh", "-c", [command, ...args].join(" ")] : [command, ...args];
     if (!this.mechanism) return { command, args: [...args], env, viaShell: false, cleanup: async () => undefined };
     const policy = this.policy(cwd);

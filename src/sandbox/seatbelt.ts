@@ -24,7 +24,10 @@ export function seatbeltProfile(policy: SandboxPolicy): string {
     "(deny file-write*)",
     `(allow file-write* ${policy.writable.map((dir) => `(subpath ${literal(dir)})`).join(" ")} (literal "/dev/null") (literal "/dev/tty") (regex #"^/dev/fd/"))`,
   ];
-  const hidden = [...policy.hiddenDirs.map((d) => `(subpath ${literal(d)})`), ...policy.hiddenFiles.map((f) => `(literal ${literal(f)})`)];
+  const hidden = [
+    ...policy.hiddenDirs.map((d) => `(subpath ${literal(d)})`),
+    ...policy.hiddenFiles.map((f) => `(literal ${literal(f)})`),
+  ];
   if (hidden.length > 0) lines.push(`(deny file-read* ${hidden.join(" ")})`);
   if (!policy.network) lines.push("(deny network*)", "(allow network* (remote unix-socket))");
   return lines.join("\n");

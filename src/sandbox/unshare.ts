@@ -21,7 +21,16 @@ export const unshareMechanism: Mechanism = {
     args.push("--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private");
     if (!policy.network) args.push("--net");
     const inner = ["setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"];
-    return [...args, "--", "/bin/sh", "-c", setupScript(policy), "sh", ...inner, ...prlimitArgv(argv, policy.limits, isRoot)];
+    return [
+      ...args,
+      "--",
+      "/bin/sh",
+      "-c",
+      setupScript(policy),
+      "sh",
+      ...inner,
+      ...prlimitArgv(argv, policy.limits, isRoot),
+    ];
   },
 };
 

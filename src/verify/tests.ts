@@ -89,11 +89,7 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
     name: "tests",
     status,
     durationMs: performance.now() - started,
-    // A failure caused by the sandbox says so, and names the setting that would allow it.
-    diagnostics:
-      status === "failed" && options.sandbox?.active
-        ? [...diagnostics, ...explainSandboxFailure(result.output, options.sandbox.network)]
-        : diagnostics,
+    diagnostics: status === "failed" ? withSandboxHints(diagnostics, result.output, options.sandbox) : diagnostics,
     summary,
     notes: [],
   });
@@ -144,6 +140,11 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
   return done("failed", failures, `${label}: ${what} in ${testFile}`);
 }
 
+/** A failure caused by the sandbox says so, and names the setting that would allow what the tests tried. */
+function withSandboxHints(diagnostics: string[], output: string, sandbox: Sandbox | undefined): string[] {
+  return sandbox?.active ? [...diagnostics, ...explainSandboxFailure(output, sandbox.network)] : diagnostics;
+}
+
 /** Starts the workspace's runner on the one test file, writing a JSON report to `report` where the runner can. */
 async function runRunner(options: RunTestsOptions, report: string): Promise<ProcessResult> {
   const { root, testFile, runner } = options;
@@ -170,7 +171,12 @@ async function runRunner(options: RunTestsOptions, report: string): Promise<Proc
       const command = runner.command.includes("{file}")
         ? runner.command.replaceAll("{file}", shellQuote(testFile))
         : `${runner.command} ${shellQuote(testFile)}`;
-      return runProcess(command, [], { cwd: root, timeoutMs: options.timeoutMs, shell: true, sandbox: options.sandbox });
+      return runProcess(command, [], {
+        cwd: root,
+        timeoutMs: options.timeoutMs,
+        shell: true,
+        sandbox: options.sandbox,
+      });
     }
   }
 }

@@ -88,7 +88,8 @@ async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promis
     if (flags.dryRun || (flags.apply && !failed)) await applyOrShowDiff(result, config, flags);
     // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
     else process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-    if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, verification.verdict, verification.notes));
+    if (flags.report)
+      process.stderr.write(formatReport(result.metrics, result.info, verification.verdict, verification.notes));
     if (failed) throw verificationFailed(verification);
   } catch (error) {
     if (flags.report && error instanceof RunFailure)

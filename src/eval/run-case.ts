@@ -65,6 +65,7 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
       context.checkTimeoutMs,
       config.verify.sandbox,
     );
+    if (check.unsandboxed) logger.warn({ case: evalCase.id }, check.unsandboxed);
     recordCheck(row, check);
   } catch (caught) {
     const error = toBuilderError(caught);

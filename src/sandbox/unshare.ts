@@ -40,13 +40,16 @@ export function setupScript(policy: SandboxPolicy): string {
   const lines = [
     "set -e",
     policy.network ? "" : "ip link set lo up 2>/dev/null || true",
-    // A minimal /dev: built on /dev/shm, then moved over /dev, so no disk or memory device is reachable.
-    "mount -t tmpfs -o mode=755,size=1m tmpfs /dev/shm",
-    "for n in null zero full random urandom tty; do touch /dev/shm/$n; mount --bind /dev/$n /dev/shm/$n; done",
-    "mkdir /dev/shm/shm /dev/shm/pts",
-    "ln -s /proc/self/fd /dev/shm/fd; ln -s /proc/self/fd/0 /dev/shm/stdin",
-    "ln -s /proc/self/fd/1 /dev/shm/stdout; ln -s /proc/self/fd/2 /dev/shm/stderr",
-    "mount --move /dev/shm /dev",
+    // A minimal /dev, so no disk or memory device is reachable: a tmpfs over /dev, with the harmless
+    // devices bound back from descriptors opened before it hid them (`mount --move` is refused in a
+    // user namespace; --no-canonicalize keeps mount from resolving the descriptor to the new, empty file).
+    "exec 3</dev/null 4</dev/zero 5</dev/full 6</dev/random 7</dev/urandom",
+    "mount -t tmpfs -o mode=755,size=1m tmpfs /dev",
+    "i=3; for n in null zero full random urandom; do touch /dev/$n; mount --no-canonicalize --bind /proc/self/fd/$i /dev/$n; i=$((i+1)); done",
+    "exec 3<&- 4<&- 5<&- 6<&- 7<&-",
+    "mkdir /dev/shm /dev/pts",
+    "ln -s /proc/self/fd /dev/fd; ln -s /proc/self/fd/0 /dev/stdin",
+    "ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr",
     "for mp in $(awk '{print $2}' /proc/self/mounts); do mount -o remount,bind,ro \"$mp\" 2>/dev/null || true; done",
     "mount -t tmpfs -o size=64m tmpfs /dev/shm",
     ...policy.writable.map((dir) => `mount --bind ${q(dir)} ${q(dir)}; mount -o remount,bind,rw ${q(dir)}`),

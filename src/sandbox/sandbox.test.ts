@@ -10,6 +10,7 @@ import { runProcess } from "../verify/process.js";
 import { detectMechanism, MECHANISM_ENV } from "./detect.js";
 import { explainSandboxFailure } from "./explain.js";
 import { Sandbox, UNSANDBOXED_NOTE } from "./sandbox.js";
+import { findSecrets } from "./secrets.js";
 
 const SECRET = "sandbox-test-secret-7f3a";
 
@@ -159,5 +160,28 @@ describe("without a sandbox", () => {
 
   it("notes an explicit off", () => {
     expect(openSandbox("bubblewrap", "off").note).toMatch(/tests ran unsandboxed: switched off/);
+  });
+});
+
+describe("the secret scan", () => {
+  it("finds the home's credential stores and the workspace's secret files and deny-listed paths, not node_modules", () => {
+    const home = tempDir("builder-sbx-scan-home-");
+    mkdirSync(path.join(home, ".aws"));
+    writeFileSync(path.join(home, ".npmrc"), "//registry/:_authToken=x");
+    const ws = tempDir("builder-sbx-scan-ws-");
+    for (const dir of ["config", "secrets", "node_modules/pkg"]) mkdirSync(path.join(ws, dir), { recursive: true });
+    for (const file of [
+      "config/.env.local",
+      "config/server.pem",
+      "secrets/token.txt",
+      "node_modules/pkg/.env",
+      "ok.ts",
+    ])
+      writeFileSync(path.join(ws, file), "x");
+    const found = findSecrets([ws], ["secrets/"], home);
+    expect(found.dirs.sort()).toEqual([path.join(home, ".aws"), path.join(ws, "secrets")].sort());
+    expect(found.files.sort()).toEqual(
+      [path.join(home, ".npmrc"), path.join(ws, "config/.env.local"), path.join(ws, "config/server.pem")].sort(),
+    );
   });
 });

@@ -185,3 +185,61 @@ describe("the secret scan", () => {
     );
   });
 });
+
+/** Builder's compiled modules, which the ordinary-user run below imports (`npm test` builds them first). */
+const DIST = path.resolve(import.meta.dirname, "../../dist");
+
+/** Whether this run can act as an ordinary user: root, setpriv present, and the build readable by uid 65534. */
+function canRunAsNobody(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync("setpriv", [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "test",
+      "-r",
+      `${DIST}/sandbox/sandbox.js`,
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.each(MECHANISMS)("the %s sandbox for an ordinary user (user namespaces)", (mechanism) => {
+  it.skipIf(!available(mechanism) || !canRunAsNobody())(
+    "writes only its folder, hides the key, and caps processes by RLIMIT_NPROC",
+    async () => {
+      const dirs = [tempDir("builder-sbx-user-"), tempDir("builder-sbx-user-home-"), tempDir("builder-sbx-user-out-")];
+      const [work = "", home = "", out = ""] = dirs;
+      for (const dir of dirs) execFileSync("chmod", ["777", dir]);
+      mkdirSync(path.join(home, ".ssh"), { mode: 0o755 });
+      writeFileSync(path.join(home, ".ssh", "id_ed25519"), SECRET, { mode: 0o644 });
+      const forks = Array.from({ length: 60 }, () => "sleep 1 &").join(" ");
+      const command = `echo x > in && echo in-ok; echo x > ${out}/pwned; cat ${home}/.ssh/id_ed25519; ${forks} echo all-forked`;
+      const script = [
+        `const { Sandbox } = await import(${JSON.stringify(`${DIST}/sandbox/sandbox.js`)});`,
+        `const { resolveSandboxSettings } = await import(${JSON.stringify(`${DIST}/config/verify-settings.js`)});`,
+        `const { runProcess } = await import(${JSON.stringify(`${DIST}/verify/process.js`)});`,
+        `const w = ${JSON.stringify(work)};`,
+        `const sandbox = Sandbox.open(resolveSandboxSettings({ max_processes: 32 }, undefined), { writable: [w], tempDir: w + "/tmp", secretRoots: [w] });`,
+        `const r = await runProcess(${JSON.stringify(command)}, [], { cwd: w, timeoutMs: 30000, shell: true, sandbox });`,
+        `console.log(JSON.stringify({ name: sandbox.name, output: r.output }));`,
+      ].join("\n");
+      const stdout = execFileSync(
+        "setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "--input-type=module", "-e", script],
+        { env: { ...process.env, HOME: home, [MECHANISM_ENV]: mechanism }, encoding: "utf8" },
+      );
+      const { name, output } = JSON.parse(stdout) as { name: string; output: string };
+      expect(name).toBe(mechanism);
+      expect(output).toMatch(/in-ok/);
+      expect(output).toMatch(/Read-only file system/);
+      expect(output).toMatch(/Cannot fork/);
+      expect(output).not.toMatch(/all-forked/);
+      expect(output).not.toContain(SECRET);
+      expect(existsSync(path.join(out, "pwned"))).toBe(false);
+    },
+  );
+});

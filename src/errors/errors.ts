@@ -26,6 +26,7 @@ export type BuilderErrorCode =
   | "WORKSPACE_BUSY"
   | "VERIFICATION_FAILED"
   | "CHECKS_FAILED"
+  | "SANDBOX_UNAVAILABLE"
   | "INTERNAL";
 
 /** Base class of all errors Builder reports on purpose. */
@@ -77,6 +78,16 @@ export class ModelError extends BuilderError {
     options?: ErrorOptions,
   ) {
     super(code, message, details, options);
+  }
+}
+
+/**
+ * `verify.sandbox` is "required" but this machine offers no sandbox (no bubblewrap, no usable
+ * namespaces, no sandbox-exec): model-written code is not run at all.
+ */
+export class SandboxUnavailableError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("SANDBOX_UNAVAILABLE", message, details);
   }
 }
 
@@ -265,6 +276,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   WORKSPACE_BUSY: 7,
   VERIFICATION_FAILED: 8,
   CHECKS_FAILED: 1,
+  SANDBOX_UNAVAILABLE: 10,
   INTERNAL: 70,
 };
 

@@ -6,13 +6,15 @@ import type { VerificationCheck } from "../task/schema.js";
 type ReportRow = [label: string, value: string];
 
 /**
- * The human verification block `--report` prints on stderr. `checks`: the suggestion's checks, so that
- * a FAILED run says which check failed and its first diagnostic, not only how long each took.
+ * The human verification block `--report` prints on stderr. `notes`: the verdict's notes (an
+ * unsandboxed test run is said); `checks`: the suggestion's checks, so that a FAILED run says which
+ * check failed and its first diagnostic, not only how long each took.
  */
 export function formatReport(
   metrics: RunMetrics,
   info: BackendInfo | undefined,
   verdict: string,
+  notes: readonly string[] = [],
   checks: readonly VerificationCheck[] = [],
 ): string {
   const rows: ReportRow[] = [
@@ -26,6 +28,8 @@ export function formatReport(
     ...timingRows(metrics),
     ...memoryRows(metrics, info),
     ...verificationRows(metrics),
+    // Model-written code that ran without a sandbox is said out loud (the verdict's note, see src/sandbox).
+    ...notes.filter((note) => note.startsWith("tests ran unsandboxed")).map((note): ReportRow => ["sandbox", note]),
     ...failedCheckRows(checks),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));

@@ -89,7 +89,9 @@ async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promis
     // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
     else process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
     if (flags.report)
-      process.stderr.write(formatReport(result.metrics, result.info, verification.verdict, verification.checks));
+      process.stderr.write(
+        formatReport(result.metrics, result.info, verification.verdict, verification.notes, verification.checks),
+      );
     if (failed) throw verificationFailed(verification);
   } catch (error) {
     if (flags.report && error instanceof RunFailure)
@@ -213,6 +215,7 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
             outcome.result.metrics,
             outcome.result.info,
             outcome.result.suggestion.verification.verdict,
+            outcome.result.suggestion.verification.notes,
             outcome.result.suggestion.verification.checks,
           ),
         );

@@ -84,7 +84,7 @@ async function warnIfNoGpu(llama: Llama, gpuIndex: number, logger: ReturnType<ty
 
 /** Advice appended to llama.cpp lines that say what went wrong but not what to do. */
 export function withAdvice(text: string): string {
-  if (/failed to mlock/i.test(text) && /RLIMIT_MEMLOCK/.test(text))
+  if (/failed to mlock/i.test(text))
     return `${text} (use_mlock: the limit on locked memory is too low for the model. Raise it (ulimit -l unlimited; LimitMEMLOCK=infinity in a systemd unit; --ulimit memlock=-1 in Docker) or set use_mlock to false: the model still loads, it may only be paged out.)`;
   return text;
 }

@@ -26,11 +26,13 @@ import { RunFailure } from "./run-failure.js";
 import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
 import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
+import type { VerificationReport } from "../verify/verify.js";
 import {
   REPAIR_DIAGNOSTIC_LIMITS,
   buildRepairMessages,
   verifyWithRepairs,
   type Attempt,
+  type GeneratedAnswer,
   type RepairOutcome,
 } from "./repair.js";
 import {
@@ -41,6 +43,8 @@ import {
   verifyAnswer,
 } from "./verification-step.js";
 import type { ChatMessage } from "../backends/types.js";
+import { contextEvent, GenerationTracker, type RunEvent, type RunEventListener } from "./events.js";
+import { throwIfCancelled } from "./cancel.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -48,7 +52,13 @@ export interface RunTaskOptions {
   /** A backend to reuse across tasks (it stays loaded); by default one is created and disposed. */
   backend?: Backend;
   logger?: Logger;
+  /**
+   * Cancels the run: generation stops, the backend is freed, and nothing is written (no metrics line,
+   * no training example); the run rejects with a `CANCELLED` error.
+   */
   signal?: AbortSignal;
+  /** Receives the run's events as they happen (see {@link RunEvent}); the `result` event is the caller's to send. */
+  onEvent?: RunEventListener;
   onTextChunk?: (text: string) => void;
   /** The streamed answer text so far is discarded: the answer starts again (a backend's `onRestart`). */
   onRestart?: (reason: string) => void;
@@ -141,6 +151,8 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     allowOutside: config.knowledgeAllowOutside,
     logger,
   });
+  const emit = safeEmitter(options.onEvent, logger);
+  emit({ type: "started", run_id: runId, task_id: task.task_id, backend: config.backend, model: config.model ?? "" });
   const backend = options.backend ?? createBackend(config);
   const usage = new RunUsage();
   let info: BackendInfo | undefined;
@@ -155,12 +167,15 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
       logger,
       usage,
       (opened) => (verifier = opened),
+      emit,
     );
     info = run.info;
     const produced = await produceSuggestion(run);
     return await finishRun(run, produced, { runId, task, started, usage });
   } catch (caught) {
     const error = toBuilderError(caught);
+    // A cancelled run writes nothing, not even its metrics line: the caller asked for it not to have happened.
+    if (error.code === "CANCELLED") throw error;
     const metrics = buildMetrics({
       runId,
       task,
@@ -203,6 +218,7 @@ interface PreparedRun {
   style: AnswerStyle;
   step: AnswerStepInput;
   usage: RunUsage;
+  emit: RunEventListener;
 }
 
 /**
@@ -249,6 +265,7 @@ async function prepareRun(
   logger: Logger,
   usage: RunUsage,
   onVerifier: (verifier: Promise<Verifier>) => void,
+  emit: RunEventListener,
 ): Promise<PreparedRun> {
   const { config } = options;
   const root = sandbox.root;
@@ -260,7 +277,7 @@ async function prepareRun(
   const plan = planVerification(root, config.verify);
   const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
   const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-  const info = await backend.prepare();
+  const info = await loadBackend(backend, emit, options.signal);
   const workspace = await gathering;
   const style = resolveAnswerStyle(info.backend, config.answer.format, config.answer.edits);
   const context = await assembleContext({
@@ -276,6 +293,7 @@ async function prepareRun(
     onExplain: (explanation) => {
       // Kept for the metrics line also when the prompt does not fit and assembly throws.
       usage.assembled(explanation.prompt_tokens);
+      emit(contextEvent(explanation));
       options.onContext?.(explanation);
     },
   });
@@ -298,7 +316,105 @@ async function prepareRun(
     style,
     step,
     usage,
+    emit,
   };
+}
+
+/** Loads or connects to the model (reported as `model_loading` and `model_loaded`); a cancel while it loads ends the run. */
+async function loadBackend(backend: Backend, emit: RunEventListener, signal: AbortSignal | undefined): Promise<BackendInfo> {
+  throwIfCancelled(signal);
+  emit({ type: "model_loading" });
+  const info = await backend.prepare();
+  throwIfCancelled(signal);
+  emit({
+    type: "model_loaded",
+    backend: info.backend,
+    model: info.model,
+    device: info.device,
+    context_size: info.contextSize,
+    load_ms: round(info.loadMs),
+  });
+  return info;
+}
+
+/** A listener that never breaks the run: what it throws is logged and dropped. */
+function safeEmitter(listener: RunEventListener | undefined, logger: Logger): RunEventListener {
+  if (!listener) return () => undefined;
+  return (event: RunEvent) => {
+    try {
+      listener(event);
+    } catch (error) {
+      logger.warn({ err: error, event: event.type }, "a run event listener failed");
+    }
+  };
+}
+
+/**
+ * One round's generation input: its text goes to the round's {@link GenerationTracker} (the
+ * `first_token`, `generating` and `answer_text` events) as well as to the caller's own listeners.
+ */
+function roundStep(run: PreparedRun, round: number): AnswerStepInput {
+  const { step, options } = run;
+  if (!options.onEvent) return step;
+  const tracker = new GenerationTracker(round, run.emit);
+  return {
+    ...step,
+    onTextChunk: (text) => {
+      tracker.chunk(text);
+      options.onTextChunk?.(text);
+    },
+    onRestart: (reason) => {
+      tracker.restart(reason);
+      options.onRestart?.(reason);
+    },
+  };
+}
+
+/** Generates one round's answer, reporting it as events; a cancelled generation ends the run. */
+async function generateRound(
+  run: PreparedRun,
+  round: number,
+  messages: ChatMessage[],
+  previous?: Attempt,
+): Promise<GeneratedAnswer> {
+  throwIfCancelled(run.options.signal);
+  const observer: UsageObserver = {
+    promptCounted: (tokens) => run.usage.promptCounted(tokens),
+    generated: (result) => {
+      run.usage.generated(result);
+      throwIfCancelled(run.options.signal);
+      const { generatedTokens, generationMs } = result.metrics;
+      run.emit({
+        type: "generated",
+        round,
+        tokens: generatedTokens,
+        stop_reason: result.stopReason,
+        tokens_per_sec: tokensPerSecond(generatedTokens, generationMs),
+      });
+    },
+  };
+  try {
+    return await generateAnswer(roundStep(run, round), messages, observer, previous);
+  } catch (error) {
+    // A backend that fails on abort (a fetch cut short) reports it its own way; the caller asked for it.
+    throwIfCancelled(run.options.signal);
+    throw error;
+  }
+}
+
+/** Reports a round's checks as events (after the cancel check: a cancelled run reports nothing more). */
+function reportChecks(run: PreparedRun, roundNo: number, report: VerificationReport): VerificationReport {
+  throwIfCancelled(run.options.signal);
+  for (const check of report.checks)
+    run.emit({
+      type: "check",
+      round: roundNo,
+      name: check.name,
+      status: check.status,
+      duration_ms: round(check.durationMs),
+      summary: check.summary,
+    });
+  return report;
 }
 
 /** What the caller gives every generation: its cancel signal and its answer-text listeners. */
@@ -335,25 +451,34 @@ function fewShotSections(
  * runs. Returns the suggestion with its `verification`.
  */
 async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSuggestion; outcome: RepairOutcome }> {
-  const { config, info, plan, style, step, usage } = run;
+  const { config, info, plan, style } = run;
   const root = run.sandbox.root;
-  const first = await generateAnswer(step, run.messages, usage);
+  const first = await generateRound(run, 0, run.messages);
   const ready = run.verifier ? await run.verifier : undefined;
+  let current = 0;
   const outcome = await verifyWithRepairs(first, {
     maxRepairs: config.verify.maxRepairs,
     verify: async (answer, generated) => {
-      if (generated && generated.problems.length > 0) return editProblemsReport(generated.problems);
+      if (generated && generated.problems.length > 0)
+        return reportChecks(run, current, editProblemsReport(generated.problems));
       if (!ready) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
-      return verifyAnswer(ready, root, answer, run.task, run.knowledge);
+      return reportChecks(run, current, await verifyAnswer(ready, root, answer, run.task, run.knowledge));
     },
-    repair: async (previous) =>
-      generateAnswer(
-        step,
-        await fitRepairPrompt(run.backend, run.messages, previous, info.contextSize, config.options.num_predict),
-        usage,
+    repair: async (previous) => {
+      current = previous.round + 1;
+      const failed = previous.report.checks.filter((c) => c.status === "failed").map((c) => c.name);
+      run.emit({ type: "repair", round: current, failed_checks: failed });
+      const messages = await fitRepairPrompt(
+        run.backend,
+        run.messages,
         previous,
-      ),
+        info.contextSize,
+        config.options.num_predict,
+      );
+      return generateRound(run, current, messages, previous);
+    },
   });
+  throwIfCancelled(run.options.signal);
   const best = outcome.best;
   const notes = [style.note, ...best.cutFields];
   const unchecked = !ready && best.problems.length === 0;

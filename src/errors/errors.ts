@@ -25,6 +25,7 @@ export type BuilderErrorCode =
   | "WORKSPACE_BUSY"
   | "VERIFICATION_FAILED"
   | "CHECKS_FAILED"
+  | "CANCELLED"
   | "INTERNAL";
 
 /** Base class of all errors Builder reports on purpose. */
@@ -230,6 +231,13 @@ export class ChecksFailedError extends BuilderError {
   }
 }
 
+/** The caller cancelled the run (an MCP client's cancel, an aborted signal): nothing was written. */
+export class CancelledError extends BuilderError {
+  constructor(message = "The run was cancelled by its caller; nothing was written.") {
+    super("CANCELLED", message);
+  }
+}
+
 /** Exit codes, one per family of failure, so that scripts can branch on them. */
 export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   USAGE: 2,
@@ -253,6 +261,8 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   WORKSPACE_BUSY: 7,
   VERIFICATION_FAILED: 8,
   CHECKS_FAILED: 1,
+  // As a shell reports a command ended by Ctrl-C (128 + SIGINT).
+  CANCELLED: 130,
   INTERNAL: 70,
 };
 

@@ -20,6 +20,7 @@ import { VERSION } from "../version.js";
 import { setLoadProgressListener } from "../backends/embedded/load-progress.js";
 import { createLoadProgressBars, shouldDrawLoadProgress } from "./load-progress-bars.js";
 import { setDrawRunProgress } from "./run-progress.js";
+import { mcpCommand } from "./commands/mcp.js";
 
 /** Builds the `builder` program with every command registered. */
 export function createProgram(): Command {
@@ -40,6 +41,7 @@ export function createProgram(): Command {
   program.addCommand(applyCommand());
   program.addCommand(undoCommand());
   program.addCommand(serveCommand());
+  program.addCommand(mcpCommand());
   program.addCommand(doctorCommand());
   program.addCommand(modelsCommand());
   program.addCommand(statsCommand());

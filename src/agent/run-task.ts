@@ -290,12 +290,7 @@ async function prepareRun(
     instructions: instructionsFor(style.format),
     examples: fewShotSections(fewShot),
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
-    onExplain: (explanation) => {
-      // Kept for the metrics line also when the prompt does not fit and assembly throws.
-      usage.assembled(explanation.prompt_tokens);
-      emit(contextEvent(explanation));
-      options.onContext?.(explanation);
-    },
+    onExplain: explained(usage, emit, options),
   });
   const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
   const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
@@ -320,8 +315,25 @@ async function prepareRun(
   };
 }
 
+/** What the context assembly explains goes to the metrics (also when the prompt does not fit and assembly throws), the events and `onContext`. */
+function explained(
+  usage: RunUsage,
+  emit: RunEventListener,
+  options: RunTaskOptions,
+): (explanation: ContextExplanation) => void {
+  return (explanation) => {
+    usage.assembled(explanation.prompt_tokens);
+    emit(contextEvent(explanation));
+    options.onContext?.(explanation);
+  };
+}
+
 /** Loads or connects to the model (reported as `model_loading` and `model_loaded`); a cancel while it loads ends the run. */
-async function loadBackend(backend: Backend, emit: RunEventListener, signal: AbortSignal | undefined): Promise<BackendInfo> {
+async function loadBackend(
+  backend: Backend,
+  emit: RunEventListener,
+  signal: AbortSignal | undefined,
+): Promise<BackendInfo> {
   throwIfCancelled(signal);
   emit({ type: "model_loading" });
   const info = await backend.prepare();

@@ -19,7 +19,10 @@ export function progressListener(channel: ProgressChannel): RunEventListener {
     if (token === undefined || event.type === "answer_text" || event.type === "result") return;
     sent++;
     channel
-      .send({ method: "notifications/progress", params: { progressToken: token, progress: sent, message: describeEvent(event) } })
+      .send({
+        method: "notifications/progress",
+        params: { progressToken: token, progress: sent, message: describeEvent(event) },
+      })
       .catch(() => undefined);
   };
 }

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { UsageError } from "../errors/errors.js";
+import type { EvalRow } from "../eval/results.js";
 import type { CaseSource } from "../eval/select-cases.js";
 import { newRunId } from "../format/run-id.js";
 import { metricsFile } from "../telemetry/metrics.js";
@@ -88,6 +89,18 @@ export async function statusTool(context: McpContext): Promise<CallToolResult> {
   }
 }
 
+/** A finished case as a progress notification (when the client asked for progress). */
+function caseDone(progress: ProgressChannel, done: number, total: number, row: EvalRow): void {
+  if (progress.token === undefined) return;
+  const message = `case ${row.case_id}: ${row.passed ? "passed" : "failed"}`;
+  progress
+    .send({
+      method: "notifications/progress",
+      params: { progressToken: progress.token, progress: done, total, message },
+    })
+    .catch(() => undefined);
+}
+
 /** Handles `eval`: runs the cases (one at a time, cancellable), reporting each finished case as progress. */
 export async function evalTool(
   context: McpContext,
@@ -115,7 +128,12 @@ export async function evalTool(
       const { summarize } = await import("../eval/results.js");
       const { formatEvalTable } = await import("../eval/report.js");
       const source: CaseSource = options.range
-        ? { kind: "git", repo: root, range: options.range, testCommand: options.test_command ?? config.eval?.testCommand }
+        ? {
+            kind: "git",
+            repo: root,
+            range: options.range,
+            testCommand: options.test_command ?? config.eval?.testCommand,
+          }
         : { kind: "suite", suite: options.suite ?? "" };
       const selected = await selectCases(source, options.limit);
       const slug = selected.suiteName.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._-]+/, "") || "eval";
@@ -132,17 +150,7 @@ export async function evalTool(
         answerer: options.reference ? "reference" : "model",
         resume: false,
         signal: call.signal,
-        onRow: (row) => {
-          done++;
-          if (call.progress.token === undefined) return;
-          const message = `case ${row.case_id}: ${row.passed ? "passed" : "failed"}`;
-          call.progress
-            .send({
-              method: "notifications/progress",
-              params: { progressToken: call.progress.token, progress: done, total: selected.cases.length, message },
-            })
-            .catch(() => undefined);
-        },
+        onRow: (row) => caseDone(call.progress, ++done, selected.cases.length, row),
       });
       const summary = summarize(result.rows);
       const table = formatEvalTable(result.rows, summary);

@@ -14,13 +14,20 @@ import { toolError, toolResult } from "./tool-result.js";
 
 const ApplyArgumentsSchema = z
   .object({
-    run_id: z.string().min(1).optional().describe("the run_id run_task returned (its suggestion is kept in the workspace)"),
+    run_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("the run_id run_task returned (its suggestion is kept in the workspace)"),
     suggestion: z
       .record(z.string(), z.unknown())
       .optional()
       .describe("a suggestion object, as run_task returned it (instead of run_id)"),
     dry_run: z.boolean().optional().describe("return the unified diff; write nothing"),
-    force: z.boolean().optional().describe("write even files that changed since the prompt was built (backed up first)"),
+    force: z
+      .boolean()
+      .optional()
+      .describe("write even files that changed since the prompt was built (backed up first)"),
   })
   .strict();
 

@@ -52,7 +52,11 @@ function text(result: CallToolResult): string {
   return result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 }
 
-async function call(name: string, args: Record<string, unknown>, onprogress?: (p: Progress) => void): Promise<CallToolResult> {
+async function call(
+  name: string,
+  args: Record<string, unknown>,
+  onprogress?: (p: Progress) => void,
+): Promise<CallToolResult> {
   return (await client.callTool({ name, arguments: args }, undefined, {
     onprogress,
     resetTimeoutOnProgress: true,
@@ -86,7 +90,17 @@ describe("builder mcp with the official MCP client", () => {
     expect(tools.map((t) => t.name)).toEqual(["run_task", "apply_suggestion", "undo", "eval", "status"]);
     const run = tools.find((t) => t.name === "run_task");
     expect(Object.keys(run?.inputSchema.properties ?? {})).toEqual(
-      expect.arrayContaining(["task_id", "objective", "files", "acceptance", "constraints", "apply", "dry_run", "verify", "max_repairs"]),
+      expect.arrayContaining([
+        "task_id",
+        "objective",
+        "files",
+        "acceptance",
+        "constraints",
+        "apply",
+        "dry_run",
+        "verify",
+        "max_repairs",
+      ]),
     );
     expect(run?.inputSchema.required).toEqual(["objective"]);
     expect(run?.outputSchema?.required).toEqual(expect.arrayContaining(["run_id", "verdict", "suggestion"]));
@@ -104,8 +118,17 @@ describe("builder mcp with the official MCP client", () => {
     expect(text(result)).toMatch(/^UNVERIFIED: /);
     expect(existsSync(path.join(workspace, structured.suggestion_file as string))).toBe(true);
     const messages = progress.map((p) => p.message ?? "");
-    for (const expected of [/^started crm-001/, /^loading the model/, /^model ready/, /^prompt assembled: \d+ of \d+ tokens/, /tokens generated/])
-      expect(messages.some((m) => expected.test(m)), String(expected)).toBe(true);
+    for (const expected of [
+      /^started crm-001/,
+      /^loading the model/,
+      /^model ready/,
+      /^prompt assembled: \d+ of \d+ tokens/,
+      /tokens generated/,
+    ])
+      expect(
+        messages.some((m) => expected.test(m)),
+        String(expected),
+      ).toBe(true);
     expect(progress.map((p) => p.progress)).toEqual(progress.map((_, i) => i + 1));
     // stdout carried only the protocol: had a log line reached it, the client would have failed to parse.
     expect(stderr).toContain("tool call");
@@ -157,7 +180,10 @@ describe("builder mcp with the official MCP client", () => {
   it("status lists this server's runs", async () => {
     const result = await call("status", {});
     expect(result.isError, text(result)).toBeFalsy();
-    const structured = result.structuredContent as { recent_runs: Array<{ ok: boolean }>; stats: { total: { runs: number } } };
+    const structured = result.structuredContent as {
+      recent_runs: Array<{ ok: boolean }>;
+      stats: { total: { runs: number } };
+    };
     expect(structured.recent_runs.some((r) => r.ok)).toBe(true);
     expect(structured.stats.total.runs).toBeGreaterThan(0);
   });

@@ -39,9 +39,7 @@ export function createGenerationProgress(stream: NodeJS.WritableStream): Generat
           stream,
           hideCursor: true,
           clearOnComplete: true,
-          // Redrawn on each event (the run sends one at most every 250 ms), not on a timer of its own.
-          noTTYOutput: false,
-          synchronousUpdate: true,
+          // Redrawn on each event (the run sends one at most every 250 ms), besides cli-progress's own timer.
           fps: 4,
         },
         Presets.shades_classic,
@@ -51,6 +49,8 @@ export function createGenerationProgress(stream: NodeJS.WritableStream): Generat
       return;
     }
     bar.update(tokens, payload);
+    // Drawn now: the run already spaces these events, and cli-progress would skip one that comes soon after another.
+    bar.render();
   };
   return {
     onEvent(event) {

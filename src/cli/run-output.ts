@@ -53,6 +53,14 @@ export class RunOutput {
     this.progress?.stop();
   }
 
+  /**
+   * Whether the run's events are wanted at all: without them the backend is not asked to stream
+   * (a resident engine then sends no text over its socket).
+   */
+  get wantsEvents(): boolean {
+    return this.streaming || this.text !== undefined || this.progress !== undefined;
+  }
+
   /** Whether stdout carries event lines (the result is then one of them). */
   get streaming(): boolean {
     return this.options.format === "stream-json";

@@ -86,7 +86,7 @@ async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promis
     const result = await runTask(task, {
       config,
       onContext: explain ? (e) => printExplanation(e, explain) : undefined,
-      onEvent: output.listener,
+      onEvent: output.wantsEvents ? output.listener : undefined,
     }).finally(() => output.end());
     const { verification } = result.suggestion;
     const failed = verification.verdict === "FAILED";

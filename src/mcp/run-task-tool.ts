@@ -136,6 +136,7 @@ export async function runTaskTool(
     });
   } catch (caught) {
     const error = toBuilderError(caught instanceof RunFailure ? caught.error : caught);
+    if (error.code === "CANCELLED") context.logger.info({ task_id: taskId }, "run_task cancelled: nothing was written");
     context.record({ task_id: taskId, ok: false, error: error.code, finished_at: new Date().toISOString() });
     return toolError(error);
   }

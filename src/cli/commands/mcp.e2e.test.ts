@@ -141,6 +141,9 @@ describe("builder mcp with the official MCP client", () => {
     const options = await call("run_task", { ...SAMPLE_TASK, max_repairs: -1 });
     expect(options.isError).toBe(true);
     expect(text(options)).toMatch(/max_repairs/);
+    const evalCall = await call("eval", { limit: 0 });
+    expect(evalCall.isError).toBe(true);
+    expect(text(evalCall)).toMatch(/^USAGE: Invalid eval argument limit/);
   });
 
   it("a cancelled run_task writes nothing, and the next call runs", async () => {
@@ -178,14 +181,19 @@ describe("builder mcp with the official MCP client", () => {
     expect(tree(workspace)).toEqual(before);
   });
 
-  it("status lists this server's runs", async () => {
+  it("status tells the workspace, the engines, this server's runs and the recorded runs", async () => {
     const result = await call("status", {});
     expect(result.isError, text(result)).toBeFalsy();
     const structured = result.structuredContent as {
-      recent_runs: Array<{ ok: boolean }>;
+      workspace: string;
+      engines: unknown[];
+      recent_runs: Array<Record<string, unknown>>;
       stats: { total: { runs: number } };
     };
-    expect(structured.recent_runs.some((r) => r.ok)).toBe(true);
+    expect(path.basename(structured.workspace)).toBe(path.basename(workspace));
+    expect(Array.isArray(structured.engines)).toBe(true);
+    // The run_task tests above ran tasks on this server: their runs are listed and recorded.
+    expect(structured.recent_runs).toContainEqual(expect.objectContaining({ ok: true, task_id: "crm-001" }));
     expect(structured.stats.total.runs).toBeGreaterThan(0);
   });
 });

@@ -25,14 +25,12 @@ import { planAnswerBudget } from "./budget.js";
 import { RunFailure } from "./run-failure.js";
 import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
-import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
-import type { VerificationReport } from "../verify/verify.js";
+import { editProblemsReport, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
 import {
   REPAIR_DIAGNOSTIC_LIMITS,
   buildRepairMessages,
   verifyWithRepairs,
   type Attempt,
-  type GeneratedAnswer,
   type RepairOutcome,
 } from "./repair.js";
 import {
@@ -43,8 +41,9 @@ import {
   verifyAnswer,
 } from "./verification-step.js";
 import type { ChatMessage } from "../backends/types.js";
-import { contextEvent, GenerationTracker, type RunEvent, type RunEventListener } from "./events.js";
+import { contextEvent, type RunEventListener } from "./events.js";
 import { throwIfCancelled } from "./cancel.js";
+import { generateRound, loadBackend, reportChecks, safeEmitter } from "./run-rounds.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -326,107 +325,6 @@ function explained(
     emit(contextEvent(explanation));
     options.onContext?.(explanation);
   };
-}
-
-/** Loads or connects to the model (reported as `model_loading` and `model_loaded`); a cancel while it loads ends the run. */
-async function loadBackend(
-  backend: Backend,
-  emit: RunEventListener,
-  signal: AbortSignal | undefined,
-): Promise<BackendInfo> {
-  throwIfCancelled(signal);
-  emit({ type: "model_loading" });
-  const info = await backend.prepare();
-  throwIfCancelled(signal);
-  emit({
-    type: "model_loaded",
-    backend: info.backend,
-    model: info.model,
-    device: info.device,
-    context_size: info.contextSize,
-    load_ms: round(info.loadMs),
-  });
-  return info;
-}
-
-/** A listener that never breaks the run: what it throws is logged and dropped. */
-function safeEmitter(listener: RunEventListener | undefined, logger: Logger): RunEventListener {
-  if (!listener) return () => undefined;
-  return (event: RunEvent) => {
-    try {
-      listener(event);
-    } catch (error) {
-      logger.warn({ err: error, event: event.type }, "a run event listener failed");
-    }
-  };
-}
-
-/**
- * One round's generation input: its text goes to the round's {@link GenerationTracker} (the
- * `first_token`, `generating` and `answer_text` events) as well as to the caller's own listeners.
- */
-function roundStep(run: PreparedRun, round: number): AnswerStepInput {
-  const { step, options } = run;
-  if (!options.onEvent) return step;
-  const tracker = new GenerationTracker(round, run.emit);
-  return {
-    ...step,
-    onTextChunk: (text) => {
-      tracker.chunk(text);
-      options.onTextChunk?.(text);
-    },
-    onRestart: (reason) => {
-      tracker.restart(reason);
-      options.onRestart?.(reason);
-    },
-  };
-}
-
-/** Generates one round's answer, reporting it as events; a cancelled generation ends the run. */
-async function generateRound(
-  run: PreparedRun,
-  round: number,
-  messages: ChatMessage[],
-  previous?: Attempt,
-): Promise<GeneratedAnswer> {
-  throwIfCancelled(run.options.signal);
-  const observer: UsageObserver = {
-    promptCounted: (tokens) => run.usage.promptCounted(tokens),
-    generated: (result) => {
-      run.usage.generated(result);
-      throwIfCancelled(run.options.signal);
-      const { generatedTokens, generationMs } = result.metrics;
-      run.emit({
-        type: "generated",
-        round,
-        tokens: generatedTokens,
-        stop_reason: result.stopReason,
-        tokens_per_sec: tokensPerSecond(generatedTokens, generationMs),
-      });
-    },
-  };
-  try {
-    return await generateAnswer(roundStep(run, round), messages, observer, previous);
-  } catch (error) {
-    // A backend that fails on abort (a fetch cut short) reports it its own way; the caller asked for it.
-    throwIfCancelled(run.options.signal);
-    throw error;
-  }
-}
-
-/** Reports a round's checks as events (after the cancel check: a cancelled run reports nothing more). */
-function reportChecks(run: PreparedRun, roundNo: number, report: VerificationReport): VerificationReport {
-  throwIfCancelled(run.options.signal);
-  for (const check of report.checks)
-    run.emit({
-      type: "check",
-      round: roundNo,
-      name: check.name,
-      status: check.status,
-      duration_ms: round(check.durationMs),
-      summary: check.summary,
-    });
-  return report;
 }
 
 /** What the caller gives every generation: its cancel signal and its answer-text listeners. */

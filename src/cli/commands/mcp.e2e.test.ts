@@ -10,7 +10,8 @@ import { CLI_PATH, jsonLines, runCli } from "../../test-support/cli.js";
 import { SAMPLE_TASK, sampleWorkspace, synthesizeTestModel, tempDir } from "../../test-support/fixtures.js";
 
 // One synthesized model, one workspace, one `builder mcp` for the file. Answers are bounded and short
-// (the sample workspace bounds them) so that each run takes seconds on one thread.
+// (num_predict 600: room for the bounded answer over two files, a third of the time of 1024) so that
+// each run takes seconds on one thread.
 let workspace: string;
 let home: string;
 let client: Client;
@@ -66,7 +67,7 @@ async function call(
 
 beforeAll(async () => {
   const modelPath = await synthesizeTestModel();
-  workspace = sampleWorkspace(modelPath);
+  workspace = sampleWorkspace(modelPath, { num_predict: 600 });
   home = tempDir("builder-home-");
   const transport = new StdioClientTransport({
     command: process.execPath,

@@ -215,6 +215,23 @@ describe("builder run --output-format", () => {
     const last = events.at(-1);
     expect(last).toMatchObject({ type: "result", ok: true, verdict: "UNVERIFIED" });
     expect(CodeSuggestionSchema.parse(last?.suggestion).file_path).toBe("src/contact-service.ts");
+
+    // A bad task still ends stdout with a result line, naming the field, and exits 2.
+    const bad = await runCli(["run", "--output-format", "stream-json"], {
+      cwd: workspace,
+      env: env(),
+      stdin: JSON.stringify({ ...SAMPLE_TASK, files: "src/a.ts" }),
+    });
+    expect(bad.code).toBe(2);
+    expect(
+      bad.stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual([
+      expect.objectContaining({ type: "result", ok: false, error: expect.objectContaining({ code: "TASK_INVALID" }) }),
+    ]);
+    expect(bad.stdout).toMatch(/files/);
   });
 
   it("json with --dry-run keeps the suggestion object and adds the diff as a field", async () => {

@@ -72,8 +72,6 @@ function checkRunFlags(flags: RunFlags): void {
 
 /** One task: its suggestion on stdout (or written with --apply, or its diff with --dry-run); a FAILED verdict exits non-zero. */
 async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promise<void> {
-  const task = await readTaskInput(taskFile, flags);
-  const config = runConfig(flags);
   const explain = flags.explainContext;
   const output = new RunOutput({
     format: flags.outputFormat ?? "json",
@@ -81,6 +79,9 @@ async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promis
     drawProgress: drawRunProgress(),
   });
   try {
+    // Inside the try: with stream-json, a bad task or config still ends stdout with a result line.
+    const task = await readTaskInput(taskFile, flags);
+    const config = runConfig(flags);
     // Loaded when a task runs, so that other commands start without the engine and the compiler.
     const { runTask } = await import("../../agent/run-task.js");
     const result = await runTask(task, {

@@ -14,6 +14,7 @@ export type BuilderErrorCode =
   | "CONTEXT_OVERFLOW"
   | "GENERATION_TRUNCATED"
   | "GENERATION_FAILED"
+  | "ENGINE_FAULT"
   | "BACKEND_UNAVAILABLE"
   | "BACKEND_TIMEOUT"
   | "BACKEND_ERROR"
@@ -98,6 +99,16 @@ export class GenerationTruncatedError extends BuilderError {
 export class GenerationError extends BuilderError {
   constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super("GENERATION_FAILED", message, details, options);
+  }
+}
+
+/**
+ * llama.cpp failed on this request twice (a decode error, a failed state restore), once on the
+ * sequence it had and once on a clean one. The sequence was reset: the next request starts clean.
+ */
+export class EngineFaultError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super("ENGINE_FAULT", message, details, options);
   }
 }
 
@@ -250,6 +261,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   CONTEXT_OVERFLOW: 4,
   GENERATION_TRUNCATED: 4,
   GENERATION_FAILED: 5,
+  ENGINE_FAULT: 9,
   BACKEND_UNAVAILABLE: 6,
   BACKEND_TIMEOUT: 6,
   BACKEND_ERROR: 6,

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { jsonLines, runCli } from "../test-support/cli.js";
@@ -33,6 +33,12 @@ describe("mistakes a new user makes, each answered with what is wrong and what t
     const suite = await runCli(["eval", "--suite", "bultin", "--reference"], { cwd, env });
     expect(suite.code).not.toBe(0);
     expect(suite.stderr).toContain("Did you mean --suite builtin");
+    // Before `builder init`, in a folder with the agent setup: the two ways to use it are named.
+    writeFileSync(path.join(cwd, "config.json"), JSON.stringify({ builder: { mode: "ollama_local" } }));
+    const noModel = await runCli(["run", "-m", "x"], { cwd, env });
+    expect(noModel.code).toBe(3);
+    expect(noModel.stderr).toContain("run `builder init` to write builder.config.json from it");
+    expect(noModel.stderr).toContain("--config config.json");
     const stop = await runCli(["stop", "nonexistent.gguf"], { cwd, env: { ...env, BUILDER_ENGINE_DIR: cwd } });
     expect(stop.code, stop.stderr).toBe(2);
     expect(stop.stderr).toContain("No resident engine runs nonexistent.gguf; nothing was stopped");

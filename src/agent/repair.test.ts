@@ -221,6 +221,23 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(result.suggestion.verification.verdict).toBe("VERIFIED");
   });
 
+  it("sends a path the model writes back as its mistake (a garbage name, a deny-listed file), then ends FAILED naming it cut short, never a scratch path", async () => {
+    const workspace = typescriptProject();
+    const garbage = `src/${"UFH/wT/pkJ[@p#pj_ApizCvWD?OJT3[P5&_A=9*xYleT9_AE".repeat(8)}.ts`;
+    const backend = new ScriptedBackend([
+      { ...RIGHT, file_path: garbage },
+      { ...RIGHT, file_path: "src/.env.ts" },
+    ]);
+    const result = await run(TASK, config(workspace, { maxRepairs: 1 }), backend);
+    expect(backend.requests).toHaveLength(2);
+    expect(backend.requests[1]?.at(-1)?.content).toMatch(/new files take paths of at most 240 bytes/);
+    expect(result.suggestion.verification.verdict).toBe("FAILED");
+    const diagnostics = result.suggestion.verification.checks.flatMap((c) => c.diagnostics ?? []).join("\n");
+    expect(diagnostics).toMatch(/"src\/\.env\.ts".*matches the deny list/);
+    expect(JSON.stringify(result.suggestion)).not.toContain(garbage);
+    expect(JSON.stringify(result.suggestion)).not.toMatch(/builder-verify-/);
+  });
+
   it("does not repair with --max-repairs 0, and treats a path outside the workspace as a failed edits check", async () => {
     const workspace = typescriptProject();
     const backend = new ScriptedBackend([{ ...RIGHT, file_path: "../outside.ts" }]);
@@ -230,7 +247,7 @@ describe("the repair loop (scripted backend, real checks)", () => {
       expect.objectContaining({
         name: "edits",
         status: "failed",
-        diagnostics: [expect.stringMatching(/not one of the task's files/)],
+        diagnostics: [expect.stringMatching(/the task names no file, so the answer may change none/)],
       }),
     ]);
     expect(result.suggestion.verification.notes).toContain("repairs are off (--max-repairs 0)");

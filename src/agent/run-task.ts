@@ -10,10 +10,10 @@ import { loadPriming, type KnowledgeSection } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles, type WorkspaceContext } from "../context/workspace-context.js";
 import { loadFewShot } from "../learning/few-shot.js";
 import { recordTrainingExample } from "../learning/record-training.js";
-import { toBuilderError } from "../errors/errors.js";
+import { PathDeniedError, toBuilderError, WorkspaceEscapeError } from "../errors/errors.js";
 import { resolveAnswerStyle, type AnswerStyle } from "../answer/answer-plan.js";
 import { allowedFilesFor, type AllowedFiles } from "../answer/resolve-changes.js";
-import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
+import type { BuilderTask, CodeSuggestion, ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
 import { detectTestConvention, testPathFor } from "../verify/edits.js";
@@ -63,6 +63,11 @@ export interface RunTaskOptions {
   onRestart?: (reason: string) => void;
   /** Receives what went into the prompt and what was dropped (`--explain-context`), also when it does not fit. */
   onContext?: (explanation: ContextExplanation) => void;
+  /**
+   * The workspace whose sandbox admits the knowledge files, when it is not `config.workspace`: an eval
+   * case runs in a scratch copy, but the project's knowledge stays where the project keeps it.
+   */
+  knowledgeWorkspace?: string;
 }
 
 /** A successful run: the suggestion, its metrics, and where it ran. */
@@ -145,11 +150,7 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   // runs or is recorded.
   // Knowledge files obey the sandbox too (inside the workspace, deny list applied) unless allow-listed.
   const sandbox = await WorkspaceSandbox.fromConfig(config);
-  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config), {
-    sandbox,
-    allowOutside: config.knowledgeAllowOutside,
-    logger,
-  });
+  const priming = await loadProjectPriming(config, task.constraints.pack, logger, options.knowledgeWorkspace);
   const emit = safeEmitter(options.onEvent, logger);
   emit({ type: "started", run_id: runId, task_id: task.task_id, backend: config.backend, model: config.model ?? "" });
   const backend = options.backend ?? createBackend(config);
@@ -222,7 +223,8 @@ interface PreparedRun {
 
 /**
  * Checks the task's files against the workspace and joins them by their test files; resolves the folders
- * where the model may create files (anywhere when the task names no file).
+ * where the model may create files: those of the task's files and those it names with a trailing
+ * slash. A task that names nothing allows no change: its answer is an explanation.
  */
 async function resolveTaskFiles(
   task: BuilderTask,
@@ -238,15 +240,11 @@ async function resolveTaskFiles(
     if (!withTests.includes(testPath)) withTests.push((await sandbox.resolveForWrite(testPath)).relative);
   }
   const workspaceTask: BuilderTask = { ...named, files: withTests };
-  // A task that names no file lets the model create one anywhere in the workspace (the sandbox still checks it).
-  const newFileFolders =
-    named.files.length === 0 && folders.length === 0
-      ? [""]
-      : await Promise.all(
-          folders.map(async (f) =>
-            (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
-          ),
-        );
+  const newFileFolders = await Promise.all(
+    folders.map(async (f) =>
+      (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
+    ),
+  );
   return { workspaceTask, newFileFolders };
 }
 
@@ -287,12 +285,13 @@ async function prepareRun(
     contextSize: info.contextSize,
     numPredict: config.options.num_predict,
     instructions: instructionsFor(style.format),
+    newFileFolders,
     examples: fewShotSections(fewShot),
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
     onExplain: explained(usage, emit, options),
   });
   const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
-  const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
+  const step = answerStep({ backend, info, config, style, allowed, newFileFolders, logger }, sandbox, options);
   return {
     config,
     options,
@@ -325,6 +324,31 @@ function explained(
     emit(contextEvent(explanation));
     options.onContext?.(explanation);
   };
+}
+
+/** What every generation of the run gets: the answer's setting, the sandbox's judgement of paths, the caller's stream. */
+function answerStep(
+  base: Omit<AnswerStepInput, "refusePath" | "signal" | "onTextChunk" | "onRestart">,
+  sandbox: WorkspaceSandbox,
+  options: RunTaskOptions,
+): AnswerStepInput {
+  return { ...base, refusePath: (p) => refusedBySandbox(sandbox, p), ...streamOf(options) };
+}
+
+/** True for an explanation alone: no file changed (a task that names no file). */
+function changesNothing(answer: ModelAnswer): boolean {
+  return answer.file_path === "" && (answer.changes ?? []).length === 0;
+}
+
+/** Why the workspace refuses to write a path the model chose (deny list, `.git`, a link out), or undefined. */
+async function refusedBySandbox(sandbox: WorkspaceSandbox, file: string): Promise<string | undefined> {
+  try {
+    await sandbox.resolveForWrite(file);
+    return undefined;
+  } catch (error) {
+    if (error instanceof PathDeniedError || error instanceof WorkspaceEscapeError) return error.message;
+    throw error;
+  }
 }
 
 /** What the caller gives every generation: its cancel signal and its answer-text listeners. */
@@ -371,7 +395,7 @@ async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSu
     verify: async (answer, generated) => {
       if (generated && generated.problems.length > 0)
         return reportChecks(run, current, editProblemsReport(generated.problems));
-      if (!ready) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
+      if (!ready || changesNothing(answer)) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
       return reportChecks(run, current, await verifyAnswer(ready, root, answer, run.task, run.knowledge));
     },
     repair: async (previous) => {
@@ -391,10 +415,13 @@ async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSu
   throwIfCancelled(run.options.signal);
   const best = outcome.best;
   const notes = [style.note, ...best.cutFields];
-  const unchecked = !ready && best.problems.length === 0;
-  const verification = unchecked
-    ? unverifiedReport(info, plan.run ? "verification is off" : plan.reason, notes)
-    : verifiedReport(outcome, info, notes);
+  const unchecked = (!ready || changesNothing(best.answer)) && best.problems.length === 0;
+  const why = changesNothing(best.answer)
+    ? "the answer is an explanation and changes no file (the task names none)"
+    : plan.run
+      ? "verification is off"
+      : plan.reason;
+  const verification = unchecked ? unverifiedReport(info, why, notes) : verifiedReport(outcome, info, notes);
   run.logger.info(
     { verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped },
     "suggestion produced",
@@ -416,10 +443,15 @@ async function finishRun(
   const { sandbox, config, logger } = run;
   const failed = suggestion.verification.verdict === "FAILED";
   const paths = [suggestion.file_path, ...(suggestion.changes ?? []).map((c) => c.path)];
-  const targets = await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
-    if (failed) return undefined;
-    throw error;
-  });
+  // An explanation alone (a task that names no file) has no path to check and nothing to hash.
+  const explanationOnly = suggestion.file_path === "" && (suggestion.changes ?? []).length === 0;
+  const targets = explanationOnly
+    ? undefined
+    : await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
+        if (failed) return undefined;
+        throw error;
+      });
+  if (explanationOnly) suggestion.base_hashes = {};
   if (targets) {
     suggestion.file_path = (targets[0] as { relative: string }).relative;
     suggestion.changes = suggestion.changes?.map((c, i) => ({
@@ -562,8 +594,27 @@ function verificationMetrics(
   };
 }
 
-function configDir(config: BuilderConfig): string {
-  return config.configPath ? path.dirname(config.configPath) : config.workspace;
+function configDir(config: BuilderConfig, workspace: string = config.workspace): string {
+  return config.configPath ? path.dirname(config.configPath) : workspace;
+}
+
+/**
+ * The knowledge files and the pack's, read through the sandbox of the project's workspace
+ * (`projectWorkspace`, default `config.workspace`): inside it, deny list applied, unless allow-listed.
+ * Throws for a missing, unreadable or out-of-workspace file: a setup error, before anything runs.
+ */
+export async function loadProjectPriming(
+  config: BuilderConfig,
+  packName: string,
+  logger: Logger,
+  projectWorkspace: string = config.workspace,
+): Promise<KnowledgeSection[]> {
+  const sandbox = await WorkspaceSandbox.open({ root: projectWorkspace, deny: config.deny });
+  return loadPriming(config.knowledge, config.packs, packName, configDir(config, projectWorkspace), {
+    sandbox,
+    allowOutside: config.knowledgeAllowOutside,
+    logger,
+  });
 }
 
 /**

@@ -50,9 +50,11 @@ export function answerGrammar(options: AnswerGrammarOptions): string {
   }
   // Bounded (models that never stop): every task file once, in order, and no deletion, so the worst case is known.
   const changes = bounds ? fileRules.join(" ") : "change+";
+  // No file and no folder (a task that names nothing): the answer is the explanation alone.
+  const none = fileRules.length === 0;
   rules.unshift(
-    `root ::= ${changes} ${lit(`${MARKERS.explanation}\n`)} explanation`,
-    `change ::= ${fileRules.join(" | ")}`,
+    `root ::= ${none ? "" : changes} ${lit(`${MARKERS.explanation}\n`)} explanation`,
+    ...(none ? [] : [`change ::= ${fileRules.join(" | ")}`]),
     `explanation ::= ${bounds ? `eline{0,${bounds.bodyLines}}` : "eline*"}`,
     `eline ::= ${bounds ? `[\\t -~]{0,${bounds.lineChars}}` : "[^\\n]*"} "\\n"`,
     `body ::= ${bounds ? `bline{0,${bounds.bodyLines}}` : "bline*"}`,

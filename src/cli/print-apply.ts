@@ -27,6 +27,12 @@ export function printApplyResult(
     );
     return;
   }
+  // Applying a suggestion a second time writes nothing: say so, rather than leave a list of "unchanged".
+  if (result.files.length > 0 && result.files.every((file) => file.action === "unchanged"))
+    logger.info(
+      { files: result.files.map((file) => file.path) },
+      "already applied: every file already holds this suggestion's content; nothing was written",
+    );
   if (options.json === false) return;
   process.stdout.write(
     JSON.stringify(

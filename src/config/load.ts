@@ -218,7 +218,9 @@ function readConfigSources(options: LoadConfigOptions): ConfigSources {
         : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
-  const legacy = readLegacyRcFiles(baseDir, warnings);
+  // After `builder init` the folder's .ollamarc is in the config file: reading it again would only repeat its warnings.
+  const migrated = configPath !== undefined && (file.migrated_from ?? []).includes(".ollamarc");
+  const legacy = readLegacyRcFiles(migrated ? undefined : baseDir, warnings);
   const fromFile = fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings);
   const env = options.env ?? process.env;
   return { cwd, env, configPath, file, baseDir, legacy, fromFile, flags: options.overrides ?? {}, warnings, notes };
@@ -298,13 +300,20 @@ interface LegacySettings {
   gpuIndex?: number;
 }
 
-/** Settings from the legacy `.ollamarc` files (home, then the config folder); the later file wins. */
-function readLegacyRcFiles(baseDir: string, warnings: string[]): LegacySettings {
+/**
+ * Settings from the legacy `.ollamarc` files (home, then the config folder; `baseDir` undefined: the
+ * home one only, the folder's having been migrated by `builder init`); the later file wins.
+ */
+function readLegacyRcFiles(baseDir: string | undefined, warnings: string[]): LegacySettings {
   let options_: GenerationOptions = {};
   let legacyModel: string | undefined;
   let legacyServerUrl: string | undefined;
   let legacyGpuIndex: number | undefined;
-  for (const rcPath of unique([path.join(homedir(), ".ollamarc"), path.join(baseDir, ".ollamarc")])) {
+  const rcPaths = [
+    path.join(homedir(), ".ollamarc"),
+    ...(baseDir === undefined ? [] : [path.join(baseDir, ".ollamarc")]),
+  ];
+  for (const rcPath of unique(rcPaths)) {
     if (!existsSync(rcPath)) continue;
     let legacy;
     try {

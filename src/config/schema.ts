@@ -161,6 +161,11 @@ export type CostConfig = z.infer<typeof CostConfigSchema>;
 export const ConfigFileSchema = z
   .object({
     $schema: z.string().optional(),
+    /**
+     * The legacy files `builder init` moved into this file (".ollamarc", "config.json", "Modelfile"):
+     * the folder's `.ollamarc` is then no longer read, its keys being here.
+     */
+    migrated_from: z.array(z.string().min(1)).optional(),
     backend: z.enum(BACKEND_NAMES).optional(),
     /** A GGUF path (relative to the config file), an `hf:` URI, or an http(s) URL; or an Ollama model name. */
     model: z.string().min(1).optional(),

@@ -59,6 +59,8 @@ export interface AssembleInput {
   requirements?: readonly ContextSection[];
   /** The standing instructions (the answer format's); default: the text format's. */
   instructions?: string;
+  /** Folders the task names for new files (said in the task message when it names no file). */
+  newFileFolders?: readonly string[];
   /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
   onExplain?: (explanation: ContextExplanation) => void;
 }
@@ -124,7 +126,11 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   const priming = await primingUnits(input.priming, fragment);
   const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
   const sections = await sectionUnits(input, fileSections, fragment);
-  const taskPart = fixedPart("task", `task ${task.task_id}`, await fragment(buildTaskMessage(task)));
+  const taskPart = fixedPart(
+    "task",
+    `task ${task.task_id}`,
+    await fragment(buildTaskMessage(task, [], input.newFileFolders)),
+  );
   const render = messageRenderer(input, fileSections, priming, { mapTexts, mapUnits }, sections);
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
   const droppable = [...sections.exampleUnits]
@@ -198,7 +204,7 @@ function messageRenderer(
         ),
       },
       ...examples.filter((_, i) => exampleUnits[i]?.included).flatMap((example) => example.messages),
-      { role: "user", content: buildTaskMessage(input.task, sections) },
+      { role: "user", content: buildTaskMessage(input.task, sections, input.newFileFolders) },
     ];
   };
 }
@@ -212,7 +218,7 @@ async function refuseOversized(
   const neverDropped = input.priming.filter((section) => !section.fromPack).map((section) => section.content);
   refuseOversizedBySize({
     fixedTexts: [
-      buildTaskMessage(input.task),
+      buildTaskMessage(input.task, [], input.newFileFolders),
       ...fileSections.map(({ section }) => sectionText(section)),
       ...neverDropped,
     ],

@@ -47,7 +47,7 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
         { ...config, workspace: root },
         context.backend,
         logger.child({ case: evalCase.id }),
-        context.signal,
+        { signal: context.signal, projectWorkspace: config.workspace },
       );
       recordAnswer(row, answer);
       if (!answer.ok) throw answer.error;

@@ -8,6 +8,7 @@ import { appendJsonLine } from "../workspace/jsonl.js";
 import type { EvalCase } from "./case.js";
 import { readEvalRows, type EvalRow } from "./results.js";
 import { runCase } from "./run-case.js";
+import { loadProjectPriming } from "../agent/run-task.js";
 
 /** Options for {@link runEval}. */
 export interface EvalRunOptions {
@@ -58,8 +59,12 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   const backend = options.answerer === "model" ? (options.backend ?? createBackend(options.config)) : undefined;
   const rows: EvalRow[] = earlier.filter((row) => known.has(row.case_id));
   try {
-    // A model that is missing or does not load fails the run here, not once per case.
-    if (backend && todo.length > 0) await backend.prepare();
+    // Knowledge that cannot be read, or a model that is missing or does not load, fails the run here
+    // (a setup error, non-zero exit), not once per case as if the model had failed.
+    if (backend && todo.length > 0) {
+      await loadProjectPriming(options.config, "", options.logger);
+      await backend.prepare();
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < todo.length && !options.signal?.aborted) {

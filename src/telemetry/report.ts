@@ -1,15 +1,21 @@
 import type { AcceleratorUsage, BackendInfo } from "../backends/types.js";
 import type { RunMetrics } from "./metrics.js";
+import type { VerificationCheck } from "../task/schema.js";
 
 /** One labelled line of the report. */
 type ReportRow = [label: string, value: string];
 
-/** The human verification block `--report` prints on stderr. */
+/**
+ * The human verification block `--report` prints on stderr. `notes`: the verdict's notes (an
+ * unsandboxed test run is said); `checks`: the suggestion's checks, so that a FAILED run says which
+ * check failed and its first diagnostic, not only how long each took.
+ */
 export function formatReport(
   metrics: RunMetrics,
   info: BackendInfo | undefined,
   verdict: string,
   notes: readonly string[] = [],
+  checks: readonly VerificationCheck[] = [],
 ): string {
   const rows: ReportRow[] = [
     ["task", metrics.task_id],
@@ -24,6 +30,7 @@ export function formatReport(
     ...verificationRows(metrics),
     // Model-written code that ran without a sandbox is said out loud (the verdict's note, see src/sandbox).
     ...notes.filter((note) => note.startsWith("tests ran unsandboxed")).map((note): ReportRow => ["sandbox", note]),
+    ...failedCheckRows(checks),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
@@ -46,11 +53,14 @@ function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportR
   return [
     ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as ReportRow[]) : []),
     // Builder's own process: with a server backend the model's memory is the server's, not this.
-    [
-      "Builder RSS",
-      `${mib(rss)} MiB (this process${metrics.backend === "embedded" ? ", model included" : ", not the model server"})`,
-    ],
+    ["Builder RSS", `${mib(rss)} MiB (this process${rssScope(metrics)})`],
   ];
+}
+
+/** Whether Builder's own memory holds the model: only when the engine ran in this process. */
+function rssScope(metrics: RunMetrics): string {
+  if (metrics.backend !== "embedded") return ", not the model server";
+  return metrics.engine === "in-process" ? ", model included" : ", not the engine process that holds the model";
 }
 
 function verificationRows(metrics: RunMetrics): ReportRow[] {
@@ -62,6 +72,19 @@ function verificationRows(metrics: RunMetrics): ReportRow[] {
     ["repairs", `${metrics.repair_rounds ?? 0} round(s)`],
     ["checks", `${checks} (verification ${metrics.verify_ms ?? 0} ms in all)`],
   ];
+}
+
+/** One row per failed check: its name, how many diagnostics, and the first one (cut to one line). */
+function failedCheckRows(checks: readonly VerificationCheck[]): ReportRow[] {
+  return checks
+    .filter((check) => check.status === "failed")
+    .map((check) => {
+      const diagnostics = check.diagnostics ?? [];
+      const first = (diagnostics[0] ?? check.summary ?? "").split("\n")[0] ?? "";
+      const shown = first.length > 160 ? `${first.slice(0, 157)}...` : first;
+      const more = diagnostics.length > 1 ? ` (1 of ${diagnostics.length})` : "";
+      return ["failed", `${check.name}: ${shown}${more}`];
+    });
 }
 
 function mib(bytes: number): string {

@@ -96,7 +96,9 @@ async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promis
     // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
     else output.printResult(result);
     if (flags.report)
-      process.stderr.write(formatReport(result.metrics, result.info, verification.verdict, verification.notes));
+      process.stderr.write(
+        formatReport(result.metrics, result.info, verification.verdict, verification.notes, verification.checks),
+      );
     if (failed) throw verificationFailed(verification);
   } catch (error) {
     if (!(error instanceof VerificationFailedError))
@@ -247,6 +249,7 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
             outcome.result.info,
             outcome.result.suggestion.verification.verdict,
             outcome.result.suggestion.verification.notes,
+            outcome.result.suggestion.verification.checks,
           ),
         );
       else if (outcome.metrics) process.stderr.write(formatReport(outcome.metrics, undefined, "FAILED"));

@@ -1,3 +1,4 @@
+import { warnRunPitfalls } from "../../doctor/run-warnings.js";
 import { Command } from "commander";
 import { originsFromEnv } from "../../server/access-control.js";
 import { DEFAULT_SERVE_PORT } from "../../server/defaults.js";
@@ -83,6 +84,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     logLevel: flags.logLevel,
     quiet: flags.quiet,
   });
+  // The same setting checks as `builder run`: serve loads the model and generates for every client.
+  warnRunPitfalls(config);
   const { startServer } = await import("../../server/server.js");
   const server = await startServer({
     config,

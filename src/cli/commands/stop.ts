@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { loadConfig } from "../../config/load.js";
+import { UsageError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { applyLogFlags, logLevelOption } from "../shared-options.js";
 
@@ -21,9 +22,13 @@ export function stopCommand(): Command {
       applyLogFlags(flags);
       const { engineDir } = await import("../../backends/resident/engine-paths.js");
       const { listEngines, matchesModel, stopEngine } = await import("../../backends/resident/engine-registry.js");
-      const engines = (await listEngines(engineDir(loadConfig({ configPath: flags.config })))).filter((e) =>
-        matchesModel(e, model, process.cwd()),
-      );
+      const running = await listEngines(engineDir(loadConfig({ configPath: flags.config })));
+      const engines = running.filter((e) => matchesModel(e, model, process.cwd()));
+      // As `ollama stop` does: naming a model that no engine runs is an error (a typo must not look like success).
+      if (model && engines.length === 0)
+        throw new UsageError(
+          `No resident engine runs ${model}; nothing was stopped. ${running.length > 0 ? `Running: ${running.map((e) => e.info.model).join(", ")}.` : "No resident engine is running."} See them with \`builder ps\`.`,
+        );
       for (const engine of engines) {
         await stopEngine(engine);
         process.stdout.write(`stopped ${engine.info.model} (pid ${engine.info.pid})\n`);

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { ChatMessage, JsonSchema } from "../../backends/types.js";
 import { HttpError, readJsonBody, sendJson, sendOllamaError } from "../http-io.js";
+import { noteRequest } from "../request-log.js";
 import { runGeneration, samplingFromOllamaOptions, type GenerationOutcome } from "../generation.js";
 import type { ModelHost } from "../model-host.js";
 import { NdjsonWriter } from "../ndjson.js";
@@ -25,6 +26,7 @@ export const chat: RouteHandler = async (request, response, { modelHost }) => {
   const body = validate(ChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   ensureServedModel(modelHost, model);
+  noteRequest(response, { model });
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, `"${model}" does not support tools (builder serve has no tool calling)`);
   rejectThinking(model, body.think);
@@ -57,6 +59,7 @@ export const generate: RouteHandler = async (request, response, { modelHost }) =
   const body = validate(GenerateRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   ensureServedModel(modelHost, model);
+  noteRequest(response, { model });
   if (body.raw)
     throw new HttpError(
       400,
@@ -110,6 +113,7 @@ async function generateAndRespond(modelHost: ModelHost, response: ServerResponse
       signal,
       onText: exchange.stream ? (text) => writer.write(exchange.piece(text)) : undefined,
     });
+    noteRequest(response, { promptTokens: outcome.promptTokens, generatedTokens: outcome.generatedTokens });
     if (outcome.aborted) return;
     if (exchange.stream) {
       writer.write(exchange.final(outcome, true));

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ChatMessage, JsonSchema } from "../../backends/types.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { HttpError, openaiErrorBody, readJsonBody, sendJson } from "../http-io.js";
+import { noteRequest } from "../request-log.js";
 import { runGeneration, type GenerationOutcome, type RequestSampling } from "../generation.js";
 import {
   disconnectSignal,
@@ -18,6 +19,7 @@ export const chatCompletions: RouteHandler = async (request, response, { modelHo
   const body = validate(OpenAIChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   ensureServedModel(modelHost, model);
+  noteRequest(response, { model });
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, "tools are not supported by builder serve (no tool calling)");
   if (body.n !== null && body.n !== undefined && body.n !== 1)
@@ -47,6 +49,7 @@ export const chatCompletions: RouteHandler = async (request, response, { modelHo
             })
         : undefined,
     });
+    noteRequest(response, { promptTokens: outcome.promptTokens, generatedTokens: outcome.generatedTokens });
     if (outcome.aborted) return;
     if (stream) {
       writer.write({

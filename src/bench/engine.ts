@@ -16,30 +16,46 @@ import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.
 
 /** Long enough (~340 generated tokens) that timer noise is small next to the generation. */
 const ANSWER_TOKENS = 2048;
-/** Rounds of the speed comparison and of the thread sweep, and reliability runs: `smoke` only runs every step. */
-const SIZES: Record<BenchSize, { speedRounds: number; sweepRounds: number; reliabilityRuns: number }> = {
-  full: { speedRounds: 7, sweepRounds: 3, reliabilityRuns: 50 },
+/** What one size of the bench runs. */
+interface EngineSize {
+  /** The answer budget (num_predict) of the speed comparison. */
+  answerTokens: number;
+  speedRounds: number;
+  sweepRounds: number;
+  /** Threads to use instead of the calibration's choice (which the sweep then checks against itself only). */
+  threads?: number;
+  reliabilityRuns: number;
+}
+
+/** `smoke` only runs every step: one thread (no calibration, no sweep), the least bounded budget, one round. */
+const SIZES: Record<BenchSize, EngineSize> = {
+  full: { answerTokens: ANSWER_TOKENS, speedRounds: 7, sweepRounds: 3, reliabilityRuns: 50 },
   // Five runs still take the unbounded fifth one.
-  smoke: { speedRounds: 1, sweepRounds: 1, reliabilityRuns: 5 },
+  smoke: { answerTokens: 900, speedRounds: 1, sweepRounds: 1, threads: 1, reliabilityRuns: 5 },
 };
 
 /** Generation speed, thread choice and answer reliability of the embedded engine, on a synthesized model. */
 export const engineBench: BenchModule = {
   id: "engine",
   async run(size: BenchSize): Promise<BenchSection> {
-    const { speedRounds, sweepRounds, reliabilityRuns } = SIZES[size];
+    const { answerTokens, speedRounds, sweepRounds, reliabilityRuns, threads } = SIZES[size];
     const dir = scratchDir("builder-bench-engine-");
     const modelPath = path.join(dir, "tiny.gguf");
     await writeSyntheticGguf(modelPath, { contextLength: 8192 });
     const llama = await getLlamaRuntime("auto");
     const model = await llama.loadModel({ modelPath });
     try {
-      const calibration = await chooseThreads(llama, model, modelPath, path.join(dir, "thread-calibration.json"));
+      const calibration =
+        threads === undefined
+          ? await chooseThreads(llama, model, modelPath, path.join(dir, "thread-calibration.json"))
+          : { threads };
       const task = await readTaskFile(path.join(DEMO_PROJECT_DIR, "tasks", "create-contact.json"));
-      const config = benchConfig(modelPath, calibration.threads, ANSWER_TOKENS, dir);
+      const config = benchConfig(modelPath, calibration.threads, answerTokens, dir);
+      // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
+      const sweep = threads === undefined ? Array.from({ length: cpus().length }, (_, i) => i + 1) : [threads];
       const results = [
         await builderVersusRaw(model, config, task, speedRounds),
-        await threadChoiceVersusSweep(model, config, task, calibration.threads, sweepRounds),
+        await threadChoiceVersusSweep(model, config, task, calibration.threads, { sweep, rounds: sweepRounds }),
         await reliability(modelPath, calibration.threads, task, dir, reliabilityRuns),
       ];
       return { title: "Embedded engine (synthesized 356-token model, CPU)", results };
@@ -99,7 +115,7 @@ async function rawTokensPerSecond(
     let tokens = 0;
     await session.prompt(sent.user, {
       grammar,
-      maxTokens: ANSWER_TOKENS,
+      maxTokens: config.options.num_predict,
       temperature: config.options.temperature,
       seed: config.options.seed,
       // Builder sends no repeat penalty unless one is configured: the same sampling on both sides.
@@ -186,10 +202,8 @@ async function threadChoiceVersusSweep(
   config: BuilderConfig,
   task: BuilderTask,
   chosen: number,
-  rounds: number,
+  { sweep, rounds }: { sweep: number[]; rounds: number },
 ): Promise<BenchResult> {
-  // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
-  const sweep = Array.from({ length: cpus().length }, (_, i) => i + 1);
   const speeds = new Map<number, number[]>();
   const sent = await builderRequest(config, task);
   for (let round = 0; round < rounds; round += 1) {

@@ -35,6 +35,8 @@ const ANSWER_TOKENS = 256;
 /** What one size of the bench runs. */
 interface WarmSize {
   model: SyntheticModelOptions;
+  /** Threads to use instead of the calibration's choice. */
+  threads?: number;
   /** Characters of the knowledge base: tokens on the synthesized byte-level vocabulary. */
   knowledgeChars: number;
   /** `builder run` processes on one resident engine (at least 2: the second is compared with the first). */
@@ -62,6 +64,7 @@ const SIZES: Record<BenchSize, WarmSize> = {
   },
   smoke: {
     model: { contextLength: 16384 },
+    threads: 1,
     knowledgeChars: 400,
     residentRuns: 2,
     helpRuns: 1,
@@ -116,7 +119,7 @@ export const warmBench: BenchModule = {
 
 /** Runs the `builder run` processes (the engine stopped afterwards, also on failure). */
 async function measureCliRuns(dir: string, modelPath: string, size: WarmSize): Promise<WarmRuns> {
-  const workspace = writeWorkspace(dir, modelPath, size.knowledgeChars);
+  const workspace = writeWorkspace(dir, modelPath, size);
   const cache = path.join(dir, "cache");
   const env = {
     ...process.env,
@@ -126,7 +129,7 @@ async function measureCliRuns(dir: string, modelPath: string, size: WarmSize): P
     BUILDER_LOG_LEVEL: "info",
   };
   // Thread calibration is cached first, so that the first run measures loading and prefill, not calibration.
-  const threads = await calibrate(modelPath, path.join(cache, "builder", "thread-calibration.json"));
+  const threads = size.threads ?? (await calibrate(modelPath, path.join(cache, "builder", "thread-calibration.json")));
   const cliRun = (): Promise<CliRun> => runBuilder(["run", "task.json", "--no-verify"], workspace, env);
   const stop = (): Promise<CliRun> => runBuilder(["stop"], workspace, env);
   try {
@@ -208,17 +211,17 @@ function freshResult({ runs, fresh }: WarmRuns): BenchResult {
 }
 
 /** Writes the bench workspace under `dir`: a knowledge file, a config naming the model, and a task; returns its path. */
-function writeWorkspace(dir: string, modelPath: string, knowledgeChars: number): string {
+function writeWorkspace(dir: string, modelPath: string, size: WarmSize): string {
   const workspace = path.join(dir, "ws");
   mkdirSync(path.join(workspace, "knowledge"), { recursive: true });
-  writeFileSync(path.join(workspace, "knowledge", "project.md"), knowledgeText(knowledgeChars));
+  writeFileSync(path.join(workspace, "knowledge", "project.md"), knowledgeText(size.knowledgeChars));
   writeFileSync(
     path.join(workspace, "builder.config.json"),
     JSON.stringify({
       model: modelPath,
       knowledge: ["knowledge/project.md"],
       bounded_answer: true,
-      options: { num_ctx: 12288, num_predict: ANSWER_TOKENS, temperature: 0 },
+      options: { num_ctx: 12288, num_predict: ANSWER_TOKENS, temperature: 0, num_thread: size.threads },
     }),
   );
   writeFileSync(

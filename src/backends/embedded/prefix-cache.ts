@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, unlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { getLogger } from "../../telemetry/logger.js";
+import { writeFileAtomic } from "../../workspace/atomic-write.js";
 
 /** Default cap on the prefix cache folder: state files of an 8K prefix on a 7B-32B model are hundreds of MB. */
 export const DEFAULT_PREFIX_CACHE_MB = 4096;
@@ -115,8 +116,7 @@ export class PrefixCache {
       };
       // State first, then its meta: a reader finds no meta (a miss) or a complete pair, never half of one.
       await rename(temp, statePath);
-      await writeFile(`${metaPath}.tmp`, JSON.stringify(meta));
-      await rename(`${metaPath}.tmp`, metaPath);
+      await writeFileAtomic(metaPath, JSON.stringify(meta));
       const total = await this.evict(statePath);
       getLogger().info(
         {

@@ -23,6 +23,8 @@ const LAYERS = [
   ["agent", "modelfile"],
   ["doctor", "server", "demo", "init"],
   ["bench", "eval"],
+  // Builder as an MCP server for other agents: the tools over the agent, the workspace and eval.
+  ["mcp"],
   ["cli"],
 ];
 

@@ -118,7 +118,8 @@ describe("README.md", () => {
   it("shows only flags the commands accept", () => {
     const program = createProgram();
     const known = new Set([...allCommands(program).flatMap(longFlags), "--version"]);
-    const foreign = new Set(["--test"]); // node --test, a test runner Builder detects
+    // node --test, a test runner Builder detects; claude mcp add --transport, Claude Code's.
+    const foreign = new Set(["--test", "--transport"]);
     for (const [flag] of README.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)) {
       if (!foreign.has(flag)) expect(known, `README shows ${flag}`).toContain(flag);
     }

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../backends/types.js";
 import { loadConfig, type BuilderConfig } from "../config/load.js";
@@ -8,6 +10,7 @@ import { createLogger } from "../telemetry/logger.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { hashTree, typescriptProject } from "../test-support/ts-project-fixture.js";
 import { renderTextAnswer } from "../answer/text-format.js";
+import type { RunEvent } from "./events.js";
 import { buildRepairMessages, type Attempt } from "./repair.js";
 import { runTask, type RunTaskResult } from "./run-task.js";
 
@@ -103,6 +106,38 @@ function config(workspace: string, verify: VerifyOverrides = {}): BuilderConfig 
 }
 
 describe("the repair loop (scripted backend, real checks)", () => {
+  it("a cancel during a repair round ends the run CANCELLED, writing nothing, after reporting round 0's checks as events", async () => {
+    const workspace = typescriptProject();
+    const before = hashTree(workspace);
+    const controller = new AbortController();
+    // The caller cancels while the repair round generates: the engine stops with an "abort" answer.
+    class CancelledInRepair extends ScriptedBackend {
+      override async generate(request: GenerateRequest): Promise<GenerateResult> {
+        const result = await super.generate(request);
+        if (this.requests.length < 2) return result;
+        controller.abort();
+        return { ...result, text: "", stopReason: "abort" };
+      }
+    }
+    const events: RunEvent[] = [];
+    const running = runTask(TASK, {
+      config: config(workspace),
+      backend: new CancelledInRepair([TYPE_ERROR, RIGHT]),
+      logger,
+      signal: controller.signal,
+      onEvent: (e) => events.push(e),
+    });
+    await expect(running).rejects.toMatchObject({ code: "CANCELLED" });
+    expect(events.find((e) => e.type === "check" && e.name === "typecheck")).toMatchObject({
+      round: 0,
+      status: "failed",
+    });
+    expect(events.find((e) => e.type === "repair")).toEqual({ type: "repair", round: 1, failed_checks: ["typecheck"] });
+    expect(events.some((e) => e.type === "generated" && e.round === 1)).toBe(false);
+    expect(existsSync(path.join(workspace, ".builder", "metrics.jsonl"))).toBe(false);
+    expect(hashTree(workspace)).toEqual(before);
+  });
+
   it("sends the diagnostics and the previous answer back, and ends VERIFIED after one repair", async () => {
     const workspace = typescriptProject({ git: true });
     const before = hashTree(workspace);

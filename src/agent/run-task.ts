@@ -25,7 +25,7 @@ import { planAnswerBudget } from "./budget.js";
 import { RunFailure } from "./run-failure.js";
 import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
-import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
+import { editProblemsReport, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
 import {
   REPAIR_DIAGNOSTIC_LIMITS,
   buildRepairMessages,
@@ -41,6 +41,9 @@ import {
   verifyAnswer,
 } from "./verification-step.js";
 import type { ChatMessage } from "../backends/types.js";
+import { contextEvent, type RunEventListener } from "./events.js";
+import { throwIfCancelled } from "./cancel.js";
+import { generateRound, loadBackend, reportChecks, safeEmitter } from "./run-rounds.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -48,7 +51,13 @@ export interface RunTaskOptions {
   /** A backend to reuse across tasks (it stays loaded); by default one is created and disposed. */
   backend?: Backend;
   logger?: Logger;
+  /**
+   * Cancels the run: generation stops, the backend is freed, and nothing is written (no metrics line,
+   * no training example); the run rejects with a `CANCELLED` error.
+   */
   signal?: AbortSignal;
+  /** Receives the run's events as they happen (see {@link RunEvent}); the `result` event is the caller's to send. */
+  onEvent?: RunEventListener;
   onTextChunk?: (text: string) => void;
   /** The streamed answer text so far is discarded: the answer starts again (a backend's `onRestart`). */
   onRestart?: (reason: string) => void;
@@ -141,6 +150,8 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
     allowOutside: config.knowledgeAllowOutside,
     logger,
   });
+  const emit = safeEmitter(options.onEvent, logger);
+  emit({ type: "started", run_id: runId, task_id: task.task_id, backend: config.backend, model: config.model ?? "" });
   const backend = options.backend ?? createBackend(config);
   const usage = new RunUsage();
   let info: BackendInfo | undefined;
@@ -155,12 +166,15 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
       logger,
       usage,
       (opened) => (verifier = opened),
+      emit,
     );
     info = run.info;
     const produced = await produceSuggestion(run);
     return await finishRun(run, produced, { runId, task, started, usage });
   } catch (caught) {
     const error = toBuilderError(caught);
+    // A cancelled run writes nothing, not even its metrics line: the caller asked for it not to have happened.
+    if (error.code === "CANCELLED") throw error;
     const metrics = buildMetrics({
       runId,
       task,
@@ -203,6 +217,7 @@ interface PreparedRun {
   style: AnswerStyle;
   step: AnswerStepInput;
   usage: RunUsage;
+  emit: RunEventListener;
 }
 
 /**
@@ -249,6 +264,7 @@ async function prepareRun(
   logger: Logger,
   usage: RunUsage,
   onVerifier: (verifier: Promise<Verifier>) => void,
+  emit: RunEventListener,
 ): Promise<PreparedRun> {
   const { config } = options;
   const root = sandbox.root;
@@ -260,7 +276,7 @@ async function prepareRun(
   const plan = planVerification(root, config.verify);
   const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
   const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-  const info = await backend.prepare();
+  const info = await loadBackend(backend, emit, options.signal);
   const workspace = await gathering;
   const style = resolveAnswerStyle(info.backend, config.answer.format, config.answer.edits);
   const context = await assembleContext({
@@ -273,11 +289,7 @@ async function prepareRun(
     instructions: instructionsFor(style.format),
     examples: fewShotSections(fewShot),
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
-    onExplain: (explanation) => {
-      // Kept for the metrics line also when the prompt does not fit and assembly throws.
-      usage.assembled(explanation.prompt_tokens);
-      options.onContext?.(explanation);
-    },
+    onExplain: explained(usage, emit, options),
   });
   const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
   const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
@@ -298,6 +310,20 @@ async function prepareRun(
     style,
     step,
     usage,
+    emit,
+  };
+}
+
+/** What the context assembly explains goes to the metrics (also when the prompt does not fit and assembly throws), the events and `onContext`. */
+function explained(
+  usage: RunUsage,
+  emit: RunEventListener,
+  options: RunTaskOptions,
+): (explanation: ContextExplanation) => void {
+  return (explanation) => {
+    usage.assembled(explanation.prompt_tokens);
+    emit(contextEvent(explanation));
+    options.onContext?.(explanation);
   };
 }
 
@@ -335,25 +361,34 @@ function fewShotSections(
  * runs. Returns the suggestion with its `verification`.
  */
 async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSuggestion; outcome: RepairOutcome }> {
-  const { config, info, plan, style, step, usage } = run;
+  const { config, info, plan, style } = run;
   const root = run.sandbox.root;
-  const first = await generateAnswer(step, run.messages, usage);
+  const first = await generateRound(run, 0, run.messages);
   const ready = run.verifier ? await run.verifier : undefined;
+  let current = 0;
   const outcome = await verifyWithRepairs(first, {
     maxRepairs: config.verify.maxRepairs,
     verify: async (answer, generated) => {
-      if (generated && generated.problems.length > 0) return editProblemsReport(generated.problems);
+      if (generated && generated.problems.length > 0)
+        return reportChecks(run, current, editProblemsReport(generated.problems));
       if (!ready) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
-      return verifyAnswer(ready, root, answer, run.task, run.knowledge);
+      return reportChecks(run, current, await verifyAnswer(ready, root, answer, run.task, run.knowledge));
     },
-    repair: async (previous) =>
-      generateAnswer(
-        step,
-        await fitRepairPrompt(run.backend, run.messages, previous, info.contextSize, config.options.num_predict),
-        usage,
+    repair: async (previous) => {
+      current = previous.round + 1;
+      const failed = previous.report.checks.filter((c) => c.status === "failed").map((c) => c.name);
+      run.emit({ type: "repair", round: current, failed_checks: failed });
+      const messages = await fitRepairPrompt(
+        run.backend,
+        run.messages,
         previous,
-      ),
+        info.contextSize,
+        config.options.num_predict,
+      );
+      return generateRound(run, current, messages, previous);
+    },
   });
+  throwIfCancelled(run.options.signal);
   const best = outcome.best;
   const notes = [style.note, ...best.cutFields];
   const unchecked = !ready && best.problems.length === 0;

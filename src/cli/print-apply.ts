@@ -6,7 +6,10 @@ import type { SuggestionApplyResult } from "../workspace/suggestion-apply.js";
  * one JSON object `{run_id, files, backup_dir, test_path}`; warnings go to the log on stderr.
  * `builder run --apply` passes `json: false` because its stdout already carries the suggestion.
  */
-export function printApplyResult(result: SuggestionApplyResult, options: { json?: boolean } = {}): void {
+export function printApplyResult(
+  result: SuggestionApplyResult,
+  options: { json?: boolean; /** false: the caller prints the diff (as a JSON field). */ diff?: boolean } = {},
+): void {
   const logger = getLogger();
   if (result.stale.length > 0) {
     logger.warn(
@@ -17,7 +20,7 @@ export function printApplyResult(result: SuggestionApplyResult, options: { json?
     );
   }
   if (result.dryRun) {
-    process.stdout.write(result.diff);
+    if (options.diff !== false) process.stdout.write(result.diff);
     logger.info(
       { files: result.files },
       result.diff === "" ? "dry run: nothing would change" : "dry run: nothing was written",

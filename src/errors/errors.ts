@@ -27,6 +27,7 @@ export type BuilderErrorCode =
   | "VERIFICATION_FAILED"
   | "CHECKS_FAILED"
   | "SANDBOX_UNAVAILABLE"
+  | "CANCELLED"
   | "INTERNAL";
 
 /** Base class of all errors Builder reports on purpose. */
@@ -252,6 +253,13 @@ export class ChecksFailedError extends BuilderError {
   }
 }
 
+/** The caller cancelled the run (an MCP client's cancel, an aborted signal): nothing was written. */
+export class CancelledError extends BuilderError {
+  constructor(message = "The run was cancelled by its caller; nothing was written.") {
+    super("CANCELLED", message);
+  }
+}
+
 /** Exit codes, one per family of failure, so that scripts can branch on them. */
 export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   USAGE: 2,
@@ -277,6 +285,8 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   VERIFICATION_FAILED: 8,
   CHECKS_FAILED: 1,
   SANDBOX_UNAVAILABLE: 10,
+  // As a shell reports a command ended by Ctrl-C (128 + SIGINT).
+  CANCELLED: 130,
   INTERNAL: 70,
 };
 

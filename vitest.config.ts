@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
  * What marks a test file that loads llama.cpp (a synthesized model, in this process or in a `builder`
@@ -21,10 +22,28 @@ export function engineTestFiles(root = "src"): string[] {
 
 const ENGINE_FILES = engineTestFiles();
 
+/**
+ * The longest files, started first so that they do not run alone at the end: on a fresh clone vitest
+ * knows no durations and starts the largest files first, and these are small.
+ */
+const LONGEST_FIRST = /bench\.smoke\.e2e\.test\.ts$/;
+
+/** Vitest's order (group, failed, longest, largest first) with {@link LONGEST_FIRST} moved to the front. */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    return [
+      ...sorted.filter((f) => LONGEST_FIRST.test(f.moduleId)),
+      ...sorted.filter((f) => !LONGEST_FIRST.test(f.moduleId)),
+    ];
+  }
+}
+
 export default defineConfig({
   test: {
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,

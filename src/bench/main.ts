@@ -7,9 +7,13 @@ import { serveBench } from "./serve.js";
 import { statsBench } from "./stats.js";
 import { verifyBench } from "./verify.js";
 import { warmBench } from "./warm.js";
-import type { BenchModule, BenchSection } from "./types.js";
+import type { BenchModule, BenchSection, BenchSize } from "./types.js";
 
-/** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
+/**
+ * Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset; `-- --smoke` runs
+ * each on its smallest setting, and `-- --list` names them (src/bench/bench.smoke.e2e.test.ts runs every
+ * one so, and a broken module fails the suite).
+ */
 const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench, formatBench, warmBench];
 
 function formatSection(section: BenchSection): string {
@@ -26,6 +30,11 @@ function formatSection(section: BenchSection): string {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes("--json");
+  const size: BenchSize = args.includes("--smoke") ? "smoke" : "full";
+  if (args.includes("--list")) {
+    process.stdout.write(MODULES.map((m) => m.id).join("\n") + "\n");
+    return;
+  }
   const wanted = args.filter((a) => !a.startsWith("--"));
   const unknown = wanted.filter((id) => !MODULES.some((m) => m.id === id));
   if (unknown.length > 0) {
@@ -40,7 +49,7 @@ async function main(): Promise<void> {
   const sections: BenchSection[] = [];
   for (const module of MODULES.filter((m) => wanted.length === 0 || wanted.includes(m.id))) {
     process.stderr.write(`running bench: ${module.id}…\n`);
-    const section = await module.run();
+    const section = await module.run(size);
     sections.push(section);
     if (!json) process.stdout.write(formatSection(section) + "\n");
   }

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import { createBackend } from "../backends/create-backend.js";
 import type { Backend } from "../backends/types.js";
@@ -65,25 +66,28 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
       await loadProjectPriming(options.config, "", options.logger);
       await backend.prepare();
     }
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < todo.length && !options.signal?.aborted) {
-        const evalCase = todo[next++] as EvalCase;
-        const row = await runCase(evalCase, {
-          config: options.config,
-          backend,
-          answerer: options.answerer,
-          suite: options.suite,
-          checkTimeoutMs: options.checkTimeoutMs,
-          logger: options.logger,
-          signal: options.signal,
-        });
-        await appendJsonLine(options.out, row);
-        rows.push(row);
-        options.onRow?.(row);
-      }
+    const limit = pLimit(Math.max(1, options.concurrency));
+    const one = async (evalCase: EvalCase): Promise<void> => {
+      // After an abort, the cases not yet started are left for --resume.
+      if (options.signal?.aborted) return;
+      const row = await runCase(evalCase, {
+        config: options.config,
+        backend,
+        answerer: options.answerer,
+        suite: options.suite,
+        checkTimeoutMs: options.checkTimeoutMs,
+        logger: options.logger,
+        signal: options.signal,
+      });
+      await appendJsonLine(options.out, row);
+      rows.push(row);
+      options.onRow?.(row);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, todo.length)) }, worker));
+    try {
+      await Promise.all(todo.map((evalCase) => limit(() => one(evalCase))));
+    } finally {
+      limit.clearQueue();
+    }
   } finally {
     if (backend && !options.backend) await backend.dispose();
   }

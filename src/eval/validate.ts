@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import { toBuilderError } from "../errors/errors.js";
 import { applyChanges } from "./answer-adapter.js";
@@ -40,19 +41,19 @@ export interface ValidateOptions {
  * measures nothing, one whose own change fails cannot be passed.
  */
 export async function validateCases(cases: readonly EvalCase[], options: ValidateOptions): Promise<ValidationResult> {
-  const verdicts = new Array<{ dropped?: DroppedCase; ms: number }>(cases.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < cases.length) {
-      const index = next++;
-      const evalCase = cases[index] as EvalCase;
-      const started = performance.now();
-      const dropped = await validateOne(evalCase, options);
-      verdicts[index] = { dropped, ms: Math.round(performance.now() - started) };
-      options.onCase?.(evalCase.id, dropped);
-    }
+  const limit = pLimit(Math.max(1, options.concurrency));
+  const one = async (evalCase: EvalCase): Promise<{ dropped?: DroppedCase; ms: number }> => {
+    const started = performance.now();
+    const dropped = await validateOne(evalCase, options);
+    options.onCase?.(evalCase.id, dropped);
+    return { dropped, ms: Math.round(performance.now() - started) };
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, cases.length)) }, worker));
+  let verdicts: Array<{ dropped?: DroppedCase; ms: number }>;
+  try {
+    verdicts = await Promise.all(cases.map((evalCase) => limit(() => one(evalCase))));
+  } finally {
+    limit.clearQueue();
+  }
   return {
     valid: cases.filter((_, i) => verdicts[i]?.dropped === undefined),
     dropped: verdicts.flatMap((v) => (v.dropped ? [v.dropped] : [])),

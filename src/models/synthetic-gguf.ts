@@ -6,9 +6,9 @@
  *
  * Layout: a minimal GGUF v3 writer, the byte-level vocabulary, the weights, then the public API.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import path from "node:path";
+import { writeFileAtomic } from "../workspace/atomic-write.js";
 import { seededRandom } from "./seeded-random.js";
 
 /** Options for {@link buildSyntheticGguf} and {@link writeSyntheticGguf}. */
@@ -442,16 +442,7 @@ export async function writeSyntheticGguf(
 ): Promise<SyntheticModelInfo> {
   const bytes = buildSyntheticGguf(options);
   const target = path.resolve(filePath);
-  const dir = path.dirname(target);
-  await mkdir(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, target);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(target, bytes);
   return {
     path: target,
     sizeBytes: bytes.length,

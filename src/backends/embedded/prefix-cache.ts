@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, unlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { getLogger } from "../../telemetry/logger.js";
+import { writeFileAtomic } from "../../workspace/atomic-write.js";
 import { SequenceFault } from "./engine-faults.js";
 import { checkStateFile } from "./state-file-check.js";
 
@@ -132,8 +133,7 @@ export class PrefixCache {
       };
       // State first, then its meta: a reader finds no meta (a miss) or a complete pair, never half of one.
       await rename(temp, statePath);
-      await writeFile(`${metaPath}.tmp`, JSON.stringify(meta));
-      await rename(`${metaPath}.tmp`, metaPath);
+      await writeFileAtomic(metaPath, JSON.stringify(meta));
       const total = await this.evict(statePath);
       getLogger().info(
         {

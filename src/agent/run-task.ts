@@ -23,7 +23,7 @@ import { baseHashesFor } from "../workspace/suggestion-apply.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { planAnswerBudget } from "./budget.js";
 import { RunFailure } from "./run-failure.js";
-import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
+import { CONTEXT_BUCKETS } from "../context-window/policy.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
 import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
 import {
@@ -260,15 +260,25 @@ async function prepareRun(
   const plan = planVerification(root, config.verify);
   const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
   const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-  const info = await backend.prepare();
+  let info = await backend.prepare();
   const workspace = await gathering;
   const style = resolveAnswerStyle(info.backend, config.answer.format, config.answer.edits);
+  const fitWindow = info.autoWindowCap !== undefined ? backend.fitWindow?.bind(backend) : undefined;
   const context = await assembleContext({
     task: workspaceTask,
     priming,
     workspace,
     counter: backend,
-    contextSize: info.contextSize,
+    contextSize: fitWindow ? (info.autoWindowCap ?? info.contextSize) : info.contextSize,
+    requestedContextSize: config.options.num_ctx ?? "auto",
+    autoWindow: fitWindow
+      ? {
+          fit: async (needed) => {
+            info = await fitWindow(needed);
+            return info.contextSize;
+          },
+        }
+      : undefined,
     numPredict: config.options.num_predict,
     instructions: instructionsFor(style.format),
     examples: fewShotSections(fewShot),
@@ -534,7 +544,7 @@ function configDir(config: BuilderConfig): string {
 /**
  * A task far larger than any window (a 20 MiB objective) is refused before the model loads and before
  * anything is tokenized, which would take minutes only to learn that it cannot fit. The window is at
- * most `num_ctx` (or the default) on the embedded engine and on Ollama, which get exactly that; an
+ * most `num_ctx` (or, with `num_ctx: auto`, the largest bucket) on the embedded engine and on Ollama; an
  * OpenAI-compatible server may serve more, so there only a configured `num_ctx` bounds it.
  */
 function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): void {
@@ -543,7 +553,7 @@ function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): 
   refuseOversizedBySize({
     fixedTexts: [task.objective, ...task.acceptance],
     maxBytesPerToken: MAX_TOKEN_BYTES_ANY_MODEL,
-    contextSize: configured ?? DEFAULT_NUM_CTX,
+    contextSize: configured ?? (CONTEXT_BUCKETS[CONTEXT_BUCKETS.length - 1] as number),
     reserve: 0,
     boundSource: "more than any token of a real vocabulary",
   });

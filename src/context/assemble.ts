@@ -30,7 +30,12 @@ export interface ContextPart {
 /** What went into the prompt and what was left out, with token counts. */
 export interface ContextExplanation {
   task_id: string;
+  /** The window the prompt was fitted to: the one the engine or server really gives, or the bucket `num_ctx: auto` chose. */
   context_size: number;
+  /** The window the config asked for (`num_ctx`), or "auto"; shown beside the real one when they differ. */
+  requested_context_size?: number | "auto";
+  /** `num_ctx: auto`: the largest window it could have chosen (the model's trained context, the card's memory, 128K). */
+  auto_window_cap?: number;
   reserved_for_answer: number;
   /** Tokens of the prompt as assembled (when it does not fit: the smallest prompt Builder could make). */
   prompt_tokens: number;
@@ -59,6 +64,13 @@ export interface AssembleInput {
   requirements?: readonly ContextSection[];
   /** The standing instructions (the answer format's); default: the text format's. */
   instructions?: string;
+  /** The `num_ctx` the config asked for, or "auto"; for the explanation. */
+  requestedContextSize?: number | "auto";
+  /**
+   * `num_ctx: auto`: the prompt is fitted to `contextSize` (the largest window the backend may open),
+   * then `fit` is told prompt plus reserve and returns the window it opened (a bucket that holds them).
+   */
+  autoWindow?: { fit: (neededTokens: number) => Promise<number> };
   /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
   onExplain?: (explanation: ContextExplanation) => void;
 }
@@ -136,9 +148,13 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     );
   const { messages, count } = await dropUntilFits(droppable, render, counter, reserve, contextSize);
   const { fits, needed } = checkFit(count.tokens, reserve, contextSize);
+  // num_ctx auto: the window opens only now, at the smallest bucket that holds what was assembled.
+  const window = fits && input.autoWindow ? await input.autoWindow.fit(needed) : contextSize;
   const explanation: ContextExplanation = {
     task_id: task.task_id,
-    context_size: contextSize,
+    context_size: window,
+    ...(input.requestedContextSize !== undefined ? { requested_context_size: input.requestedContextSize } : {}),
+    ...(input.autoWindow ? { auto_window_cap: contextSize } : {}),
     reserved_for_answer: reserve,
     prompt_tokens: count.tokens,
     exact: count.exact,

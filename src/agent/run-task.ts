@@ -289,7 +289,10 @@ async function prepareRun(
       options.onContext?.(explanation);
     },
   });
-  const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
+  const allowed: AllowedFiles = {
+    ...allowedFilesFor(workspace.taskFiles, newFileFolders),
+    ...(context.shownRegions.size > 0 ? { shown: context.shownRegions } : {}),
+  };
   const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
   return {
     config,

@@ -8,9 +8,11 @@ export function formatExplanation(explanation: ContextExplanation): string {
     `── Context for task ${e.task_id} ──`,
     `  window ${e.context_size} tokens${windowOrigin(e)}: prompt ${e.prompt_tokens}${e.exact ? "" : " (estimated)"} + ${e.reserved_for_answer} reserved for the answer${e.fits ? "" : " — DOES NOT FIT"}`,
     `  workspace: ${e.workspace.files} code files mapped (${e.workspace.parsed} parsed, ${e.workspace.cached} cached), ${e.workspace.excluded} paths excluded by the deny list / .gitignore, ${Math.round(e.workspace.ms)} ms`,
-    ...e.parts.map(
-      (p) => `  ${p.included ? "included" : "dropped "}  ${String(p.tokens).padStart(width)}  ${p.kind}: ${p.label}`,
-    ),
+    ...e.parts.flatMap((p) => [
+      `  ${p.included ? "included" : "dropped "}  ${String(p.tokens).padStart(width)}  ${p.kind}: ${p.label}`,
+      // A file too large for the window: which lines were shown, and why (edits may quote only these).
+      ...(p.regions ?? []).map((r) => `            lines ${r.start}-${r.end}: ${r.reason}`),
+    ]),
     `  drop order: ${e.drop_order}`,
     "",
   ];

@@ -100,9 +100,7 @@ const GENERATOR_VERSION = "1";
  * folder keyed by the hash of the tokenizer data, the shape and this generator's version, so test
  * files and benchmark runs reuse one file instead of rebuilding it.
  */
-export async function synthesizeQwenTestModel(
-  options: { dir?: string; contextLength?: number } = {},
-): Promise<string> {
+export async function synthesizeQwenTestModel(options: { dir?: string; contextLength?: number } = {}): Promise<string> {
   const jsonPath = qwenTokenizerJsonPath();
   const raw = readFileSync(jsonPath);
   const shape = { ...QWEN_TEST_SHAPE, ...(options.contextLength ? { contextLength: options.contextLength } : {}) };

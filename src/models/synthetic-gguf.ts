@@ -77,7 +77,8 @@ const CHATML_TEMPLATE =
   "{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-type ResolvedOptions = Required<Omit<SyntheticModelOptions, "bpeTokenizer">> & Pick<SyntheticModelOptions, "bpeTokenizer">;
+type ResolvedOptions = Required<Omit<SyntheticModelOptions, "bpeTokenizer">> &
+  Pick<SyntheticModelOptions, "bpeTokenizer">;
 
 const DEFAULTS: ResolvedOptions = {
   seed: 42,

@@ -304,7 +304,12 @@ export class EmbeddedEngine {
     const started = performance.now();
     const sequences = this.pool.sequences.length;
     await this.context.dispose();
-    const context = await createContext(this.model, { ...options.options, num_ctx: contextSize }, this.threads, sequences);
+    const context = await createContext(
+      this.model,
+      { ...options.options, num_ctx: contextSize },
+      this.threads,
+      sequences,
+    );
     const { pool, predictors } = createSequences(context, sequences, options.speculative === true);
     const prefixCache = options.prefixCache
       ? new PrefixCache(
@@ -313,7 +318,10 @@ export class EmbeddedEngine {
         )
       : undefined;
     getLogger().debug({ from: this.contextSize, to: context.contextSize }, "embedded engine: context resized");
-    const timing = { loadMs: this.timing.loadMs + (performance.now() - started), calibrationMs: this.timing.calibrationMs };
+    const timing = {
+      loadMs: this.timing.loadMs + (performance.now() - started),
+      calibrationMs: this.timing.calibrationMs,
+    };
     return new EmbeddedEngine(
       this.llama,
       this.model,

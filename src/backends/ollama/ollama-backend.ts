@@ -272,9 +272,9 @@ function defaultContextSize(show: OllamaShow, trained: number | undefined): numb
 /** The model's trained context (`<arch>.context_length` in `/api/show`'s model_info), when it says. */
 function trainedContext(show: OllamaShow): number | undefined {
   const info = show.model_info ?? {};
-  return Object.entries(info).find(([key, value]) => key.endsWith(".context_length") && typeof value === "number")?.[1] as
-    | number
-    | undefined;
+  return Object.entries(info).find(
+    ([key, value]) => key.endsWith(".context_length") && typeof value === "number",
+  )?.[1] as number | undefined;
 }
 
 function describeModel(show: OllamaShow): string {

@@ -7,7 +7,7 @@ import { SYSTEM_INSTRUCTIONS, buildSystemMessage, buildTaskMessage, type Context
 import { chooseRegions, type FileRegion } from "./file-regions.js";
 import { renderMapEntry } from "./rank.js";
 import { refuseOversizedBySize } from "./size-bound.js";
-import type { TokenCounter } from "./token-count.js";
+import { ESTIMATE_BYTES_PER_TOKEN, type TokenCounter } from "./token-count.js";
 import type { WorkspaceContext } from "./workspace-context.js";
 
 /** One part of the prompt, as `--explain-context` lists it. */
@@ -215,11 +215,14 @@ async function fitTaskFiles(
   let fixed = 0;
   for (const text of fixedTexts) fixed += await fragment(text);
   const room = input.contextSize - reserve - fixed - 64;
+  // No room even for a region: nothing to gain; the overflow error names the window needed.
+  if (room <= 0) return { fileSections, shownRegions };
   // A file whose bytes alone exceed the room at a generous 8 bytes per token is not worth tokenizing whole.
   const tokens = await Promise.all(
     present.map(async ({ file, i }) => {
       const text = sectionText((fileSections[i] as { section: ContextSection }).section);
-      return Buffer.byteLength(text) > room * 8 ? Number.POSITIVE_INFINITY : fragment(text);
+      const bytes = Buffer.byteLength(text);
+      return bytes > room * 8 ? Math.ceil(bytes / ESTIMATE_BYTES_PER_TOKEN) : fragment(text);
     }),
   );
   let total = tokens.reduce((a, b) => a + b, 0);
@@ -232,16 +235,19 @@ async function fitTaskFiles(
     const content = file.content ?? "";
     const budgetTokens = Math.min(MAX_REGION_TOKENS, Math.floor(Math.max(0, room - (total - whole)) * REGION_SHARE));
     // Bytes per token of this file (by its count when it was counted; code is ~3-4 bytes per token).
-    const bytesPerToken = Number.isFinite(whole) && whole > 0 ? Buffer.byteLength(content) / whole : 3;
+    const bytesPerToken = whole > 0 ? Buffer.byteLength(content) / whole : ESTIMATE_BYTES_PER_TOKEN;
     const view = chooseRegions(content, objective, Math.floor(budgetTokens * bytesPerToken), linked);
     const section = {
       title: `File ${file.path} (current content, shown in part: ${view.lines} lines do not fit the window)`,
       content: view.content,
     };
+    const shownTokens = await fragment(sectionText(section));
+    // A small file gains nothing from an outline: it stays whole (and the overflow names the window it needs).
+    if (shownTokens >= whole * 0.75) continue;
     const label = `${file.path} (lines ${view.regions.map((r) => `${r.start}-${r.end}`).join(", ")} of ${view.lines})`;
     fileSections[i] = { section, label, regions: view.regions };
     shownRegions.set(file.path, view.regions);
-    total = total - whole + (await fragment(sectionText(section)));
+    total = total - whole + shownTokens;
   }
   return { fileSections, shownRegions };
 }

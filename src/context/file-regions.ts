@@ -59,7 +59,9 @@ export function outlineLines(lines: readonly string[]): OutlineEntry[] {
   const entries: OutlineEntry[] = [];
   lines.forEach((line, i) => {
     const top = TOP.exec(line);
-    if (top && (top[1] as string).length <= 4) {
+    // Variables count at the top level only: a function's locals are no declarations of the file.
+    const variable = top && ["const", "let", "var"].includes(top[2] as string);
+    if (top && (top[1] as string).length <= (variable ? 0 : 4)) {
       entries.push({
         name: top[3] as string,
         kind: top[2] as string,
@@ -143,8 +145,12 @@ function candidates(
     }
     if (score > 0) found.push({ start: entry.start, end: entry.end, score, reason });
   }
+  // Lines that use a name the task gives: only names that look like code (camelCase, snake_case, a
+  // digit) or that the file declares, so that "return" or "Make" in the objective select nothing.
+  const declared = new Set(outline.map((e) => e.name));
+  const codeNames = new Set([...terms.names].filter((n) => declared.has(n) || /[a-z][A-Z]|_|\d|\$/.test(n)));
   lines.forEach((line, i) => {
-    const named = [...line.matchAll(/[A-Za-z_$][\w$]{2,}/g)].map((m) => m[0]).find((w) => terms.names.has(w));
+    const named = [...line.matchAll(/[A-Za-z_$][\w$]{2,}/g)].map((m) => m[0]).find((w) => codeNames.has(w));
     if (named) found.push({ start: i + 1, end: i + 1, score: 5, reason: `uses ${named}` });
   });
   return found.sort((a, b) => b.score - a.score || a.start - b.start);
@@ -190,12 +196,19 @@ export function chooseRegions(
     used += extra;
     return true;
   };
-  for (const candidate of candidates(lines, outline, taskTerms(objective), linked)) {
+  const ranked = candidates(lines, outline, taskTerms(objective), linked);
+  const firstDeclaration = outline[0]?.start ?? Math.min(lines.length, 20);
+  let importsShown = firstDeclaration <= 1;
+  for (const candidate of ranked) {
+    // The imports come right after what the task names: an edit often needs one more.
+    if (!importsShown && candidate.score < 100) {
+      importsShown = true;
+      take({ start: 1, end: Math.min(firstDeclaration - 1, 40), reason: "imports" });
+    }
     if (chosen.some((r) => candidate.start >= r.start && candidate.end <= r.end)) continue;
     take(candidate);
   }
-  const firstDeclaration = outline[0]?.start ?? Math.min(lines.length, 20);
-  if (firstDeclaration > 1) take({ start: 1, end: Math.min(firstDeclaration - 1, 40), reason: "imports" });
+  if (!importsShown) take({ start: 1, end: Math.min(firstDeclaration - 1, 40), reason: "imports" });
   if (chosen.length === 0)
     take({ start: 1, end: MAX_REGION_LINES, reason: "start of the file (the task names nothing in it)" });
   const regions = mergeRegions(chosen);

@@ -75,6 +75,7 @@ export interface EngineGenerateOptions {
 export class EmbeddedEngine {
   private readonly grammars = new GrammarCache<LlamaGrammar>();
   private readonly chats = new WeakMap<LlamaContextSequence, LlamaChat>();
+  private windowCap: Promise<number> | undefined;
 
   private constructor(
     readonly llama: Llama,
@@ -282,7 +283,13 @@ export class EmbeddedEngine {
    * and the context whose KV cache fits the memory free beside the loaded model (GPU memory, or RAM
    * on the CPU), estimated as `doctor` does ({@link kvBytesPerToken} of the GGUF's shape, a margin).
    */
-  async autoWindowCap(): Promise<number> {
+  autoWindowCap(): Promise<number> {
+    // Once per engine: reading the GGUF's shape parses its header (150K vocabulary strings for Qwen).
+    this.windowCap ??= this.measureWindowCap();
+    return this.windowCap;
+  }
+
+  private async measureWindowCap(): Promise<number> {
     let memoryFit: number | undefined;
     try {
       const perToken = kvBytesPerToken(await readGgufFacts(this.modelPath)) * this.pool.sequences.length;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { setLogger, createLogger } from "../telemetry/logger.js";
 import { contextBench } from "./context.js";
+import { fitBench } from "./fit.js";
 import { formatBench } from "./format.js";
 import { engineBench } from "./engine.js";
 import { serveBench } from "./serve.js";
@@ -10,7 +11,16 @@ import { warmBench } from "./warm.js";
 import type { BenchModule, BenchSection } from "./types.js";
 
 /** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
-const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench, formatBench, warmBench];
+const MODULES: BenchModule[] = [
+  engineBench,
+  serveBench,
+  contextBench,
+  verifyBench,
+  statsBench,
+  formatBench,
+  fitBench,
+  warmBench,
+];
 
 function formatSection(section: BenchSection): string {
   const lines = [`\n## ${section.title}`];

@@ -74,6 +74,8 @@ export interface AssembleInput {
    * then `fit` is told prompt plus reserve and returns the window it opened (a bucket that holds them).
    */
   autoWindow?: { fit: (neededTokens: number) => Promise<number> };
+  /** Never show a task file in regions (benchmarks measure the whole-file behaviour with it). */
+  wholeFilesOnly?: boolean;
   /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
   onExplain?: (explanation: ContextExplanation) => void;
 }
@@ -205,7 +207,7 @@ async function fitTaskFiles(
     files.map(taskFileSection);
   const shownRegions = new Map<string, FileRegion[]>();
   const present = files.map((f, i) => ({ file: f, i })).filter(({ file }) => file.status === "present");
-  if (present.length === 0) return { fileSections, shownRegions };
+  if (present.length === 0 || input.wholeFilesOnly) return { fileSections, shownRegions };
   const fixedTexts = [
     input.instructions ?? SYSTEM_INSTRUCTIONS,
     buildTaskMessage(input.task),

@@ -82,6 +82,7 @@ function taskOn(
       objective: `Change ${name} so that it handles an empty input`,
       files: [file],
       acceptance: [],
+      constraints: { loc_max: 200, pack: "" },
     },
     workspace: {
       taskFiles: [{ path: file, status: "present", content, hash: null }],

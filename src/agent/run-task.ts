@@ -4,7 +4,12 @@ import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
 import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
-import { assembleContext, type ContextExplanation } from "../context/assemble.js";
+import {
+  assembleContext,
+  type AssembledContext,
+  type AssembleInput,
+  type ContextExplanation,
+} from "../context/assemble.js";
 import { instructionsFor } from "../context/prompt.js";
 import { loadPriming, type KnowledgeSection } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles, type WorkspaceContext } from "../context/workspace-context.js";
@@ -236,6 +241,34 @@ async function resolveTaskFiles(
 }
 
 /**
+ * Assembles the prompt against the window the backend gives. With `num_ctx: auto` (a backend that can
+ * choose: `autoWindowCap`), against the largest window it may open, which then opens at the smallest
+ * bucket holding prompt and answer; returns the backend's info with that window.
+ */
+async function assemblePrompt(
+  prepared: BackendInfo,
+  backend: Backend,
+  input: AssembleInput,
+): Promise<{ context: AssembledContext; info: BackendInfo }> {
+  let info = prepared;
+  const fitWindow = prepared.autoWindowCap !== undefined ? backend.fitWindow?.bind(backend) : undefined;
+  const context = await assembleContext({
+    ...input,
+    contextSize: fitWindow ? (prepared.autoWindowCap ?? prepared.contextSize) : prepared.contextSize,
+    requestedContextSize: fitWindow ? "auto" : (prepared.requestedContextSize ?? "auto"),
+    autoWindow: fitWindow
+      ? {
+          fit: async (needed) => {
+            info = await fitWindow(needed);
+            return info.contextSize;
+          },
+        }
+      : undefined,
+  });
+  return { context, info };
+}
+
+/**
  * Checks every path against the workspace before the model loads (the scan runs while it does),
  * opens the scratch copy for verification, loads the backend and assembles the prompt. The task's
  * files are joined by their test files (by the workspace's convention), so the tests are one more change.
@@ -260,38 +293,26 @@ async function prepareRun(
   const plan = planVerification(root, config.verify);
   const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
   const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-  let info = await backend.prepare();
+  const prepared = await backend.prepare();
   const workspace = await gathering;
-  const style = resolveAnswerStyle(info.backend, config.answer.format, config.answer.edits);
-  const fitWindow = info.autoWindowCap !== undefined ? backend.fitWindow?.bind(backend) : undefined;
-  const context = await assembleContext({
+  const style = resolveAnswerStyle(prepared.backend, config.answer.format, config.answer.edits);
+  const { context, info } = await assemblePrompt(prepared, backend, {
     task: workspaceTask,
     priming,
     workspace,
     counter: backend,
-    contextSize: fitWindow ? (info.autoWindowCap ?? info.contextSize) : info.contextSize,
-    requestedContextSize: config.options.num_ctx ?? "auto",
-    autoWindow: fitWindow
-      ? {
-          fit: async (needed) => {
-            info = await fitWindow(needed);
-            return info.contextSize;
-          },
-        }
-      : undefined,
+    contextSize: prepared.contextSize,
     numPredict: config.options.num_predict,
     instructions: instructionsFor(style.format),
     examples: fewShotSections(fewShot),
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
-    onExplain: (explanation) => {
-      // Kept for the metrics line also when the prompt does not fit and assembly throws.
-      usage.assembled(explanation.prompt_tokens);
-      options.onContext?.(explanation);
-    },
+    // Kept for the metrics line also when the prompt does not fit and assembly throws.
+    onExplain: (explanation) => (usage.assembled(explanation.prompt_tokens), options.onContext?.(explanation)),
   });
+  // A file shown in regions: an edit may quote only the lines shown.
   const allowed: AllowedFiles = {
     ...allowedFilesFor(workspace.taskFiles, newFileFolders),
-    ...(context.shownRegions.size > 0 ? { shown: context.shownRegions } : {}),
+    shown: context.shownRegions,
   };
   const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
   return {

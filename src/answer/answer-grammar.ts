@@ -131,16 +131,7 @@ function searchRules(
   // Runs continue only within what was shown: line i+1 follows line i when both are in one region.
   const continues = (i: number): boolean =>
     i + 1 < lines.length && lines[i + 1] !== MARKERS.divider && sameRegion(regions, i);
-  const occurrences = new Map<string, number>();
-  const starts = new Map<string, number[]>();
-  lines.forEach((text, i) => {
-    if (text === MARKERS.divider) return;
-    occurrences.set(text, (occurrences.get(text) ?? 0) + 1);
-    if (!shown(i)) return;
-    const list = starts.get(text) ?? [];
-    list.push(i);
-    starts.set(text, list);
-  });
+  const { occurrences, starts } = lineIndex(lines, shown);
   if (!single) {
     lines.forEach((text, i) => {
       if (!shown(i)) return;
@@ -185,6 +176,24 @@ function searchRules(
   if (firsts.length === 0) throw new Error("no line to quote");
   const root = build(firsts, 0);
   rules.push(`${name}s ::= ${root}`);
+}
+
+/** How often each line text occurs in the file, and where the shown occurrences are (0-based). */
+function lineIndex(
+  lines: readonly string[],
+  shown: (i: number) => boolean,
+): { occurrences: Map<string, number>; starts: Map<string, number[]> } {
+  const occurrences = new Map<string, number>();
+  const starts = new Map<string, number[]>();
+  lines.forEach((text, i) => {
+    if (text === MARKERS.divider) return;
+    occurrences.set(text, (occurrences.get(text) ?? 0) + 1);
+    if (!shown(i)) return;
+    const list = starts.get(text) ?? [];
+    list.push(i);
+    starts.set(text, list);
+  });
+  return { occurrences, starts };
 }
 
 /** Whether a SEARCH can quote anything shown: a non-blank line (bounded: one that occurs once in the file). */

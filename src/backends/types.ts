@@ -1,6 +1,4 @@
 import type { BackendName } from "../config/schema.js";
-// For TSDoc links only.
-import type { chooseWindow } from "../context-window/policy.js";
 
 /** One chat message. Builder keeps the stable priming in the first (system) message. */
 export interface ChatMessage {
@@ -138,7 +136,7 @@ export interface Backend {
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /**
    * `num_ctx: auto`: makes the window hold `neededTokens` (prompt plus the answer's reserve), as the
-   * smallest bucket that does ({@link chooseWindow}); a model already holding a window at least that
+   * smallest bucket that does (`chooseWindow` in the context-window policy); a model already holding a window at least that
    * large keeps it (no reload). Returns the info with the window now in effect. Only called when
    * `prepare()` told an `autoWindowCap`.
    */

@@ -6,7 +6,6 @@ import {
   GpuIndexSchema,
   type BackendName,
   type ConfigFile,
-  type GenerationOptions,
   type GenerationOptionsInput,
 } from "./schema.js";
 

@@ -221,7 +221,7 @@ async function fitTaskFiles(
   if (room <= 0) return { fileSections, shownRegions };
   // A file whose bytes alone exceed the room at a generous 8 bytes per token is not worth tokenizing whole.
   const tokens = await Promise.all(
-    present.map(async ({ file, i }) => {
+    present.map(async ({ i }) => {
       const text = sectionText((fileSections[i] as { section: ContextSection }).section);
       const bytes = Buffer.byteLength(text);
       return bytes > room * 8 ? Math.ceil(bytes / ESTIMATE_BYTES_PER_TOKEN) : fragment(text);

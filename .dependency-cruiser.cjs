@@ -12,7 +12,8 @@ const LAYERS = [
   // Logging and secret masking (telemetry, less the run records below).
   [`src/telemetry/(?!(metrics|report)\\.ts$)`],
   ["config"],
-  ["system", "task"],
+  // The sandbox that model-written code (tests, linters, hidden checks) runs in.
+  ["system", "task", "sandbox"],
   ["models", "model-servers", "workspace"],
   ["backends"],
   // Run records (metrics.jsonl, the run report) sit above what they record.

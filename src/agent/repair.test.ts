@@ -3,6 +3,7 @@ import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult
 import { loadConfig, type BuilderConfig } from "../config/load.js";
 import type { VerifyOverrides } from "../config/verify-settings.js";
 import type { BuilderTask, ModelAnswer } from "../task/schema.js";
+import { EngineFaultError } from "../errors/errors.js";
 import { createLogger } from "../telemetry/logger.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { hashTree, typescriptProject } from "../test-support/ts-project-fixture.js";
@@ -40,6 +41,15 @@ class ScriptedBackend implements Backend {
     };
   }
   async dispose(): Promise<void> {}
+}
+
+/** Answers the first request, then fails every repair round as llama.cpp would after its one retry. */
+class FaultOnRepairBackend extends ScriptedBackend {
+  override async generate(request: GenerateRequest): Promise<GenerateResult> {
+    if (this.requests.length === 0) return super.generate(request);
+    this.requests.push(request.messages);
+    throw new EngineFaultError("llama.cpp failed twice on a clean sequence: Eval has failed");
+  }
 }
 
 /** A whole-file answer in the text format: the code (and its tests) as whole contents. */
@@ -129,6 +139,16 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(verification).toMatchObject({ verdict: "FAILED", repair_rounds: 1 });
     expect(verification.notes).toContain("stopped early: repair round 1 fixed nothing that round 0 had wrong");
     expect(verification.checks.find((c) => c.name === "typecheck")).toMatchObject({ status: "failed", count: 1 });
+  });
+
+  it("keeps the first answer when a repair round ends in an engine fault (ENGINE_FAULT), instead of failing the run", async () => {
+    const workspace = typescriptProject();
+    const backend = new FaultOnRepairBackend([TYPE_ERROR, RIGHT]);
+    const result = await run(TASK, config(workspace), backend);
+    const { verification } = result.suggestion;
+    expect(verification).toMatchObject({ verdict: "FAILED" });
+    expect(result.suggestion.suggested_code).toBe(TYPE_ERROR.suggested_code);
+    expect(verification.notes.join("\n")).toMatch(/repair round 1 produced no usable answer \(ENGINE_FAULT: /);
   });
 
   it("keeps going while rounds make progress, up to --max-repairs, and reports the best answer", async () => {

@@ -13,6 +13,10 @@ import type { BenchModule, BenchResult, BenchSection } from "./types.js";
 const FILES = 200;
 /** Warm typecheck target for a one-file change (the issue's). */
 const WARM_TYPECHECK_TARGET_MS = 2000;
+/** Sandboxed ÷ unsandboxed wall time of a warm round (issue 20's target). */
+const SANDBOX_OVERHEAD_TARGET = 1.15;
+/** Warm rounds measured for the sandbox ratio, each way. */
+const SANDBOX_ROUNDS = 3;
 
 const TASK: BuilderTask = {
   task_id: "bench-verify",
@@ -72,6 +76,7 @@ export const verifyBench: BenchModule = {
             value: round(Math.max(...warm.map((r) => r.durationMs)), 0),
             unit: "ms",
           },
+          await sandboxOverhead(root, verifier),
         ];
         return { title: `Verification (one-file change in a ${FILES}-file TypeScript project)`, results };
       } finally {
@@ -82,6 +87,40 @@ export const verifyBench: BenchModule = {
     }
   },
 };
+
+/**
+ * Warm rounds with the default sandbox (`verify.sandbox` auto) against the same rounds with it off,
+ * alternated so that load on the machine falls on both alike: the ratio of their median wall times.
+ */
+async function sandboxOverhead(root: string, sandboxed: Verifier): Promise<BenchResult> {
+  const settings = resolveVerifySettings({ sandbox: "off" }, undefined, undefined);
+  const plain = await Verifier.open(root, settings);
+  try {
+    const context = { task: TASK, knowledge: "" };
+    await plain.verify(change(4), context);
+    const times: { on: number[]; off: number[] } = { on: [], off: [] };
+    for (let i = 0; i < SANDBOX_ROUNDS; i++) {
+      times.on.push((await sandboxed.verify(change(10 + i), context)).durationMs);
+      times.off.push((await plain.verify(change(20 + i), context)).durationMs);
+    }
+    const ratio = median(times.on) / median(times.off);
+    return {
+      name: "sandboxed ÷ unsandboxed, warm round",
+      value: round(ratio, 2),
+      unit: "×",
+      target: `≤ ${SANDBOX_OVERHEAD_TARGET}`,
+      pass: ratio <= SANDBOX_OVERHEAD_TARGET,
+      detail: `${sandboxed.sandboxName}: ${times.on.map((t) => round(t, 0)).join(", ")} ms; off: ${times.off.map((t) => round(t, 0)).join(", ")} ms`,
+    };
+  } finally {
+    await plain.dispose();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
 
 function ms(report: VerificationReport, check: string): number {
   return report.checks.find((c) => c.name === check)?.durationMs ?? 0;

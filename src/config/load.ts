@@ -193,7 +193,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     engine: resolveEngineSettings(file, env, flags.keepAlive),
     ollama: ollamaSettings(file, env, backend === "ollama" ? serverUrlFlag : undefined, sources.legacy.serverUrl),
     openai: openaiSettings(file, env, backend === "openai" ? serverUrlFlag : undefined),
-    verify: resolveVerifySettings(file.verify, flags.verify, configPath),
+    verify: resolveVerifySettings(file.verify, flags.verify, configPath, file.deny ?? []),
     modelCatalog: file.models?.catalog ?? [],
     cost: file.cost ?? {},
     eval: { testCommand: file.eval?.test_command },

@@ -87,6 +87,9 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export const VERIFY_RULE_IDS = ["no-any", "explicit-return-types", "loc-max", "no-console-log"] as const;
 export type VerifyRuleId = (typeof VERIFY_RULE_IDS)[number];
 
+/** `verify.sandbox`: sandboxed when possible, refuse without a sandbox, or never sandboxed. */
+export const SANDBOX_MODES = ["auto", "required", "off"] as const;
+
 /** The `verify` section: which checks run on a suggestion, and how many repair rounds are allowed. */
 export const VerifyConfigSchema = z
   .object({
@@ -111,6 +114,20 @@ export const VerifyConfigSchema = z
       .partial()
       .strict(),
     max_repairs: z.number().int().min(0).max(10),
+    /** How model-written code runs: "auto" (sandboxed when possible), "required", "off", or the object form with limits. */
+    sandbox: z.union([
+      z.enum(SANDBOX_MODES),
+      z
+        .object({
+          mode: z.enum(SANDBOX_MODES),
+          network: z.boolean(),
+          memory_mb: z.number().int().min(64),
+          max_processes: z.number().int().min(8),
+          cpu_seconds: z.number().int().min(1),
+        })
+        .partial()
+        .strict(),
+    ]),
   })
   .partial()
   .strict();

@@ -13,6 +13,7 @@ import { loadDoctorConfig } from "./doctor-config.js";
 import { memoryFitCheck } from "./memory-check.js";
 import { findConfigPitfalls, type TypicalPrompt } from "./pitfalls.js";
 import { gpuCheck, probeBackend, probeModel, threadsCheck } from "./probes.js";
+import { sandboxCheck } from "./sandbox-check.js";
 import { memoryBudget } from "../system/memory-budget.js";
 import { makeReport, type DoctorCheck, type DoctorReport } from "./types.js";
 
@@ -67,6 +68,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   });
   if (!pitfalls.some((check) => check.id === "threads-above-cores")) checks.push(threadsCheck(config, cores));
   checks.push(memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env), env));
+  checks.push(sandboxCheck(config.verify.sandbox));
   checks.push(...pitfalls);
   if (pitfalls.length === 0) checks.push({ id: "pitfalls", status: "ok", message: "No known config pitfalls found." });
   return makeReport(checks);

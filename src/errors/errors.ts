@@ -14,6 +14,7 @@ export type BuilderErrorCode =
   | "CONTEXT_OVERFLOW"
   | "GENERATION_TRUNCATED"
   | "GENERATION_FAILED"
+  | "ENGINE_FAULT"
   | "BACKEND_UNAVAILABLE"
   | "BACKEND_TIMEOUT"
   | "BACKEND_ERROR"
@@ -25,6 +26,7 @@ export type BuilderErrorCode =
   | "WORKSPACE_BUSY"
   | "VERIFICATION_FAILED"
   | "CHECKS_FAILED"
+  | "SANDBOX_UNAVAILABLE"
   | "INTERNAL";
 
 /** Base class of all errors Builder reports on purpose. */
@@ -79,6 +81,16 @@ export class ModelError extends BuilderError {
   }
 }
 
+/**
+ * `verify.sandbox` is "required" but this machine offers no sandbox (no bubblewrap, no usable
+ * namespaces, no sandbox-exec): model-written code is not run at all.
+ */
+export class SandboxUnavailableError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("SANDBOX_UNAVAILABLE", message, details);
+  }
+}
+
 /** The prompt (plus the room reserved for the answer) does not fit the context window. */
 export class ContextOverflowError extends BuilderError {
   constructor(message: string, details: Record<string, unknown> = {}) {
@@ -97,6 +109,16 @@ export class GenerationTruncatedError extends BuilderError {
 export class GenerationError extends BuilderError {
   constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super("GENERATION_FAILED", message, details, options);
+  }
+}
+
+/**
+ * llama.cpp failed on this request twice (a decode error, a failed state restore), once on the
+ * sequence it had and once on a clean one. The sequence was reset: the next request starts clean.
+ */
+export class EngineFaultError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super("ENGINE_FAULT", message, details, options);
   }
 }
 
@@ -242,6 +264,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   CONTEXT_OVERFLOW: 4,
   GENERATION_TRUNCATED: 4,
   GENERATION_FAILED: 5,
+  ENGINE_FAULT: 9,
   BACKEND_UNAVAILABLE: 6,
   BACKEND_TIMEOUT: 6,
   BACKEND_ERROR: 6,
@@ -253,6 +276,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   WORKSPACE_BUSY: 7,
   VERIFICATION_FAILED: 8,
   CHECKS_FAILED: 1,
+  SANDBOX_UNAVAILABLE: 10,
   INTERNAL: 70,
 };
 

@@ -3,6 +3,7 @@ import { toBuilderError } from "../errors/errors.js";
 import { applyChanges } from "./answer-adapter.js";
 import type { EvalCase } from "./case.js";
 import { openCaseWorkspace } from "./case-workspace.js";
+import type { SandboxSettings } from "../config/verify-settings.js";
 import { runHiddenCheck } from "./hidden-check.js";
 
 /** A case `--validate` dropped, and why. */
@@ -29,6 +30,8 @@ export interface ValidateOptions {
   onCase?: (caseId: string, dropped: DroppedCase | undefined) => void;
   /** The configuration's deny list, honoured when the reference is applied. */
   deny: readonly string[];
+  /** How the hidden checks are sandboxed (`verify.sandbox`); default auto. */
+  sandbox?: SandboxSettings;
 }
 
 /**
@@ -67,10 +70,22 @@ async function validateOne(evalCase: EvalCase, options: ValidateOptions): Promis
   let opened;
   try {
     opened = await openCaseWorkspace(evalCase.workspace, options.logger);
-    const before = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs);
+    const before = await runHiddenCheck(
+      opened.root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      options.checkTimeoutMs,
+      options.sandbox,
+    );
     if (before.passed) return drop("passes-before", "its tests already pass before the change");
     await applyChanges(opened.root, evalCase.reference, options.deny, options.logger);
-    const after = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs);
+    const after = await runHiddenCheck(
+      opened.root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      options.checkTimeoutMs,
+      options.sandbox,
+    );
     if (!after.passed)
       return drop(
         "reference-fails",

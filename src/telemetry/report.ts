@@ -5,7 +5,12 @@ import type { RunMetrics } from "./metrics.js";
 type ReportRow = [label: string, value: string];
 
 /** The human verification block `--report` prints on stderr. */
-export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined, verdict: string): string {
+export function formatReport(
+  metrics: RunMetrics,
+  info: BackendInfo | undefined,
+  verdict: string,
+  notes: readonly string[] = [],
+): string {
   const rows: ReportRow[] = [
     ["task", metrics.task_id],
     ["result", metrics.success ? `suggestion produced, verdict ${verdict}` : `FAILED (${metrics.error ?? "unknown"})`],
@@ -17,6 +22,8 @@ export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined,
     ...timingRows(metrics),
     ...memoryRows(metrics, info),
     ...verificationRows(metrics),
+    // Model-written code that ran without a sandbox is said out loud (the verdict's note, see src/sandbox).
+    ...notes.filter((note) => note.startsWith("tests ran unsandboxed")).map((note): ReportRow => ["sandbox", note]),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);

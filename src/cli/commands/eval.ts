@@ -205,6 +205,7 @@ async function validate(
     concurrency,
     logger,
     deny: config.deny,
+    sandbox: config.verify.sandbox,
     onCase: (caseId, dropped) =>
       logger.info(
         { case: caseId, kept: !dropped, ...(dropped ? { reason: dropped.reason, detail: dropped.detail } : {}) },

@@ -88,7 +88,8 @@ async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promis
     if (flags.dryRun || (flags.apply && !failed)) await applyOrShowDiff(result, config, flags);
     // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
     else process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-    if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, verification.verdict));
+    if (flags.report)
+      process.stderr.write(formatReport(result.metrics, result.info, verification.verdict, verification.notes));
     if (failed) throw verificationFailed(verification);
   } catch (error) {
     if (flags.report && error instanceof RunFailure)
@@ -208,7 +209,12 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
       if (!flags.report) return;
       if (outcome.ok)
         process.stderr.write(
-          formatReport(outcome.result.metrics, outcome.result.info, outcome.result.suggestion.verification.verdict),
+          formatReport(
+            outcome.result.metrics,
+            outcome.result.info,
+            outcome.result.suggestion.verification.verdict,
+            outcome.result.suggestion.verification.notes,
+          ),
         );
       else if (outcome.metrics) process.stderr.write(formatReport(outcome.metrics, undefined, "FAILED"));
     },

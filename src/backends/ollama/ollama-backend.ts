@@ -178,9 +178,13 @@ export class OllamaBackend extends RemoteBackend {
     }
     const configured = this.config.options.num_ctx;
     const trained = trainedContext(show);
-    // Ollama loads no more than the model was trained on, whatever num_ctx asks: budget with what it will load.
+    // Ollama loads no more than the model was trained on, whatever num_ctx asks: budget with what it will
+    // load. A server that holds the model with a larger window than that (builder serve may) is believed.
+    const loaded =
+      configured !== undefined && trained !== undefined ? (await this.readPs(model))?.contextLength : undefined;
+    const limit = trained !== undefined ? Math.max(trained, loaded ?? 0) : undefined;
     const contextSize =
-      configured !== undefined ? Math.min(configured, trained ?? configured) : defaultContextSize(show, trained);
+      configured !== undefined ? Math.min(configured, limit ?? configured) : defaultContextSize(show, trained);
     getLogger().debug({ host: this.host, model, contextSize }, "ollama model ready");
     return {
       backend: "ollama",

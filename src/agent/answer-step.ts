@@ -58,7 +58,10 @@ export async function generateAnswer(
     numPredict: config.options.num_predict,
     exact: count.exact,
   });
-  const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => ({ path, content }));
+  const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => {
+    const shownLines = input.allowed.shown?.get(path);
+    return shownLines ? { path, content, shownLines } : { path, content };
+  });
   const constraint = answerConstraint(style, files, config.boundedAnswer ? maxTokens : undefined, input.newFileFolders);
   input.logger.debug(
     {

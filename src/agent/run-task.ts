@@ -4,7 +4,12 @@ import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
 import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
-import { assembleContext, type ContextExplanation } from "../context/assemble.js";
+import {
+  assembleContext,
+  type AssembledContext,
+  type AssembleInput,
+  type ContextExplanation,
+} from "../context/assemble.js";
 import { instructionsFor } from "../context/prompt.js";
 import { loadPriming, type KnowledgeSection } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles, type WorkspaceContext } from "../context/workspace-context.js";
@@ -23,7 +28,7 @@ import { baseHashesFor } from "../workspace/suggestion-apply.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { planAnswerBudget } from "./budget.js";
 import { RunFailure } from "./run-failure.js";
-import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
+import { CONTEXT_BUCKETS } from "../context-window/policy.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
 import { editProblemsReport, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
 import {
@@ -249,6 +254,34 @@ async function resolveTaskFiles(
 }
 
 /**
+ * Assembles the prompt against the window the backend gives. With `num_ctx: auto` (a backend that can
+ * choose: `autoWindowCap`), against the largest window it may open, which then opens at the smallest
+ * bucket holding prompt and answer; returns the backend's info with that window.
+ */
+async function assemblePrompt(
+  prepared: BackendInfo,
+  backend: Backend,
+  input: AssembleInput,
+): Promise<{ context: AssembledContext; info: BackendInfo }> {
+  let info = prepared;
+  const fitWindow = prepared.autoWindowCap !== undefined ? backend.fitWindow?.bind(backend) : undefined;
+  const context = await assembleContext({
+    ...input,
+    contextSize: fitWindow ? (prepared.autoWindowCap ?? prepared.contextSize) : prepared.contextSize,
+    requestedContextSize: fitWindow ? "auto" : (prepared.requestedContextSize ?? "auto"),
+    autoWindow: fitWindow
+      ? {
+          fit: async (needed) => {
+            info = await fitWindow(needed);
+            return info.contextSize;
+          },
+        }
+      : undefined,
+  });
+  return { context, info };
+}
+
+/**
  * Checks every path against the workspace before the model loads (the scan runs while it does),
  * opens the scratch copy for verification, loads the backend and assembles the prompt. The task's
  * files are joined by their test files (by the workspace's convention), so the tests are one more change.
@@ -274,15 +307,15 @@ async function prepareRun(
   const plan = planVerification(root, config.verify);
   const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
   const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-  const info = await loadBackend(backend, emit, options.signal);
+  const prepared = await loadBackend(backend, emit, options.signal);
   const workspace = await gathering;
-  const style = resolveAnswerStyle(info.backend, config.answer.format, config.answer.edits);
-  const context = await assembleContext({
+  const style = resolveAnswerStyle(prepared.backend, config.answer.format, config.answer.edits);
+  const { context, info } = await assemblePrompt(prepared, backend, {
     task: workspaceTask,
     priming,
     workspace,
     counter: backend,
-    contextSize: info.contextSize,
+    contextSize: prepared.contextSize,
     numPredict: config.options.num_predict,
     instructions: instructionsFor(style.format),
     newFileFolders,
@@ -290,7 +323,11 @@ async function prepareRun(
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
     onExplain: explained(usage, emit, options),
   });
-  const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
+  // A file shown in regions: an edit may quote only the lines shown.
+  const allowed: AllowedFiles = {
+    ...allowedFilesFor(workspace.taskFiles, newFileFolders),
+    shown: context.shownRegions,
+  };
   const step = answerStep({ backend, info, config, style, allowed, newFileFolders, logger }, sandbox, options);
   return {
     config,
@@ -620,7 +657,7 @@ export async function loadProjectPriming(
 /**
  * A task far larger than any window (a 20 MiB objective) is refused before the model loads and before
  * anything is tokenized, which would take minutes only to learn that it cannot fit. The window is at
- * most `num_ctx` (or the default) on the embedded engine and on Ollama, which get exactly that; an
+ * most `num_ctx` (or, with `num_ctx: auto`, the largest bucket) on the embedded engine and on Ollama; an
  * OpenAI-compatible server may serve more, so there only a configured `num_ctx` bounds it.
  */
 function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): void {
@@ -629,7 +666,7 @@ function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): 
   refuseOversizedBySize({
     fixedTexts: [task.objective, ...task.acceptance],
     maxBytesPerToken: MAX_TOKEN_BYTES_ANY_MODEL,
-    contextSize: configured ?? DEFAULT_NUM_CTX,
+    contextSize: configured ?? (CONTEXT_BUCKETS[CONTEXT_BUCKETS.length - 1] as number),
     reserve: 0,
     boundSource: "more than any token of a real vocabulary",
   });

@@ -8,6 +8,8 @@ export interface AllowedFiles {
   files: ReadonlyMap<string, string | null>;
   /** Workspace-relative folders (no trailing slash; "" is the root) where new files may be created. */
   folders: readonly string[];
+  /** Files the prompt showed in regions (too large for the window): the lines shown, 1-based, inclusive. */
+  shown?: ReadonlyMap<string, ReadonlyArray<{ start: number; end: number }>>;
 }
 
 /** The result of {@link resolveChanges}: every change's new content, or what was wrong with the answer. */

@@ -8,6 +8,7 @@ import { allowedFilesFor, resolveChanges } from "../answer/resolve-changes.js";
 import { renderTextAnswer } from "../answer/text-format.js";
 import { EmbeddedEngine } from "../backends/embedded/engine.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
+import { synthesizeQwenTestModel } from "../models/qwen-test-model.js";
 import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { median, ratio, scratchDir } from "./measure.js";
 import { editsForChange } from "./replay-edits.js";
@@ -31,14 +32,9 @@ export const formatBench: BenchModule = {
   async run(size: BenchSize): Promise<BenchSection> {
     const sizes = SIZES[size];
     const dir = scratchDir("builder-bench-format-");
-    const shared = existsSync(SHARED_MODEL);
-    const tokenizerPath = shared ? SHARED_MODEL : path.join(dir, "tokenizer.gguf");
-    if (!shared) await writeSyntheticGguf(tokenizerPath, { contextLength: 4096 });
+    const { tokenizerPath, tokenizer } = await benchTokenizer(dir);
     const llama = await getLlamaRuntime("auto");
     const model = await llama.loadModel({ modelPath: tokenizerPath, vocabOnly: true });
-    const tokenizer = shared
-      ? `llama-2 32k tokenizer (${path.relative(REPO_ROOT, SHARED_MODEL)})`
-      : "synthesized byte-level tokenizer (the shared llama model is absent)";
     try {
       const results = [...replayHistory(model, tokenizer, sizes.changes)];
       results.push(...(await applyShare(dir, sizes)));
@@ -52,8 +48,26 @@ export const formatBench: BenchModule = {
   },
 };
 
+/**
+ * The tokenizer the history is counted with: `BUILDER_BENCH_TOKENIZER=qwen` the Qwen2.5-Coder one (the
+ * synthesized Qwen-tokenizer model), a path another GGUF's, else the shared llama-2 model, else the
+ * synthesized byte-level one.
+ */
+async function benchTokenizer(dir: string): Promise<{ tokenizerPath: string; tokenizer: string }> {
+  if (process.env.BUILDER_BENCH_TOKENIZER === "qwen")
+    return { tokenizerPath: await synthesizeQwenTestModel(), tokenizer: "Qwen2.5-Coder 151,665-token BPE tokenizer" };
+  if (existsSync(SHARED_MODEL))
+    return {
+      tokenizerPath: SHARED_MODEL,
+      tokenizer: `llama-2 32k tokenizer (${path.relative(REPO_ROOT, SHARED_MODEL)})`,
+    };
+  const tokenizerPath = path.join(dir, "tokenizer.gguf");
+  await writeSyntheticGguf(tokenizerPath, { contextLength: 4096 });
+  return { tokenizerPath, tokenizer: "synthesized byte-level tokenizer (the shared llama model is absent)" };
+}
+
 /** The last changed `.ts` files of this repository: content before and after each commit. */
-function historyChanges(limit: number): Array<{ path: string; before: string; after: string }> {
+export function historyChanges(limit: number): Array<{ path: string; before: string; after: string }> {
   const git = (...args: string[]): string =>
     execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const log = git("log", "--no-merges", "--diff-filter=M", "--name-only", "--pretty=format:@%H", "--", "*.ts");
@@ -73,7 +87,8 @@ function historyChanges(limit: number): Array<{ path: string; before: string; af
   return out;
 }
 
-function replayHistory(model: LlamaModel, tokenizer: string, limit: number): BenchResult[] {
+/** Edit vs whole-file answer tokens over the last changes of this repository, counted with `model`'s tokenizer. */
+export function replayHistory(model: LlamaModel, tokenizer: string, limit: number): BenchResult[] {
   const changes = historyChanges(limit);
   const count = (text: string): number => model.tokenize(text).length;
   const ratios: number[] = [];

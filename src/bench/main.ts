@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { setLogger, createLogger } from "../telemetry/logger.js";
 import { contextBench } from "./context.js";
+import { fitBench } from "./fit.js";
 import { formatBench } from "./format.js";
 import { engineBench } from "./engine.js";
 import { serveBench } from "./serve.js";
@@ -14,7 +15,16 @@ import type { BenchModule, BenchSection, BenchSize } from "./types.js";
  * each on its smallest setting, and `-- --list` names them (src/bench/bench.smoke.e2e.test.ts runs every
  * one so, and a broken module fails the suite).
  */
-const MODULES: BenchModule[] = [engineBench, serveBench, contextBench, verifyBench, statsBench, formatBench, warmBench];
+const MODULES: BenchModule[] = [
+  engineBench,
+  serveBench,
+  contextBench,
+  verifyBench,
+  statsBench,
+  formatBench,
+  fitBench,
+  warmBench,
+];
 
 function formatSection(section: BenchSection): string {
   const lines = [`\n## ${section.title}`];

@@ -16,11 +16,13 @@ import { optionsFromEnv, parseBackend, parseBoolean, parseChoice, parseGpu, pars
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   ConfigFileSchema,
+  resolveAutoOptions,
   type BackendName,
   type CatalogEntry,
   type ConfigFile,
   type CostConfig,
   type GenerationOptions,
+  type GenerationOptionsInput,
 } from "./schema.js";
 
 export const CONFIG_FILE_NAME = "builder.config.json";
@@ -99,7 +101,7 @@ export interface ConfigOverrides {
   workspace?: string;
   /** `--host`: server URL(s) for the ollama / openai backend; several separated by commas make a pool. */
   serverUrls?: string;
-  options?: GenerationOptions;
+  options?: GenerationOptionsInput;
   boundedAnswer?: boolean;
   answerFormat?: AnswerFormat;
   edits?: EditMode;
@@ -144,7 +146,7 @@ interface ConfigSources {
   baseDir: string;
   legacy: LegacySettings;
   /** The file's generation options and GPU number, `num_gpu` read as in `.ollamarc`. */
-  fromFile: { options: GenerationOptions; gpuIndex?: number };
+  fromFile: { options: GenerationOptionsInput; gpuIndex?: number };
   flags: ConfigOverrides;
   warnings: string[];
   notes: string[];
@@ -159,12 +161,12 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   const { env, file, baseDir, flags, configPath, warnings } = sources;
   // Generation options merge key by key (a file's num_ctx survives an environment num_predict), so
   // they are spread in precedence order rather than chosen whole.
-  const generation = {
+  const generation = resolveAutoOptions({
     ...sources.legacy.options,
     ...sources.fromFile.options,
     ...optionsFromEnv(env),
     ...flags.options,
-  };
+  });
   const backend = loadSetting(
     { flag: flags.backend, env: parseBackend(env.BUILDER_BACKEND), file: file.backend },
     "embedded",
@@ -463,7 +465,7 @@ function fileOptions(
   file: ConfigFile,
   source: string,
   warnings: string[],
-): { options: GenerationOptions; gpuIndex?: number } {
+): { options: GenerationOptionsInput; gpuIndex?: number } {
   const { num_gpu: numGpu, gpu_layers: gpuLayers, ...rest } = file.options ?? {};
   const resolved = resolveGpuKeys({ numGpu, gpuLayers, gpuIndex: file.gpu_index }, `${source}: options`);
   warnings.push(...resolved.warnings);

@@ -106,8 +106,13 @@ function contextRow(info: BackendInfo | undefined): ReportRow {
     case "server":
       return ["context", `${tokens} (server's${differs ? `; ${requested} requested` : ", as requested"})`];
     case "engine":
-      return ["context", `${tokens} (llama.cpp's context${differs ? `; ${requested} requested` : ""})`];
+      return [
+        "context",
+        `${tokens} (llama.cpp's context${differs ? `; ${requested} requested` : ""}${info.autoWindowCap !== undefined ? `; num_ctx auto, up to ${info.autoWindowCap}` : ""})`,
+      ];
     case "requested":
+      // Ollama loads no more than the model was trained on: the window budgeted is that, beside the one configured.
+      if (differs) return ["context", `${tokens} (the most the model allows; ${requested} requested)`];
       return info.serverContextSize !== undefined
         ? ["context", `${tokens} (requested; the server allows ${info.serverContextSize})`]
         : ["context", `${tokens} (requested; the server does not report the context in effect)`];

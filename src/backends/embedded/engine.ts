@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
+import { freemem } from "node:os";
 import {
   LlamaChat,
   type ChatHistoryItem,
@@ -14,7 +15,9 @@ import {
 } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
 import type { GenerationOptions } from "../../config/schema.js";
-import { defaultContextSize } from "../../context-window/policy.js";
+import { autoWindowCap, defaultContextSize } from "../../context-window/policy.js";
+import { DEFAULT_OVERHEAD_BYTES, kvBytesPerToken } from "../../models/memory-estimate.js";
+import { readGgufFacts } from "../../models/model-shape.js";
 import { ModelError } from "../../errors/errors.js";
 import { assertGgufHeaderBounded } from "../../models/gguf-header-check.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
@@ -73,6 +76,7 @@ export interface EngineGenerateOptions {
 export class EmbeddedEngine {
   private readonly grammars = new GrammarCache<LlamaGrammar>();
   private readonly chats = new WeakMap<LlamaContextSequence, LlamaChat>();
+  private windowCap: Promise<number> | undefined;
 
   private constructor(
     readonly llama: Llama,
@@ -299,6 +303,76 @@ export class EmbeddedEngine {
     await sequence.evaluateWithoutGeneratingNewTokens(prefix.slice(sequence.nextTokenIndex));
     await this.prefixCache.save(sequence, prefix);
     return inMemory;
+  }
+
+  /**
+   * The largest window this engine could open (`num_ctx: auto`'s cap): the model's trained context,
+   * and the context whose KV cache fits the memory free beside the loaded model (GPU memory, or RAM
+   * on the CPU), estimated as `doctor` does ({@link kvBytesPerToken} of the GGUF's shape, a margin).
+   */
+  autoWindowCap(): Promise<number> {
+    // Once per engine: reading the GGUF's shape parses its header (150K vocabulary strings for Qwen).
+    this.windowCap ??= this.measureWindowCap();
+    return this.windowCap;
+  }
+
+  private async measureWindowCap(): Promise<number> {
+    let memoryFit: number | undefined;
+    try {
+      const perToken = kvBytesPerToken(await readGgufFacts(this.modelPath)) * this.pool.sequences.length;
+      const free = this.llama.gpu !== false ? (await this.llama.getVramState()).free : freemem();
+      const room = free - DEFAULT_OVERHEAD_BYTES;
+      if (perToken > 0) memoryFit = this.context.contextSize + Math.max(0, Math.floor(room / perToken));
+    } catch (error) {
+      getLogger().debug({ err: (error as Error).message }, "free memory unknown; auto window capped by the model only");
+    }
+    return autoWindowCap(this.model.trainContextSize, memoryFit);
+  }
+
+  /**
+   * This engine's model with a new context of `contextSize` tokens per sequence; the model stays
+   * loaded, this engine's context is freed (do not use this engine afterwards). A failure frees the
+   * model too, as a failed load does.
+   */
+  async withContextSize(contextSize: number, options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
+    const started = performance.now();
+    const sequences = this.pool.sequences.length;
+    await this.context.dispose();
+    const context = await createContext(
+      this.model,
+      { ...options.options, num_ctx: contextSize },
+      this.threads,
+      sequences,
+    );
+    const { pool, predictors } = createSequences(context, sequences, options.speculative === true);
+    const prefixCache = options.prefixCache
+      ? new PrefixCache(
+          options.prefixCache,
+          await engineIdentity(this.modelPath, this.llama, this.model, context, {
+            threads: this.threads,
+            sequences,
+            gpuIndex: options.gpuIndex,
+          }),
+        )
+      : undefined;
+    getLogger().debug({ from: this.contextSize, to: context.contextSize }, "embedded engine: context resized");
+    const timing = {
+      loadMs: this.timing.loadMs + (performance.now() - started),
+      calibrationMs: this.timing.calibrationMs,
+    };
+    return new EmbeddedEngine(
+      this.llama,
+      this.model,
+      context,
+      this.modelPath,
+      this.threads,
+      timing,
+      this.accelerator,
+      pool,
+      predictors,
+      prefixCache,
+      options.speculative === true,
+    );
   }
 
   /** Frees the context and the model. */

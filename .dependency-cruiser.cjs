@@ -12,7 +12,8 @@ const LAYERS = [
   // Logging and secret masking (telemetry, less the run records below).
   [`src/telemetry/(?!(metrics|report)\\.ts$)`],
   ["config"],
-  ["system", "task"],
+  // The sandbox that model-written code (tests, linters, hidden checks) runs in.
+  ["system", "task", "sandbox"],
   ["models", "model-servers", "workspace"],
   ["backends"],
   // Run records (metrics.jsonl, the run report) sit above what they record.
@@ -22,6 +23,8 @@ const LAYERS = [
   ["agent", "modelfile"],
   ["doctor", "server", "demo", "init"],
   ["bench", "eval"],
+  // Builder as an MCP server for other agents: the tools over the agent, the workspace and eval.
+  ["mcp"],
   ["cli"],
 ];
 

@@ -42,11 +42,13 @@ export default tseslint.config(
     },
   },
   {
-    // Source (not tests): small functions, 60 lines as Prettier writes them. Tests read as a story and may be longer.
+    // Source (not tests): a ceiling against functions nobody can hold in their head, not a target. A
+    // function that reads top to bottom as one pipeline beats the same steps cut into fragments to pass
+    // a tighter limit (60 lines bought 600 functions of ten lines or fewer). Tests read as a story and may be longer.
     files: ["src/**/*.ts"],
     ignores: ["src/**/*.test.ts", "src/test-support/**"],
     rules: {
-      "max-lines-per-function": ["error", { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }],
+      "max-lines-per-function": ["error", { max: 150, skipBlankLines: true, skipComments: true, IIFEs: true }],
     },
   },
   {

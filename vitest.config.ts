@@ -1,11 +1,61 @@
+import { readFileSync, readdirSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+/**
+ * What marks a test file that loads llama.cpp (a synthesized model, in this process or in a `builder`
+ * child): its source names the engine, a synthesized model or `builder serve`.
+ */
+const ENGINE_MARKERS =
+  /node-llama-cpp|backends\/embedded|synthesizeTestModel|writeSyntheticGguf|useServedSampleWorkspace|startServe|\.gguf\b/;
+
+/**
+ * The end-to-end files (`*.e2e.test.ts`: `builder` child processes) and those that load llama.cpp, read
+ * from the tree so that a new test lands in the right group by what it does. Exported for the config's test.
+ */
+export function engineTestFiles(root = "src"): string[] {
+  return readdirSync(root, { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".test.ts"))
+    .map((file) => `${root}/${file}`)
+    .filter((file) => file.endsWith(".e2e.test.ts") || ENGINE_MARKERS.test(readFileSync(file, "utf8")));
+}
+
+const ENGINE_FILES = engineTestFiles();
+
+/**
+ * The longest files, started first so that they do not run alone at the end: on a fresh clone vitest
+ * knows no durations and starts the largest files first, and these are small.
+ */
+const LONGEST_FIRST = /bench\.smoke\.e2e\.test\.ts$/;
+
+/** Vitest's order (group, failed, longest, largest first) with {@link LONGEST_FIRST} moved to the front. */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    return [
+      ...sorted.filter((f) => LONGEST_FIRST.test(f.moduleId)),
+      ...sorted.filter((f) => !LONGEST_FIRST.test(f.moduleId)),
+    ];
+  }
+}
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts"],
-    // Real llama.cpp runs are CPU bound on a 2-core machine: run test files one at a time.
-    fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    sequence: { sequencer: LongestFirst },
+    projects: [
+      {
+        extends: true,
+        // Pure units: a file at a time on every core.
+        test: { name: "unit", include: ["src/**/*.test.ts"], exclude: ENGINE_FILES, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        // After the units, two files at a time: the suite's llama.cpp runs take one thread each (num_thread 1,
+        // `--threads 1`), so two of them share a 2-core machine without fighting for a core; more would.
+        test: { name: "engine", include: ENGINE_FILES, maxWorkers: 2, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { createProgram } from "./cli/program.js";
 import { ConfigFileSchema } from "./config/schema.js";
 import { EXIT_CODES } from "./errors/errors.js";
+import { threadPitfall } from "./doctor/pitfalls.js";
 import { BuilderTaskSchema, CodeSuggestionSchema, VerificationSchema } from "./task/schema.js";
 
 /**
@@ -85,7 +86,8 @@ describe("README.md", () => {
   });
 
   it("gives as its test command exactly what CI (.ci/run) runs after installing", () => {
-    const ci = commands(read("../.ci/run")).filter((line) => !/^(set|cd)\b/.test(line));
+    // .ci/ helpers install system packages (bubblewrap for the sandbox tests) before npm.
+    const ci = commands(read("../.ci/run")).filter((line) => !/^(set|cd|\.ci\/)\b/.test(line));
     const testCommand = commands(codeBlocks(section("Development"), "bash")[0] ?? "")[0];
     expect(ci).toHaveLength(2);
     expect(ci[0]).toMatch(/^npm ci\b/);
@@ -117,7 +119,8 @@ describe("README.md", () => {
   it("shows only flags the commands accept", () => {
     const program = createProgram();
     const known = new Set([...allCommands(program).flatMap(longFlags), "--version"]);
-    const foreign = new Set(["--test"]); // node --test, a test runner Builder detects
+    // node --test, a test runner Builder detects; claude mcp add --transport, Claude Code's.
+    const foreign = new Set(["--test", "--transport"]);
     for (const [flag] of README.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)) {
       if (!foreign.has(flag)) expect(known, `README shows ${flag}`).toContain(flag);
     }
@@ -186,6 +189,45 @@ describe("README.md", () => {
     }
     const [verification] = codeBlocks(section("Verification and repair"), "json");
     expect(VerificationSchema.safeParse(JSON.parse(`{${verification ?? ""}}`).verification).error).toBeUndefined();
+  });
+});
+
+describe("README.md: the sentences the seed team's first day checked", () => {
+  const adapter = section("Coming from an Ollama adapter");
+
+  it("pipes a smoke test that names no file, and says what such a task allows: an explanation alone", () => {
+    const [block] = codeBlocks(adapter, "bash");
+    const piped = /echo '(\{.*\})' \| builder run/.exec(block ?? "")?.[1];
+    const task = BuilderTaskSchema.parse(JSON.parse(piped ?? ""));
+    expect(task.files).toEqual([]);
+    expect(adapter).toContain("The smoke test names no file, so its answer is an explanation alone");
+    expect(section("The task protocol")).toMatch(/A task with `"files": \[\]` names nothing, so it allows no change/);
+    // The old claims are gone: the setup does not work "as it is", and the smoke test is not "one warning, exit 0" by luck.
+    expect(README).not.toContain("That setup works as it is");
+    expect(README).not.toContain("one warning, exit 0");
+  });
+
+  it("gives one figure for num_thread above the cores, the one run, serve, eval and doctor print", () => {
+    const message = threadPitfall({
+      options: { num_thread: 16 },
+      cores: { physical: 2, logical: 2, source: "cpuinfo" },
+    })?.message;
+    expect(message).toContain("2.4 tokens/s instead of several hundred");
+    expect(README).toContain("2.4 tokens/s");
+    expect(README).not.toMatch(/\d+× slower|\d+ times slower/);
+  });
+
+  it("says where gpu_index applies, that init makes the move final, and what Builder RSS includes", () => {
+    expect(adapter).toContain("only the embedded engine uses");
+    expect(adapter).toContain('"migrated_from": [".ollamarc", …]');
+    expect(ConfigFileSchema.shape.migrated_from).toBeDefined();
+    expect(README).not.toMatch(/Builder RSS[^.]*model included/);
+    expect(README).toContain("it includes the\n  model only when the engine ran in Builder's process");
+  });
+
+  it("bounds answers only where the backend enforces the grammar, and draws the load bar only in Builder's own process", () => {
+    expect(README).toContain("The bound holds\nwhere the backend enforces the grammar or the schema");
+    expect(README).toContain("loading a model in Builder's own process draws a progress bar");
   });
 });
 

@@ -5,7 +5,7 @@ import { GenerationError, GenerationTruncatedError } from "../errors/errors.js";
 import { answerConstraint, parseAnswer, type AnswerStyle } from "../answer/answer-plan.js";
 import type { GrammarFile } from "../answer/answer-grammar.js";
 import type { ResolvedChange } from "../answer/changes.js";
-import { resolveChanges, type AllowedFiles } from "../answer/resolve-changes.js";
+import { resolveChanges, shownPath, type AllowedFiles } from "../answer/resolve-changes.js";
 import type { ModelAnswer } from "../task/schema.js";
 import type { VerificationReport } from "../verify/verify.js";
 import { isTestFile } from "../workspace/test-placement.js";
@@ -22,6 +22,11 @@ export interface AnswerStepInput {
   /** Folders where the answer may create files not named in the task. */
   newFileFolders: readonly string[];
   logger: Logger;
+  /**
+   * Judges a path the answer writes against the workspace (deny list, `.git`, links out of it): the
+   * reason it cannot be written, or undefined. A refused path is the model's mistake: a repair round.
+   */
+  refusePath?: (path: string) => Promise<string | undefined>;
   signal?: AbortSignal;
   onTextChunk?: (text: string) => void;
   onRestart?: (reason: string) => void;
@@ -53,7 +58,10 @@ export async function generateAnswer(
     numPredict: config.options.num_predict,
     exact: count.exact,
   });
-  const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => ({ path, content }));
+  const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => {
+    const shownLines = input.allowed.shown?.get(path);
+    return shownLines ? { path, content, shownLines } : { path, content };
+  });
   const constraint = answerConstraint(style, files, config.boundedAnswer ? maxTokens : undefined, input.newFileFolders);
   input.logger.debug(
     {
@@ -75,7 +83,8 @@ export async function generateAnswer(
   });
   observe.generated(result);
   refuseIncomplete(result, maxTokens);
-  return resolveAnswer(result, input);
+  const generated = resolveAnswer(result, input);
+  return generated.problems.length > 0 ? generated : withRefusedPaths(generated, input);
 }
 
 function samplingFor(config: BuilderConfig, maxTokens: number): GenerateRequest["sampling"] {
@@ -94,7 +103,7 @@ function refuseIncomplete(result: GenerateResult, maxTokens: number): void {
   if (result.stopReason === "length") {
     throw new GenerationTruncatedError(
       `Generation stopped at the token limit (num_predict=${maxTokens}) before the answer was complete. ` +
-        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change.`,
+        `Raise options.num_predict (and num_ctx to hold it), or ask for a smaller change. A model that never stops by itself (a random test model) needs --bounded-answer.`,
       { num_predict: maxTokens, generated_tokens: result.metrics.generatedTokens },
     );
   }
@@ -121,11 +130,29 @@ function resolveAnswer(result: GenerateResult, input: AnswerStepInput): Generate
   };
 }
 
+/** The answer with a problem for each path the workspace refuses to write (an answer that writes one is never used). */
+async function withRefusedPaths(generated: GeneratedAnswer, input: AnswerStepInput): Promise<GeneratedAnswer> {
+  const refuse = input.refusePath;
+  if (!refuse) return generated;
+  const paths = (generated.answer.changes ?? []).map((c) => c.path);
+  const reasons = await Promise.all(paths.map(async (p) => ({ p, why: await refuse(p) })));
+  const problems = reasons.flatMap(({ p, why }) => (why === undefined ? [] : [`${shownPath(p)}: ${why}`]));
+  if (problems.length === 0) return generated;
+  return {
+    ...generated,
+    answer: unappliedAnswer(generated.answer.explanation, input.allowed),
+    cutFields: [],
+    problems,
+  };
+}
+
 /**
  * The output protocol's view of resolved changes: the primary file (the first non-test change) with
  * its complete new content, the test file's content, and every change.
  */
 export function answerFromChanges(changes: readonly ResolvedChange[], explanation: string): ModelAnswer {
+  // An explanation alone (a task that names no file): no primary file.
+  if (changes.length === 0) return { file_path: "", suggested_code: "", explanation, tests: "", changes: [] };
   const primary = changes.find((c) => !isTestFile(c.path)) ?? (changes[0] as ResolvedChange);
   const test = changes.find((c) => c !== primary && isTestFile(c.path) && c.after !== null);
   return {

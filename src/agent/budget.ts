@@ -1,4 +1,4 @@
-import { checkFit, DEFAULT_NUM_PREDICT, MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
+import { AUTO_NUM_PREDICT_MAX, checkFit, DEFAULT_NUM_PREDICT, MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
 import { ContextOverflowError } from "../errors/errors.js";
 
 /** Inputs to {@link planAnswerBudget}. */
@@ -12,14 +12,16 @@ export interface BudgetInput {
 }
 
 /**
- * Decides how many tokens the answer may use so that prompt + answer fit the context window. The
+ * Decides how many tokens the answer may use so that prompt + answer fit the context window (`num_predict:
+ * auto`: the room left, up to {@link AUTO_NUM_PREDICT_MAX}). The
  * prompt is never cut: when it does not fit, this fails with the numbers needed to fix it.
  */
 export function planAnswerBudget(input: BudgetInput): number {
   const { promptTokens, contextSize, numPredict } = input;
   const minimum = numPredict ?? MIN_AUTO_NUM_PREDICT;
   const { fits, needed, room } = checkFit(promptTokens, minimum, contextSize);
-  const wanted = numPredict ?? Math.min(DEFAULT_NUM_PREDICT, room);
+  // An estimated prompt (a server backend) may be larger than counted: keep the answer at 4096 there.
+  const wanted = numPredict ?? Math.min(input.exact ? AUTO_NUM_PREDICT_MAX : DEFAULT_NUM_PREDICT, room);
   if (!fits) {
     throw new ContextOverflowError(
       `The prompt takes ${promptTokens} tokens${input.exact ? "" : " (estimated)"} and the answer needs up to ${numPredict ?? MIN_AUTO_NUM_PREDICT} ` +

@@ -1,12 +1,16 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../backends/types.js";
 import { loadConfig, type BuilderConfig } from "../config/load.js";
 import type { VerifyOverrides } from "../config/verify-settings.js";
 import type { BuilderTask, ModelAnswer } from "../task/schema.js";
+import { EngineFaultError } from "../errors/errors.js";
 import { createLogger } from "../telemetry/logger.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { hashTree, typescriptProject } from "../test-support/ts-project-fixture.js";
 import { renderTextAnswer } from "../answer/text-format.js";
+import type { RunEvent } from "./events.js";
 import { buildRepairMessages, type Attempt } from "./repair.js";
 import { runTask, type RunTaskResult } from "./run-task.js";
 
@@ -40,6 +44,15 @@ class ScriptedBackend implements Backend {
     };
   }
   async dispose(): Promise<void> {}
+}
+
+/** Answers the first request, then fails every repair round as llama.cpp would after its one retry. */
+class FaultOnRepairBackend extends ScriptedBackend {
+  override async generate(request: GenerateRequest): Promise<GenerateResult> {
+    if (this.requests.length === 0) return super.generate(request);
+    this.requests.push(request.messages);
+    throw new EngineFaultError("llama.cpp failed twice on a clean sequence: Eval has failed");
+  }
 }
 
 /** A whole-file answer in the text format: the code (and its tests) as whole contents. */
@@ -93,6 +106,38 @@ function config(workspace: string, verify: VerifyOverrides = {}): BuilderConfig 
 }
 
 describe("the repair loop (scripted backend, real checks)", () => {
+  it("a cancel during a repair round ends the run CANCELLED, writing nothing, after reporting round 0's checks as events", async () => {
+    const workspace = typescriptProject();
+    const before = hashTree(workspace);
+    const controller = new AbortController();
+    // The caller cancels while the repair round generates: the engine stops with an "abort" answer.
+    class CancelledInRepair extends ScriptedBackend {
+      override async generate(request: GenerateRequest): Promise<GenerateResult> {
+        const result = await super.generate(request);
+        if (this.requests.length < 2) return result;
+        controller.abort();
+        return { ...result, text: "", stopReason: "abort" };
+      }
+    }
+    const events: RunEvent[] = [];
+    const running = runTask(TASK, {
+      config: config(workspace),
+      backend: new CancelledInRepair([TYPE_ERROR, RIGHT]),
+      logger,
+      signal: controller.signal,
+      onEvent: (e) => events.push(e),
+    });
+    await expect(running).rejects.toMatchObject({ code: "CANCELLED" });
+    expect(events.find((e) => e.type === "check" && e.name === "typecheck")).toMatchObject({
+      round: 0,
+      status: "failed",
+    });
+    expect(events.find((e) => e.type === "repair")).toEqual({ type: "repair", round: 1, failed_checks: ["typecheck"] });
+    expect(events.some((e) => e.type === "generated" && e.round === 1)).toBe(false);
+    expect(existsSync(path.join(workspace, ".builder", "metrics.jsonl"))).toBe(false);
+    expect(hashTree(workspace)).toEqual(before);
+  });
+
   it("sends the diagnostics and the previous answer back, and ends VERIFIED after one repair", async () => {
     const workspace = typescriptProject({ git: true });
     const before = hashTree(workspace);
@@ -131,6 +176,16 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(verification.checks.find((c) => c.name === "typecheck")).toMatchObject({ status: "failed", count: 1 });
   });
 
+  it("keeps the first answer when a repair round ends in an engine fault (ENGINE_FAULT), instead of failing the run", async () => {
+    const workspace = typescriptProject();
+    const backend = new FaultOnRepairBackend([TYPE_ERROR, RIGHT]);
+    const result = await run(TASK, config(workspace), backend);
+    const { verification } = result.suggestion;
+    expect(verification).toMatchObject({ verdict: "FAILED" });
+    expect(result.suggestion.suggested_code).toBe(TYPE_ERROR.suggested_code);
+    expect(verification.notes.join("\n")).toMatch(/repair round 1 produced no usable answer \(ENGINE_FAULT: /);
+  });
+
   it("keeps going while rounds make progress, up to --max-repairs, and reports the best answer", async () => {
     const workspace = typescriptProject();
     const backend = new ScriptedBackend([TYPE_ERROR, WITH_ANY, NO_RETURN_TYPE, RIGHT]);
@@ -166,6 +221,23 @@ describe("the repair loop (scripted backend, real checks)", () => {
     expect(result.suggestion.verification.verdict).toBe("VERIFIED");
   });
 
+  it("sends a path the model writes back as its mistake (a garbage name, a deny-listed file), then ends FAILED naming it cut short, never a scratch path", async () => {
+    const workspace = typescriptProject();
+    const garbage = `src/${"UFH/wT/pkJ[@p#pj_ApizCvWD?OJT3[P5&_A=9*xYleT9_AE".repeat(8)}.ts`;
+    const backend = new ScriptedBackend([
+      { ...RIGHT, file_path: garbage },
+      { ...RIGHT, file_path: "src/.env.ts" },
+    ]);
+    const result = await run(TASK, config(workspace, { maxRepairs: 1 }), backend);
+    expect(backend.requests).toHaveLength(2);
+    expect(backend.requests[1]?.at(-1)?.content).toMatch(/new files take paths of at most 240 bytes/);
+    expect(result.suggestion.verification.verdict).toBe("FAILED");
+    const diagnostics = result.suggestion.verification.checks.flatMap((c) => c.diagnostics ?? []).join("\n");
+    expect(diagnostics).toMatch(/"src\/\.env\.ts".*matches the deny list/);
+    expect(JSON.stringify(result.suggestion)).not.toContain(garbage);
+    expect(JSON.stringify(result.suggestion)).not.toMatch(/builder-verify-/);
+  });
+
   it("does not repair with --max-repairs 0, and treats a path outside the workspace as a failed edits check", async () => {
     const workspace = typescriptProject();
     const backend = new ScriptedBackend([{ ...RIGHT, file_path: "../outside.ts" }]);
@@ -175,7 +247,7 @@ describe("the repair loop (scripted backend, real checks)", () => {
       expect.objectContaining({
         name: "edits",
         status: "failed",
-        diagnostics: [expect.stringMatching(/not one of the task's files/)],
+        diagnostics: [expect.stringMatching(/the task names no file, so the answer may change none/)],
       }),
     ]);
     expect(result.suggestion.verification.notes).toContain("repairs are off (--max-repairs 0)");

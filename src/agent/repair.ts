@@ -72,7 +72,7 @@ export async function verifyWithRepairs(first: GeneratedAnswer, deps: RepairDeps
     } catch (error) {
       if (
         !(error instanceof BuilderError) ||
-        !["GENERATION_TRUNCATED", "GENERATION_FAILED", "CONTEXT_OVERFLOW"].includes(error.code)
+        !["GENERATION_TRUNCATED", "GENERATION_FAILED", "ENGINE_FAULT", "CONTEXT_OVERFLOW"].includes(error.code)
       )
         throw error;
       stopped = `repair round ${round} produced no usable answer (${error.code}: ${error.message})`;

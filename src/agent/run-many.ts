@@ -1,3 +1,4 @@
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import { createBackend } from "../backends/create-backend.js";
 import type { Backend } from "../backends/types.js";
@@ -36,22 +37,19 @@ export async function runMany(taskFiles: readonly string[], options: RunManyOpti
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
   const logger = options.logger ?? getLogger();
   const backend = options.backend ?? createBackend(options.config);
-  const outcomes: TaskOutcome[] = new Array<TaskOutcome>(taskFiles.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < taskFiles.length) {
-      const index = next++;
-      const outcome = await runOne(index, taskFiles[index], backend, options, logger);
-      outcomes[index] = outcome;
-      options.onOutcome?.(outcome);
-    }
+  const limit = pLimit(concurrency);
+  const one = async (source: string, index: number): Promise<TaskOutcome> => {
+    const outcome = await runOne(index, source, backend, options, logger);
+    options.onOutcome?.(outcome);
+    return outcome;
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, taskFiles.length) }, worker));
+    return await Promise.all(taskFiles.map((source, index) => limit(() => one(source, index))));
   } finally {
+    // What has not started does not start on a disposed backend.
+    limit.clearQueue();
     if (!options.backend) await backend.dispose();
   }
-  return outcomes;
 }
 
 async function runOne(

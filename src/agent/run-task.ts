@@ -4,16 +4,21 @@ import type { Logger } from "pino";
 import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
 import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
-import { assembleContext, type ContextExplanation } from "../context/assemble.js";
+import {
+  assembleContext,
+  type AssembledContext,
+  type AssembleInput,
+  type ContextExplanation,
+} from "../context/assemble.js";
 import { instructionsFor } from "../context/prompt.js";
 import { loadPriming, type KnowledgeSection } from "../context/priming.js";
 import { gatherWorkspaceContext, normalizeTaskFiles, type WorkspaceContext } from "../context/workspace-context.js";
 import { loadFewShot } from "../learning/few-shot.js";
 import { recordTrainingExample } from "../learning/record-training.js";
-import { toBuilderError } from "../errors/errors.js";
+import { PathDeniedError, toBuilderError, WorkspaceEscapeError } from "../errors/errors.js";
 import { resolveAnswerStyle, type AnswerStyle } from "../answer/answer-plan.js";
 import { allowedFilesFor, type AllowedFiles } from "../answer/resolve-changes.js";
-import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
+import type { BuilderTask, CodeSuggestion, ModelAnswer } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
 import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
 import { detectTestConvention, testPathFor } from "../verify/edits.js";
@@ -23,9 +28,9 @@ import { baseHashesFor } from "../workspace/suggestion-apply.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { planAnswerBudget } from "./budget.js";
 import { RunFailure } from "./run-failure.js";
-import { DEFAULT_NUM_CTX } from "../context-window/policy.js";
+import { CONTEXT_BUCKETS } from "../context-window/policy.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
-import { editProblemsReport, generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
+import { editProblemsReport, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
 import {
   REPAIR_DIAGNOSTIC_LIMITS,
   buildRepairMessages,
@@ -41,6 +46,9 @@ import {
   verifyAnswer,
 } from "./verification-step.js";
 import type { ChatMessage } from "../backends/types.js";
+import { contextEvent, type RunEventListener } from "./events.js";
+import { throwIfCancelled } from "./cancel.js";
+import { generateRound, loadBackend, reportChecks, safeEmitter } from "./run-rounds.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -48,12 +56,23 @@ export interface RunTaskOptions {
   /** A backend to reuse across tasks (it stays loaded); by default one is created and disposed. */
   backend?: Backend;
   logger?: Logger;
+  /**
+   * Cancels the run: generation stops, the backend is freed, and nothing is written (no metrics line,
+   * no training example); the run rejects with a `CANCELLED` error.
+   */
   signal?: AbortSignal;
+  /** Receives the run's events as they happen (see {@link RunEvent}); the `result` event is the caller's to send. */
+  onEvent?: RunEventListener;
   onTextChunk?: (text: string) => void;
   /** The streamed answer text so far is discarded: the answer starts again (a backend's `onRestart`). */
   onRestart?: (reason: string) => void;
   /** Receives what went into the prompt and what was dropped (`--explain-context`), also when it does not fit. */
   onContext?: (explanation: ContextExplanation) => void;
+  /**
+   * The workspace whose sandbox admits the knowledge files, when it is not `config.workspace`: an eval
+   * case runs in a scratch copy, but the project's knowledge stays where the project keeps it.
+   */
+  knowledgeWorkspace?: string;
 }
 
 /** A successful run: the suggestion, its metrics, and where it ran. */
@@ -136,11 +155,9 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
   // runs or is recorded.
   // Knowledge files obey the sandbox too (inside the workspace, deny list applied) unless allow-listed.
   const sandbox = await WorkspaceSandbox.fromConfig(config);
-  const priming = await loadPriming(config.knowledge, config.packs, task.constraints.pack, configDir(config), {
-    sandbox,
-    allowOutside: config.knowledgeAllowOutside,
-    logger,
-  });
+  const priming = await loadProjectPriming(config, task.constraints.pack, logger, options.knowledgeWorkspace);
+  const emit = safeEmitter(options.onEvent, logger);
+  emit({ type: "started", run_id: runId, task_id: task.task_id, backend: config.backend, model: config.model ?? "" });
   const backend = options.backend ?? createBackend(config);
   const usage = new RunUsage();
   let info: BackendInfo | undefined;
@@ -155,12 +172,15 @@ export async function runTask(task: BuilderTask, options: RunTaskOptions): Promi
       logger,
       usage,
       (opened) => (verifier = opened),
+      emit,
     );
     info = run.info;
     const produced = await produceSuggestion(run);
     return await finishRun(run, produced, { runId, task, started, usage });
   } catch (caught) {
     const error = toBuilderError(caught);
+    // A cancelled run writes nothing, not even its metrics line: the caller asked for it not to have happened.
+    if (error.code === "CANCELLED") throw error;
     const metrics = buildMetrics({
       runId,
       task,
@@ -203,11 +223,13 @@ interface PreparedRun {
   style: AnswerStyle;
   step: AnswerStepInput;
   usage: RunUsage;
+  emit: RunEventListener;
 }
 
 /**
  * Checks the task's files against the workspace and joins them by their test files; resolves the folders
- * where the model may create files (anywhere when the task names no file).
+ * where the model may create files: those of the task's files and those it names with a trailing
+ * slash. A task that names nothing allows no change: its answer is an explanation.
  */
 async function resolveTaskFiles(
   task: BuilderTask,
@@ -223,16 +245,40 @@ async function resolveTaskFiles(
     if (!withTests.includes(testPath)) withTests.push((await sandbox.resolveForWrite(testPath)).relative);
   }
   const workspaceTask: BuilderTask = { ...named, files: withTests };
-  // A task that names no file lets the model create one anywhere in the workspace (the sandbox still checks it).
-  const newFileFolders =
-    named.files.length === 0 && folders.length === 0
-      ? [""]
-      : await Promise.all(
-          folders.map(async (f) =>
-            (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
-          ),
-        );
+  const newFileFolders = await Promise.all(
+    folders.map(async (f) =>
+      (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
+    ),
+  );
   return { workspaceTask, newFileFolders };
+}
+
+/**
+ * Assembles the prompt against the window the backend gives. With `num_ctx: auto` (a backend that can
+ * choose: `autoWindowCap`), against the largest window it may open, which then opens at the smallest
+ * bucket holding prompt and answer; returns the backend's info with that window.
+ */
+async function assemblePrompt(
+  prepared: BackendInfo,
+  backend: Backend,
+  input: AssembleInput,
+): Promise<{ context: AssembledContext; info: BackendInfo }> {
+  let info = prepared;
+  const fitWindow = prepared.autoWindowCap !== undefined ? backend.fitWindow?.bind(backend) : undefined;
+  const context = await assembleContext({
+    ...input,
+    contextSize: fitWindow ? (prepared.autoWindowCap ?? prepared.contextSize) : prepared.contextSize,
+    requestedContextSize: fitWindow ? "auto" : (prepared.requestedContextSize ?? "auto"),
+    autoWindow: fitWindow
+      ? {
+          fit: async (needed) => {
+            info = await fitWindow(needed);
+            return info.contextSize;
+          },
+        }
+      : undefined,
+  });
+  return { context, info };
 }
 
 /**
@@ -249,6 +295,7 @@ async function prepareRun(
   logger: Logger,
   usage: RunUsage,
   onVerifier: (verifier: Promise<Verifier>) => void,
+  emit: RunEventListener,
 ): Promise<PreparedRun> {
   const { config } = options;
   const root = sandbox.root;
@@ -260,27 +307,28 @@ async function prepareRun(
   const plan = planVerification(root, config.verify);
   const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
   const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-  const info = await backend.prepare();
+  const prepared = await loadBackend(backend, emit, options.signal);
   const workspace = await gathering;
-  const style = resolveAnswerStyle(info.backend, config.answer.format, config.answer.edits);
-  const context = await assembleContext({
+  const style = resolveAnswerStyle(prepared.backend, config.answer.format, config.answer.edits);
+  const { context, info } = await assemblePrompt(prepared, backend, {
     task: workspaceTask,
     priming,
     workspace,
     counter: backend,
-    contextSize: info.contextSize,
+    contextSize: prepared.contextSize,
     numPredict: config.options.num_predict,
     instructions: instructionsFor(style.format),
+    newFileFolders,
     examples: fewShotSections(fewShot),
     requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
-    onExplain: (explanation) => {
-      // Kept for the metrics line also when the prompt does not fit and assembly throws.
-      usage.assembled(explanation.prompt_tokens);
-      options.onContext?.(explanation);
-    },
+    onExplain: explained(usage, emit, options),
   });
-  const allowed: AllowedFiles = allowedFilesFor(workspace.taskFiles, newFileFolders);
-  const step: AnswerStepInput = { backend, info, config, style, allowed, newFileFolders, logger, ...streamOf(options) };
+  // A file shown in regions: an edit may quote only the lines shown.
+  const allowed: AllowedFiles = {
+    ...allowedFilesFor(workspace.taskFiles, newFileFolders),
+    shown: context.shownRegions,
+  };
+  const step = answerStep({ backend, info, config, style, allowed, newFileFolders, logger }, sandbox, options);
   return {
     config,
     options,
@@ -298,7 +346,46 @@ async function prepareRun(
     style,
     step,
     usage,
+    emit,
   };
+}
+
+/** What the context assembly explains goes to the metrics (also when the prompt does not fit and assembly throws), the events and `onContext`. */
+function explained(
+  usage: RunUsage,
+  emit: RunEventListener,
+  options: RunTaskOptions,
+): (explanation: ContextExplanation) => void {
+  return (explanation) => {
+    usage.assembled(explanation.prompt_tokens);
+    emit(contextEvent(explanation));
+    options.onContext?.(explanation);
+  };
+}
+
+/** What every generation of the run gets: the answer's setting, the sandbox's judgement of paths, the caller's stream. */
+function answerStep(
+  base: Omit<AnswerStepInput, "refusePath" | "signal" | "onTextChunk" | "onRestart">,
+  sandbox: WorkspaceSandbox,
+  options: RunTaskOptions,
+): AnswerStepInput {
+  return { ...base, refusePath: (p) => refusedBySandbox(sandbox, p), ...streamOf(options) };
+}
+
+/** True for an explanation alone: no file changed (a task that names no file). */
+function changesNothing(answer: ModelAnswer): boolean {
+  return answer.file_path === "" && (answer.changes ?? []).length === 0;
+}
+
+/** Why the workspace refuses to write a path the model chose (deny list, `.git`, a link out), or undefined. */
+async function refusedBySandbox(sandbox: WorkspaceSandbox, file: string): Promise<string | undefined> {
+  try {
+    await sandbox.resolveForWrite(file);
+    return undefined;
+  } catch (error) {
+    if (error instanceof PathDeniedError || error instanceof WorkspaceEscapeError) return error.message;
+    throw error;
+  }
 }
 
 /** What the caller gives every generation: its cancel signal and its answer-text listeners. */
@@ -335,31 +422,43 @@ function fewShotSections(
  * runs. Returns the suggestion with its `verification`.
  */
 async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSuggestion; outcome: RepairOutcome }> {
-  const { config, info, plan, style, step, usage } = run;
+  const { config, info, plan, style } = run;
   const root = run.sandbox.root;
-  const first = await generateAnswer(step, run.messages, usage);
+  const first = await generateRound(run, 0, run.messages);
   const ready = run.verifier ? await run.verifier : undefined;
+  let current = 0;
   const outcome = await verifyWithRepairs(first, {
     maxRepairs: config.verify.maxRepairs,
     verify: async (answer, generated) => {
-      if (generated && generated.problems.length > 0) return editProblemsReport(generated.problems);
-      if (!ready) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
-      return verifyAnswer(ready, root, answer, run.task, run.knowledge);
+      if (generated && generated.problems.length > 0)
+        return reportChecks(run, current, editProblemsReport(generated.problems));
+      if (!ready || changesNothing(answer)) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
+      return reportChecks(run, current, await verifyAnswer(ready, root, answer, run.task, run.knowledge));
     },
-    repair: async (previous) =>
-      generateAnswer(
-        step,
-        await fitRepairPrompt(run.backend, run.messages, previous, info.contextSize, config.options.num_predict),
-        usage,
+    repair: async (previous) => {
+      current = previous.round + 1;
+      const failed = previous.report.checks.filter((c) => c.status === "failed").map((c) => c.name);
+      run.emit({ type: "repair", round: current, failed_checks: failed });
+      const messages = await fitRepairPrompt(
+        run.backend,
+        run.messages,
         previous,
-      ),
+        info.contextSize,
+        config.options.num_predict,
+      );
+      return generateRound(run, current, messages, previous);
+    },
   });
+  throwIfCancelled(run.options.signal);
   const best = outcome.best;
   const notes = [style.note, ...best.cutFields];
-  const unchecked = !ready && best.problems.length === 0;
-  const verification = unchecked
-    ? unverifiedReport(info, plan.run ? "verification is off" : plan.reason, notes)
-    : verifiedReport(outcome, info, notes);
+  const unchecked = (!ready || changesNothing(best.answer)) && best.problems.length === 0;
+  const why = changesNothing(best.answer)
+    ? "the answer is an explanation and changes no file (the task names none)"
+    : plan.run
+      ? "verification is off"
+      : plan.reason;
+  const verification = unchecked ? unverifiedReport(info, why, notes) : verifiedReport(outcome, info, notes);
   run.logger.info(
     { verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped },
     "suggestion produced",
@@ -381,10 +480,15 @@ async function finishRun(
   const { sandbox, config, logger } = run;
   const failed = suggestion.verification.verdict === "FAILED";
   const paths = [suggestion.file_path, ...(suggestion.changes ?? []).map((c) => c.path)];
-  const targets = await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
-    if (failed) return undefined;
-    throw error;
-  });
+  // An explanation alone (a task that names no file) has no path to check and nothing to hash.
+  const explanationOnly = suggestion.file_path === "" && (suggestion.changes ?? []).length === 0;
+  const targets = explanationOnly
+    ? undefined
+    : await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
+        if (failed) return undefined;
+        throw error;
+      });
+  if (explanationOnly) suggestion.base_hashes = {};
   if (targets) {
     suggestion.file_path = (targets[0] as { relative: string }).relative;
     suggestion.changes = suggestion.changes?.map((c, i) => ({
@@ -529,14 +633,33 @@ function verificationMetrics(
   };
 }
 
-function configDir(config: BuilderConfig): string {
-  return config.configPath ? path.dirname(config.configPath) : config.workspace;
+function configDir(config: BuilderConfig, workspace: string = config.workspace): string {
+  return config.configPath ? path.dirname(config.configPath) : workspace;
+}
+
+/**
+ * The knowledge files and the pack's, read through the sandbox of the project's workspace
+ * (`projectWorkspace`, default `config.workspace`): inside it, deny list applied, unless allow-listed.
+ * Throws for a missing, unreadable or out-of-workspace file: a setup error, before anything runs.
+ */
+export async function loadProjectPriming(
+  config: BuilderConfig,
+  packName: string,
+  logger: Logger,
+  projectWorkspace: string = config.workspace,
+): Promise<KnowledgeSection[]> {
+  const sandbox = await WorkspaceSandbox.open({ root: projectWorkspace, deny: config.deny });
+  return loadPriming(config.knowledge, config.packs, packName, configDir(config, projectWorkspace), {
+    sandbox,
+    allowOutside: config.knowledgeAllowOutside,
+    logger,
+  });
 }
 
 /**
  * A task far larger than any window (a 20 MiB objective) is refused before the model loads and before
  * anything is tokenized, which would take minutes only to learn that it cannot fit. The window is at
- * most `num_ctx` (or the default) on the embedded engine and on Ollama, which get exactly that; an
+ * most `num_ctx` (or, with `num_ctx: auto`, the largest bucket) on the embedded engine and on Ollama; an
  * OpenAI-compatible server may serve more, so there only a configured `num_ctx` bounds it.
  */
 function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): void {
@@ -545,7 +668,7 @@ function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): 
   refuseOversizedBySize({
     fixedTexts: [task.objective, ...task.acceptance],
     maxBytesPerToken: MAX_TOKEN_BYTES_ANY_MODEL,
-    contextSize: configured ?? DEFAULT_NUM_CTX,
+    contextSize: configured ?? (CONTEXT_BUCKETS[CONTEXT_BUCKETS.length - 1] as number),
     reserve: 0,
     boundSource: "more than any token of a real vocabulary",
   });

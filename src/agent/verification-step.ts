@@ -1,7 +1,8 @@
 import path from "node:path";
 import type { BackendInfo } from "../backends/types.js";
 import type { ContextSection } from "../context/prompt.js";
-import { WorkspaceEscapeError } from "../errors/errors.js";
+import { PathDeniedError, WorkspaceEscapeError } from "../errors/errors.js";
+import { shownPath } from "../answer/resolve-changes.js";
 import type { BuilderTask, ModelAnswer, Verification } from "../task/schema.js";
 import { round } from "../format/numbers.js";
 import { detectTestConvention, editsForAnswer, testPathFor } from "../verify/edits.js";
@@ -56,13 +57,22 @@ export async function verifyAnswer(
   try {
     return await verifier.verify(edits, { task, knowledge });
   } catch (error) {
-    if (!(error instanceof WorkspaceEscapeError)) throw error;
-    return pathRefused(error, "a path cannot be written safely");
+    if (error instanceof WorkspaceEscapeError || error instanceof PathDeniedError)
+      return pathRefused(error, "a path cannot be written safely");
+    // The scratch copy's own path is no business of the user's: name the answer's paths instead.
+    if ((error as NodeJS.ErrnoException)?.code === "ENAMETOOLONG")
+      return pathRefused(
+        new Error(
+          `A path the answer writes is longer than the file system allows: ${edits.map((e) => shownPath(path.relative(workspace, e.path))).join(", ")}.`,
+        ),
+        "a path cannot be written",
+      );
+    throw error;
   }
 }
 
 /** A FAILED report with one failed "paths" check: the answer named a path Builder refuses to write. */
-function pathRefused(error: WorkspaceEscapeError, summary: string): VerificationReport {
+function pathRefused(error: Error, summary: string): VerificationReport {
   const check: CheckResult = {
     name: "paths",
     status: "failed",

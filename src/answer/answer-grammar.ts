@@ -4,6 +4,12 @@ import { MARKERS } from "./text-format.js";
 export interface GrammarFile {
   path: string;
   content: string | null;
+  /**
+   * A file the prompt showed in regions (too large for the window): the lines shown, 1-based and
+   * inclusive. A SEARCH may quote only these, each run within one region, so that an edit quotes
+   * only what the model saw. Absent: the whole file was shown.
+   */
+  shownLines?: ReadonlyArray<{ start: number; end: number }>;
 }
 
 /** Worst-case bounds for models that never stop (`bounded_answer`); absent: unbounded. */
@@ -50,9 +56,11 @@ export function answerGrammar(options: AnswerGrammarOptions): string {
   }
   // Bounded (models that never stop): every task file once, in order, and no deletion, so the worst case is known.
   const changes = bounds ? fileRules.join(" ") : "change+";
+  // No file and no folder (a task that names nothing): the answer is the explanation alone.
+  const none = fileRules.length === 0;
   rules.unshift(
-    `root ::= ${changes} ${lit(`${MARKERS.explanation}\n`)} explanation`,
-    `change ::= ${fileRules.join(" | ")}`,
+    `root ::= ${none ? "" : changes} ${lit(`${MARKERS.explanation}\n`)} explanation`,
+    ...(none ? [] : [`change ::= ${fileRules.join(" | ")}`]),
     `explanation ::= ${bounds ? `eline{0,${bounds.bodyLines}}` : "eline*"}`,
     `eline ::= ${bounds ? `[\\t -~]{0,${bounds.lineChars}}` : "[^\\n]*"} "\\n"`,
     `body ::= ${bounds ? `bline{0,${bounds.bodyLines}}` : "bline*"}`,
@@ -79,7 +87,10 @@ function fileRule(
   }
   const remove = bounds ? undefined : lit(`${MARKERS.delete}\n`);
   const or = (a: string): string => (remove ? `(${a} | ${remove})` : `(${a})`);
-  if (edits === "whole" || !hasQuotableLine(file.content, bounds !== undefined)) {
+  const shown = shownPredicate(file);
+  if (edits === "whole" || !hasQuotableLine(file.content, bounds !== undefined, shown)) {
+    // A file shown in part cannot be rewritten whole: the model never saw the rest of it.
+    if (file.shownLines) throw new Error(`no line of ${file.path} shown to the model can be quoted`);
     rules.push(`${name} ::= ${head} ${or(whole)} ${tail}`);
     return name;
   }
@@ -88,8 +99,21 @@ function fileRule(
   rules.push(
     `${block} ::= ${lit(`${MARKERS.search}\n`)} ${name}s ${lit(`${MARKERS.divider}\n`)} body ${lit(`${MARKERS.replace}\n`)}`,
   );
-  searchRules(file.content, name, bounds !== undefined, rules);
+  searchRules(file.content, name, bounds !== undefined, rules, file.shownLines);
   return name;
+}
+
+/** Whether line `i` (0-based) was shown to the model: every line, unless the file was shown in regions. */
+function shownPredicate(file: GrammarFile): (i: number) => boolean {
+  const regions = file.shownLines;
+  if (!regions) return () => true;
+  return (i) => regions.some((r) => i + 1 >= r.start && i + 1 <= r.end);
+}
+
+/** Whether lines `i` and `i + 1` (0-based) are in one shown region. */
+function sameRegion(regions: GrammarFile["shownLines"], i: number): boolean {
+  if (!regions) return true;
+  return regions.some((r) => i + 1 >= r.start && i + 2 <= r.end);
 }
 
 /**
@@ -97,26 +121,29 @@ function fileRule(
  * the run's first line goes through a radix tree of the distinct texts (each leaf continues with the
  * lines that follow any of that text's occurrences). `single`: the run is one line (bounded answers).
  */
-function searchRules(content: string, name: string, single: boolean, rules: string[]): void {
+function searchRules(
+  content: string,
+  name: string,
+  single: boolean,
+  rules: string[],
+  regions?: GrammarFile["shownLines"],
+): void {
   const lines = content.replace(/\n$/, "").split("\n");
-  const starts = new Map<string, number[]>();
-  lines.forEach((text, i) => {
-    if (text === MARKERS.divider) return;
-    const list = starts.get(text) ?? [];
-    list.push(i);
-    starts.set(text, list);
-  });
+  const shown = shownPredicate({ path: "", content, shownLines: regions });
+  // Runs continue only within what was shown: line i+1 follows line i when both are in one region.
+  const continues = (i: number): boolean =>
+    i + 1 < lines.length && lines[i + 1] !== MARKERS.divider && sameRegion(regions, i);
+  const { occurrences, starts } = lineIndex(lines, shown);
   if (!single) {
     lines.forEach((text, i) => {
-      const next = i + 1 < lines.length && lines[i + 1] !== MARKERS.divider ? ` ${name}l${i + 1}?` : "";
+      if (!shown(i)) return;
+      const next = continues(i) ? ` ${name}l${i + 1}?` : "";
       rules.push(`${name}l${i} ::= ${lit(`${text}\n`)}${next}`);
     });
   }
   const leaf = (text: string): string => {
     if (single) return lit("\n");
-    const followers = (starts.get(text) ?? [])
-      .map((i) => i + 1)
-      .filter((i) => i < lines.length && lines[i] !== MARKERS.divider);
+    const followers = (starts.get(text) ?? []).filter((i) => continues(i)).map((i) => i + 1);
     return followers.length === 0
       ? lit("\n")
       : `${lit("\n")} (${[...new Set(followers)].map((i) => `${name}l${i}`).join(" | ")})?`;
@@ -147,20 +174,38 @@ function searchRules(content: string, name: string, single: boolean, rules: stri
     return rule;
   };
   // A run never starts on a blank line; a one-line run (bounded answers) only on a line that occurs once, so it cannot be ambiguous.
-  const firsts = [...starts.keys()].filter((t) => t.trim() !== "" && (!single || (starts.get(t) ?? []).length === 1));
+  const firsts = [...starts.keys()].filter((t) => t.trim() !== "" && (!single || occurrences.get(t) === 1));
   if (firsts.length === 0) throw new Error("no line to quote");
   const root = build(firsts, 0);
   rules.push(`${name}s ::= ${root}`);
 }
 
-/** Whether a SEARCH can quote anything: a non-blank line (bounded: one that occurs once). */
-function hasQuotableLine(content: string, single: boolean): boolean {
-  const counts = new Map<string, number>();
-  for (const line of content.split("\n"))
-    if (line.trim() !== "" && line !== MARKERS.divider) counts.set(line, (counts.get(line) ?? 0) + 1);
-  return [...counts.values()].some((n) => !single || n === 1);
+/** How often each line text occurs in the file, and where the shown occurrences are (0-based). */
+function lineIndex(
+  lines: readonly string[],
+  shown: (i: number) => boolean,
+): { occurrences: Map<string, number>; starts: Map<string, number[]> } {
+  const occurrences = new Map<string, number>();
+  const starts = new Map<string, number[]>();
+  lines.forEach((text, i) => {
+    if (text === MARKERS.divider) return;
+    occurrences.set(text, (occurrences.get(text) ?? 0) + 1);
+    if (!shown(i)) return;
+    const list = starts.get(text) ?? [];
+    list.push(i);
+    starts.set(text, list);
+  });
+  return { occurrences, starts };
 }
 
+/** Whether a SEARCH can quote anything shown: a non-blank line (bounded: one that occurs once in the file). */
+function hasQuotableLine(content: string, single: boolean, shown: (i: number) => boolean = () => true): boolean {
+  const counts = new Map<string, number>();
+  const lines = content.split("\n");
+  for (const line of lines)
+    if (line.trim() !== "" && line !== MARKERS.divider) counts.set(line, (counts.get(line) ?? 0) + 1);
+  return lines.some((line, i) => shown(i) && (counts.get(line) ?? 0) > 0 && (!single || counts.get(line) === 1));
+}
 /** Bounded bodies are printable ASCII (a token per character at worst); unbounded ones any text. */
 function bodyLineAlternatives(lineChars: number | undefined): string {
   const rest = lineChars === undefined ? "[^\\n]*" : `[\\t -~]{0,${lineChars}}`;

@@ -64,6 +64,7 @@ export function answerConstraint(
         paths: newFolders.length > 0 ? [] : files.map((f) => f.path),
         edits: style.edits,
         boundedTokens,
+        noChange: files.length === 0 && newFolders.length === 0,
       }),
     };
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { applySearchReplace } from "./apply-edits.js";
 import { renderTextAnswer, parseTextAnswer } from "./text-format.js";
 import { allowedFilesFor, resolveChanges } from "./resolve-changes.js";
+import { answerConstraint } from "./answer-plan.js";
 
 const FILE = "export function a(): number {\n  return 1;\n}\n\nexport function b(): number {\n  return 2;\n}\n";
 
@@ -103,5 +104,65 @@ describe("resolving changes against the task's files", () => {
       allowed,
     );
     expect(out.ok).toBe(true);
+  });
+
+  it("refuses a new file whose path is the model's garbage, naming it cut to a readable length", () => {
+    const garbage = `src/${"pkJ[@p#pj_ApizCvWD?OJT3[P5&_A=9*x".repeat(12)}`;
+    const out = resolveChanges(
+      { changes: [{ path: garbage, action: "create", content: "x" }], explanation: "" },
+      allowed,
+    );
+    expect(out.ok).toBe(false);
+    const problem = !out.ok ? (out.problems[0] ?? "") : "";
+    expect(problem).toMatch(/bytes long; new files take paths of at most 240 bytes/);
+    expect(problem.length).toBeLessThan(300);
+    expect(problem).not.toContain(garbage);
+    const odd = resolveChanges(
+      { changes: [{ path: "src/a?b&c.ts", action: "create", content: "x" }], explanation: "" },
+      allowed,
+    );
+    expect(!odd.ok && odd.problems[0]).toMatch(/not a plain file name/);
+    const next = resolveChanges(
+      { changes: [{ path: "src/[id]/page (1).ts", action: "create", content: "x" }], explanation: "" },
+      allowedFilesFor([], ["src"]),
+    );
+    expect(next.ok).toBe(true);
+  });
+});
+
+describe("a task that names no file", () => {
+  const none = allowedFilesFor([], []);
+
+  it("takes an explanation alone as the answer, and refuses any change, a new file at the root included", () => {
+    expect(resolveChanges({ changes: [], explanation: "The GPU works." }, none)).toEqual({
+      ok: true,
+      changes: [],
+      notes: [],
+    });
+    const out = resolveChanges({ changes: [{ path: "x7Qz", action: "create", content: "x" }], explanation: "" }, none);
+    expect(!out.ok && out.problems[0]).toMatch(/the task names no file, so the answer may change none/);
+  });
+
+  it("reads an explanation-only text answer, and still refuses an empty answer where the task names files", () => {
+    expect(parseTextAnswer("## Explanation\nNothing to change.\n")).toEqual({
+      changes: [],
+      explanation: "Nothing to change.",
+    });
+    const withFiles = allowedFilesFor([{ path: "src/a.ts", status: "present", content: FILE }]);
+    expect(resolveChanges({ changes: [], explanation: "" }, withFiles).ok).toBe(false);
+  });
+
+  it("constrains the answer to no change: an empty changes array in JSON, the explanation alone in text", () => {
+    const schema = answerConstraint({ format: "json", edits: "search-replace", grammar: false, note: "" }, [], 900)
+      .schema as { properties: { changes: { maxItems?: number; minItems?: number } } };
+    expect(schema.properties.changes.maxItems).toBe(0);
+    expect(schema.properties.changes.minItems).toBeUndefined();
+    const grammar = answerConstraint(
+      { format: "text", edits: "search-replace", grammar: true, note: "" },
+      [],
+      900,
+    ).grammar;
+    expect(grammar?.split("\n")[0]).toBe('root ::=  "## Explanation\\n" explanation');
+    expect(grammar).not.toContain("change ::=");
   });
 });

@@ -89,12 +89,17 @@ function joinLines(lines: readonly string[], finalNewline: boolean): string {
   return lines.join("\n") + (finalNewline ? "\n" : "");
 }
 
-type Located =
+/** Where a SEARCH lands: at one line (0-based), at several (ambiguous), or nowhere. */
+export type Located =
   | { kind: "one"; start: number; how: "exact" | "whitespace" }
   | { kind: "ambiguous"; lines: number[] }
   | { kind: "missing" };
 
-function locate(lines: readonly string[], search: readonly string[], after: number | undefined): Located {
+/**
+ * Where {@link applySearchReplace} puts `search` in `lines`: the one exact match, else the first at or
+ * after `after` (the previous edit's end), else the same with whitespace ignored.
+ */
+export function locate(lines: readonly string[], search: readonly string[], after: number | undefined): Located {
   for (const how of ["exact", "whitespace"] as const) {
     const same =
       how === "exact"

@@ -17,6 +17,8 @@ export interface ChangesSchemaOptions {
   edits: "search-replace" | "whole";
   /** With a token budget, every string and array is bounded so any answer completes within it. */
   boundedTokens?: number;
+  /** No change is allowed (the task names no file): `changes` must be empty, the explanation is the answer. */
+  noChange?: boolean;
 }
 
 /**
@@ -25,7 +27,10 @@ export interface ChangesSchemaOptions {
  * required (OpenAI's strict mode wants that): `edits` is empty and `content` "" where unused.
  */
 export function changesJsonSchema(options: ChangesSchemaOptions): Record<string, unknown> {
-  const limits = options.boundedTokens === undefined ? undefined : boundedLimits(options.boundedTokens, options.paths);
+  const limits =
+    options.boundedTokens === undefined
+      ? undefined
+      : boundedLimits(options.boundedTokens, options.paths, options.noChange === true);
   const max = limits?.chars;
   const str = (description: string): Record<string, unknown> => ({
     type: "string",
@@ -41,8 +46,8 @@ export function changesJsonSchema(options: ChangesSchemaOptions): Record<string,
     properties: {
       changes: {
         type: "array",
-        minItems: 1,
-        ...(limits !== undefined ? { maxItems: limits.changes } : {}),
+        ...(options.noChange ? { maxItems: 0 } : { minItems: 1 }),
+        ...(limits !== undefined && !options.noChange ? { maxItems: limits.changes } : {}),
         items: {
           type: "object",
           properties: {
@@ -83,7 +88,16 @@ export function changesJsonSchema(options: ChangesSchemaOptions): Record<string,
  * The bounds of a bounded JSON answer: as many changes as there are files if the strings stay useful
  * (at least 16 characters each), else fewer, so that the largest answer the schema allows fits `tokens`.
  */
-function boundedLimits(tokens: number, paths: readonly string[]): { changes: number; chars: number } {
+function boundedLimits(
+  tokens: number,
+  paths: readonly string[],
+  noChange: boolean,
+): { changes: number; chars: number } {
+  // The explanation alone: one string.
+  if (noChange) {
+    const chars = Math.floor((tokens - STRUCTURE_TOKENS_PER_CHANGE) / WORST_CASE_TOKENS_PER_CHAR);
+    if (chars >= MIN_STRING_CHARS) return { changes: 0, chars };
+  }
   const longestPath = paths.length > 0 ? Math.max(...paths.map((p) => p.length)) : 255;
   for (let changes = Math.max(1, paths.length); changes >= 1; changes--) {
     const strings = changes * (BOUNDED_EDITS_PER_FILE * 2 + 1) + 1;

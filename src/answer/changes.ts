@@ -22,7 +22,8 @@ export type FileChange = z.infer<typeof FileChangeSchema>;
 
 /** The model's answer: the changes, then what changed and why. */
 export const AnswerChangesSchema = z.object({
-  changes: z.array(FileChangeSchema).min(1, "the answer must change at least one file"),
+  // Empty only where the task allows no change (it names no file): resolveChanges refuses it otherwise.
+  changes: z.array(FileChangeSchema),
   explanation: z.string(),
 });
 export type AnswerChanges = z.infer<typeof AnswerChangesSchema>;

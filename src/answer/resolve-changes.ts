@@ -8,6 +8,8 @@ export interface AllowedFiles {
   files: ReadonlyMap<string, string | null>;
   /** Workspace-relative folders (no trailing slash; "" is the root) where new files may be created. */
   folders: readonly string[];
+  /** Files the prompt showed in regions (too large for the window): the lines shown, 1-based, inclusive. */
+  shown?: ReadonlyMap<string, ReadonlyArray<{ start: number; end: number }>>;
 }
 
 /** The result of {@link resolveChanges}: every change's new content, or what was wrong with the answer. */
@@ -22,15 +24,23 @@ export function resolveChanges(answer: AnswerChanges, allowed: AllowedFiles): Re
   const problems: string[] = [];
   const changes: ResolvedChange[] = [];
   const notes: string[] = [];
-  const seen = new Map<string, number>();
+  const noChange = allowsNoChange(allowed);
+  if (answer.changes.length === 0 && !noChange)
+    return { ok: false, problems: ["The answer changes no file; the task asks for a change to its files."] };
   for (const change of mergeSamePath(answer.changes)) {
     const file = normalisePath(change.path);
-    seen.set(file, (seen.get(file) ?? 0) + 1);
     const before = allowed.files.has(file) ? (allowed.files.get(file) ?? null) : null;
     const known = allowed.files.has(file);
+    const badPath = known ? undefined : modelPathProblem(file);
+    if (badPath !== undefined) {
+      problems.push(`${shownPath(change.path)}: ${badPath}`);
+      continue;
+    }
     if (!known && !inAllowedFolder(file, allowed.folders)) {
       problems.push(
-        `${change.path}: not one of the task's files (${[...allowed.files.keys()].join(", ")}) nor in a folder where the task allows new files.`,
+        noChange
+          ? `${shownPath(change.path)}: the task names no file, so the answer may change none; give the explanation alone.`
+          : `${shownPath(change.path)}: not one of the task's files (${[...allowed.files.keys()].join(", ")}) nor in a folder where the task allows new files.`,
       );
       continue;
     }
@@ -100,6 +110,42 @@ function mergeSamePath(changes: readonly FileChange[]): FileChange[] {
     byPath.set(key, bothEdits ? { ...previous, edits: [...(previous.edits ?? []), ...(change.edits ?? [])] } : change);
   }
   return [...byPath.values()];
+}
+
+/** True when the task allows no change at all: it names no file and no folder for new files. */
+export function allowsNoChange(allowed: AllowedFiles): boolean {
+  return allowed.files.size === 0 && allowed.folders.length === 0;
+}
+
+/** The longest path the model may name for a new file, in bytes: far below PATH_MAX, and readable in a report. */
+export const MAX_MODEL_PATH_BYTES = 240;
+/** The longest name (one path segment) the model may choose, in bytes. */
+export const MAX_MODEL_NAME_BYTES = 100;
+
+/**
+ * What is wrong with a path the model chose for a new file, if anything: too long, control
+ * characters, or characters that are not a plain file name. It is the model's mistake (a repair round
+ * shows it the problem), never the user's input, so it is judged before the path reaches a file system.
+ */
+export function modelPathProblem(file: string): string | undefined {
+  if (Buffer.byteLength(file) > MAX_MODEL_PATH_BYTES)
+    return `the path is ${Buffer.byteLength(file)} bytes long; new files take paths of at most ${MAX_MODEL_PATH_BYTES} bytes.`;
+  const long = file.split("/").find((name) => Buffer.byteLength(name) > MAX_MODEL_NAME_BYTES);
+  if (long !== undefined)
+    return `a name in the path is ${Buffer.byteLength(long)} bytes long; new files take names of at most ${MAX_MODEL_NAME_BYTES} bytes.`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(file)) return "the path holds control characters.";
+  const name = String.raw`[\p{L}\p{N}._@+()[\]{},=~ -]+`;
+  if (!new RegExp(`^${name}(/${name})*$`, "u").test(file))
+    return "the path holds characters that are not a plain file name (letters, digits, spaces, '/' between names, and . _ - @ + ( ) [ ] { } , = ~).";
+  return undefined;
+}
+
+/** A model's path as shown in a problem or an error: quoted, and cut to a readable length (with its size) when long. */
+export function shownPath(file: string): string {
+  return file.length > 80
+    ? `${JSON.stringify(file.slice(0, 60))}… (${Buffer.byteLength(file)} bytes)`
+    : JSON.stringify(file);
 }
 
 /** A model's path as a workspace-relative POSIX path (the sandbox checks it again before anything is written). */

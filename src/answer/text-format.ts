@@ -57,7 +57,8 @@ export function parseTextAnswer(text: string): AnswerChanges {
     changes.push(readFileChange(reader));
   }
   const explanation = reader.line() === MARKERS.explanation ? reader.rest().trim() : "";
-  if (changes.length === 0) reader.fail("no file change in the answer");
+  // An explanation alone is an answer (a task that names no file allows no change); resolveChanges judges it.
+  if (changes.length === 0 && reader.line() !== MARKERS.explanation) reader.fail("no file change in the answer");
   return { changes, explanation };
 }
 

@@ -103,6 +103,13 @@ export interface BackendInfo {
   requestedContextSize?: number;
   /** The window the server allows, when it tells one larger than the num_ctx Builder keeps to. */
   serverContextSize?: number;
+  /**
+   * `num_ctx: auto` on a backend that can choose its window: the largest it may open (the model's
+   * trained context, the card's free memory, 128K). The run assembles its prompt against this, then
+   * asks {@link Backend.fitWindow} for the smallest bucket that holds it. Undefined: the window is
+   * fixed (a configured num_ctx, or one the server decides).
+   */
+  autoWindowCap?: number;
   /** GPU name, layers and VRAM as reported; undefined: not reported at all. */
   accelerator?: AcceleratorUsage;
   /** Human description of where the model runs ("CPU, 1 thread", "NVIDIA …", "ollama at http://…"). */
@@ -127,5 +134,12 @@ export interface Backend {
   /** Exact token count of the rendered prompt when the backend has the tokenizer, else a conservative estimate. */
   countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }>;
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * `num_ctx: auto`: makes the window hold `neededTokens` (prompt plus the answer's reserve), as the
+   * smallest bucket that does (`chooseWindow` in the context-window policy); a model already holding a window at least that
+   * large keeps it (no reload). Returns the info with the window now in effect. Only called when
+   * `prepare()` told an `autoWindowCap`.
+   */
+  fitWindow?(neededTokens: number): Promise<BackendInfo>;
   dispose(): Promise<void>;
 }

@@ -12,30 +12,51 @@ import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { readTaskFile } from "../task/read-task.js";
 import { CodeSuggestionSchema, type BuilderTask } from "../task/schema.js";
 import { median, ratio, scratchDir } from "./measure.js";
-import type { BenchModule, BenchResult, BenchSection } from "./types.js";
+import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
 /** Long enough (~340 generated tokens) that timer noise is small next to the generation. */
 const ANSWER_TOKENS = 2048;
-const SPEED_ROUNDS = 7;
-const RELIABILITY_RUNS = 50;
+/** What one size of the bench runs. */
+interface EngineSize {
+  /** The answer budget (num_predict) of the speed comparison. */
+  answerTokens: number;
+  speedRounds: number;
+  sweepRounds: number;
+  /** Threads to use instead of the calibration's choice (which the sweep then checks against itself only). */
+  threads?: number;
+  reliabilityRuns: number;
+}
+
+/** `smoke` only runs every step: one thread (no calibration, no sweep), the least bounded budget, one round. */
+const SIZES: Record<BenchSize, EngineSize> = {
+  full: { answerTokens: ANSWER_TOKENS, speedRounds: 7, sweepRounds: 3, reliabilityRuns: 50 },
+  // Five runs still take the unbounded fifth one.
+  smoke: { answerTokens: 900, speedRounds: 1, sweepRounds: 1, threads: 1, reliabilityRuns: 5 },
+};
 
 /** Generation speed, thread choice and answer reliability of the embedded engine, on a synthesized model. */
 export const engineBench: BenchModule = {
   id: "engine",
-  async run(): Promise<BenchSection> {
+  async run(size: BenchSize): Promise<BenchSection> {
+    const { answerTokens, speedRounds, sweepRounds, reliabilityRuns, threads } = SIZES[size];
     const dir = scratchDir("builder-bench-engine-");
     const modelPath = path.join(dir, "tiny.gguf");
     await writeSyntheticGguf(modelPath, { contextLength: 8192 });
     const llama = await getLlamaRuntime("auto");
     const model = await llama.loadModel({ modelPath });
     try {
-      const calibration = await chooseThreads(llama, model, modelPath, path.join(dir, "thread-calibration.json"));
+      const calibration =
+        threads === undefined
+          ? await chooseThreads(llama, model, modelPath, path.join(dir, "thread-calibration.json"))
+          : { threads };
       const task = await readTaskFile(path.join(DEMO_PROJECT_DIR, "tasks", "create-contact.json"));
-      const config = benchConfig(modelPath, calibration.threads, ANSWER_TOKENS, dir);
+      const config = benchConfig(modelPath, calibration.threads, answerTokens, dir);
+      // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
+      const sweep = threads === undefined ? Array.from({ length: cpus().length }, (_, i) => i + 1) : [threads];
       const results = [
-        await builderVersusRaw(model, config, task),
-        await threadChoiceVersusSweep(model, config, task, calibration.threads),
-        await reliability(modelPath, calibration.threads, task, dir),
+        await builderVersusRaw(model, config, task, speedRounds),
+        await threadChoiceVersusSweep(model, config, task, calibration.threads, { sweep, rounds: sweepRounds }),
+        await reliability(modelPath, calibration.threads, task, dir, reliabilityRuns),
       ];
       return { title: "Embedded engine (synthesized 356-token model, CPU)", results };
     } finally {
@@ -94,7 +115,7 @@ async function rawTokensPerSecond(
     let tokens = 0;
     await session.prompt(sent.user, {
       grammar,
-      maxTokens: ANSWER_TOKENS,
+      maxTokens: config.options.num_predict,
       temperature: config.options.temperature,
       seed: config.options.seed,
       // Builder sends no repeat penalty unless one is configured: the same sampling on both sides.
@@ -145,7 +166,12 @@ async function builderTokensPerSecond(backend: Backend, config: BuilderConfig, t
   return result.metrics.tokens_per_sec ?? 0;
 }
 
-async function builderVersusRaw(model: LlamaModel, config: BuilderConfig, task: BuilderTask): Promise<BenchResult> {
+async function builderVersusRaw(
+  model: LlamaModel,
+  config: BuilderConfig,
+  task: BuilderTask,
+  rounds: number,
+): Promise<BenchResult> {
   const builder: number[] = [];
   const raw: number[] = [];
   const sent = await builderRequest(config, task);
@@ -153,7 +179,7 @@ async function builderVersusRaw(model: LlamaModel, config: BuilderConfig, task: 
   const backend = new EmbeddedBackend(config);
   try {
     // Interleaved so that drift on a shared machine hits both sides alike.
-    for (let round = 0; round < SPEED_ROUNDS; round += 1) {
+    for (let round = 0; round < rounds; round += 1) {
       raw.push(await rawTokensPerSecond(model, config, sent, config.options.num_thread ?? 1));
       builder.push(await builderTokensPerSecond(backend, config, task));
     }
@@ -167,7 +193,7 @@ async function builderVersusRaw(model: LlamaModel, config: BuilderConfig, task: 
     unit: "ratio",
     target: "≥ 0.95",
     pass: value >= 0.95,
-    detail: `median of ${SPEED_ROUNDS}: Builder ${median(builder).toFixed(1)} tok/s, raw ${median(raw).toFixed(1)} tok/s`,
+    detail: `median of ${rounds}: Builder ${median(builder).toFixed(1)} tok/s, raw ${median(raw).toFixed(1)} tok/s`,
   };
 }
 
@@ -176,12 +202,11 @@ async function threadChoiceVersusSweep(
   config: BuilderConfig,
   task: BuilderTask,
   chosen: number,
+  { sweep, rounds }: { sweep: number[]; rounds: number },
 ): Promise<BenchResult> {
-  // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
-  const sweep = Array.from({ length: cpus().length }, (_, i) => i + 1);
   const speeds = new Map<number, number[]>();
   const sent = await builderRequest(config, task);
-  for (let round = 0; round < 3; round += 1) {
+  for (let round = 0; round < rounds; round += 1) {
     for (const threads of sweep) {
       const list = speeds.get(threads) ?? [];
       list.push(await rawTokensPerSecond(model, config, sent, threads));
@@ -206,7 +231,13 @@ async function threadChoiceVersusSweep(
  * Many runs with varied seeds and budgets: each must end in a schema-valid suggestion or the clear
  * truncation error. Every fifth run turns the answer bounds off with a small budget, which makes truncation likely.
  */
-async function reliability(modelPath: string, threads: number, task: BuilderTask, dir: string): Promise<BenchResult> {
+async function reliability(
+  modelPath: string,
+  threads: number,
+  task: BuilderTask,
+  dir: string,
+  runs: number,
+): Promise<BenchResult> {
   // Tight to roomy budgets for the bounded text answer: its line count follows from num_predict.
   const budgets = [900, 1024, 1280];
   let valid = 0;
@@ -214,7 +245,7 @@ async function reliability(modelPath: string, threads: number, task: BuilderTask
   const other: string[] = [];
   const backends = new Map<number, EmbeddedBackend>();
   try {
-    for (let run = 0; run < RELIABILITY_RUNS; run += 1) {
+    for (let run = 0; run < runs; run += 1) {
       const bounded = run % 5 !== 4;
       const budget = bounded ? budgets[run % budgets.length] : 256;
       const config = benchConfig(modelPath, threads, budget, dir, bounded);
@@ -234,9 +265,9 @@ async function reliability(modelPath: string, threads: number, task: BuilderTask
   } finally {
     for (const backend of backends.values()) await backend.dispose();
   }
-  const value = ((valid + truncated) / RELIABILITY_RUNS) * 100;
+  const value = ((valid + truncated) / runs) * 100;
   return {
-    name: `Runs ending in a schema-valid suggestion or the clear truncation error (${RELIABILITY_RUNS} runs)`,
+    name: `Runs ending in a schema-valid suggestion or the clear truncation error (${runs} runs)`,
     value,
     unit: "%",
     target: "100%",

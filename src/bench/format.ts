@@ -8,36 +8,36 @@ import { allowedFilesFor, resolveChanges } from "../answer/resolve-changes.js";
 import { renderTextAnswer } from "../answer/text-format.js";
 import { EmbeddedEngine } from "../backends/embedded/engine.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
+import { synthesizeQwenTestModel } from "../models/qwen-test-model.js";
 import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { median, ratio, scratchDir } from "./measure.js";
 import { editsForChange } from "./replay-edits.js";
-import type { BenchModule, BenchResult, BenchSection } from "./types.js";
+import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The real llama tokenizer beside the project (see its README); `BUILDER_BENCH_TOKENIZER` points elsewhere. */
 const SHARED_MODEL =
   process.env.BUILDER_BENCH_TOKENIZER ?? path.join(REPO_ROOT, "..", "shared", "models", "llama-2-tiny-random.gguf");
-const CHANGES = 200;
 const FIT_TOKENS = 4096;
-const APPLY_RUNS = 200;
+/** Changes replayed, grammar-constrained answers, and the large file of the grammar speed: `smoke` only runs every step. */
+const SIZES: Record<BenchSize, { changes: number; applyRuns: number; largeFileLines: number; speedRounds: number }> = {
+  full: { changes: 200, applyRuns: 200, largeFileLines: 3000, speedRounds: 3 },
+  smoke: { changes: 10, applyRuns: 2, largeFileLines: 300, speedRounds: 1 },
+};
 const APPLY_TOKENS = 768;
 
 /** Edit answers vs whole files on this repository's own history, and how often grammar-constrained answers apply. */
 export const formatBench: BenchModule = {
   id: "format",
-  async run(): Promise<BenchSection> {
+  async run(size: BenchSize): Promise<BenchSection> {
+    const sizes = SIZES[size];
     const dir = scratchDir("builder-bench-format-");
-    const shared = existsSync(SHARED_MODEL);
-    const tokenizerPath = shared ? SHARED_MODEL : path.join(dir, "tokenizer.gguf");
-    if (!shared) await writeSyntheticGguf(tokenizerPath, { contextLength: 4096 });
+    const { tokenizerPath, tokenizer } = await benchTokenizer(dir);
     const llama = await getLlamaRuntime("auto");
     const model = await llama.loadModel({ modelPath: tokenizerPath, vocabOnly: true });
-    const tokenizer = shared
-      ? `llama-2 32k tokenizer (${path.relative(REPO_ROOT, SHARED_MODEL)})`
-      : "synthesized byte-level tokenizer (the shared llama model is absent)";
     try {
-      const results = [...replayHistory(model, tokenizer)];
-      results.push(...(await applyShare(dir)));
+      const results = [...replayHistory(model, tokenizer, sizes.changes)];
+      results.push(...(await applyShare(dir, sizes)));
       return {
         title: "Answer format: edits vs whole files (this repository's history), and applying under the grammar",
         results,
@@ -48,8 +48,26 @@ export const formatBench: BenchModule = {
   },
 };
 
+/**
+ * The tokenizer the history is counted with: `BUILDER_BENCH_TOKENIZER=qwen` the Qwen2.5-Coder one (the
+ * synthesized Qwen-tokenizer model), a path another GGUF's, else the shared llama-2 model, else the
+ * synthesized byte-level one.
+ */
+async function benchTokenizer(dir: string): Promise<{ tokenizerPath: string; tokenizer: string }> {
+  if (process.env.BUILDER_BENCH_TOKENIZER === "qwen")
+    return { tokenizerPath: await synthesizeQwenTestModel(), tokenizer: "Qwen2.5-Coder 151,665-token BPE tokenizer" };
+  if (existsSync(SHARED_MODEL))
+    return {
+      tokenizerPath: SHARED_MODEL,
+      tokenizer: `llama-2 32k tokenizer (${path.relative(REPO_ROOT, SHARED_MODEL)})`,
+    };
+  const tokenizerPath = path.join(dir, "tokenizer.gguf");
+  await writeSyntheticGguf(tokenizerPath, { contextLength: 4096 });
+  return { tokenizerPath, tokenizer: "synthesized byte-level tokenizer (the shared llama model is absent)" };
+}
+
 /** The last changed `.ts` files of this repository: content before and after each commit. */
-function historyChanges(limit: number): Array<{ path: string; before: string; after: string }> {
+export function historyChanges(limit: number): Array<{ path: string; before: string; after: string }> {
   const git = (...args: string[]): string =>
     execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
   const log = git("log", "--no-merges", "--diff-filter=M", "--name-only", "--pretty=format:@%H", "--", "*.ts");
@@ -69,8 +87,9 @@ function historyChanges(limit: number): Array<{ path: string; before: string; af
   return out;
 }
 
-function replayHistory(model: LlamaModel, tokenizer: string): BenchResult[] {
-  const changes = historyChanges(CHANGES);
+/** Edit vs whole-file answer tokens over the last changes of this repository, counted with `model`'s tokenizer. */
+export function replayHistory(model: LlamaModel, tokenizer: string, limit: number): BenchResult[] {
+  const changes = historyChanges(limit);
   const count = (text: string): number => model.tokenize(text).length;
   const ratios: number[] = [];
   const editTokens: number[] = [];
@@ -120,7 +139,8 @@ function replayHistory(model: LlamaModel, tokenizer: string): BenchResult[] {
 }
 
 /** 200 grammar-constrained answers of the random model over a 300-line file (bounded, as for models that never stop): how many apply. */
-async function applyShare(dir: string): Promise<BenchResult[]> {
+async function applyShare(dir: string, sizes: (typeof SIZES)[BenchSize]): Promise<BenchResult[]> {
+  const runs = sizes.applyRuns;
   const modelPath = path.join(dir, "tiny.gguf");
   await writeSyntheticGguf(modelPath, { contextLength: 8192 });
   const engine = await EmbeddedEngine.load({
@@ -140,7 +160,7 @@ async function applyShare(dir: string): Promise<BenchResult[]> {
     const files = [...allowed.files].map(([p, content]) => ({ path: p, content }));
     const grammar = await engine.grammarForText(answerConstraint(style, files, APPLY_TOKENS).grammar as string);
     let applied = 0;
-    for (let seed = 1; seed <= APPLY_RUNS; seed++) {
+    for (let seed = 1; seed <= runs; seed++) {
       const result = await engine.generate([{ role: "user", content: "Change calc." }], {
         grammar,
         sampling: { maxTokens: APPLY_TOKENS, temperature: 1, seed },
@@ -151,16 +171,16 @@ async function applyShare(dir: string): Promise<BenchResult[]> {
         // a malformed answer does not apply
       }
     }
-    const speed = await grammarSpeed(engine);
-    const share = (applied / APPLY_RUNS) * 100;
+    const speed = await grammarSpeed(engine, sizes.largeFileLines, sizes.speedRounds);
+    const share = (applied / runs) * 100;
     return [
       {
         name: "random-model answers that apply (embedded, grammar, 300-line file)",
         value: share,
         unit: "%",
         target: "100%",
-        pass: applied === APPLY_RUNS,
-        detail: `${applied} of ${APPLY_RUNS}, bounded at ${APPLY_TOKENS} tokens, temperature 1, seeds 1…${APPLY_RUNS}, ${engine.threads} thread(s)`,
+        pass: applied === runs,
+        detail: `${applied} of ${runs}, bounded at ${APPLY_TOKENS} tokens, temperature 1, seeds 1…${runs}, ${engine.threads} thread(s)`,
       },
       speed,
     ];
@@ -170,13 +190,13 @@ async function applyShare(dir: string): Promise<BenchResult[]> {
 }
 
 /** Generation speed under the unbounded edit grammar of a 3,000-line file ÷ that of a 30-line file. */
-async function grammarSpeed(engine: EmbeddedEngine): Promise<BenchResult> {
+async function grammarSpeed(engine: EmbeddedEngine, largeLines: number, rounds: number): Promise<BenchResult> {
   const style = resolveAnswerStyle("embedded", "auto", "auto");
   const rate = async (lines: number): Promise<number> => {
     const files = [{ path: "src/calc.ts", content: sampleSource(lines) }];
     const grammar = await engine.grammarForText(answerConstraint(style, files, undefined).grammar as string);
     const speeds: number[] = [];
-    for (let seed = 1; seed <= 3; seed++) {
+    for (let seed = 1; seed <= rounds; seed++) {
       const r = await engine.generate([{ role: "user", content: "Change calc." }], {
         grammar,
         sampling: { maxTokens: 200, temperature: 1, seed },
@@ -186,12 +206,12 @@ async function grammarSpeed(engine: EmbeddedEngine): Promise<BenchResult> {
     return median(speeds);
   };
   const small = await rate(30);
-  const large = await rate(3000);
+  const large = await rate(largeLines);
   return {
-    name: "tokens/s under the grammar of a 3,000-line file ÷ a 30-line file",
+    name: `tokens/s under the grammar of a ${largeLines.toLocaleString("en-US")}-line file ÷ a 30-line file`,
     value: ratio(large, small),
     unit: "ratio",
-    detail: `${large.toFixed(1)} vs ${small.toFixed(1)} tokens/s (median of 3, 200 tokens each)`,
+    detail: `${large.toFixed(1)} vs ${small.toFixed(1)} tokens/s (median of ${rounds}, 200 tokens each)`,
   };
 }
 

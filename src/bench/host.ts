@@ -6,24 +6,24 @@ import { EmbeddedBackend } from "../backends/embedded/embedded-backend.js";
 import { HostBackend } from "../backends/host/host-backend.js";
 import type { Backend, GenerateRequest } from "../backends/types.js";
 import { loadConfig } from "../config/load.js";
-import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
+import { writeSyntheticGguf, type SyntheticModelOptions } from "../models/synthetic-gguf.js";
 import { median, ratio, scratchDir } from "./measure.js";
-import type { BenchModule, BenchResult, BenchSection } from "./types.js";
+import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
-/** About 270 MB of F32 weights: loading it takes seconds, and a process's own memory is small beside it. */
-const HOST_MODEL = {
-  embeddingLength: 1024,
-  blockCount: 4,
-  headCount: 16,
-  feedForwardLength: 4096,
-  contextLength: 16384,
+/**
+ * Full: about 270 MB of F32 weights (loading it takes seconds, and a process's own memory is small beside
+ * it). Smoke: a small model, to prove the bench runs to the end.
+ */
+const HOST_MODELS: Record<BenchSize, SyntheticModelOptions & { blockCount: number; embeddingLength: number }> = {
+  full: { embeddingLength: 1024, blockCount: 4, headCount: 16, feedForwardLength: 4096, contextLength: 16384 },
+  smoke: { embeddingLength: 128, blockCount: 2, headCount: 4, feedForwardLength: 512, contextLength: 16384 },
 };
 /** The answer's bound in tokens (bounded answers: every run of the task generates at most this many). */
 const ANSWER_TOKENS = 256;
 /** Rounds of host vs in-process generation, interleaved (a shared CPU drifts minute to minute). */
-const SPEED_ROUNDS = 3;
+const SPEED_ROUNDS: Record<BenchSize, number> = { full: 3, smoke: 1 };
 /** Tokens per speed round. */
 const SPEED_TOKENS = 48;
 
@@ -50,19 +50,21 @@ interface MemoryTrace {
  */
 export const hostBench: BenchModule = {
   id: "host",
-  async run(): Promise<BenchSection> {
+  async run(size: BenchSize): Promise<BenchSection> {
+    const model = HOST_MODELS[size];
+    const rounds = SPEED_ROUNDS[size];
     const dir = scratchDir("builder-bench-host-");
     const modelPath = path.join(dir, "host.gguf");
-    await writeSyntheticGguf(modelPath, HOST_MODEL);
+    await writeSyntheticGguf(modelPath, model);
     const modelBytes = statSync(modelPath).size;
     const workspace = writeWorkspace(dir, modelPath);
     const env = benchEnv(dir);
     const copy = await oneCopy(workspace, env);
     const sitting = await oneSitting(workspace, env, modelPath);
-    const speed = await speedHostVersusInProcess(workspace, dir);
+    const speed = await speedHostVersusInProcess(workspace, dir, rounds);
     return {
-      title: `One Builder host (synthesized ${HOST_MODEL.blockCount}-block ${HOST_MODEL.embeddingLength}-wide model, ${(modelBytes / 2 ** 20).toFixed(0)} MiB, CPU)`,
-      results: [memoryResult(sitting, copy), warmResult(sitting), reloadResult(sitting), speedResult(speed)],
+      title: `One Builder host (synthesized ${model.blockCount}-block ${model.embeddingLength}-wide model, ${(modelBytes / 2 ** 20).toFixed(0)} MiB, CPU)`,
+      results: [memoryResult(sitting, copy), warmResult(sitting), reloadResult(sitting), speedResult(speed, rounds)],
     };
   },
 };
@@ -178,7 +180,7 @@ interface Speed {
   sameText: boolean;
 }
 
-function speedResult(speed: Speed): BenchResult {
+function speedResult(speed: Speed, rounds: number): BenchResult {
   const value = ratio(median(speed.host), median(speed.inProcess));
   return {
     name: "generation tok/s through the host (HTTP over its socket) ÷ in-process, same prompt and grammar",
@@ -186,12 +188,12 @@ function speedResult(speed: Speed): BenchResult {
     unit: "ratio",
     target: "≥ 0.95",
     pass: value >= 0.95,
-    detail: `host ${speed.host.map((v) => v.toFixed(1)).join(" / ")} tok/s, in-process ${speed.inProcess.map((v) => v.toFixed(1)).join(" / ")} tok/s over ${SPEED_ROUNDS} interleaved rounds of ${SPEED_TOKENS} tokens, measured by the caller; greedy output identical: ${speed.sameText}`,
+    detail: `host ${speed.host.map((v) => v.toFixed(1)).join(" / ")} tok/s, in-process ${speed.inProcess.map((v) => v.toFixed(1)).join(" / ")} tok/s over ${rounds} interleaved rounds of ${SPEED_TOKENS} tokens, measured by the caller; greedy output identical: ${speed.sameText}`,
   };
 }
 
 /** The same greedy generation under a grammar, through the host and in-process, rounds interleaved. */
-async function speedHostVersusInProcess(workspace: string, dir: string): Promise<Speed> {
+async function speedHostVersusInProcess(workspace: string, dir: string, rounds: number): Promise<Speed> {
   const env = { ...benchEnv(dir), BUILDER_KEEP_ALIVE: "5m" };
   const base = loadConfig({ cwd: workspace, env });
   const config = { ...base, engine: base.engine ? { ...base.engine, host: true } : undefined };
@@ -211,7 +213,7 @@ async function speedHostVersusInProcess(workspace: string, dir: string): Promise
     await inProcess.prepare();
     await timed(host, request);
     await timed(inProcess, request);
-    for (let round = 0; round < SPEED_ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       const viaHost = await timed(host, request);
       const here = await timed(inProcess, request);
       speed.host.push(viaHost.tokensPerSecond);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { setLogger, createLogger } from "../telemetry/logger.js";
 import { contextBench } from "./context.js";
+import { fitBench } from "./fit.js";
 import { formatBench } from "./format.js";
 import { hostBench } from "./host.js";
 import { engineBench } from "./engine.js";
@@ -8,9 +9,13 @@ import { serveBench } from "./serve.js";
 import { statsBench } from "./stats.js";
 import { verifyBench } from "./verify.js";
 import { warmBench } from "./warm.js";
-import type { BenchModule, BenchSection } from "./types.js";
+import type { BenchModule, BenchSection, BenchSize } from "./types.js";
 
-/** Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset. */
+/**
+ * Every bench module, in the order they run. `npm run bench -- <id>…` runs a subset; `-- --smoke` runs
+ * each on its smallest setting, and `-- --list` names them (src/bench/bench.smoke.e2e.test.ts runs every
+ * one so, and a broken module fails the suite).
+ */
 const MODULES: BenchModule[] = [
   engineBench,
   serveBench,
@@ -18,6 +23,7 @@ const MODULES: BenchModule[] = [
   verifyBench,
   statsBench,
   formatBench,
+  fitBench,
   warmBench,
   hostBench,
 ];
@@ -36,6 +42,11 @@ function formatSection(section: BenchSection): string {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const json = args.includes("--json");
+  const size: BenchSize = args.includes("--smoke") ? "smoke" : "full";
+  if (args.includes("--list")) {
+    process.stdout.write(MODULES.map((m) => m.id).join("\n") + "\n");
+    return;
+  }
   const wanted = args.filter((a) => !a.startsWith("--"));
   const unknown = wanted.filter((id) => !MODULES.some((m) => m.id === id));
   if (unknown.length > 0) {
@@ -50,7 +61,7 @@ async function main(): Promise<void> {
   const sections: BenchSection[] = [];
   for (const module of MODULES.filter((m) => wanted.length === 0 || wanted.includes(m.id))) {
     process.stderr.write(`running bench: ${module.id}…\n`);
-    const section = await module.run();
+    const section = await module.run(size);
     sections.push(section);
     if (!json) process.stdout.write(formatSection(section) + "\n");
   }

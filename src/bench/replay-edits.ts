@@ -1,83 +1,91 @@
-import { applySearchReplace, splitLines } from "../answer/apply-edits.js";
+import { applySearchReplace, locate, splitLines } from "../answer/apply-edits.js";
 import type { SearchReplace } from "../answer/changes.js";
 import { diffLines } from "../workspace/diff.js";
 
 /** Unchanged lines between two changed regions below which they become one edit. */
 const MERGE_GAP = 3;
 
+/** A changed region of the old file, [start, end) in its lines, with the lines that replace it. */
+interface Region {
+  start: number;
+  end: number;
+  lines: string[];
+}
+
 /**
  * The search/replace edits a model would write for a real change from `before` to `after`: one edit
- * per changed region, each SEARCH widened by context lines until it occurs once in the file (or
- * after the previous edit). Undefined when no such edits reproduce `after` exactly.
+ * per changed region, each SEARCH widened by context lines until the applier
+ * ({@link applySearchReplace}) puts it exactly there in the file as the previous edits left it.
+ * Undefined only when no such edits reproduce `after` (a change that leaves nothing unique to quote).
  */
 export function editsForChange(before: string, after: string): SearchReplace[] | undefined {
-  const a = splitLines(before);
-  const b = splitLines(after);
-  const ops = diffLines(a, b);
-  // Regions as [start, end) in `a` with their replacement lines from `b`.
-  const regions: Array<{ start: number; end: number; lines: string[] }> = [];
-  let ia = 0;
-  for (const op of ops) {
-    if (op.kind === " ") {
-      ia++;
-      continue;
-    }
-    const last = regions.at(-1);
-    if (!last || ia - last.end > MERGE_GAP) regions.push({ start: ia, end: ia, lines: [] });
-    const region = regions.at(-1) as { start: number; end: number; lines: string[] };
-    // Lines between two merged regions are kept on both sides.
-    if (ia > region.end) {
-      region.lines.push(...a.slice(region.end, ia));
-      region.end = ia;
-    }
-    if (op.kind === "-") {
-      ia++;
-      region.end = ia;
-    } else region.lines.push(op.line);
-  }
+  const regions = changedRegions(splitLines(before), splitLines(after));
   const edits: SearchReplace[] = [];
-  let floor = 0;
-  for (const region of regions) {
-    let { start, end } = region;
-    let before_: string[] = [];
-    let after_: string[] = [];
-    const text = (lines: readonly string[]): string => (lines.length === 0 ? "" : lines.join("\n") + "\n");
-    for (let widen = 0; ; widen++) {
-      const search = a.slice(start, end);
-      if (search.some((l) => l.trim() !== "") && occurrences(a, search, floor) === 1) break;
-      if (start <= floor && end >= a.length) return undefined;
-      if (widen % 2 === 0 && start > floor) {
-        start--;
-        before_ = [a[start] as string, ...before_];
-      } else if (end < a.length) {
-        after_ = [...after_, a[end] as string];
-        end++;
-      } else {
-        start--;
-        before_ = [a[start] as string, ...before_];
+  // The file as the applier sees it when it reaches the next edit, and where the previous edit ended in it.
+  let lines = splitLines(before);
+  let previousEnd: number | undefined;
+  // Lines added minus lines removed by the edits so far: a region of the old file sits this much lower.
+  let shift = 0;
+  for (let i = 0; i < regions.length; i++) {
+    const region = regions[i] as Region;
+    const at = region.start + shift;
+    let start = at;
+    let end = region.end + shift;
+    for (let widen = 0; !landsAt(lines, start, end, previousEnd); widen++) {
+      const floor = previousEnd ?? 0;
+      if (start <= floor && end >= lines.length) return undefined;
+      if ((widen % 2 === 0 && start > floor) || end >= lines.length) start--;
+      else end++;
+      // Context that reaches the next region takes it into this edit: one SEARCH cannot quote lines another replaces.
+      const next = regions[i + 1];
+      if (next && end > next.start + shift) {
+        region.lines.push(...lines.slice(region.end + shift, next.start + shift), ...next.lines);
+        end = Math.max(end, next.end + shift);
+        region.end = next.end;
+        regions.splice(i + 1, 1);
       }
     }
-    edits.push({ search: text(a.slice(start, end)), replace: text([...before_, ...region.lines, ...after_]) });
-    floor = end;
+    const replacement = [...lines.slice(start, at), ...region.lines, ...lines.slice(region.end + shift, end)];
+    edits.push({ search: text(lines.slice(start, end)), replace: text(replacement) });
+    lines = [...lines.slice(0, start), ...replacement, ...lines.slice(end)];
+    shift += region.lines.length - (region.end - region.start);
+    previousEnd = start + replacement.length;
   }
   const check = applySearchReplace(before, edits);
   return check.ok && check.content === after ? edits : undefined;
 }
 
-function occurrences(lines: readonly string[], search: readonly string[], from: number): number {
-  let count = 0;
-  for (let i = 0; i + search.length <= lines.length; i++) if (search.every((l, j) => lines[i + j] === l)) count++;
-  // Before the first edit a SEARCH must be unique in the whole file; later ones after the previous edit.
-  if (from > 0 && count > 1) {
-    let after = 0;
-    for (let i = from; i + search.length <= lines.length; i++) if (search.every((l, j) => lines[i + j] === l)) after++;
-    const first = firstAt(lines, search);
-    return first >= from ? 1 : after === 0 ? 0 : 2;
+/** The changed regions of a line diff, those fewer than {@link MERGE_GAP} unchanged lines apart joined. */
+function changedRegions(a: readonly string[], b: readonly string[]): Region[] {
+  const regions: Region[] = [];
+  let ia = 0;
+  for (const op of diffLines(a, b)) {
+    if (op.kind === " ") {
+      ia++;
+      continue;
+    }
+    let region = regions.at(-1);
+    if (!region || ia - region.end > MERGE_GAP) {
+      region = { start: ia, end: ia, lines: [] };
+      regions.push(region);
+    }
+    // Lines between two joined regions are kept on both sides.
+    region.lines.push(...a.slice(region.end, ia));
+    region.end = ia;
+    if (op.kind === "-") region.end = ++ia;
+    else region.lines.push(op.line);
   }
-  return count;
+  return regions;
 }
 
-function firstAt(lines: readonly string[], search: readonly string[]): number {
-  for (let i = 0; i + search.length <= lines.length; i++) if (search.every((l, j) => lines[i + j] === l)) return i;
-  return -1;
+/** Whether the applier would put the SEARCH `lines[start, end)` at `start`: a non-blank SEARCH, located there. */
+function landsAt(lines: readonly string[], start: number, end: number, previousEnd: number | undefined): boolean {
+  const search = lines.slice(start, end);
+  if (!search.some((l) => l.trim() !== "")) return false;
+  const found = locate(lines, search, previousEnd);
+  return found.kind === "one" && found.start === start;
+}
+
+function text(lines: readonly string[]): string {
+  return lines.length === 0 ? "" : lines.join("\n") + "\n";
 }

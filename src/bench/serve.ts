@@ -14,50 +14,55 @@ import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { readTaskFile } from "../task/read-task.js";
 import type { BuilderTask } from "../task/schema.js";
 import { median, ratio } from "./measure.js";
-import type { BenchModule, BenchResult, BenchSection } from "./types.js";
+import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
-const ROUNDS = 5;
-const CONCURRENT_TASKS = 8;
-const NUM_CTX = 4096;
+/** Interleaved rounds per side, and tasks at once on one server: `smoke` only runs every step. */
+const SIZES: Record<BenchSize, { rounds: number; concurrentTasks: number }> = {
+  full: { rounds: 5, concurrentTasks: 8 },
+  smoke: { rounds: 1, concurrentTasks: 2 },
+};
+const NUM_CTX = 6144;
 const NUM_PREDICT = 1024;
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
 /**
  * `builder serve` and the Ollama backend: one task's generation speed through the server versus the
  * embedded engine in this process, and the throughput of 8 tasks at once on one server versus one by one.
+ * Its runs bound their answers (`bounded_answer`): the random model never stops by itself.
  */
 export const serveBench: BenchModule = {
   id: "serve",
-  async run(): Promise<BenchSection> {
+  async run(size: BenchSize): Promise<BenchSection> {
+    const { rounds, concurrentTasks } = SIZES[size];
     const dir = mkdtempSync(path.join(tmpdir(), "builder-bench-serve-"));
     const modelPath = path.join(dir, "tiny.gguf");
     await writeSyntheticGguf(modelPath, { contextLength: NUM_CTX });
     const task = await readTaskFile(path.join(DEMO_PROJECT_DIR, "tasks", "create-contact.json"));
-    const files = taskFiles(task, dir);
+    const files = taskFiles(task, dir, concurrentTasks);
     const results: BenchResult[] = [];
     const single = await startServe(modelPath, 1);
     let sequential: Throughput;
     try {
       results.push(
-        await speedRatio(benchConfig("embedded", modelPath, dir), benchConfig("ollama", single.url, dir), task),
+        await speedRatio(benchConfig("embedded", modelPath, dir), benchConfig("ollama", single.url, dir), task, rounds),
       );
       sequential = await warmThroughput(files, benchConfig("ollama", single.url, dir), 1);
     } finally {
       await single.stop();
     }
-    const parallel = await startServe(modelPath, CONCURRENT_TASKS);
+    const parallel = await startServe(modelPath, concurrentTasks);
     try {
       const config = benchConfig("ollama", parallel.url, dir);
-      const concurrent = await warmThroughput(files, config, CONCURRENT_TASKS);
+      const concurrent = await warmThroughput(files, config, concurrentTasks);
       const sequentialOnParallel = await warmThroughput(files, config, 1);
       const value = ratio(concurrent.tokensPerSecond, sequential.tokensPerSecond);
       results.push({
-        name: `${CONCURRENT_TASKS} tasks at once on one builder serve (--parallel ${CONCURRENT_TASKS}) ÷ one by one (--parallel 1), generated tok/s`,
+        name: `${concurrentTasks} tasks at once on one builder serve (--parallel ${concurrentTasks}) ÷ one by one (--parallel 1), generated tok/s`,
         value,
         unit: "ratio",
         detail:
-          `concurrent: ${describe(concurrent)}; one by one: ${describe(sequential)}; one by one on the --parallel ${CONCURRENT_TASKS} server: ${describe(sequentialOnParallel)}. ` +
-          `Each side ran the ${CONCURRENT_TASKS} tasks once before measuring, so every sequence holds the shared prompt prefix.`,
+          `concurrent: ${describe(concurrent)}; one by one: ${describe(sequential)}; one by one on the --parallel ${concurrentTasks} server: ${describe(sequentialOnParallel)}. ` +
+          `Each side ran the ${concurrentTasks} tasks once before measuring, so every sequence holds the shared prompt prefix.`,
       });
     } finally {
       await parallel.stop();
@@ -78,14 +83,13 @@ function benchConfig(backend: "embedded" | "ollama", target: string, workspace: 
   };
   // The demo's knowledge base lies outside the scratch workspace; without this the run refuses it.
   const knowledgeAllowOutside = [...base.knowledgeAllowOutside, DEMO_PROJECT_DIR];
-  if (backend === "embedded") return { ...base, backend, model: target, workspace, knowledgeAllowOutside, options };
+  // A random model never stops by itself: without bounds every answer runs out of tokens (GENERATION_TRUNCATED).
+  const common = { ...base, workspace, knowledgeAllowOutside, options, boundedAnswer: true };
+  if (backend === "embedded") return { ...common, backend, model: target };
   return {
-    ...base,
-    knowledgeAllowOutside,
+    ...common,
     backend,
     model: "bench:latest",
-    workspace,
-    options,
     ollama: { ...base.ollama, host: target, hosts: [target], keepAlive: -1 },
   };
 }
@@ -117,6 +121,7 @@ async function speedRatio(
   embeddedConfig: BuilderConfig,
   ollamaConfig: BuilderConfig,
   task: BuilderTask,
+  rounds: number,
 ): Promise<BenchResult> {
   const embedded = new EmbeddedBackend(embeddedConfig);
   const ollama = new OllamaBackend(ollamaConfig);
@@ -127,7 +132,7 @@ async function speedRatio(
     await oneTask(embedded, embeddedConfig, task);
     await oneTask(ollama, ollamaConfig, task);
     // Interleaved, so that drift on a shared machine hits both sides alike.
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       inProcess.push(await oneTask(embedded, embeddedConfig, task));
       viaServer.push(await oneTask(ollama, ollamaConfig, task));
     }
@@ -144,7 +149,7 @@ async function speedRatio(
     target: "≥ 0.9",
     pass: streamed >= 0.9,
     detail:
-      `median of ${ROUNDS}: via server ${median(viaServer.map((r) => r.streamed)).toFixed(1)} tok/s, in-process ${median(inProcess.map((r) => r.streamed)).toFixed(1)} tok/s; ` +
+      `median of ${rounds}: via server ${median(viaServer.map((r) => r.streamed)).toFixed(1)} tok/s, in-process ${median(inProcess.map((r) => r.streamed)).toFixed(1)} tok/s; ` +
       `metrics line (server counters ÷ engine): ${reported.toFixed(3)}`,
   };
 }
@@ -156,8 +161,8 @@ interface Throughput {
   failed: number;
 }
 
-function taskFiles(task: BuilderTask, dir: string): string[] {
-  return Array.from({ length: CONCURRENT_TASKS }, (_, i) => {
+function taskFiles(task: BuilderTask, dir: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
     const file = path.join(dir, `task-${i + 1}.json`);
     writeFileSync(file, JSON.stringify({ ...task, task_id: `bench-${i + 1}` }));
     return file;
@@ -168,7 +173,9 @@ function taskFiles(task: BuilderTask, dir: string): string[] {
 async function warmThroughput(files: string[], config: BuilderConfig, concurrency: number): Promise<Throughput> {
   const backend = new OllamaBackend(config);
   try {
-    await runMany(files, { config, backend, concurrency });
+    const failed = (await runMany(files, { config, backend, concurrency })).find((o) => !o.ok);
+    // A task that fails on the synthesized model is a broken bench, not a figure.
+    if (failed && !failed.ok) throw failed.error;
     const started = performance.now();
     const outcomes = await runMany(files, { config, backend, concurrency });
     const seconds = (performance.now() - started) / 1000;

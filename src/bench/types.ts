@@ -19,9 +19,16 @@ export interface BenchSection {
   results: BenchResult[];
 }
 
+/**
+ * How much a module measures: `full` for `npm run bench`; `smoke`, its smallest setting (one round,
+ * small inputs), whose figures mean nothing and which only proves that the module runs to the end
+ * (`npm run bench -- --smoke`; the suite runs every module so).
+ */
+export type BenchSize = "full" | "smoke";
+
 /** A bench module: measures one area side by side in this process and returns its figures. */
 export interface BenchModule {
   /** Short id used to select it: `npm run bench -- engine`. */
   id: string;
-  run(): Promise<BenchSection>;
+  run(size: BenchSize): Promise<BenchSection>;
 }

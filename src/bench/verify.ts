@@ -7,12 +7,19 @@ import { resolveVerifySettings } from "../config/verify-settings.js";
 import { round } from "../format/numbers.js";
 import type { BuilderTask } from "../task/schema.js";
 import { Verifier, type VerificationReport } from "../verify/verify.js";
-import type { BenchModule, BenchResult, BenchSection } from "./types.js";
+import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
-/** Files in the generated project. */
-const FILES = 200;
+/** Files in the generated project (the changed one is src/mod100.ts), and warm rounds: `smoke` only runs every step. */
+const SIZES: Record<BenchSize, { files: number; warmRounds: number }> = {
+  full: { files: 200, warmRounds: 2 },
+  smoke: { files: 102, warmRounds: 1 },
+};
 /** Warm typecheck target for a one-file change (the issue's). */
 const WARM_TYPECHECK_TARGET_MS = 2000;
+/** Sandboxed ÷ unsandboxed wall time of a warm round (issue 20's target). */
+const SANDBOX_OVERHEAD_TARGET = 1.15;
+/** Warm rounds measured for the sandbox ratio, each way. */
+const SANDBOX_ROUNDS = 3;
 
 const TASK: BuilderTask = {
   task_id: "bench-verify",
@@ -29,8 +36,9 @@ const TASK: BuilderTask = {
  */
 export const verifyBench: BenchModule = {
   id: "verify",
-  async run(): Promise<BenchSection> {
-    const root = generateProject(FILES);
+  async run(size: BenchSize): Promise<BenchSection> {
+    const { files, warmRounds } = SIZES[size];
+    const root = generateProject(files);
     try {
       const openStarted = performance.now();
       const verifier = await Verifier.open(root, resolveVerifySettings(undefined, undefined, undefined));
@@ -38,14 +46,15 @@ export const verifyBench: BenchModule = {
       try {
         const context = { task: TASK, knowledge: "" };
         const cold = await verifier.verify(change(1), context);
-        const warm = [await verifier.verify(change(2), context), await verifier.verify(change(3), context)];
+        const warm: VerificationReport[] = [];
+        for (let round = 0; round < warmRounds; round++) warm.push(await verifier.verify(change(round + 2), context));
         for (const report of [cold, ...warm]) {
           if (report.verdict !== "VERIFIED")
             throw new Error(`bench change did not verify: ${JSON.stringify(report.checks)}`);
         }
         const warmTypecheck = Math.max(...warm.map((r) => ms(r, "typecheck")));
         const results: BenchResult[] = [
-          { name: `scratch copy (git worktree) of a ${FILES}-file project`, value: round(openMs, 0), unit: "ms" },
+          { name: `scratch copy (git worktree) of a ${files}-file project`, value: round(openMs, 0), unit: "ms" },
           { name: "typecheck, one-file change, cold", value: round(ms(cold, "typecheck"), 0), unit: "ms" },
           {
             name: "typecheck, one-file change, warm",
@@ -72,8 +81,9 @@ export const verifyBench: BenchModule = {
             value: round(Math.max(...warm.map((r) => r.durationMs)), 0),
             unit: "ms",
           },
+          await sandboxOverhead(root, verifier),
         ];
-        return { title: `Verification (one-file change in a ${FILES}-file TypeScript project)`, results };
+        return { title: `Verification (one-file change in a ${files}-file TypeScript project)`, results };
       } finally {
         await verifier.dispose();
       }
@@ -82,6 +92,40 @@ export const verifyBench: BenchModule = {
     }
   },
 };
+
+/**
+ * Warm rounds with the default sandbox (`verify.sandbox` auto) against the same rounds with it off,
+ * alternated so that load on the machine falls on both alike: the ratio of their median wall times.
+ */
+async function sandboxOverhead(root: string, sandboxed: Verifier): Promise<BenchResult> {
+  const settings = resolveVerifySettings({ sandbox: "off" }, undefined, undefined);
+  const plain = await Verifier.open(root, settings);
+  try {
+    const context = { task: TASK, knowledge: "" };
+    await plain.verify(change(4), context);
+    const times: { on: number[]; off: number[] } = { on: [], off: [] };
+    for (let i = 0; i < SANDBOX_ROUNDS; i++) {
+      times.on.push((await sandboxed.verify(change(10 + i), context)).durationMs);
+      times.off.push((await plain.verify(change(20 + i), context)).durationMs);
+    }
+    const ratio = median(times.on) / median(times.off);
+    return {
+      name: "sandboxed ÷ unsandboxed, warm round",
+      value: round(ratio, 2),
+      unit: "×",
+      target: `≤ ${SANDBOX_OVERHEAD_TARGET}`,
+      pass: ratio <= SANDBOX_OVERHEAD_TARGET,
+      detail: `${sandboxed.sandboxName}: ${times.on.map((t) => round(t, 0)).join(", ")} ms; off: ${times.off.map((t) => round(t, 0)).join(", ")} ms`,
+    };
+  } finally {
+    await plain.dispose();
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
 
 function ms(report: VerificationReport, check: string): number {
   return report.checks.find((c) => c.name === check)?.durationMs ?? 0;

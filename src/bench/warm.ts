@@ -6,9 +6,9 @@ import { EmbeddedEngine } from "../backends/embedded/engine.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import { chooseThreads } from "../backends/embedded/thread-calibration.js";
 import type { ChatMessage } from "../backends/types.js";
-import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
+import { writeSyntheticGguf, type SyntheticModelOptions } from "../models/synthetic-gguf.js";
 import { median, ratio, scratchDir } from "./measure.js";
-import type { BenchModule, BenchResult, BenchSection } from "./types.js";
+import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
 const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
@@ -32,10 +32,47 @@ const KNOWLEDGE_CHARS = 8000;
  * 230 tokens is the least a bounded one-file answer allows), so every run of the task generates at most this many.
  */
 const ANSWER_TOKENS = 256;
-/** Rounds of speculative on vs off on the short prompt: each takes under a second, and a shared CPU's noise needs a median of several. */
-const SHORT_PROMPT_ROUNDS = 7;
-/** Tokens per round of speculative on vs off on the long prompt: enough for a steady tok/s, few enough for a shared CPU. */
-const LONG_PROMPT_ROUND_TOKENS = 64;
+/** What one size of the bench runs. */
+interface WarmSize {
+  model: SyntheticModelOptions;
+  /** Threads to use instead of the calibration's choice. */
+  threads?: number;
+  /** Characters of the knowledge base: tokens on the synthesized byte-level vocabulary. */
+  knowledgeChars: number;
+  /** `builder run` processes on one resident engine (at least 2: the second is compared with the first). */
+  residentRuns: number;
+  helpRuns: number;
+  /** Rounds of speculative on vs off on the short prompt. */
+  shortPromptRounds: number;
+  longPromptRounds: number;
+  /** Tokens per round of speculative on vs off on the long prompt. */
+  longPromptRoundTokens: number;
+}
+
+/** `smoke` only runs every step: the default tiny model, a short knowledge base, one round of each. */
+const SIZES: Record<BenchSize, WarmSize> = {
+  full: {
+    model: WARM_MODEL,
+    knowledgeChars: KNOWLEDGE_CHARS,
+    residentRuns: 3,
+    helpRuns: 3,
+    // Each takes under a second, and a shared CPU's noise needs a median of several.
+    shortPromptRounds: 7,
+    longPromptRounds: 3,
+    // Enough for a steady tok/s, few enough for a shared CPU.
+    longPromptRoundTokens: 64,
+  },
+  smoke: {
+    model: { contextLength: 16384 },
+    threads: 1,
+    knowledgeChars: 400,
+    residentRuns: 2,
+    helpRuns: 1,
+    shortPromptRounds: 1,
+    longPromptRounds: 1,
+    longPromptRoundTokens: 16,
+  },
+};
 const REAL_MODEL_NOTE =
   "Real-model speedup cannot be measured here: a random-weight model and 2 shared CPU cores stand in for a 7B-32B code model on a GPU.";
 
@@ -59,29 +96,30 @@ interface WarmRuns {
  */
 export const warmBench: BenchModule = {
   id: "warm",
-  async run(): Promise<BenchSection> {
+  async run(benchSize: BenchSize): Promise<BenchSection> {
+    const size = SIZES[benchSize];
     const dir = scratchDir("builder-bench-warm-");
     const modelPath = path.join(dir, "deep.gguf");
-    await writeSyntheticGguf(modelPath, WARM_MODEL);
-    const measured = await measureCliRuns(dir, modelPath);
+    await writeSyntheticGguf(modelPath, size.model);
+    const measured = await measureCliRuns(dir, modelPath, size);
     const results: BenchResult[] = [
       ttftResult(measured),
       wallResult(measured),
       breakdownResult(measured),
       freshResult(measured),
-      ...(await speculativeOnVersusOff(dir, measured.threads)),
-      await speculativeOnLongPrompt(modelPath, dir, measured.threads),
+      ...(await speculativeOnVersusOff(dir, measured.threads, size.shortPromptRounds)),
+      await speculativeOnLongPrompt(modelPath, dir, measured.threads, size),
     ];
     return {
-      title: `Warm runs (synthesized ${WARM_MODEL.blockCount}-block ${WARM_MODEL.embeddingLength}-wide model, ~${KNOWLEDGE_CHARS}-token knowledge base, ${ANSWER_TOKENS}-token answer, CPU)`,
+      title: `Warm runs (synthesized ${size.model.blockCount ?? 2}-block ${size.model.embeddingLength ?? 64}-wide model, ~${size.knowledgeChars}-token knowledge base, ${ANSWER_TOKENS}-token answer, CPU)`,
       results,
     };
   },
 };
 
 /** Runs the `builder run` processes (the engine stopped afterwards, also on failure). */
-async function measureCliRuns(dir: string, modelPath: string): Promise<WarmRuns> {
-  const workspace = writeWorkspace(dir, modelPath);
+async function measureCliRuns(dir: string, modelPath: string, size: WarmSize): Promise<WarmRuns> {
+  const workspace = writeWorkspace(dir, modelPath, size);
   const cache = path.join(dir, "cache");
   const env = {
     ...process.env,
@@ -91,14 +129,15 @@ async function measureCliRuns(dir: string, modelPath: string): Promise<WarmRuns>
     BUILDER_LOG_LEVEL: "info",
   };
   // Thread calibration is cached first, so that the first run measures loading and prefill, not calibration.
-  const threads = await calibrate(modelPath, path.join(cache, "builder", "thread-calibration.json"));
+  const threads = size.threads ?? (await calibrate(modelPath, path.join(cache, "builder", "thread-calibration.json")));
   const cliRun = (): Promise<CliRun> => runBuilder(["run", "task.json", "--no-verify"], workspace, env);
   const stop = (): Promise<CliRun> => runBuilder(["stop"], workspace, env);
   try {
     const help: number[] = [];
-    for (let i = 0; i < 3; i++) help.push((await runBuilder(["run", "--help"], workspace, env)).wallMs);
+    for (let i = 0; i < size.helpRuns; i++) help.push((await runBuilder(["run", "--help"], workspace, env)).wallMs);
     const helpMs = median(help);
-    const runs = [await cliRun(), await cliRun(), await cliRun()];
+    const runs: CliRun[] = [];
+    for (let i = 0; i < size.residentRuns; i++) runs.push(await cliRun());
     await stop();
     const fresh = await cliRun();
     return { runs, fresh, helpMs, threads };
@@ -172,17 +211,17 @@ function freshResult({ runs, fresh }: WarmRuns): BenchResult {
 }
 
 /** Writes the bench workspace under `dir`: a knowledge file, a config naming the model, and a task; returns its path. */
-function writeWorkspace(dir: string, modelPath: string): string {
+function writeWorkspace(dir: string, modelPath: string, size: WarmSize): string {
   const workspace = path.join(dir, "ws");
   mkdirSync(path.join(workspace, "knowledge"), { recursive: true });
-  writeFileSync(path.join(workspace, "knowledge", "project.md"), knowledgeText());
+  writeFileSync(path.join(workspace, "knowledge", "project.md"), knowledgeText(size.knowledgeChars));
   writeFileSync(
     path.join(workspace, "builder.config.json"),
     JSON.stringify({
       model: modelPath,
       knowledge: ["knowledge/project.md"],
       bounded_answer: true,
-      options: { num_ctx: 12288, num_predict: ANSWER_TOKENS, temperature: 0 },
+      options: { num_ctx: 12288, num_predict: ANSWER_TOKENS, temperature: 0, num_thread: size.threads },
     }),
   );
   writeFileSync(
@@ -199,9 +238,9 @@ function writeWorkspace(dir: string, modelPath: string): string {
   return workspace;
 }
 
-function knowledgeText(): string {
+function knowledgeText(chars: number): string {
   const line = "Contacts are written to PostgreSQL first, then indexed in Elasticsearch; validate input with zod.\n";
-  return "# Project\n" + line.repeat(Math.ceil(KNOWLEDGE_CHARS / line.length)).slice(0, KNOWLEDGE_CHARS);
+  return "# Project\n" + line.repeat(Math.ceil(chars / line.length)).slice(0, chars);
 }
 
 async function calibrate(modelPath: string, file: string): Promise<number> {
@@ -276,7 +315,7 @@ async function speculativeRounds(
 }
 
 /** In-process, greedy, an edit-like prompt: tok/s with prompt lookup on ÷ off, and whether the answers match. */
-async function speculativeOnVersusOff(dir: string, threads: number): Promise<BenchResult[]> {
+async function speculativeOnVersusOff(dir: string, threads: number, rounds: number): Promise<BenchResult[]> {
   const modelPath = path.join(dir, "tiny.gguf");
   await writeSyntheticGguf(modelPath, { contextLength: 4096 });
   const source = Array.from(
@@ -292,7 +331,7 @@ async function speculativeOnVersusOff(dir: string, threads: number): Promise<Ben
     contextSize: 4096,
     maxTokens: 400,
     messages,
-    rounds: SHORT_PROMPT_ROUNDS,
+    rounds,
   });
   const speedRatio = ratio(median(speeds.on), median(speeds.off));
   return [
@@ -302,7 +341,7 @@ async function speculativeOnVersusOff(dir: string, threads: number): Promise<Ben
       unit: "ratio",
       target: "≥ 0.95",
       pass: speedRatio >= 0.95,
-      detail: `median ${median(speeds.on).toFixed(1)} vs ${median(speeds.off).toFixed(1)} tok/s over ${SHORT_PROMPT_ROUNDS} greedy rounds each, interleaved; drafts validated ${drafts.validated}, refuted ${drafts.refuted}${drafts.switchedOff ? ", switched off for low acceptance" : ""}`,
+      detail: `median ${median(speeds.on).toFixed(1)} vs ${median(speeds.off).toFixed(1)} tok/s over ${rounds} greedy rounds each, interleaved; drafts validated ${drafts.validated}, refuted ${drafts.refuted}${drafts.switchedOff ? ", switched off for low acceptance" : ""}`,
     },
     {
       name: "speculative decoding on vs off: identical greedy output",
@@ -316,17 +355,22 @@ async function speculativeOnVersusOff(dir: string, threads: number): Promise<Ben
 }
 
 /** The same on vs off, on the warm runs' model and ~8K-token knowledge prompt (where the lookup scans a long input). */
-async function speculativeOnLongPrompt(modelPath: string, dir: string, threads: number): Promise<BenchResult> {
+async function speculativeOnLongPrompt(
+  modelPath: string,
+  dir: string,
+  threads: number,
+  size: WarmSize,
+): Promise<BenchResult> {
   const messages: ChatMessage[] = [
-    { role: "system", content: knowledgeText() },
+    { role: "system", content: knowledgeText(size.knowledgeChars) },
     { role: "user", content: "Add createContact" },
   ];
   const { speeds, texts, drafts } = await speculativeRounds(modelPath, dir, {
     threads,
     contextSize: 12288,
-    maxTokens: LONG_PROMPT_ROUND_TOKENS,
+    maxTokens: size.longPromptRoundTokens,
     messages,
-    rounds: 3,
+    rounds: size.longPromptRounds,
   });
   const value = ratio(median(speeds.on), median(speeds.off));
   return {
@@ -335,6 +379,6 @@ async function speculativeOnLongPrompt(modelPath: string, dir: string, threads: 
     unit: "ratio",
     target: "≥ 0.95",
     pass: value >= 0.95 && texts.on === texts.off,
-    detail: `median ${median(speeds.on).toFixed(1)} vs ${median(speeds.off).toFixed(1)} tok/s over 3 greedy rounds of ${LONG_PROMPT_ROUND_TOKENS} tokens; identical output: ${texts.on === texts.off ? "yes" : "NO"}; drafts validated ${drafts.validated}, refuted ${drafts.refuted}`,
+    detail: `median ${median(speeds.on).toFixed(1)} vs ${median(speeds.off).toFixed(1)} tok/s over ${size.longPromptRounds} greedy rounds of ${size.longPromptRoundTokens} tokens; identical output: ${texts.on === texts.off ? "yes" : "NO"}; drafts validated ${drafts.validated}, refuted ${drafts.refuted}`,
   };
 }

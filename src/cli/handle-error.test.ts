@@ -41,4 +41,15 @@ describe("secrets in failures", () => {
     expect(logged).not.toContain(KEY);
     expect(logged).not.toContain("bob@example.com");
   });
+
+  it("on a terminal with readable logs, prints the error as one readable line, not raw JSON", () => {
+    let written = "";
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written += String(chunk);
+      return true;
+    });
+    const code = reportFailure(new BackendError("BACKEND_UNAVAILABLE", "Ollama does not answer."), "pretty");
+    expect(code).toBe(6);
+    expect(written).toBe("Error BACKEND_UNAVAILABLE (exit 6): Ollama does not answer.\n");
+  });
 });

@@ -6,7 +6,10 @@ import type { SuggestionApplyResult } from "../workspace/suggestion-apply.js";
  * one JSON object `{run_id, files, backup_dir, test_path}`; warnings go to the log on stderr.
  * `builder run --apply` passes `json: false` because its stdout already carries the suggestion.
  */
-export function printApplyResult(result: SuggestionApplyResult, options: { json?: boolean } = {}): void {
+export function printApplyResult(
+  result: SuggestionApplyResult,
+  options: { json?: boolean; /** false: the caller prints the diff (as a JSON field). */ diff?: boolean } = {},
+): void {
   const logger = getLogger();
   if (result.stale.length > 0) {
     logger.warn(
@@ -17,13 +20,19 @@ export function printApplyResult(result: SuggestionApplyResult, options: { json?
     );
   }
   if (result.dryRun) {
-    process.stdout.write(result.diff);
+    if (options.diff !== false) process.stdout.write(result.diff);
     logger.info(
       { files: result.files },
       result.diff === "" ? "dry run: nothing would change" : "dry run: nothing was written",
     );
     return;
   }
+  // Applying a suggestion a second time writes nothing: say so, rather than leave a list of "unchanged".
+  if (result.files.length > 0 && result.files.every((file) => file.action === "unchanged"))
+    logger.info(
+      { files: result.files.map((file) => file.path) },
+      "already applied: every file already holds this suggestion's content; nothing was written",
+    );
   if (options.json === false) return;
   process.stdout.write(
     JSON.stringify(

@@ -19,6 +19,8 @@ import { stopCommand } from "./commands/stop.js";
 import { VERSION } from "../version.js";
 import { setLoadProgressListener } from "../backends/embedded/load-progress.js";
 import { createLoadProgressBars, shouldDrawLoadProgress } from "./load-progress-bars.js";
+import { setDrawRunProgress } from "./run-progress.js";
+import { mcpCommand } from "./commands/mcp.js";
 
 /** Builds the `builder` program with every command registered. */
 export function createProgram(): Command {
@@ -39,6 +41,7 @@ export function createProgram(): Command {
   program.addCommand(applyCommand());
   program.addCommand(undoCommand());
   program.addCommand(serveCommand());
+  program.addCommand(mcpCommand());
   program.addCommand(doctorCommand());
   program.addCommand(modelsCommand());
   program.addCommand(statsCommand());
@@ -84,6 +87,7 @@ function applyStderrSettings({ logFormat: flag, quiet }: { logFormat?: string; q
   // The engine reports load progress to whoever listens; the CLI draws it on a terminal only (not with --quiet).
   const draw = quiet !== true && shouldDrawLoadProgress(process.stderr, process.env);
   setLoadProgressListener(draw ? createLoadProgressBars(process.stderr) : undefined);
+  setDrawRunProgress(draw);
 }
 
 /**

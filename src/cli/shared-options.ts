@@ -1,6 +1,6 @@
 import { ANSWER_FORMATS, EDIT_MODES, type AnswerFormat, type EditMode } from "../answer/changes.js";
 import { Option, type Command } from "commander";
-import { BACKEND_NAMES, type BackendName, type GenerationOptions } from "../config/schema.js";
+import { BACKEND_NAMES, type BackendName, type GenerationOptionsInput } from "../config/schema.js";
 import { loadConfig, type BuilderConfig, type ConfigOverrides } from "../config/load.js";
 import { UsageError } from "../errors/errors.js";
 import { LOG_LEVELS, createLogger, getLogger, setLogger } from "../telemetry/logger.js";
@@ -12,8 +12,8 @@ export interface ModelFlags {
   model?: string;
   workspace?: string;
   host?: string;
-  numCtx?: number;
-  numPredict?: number;
+  numCtx?: number | "auto";
+  numPredict?: number | "auto";
   threads?: number;
   temperature?: number;
   gpuLayers?: number;
@@ -46,8 +46,16 @@ export function addModelFlags(command: Command): Command {
       "--host <url>",
       "model server URL for the ollama/openai backends; several, separated by commas, make a pool",
     )
-    .option("--num-ctx <tokens>", "context window in tokens", toInt("--num-ctx"))
-    .option("--num-predict <tokens>", "the most tokens the answer may use", toInt("--num-predict"))
+    .option(
+      "--num-ctx <tokens>",
+      "context window in tokens, or auto (the default: the smallest of 8K…128K that holds the task)",
+      toIntOrAuto("--num-ctx"),
+    )
+    .option(
+      "--num-predict <tokens>",
+      "the most tokens the answer may use, or auto (the default: the room left, up to 8192)",
+      toIntOrAuto("--num-predict"),
+    )
     .option(
       "--threads <n>",
       "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)",
@@ -114,7 +122,7 @@ export function applyLogFlags(flags: Pick<ModelFlags, "logLevel" | "quiet">): vo
 
 /** The config overrides the model flags ask for. */
 export function overridesFromFlags(flags: ModelFlags): ConfigOverrides {
-  const options: GenerationOptions = {};
+  const options: GenerationOptionsInput = {};
   if (flags.numCtx !== undefined) options.num_ctx = flags.numCtx;
   if (flags.numPredict !== undefined) options.num_predict = flags.numPredict;
   if (flags.threads !== undefined) options.num_thread = flags.threads;
@@ -140,6 +148,12 @@ export function toInt(flag: string): (value: string) => number {
     if (!Number.isInteger(number)) throw new UsageError(`${flag} must be a whole number, got "${value}".`);
     return number;
   };
+}
+
+/** A whole number, or `auto` (Builder picks: see `num_ctx` / `num_predict`). */
+export function toIntOrAuto(flag: string): (value: string) => number | "auto" {
+  const toNumber = toInt(flag);
+  return (value) => (value.trim().toLowerCase() === "auto" ? "auto" : toNumber(value));
 }
 
 /**

@@ -1,8 +1,9 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { jsonLines, runCli } from "../test-support/cli.js";
 import { gitRepo } from "../test-support/git-repo.js";
+import { tempDir } from "../test-support/fixtures.js";
 
 /** What the README promises about the command line itself: usage errors exit 2, whichever command they hit. */
 describe("builder command-line usage errors", () => {
@@ -18,6 +19,29 @@ describe("builder command-line usage errors", () => {
       expect(result.code, `builder ${args.join(" ")}: ${result.stderr}`).toBe(2);
       expect(result.stderr, args.join(" ")).toMatch(/error|USAGE/);
     }
+  });
+});
+
+describe("mistakes a new user makes, each answered with what is wrong and what to do", () => {
+  it("a missing task file, a mistyped suite name, stopping a model that no engine runs: named, non-zero", async () => {
+    const cwd = tempDir("builder-mistakes-");
+    const env = { HOME: cwd, XDG_CACHE_HOME: cwd };
+    const task = await runCli(["run", "tasks/nope.json"], { cwd, env });
+    expect(task.code).toBe(2);
+    expect(task.stderr).toContain("Cannot read task file tasks/nope.json: no such file in");
+    expect(task.stderr).toContain("pipe the task on stdin");
+    const suite = await runCli(["eval", "--suite", "bultin", "--reference"], { cwd, env });
+    expect(suite.code).not.toBe(0);
+    expect(suite.stderr).toContain("Did you mean --suite builtin");
+    // Before `builder init`, in a folder with the agent setup: the two ways to use it are named.
+    writeFileSync(path.join(cwd, "config.json"), JSON.stringify({ builder: { mode: "ollama_local" } }));
+    const noModel = await runCli(["run", "-m", "x"], { cwd, env });
+    expect(noModel.code).toBe(3);
+    expect(noModel.stderr).toContain("run `builder init` to write builder.config.json from it");
+    expect(noModel.stderr).toContain("--config config.json");
+    const stop = await runCli(["stop", "nonexistent.gguf"], { cwd, env: { ...env, BUILDER_ENGINE_DIR: cwd } });
+    expect(stop.code, stop.stderr).toBe(2);
+    expect(stop.stderr).toMatch(/nonexistent\.gguf; nothing was stopped/);
   });
 });
 

@@ -6,7 +6,7 @@ import {
   GpuIndexSchema,
   type BackendName,
   type ConfigFile,
-  type GenerationOptions,
+  type GenerationOptionsInput,
 } from "./schema.js";
 
 // Environment variables, each checked and converted to the type of the setting it overrides (unset or
@@ -31,12 +31,13 @@ export function parseGpuIndex(value: string | undefined): number | undefined {
 }
 
 /** `BUILDER_NUM_CTX=8192` and friends: one variable per generation option. */
-export function optionsFromEnv(env: NodeJS.ProcessEnv): GenerationOptions {
-  const raw: Record<string, number | boolean> = {};
+export function optionsFromEnv(env: NodeJS.ProcessEnv): GenerationOptionsInput {
+  const raw: Record<string, number | boolean | string> = {};
   for (const key of Object.keys(GenerationOptionsSchema.shape)) {
     const value = env[`BUILDER_${key.toUpperCase()}`];
     if (value === undefined || value === "") continue;
     if (value === "true" || value === "false") raw[key] = value === "true";
+    else if (value === "auto") raw[key] = value;
     else raw[key] = Number(value);
   }
   const parsed = GenerationOptionsSchema.safeParse(raw);

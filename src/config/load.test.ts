@@ -61,6 +61,25 @@ describe("loadConfig", () => {
     expect(fromFlags.options.num_ctx).toBe(8192);
   });
 
+  it('reads num_ctx and num_predict "auto" (the default) as unset, and an environment or flag "auto" overrides a file\'s number', () => {
+    const root = project({
+      "builder.config.json": JSON.stringify({ options: { num_ctx: 12288, num_predict: "auto" } }),
+    });
+    const fromFile = loadConfig({ cwd: root, env: noEnv });
+    expect(fromFile.options.num_ctx).toBe(12288);
+    expect("num_predict" in fromFile.options).toBe(false);
+    const fromEnv = loadConfig({ cwd: root, env: { ...noEnv, BUILDER_NUM_CTX: "auto" } });
+    expect("num_ctx" in fromEnv.options).toBe(false);
+    const fromFlag = loadConfig({ cwd: root, env: noEnv, overrides: { options: { num_ctx: "auto" } } });
+    expect("num_ctx" in fromFlag.options).toBe(false);
+    expect(() =>
+      loadConfig({
+        cwd: project({ "builder.config.json": JSON.stringify({ options: { num_ctx: "big" } }) }),
+        env: noEnv,
+      }),
+    ).toThrow(/num_ctx/);
+  });
+
   it("reports a bad environment override by its variable name", () => {
     const root = project({});
     expect(() => loadConfig({ cwd: root, env: { ...noEnv, BUILDER_NUM_CTX: "lots" } })).toThrow(/BUILDER_NUM_CTX/);

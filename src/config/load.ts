@@ -16,11 +16,13 @@ import { optionsFromEnv, parseBackend, parseBoolean, parseChoice, parseGpu, pars
 import { resolveVerifySettings, type VerifyOverrides, type VerifySettings } from "./verify-settings.js";
 import {
   ConfigFileSchema,
+  resolveAutoOptions,
   type BackendName,
   type CatalogEntry,
   type ConfigFile,
   type CostConfig,
   type GenerationOptions,
+  type GenerationOptionsInput,
 } from "./schema.js";
 
 export const CONFIG_FILE_NAME = "builder.config.json";
@@ -99,7 +101,7 @@ export interface ConfigOverrides {
   workspace?: string;
   /** `--host`: server URL(s) for the ollama / openai backend; several separated by commas make a pool. */
   serverUrls?: string;
-  options?: GenerationOptions;
+  options?: GenerationOptionsInput;
   boundedAnswer?: boolean;
   answerFormat?: AnswerFormat;
   edits?: EditMode;
@@ -144,7 +146,7 @@ interface ConfigSources {
   baseDir: string;
   legacy: LegacySettings;
   /** The file's generation options and GPU number, `num_gpu` read as in `.ollamarc`. */
-  fromFile: { options: GenerationOptions; gpuIndex?: number };
+  fromFile: { options: GenerationOptionsInput; gpuIndex?: number };
   flags: ConfigOverrides;
   warnings: string[];
   notes: string[];
@@ -159,12 +161,12 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
   const { env, file, baseDir, flags, configPath, warnings } = sources;
   // Generation options merge key by key (a file's num_ctx survives an environment num_predict), so
   // they are spread in precedence order rather than chosen whole.
-  const generation = {
+  const generation = resolveAutoOptions({
     ...sources.legacy.options,
     ...sources.fromFile.options,
     ...optionsFromEnv(env),
     ...flags.options,
-  };
+  });
   const backend = loadSetting(
     { flag: flags.backend, env: parseBackend(env.BUILDER_BACKEND), file: file.backend },
     "embedded",
@@ -191,7 +193,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BuilderConfig {
     engine: resolveEngineSettings(file, env, flags.keepAlive),
     ollama: ollamaSettings(file, env, backend === "ollama" ? serverUrlFlag : undefined, sources.legacy.serverUrl),
     openai: openaiSettings(file, env, backend === "openai" ? serverUrlFlag : undefined),
-    verify: resolveVerifySettings(file.verify, flags.verify, configPath),
+    verify: resolveVerifySettings(file.verify, flags.verify, configPath, file.deny ?? []),
     modelCatalog: file.models?.catalog ?? [],
     cost: file.cost ?? {},
     eval: { testCommand: file.eval?.test_command },
@@ -218,7 +220,9 @@ function readConfigSources(options: LoadConfigOptions): ConfigSources {
         : {};
   const baseDir = configPath ? path.dirname(configPath) : cwd;
   const warnings: string[] = [];
-  const legacy = readLegacyRcFiles(baseDir, warnings);
+  // After `builder init` the folder's .ollamarc is in the config file: reading it again would only repeat its warnings.
+  const migrated = configPath !== undefined && (file.migrated_from ?? []).includes(".ollamarc");
+  const legacy = readLegacyRcFiles(migrated ? undefined : baseDir, warnings);
   const fromFile = fileOptions(file, configPath ?? CONFIG_FILE_NAME, warnings);
   const env = options.env ?? process.env;
   return { cwd, env, configPath, file, baseDir, legacy, fromFile, flags: options.overrides ?? {}, warnings, notes };
@@ -298,13 +302,20 @@ interface LegacySettings {
   gpuIndex?: number;
 }
 
-/** Settings from the legacy `.ollamarc` files (home, then the config folder); the later file wins. */
-function readLegacyRcFiles(baseDir: string, warnings: string[]): LegacySettings {
+/**
+ * Settings from the legacy `.ollamarc` files (home, then the config folder; `baseDir` undefined: the
+ * home one only, the folder's having been migrated by `builder init`); the later file wins.
+ */
+function readLegacyRcFiles(baseDir: string | undefined, warnings: string[]): LegacySettings {
   let options_: GenerationOptions = {};
   let legacyModel: string | undefined;
   let legacyServerUrl: string | undefined;
   let legacyGpuIndex: number | undefined;
-  for (const rcPath of unique([path.join(homedir(), ".ollamarc"), path.join(baseDir, ".ollamarc")])) {
+  const rcPaths = [
+    path.join(homedir(), ".ollamarc"),
+    ...(baseDir === undefined ? [] : [path.join(baseDir, ".ollamarc")]),
+  ];
+  for (const rcPath of unique(rcPaths)) {
     if (!existsSync(rcPath)) continue;
     let legacy;
     try {
@@ -454,7 +465,7 @@ function fileOptions(
   file: ConfigFile,
   source: string,
   warnings: string[],
-): { options: GenerationOptions; gpuIndex?: number } {
+): { options: GenerationOptionsInput; gpuIndex?: number } {
   const { num_gpu: numGpu, gpu_layers: gpuLayers, ...rest } = file.options ?? {};
   const resolved = resolveGpuKeys({ numGpu, gpuLayers, gpuIndex: file.gpu_index }, `${source}: options`);
   warnings.push(...resolved.warnings);

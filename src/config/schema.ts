@@ -7,8 +7,14 @@ import { z } from "zod";
  */
 export const GenerationOptionsSchema = z
   .object({
-    num_ctx: z.number().int().min(256).describe("context window in tokens"),
-    num_predict: z.number().int().min(16).describe("the most tokens the answer may use"),
+    num_ctx: z
+      .union([z.number().int().min(256), z.literal("auto")])
+      .describe(
+        "context window in tokens; auto (the default): the smallest of 8K, 16K, 32K, 64K, 128K that holds the task, capped by the model and the card",
+      ),
+    num_predict: z
+      .union([z.number().int().min(16), z.literal("auto")])
+      .describe("the most tokens the answer may use; auto (the default): the room left in the window, up to 8192"),
     temperature: z.number().min(0).max(2),
     top_p: z.number().gt(0).max(1),
     top_k: z.number().int().min(0),
@@ -23,7 +29,30 @@ export const GenerationOptionsSchema = z
   .partial()
   .strict();
 
-export type GenerationOptions = z.infer<typeof GenerationOptionsSchema>;
+/** Generation options as written (a file, the environment, a flag): `num_ctx` and `num_predict` may say "auto". */
+export type GenerationOptionsInput = z.infer<typeof GenerationOptionsSchema>;
+
+/**
+ * Generation options as Builder uses them: "auto" is resolved to unset, which every reader treats as
+ * "Builder picks" (the window by the task, the answer by the room left).
+ */
+export type GenerationOptions = Omit<GenerationOptionsInput, "num_ctx" | "num_predict"> & {
+  num_ctx?: number;
+  num_predict?: number;
+};
+
+/**
+ * Resolves "auto" to unset after the sources are merged (so that an environment or flag "auto"
+ * overrides a file's number, as any later source does).
+ */
+export function resolveAutoOptions(options: GenerationOptionsInput): GenerationOptions {
+  const { num_ctx: numCtx, num_predict: numPredict, ...rest } = options;
+  return {
+    ...rest,
+    ...(numCtx !== undefined && numCtx !== "auto" ? { num_ctx: numCtx } : {}),
+    ...(numPredict !== undefined && numPredict !== "auto" ? { num_predict: numPredict } : {}),
+  };
+}
 
 /**
  * Options as builder.config.json may write them: the generation options plus Ollama's `num_gpu`, accepted
@@ -58,6 +87,9 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export const VERIFY_RULE_IDS = ["no-any", "explicit-return-types", "loc-max", "no-console-log"] as const;
 export type VerifyRuleId = (typeof VERIFY_RULE_IDS)[number];
 
+/** `verify.sandbox`: sandboxed when possible, refuse without a sandbox, or never sandboxed. */
+export const SANDBOX_MODES = ["auto", "required", "off"] as const;
+
 /** The `verify` section: which checks run on a suggestion, and how many repair rounds are allowed. */
 export const VerifyConfigSchema = z
   .object({
@@ -82,6 +114,20 @@ export const VerifyConfigSchema = z
       .partial()
       .strict(),
     max_repairs: z.number().int().min(0).max(10),
+    /** How model-written code runs: "auto" (sandboxed when possible), "required", "off", or the object form with limits. */
+    sandbox: z.union([
+      z.enum(SANDBOX_MODES),
+      z
+        .object({
+          mode: z.enum(SANDBOX_MODES),
+          network: z.boolean(),
+          memory_mb: z.number().int().min(64),
+          max_processes: z.number().int().min(8),
+          cpu_seconds: z.number().int().min(1),
+        })
+        .partial()
+        .strict(),
+    ]),
   })
   .partial()
   .strict();
@@ -144,6 +190,11 @@ export type CostConfig = z.infer<typeof CostConfigSchema>;
 export const ConfigFileSchema = z
   .object({
     $schema: z.string().optional(),
+    /**
+     * The legacy files `builder init` moved into this file (".ollamarc", "config.json", "Modelfile"):
+     * the folder's `.ollamarc` is then no longer read, its keys being here.
+     */
+    migrated_from: z.array(z.string().min(1)).optional(),
     backend: z.enum(BACKEND_NAMES).optional(),
     /** A GGUF path (relative to the config file), an `hf:` URI, or an http(s) URL; or an Ollama model name. */
     model: z.string().min(1).optional(),

@@ -55,4 +55,31 @@ describe("the verify section of builder.config.json", () => {
       /verify\.checks/,
     );
   });
+
+  it("reads verify.sandbox as a mode or as an object with the network and limits, and rejects other modes", () => {
+    expect(loadConfig({ cwd: withConfig({}), env }).verify.sandbox).toMatchObject({
+      mode: "auto",
+      network: false,
+      memoryMb: 4096,
+      maxProcesses: 1024,
+      cpuSeconds: 600,
+    });
+    expect(loadConfig({ cwd: withConfig({ verify: { sandbox: "required" } }), env }).verify.sandbox.mode).toBe(
+      "required",
+    );
+    const root = withConfig({
+      deny: ["secrets/"],
+      verify: { sandbox: { network: true, memory_mb: 2048, max_processes: 256, cpu_seconds: 60 } },
+    });
+    expect(loadConfig({ cwd: root, env }).verify.sandbox).toMatchObject({
+      mode: "auto",
+      network: true,
+      memoryMb: 2048,
+      maxProcesses: 256,
+      cpuSeconds: 60,
+      deny: ["secrets/"],
+    });
+    expect(() => loadConfig({ cwd: withConfig({ verify: { sandbox: "maybe" } }), env })).toThrow(ConfigError);
+    expect(() => loadConfig({ cwd: withConfig({ verify: { sandbox: "maybe" } }), env })).toThrow(/verify\.sandbox/);
+  });
 });

@@ -1,10 +1,35 @@
-import type { VerifyConfig, VerifyRuleId } from "./schema.js";
+import type { SANDBOX_MODES, VerifyConfig, VerifyRuleId } from "./schema.js";
 
 /** Repair rounds allowed when neither config nor `--max-repairs` says otherwise. */
 export const DEFAULT_MAX_REPAIRS = 2;
 /** Time limits for the external checks when the config sets none. */
 export const DEFAULT_TEST_TIMEOUT_MS = 120_000;
 export const DEFAULT_LINT_TIMEOUT_MS = 60_000;
+
+/** Sandbox limits when the config sets none: generous for real suites, tight enough to stop a runaway. */
+export const DEFAULT_SANDBOX_MEMORY_MB = 4096;
+export const DEFAULT_SANDBOX_MAX_PROCESSES = 1024;
+export const DEFAULT_SANDBOX_CPU_SECONDS = 600;
+
+/** `verify.sandbox`'s mode. */
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
+/** How model-written code is sandboxed, with every default filled in. */
+export interface SandboxSettings {
+  mode: SandboxMode;
+  /** Whether sandboxed commands may use the network (default false: loopback only, in a fresh namespace). */
+  network: boolean;
+  /** Memory per process (RLIMIT_DATA), in MiB. */
+  memoryMb: number;
+  /** Processes (and threads) the sandboxed tree may hold at once. */
+  maxProcesses: number;
+  /** CPU time per process, in seconds. */
+  cpuSeconds: number;
+  /** Where the mode came from, for notes ("verify.sandbox=off in …"). */
+  source: string;
+  /** The config's `deny` patterns: files matching them are hidden from sandboxed commands too. */
+  deny: readonly string[];
+}
 
 /**
  * A rule's switch: on, off, or "auto" (on when the project says so: `no-console-log` turns itself on
@@ -27,6 +52,7 @@ export interface VerifySettings {
   testTimeoutMs: number;
   lintTimeoutMs: number;
   maxRepairs: number;
+  sandbox: SandboxSettings;
 }
 
 /** Command-line overrides for verification (`--no-verify`, `--max-repairs`). */
@@ -40,6 +66,7 @@ export function resolveVerifySettings(
   file: VerifyConfig | undefined,
   overrides: VerifyOverrides | undefined,
   configPath: string | undefined,
+  deny: readonly string[] = [],
 ): VerifySettings {
   const rules: Record<VerifyRuleId, RuleSwitch> = {
     "no-any": true,
@@ -74,5 +101,25 @@ export function resolveVerifySettings(
     testTimeoutMs: file?.timeouts?.tests_ms ?? DEFAULT_TEST_TIMEOUT_MS,
     lintTimeoutMs: file?.timeouts?.lint_ms ?? DEFAULT_LINT_TIMEOUT_MS,
     maxRepairs: overrides?.maxRepairs ?? file?.max_repairs ?? DEFAULT_MAX_REPAIRS,
+    sandbox: resolveSandboxSettings(file?.sandbox, configPath, deny),
+  };
+}
+
+/** `verify.sandbox` (a mode, or the object form) over the defaults. */
+export function resolveSandboxSettings(
+  file: VerifyConfig["sandbox"],
+  configPath: string | undefined,
+  deny: readonly string[] = [],
+): SandboxSettings {
+  const object = typeof file === "object" ? file : {};
+  const mode = typeof file === "string" ? file : (object.mode ?? "auto");
+  return {
+    mode,
+    network: object.network ?? false,
+    memoryMb: object.memory_mb ?? DEFAULT_SANDBOX_MEMORY_MB,
+    maxProcesses: object.max_processes ?? DEFAULT_SANDBOX_MAX_PROCESSES,
+    cpuSeconds: object.cpu_seconds ?? DEFAULT_SANDBOX_CPU_SECONDS,
+    source: file === undefined ? "the default" : `verify.sandbox in ${configPath ?? "the config"}`,
+    deny,
   };
 }

@@ -4,9 +4,10 @@ import { ContextOverflowError } from "../errors/errors.js";
 import type { BuilderTask } from "../task/schema.js";
 import type { KnowledgeSection } from "./priming.js";
 import { SYSTEM_INSTRUCTIONS, buildSystemMessage, buildTaskMessage, type ContextSection } from "./prompt.js";
+import { chooseRegions, type FileRegion } from "./file-regions.js";
 import { renderMapEntry } from "./rank.js";
 import { refuseOversizedBySize } from "./size-bound.js";
-import type { TokenCounter } from "./token-count.js";
+import { ESTIMATE_BYTES_PER_TOKEN, type TokenCounter } from "./token-count.js";
 import type { WorkspaceContext } from "./workspace-context.js";
 
 /** One part of the prompt, as `--explain-context` lists it. */
@@ -25,12 +26,19 @@ export interface ContextPart {
   /** Tokens this part takes (or would take); parts are counted one by one, the total is counted whole. */
   tokens: number;
   included: boolean;
+  /** A task file too large for the window: the regions shown of it, and why each. */
+  regions?: FileRegion[];
 }
 
 /** What went into the prompt and what was left out, with token counts. */
 export interface ContextExplanation {
   task_id: string;
+  /** The window the prompt was fitted to: the one the engine or server really gives, or the bucket `num_ctx: auto` chose. */
   context_size: number;
+  /** The window the config asked for (`num_ctx`), or "auto"; shown beside the real one when they differ. */
+  requested_context_size?: number | "auto";
+  /** `num_ctx: auto`: the largest window it could have chosen (the model's trained context, the card's memory, 128K). */
+  auto_window_cap?: number;
   reserved_for_answer: number;
   /** Tokens of the prompt as assembled (when it does not fit: the smallest prompt Builder could make). */
   prompt_tokens: number;
@@ -59,6 +67,17 @@ export interface AssembleInput {
   requirements?: readonly ContextSection[];
   /** The standing instructions (the answer format's); default: the text format's. */
   instructions?: string;
+  /** Folders the task names for new files (said in the task message when it names no file). */
+  newFileFolders?: readonly string[];
+  /** The `num_ctx` the config asked for, or "auto"; for the explanation. */
+  requestedContextSize?: number | "auto";
+  /**
+   * `num_ctx: auto`: the prompt is fitted to `contextSize` (the largest window the backend may open),
+   * then `fit` is told prompt plus reserve and returns the window it opened (a bucket that holds them).
+   */
+  autoWindow?: { fit: (neededTokens: number) => Promise<number> };
+  /** Never show a task file in regions (benchmarks measure the whole-file behaviour with it). */
+  wholeFilesOnly?: boolean;
   /** Receives the explanation, also when the prompt does not fit (before the error is thrown). */
   onExplain?: (explanation: ContextExplanation) => void;
 }
@@ -72,13 +91,15 @@ export interface FewShotExample {
 /** The prompt that fits, with its exact (or estimated) size. */
 export interface AssembledContext {
   messages: ChatMessage[];
+  /** Task files shown in regions (too large for the window): the lines shown, which alone an edit may quote. */
+  shownRegions: Map<string, FileRegion[]>;
   promptTokens: number;
   exact: boolean;
   explanation: ContextExplanation;
 }
 
 export const DROP_ORDER =
-  "few-shot examples (least similar first), then related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task";
+  "few-shot examples (least similar first), then related code, then the repository map from its least relevant file up, then context pack files (last first); never the knowledge base, the task's files or the task (a task file too large for the window is shown as its outline and the regions the task names)";
 
 const MAP_TITLE = "Repository map (exported symbols of workspace files, most relevant to the task first)";
 
@@ -113,9 +134,9 @@ interface SectionUnits {
 export async function assembleContext(input: AssembleInput): Promise<AssembledContext> {
   const { task, workspace, counter, contextSize } = input;
   const reserve = reserveForAnswer(contextSize, input.numPredict);
-  const fileSections = workspace.taskFiles.map(taskFileSection);
-  await refuseOversized(input, fileSections, reserve);
   const fragment = await fragmentCounter(counter);
+  const { fileSections, shownRegions } = await fitTaskFiles(input, reserve, fragment);
+  await refuseOversized(input, fileSections, reserve);
   const instructions = fixedPart(
     "instructions",
     "Builder instructions",
@@ -124,7 +145,11 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   const priming = await primingUnits(input.priming, fragment);
   const { mapTexts, mapUnits, counted } = await mapUnitsFor(workspace, contextSize, fragment);
   const sections = await sectionUnits(input, fileSections, fragment);
-  const taskPart = fixedPart("task", `task ${task.task_id}`, await fragment(buildTaskMessage(task)));
+  const taskPart = fixedPart(
+    "task",
+    `task ${task.task_id}`,
+    await fragment(buildTaskMessage(task, [], input.newFileFolders)),
+  );
   const render = messageRenderer(input, fileSections, priming, { mapTexts, mapUnits }, sections);
   // Drop order: related code from the least related, the map from its tail, pack files from the last.
   const droppable = [...sections.exampleUnits]
@@ -136,9 +161,13 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
     );
   const { messages, count } = await dropUntilFits(droppable, render, counter, reserve, contextSize);
   const { fits, needed } = checkFit(count.tokens, reserve, contextSize);
+  // num_ctx auto: the window opens only now, at the smallest bucket that holds what was assembled.
+  const window = fits && input.autoWindow ? await input.autoWindow.fit(needed) : contextSize;
   const explanation: ContextExplanation = {
     task_id: task.task_id,
-    context_size: contextSize,
+    context_size: window,
+    ...(input.requestedContextSize !== undefined ? { requested_context_size: input.requestedContextSize } : {}),
+    ...(input.autoWindow ? { auto_window_cap: contextSize } : {}),
     reserved_for_answer: reserve,
     prompt_tokens: count.tokens,
     exact: count.exact,
@@ -158,7 +187,92 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   };
   input.onExplain?.(explanation);
   if (!fits) throw taskOverflow(count, reserve, contextSize, needed);
-  return { messages, promptTokens: count.tokens, exact: count.exact, explanation };
+  return { messages, shownRegions, promptTokens: count.tokens, exact: count.exact, explanation };
+}
+
+/** Of the window, the share a large file's regions may take at most (the rest: the map, related code, the answer). */
+const REGION_SHARE = 0.5;
+/** The most tokens a large file's regions take, whatever the window: relevant regions, not the whole file again. */
+const MAX_REGION_TOKENS = 12_288;
+
+/**
+ * The task files' sections: whole when they fit beside the parts that are never dropped (always
+ * preferred), else the largest files in turn as their outline and relevant regions
+ * ({@link chooseRegions}) until they do.
+ */
+async function fitTaskFiles(
+  input: AssembleInput,
+  reserve: number,
+  fragment: (text: string) => Promise<number>,
+): Promise<{
+  fileSections: Array<{ section: ContextSection; label: string; regions?: FileRegion[] }>;
+  shownRegions: Map<string, FileRegion[]>;
+}> {
+  const files = input.workspace.taskFiles;
+  const fileSections: Array<{ section: ContextSection; label: string; regions?: FileRegion[] }> =
+    files.map(taskFileSection);
+  const shownRegions = new Map<string, FileRegion[]>();
+  const present = files.map((f, i) => ({ file: f, i })).filter(({ file }) => file.status === "present");
+  if (present.length === 0 || input.wholeFilesOnly) return { fileSections, shownRegions };
+  const fixedTexts = [
+    input.instructions ?? SYSTEM_INSTRUCTIONS,
+    buildTaskMessage(input.task),
+    ...input.priming.filter((p) => !p.fromPack).map((p) => p.content),
+    ...(input.requirements ?? []).map(sectionText),
+  ];
+  let fixed = 0;
+  for (const text of fixedTexts) fixed += await fragment(text);
+  const room = input.contextSize - reserve - fixed - 64;
+  // No room even for a region: nothing to gain; the overflow error names the window needed.
+  if (room <= 0) return { fileSections, shownRegions };
+  // A file whose bytes alone exceed the room at a generous 8 bytes per token is not worth tokenizing whole.
+  const tokens = await Promise.all(
+    present.map(async ({ i }) => {
+      const text = sectionText((fileSections[i] as { section: ContextSection }).section);
+      const bytes = Buffer.byteLength(text);
+      return bytes > room * 8 ? Math.ceil(bytes / ESTIMATE_BYTES_PER_TOKEN) : fragment(text);
+    }),
+  );
+  let total = tokens.reduce((a, b) => a + b, 0);
+  if (total <= room) return { fileSections, shownRegions };
+  const linked = linkedNames(input.workspace);
+  const order = present.map((p, k) => ({ ...p, tokens: tokens[k] as number })).sort((a, b) => b.tokens - a.tokens);
+  const objective = [input.task.objective, ...input.task.acceptance].join("\n");
+  for (const { file, i, tokens: whole } of order) {
+    if (total <= room) break;
+    const content = file.content ?? "";
+    const budgetTokens = Math.min(MAX_REGION_TOKENS, Math.floor(Math.max(0, room - (total - whole)) * REGION_SHARE));
+    // Bytes per token of this file (by its count when it was counted; code is ~3-4 bytes per token).
+    const bytesPerToken = whole > 0 ? Buffer.byteLength(content) / whole : ESTIMATE_BYTES_PER_TOKEN;
+    const view = chooseRegions(content, objective, Math.floor(budgetTokens * bytesPerToken), linked);
+    const section = {
+      title: `File ${file.path} (current content, shown in part: ${view.lines} lines do not fit the window)`,
+      content: view.content,
+    };
+    const shownTokens = await fragment(sectionText(section));
+    // A small file gains nothing from an outline: it stays whole (and the overflow names the window it needs).
+    if (shownTokens >= whole * 0.75) continue;
+    const label = `${file.path} (lines ${view.regions.map((r) => `${r.start}-${r.end}`).join(", ")} of ${view.lines})`;
+    fileSections[i] = { section, label, regions: view.regions };
+    shownRegions.set(file.path, view.regions);
+    total = total - whole + shownTokens;
+  }
+  return { fileSections, shownRegions };
+}
+
+/** Names used by the related files (which import the task's files or are imported by them): the repository map's links. */
+function linkedNames(workspace: WorkspaceContext): Set<string> {
+  const names = new Set<string>();
+  for (const file of workspace.related)
+    for (const match of file.content.matchAll(/\bimport\s*(?:type\s*)?\{([^}]*)\}/g))
+      for (const name of (match[1] ?? "").split(",")) {
+        const trimmed = name
+          .trim()
+          .split(/\s+as\s+/)[0]
+          ?.replace(/^type\s+/, "");
+        if (trimmed) names.add(trimmed);
+      }
+  return names;
 }
 
 /** A part that is always in the prompt (the instructions, the task), for the explanation. */
@@ -198,7 +312,7 @@ function messageRenderer(
         ),
       },
       ...examples.filter((_, i) => exampleUnits[i]?.included).flatMap((example) => example.messages),
-      { role: "user", content: buildTaskMessage(input.task, sections) },
+      { role: "user", content: buildTaskMessage(input.task, sections, input.newFileFolders) },
     ];
   };
 }
@@ -212,7 +326,7 @@ async function refuseOversized(
   const neverDropped = input.priming.filter((section) => !section.fromPack).map((section) => section.content);
   refuseOversizedBySize({
     fixedTexts: [
-      buildTaskMessage(input.task),
+      buildTaskMessage(input.task, [], input.newFileFolders),
       ...fileSections.map(({ section }) => sectionText(section)),
       ...neverDropped,
     ],
@@ -244,13 +358,14 @@ function primingUnits(
 /** The task's files, related code, few-shot examples and requirements, each counted as a unit. */
 async function sectionUnits(
   input: AssembleInput,
-  fileSections: ReadonlyArray<{ section: ContextSection; label: string }>,
+  fileSections: ReadonlyArray<{ section: ContextSection; label: string; regions?: FileRegion[] }>,
   fragment: (text: string) => Promise<number>,
 ): Promise<SectionUnits> {
   const fileUnits: Unit[] = await Promise.all(
-    fileSections.map(async ({ section, label }) => {
+    fileSections.map(async ({ section, label, regions }) => {
       const tokens = await fragment(sectionText(section));
-      return { part: { kind: "task-file", label, tokens, included: true }, tokens, included: true };
+      const part: ContextPart = { kind: "task-file", label, tokens, included: true, ...(regions ? { regions } : {}) };
+      return { part, tokens, included: true };
     }),
   );
   const examples = input.examples ?? [];

@@ -61,18 +61,30 @@ export function buildSystemMessage(
 }
 
 /** The task message: workspace context sections (if any), then the task itself. */
-export function buildTaskMessage(task: BuilderTask, context: readonly ContextSection[] = []): string {
+export function buildTaskMessage(
+  task: BuilderTask,
+  context: readonly ContextSection[] = [],
+  newFileFolders: readonly string[] = [],
+): string {
   const parts: string[] = [];
   for (const section of context) parts.push(`## ${section.title}\n\n${section.content.trimEnd()}\n`);
   parts.push(
     [
       `## Task ${task.task_id}`,
       `Objective: ${task.objective}`,
-      `Files: ${task.files.length > 0 ? task.files.join(", ") : "(choose the file path)"}`,
+      `Files: ${filesLine(task.files, newFileFolders)}`,
       "Acceptance criteria:",
       ...(task.acceptance.length > 0 ? task.acceptance.map((a) => `- ${a}`) : ["- (none given)"]),
       `Change at most ${task.constraints.loc_max} lines.`,
     ].join("\n"),
   );
   return parts.join("\n");
+}
+
+/** The task message's files: the task's, the folders where it allows new files, or none (answer with an explanation). */
+function filesLine(files: readonly string[], folders: readonly string[]): string {
+  const named = [...files, ...folders.map((f) => `${f === "" ? "." : f}/ (new files)`)];
+  return named.length > 0
+    ? named.join(", ")
+    : "(none: the task names no file, so change no file and answer with the explanation alone)";
 }

@@ -1,3 +1,4 @@
+import { autoWindowCap } from "../context-window/policy.js";
 import { formatBytes } from "../format/numbers.js";
 import { estimateFit, marginForCards, type KvCacheType, type ModelShape } from "../models/memory-estimate.js";
 import type { MemoryBudget } from "../system/memory-budget.js";
@@ -73,7 +74,12 @@ function fitsMessage(input: MemoryFitInput, fit: Fit, where: string): string {
       ? `${shape.contextLength} (the model is trained for ${shape.contextLength}; memory would hold more)`
       : String(fit.maxNumCtx);
   const spare = fit.maxNumCtx === Number.MAX_SAFE_INTEGER ? "" : ` Largest num_ctx that fits: ${largest}.`;
-  return `Fits: needs ${formatBytes(fit.totalBytes)} = ${breakdown(input, fit)}, within ${where}.${spare}`;
+  // num_ctx auto: the window is chosen per task, up to what fits here.
+  const auto =
+    input.numCtxSource === "default"
+      ? ` num_ctx auto: each task gets the smallest of 8K…128K that holds it, here up to ${autoWindowCap(shape.contextLength, fit.maxNumCtx)}.`
+      : "";
+  return `Fits: needs ${formatBytes(fit.totalBytes)} = ${breakdown(input, fit)}, within ${where}.${spare}${auto}`;
 }
 
 function breakdown(input: MemoryFitInput, fit: Fit): string {

@@ -15,6 +15,7 @@ import { hostStatus, type HostStatus } from "../backends/host/host-admin.js";
 import { hostDir } from "../backends/host/host-files.js";
 import { findConfigPitfalls, type TypicalPrompt } from "./pitfalls.js";
 import { gpuCheck, probeBackend, probeModel, threadsCheck } from "./probes.js";
+import { sandboxCheck } from "./sandbox-check.js";
 import { memoryBudget } from "../system/memory-budget.js";
 import { makeReport, type DoctorCheck, type DoctorReport } from "./types.js";
 
@@ -73,6 +74,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   checks.push(
     memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env), env, host),
   );
+  checks.push(sandboxCheck(config.verify.sandbox));
   checks.push(...pitfalls);
   if (pitfalls.length === 0) checks.push({ id: "pitfalls", status: "ok", message: "No known config pitfalls found." });
   return makeReport(checks);

@@ -14,6 +14,7 @@ export type BuilderErrorCode =
   | "CONTEXT_OVERFLOW"
   | "GENERATION_TRUNCATED"
   | "GENERATION_FAILED"
+  | "ENGINE_FAULT"
   | "BACKEND_UNAVAILABLE"
   | "BACKEND_TIMEOUT"
   | "BACKEND_ERROR"
@@ -25,6 +26,8 @@ export type BuilderErrorCode =
   | "WORKSPACE_BUSY"
   | "VERIFICATION_FAILED"
   | "CHECKS_FAILED"
+  | "SANDBOX_UNAVAILABLE"
+  | "CANCELLED"
   | "INTERNAL";
 
 /** Base class of all errors Builder reports on purpose. */
@@ -79,6 +82,16 @@ export class ModelError extends BuilderError {
   }
 }
 
+/**
+ * `verify.sandbox` is "required" but this machine offers no sandbox (no bubblewrap, no usable
+ * namespaces, no sandbox-exec): model-written code is not run at all.
+ */
+export class SandboxUnavailableError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("SANDBOX_UNAVAILABLE", message, details);
+  }
+}
+
 /** The prompt (plus the room reserved for the answer) does not fit the context window. */
 export class ContextOverflowError extends BuilderError {
   constructor(message: string, details: Record<string, unknown> = {}) {
@@ -97,6 +110,16 @@ export class GenerationTruncatedError extends BuilderError {
 export class GenerationError extends BuilderError {
   constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super("GENERATION_FAILED", message, details, options);
+  }
+}
+
+/**
+ * llama.cpp failed on this request twice (a decode error, a failed state restore), once on the
+ * sequence it had and once on a clean one. The sequence was reset: the next request starts clean.
+ */
+export class EngineFaultError extends BuilderError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super("ENGINE_FAULT", message, details, options);
   }
 }
 
@@ -230,6 +253,13 @@ export class ChecksFailedError extends BuilderError {
   }
 }
 
+/** The caller cancelled the run (an MCP client's cancel, an aborted signal): nothing was written. */
+export class CancelledError extends BuilderError {
+  constructor(message = "The run was cancelled by its caller; nothing was written.") {
+    super("CANCELLED", message);
+  }
+}
+
 /** Exit codes, one per family of failure, so that scripts can branch on them. */
 export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   USAGE: 2,
@@ -242,6 +272,7 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   CONTEXT_OVERFLOW: 4,
   GENERATION_TRUNCATED: 4,
   GENERATION_FAILED: 5,
+  ENGINE_FAULT: 9,
   BACKEND_UNAVAILABLE: 6,
   BACKEND_TIMEOUT: 6,
   BACKEND_ERROR: 6,
@@ -253,6 +284,9 @@ export const EXIT_CODES: Readonly<Record<BuilderErrorCode, number>> = {
   WORKSPACE_BUSY: 7,
   VERIFICATION_FAILED: 8,
   CHECKS_FAILED: 1,
+  SANDBOX_UNAVAILABLE: 10,
+  // As a shell reports a command ended by Ctrl-C (128 + SIGINT).
+  CANCELLED: 130,
   INTERNAL: 70,
 };
 

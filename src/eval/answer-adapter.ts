@@ -29,16 +29,25 @@ export type ModelAnswer =
   | { ok: true; suggestion: CodeSuggestion; metrics: RunMetrics }
   | { ok: false; error: BuilderError; metrics?: RunMetrics };
 
-/** Runs the task in the case's workspace copy (`config.workspace` must be that copy). */
+/**
+ * Runs the task in the case's workspace copy (`config.workspace` must be that copy); the knowledge
+ * files are read from `projectWorkspace`, the project's own folder, where they live.
+ */
 export async function askModel(
   task: BuilderTask,
   config: BuilderConfig,
   backend: Backend,
   logger: Logger,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; projectWorkspace?: string } = {},
 ): Promise<ModelAnswer> {
   try {
-    const result = await runTask(task, { config, backend, logger, signal });
+    const result = await runTask(task, {
+      config,
+      backend,
+      logger,
+      signal: options.signal,
+      knowledgeWorkspace: options.projectWorkspace,
+    });
     return { ok: true, suggestion: result.suggestion, metrics: result.metrics };
   } catch (caught) {
     if (caught instanceof RunFailure) return { ok: false, error: caught.error, metrics: caught.metrics };

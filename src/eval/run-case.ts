@@ -47,7 +47,7 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
         { ...config, workspace: root },
         context.backend,
         logger.child({ case: evalCase.id }),
-        context.signal,
+        { signal: context.signal, projectWorkspace: config.workspace },
       );
       recordAnswer(row, answer);
       if (!answer.ok) throw answer.error;
@@ -58,7 +58,14 @@ export async function runCase(evalCase: EvalCase, context: CaseRunContext): Prom
     await applyChanges(root, changes, config.deny, logger);
     row.applied = true;
     stage = "check";
-    const check = await runHiddenCheck(root, evalCase.hidden, evalCase.checkCommand, context.checkTimeoutMs);
+    const check = await runHiddenCheck(
+      root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      context.checkTimeoutMs,
+      config.verify.sandbox,
+    );
+    if (check.unsandboxed) logger.warn({ case: evalCase.id }, check.unsandboxed);
     recordCheck(row, check);
   } catch (caught) {
     const error = toBuilderError(caught);

@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import { createBackend } from "../backends/create-backend.js";
 import type { Backend } from "../backends/types.js";
@@ -8,6 +9,7 @@ import { appendJsonLine } from "../workspace/jsonl.js";
 import type { EvalCase } from "./case.js";
 import { readEvalRows, type EvalRow } from "./results.js";
 import { runCase } from "./run-case.js";
+import { loadProjectPriming } from "../agent/run-task.js";
 
 /** Options for {@link runEval}. */
 export interface EvalRunOptions {
@@ -58,27 +60,34 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   const backend = options.answerer === "model" ? (options.backend ?? createBackend(options.config)) : undefined;
   const rows: EvalRow[] = earlier.filter((row) => known.has(row.case_id));
   try {
-    // A model that is missing or does not load fails the run here, not once per case.
-    if (backend && todo.length > 0) await backend.prepare();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < todo.length && !options.signal?.aborted) {
-        const evalCase = todo[next++] as EvalCase;
-        const row = await runCase(evalCase, {
-          config: options.config,
-          backend,
-          answerer: options.answerer,
-          suite: options.suite,
-          checkTimeoutMs: options.checkTimeoutMs,
-          logger: options.logger,
-          signal: options.signal,
-        });
-        await appendJsonLine(options.out, row);
-        rows.push(row);
-        options.onRow?.(row);
-      }
+    // Knowledge that cannot be read, or a model that is missing or does not load, fails the run here
+    // (a setup error, non-zero exit), not once per case as if the model had failed.
+    if (backend && todo.length > 0) {
+      await loadProjectPriming(options.config, "", options.logger);
+      await backend.prepare();
+    }
+    const limit = pLimit(Math.max(1, options.concurrency));
+    const one = async (evalCase: EvalCase): Promise<void> => {
+      // After an abort, the cases not yet started are left for --resume.
+      if (options.signal?.aborted) return;
+      const row = await runCase(evalCase, {
+        config: options.config,
+        backend,
+        answerer: options.answerer,
+        suite: options.suite,
+        checkTimeoutMs: options.checkTimeoutMs,
+        logger: options.logger,
+        signal: options.signal,
+      });
+      await appendJsonLine(options.out, row);
+      rows.push(row);
+      options.onRow?.(row);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, todo.length)) }, worker));
+    try {
+      await Promise.all(todo.map((evalCase) => limit(() => one(evalCase))));
+    } finally {
+      limit.clearQueue();
+    }
   } finally {
     if (backend && !options.backend) await backend.dispose();
   }

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,35 @@ export function resolveSuiteDir(nameOrPath: string): string {
   return path.resolve(nameOrPath);
 }
 
+/** "Did you mean --suite builtin?" for a name close to a shipped suite's (a typo), else "". */
+function shippedSuiteHint(dir: string): string {
+  const name = path.basename(dir);
+  let shipped: string[];
+  try {
+    shipped = readdirSync(BUILTIN_SUITES_DIR);
+  } catch {
+    return "";
+  }
+  const close = shipped.filter((suite) => editDistance(suite, name.toLowerCase()) <= 2);
+  return close.length > 0 ? ` Did you mean --suite ${close.join(" or --suite ")} (shipped with Builder)?` : "";
+}
+
+/** Levenshtein distance (names are short). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
 /**
  * Reads a suite: `common/` (optional: files every case's workspace starts with), `cases/<id>/case.json` (the task and the check command), `cases/<id>/workspace/`
  * (the starting files), `cases/<id>/hidden/` (tests placed in after the answer is applied) and,
@@ -34,8 +63,10 @@ export async function loadSuite(dir: string): Promise<EvalCase[]> {
       .map((e) => e.name)
       .sort();
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such folder" : (code ?? (error as Error).message);
     throw new TaskValidationError(
-      `Cannot read the eval suite ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}. A suite is a folder with cases/<id>/case.json, workspace/ and hidden/.`,
+      `Cannot read the eval suite ${dir}: ${why}.${shippedSuiteHint(dir)} A suite is a folder with cases/<id>/case.json, workspace/ and hidden/.`,
       { suite: dir },
     );
   }

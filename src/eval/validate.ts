@@ -1,8 +1,10 @@
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import { toBuilderError } from "../errors/errors.js";
 import { applyChanges } from "./answer-adapter.js";
 import type { EvalCase } from "./case.js";
 import { openCaseWorkspace } from "./case-workspace.js";
+import type { SandboxSettings } from "../config/verify-settings.js";
 import { runHiddenCheck } from "./hidden-check.js";
 
 /** A case `--validate` dropped, and why. */
@@ -29,6 +31,8 @@ export interface ValidateOptions {
   onCase?: (caseId: string, dropped: DroppedCase | undefined) => void;
   /** The configuration's deny list, honoured when the reference is applied. */
   deny: readonly string[];
+  /** How the hidden checks are sandboxed (`verify.sandbox`); default auto. */
+  sandbox?: SandboxSettings;
 }
 
 /**
@@ -37,19 +41,19 @@ export interface ValidateOptions {
  * measures nothing, one whose own change fails cannot be passed.
  */
 export async function validateCases(cases: readonly EvalCase[], options: ValidateOptions): Promise<ValidationResult> {
-  const verdicts = new Array<{ dropped?: DroppedCase; ms: number }>(cases.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < cases.length) {
-      const index = next++;
-      const evalCase = cases[index] as EvalCase;
-      const started = performance.now();
-      const dropped = await validateOne(evalCase, options);
-      verdicts[index] = { dropped, ms: Math.round(performance.now() - started) };
-      options.onCase?.(evalCase.id, dropped);
-    }
+  const limit = pLimit(Math.max(1, options.concurrency));
+  const one = async (evalCase: EvalCase): Promise<{ dropped?: DroppedCase; ms: number }> => {
+    const started = performance.now();
+    const dropped = await validateOne(evalCase, options);
+    options.onCase?.(evalCase.id, dropped);
+    return { dropped, ms: Math.round(performance.now() - started) };
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, cases.length)) }, worker));
+  let verdicts: Array<{ dropped?: DroppedCase; ms: number }>;
+  try {
+    verdicts = await Promise.all(cases.map((evalCase) => limit(() => one(evalCase))));
+  } finally {
+    limit.clearQueue();
+  }
   return {
     valid: cases.filter((_, i) => verdicts[i]?.dropped === undefined),
     dropped: verdicts.flatMap((v) => (v.dropped ? [v.dropped] : [])),
@@ -67,10 +71,22 @@ async function validateOne(evalCase: EvalCase, options: ValidateOptions): Promis
   let opened;
   try {
     opened = await openCaseWorkspace(evalCase.workspace, options.logger);
-    const before = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs);
+    const before = await runHiddenCheck(
+      opened.root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      options.checkTimeoutMs,
+      options.sandbox,
+    );
     if (before.passed) return drop("passes-before", "its tests already pass before the change");
     await applyChanges(opened.root, evalCase.reference, options.deny, options.logger);
-    const after = await runHiddenCheck(opened.root, evalCase.hidden, evalCase.checkCommand, options.checkTimeoutMs);
+    const after = await runHiddenCheck(
+      opened.root,
+      evalCase.hidden,
+      evalCase.checkCommand,
+      options.checkTimeoutMs,
+      options.sandbox,
+    );
     if (!after.passed)
       return drop(
         "reference-fails",

@@ -59,6 +59,8 @@ export async function planInit(dir: string): Promise<InitPlan> {
     plan.sources.push("Modelfile");
     mapModelfile(await readFile(modelfile, "utf8"), config, options, plan);
   }
+  // Said in the file, so that the loader stops reading the `.ollamarc` whose keys are now here.
+  if (plan.sources.length > 0) config.migrated_from = [...plan.sources];
   const knowledge = discoverKnowledge(root).map((file) => path.relative(root, file).split(path.sep).join("/"));
   if (knowledge.length > 0) {
     config.knowledge = knowledge;

@@ -1,3 +1,4 @@
+import { detectCores } from "../system/cpu-cores.js";
 import type { BuilderConfig } from "../config/load.js";
 import { isLocalPathRef } from "../config/model-ref.js";
 import { DEFAULT_NUM_CTX, defaultContextSize } from "../context-window/policy.js";
@@ -142,6 +143,15 @@ export function recommendForConfig(
     num_ctx: numCtx,
     kv_cache_type: cacheType,
     catalog_as_of: BUILT_IN_CATALOG_AS_OF,
-    recommendations: memory ? recommendModels(catalog, memory.bytes, numCtx, cacheType, memory.gpus?.length ?? 1) : [],
+    recommendations: memory
+      ? recommendModels(
+          catalog,
+          memory.bytes,
+          numCtx,
+          cacheType,
+          memory.gpus?.length ?? 1,
+          memory.kind === "ram" ? detectCores().physical : undefined,
+        )
+      : [],
   };
 }

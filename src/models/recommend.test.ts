@@ -26,6 +26,21 @@ describe("model recommendations", () => {
     expect(ranked.indexOf(coder32!)).toBeGreaterThan(ranked.findLastIndex((r) => r.fits));
   });
 
+  it("on a 2-core CPU with no GPU, ranks models it can run at a usable speed first, never a 22B or 32B", () => {
+    const ranked = recommendModels(BUILT_IN_CATALOG, 23.5 * 1024 * MIB, 8192, "f16", 1, 2);
+    expect(ranked[0]?.size_gb).toBeLessThan(4);
+    expect(
+      ranked
+        .slice(0, 3)
+        .map((r) => r.params_b)
+        .every((b) => b < 10),
+    ).toBe(true);
+    // The same memory on 32 cores: the biggest that fits leads again.
+    expect(recommendModels(BUILT_IN_CATALOG, 23.5 * 1024 * MIB, 8192, "f16", 1, 32)[0]?.name).toBe(
+      "Qwen2.5-Coder-32B-Instruct",
+    );
+  });
+
   it("picks the best quantization that fits: Q8_0 for a 7B on a 16 GB card", () => {
     const seven = recommendModels(BUILT_IN_CATALOG, 16 * 1024 * MIB, 8192).find(
       (r) => r.name === "Qwen2.5-Coder-7B-Instruct",

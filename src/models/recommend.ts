@@ -34,6 +34,8 @@ export function recommendModels(
   cacheType: KvCacheType = "f16",
   /** The GPUs the memory is split over (each needs its own margin); 1 for one card or RAM. */
   cards = 1,
+  /** Without a GPU: the physical cores, so that models too slow to use on them rank after those that are not. */
+  cpuCores?: number,
 ): Recommendation[] {
   const fitting: Recommendation[] = [];
   const tooBig: Recommendation[] = [];
@@ -78,5 +80,23 @@ export function recommendModels(
     else tooBig.push(candidates[candidates.length - 1]);
   }
   const order = (a: Recommendation, b: Recommendation): number => b.params_b - a.params_b || b.size_gb - a.size_gb;
-  return [...fitting.sort(order), ...tooBig.sort(order)];
+  if (cpuCores === undefined) return [...fitting.sort(order), ...tooBig.sort(order)];
+  // On the CPU, generation reads every weight once per token: a model larger than the cores can stream
+  // a few times a second is unusable however well it writes code. Usable ones first, bigger first; then
+  // the rest, fastest (smallest) first.
+  const usable = (r: Recommendation): boolean => cpuTokensPerSec(r.size_gb, cpuCores) >= MIN_USABLE_TOKENS_PER_SEC;
+  const slow = fitting.filter((r) => !usable(r)).sort((a, b) => a.size_gb - b.size_gb);
+  return [...fitting.filter(usable).sort(order), ...slow, ...tooBig.sort(order)];
+}
+
+/** Below this many tokens per second a coding answer (hundreds of tokens) takes minutes. */
+const MIN_USABLE_TOKENS_PER_SEC = 3;
+/** Memory bandwidth one core of a desktop CPU sustains for llama.cpp's matrix-vector products, in bytes/s. */
+const BYTES_PER_SEC_PER_CORE = 5e9;
+/** A dual-channel DDR5 machine's ceiling, whatever the core count. */
+const MAX_CPU_BYTES_PER_SEC = 60e9;
+
+/** A rough generation speed on `cores` CPU cores: the bandwidth they sustain over the weights read per token. */
+export function cpuTokensPerSec(sizeGb: number, cores: number): number {
+  return Math.min(cores * BYTES_PER_SEC_PER_CORE, MAX_CPU_BYTES_PER_SEC) / (sizeGb * 1e9);
 }

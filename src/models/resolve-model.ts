@@ -1,4 +1,4 @@
-import { readdirSync, statSync, type Stats } from "node:fs";
+import { existsSync, readdirSync, statSync, type Stats } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { ModelError } from "../errors/errors.js";
@@ -30,7 +30,8 @@ export async function resolveModelPath(ref: string | undefined, options: Resolve
         // The seed's setup sets OLLAMA_MODEL and expects it to be used: say where it applies.
         (process.env.OLLAMA_MODEL
           ? ` OLLAMA_MODEL=${process.env.OLLAMA_MODEL} is set, but it applies to --backend ollama (or BUILDER_BACKEND=ollama), not to the embedded engine.`
-          : ""),
+          : "") +
+        legacySetupHint(process.cwd()),
     );
   }
   if (isLocalPathRef(ref)) {
@@ -198,4 +199,16 @@ function downloadFailed(ref: string, cacheDir: string, error: unknown): ModelErr
 /** node-llama-cpp, loaded on first use: commands that never resolve a model start without it. */
 function loadLlamaBindings(): Promise<typeof import("node-llama-cpp")> {
   return import("node-llama-cpp");
+}
+
+/**
+ * When the folder holds an earlier agent setup and no builder.config.json, the way to use it: `builder
+ * init` migrates it, `--config config.json` reads the agent config as it is.
+ */
+function legacySetupHint(cwd: string): string {
+  if (existsSync(path.join(cwd, "builder.config.json"))) return "";
+  const found = ["config.json", ".ollamarc", "Modelfile"].filter((name) => existsSync(path.join(cwd, name)));
+  if (found.length === 0) return "";
+  const agentConfig = found.includes("config.json") ? " (or pass --config config.json to read it as it is)" : "";
+  return ` This folder has ${found.join(", ")} from an earlier setup: run \`builder init\` to write builder.config.json from ${found.length > 1 ? "them" : "it"}${agentConfig}.`;
 }

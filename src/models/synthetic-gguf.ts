@@ -6,9 +6,9 @@
  *
  * Layout: a minimal GGUF v3 writer, the byte-level vocabulary, the weights, then the public API.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, rename, unlink, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import path from "node:path";
+import { writeFileAtomic } from "../workspace/atomic-write.js";
 import { seededRandom } from "./seeded-random.js";
 
 /** Options for {@link buildSyntheticGguf} and {@link writeSyntheticGguf}. */
@@ -36,6 +36,27 @@ export interface SyntheticModelOptions {
   chatTemplate?: string;
   /** Extra multi-character vocabulary pieces (normal tokens), e.g. one very long piece to test size bounds. Default none. */
   extraPieces?: string[];
+  /**
+   * A real byte-level BPE tokenizer ("gpt2" in GGUF terms: tokens, merges, pre-tokenizer) in place of
+   * the byte-level toy vocabulary, so that token counts match a real model's. Its output matrix is
+   * tied to the embeddings (one vocabulary-sized matrix, not two). Default none.
+   */
+  bpeTokenizer?: BpeTokenizerData;
+}
+
+/** A byte-level BPE tokenizer as GGUF stores it (`tokenizer.ggml.model` = "gpt2"). */
+export interface BpeTokenizerData {
+  /** Pieces in id order, in the byte-level alphabet (Ġ for a space), as tokenizer.json spells them. */
+  tokens: readonly string[];
+  /** `llama_token_type` of each token: 1 normal, 3 control, 4 user-defined. */
+  types: readonly number[];
+  /** Merge rules in priority order, each "left right". */
+  merges: readonly string[];
+  /** llama.cpp's pre-tokenizer name (`tokenizer.ggml.pre`), e.g. "qwen2". */
+  pre: string;
+  bos: number;
+  eos: number;
+  padding: number;
 }
 
 /** What {@link writeSyntheticGguf} wrote. */
@@ -56,7 +77,10 @@ const CHATML_TEMPLATE =
   "{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-const DEFAULTS: Required<SyntheticModelOptions> = {
+type ResolvedOptions = Required<Omit<SyntheticModelOptions, "bpeTokenizer">> &
+  Pick<SyntheticModelOptions, "bpeTokenizer">;
+
+const DEFAULTS: ResolvedOptions = {
   seed: 42,
   embeddingLength: 64,
   blockCount: 2,
@@ -243,6 +267,21 @@ interface Vocabulary {
   imEnd: number;
 }
 
+/** A BPE vocabulary in the shape the weights code reads (scores unused: BPE ranks by merges). */
+function bpeVocabulary(bpe: BpeTokenizerData): Vocabulary {
+  const imStart = bpe.tokens.indexOf("<|im_start|>");
+  return {
+    tokens: [...bpe.tokens],
+    scores: [],
+    types: [...bpe.types],
+    unk: -1,
+    bos: bpe.bos,
+    eos: bpe.eos,
+    imStart,
+    imEnd: bpe.eos,
+  };
+}
+
 /**
  * A SentencePiece-style ("llama") vocabulary that can encode any text: control tokens, all 256
  * `<0xXX>` byte-fallback tokens, then single-character pieces for the space marker "▁" and printable
@@ -272,6 +311,23 @@ function buildVocabulary(extraPieces: readonly string[] = []): Vocabulary {
   return { tokens, scores, types, unk, bos, eos, imStart, imEnd };
 }
 
+/** The GGUF tokenizer keys of a byte-level BPE vocabulary. */
+function bpeMetadata(bpe: BpeTokenizerData): Array<readonly [string, GgufValue]> {
+  return [
+    ["tokenizer.ggml.model", str("gpt2")],
+    ["tokenizer.ggml.pre", str(bpe.pre)],
+    ["tokenizer.ggml.tokens", { type: GGUF_ARRAY, elementType: GGUF_STRING, values: bpe.tokens }],
+    ["tokenizer.ggml.token_type", { type: GGUF_ARRAY, elementType: GGUF_INT32, values: bpe.types }],
+    ["tokenizer.ggml.merges", { type: GGUF_ARRAY, elementType: GGUF_STRING, values: bpe.merges }],
+    ["tokenizer.ggml.bos_token_id", u32(bpe.bos)],
+    ["tokenizer.ggml.eos_token_id", u32(bpe.eos)],
+    ["tokenizer.ggml.eot_token_id", u32(bpe.eos)],
+    ["tokenizer.ggml.padding_token_id", u32(bpe.padding)],
+    // Qwen's tokenizer adds no BOS: the chat template starts the text.
+    ["tokenizer.ggml.add_bos_token", bool(false)],
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Weights
 // ---------------------------------------------------------------------------------------------------
@@ -285,8 +341,8 @@ function gaussian(uniform: () => number): () => number {
   };
 }
 
-function checkedOptions(options: SyntheticModelOptions): Required<SyntheticModelOptions> {
-  const o: Required<SyntheticModelOptions> = { ...DEFAULTS };
+function checkedOptions(options: SyntheticModelOptions): ResolvedOptions {
+  const o: ResolvedOptions = { ...DEFAULTS };
   for (const [key, value] of Object.entries(options) as Array<[keyof SyntheticModelOptions, unknown]>) {
     if (value !== undefined) Object.assign(o, { [key]: value });
   }
@@ -306,8 +362,28 @@ function checkedOptions(options: SyntheticModelOptions): Required<SyntheticModel
   return o;
 }
 
+/** The GGUF tokenizer keys of the byte-level toy vocabulary (SentencePiece style). */
+function spmMetadata(vocab: Vocabulary): Array<readonly [string, GgufValue]> {
+  return [
+    ["tokenizer.ggml.model", str("llama")],
+    ["tokenizer.ggml.tokens", { type: GGUF_ARRAY, elementType: GGUF_STRING, values: vocab.tokens }],
+    ["tokenizer.ggml.scores", { type: GGUF_ARRAY, elementType: GGUF_FLOAT32, values: vocab.scores }],
+    ["tokenizer.ggml.token_type", { type: GGUF_ARRAY, elementType: GGUF_INT32, values: vocab.types }],
+    ["tokenizer.ggml.bos_token_id", u32(vocab.bos)],
+    // ChatML ends a turn with <|im_end|>, so it is both EOS and EOT; "</s>" stays a plain control token.
+    ["tokenizer.ggml.eos_token_id", u32(vocab.imEnd)],
+    ["tokenizer.ggml.eot_token_id", u32(vocab.imEnd)],
+    ["tokenizer.ggml.unknown_token_id", u32(vocab.unk)],
+    ["tokenizer.ggml.add_bos_token", bool(true)],
+    ["tokenizer.ggml.add_eos_token", bool(false)],
+    // SPM models default to prepending "▁" to the text; a code model wants text to round-trip
+    // exactly (no phantom leading space after every special token), so switch it off.
+    ["tokenizer.ggml.add_space_prefix", bool(false)],
+  ];
+}
+
 /** The GGUF key/value metadata of a synthetic model: llama hyperparameters, tokenizer and chat template. */
-function modelMetadata(o: Required<SyntheticModelOptions>, vocab: Vocabulary): Array<readonly [string, GgufValue]> {
+function modelMetadata(o: ResolvedOptions, vocab: Vocabulary): Array<readonly [string, GgufValue]> {
   return [
     ["general.architecture", str("llama")],
     ["general.name", str(o.name)],
@@ -328,20 +404,7 @@ function modelMetadata(o: Required<SyntheticModelOptions>, vocab: Vocabulary): A
     ["llama.rope.dimension_count", u32(o.embeddingLength / o.headCount)],
     ["llama.rope.freq_base", f32(10000)],
     ["llama.vocab_size", u32(vocab.tokens.length)],
-    ["tokenizer.ggml.model", str("llama")],
-    ["tokenizer.ggml.tokens", { type: GGUF_ARRAY, elementType: GGUF_STRING, values: vocab.tokens }],
-    ["tokenizer.ggml.scores", { type: GGUF_ARRAY, elementType: GGUF_FLOAT32, values: vocab.scores }],
-    ["tokenizer.ggml.token_type", { type: GGUF_ARRAY, elementType: GGUF_INT32, values: vocab.types }],
-    ["tokenizer.ggml.bos_token_id", u32(vocab.bos)],
-    // ChatML ends a turn with <|im_end|>, so it is both EOS and EOT; "</s>" stays a plain control token.
-    ["tokenizer.ggml.eos_token_id", u32(vocab.imEnd)],
-    ["tokenizer.ggml.eot_token_id", u32(vocab.imEnd)],
-    ["tokenizer.ggml.unknown_token_id", u32(vocab.unk)],
-    ["tokenizer.ggml.add_bos_token", bool(true)],
-    ["tokenizer.ggml.add_eos_token", bool(false)],
-    // SPM models default to prepending "▁" to the text; a code model wants text to round-trip
-    // exactly (no phantom leading space after every special token), so switch it off.
-    ["tokenizer.ggml.add_space_prefix", bool(false)],
+    ...(o.bpeTokenizer ? bpeMetadata(o.bpeTokenizer) : spmMetadata(vocab)),
     ["tokenizer.chat_template", str(o.chatTemplate)],
   ];
 }
@@ -361,7 +424,7 @@ function modelMetadata(o: Required<SyntheticModelOptions>, vocab: Vocabulary): A
  */
 export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer {
   const o = checkedOptions(options);
-  const vocab = buildVocabulary(o.extraPieces);
+  const vocab = o.bpeTokenizer ? bpeVocabulary(o.bpeTokenizer) : buildVocabulary(o.extraPieces);
   const nVocab = vocab.tokens.length;
   const nEmbd = o.embeddingLength;
   const nFf = o.feedForwardLength;
@@ -405,11 +468,23 @@ export function buildSyntheticGguf(options: SyntheticModelOptions = {}): Buffer 
     return out;
   };
 
-  const tensors: TensorSpec[] = [
-    { name: "token_embd.weight", dims: [nEmbd, nVocab], values: embeddings },
-    { name: "output_norm.weight", dims: [nEmbd], values: ones },
-    { name: "output.weight", dims: [nEmbd, nVocab], values: unembedding },
-  ];
+  // Tied (a BPE vocabulary of 150K tokens): llama.cpp reuses token_embd as the output matrix, and
+  // dimension 0 carries the bias itself (+1 for favoured tokens, -1 for the rest).
+  const tiedEmbeddings = (count: number): Float32Array => {
+    const out = random(0.1)(count);
+    for (let t = 0; t < nVocab; t++) out[t * nEmbd] = favoured[t] ? 1 : -1;
+    return out;
+  };
+  const tensors: TensorSpec[] = o.bpeTokenizer
+    ? [
+        { name: "token_embd.weight", dims: [nEmbd, nVocab], values: tiedEmbeddings },
+        { name: "output_norm.weight", dims: [nEmbd], values: ones },
+      ]
+    : [
+        { name: "token_embd.weight", dims: [nEmbd, nVocab], values: embeddings },
+        { name: "output_norm.weight", dims: [nEmbd], values: ones },
+        { name: "output.weight", dims: [nEmbd, nVocab], values: unembedding },
+      ];
   for (let i = 0; i < o.blockCount; i++) {
     const blk = `blk.${i}`;
     tensors.push(
@@ -442,20 +517,11 @@ export async function writeSyntheticGguf(
 ): Promise<SyntheticModelInfo> {
   const bytes = buildSyntheticGguf(options);
   const target = path.resolve(filePath);
-  const dir = path.dirname(target);
-  await mkdir(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, target);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
+  await writeFileAtomic(target, bytes);
   return {
     path: target,
     sizeBytes: bytes.length,
-    vocabularySize: buildVocabulary(options.extraPieces).tokens.length,
+    vocabularySize: options.bpeTokenizer?.tokens.length ?? buildVocabulary(options.extraPieces).tokens.length,
     sha256: createHash("sha256").update(bytes).digest("hex"),
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getLogger } from "../telemetry/logger.js";
 import { openaiErrorBody, sendJson } from "./http-io.js";
+import { requestFacts, requestLine } from "./request-log.js";
 import { failureStatus, type ApiFamily, type RouteContext, type RouteHandler } from "./route-context.js";
 import { chat, generate } from "./routes/ollama-generate.js";
 import { ps, show, tags, unsupportedModelManagement, version } from "./routes/ollama-info.js";
@@ -58,9 +59,20 @@ export async function dispatch(
     if (!response.headersSent) sendError(response, family, status, message, extra);
     else if (!response.writableEnded) response.end();
   } finally {
-    getLogger().debug(
-      { method, path, status: response.statusCode, ms: Math.round(performance.now() - started) },
-      "request",
+    // One line per request at info, as Ollama logs one: a slow or stuck request is visible on the server.
+    const ms = Math.round(performance.now() - started);
+    const facts = requestFacts(response);
+    getLogger().info(
+      {
+        method,
+        path,
+        status: response.statusCode,
+        model: facts.model,
+        prompt_tokens: facts.promptTokens,
+        generated_tokens: facts.generatedTokens,
+        ms,
+      },
+      requestLine(method, path, response.statusCode, ms, facts),
     );
   }
 }

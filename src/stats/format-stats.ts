@@ -5,15 +5,13 @@ import type { GroupStats, Spread, StatsReport } from "./run-stats.js";
 
 /** `builder stats` for a terminal. */
 export function formatStats(report: StatsReport): string {
-  const bad =
-    report.scan.skipped > 0
-      ? `; ${report.scan.skipped} unreadable line${report.scan.skipped === 1 ? "" : "s"} skipped`
-      : "";
-  const lines = [`Metrics: ${report.file}: ${runsIn(report.scan.used, report.period)}${bad}.`];
-  if (report.total.runs === 0) return lines.concat("No runs recorded in this period.").join("\n") + "\n";
+  const lines = [headline(report)];
+  if (report.total.runs === 0)
+    return [...lines, "No runs recorded in this period.", ...notStartedLine(report), ""].join("\n");
+  const labels = modelLabels(report.groups);
   const row = (g: GroupStats): string[] => [
     g.backend,
-    modelName(g.model),
+    labels.get(g) ?? modelName(g.model),
     String(g.runs),
     percent(g.success_rate),
     percent(g.verified_rate),
@@ -56,6 +54,7 @@ export function formatStats(report: StatsReport): string {
     );
   const errors = Object.entries(report.total.errors).sort((a, b) => b[1] - a[1]);
   if (errors.length > 0) lines.push("", `Failures: ${errors.map(([code, count]) => `${code} ${count}`).join(", ")}`);
+  lines.push(...notStartedLine(report));
   lines.push(
     "",
     "latency: wall time of successful runs; tok/s: generation only; verified: runs whose checks all passed (VERIFIED) out of all runs.",
@@ -161,6 +160,32 @@ function ms(spread: Spread | null, which: keyof Spread): string {
   if (!spread) return "-";
   const value = spread[which];
   return value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
+}
+
+/** `Metrics: <file>: N runs, <period>; M unreadable lines skipped.` */
+function headline(report: StatsReport): string {
+  const bad =
+    report.scan.skipped > 0
+      ? `; ${report.scan.skipped} unreadable line${report.scan.skipped === 1 ? "" : "s"} skipped`
+      : "";
+  return `Metrics: ${report.file}: ${runsIn(report.scan.used, report.period)}${bad}.`;
+}
+
+/** The runs that never reached a model (setup errors), apart from the table. */
+function notStartedLine(report: StatsReport): string[] {
+  const notStarted = Object.entries(report.not_started).sort((a, b) => b[1] - a[1]);
+  if (notStarted.length === 0) return [];
+  return [
+    `Not started (setup errors, counted in no row): ${notStarted.map(([code, count]) => `${code} ${count}`).join(", ")}`,
+  ];
+}
+
+/** Each group's model label: the file name, or the whole path where two groups' file names would read the same. */
+function modelLabels(groups: readonly GroupStats[]): Map<GroupStats, string> {
+  const short = (g: GroupStats): string => `${g.backend}\u0000${modelName(g.model)}`;
+  const counts = new Map<string, number>();
+  for (const g of groups) counts.set(short(g), (counts.get(short(g)) ?? 0) + 1);
+  return new Map(groups.map((g) => [g, (counts.get(short(g)) ?? 0) > 1 ? g.model : modelName(g.model)]));
 }
 
 /** Model paths shown by file name; server-side names as they are. */

@@ -51,13 +51,33 @@ export interface StatsReport {
   /** One entry per backend + model, most runs first. */
   groups: GroupStats[];
   total: GroupStats;
+  /**
+   * Runs that stopped before any model was asked (no model configured, a bad config or task): by error
+   * code. They are setup errors, not a model's failures, so they count in no group.
+   */
+  not_started: Record<string, number>;
 }
+
+/** Error codes of runs that never reached the model: the setup, not the model, failed. */
+const SETUP_ERRORS: ReadonlySet<string> = new Set([
+  "USAGE",
+  "TASK_INVALID",
+  "CONFIG_INVALID",
+  "MODEL_NOT_CONFIGURED",
+  "MODEL_NOT_FOUND",
+  "MODEL_DOWNLOAD_FAILED",
+]);
 
 /** Reads the metrics file once, streaming, and computes the figures per backend + model and overall. */
 export async function computeStats(filePath: string, period: Period = {}): Promise<StatsReport> {
   const groups = new Map<string, Accumulator>();
   const total = new Accumulator("(all)", "(all)");
+  const notStarted: Record<string, number> = {};
   const scan = await scanMetrics(filePath, period, (record) => {
+    if (record.success !== true && typeof record.error === "string" && SETUP_ERRORS.has(record.error)) {
+      notStarted[record.error] = (notStarted[record.error] ?? 0) + 1;
+      return;
+    }
     const backend = typeof record.backend === "string" && record.backend ? record.backend : "(unknown)";
     const model = typeof record.model === "string" && record.model ? record.model : "(unknown)";
     const key = `${backend}\u0000${model}`;
@@ -74,6 +94,7 @@ export async function computeStats(filePath: string, period: Period = {}): Promi
       .map((g) => g.result())
       .sort((a, b) => b.runs - a.runs || a.model.localeCompare(b.model)),
     total: total.result(),
+    not_started: notStarted,
   };
 }
 

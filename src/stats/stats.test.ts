@@ -109,6 +109,36 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
     expect(text).toContain("Failures: CONTEXT_OVERFLOW 1");
   });
 
+  it("keeps setup errors (no model configured) out of the runs, and never prints two rows with the same label", async () => {
+    const file = path.join(tempDir("builder-stats-"), "metrics.jsonl");
+    const run = (model: string, extra: Record<string, unknown> = {}): string =>
+      JSON.stringify({
+        event: "run",
+        timestamp: "2025-01-01T00:00:00.000Z",
+        backend: "embedded",
+        model,
+        success: true,
+        total_ms: 1000,
+        ...extra,
+      });
+    writeFileSync(
+      file,
+      [
+        run("/a/tiny.gguf"),
+        run("/b/tiny.gguf"),
+        run("", { success: false, error: "MODEL_NOT_CONFIGURED", total_ms: 30 }),
+      ].join("\n") + "\n",
+    );
+    const report = await computeStats(file);
+    expect(report.total).toMatchObject({ runs: 2, successes: 2, errors: {} });
+    expect(report.not_started).toEqual({ MODEL_NOT_CONFIGURED: 1 });
+    const text = formatStats(report);
+    expect(text).toMatch(/embedded\s+\/a\/tiny\.gguf\s+1/);
+    expect(text).toMatch(/embedded\s+\/b\/tiny\.gguf\s+1/);
+    expect(text).not.toContain("Failures:");
+    expect(text).toContain("Not started (setup errors, counted in no row): MODEL_NOT_CONFIGURED 1");
+  });
+
   it("leaves runs without a measurable speed out of tok/s p50: null, and absurd figures from older lines", async () => {
     const file = path.join(tempDir(), "metrics.jsonl");
     const line = (tokens: number, speed: number | null): string =>

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { TaskValidationError } from "../errors/errors.js";
@@ -40,12 +41,14 @@ export async function readTaskFile(filePath: string): Promise<BuilderTask> {
   try {
     text = await readFile(filePath, "utf8");
   } catch (error) {
-    throw new TaskValidationError(
-      `Cannot read task file ${filePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
-      {
-        source: filePath,
-      },
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? `no such file in ${path.resolve(path.dirname(filePath))}. Give the path of a task JSON file, or pipe the task on stdin (echo '{…}' | builder run)`
+        : code === "EISDIR"
+          ? "it is a folder, not a task JSON file"
+          : (code ?? (error as Error).message);
+    throw new TaskValidationError(`Cannot read task file ${filePath}: ${why}.`, { source: filePath, code });
   }
   return parseTaskJson(text, filePath);
 }

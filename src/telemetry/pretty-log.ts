@@ -41,9 +41,13 @@ export function formatLogLine(line: string, color: boolean): string {
   const { level, time, msg, ...rest } = record;
   const levelText = String(level ?? "info");
   const clock = typeof time === "string" ? time.slice(11, 19) : "";
-  const fields = Object.entries(rest)
-    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
-    .join(" ");
+  // The run metrics line carries some twenty fields (all in metrics.jsonl): on a terminal, the few a person reads.
+  const fields =
+    rest.event === "run"
+      ? runSummary(rest)
+      : Object.entries(rest)
+          .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
+          .join(" ");
   const label = levelText.toUpperCase().padEnd(5);
   const paint = (code: string | undefined, text: string): string => (color && code ? `${code}${text}${RESET}` : text);
   return (
@@ -65,4 +69,17 @@ export function prettyDestination(target: NodeJS.WritableStream, color: boolean)
       return target.write(text);
     },
   };
+}
+
+/** The run metrics line in a few words: `ollama qwen… 1383 → 341 tokens, 185.5 tok/s, first token 3168 ms, 5471 ms, UNVERIFIED`. */
+function runSummary(run: Record<string, unknown>): string {
+  const parts = [
+    `${String(run.backend ?? "")} ${String(run.model ?? "")}`.trim(),
+    `${String(run.prompt_tokens ?? 0)} → ${String(run.generated_tokens ?? 0)} tokens`,
+    typeof run.tokens_per_sec === "number" ? `${run.tokens_per_sec} tok/s` : "",
+    typeof run.time_to_first_token_ms === "number" ? `first token ${Math.round(run.time_to_first_token_ms)} ms` : "",
+    typeof run.total_ms === "number" ? `${Math.round(run.total_ms)} ms` : "",
+    typeof run.verdict === "string" ? run.verdict : run.success === false ? `failed: ${String(run.error ?? "")}` : "",
+  ];
+  return parts.filter((part) => part !== "").join(", ");
 }

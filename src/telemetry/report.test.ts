@@ -87,6 +87,32 @@ describe("the --report verification block", () => {
     expect(row(report, "context")).toBe("8192 tokens (llama.cpp's context)");
   });
 
+  it("shows the window Builder budgets with beside a larger configured one, and num_ctx auto's limit", () => {
+    const capped: BackendInfo = {
+      backend: "ollama",
+      model: "qwen2.5-coder:7b",
+      contextSize: 32768,
+      contextOrigin: "requested",
+      requestedContextSize: 128000,
+      device: "ollama",
+      loadMs: 0,
+    };
+    expect(row(formatReport(metrics, capped, "UNVERIFIED"), "context")).toBe(
+      "32768 tokens (the most the model allows; 128000 requested)",
+    );
+    const auto: BackendInfo = {
+      ...capped,
+      backend: "embedded",
+      contextSize: 16384,
+      contextOrigin: "engine",
+      requestedContextSize: undefined,
+      autoWindowCap: 32768,
+    };
+    expect(row(formatReport({ ...metrics, backend: "embedded" }, auto, "UNVERIFIED"), "context")).toBe(
+      "16384 tokens (llama.cpp's context; num_ctx auto, up to 32768)",
+    );
+  });
+
   it("says when a server reports nothing about its GPU", () => {
     const info: BackendInfo = { backend: "openai", model: "m", contextSize: 8192, device: "server", loadMs: 0 };
     const report = formatReport({ ...metrics, backend: "openai" }, info, "UNVERIFIED");

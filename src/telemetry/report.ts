@@ -1,11 +1,22 @@
 import type { AcceleratorUsage, BackendInfo } from "../backends/types.js";
 import type { RunMetrics } from "./metrics.js";
+import type { VerificationCheck } from "../task/schema.js";
 
 /** One labelled line of the report. */
 type ReportRow = [label: string, value: string];
 
-/** The human verification block `--report` prints on stderr. */
-export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined, verdict: string): string {
+/**
+ * The human verification block `--report` prints on stderr. `notes`: the verdict's notes (an
+ * unsandboxed test run is said); `checks`: the suggestion's checks, so that a FAILED run says which
+ * check failed and its first diagnostic, not only how long each took.
+ */
+export function formatReport(
+  metrics: RunMetrics,
+  info: BackendInfo | undefined,
+  verdict: string,
+  notes: readonly string[] = [],
+  checks: readonly VerificationCheck[] = [],
+): string {
   const rows: ReportRow[] = [
     ["task", metrics.task_id],
     ["result", metrics.success ? `suggestion produced, verdict ${verdict}` : `FAILED (${metrics.error ?? "unknown"})`],
@@ -17,6 +28,9 @@ export function formatReport(metrics: RunMetrics, info: BackendInfo | undefined,
     ...timingRows(metrics),
     ...memoryRows(metrics, info),
     ...verificationRows(metrics),
+    // Model-written code that ran without a sandbox is said out loud (the verdict's note, see src/sandbox).
+    ...notes.filter((note) => note.startsWith("tests ran unsandboxed")).map((note): ReportRow => ["sandbox", note]),
+    ...failedCheckRows(checks),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`);
@@ -55,6 +69,8 @@ function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportR
   ];
 }
 
+/** Whether Builder's own memory holds the model: only when the engine ran in this process. */
+
 function verificationRows(metrics: RunMetrics): ReportRow[] {
   if (!metrics.check_ms) return [];
   const checks = Object.entries(metrics.check_ms)
@@ -64,6 +80,19 @@ function verificationRows(metrics: RunMetrics): ReportRow[] {
     ["repairs", `${metrics.repair_rounds ?? 0} round(s)`],
     ["checks", `${checks} (verification ${metrics.verify_ms ?? 0} ms in all)`],
   ];
+}
+
+/** One row per failed check: its name, how many diagnostics, and the first one (cut to one line). */
+function failedCheckRows(checks: readonly VerificationCheck[]): ReportRow[] {
+  return checks
+    .filter((check) => check.status === "failed")
+    .map((check) => {
+      const diagnostics = check.diagnostics ?? [];
+      const first = (diagnostics[0] ?? check.summary ?? "").split("\n")[0] ?? "";
+      const shown = first.length > 160 ? `${first.slice(0, 157)}...` : first;
+      const more = diagnostics.length > 1 ? ` (1 of ${diagnostics.length})` : "";
+      return ["failed", `${check.name}: ${shown}${more}`];
+    });
 }
 
 function mib(bytes: number): string {
@@ -85,8 +114,13 @@ function contextRow(info: BackendInfo | undefined): ReportRow {
     case "server":
       return ["context", `${tokens} (server's${differs ? `; ${requested} requested` : ", as requested"})`];
     case "engine":
-      return ["context", `${tokens} (llama.cpp's context${differs ? `; ${requested} requested` : ""})`];
+      return [
+        "context",
+        `${tokens} (llama.cpp's context${differs ? `; ${requested} requested` : ""}${info.autoWindowCap !== undefined ? `; num_ctx auto, up to ${info.autoWindowCap}` : ""})`,
+      ];
     case "requested":
+      // Ollama loads no more than the model was trained on: the window budgeted is that, beside the one configured.
+      if (differs) return ["context", `${tokens} (the most the model allows; ${requested} requested)`];
       return info.serverContextSize !== undefined
         ? ["context", `${tokens} (requested; the server allows ${info.serverContextSize})`]
         : ["context", `${tokens} (requested; the server does not report the context in effect)`];

@@ -21,11 +21,13 @@ export interface ServeProcess {
  * Starts `builder serve` (the built CLI) on a free loopback port with one thread and a 4,096-token
  * context, and waits for the line on stdout that says where it listens. Each gets a host folder of its
  * own (as if run by another user) unless `env` names one: a test may run several servers at once.
+ * `cwd`: the folder it starts in (its builder.config.json or .ollamarc apply there).
  */
 export function startServe(
   modelPath: string,
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
+  cwd?: string,
 ): Promise<ServeProcess> {
   const args = [
     CLI_PATH,
@@ -41,6 +43,7 @@ export function startServe(
     ...extraArgs,
   ];
   const child = spawn(process.execPath, args, {
+    cwd,
     env: {
       ...process.env,
       BUILDER_LOG_LEVEL: "info",

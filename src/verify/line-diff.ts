@@ -1,5 +1,4 @@
-/** The most cells the exact line diff may use before it falls back to an upper bound. */
-const MAX_CELLS = 4_000_000;
+import { lineEditScript } from "../workspace/diff.js";
 
 /** How many lines a change touches. */
 export interface ChangedLines {
@@ -7,74 +6,36 @@ export interface ChangedLines {
   changed: number;
   added: number;
   removed: number;
-  /** False when the files were too large for the exact diff and `changed` is an upper bound. */
+  /** False when the files differ too much for the exact diff and `changed` is an upper bound. */
   exact: boolean;
 }
 
-/** Counts the lines that differ between two versions of a file (line-based LCS diff). */
+/**
+ * Counts the lines that differ between two versions of a file, on the workspace's line diff (Myers,
+ * src/workspace/diff.ts): past its edit distance the middle counts as replaced, an upper bound.
+ */
 export function countChangedLines(before: string, after: string): ChangedLines {
-  const a = splitLines(before);
-  const b = splitLines(after);
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  const x = a.slice(start, endA);
-  const y = b.slice(start, endB);
-  if (x.length === 0 || y.length === 0)
-    return { changed: x.length + y.length, added: y.length, removed: x.length, exact: true };
-  if ((x.length + 1) * (y.length + 1) > MAX_CELLS)
-    return { changed: Math.max(x.length, y.length), added: y.length, removed: x.length, exact: false };
-  return diffMiddle(x, y);
-}
-
-function diffMiddle(x: string[], y: string[]): ChangedLines {
-  const n = x.length;
-  const m = y.length;
-  const width = m + 1;
-  // lcs[i][j] = LCS length of x[i..] and y[j..]
-  const lcs = new Uint32Array((n + 1) * width);
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[i * width + j] =
-        x[i] === y[j]
-          ? (lcs[(i + 1) * width + j + 1] ?? 0) + 1
-          : Math.max(lcs[(i + 1) * width + j] ?? 0, lcs[i * width + j + 1] ?? 0);
-    }
-  }
-  let i = 0;
-  let j = 0;
+  const { ops, exact } = lineEditScript(splitLines(before), splitLines(after));
   let changed = 0;
   let added = 0;
   let removed = 0;
   let runAdded = 0;
   let runRemoved = 0;
-  const closeRun = (): void => {
-    changed += Math.max(runAdded, runRemoved);
-    runAdded = 0;
-    runRemoved = 0;
-  };
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) {
-      closeRun();
-      i++;
-      j++;
-    } else if (j < m && (i === n || (lcs[i * width + j + 1] ?? 0) >= (lcs[(i + 1) * width + j] ?? 0))) {
+  for (const op of ops) {
+    if (op.kind === " ") {
+      changed += Math.max(runAdded, runRemoved);
+      runAdded = 0;
+      runRemoved = 0;
+    } else if (op.kind === "+") {
       runAdded++;
       added++;
-      j++;
     } else {
       runRemoved++;
       removed++;
-      i++;
     }
   }
-  closeRun();
-  return { changed, added, removed, exact: true };
+  changed += Math.max(runAdded, runRemoved);
+  return { changed, added, removed, exact };
 }
 
 function splitLines(text: string): string[] {

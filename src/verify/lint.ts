@@ -1,5 +1,6 @@
 import path from "node:path";
 import { existsSync } from "node:fs";
+import type { Sandbox } from "../sandbox/sandbox.js";
 import { runProcess, type ProcessResult } from "./process.js";
 import { formatDiagnostic, type CheckResult } from "./types.js";
 
@@ -12,6 +13,8 @@ export interface LintOptions {
   /** A configured lint command (`{files}` is replaced by the files, else they are appended). */
   command?: string;
   timeoutMs: number;
+  /** Where the linter runs (it loads the project's config and plugins, which a model may have changed). */
+  sandbox?: Sandbox;
 }
 
 interface EslintFileResult {
@@ -46,7 +49,12 @@ async function startLinter(options: LintOptions, lintable: readonly string[]): P
     const command = options.command.includes("{files}")
       ? options.command.replaceAll("{files}", quoted)
       : `${options.command} ${quoted}`;
-    const result = await runProcess(command, [], { cwd: options.root, timeoutMs: options.timeoutMs, shell: true });
+    const result = await runProcess(command, [], {
+      cwd: options.root,
+      timeoutMs: options.timeoutMs,
+      shell: true,
+      sandbox: options.sandbox,
+    });
     return { result, label: `\`${options.command}\`` };
   }
   const eslint = path.join(options.root, "node_modules", "eslint", "bin", "eslint.js");
@@ -64,6 +72,7 @@ async function startLinter(options: LintOptions, lintable: readonly string[]): P
   const result = await runProcess(process.execPath, [eslint, "--format", "json", ...lintable], {
     cwd: options.root,
     timeoutMs: options.timeoutMs,
+    sandbox: options.sandbox,
   });
   return { result, label: "eslint" };
 }

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 
+import type { Sandbox } from "../sandbox/sandbox.js";
+
 /** How a child process ended. */
 export interface ProcessResult {
   code: number | null;
@@ -22,6 +24,8 @@ export interface RunProcessOptions {
   shell?: boolean;
   /** How much output to keep (the tail). */
   maxOutputChars?: number;
+  /** Runs the command inside this sandbox (model-influenced code); unset runs it directly. */
+  sandbox?: Sandbox;
 }
 
 /**
@@ -35,11 +39,13 @@ export function runProcess(
 ): Promise<ProcessResult> {
   const started = performance.now();
   const max = options.maxOutputChars ?? 200_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
+  const env = options.env ?? childEnv();
+  const prepared = options.sandbox?.prepare(command, args, options.shell ?? false, options.cwd, env);
+  return new Promise<ProcessResult>((resolve, reject) => {
+    const child = spawn(prepared?.command ?? command, prepared?.args ?? args, {
       cwd: options.cwd,
-      env: options.env ?? childEnv(),
-      shell: options.shell ?? false,
+      env: prepared?.env ?? env,
+      shell: prepared?.viaShell === true ? false : (options.shell ?? false),
       stdio: ["ignore", "pipe", "pipe"],
       detached: process.platform !== "win32",
     });
@@ -85,7 +91,7 @@ export function runProcess(
         durationMs: performance.now() - started,
       });
     });
-  });
+  }).finally(() => prepared?.cleanup());
 }
 
 /**

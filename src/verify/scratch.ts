@@ -114,6 +114,11 @@ export class ScratchCopy {
     }
   }
 
+  /** The temp folder that holds the copy (and nothing else): what sandboxed checks may write. */
+  get folder(): string {
+    return this.tempDir;
+  }
+
   /** Absolute path in the copy of a workspace-relative path. */
   absolute(relativePath: string): string {
     return path.join(this.root, ...relativePath.split("/"));

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { explainSandboxFailure } from "../sandbox/explain.js";
+import type { Sandbox } from "../sandbox/sandbox.js";
 import { runProcess, type ProcessResult } from "./process.js";
 import type { CheckResult } from "./types.js";
 
@@ -72,6 +74,8 @@ export interface RunTestsOptions {
   workDir: string;
   /** `node --import` path of the TypeScript loader, for node:test. */
   tsLoader?: string;
+  /** Where the runner runs (model-written code): unset runs it directly. */
+  sandbox?: Sandbox;
 }
 
 /** Runs one test file with the workspace's runner and collects the failures. */
@@ -85,7 +89,7 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
     name: "tests",
     status,
     durationMs: performance.now() - started,
-    diagnostics,
+    diagnostics: status === "failed" ? withSandboxHints(diagnostics, result.output, options.sandbox) : diagnostics,
     summary,
     notes: [],
   });
@@ -136,6 +140,11 @@ export async function runTestFile(options: RunTestsOptions): Promise<CheckResult
   return done("failed", failures, `${label}: ${what} in ${testFile}`);
 }
 
+/** A failure caused by the sandbox says so, and names the setting that would allow what the tests tried. */
+function withSandboxHints(diagnostics: string[], output: string, sandbox: Sandbox | undefined): string[] {
+  return sandbox?.active ? [...diagnostics, ...explainSandboxFailure(output, sandbox.network)] : diagnostics;
+}
+
 /** Starts the workspace's runner on the one test file, writing a JSON report to `report` where the runner can. */
 async function runRunner(options: RunTestsOptions, report: string): Promise<ProcessResult> {
   const { root, testFile, runner } = options;
@@ -144,25 +153,30 @@ async function runRunner(options: RunTestsOptions, report: string): Promise<Proc
       return runProcess(
         process.execPath,
         [runner.bin, "run", testFile, "--root", root, "--reporter=json", `--outputFile=${report}`],
-        { cwd: root, timeoutMs: options.timeoutMs },
+        { cwd: root, timeoutMs: options.timeoutMs, sandbox: options.sandbox },
       );
     case "jest":
       return runProcess(
         process.execPath,
         [runner.bin, "--ci", "--runTestsByPath", testFile, "--json", `--outputFile=${report}`],
-        { cwd: root, timeoutMs: options.timeoutMs },
+        { cwd: root, timeoutMs: options.timeoutMs, sandbox: options.sandbox },
       );
     case "node-test":
       return runProcess(
         process.execPath,
         [...(options.tsLoader ? ["--import", options.tsLoader] : []), "--test", "--test-reporter=tap", testFile],
-        { cwd: root, timeoutMs: options.timeoutMs },
+        { cwd: root, timeoutMs: options.timeoutMs, sandbox: options.sandbox },
       );
     case "command": {
       const command = runner.command.includes("{file}")
         ? runner.command.replaceAll("{file}", shellQuote(testFile))
         : `${runner.command} ${shellQuote(testFile)}`;
-      return runProcess(command, [], { cwd: root, timeoutMs: options.timeoutMs, shell: true });
+      return runProcess(command, [], {
+        cwd: root,
+        timeoutMs: options.timeoutMs,
+        shell: true,
+        sandbox: options.sandbox,
+      });
     }
   }
 }

@@ -13,6 +13,7 @@ import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";
 import { activeRules } from "./active-rules.js";
 import type { RuleFile } from "./rules.js";
+import { Sandbox } from "../sandbox/sandbox.js";
 import { ScratchCopy } from "./scratch.js";
 import { acceptanceAskingForTests, detectTestRunner, missingRunnerMessage, runTestFile } from "./tests.js";
 import type { TypeScriptProject } from "./ts-project.js";
@@ -83,6 +84,7 @@ export class Verifier {
     private readonly projectProblem: string | undefined,
     private readonly settings: VerifySettings,
     private readonly workDir: string,
+    private readonly sandbox: Sandbox,
   ) {
     this.typecheck = project ? new TypecheckRunner(project) : undefined;
   }
@@ -92,6 +94,18 @@ export class Verifier {
     const scratch = await ScratchCopy.create(workspace, logger);
     try {
       const workDir = await mkdtemp(path.join(tmpdir(), "builder-verify-work-"));
+      // Model-written code (tests, the changed sources, the linter's plugins) runs in here; required mode refuses early.
+      let sandbox: Sandbox;
+      try {
+        sandbox = Sandbox.open(settings.sandbox, {
+          writable: [scratch.folder, workDir],
+          tempDir: path.join(workDir, "tmp"),
+          secretRoots: [scratch.workspace, scratch.root],
+        });
+      } catch (error) {
+        await rm(workDir, { recursive: true, force: true });
+        throw error;
+      }
       let project: TypeScriptProject | undefined;
       let problem: string | undefined;
       if (existsSync(path.resolve(scratch.root, settings.tsconfig))) {
@@ -105,11 +119,16 @@ export class Verifier {
         }
       }
       logger.debug({ scratch: scratch.root, kind: scratch.kind }, "verification scratch copy ready");
-      return new Verifier(scratch, project, problem, settings, workDir);
+      return new Verifier(scratch, project, problem, settings, workDir, sandbox);
     } catch (error) {
       await scratch.dispose();
       throw error;
     }
+  }
+
+  /** The sandbox mechanism the tests and linter run under ("none" when unsandboxed). */
+  get sandboxName(): string {
+    return this.sandbox.name;
   }
 
   /** Writes the edits into the scratch copy (undoing the previous round's) and runs every enabled check. */
@@ -120,6 +139,8 @@ export class Verifier {
     const substantive = checks.some((c) => (c.name === "typecheck" || c.name === "tests") && c.status === "passed");
     const failed = checks.some((c) => c.status === "failed");
     const notes = checks.flatMap((c) => c.notes);
+    const ranCode = checks.some((c) => (c.name === "tests" || c.name === "lint") && c.status !== "skipped");
+    if (ranCode && this.sandbox.note) notes.push(this.sandbox.note);
     // Only an UNVERIFIED round needs the reason; on a FAILED one the note would contradict the failed checks.
     if (!failed && !substantive)
       notes.push(
@@ -177,6 +198,7 @@ export class Verifier {
         files: edits.filter((e) => e.content !== null).map((e) => e.path),
         command: this.settings.lintCommand,
         timeoutMs: this.settings.lintTimeoutMs,
+        sandbox: this.sandbox,
       });
     return [
       enabled.typecheck
@@ -233,6 +255,7 @@ export class Verifier {
           timeoutMs: this.settings.testTimeoutMs,
           workDir: this.workDir,
           tsLoader: this.tsLoader,
+          sandbox: this.sandbox,
         }),
       );
     }

@@ -158,7 +158,6 @@ async function planEdits(
       );
     }
     const before = await options.sandbox.readState(target.relative);
-    if (edit.expected !== undefined && edit.expected !== before.hash) stale.push(target.relative);
     const after = contentAfter(edit, before.exists ? before.content : null);
     const mode =
       after === null
@@ -168,7 +167,11 @@ async function planEdits(
           : before.exists
             ? before.mode
             : undefined;
-    changes.push({ target, action: actionFor(before, after, mode), before, after, mode });
+    const action = actionFor(before, after, mode);
+    // A file that already holds what the edit writes (a suggestion applied before) is not stale: nothing to do.
+    if (edit.expected !== undefined && edit.expected !== before.hash && action !== "unchanged")
+      stale.push(target.relative);
+    changes.push({ target, action, before, after, mode });
   }
   if (stale.length > 0 && !options.force && !options.dryRun) {
     throw new FileChangedError(

@@ -11,7 +11,8 @@ export interface DiffSide {
   mode?: number;
 }
 
-type Op = { kind: " " | "-" | "+"; line: string };
+/** One line of an edit script: kept (" "), removed ("-") or added ("+"). */
+export type Op = { kind: " " | "-" | "+"; line: string };
 
 /** Beyond this many differences the middle is shown as removed-then-added instead of a minimal diff. */
 const MAX_EDIT_DISTANCE = 2000;
@@ -70,6 +71,14 @@ function gitMode(mode: number | undefined): string {
 
 /** The edit script from `a` to `b`. */
 export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
+  return lineEditScript(a, b).ops;
+}
+
+/**
+ * The edit script from `a` to `b`, and whether it is minimal (`exact`): false when the middle differs
+ * by more than {@link MAX_EDIT_DISTANCE} lines and is shown as removed-then-added instead.
+ */
+export function lineEditScript(a: readonly string[], b: readonly string[]): { ops: Op[]; exact: boolean } {
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start += 1;
   let endA = a.length;
@@ -89,7 +98,7 @@ export function diffLines(a: readonly string[], b: readonly string[]): Op[] {
     for (let i = start; i < endB; i += 1) ops.push({ kind: "+", line: b[i] as string });
   }
   for (let i = endA; i < a.length; i += 1) ops.push({ kind: " ", line: a[i] as string });
-  return ops;
+  return { ops, exact: middle !== undefined };
 }
 
 /** Myers' O((N+M)D) shortest edit script; undefined when D exceeds {@link MAX_EDIT_DISTANCE}. */

@@ -2,7 +2,8 @@ import type { BuilderConfig } from "../../config/load.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import path from "node:path";
 // Type only: the engine (and llama.cpp's bindings) load when a run needs them, not when a backend is made.
-import type { EmbeddedEngine } from "./engine.js";
+import type { EmbeddedEngine, EmbeddedEngineOptions } from "./engine.js";
+import { chooseWindow, keepsLoadedWindow } from "../../context-window/policy.js";
 import { longestTokenBytes } from "./vocabulary.js";
 
 /** Where saved prefix states live: beside the model cache (`~/.cache/builder/prefix-cache`). */
@@ -21,22 +22,7 @@ export class EmbeddedBackend implements Backend {
   ) {}
 
   async prepare(): Promise<BackendInfo> {
-    const settings = this.config.engine;
-    this.engine ??= import("./engine.js").then(({ EmbeddedEngine }) =>
-      EmbeddedEngine.load({
-        model: this.config.model,
-        modelCacheDir: this.config.modelCacheDir,
-        gpu: this.config.gpu,
-        gpuIndex: this.config.gpuIndex,
-        options: this.config.options,
-        sequences: this.sequences,
-        speculative: settings?.speculative ?? false,
-        prefixCache:
-          settings && settings.prefixCacheMaxBytes > 0
-            ? { dir: prefixCacheDir(this.config.modelCacheDir), maxBytes: settings.prefixCacheMaxBytes }
-            : undefined,
-      }),
-    );
+    this.engine ??= import("./engine.js").then(({ EmbeddedEngine }) => EmbeddedEngine.load(this.engineOptions()));
     let engine: EmbeddedEngine;
     try {
       engine = await this.engine;
@@ -50,11 +36,45 @@ export class EmbeddedBackend implements Backend {
       contextSize: engine.contextSize,
       contextOrigin: "engine",
       requestedContextSize: this.config.options.num_ctx,
+      ...(this.config.options.num_ctx === undefined ? { autoWindowCap: await engine.autoWindowCap() } : {}),
       accelerator: engine.accelerator,
       device: engine.device,
       loadMs: engine.loadMs,
       threads: engine.threads,
       memoryBytes: engine.model.size,
+    };
+  }
+
+  /** `num_ctx: auto`: a new context of the bucket that holds `neededTokens`, unless the one open already does. */
+  async fitWindow(neededTokens: number): Promise<BackendInfo> {
+    const engine = await this.loaded();
+    const window = chooseWindow(neededTokens, await engine.autoWindowCap());
+    if (keepsLoadedWindow(engine.contextSize, window)) return this.prepare();
+    const resized = engine.withContextSize(window, this.engineOptions());
+    this.engine = resized;
+    try {
+      await resized;
+    } catch (error) {
+      this.engine = undefined;
+      throw error;
+    }
+    return this.prepare();
+  }
+
+  private engineOptions(): EmbeddedEngineOptions {
+    const settings = this.config.engine;
+    return {
+      model: this.config.model,
+      modelCacheDir: this.config.modelCacheDir,
+      gpu: this.config.gpu,
+      gpuIndex: this.config.gpuIndex,
+      options: this.config.options,
+      sequences: this.sequences,
+      speculative: settings?.speculative ?? false,
+      prefixCache:
+        settings && settings.prefixCacheMaxBytes > 0
+          ? { dir: prefixCacheDir(this.config.modelCacheDir), maxBytes: settings.prefixCacheMaxBytes }
+          : undefined,
     };
   }
 

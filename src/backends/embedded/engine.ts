@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
+import { freemem } from "node:os";
 import {
   LlamaChat,
   type ChatHistoryItem,
@@ -14,8 +15,10 @@ import {
 } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
 import type { GenerationOptions } from "../../config/schema.js";
-import { defaultContextSize } from "../../context-window/policy.js";
-import { GenerationError, ModelError } from "../../errors/errors.js";
+import { autoWindowCap, defaultContextSize } from "../../context-window/policy.js";
+import { DEFAULT_OVERHEAD_BYTES, kvBytesPerToken } from "../../models/memory-estimate.js";
+import { readGgufFacts } from "../../models/model-shape.js";
+import { ModelError } from "../../errors/errors.js";
 import { assertGgufHeaderBounded } from "../../models/gguf-header-check.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
 import { getLogger } from "../../telemetry/logger.js";
@@ -36,6 +39,7 @@ import { deviceSelection } from "./device-selection.js";
 import { GrammarCache } from "./grammar-cache.js";
 import { MIN_CACHED_PREFIX_TOKENS, PrefixCache, type EngineIdentity } from "./prefix-cache.js";
 import { DraftWatch, SwitchablePromptLookup } from "./speculative.js";
+import { retryOnCleanSequence } from "./engine-faults.js";
 
 /** Options for {@link EmbeddedEngine.load}. */
 export interface EmbeddedEngineOptions {
@@ -72,6 +76,7 @@ export interface EngineGenerateOptions {
 export class EmbeddedEngine {
   private readonly grammars = new GrammarCache<LlamaGrammar>();
   private readonly chats = new WeakMap<LlamaContextSequence, LlamaChat>();
+  private windowCap: Promise<number> | undefined;
 
   private constructor(
     readonly llama: Llama,
@@ -85,6 +90,7 @@ export class EmbeddedEngine {
     private readonly pool: SequencePool,
     private readonly predictors: WeakMap<LlamaContextSequence, SwitchablePromptLookup>,
     private readonly prefixCache: PrefixCache | undefined,
+    private readonly speculative: boolean,
   ) {}
 
   /** Resolves (downloads if needed) and loads the model, picks threads, creates the context. */
@@ -118,7 +124,7 @@ export class EmbeddedEngine {
     const prefixCache = options.prefixCache
       ? new PrefixCache(
           options.prefixCache,
-          await engineIdentity(modelPath, llama, model, context, threads, options.gpuIndex),
+          await engineIdentity(modelPath, llama, model, context, { threads, sequences, gpuIndex: options.gpuIndex }),
         )
       : undefined;
     const accelerator = await measureAccelerator(llama, model, vramBefore);
@@ -137,6 +143,7 @@ export class EmbeddedEngine {
       pool,
       predictors,
       prefixCache,
+      options.speculative === true,
     );
   }
 
@@ -188,15 +195,43 @@ export class EmbeddedEngine {
     return this.tokenizeHistory(toHistory(messages)).length;
   }
 
-  /** Generates a reply to `messages` on a free sequence, measuring time to first token and speed. */
+  /**
+   * Generates a reply to `messages` on a free sequence, measuring time to first token and speed. When
+   * llama.cpp fails (a decode error, a failed state restore), the sequence is reset and the request
+   * runs once more on the clean one; a second failure is an ENGINE_FAULT {@link EngineFaultError}.
+   */
   async generate(messages: ChatMessage[], options: EngineGenerateOptions): Promise<GenerateResult> {
     const history = toHistory(messages);
     const promptTokenList = this.tokenizeHistory(history);
+    // Once text went out to the caller, running again would send it twice: then the fault ends the request.
+    let streamed = false;
+    const onTextChunk = options.onTextChunk;
+    const attemptOptions: EngineGenerateOptions = onTextChunk
+      ? { ...options, onTextChunk: (text) => ((streamed = true), onTextChunk(text)) }
+      : options;
     return this.pool.use(
-      (sequence) => this.generateOn(sequence, messages, history, promptTokenList, options),
+      (sequence) =>
+        retryOnCleanSequence(
+          sequence,
+          (current) => this.generateOn(current, messages, history, promptTokenList, attemptOptions),
+          (failed) => this.resetSequence(failed),
+          () => !streamed,
+        ),
       // A resident engine's sequence that still holds this prompt's prefix is the one to reuse.
       (sequence) => sequence.compareContextTokens(promptTokenList).firstDifferentIndex,
     );
+  }
+
+  /**
+   * Replaces a sequence llama.cpp failed on with a clean one. Disposing it erases every cell llama.cpp
+   * holds for its id (node-llama-cpp's own erase only covers the tokens it knows of, and a failed
+   * restore leaves it knowing none); the id comes back as a new sequence with its own predictor.
+   */
+  private async resetSequence(failed: LlamaContextSequence): Promise<LlamaContextSequence> {
+    await failed.dispose();
+    const fresh = newSequence(this.context, this.speculative, this.predictors);
+    this.pool.replace(failed, fresh);
+    return fresh;
   }
 
   private async generateOn(
@@ -221,12 +256,8 @@ export class EmbeddedEngine {
         },
       });
     } catch (error) {
-      if (!options.signal?.aborted)
-        throw new GenerationError(
-          `llama.cpp failed while generating: ${(error as Error).message}.`,
-          {},
-          { cause: error },
-        );
+      // Not aborted: llama.cpp failed; generate() resets the sequence and decides whether to retry.
+      if (!options.signal?.aborted) throw error;
       const metrics = { promptTokens: prompt.length, generatedTokens: clock.generated, generationMs: 0 };
       return { text: "", stopReason: "abort", metrics: { ...metrics, cachedPrefixTokens } };
     }
@@ -269,6 +300,76 @@ export class EmbeddedEngine {
     await sequence.evaluateWithoutGeneratingNewTokens(prefix.slice(sequence.nextTokenIndex));
     await this.prefixCache.save(sequence, prefix);
     return inMemory;
+  }
+
+  /**
+   * The largest window this engine could open (`num_ctx: auto`'s cap): the model's trained context,
+   * and the context whose KV cache fits the memory free beside the loaded model (GPU memory, or RAM
+   * on the CPU), estimated as `doctor` does ({@link kvBytesPerToken} of the GGUF's shape, a margin).
+   */
+  autoWindowCap(): Promise<number> {
+    // Once per engine: reading the GGUF's shape parses its header (150K vocabulary strings for Qwen).
+    this.windowCap ??= this.measureWindowCap();
+    return this.windowCap;
+  }
+
+  private async measureWindowCap(): Promise<number> {
+    let memoryFit: number | undefined;
+    try {
+      const perToken = kvBytesPerToken(await readGgufFacts(this.modelPath)) * this.pool.sequences.length;
+      const free = this.llama.gpu !== false ? (await this.llama.getVramState()).free : freemem();
+      const room = free - DEFAULT_OVERHEAD_BYTES;
+      if (perToken > 0) memoryFit = this.context.contextSize + Math.max(0, Math.floor(room / perToken));
+    } catch (error) {
+      getLogger().debug({ err: (error as Error).message }, "free memory unknown; auto window capped by the model only");
+    }
+    return autoWindowCap(this.model.trainContextSize, memoryFit);
+  }
+
+  /**
+   * This engine's model with a new context of `contextSize` tokens per sequence; the model stays
+   * loaded, this engine's context is freed (do not use this engine afterwards). A failure frees the
+   * model too, as a failed load does.
+   */
+  async withContextSize(contextSize: number, options: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
+    const started = performance.now();
+    const sequences = this.pool.sequences.length;
+    await this.context.dispose();
+    const context = await createContext(
+      this.model,
+      { ...options.options, num_ctx: contextSize },
+      this.threads,
+      sequences,
+    );
+    const { pool, predictors } = createSequences(context, sequences, options.speculative === true);
+    const prefixCache = options.prefixCache
+      ? new PrefixCache(
+          options.prefixCache,
+          await engineIdentity(this.modelPath, this.llama, this.model, context, {
+            threads: this.threads,
+            sequences,
+            gpuIndex: options.gpuIndex,
+          }),
+        )
+      : undefined;
+    getLogger().debug({ from: this.contextSize, to: context.contextSize }, "embedded engine: context resized");
+    const timing = {
+      loadMs: this.timing.loadMs + (performance.now() - started),
+      calibrationMs: this.timing.calibrationMs,
+    };
+    return new EmbeddedEngine(
+      this.llama,
+      this.model,
+      context,
+      this.modelPath,
+      this.threads,
+      timing,
+      this.accelerator,
+      pool,
+      predictors,
+      prefixCache,
+      options.speculative === true,
+    );
   }
 
   /** Frees the context and the model. */
@@ -339,15 +440,20 @@ function createSequences(
   speculative: boolean,
 ): { pool: SequencePool; predictors: WeakMap<LlamaContextSequence, SwitchablePromptLookup> } {
   const predictors = new WeakMap<LlamaContextSequence, SwitchablePromptLookup>();
-  const pool = new SequencePool(
-    Array.from({ length: sequences }, () => {
-      const predictor = speculative ? new SwitchablePromptLookup() : undefined;
-      const sequence = context.getSequence({ tokenPredictor: predictor });
-      if (predictor) predictors.set(sequence, predictor);
-      return sequence;
-    }),
-  );
+  const pool = new SequencePool(Array.from({ length: sequences }, () => newSequence(context, speculative, predictors)));
   return { pool, predictors };
+}
+
+/** A sequence of the context (a free id), with its own prompt-lookup predictor when speculative decoding is on. */
+function newSequence(
+  context: LlamaContext,
+  speculative: boolean,
+  predictors: WeakMap<LlamaContextSequence, SwitchablePromptLookup>,
+): LlamaContextSequence {
+  const predictor = speculative ? new SwitchablePromptLookup() : undefined;
+  const sequence = context.getSequence({ tokenPredictor: predictor });
+  if (predictor) predictors.set(sequence, predictor);
+  return sequence;
 }
 
 /** Loads the GGUF file with llama.cpp; a failure becomes a MODEL_LOAD_FAILED {@link ModelError}. */
@@ -435,14 +541,17 @@ function toStopReason(reason: string): StopReason {
   return "stop";
 }
 
-/** What identifies a saved prefix state: the model file, the engine settings and the llama.cpp build. */
+/**
+ * What identifies a saved prefix state: the model file, everything that changes the state's layout
+ * (sequence count, context size, flash attention, KV cache types) or its contents (batch, threads,
+ * devices, GPU layers), and the llama.cpp build.
+ */
 async function engineIdentity(
   modelPath: string,
   llama: Llama,
   model: LlamaModel,
   context: LlamaContext,
-  threads: number,
-  gpuIndex: number | undefined,
+  engine: { threads: number; sequences: number; gpuIndex: number | undefined },
 ): Promise<EngineIdentity> {
   const file = await stat(modelPath);
   const release = llama.llamaCppRelease;
@@ -451,10 +560,13 @@ async function engineIdentity(
     modelSize: file.size,
     modelMtimeMs: file.mtimeMs,
     contextSize: context.contextSize,
+    sequences: engine.sequences,
+    flashAttention: String(context.flashAttention),
+    kvCacheTypes: `${context.kvCacheKeyType}/${context.kvCacheValueType}`,
     batchSize: context.batchSize,
-    threads,
+    threads: engine.threads,
     gpu: String(llama.gpu),
-    devices: deviceSelection(gpuIndex),
+    devices: deviceSelection(engine.gpuIndex),
     gpuLayers: model.gpuLayers,
     llamaCpp: `${release.repo}@${release.release}/${llama.buildType}`,
   };

@@ -25,13 +25,18 @@ export function getLlamaRuntime(gpu: BuilderConfig["gpu"], gpuIndex?: number): P
       build: "never",
       logLevel: LlamaLogLevel.warn,
       logger: (level, message) => {
-        const text = message.trim();
+        const text = withAdvice(message.trim());
         if (!text) return;
         if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) logger.error(text);
         else if (level === LlamaLogLevel.warn) logger.warn(text);
         else logger.debug(text);
       },
     });
+    if (gpuIndex !== undefined && gpu !== false)
+      void runtime.then(
+        (llama) => warnIfNoGpu(llama, gpuIndex, logger),
+        () => undefined,
+      );
     runtimes.set(key, runtime);
   }
   return runtime;
@@ -49,11 +54,39 @@ function selectGpu(gpuIndex: number, logger: ReturnType<typeof getLogger>): void
   for (const [name, value] of Object.entries(selection.set)) process.env[name] = value;
   selectedDevices = process.env.CUDA_VISIBLE_DEVICES ?? "";
   if (selection.note) logger.warn(selection.note);
+  // Only the selection: whether that GPU exists is known once llama.cpp has loaded (warnIfNoGpu).
   else
-    logger.info(
+    logger.debug(
       { gpu_index: gpuIndex, ...selection.set },
-      `embedded engine on GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${selectedDevices})`,
+      `gpu_index ${gpuIndex}: CUDA_VISIBLE_DEVICES=${selectedDevices} is set before llama.cpp loads`,
     );
+}
+
+/**
+ * A gpu_index that leaves llama.cpp without a GPU (no such card, no GPU at all, a CPU-only build) runs
+ * the model on the CPU, many times slower: said where the run is, not only by `builder doctor`.
+ */
+async function warnIfNoGpu(llama: Llama, gpuIndex: number, logger: ReturnType<typeof getLogger>): Promise<void> {
+  const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames().catch(() => []);
+  if (devices.length > 0) {
+    logger.info(
+      { gpu_index: gpuIndex, device: devices[0] },
+      `embedded engine on GPU ${gpuIndex} (${devices.join(", ")})`,
+    );
+    return;
+  }
+  logger.warn(
+    { gpu_index: gpuIndex },
+    `gpu_index ${gpuIndex} is set, but llama.cpp sees no GPU ${gpuIndex} (CUDA_VISIBLE_DEVICES=${selectedDevices ?? "unset"}): the model runs on the CPU. ` +
+      "List the cards with `nvidia-smi -L` (numbers start at 0) and fix gpu_index, or remove it.",
+  );
+}
+
+/** Advice appended to llama.cpp lines that say what went wrong but not what to do. */
+export function withAdvice(text: string): string {
+  if (/failed to mlock/i.test(text))
+    return `${text} (use_mlock: the limit on locked memory is too low for the model. Raise it (ulimit -l unlimited; LimitMEMLOCK=infinity in a systemd unit; --ulimit memlock=-1 in Docker) or set use_mlock to false: the model still loads, it may only be paged out.)`;
+  return text;
 }
 
 /** Layers of the model on the GPU, out of its total. */

@@ -8,6 +8,9 @@ const IDENTITY: EngineIdentity = {
   modelSize: 1000,
   modelMtimeMs: 1,
   contextSize: 4096,
+  sequences: 1,
+  flashAttention: "false",
+  kvCacheTypes: "F16/F16",
   batchSize: 512,
   threads: 2,
   gpu: "cuda",
@@ -24,6 +27,15 @@ describe("prefixCacheKey (one state file per model, engine settings and prefix)"
     expect(prefixCacheKey(onGpu1, PREFIX)).not.toBe(prefixCacheKey(IDENTITY, PREFIX));
     expect(prefixCacheKey(otherDevices, PREFIX)).not.toBe(prefixCacheKey(IDENTITY, PREFIX));
     expect(prefixCacheKey({ ...IDENTITY }, PREFIX)).toBe(prefixCacheKey(IDENTITY, PREFIX));
+  });
+
+  it("keys states of another layout apart: sequence count (one KV stream each), flash attention, KV cache types", () => {
+    for (const other of [
+      { ...IDENTITY, sequences: 2 },
+      { ...IDENTITY, flashAttention: "true" },
+      { ...IDENTITY, kvCacheTypes: "Q8_0/Q8_0" },
+    ])
+      expect(prefixCacheKey(other, PREFIX)).not.toBe(prefixCacheKey(IDENTITY, PREFIX));
   });
 
   it("keys different prefixes apart", () => {

@@ -1,9 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, unlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { getLogger } from "../../telemetry/logger.js";
+import { writeFileAtomic } from "../../workspace/atomic-write.js";
+import { SequenceFault } from "./engine-faults.js";
+import { checkStateFile } from "./state-file-check.js";
 
 /** Default cap on the prefix cache folder: state files of an 8K prefix on a 7B-32B model are hundreds of MB. */
 export const DEFAULT_PREFIX_CACHE_MB = 4096;
@@ -11,7 +14,8 @@ export const DEFAULT_PREFIX_CACHE_MB = 4096;
 /** Prefixes shorter than this are evaluated, not cached: a state file would cost more than it saves. */
 export const MIN_CACHED_PREFIX_TOKENS = 64;
 
-const FORMAT_VERSION = 1;
+// 2: the identity names the sequence layout, flash attention and the KV cache types.
+const FORMAT_VERSION = 2;
 
 /**
  * Everything a saved state depends on besides the tokens. llama.cpp cannot check that a state file
@@ -22,6 +26,11 @@ export interface EngineIdentity {
   modelSize: number;
   modelMtimeMs: number;
   contextSize: number;
+  /** Sequences of the context: llama.cpp keeps one KV stream per sequence and a state file holds them all. */
+  sequences: number;
+  flashAttention: string;
+  /** GGML types of the KV cache's keys and values. */
+  kvCacheTypes: string;
   batchSize: number;
   threads: number;
   gpu: string;
@@ -54,6 +63,9 @@ export interface PrefixCacheOptions {
  * sequence state) + `<key>.json` (identity, prefix hash, state checksum); the key hashes both.
  */
 export class PrefixCache {
+  /** Set when saving failed: the folder cannot be used, and saying so once is enough. */
+  private off = false;
+
   constructor(
     private readonly options: PrefixCacheOptions,
     private readonly identity: EngineIdentity,
@@ -61,7 +73,9 @@ export class PrefixCache {
 
   /**
    * Loads the saved state of `prefix` into `sequence` when a matching, intact entry exists. A corrupt
-   * or mismatched entry is removed (it will be replaced) and never handed to llama.cpp.
+   * or mismatched entry is removed (it will be replaced) and never handed to llama.cpp. If llama.cpp
+   * still fails to load one, the entry is removed and a {@link SequenceFault} thrown: the sequence may
+   * hold cells node-llama-cpp no longer knows of and must be reset.
    */
   async restore(sequence: LlamaContextSequence, prefix: readonly Token[]): Promise<boolean> {
     const { statePath, metaPath } = this.paths(prefix);
@@ -71,40 +85,44 @@ export class PrefixCache {
     } catch {
       return false;
     }
-    const logger = getLogger();
     const problem = await this.check(meta, prefix, statePath);
     if (problem) {
-      logger.warn({ state: statePath, problem }, "prefix cache entry ignored and replaced");
+      getLogger().warn({ state: statePath, problem }, "prefix cache entry ignored and replaced");
       await removeQuietly(statePath, metaPath);
       return false;
     }
     try {
       await sequence.loadStateFromFile(statePath, { acceptRisk: true });
     } catch (error) {
-      logger.warn(
-        { state: statePath, err: error },
-        "prefix cache entry could not be loaded; evaluating the prefix instead",
-      );
-      await sequence.clearHistory();
       await removeQuietly(statePath, metaPath);
-      return false;
+      throw new SequenceFault(`restoring the prefix state ${statePath} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     if (sequence.compareContextTokens([...prefix]).firstDifferentIndex < prefix.length) {
-      await sequence.clearHistory();
-      return false;
+      await removeQuietly(statePath, metaPath);
+      throw new SequenceFault(`the prefix state ${statePath} held other tokens than its key says`);
     }
     const now = new Date();
     await utimes(metaPath, now, now).catch(() => undefined);
     return true;
   }
 
-  /** Saves `sequence`, which holds exactly `prefix`, atomically; then evicts down to the size cap. */
+  /**
+   * Saves `sequence`, which holds exactly `prefix`, atomically; then evicts down to the size cap. A
+   * folder that cannot take it (a file in its place, read-only, full) turns the cache off for this
+   * engine, said once: runs go on uncached.
+   */
   async save(sequence: LlamaContextSequence, prefix: readonly Token[]): Promise<void> {
+    if (this.off) return;
     const { statePath, metaPath } = this.paths(prefix);
-    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
     const temp = `${statePath}.${randomBytes(4).toString("hex")}.tmp`;
     try {
+      await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
       const { fileSize } = await sequence.saveStateToFile(temp);
+      // A layout the check cannot follow (another kind of model memory) would refuse every restore.
+      const layout = await checkStateFile(temp, { tokens: prefix, streams: this.identity.sequences });
+      if (layout) return await this.turnOff(`its state files have a layout Builder cannot check (${layout})`, temp);
       const meta: StateMeta = {
         version: FORMAT_VERSION,
         identity: this.identity,
@@ -115,8 +133,7 @@ export class PrefixCache {
       };
       // State first, then its meta: a reader finds no meta (a miss) or a complete pair, never half of one.
       await rename(temp, statePath);
-      await writeFile(`${metaPath}.tmp`, JSON.stringify(meta));
-      await rename(`${metaPath}.tmp`, metaPath);
+      await writeFileAtomic(metaPath, JSON.stringify(meta));
       const total = await this.evict(statePath);
       getLogger().info(
         {
@@ -129,9 +146,18 @@ export class PrefixCache {
         "prefix state saved",
       );
     } catch (error) {
-      await removeQuietly(temp);
-      getLogger().warn({ err: error }, "could not save the prefix state; later runs evaluate the prefix again");
+      await this.turnOff(`the folder cannot be used (${(error as Error).message})`, temp, statePath);
     }
+  }
+
+  /** Stops saving for the rest of this engine's life, saying why once. */
+  private async turnOff(reason: string, ...leftovers: string[]): Promise<void> {
+    this.off = true;
+    await removeQuietly(...leftovers);
+    getLogger().warn(
+      { prefix_cache: this.options.dir, reason },
+      `prefix cache off: ${reason}; runs go on without it (each evaluates the whole prompt)`,
+    );
   }
 
   private paths(prefix: readonly Token[]): { statePath: string; metaPath: string } {
@@ -151,6 +177,9 @@ export class PrefixCache {
       () => -1,
     );
     if (size !== meta.state_bytes) return `state file is ${size} bytes, ${meta.state_bytes} expected`;
+    // The key file could have been rewritten to match a damaged state: the state itself must hold up.
+    const layout = await checkStateFile(statePath, { tokens: prefix, streams: this.identity.sequences });
+    if (layout) return `state file layout: ${layout}`;
     if ((await hashFile(statePath)) !== meta.state_sha256) return "state file checksum mismatch";
     return undefined;
   }

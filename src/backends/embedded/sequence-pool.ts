@@ -7,16 +7,32 @@ import type { LlamaContextSequence } from "node-llama-cpp";
 export class SequencePool {
   private readonly free: LlamaContextSequence[];
   private readonly waiting: Array<(sequence: LlamaContextSequence) => void> = [];
+  private readonly all: LlamaContextSequence[];
+  /** Busy sequences a job replaced ({@link replace}): the replacement goes back to the pool, not them. */
+  private readonly replaced = new Map<LlamaContextSequence, LlamaContextSequence>();
 
   /** How many sequences the pool holds. */
   readonly capacity: number;
-  /** Every sequence, busy or not. */
-  readonly sequences: readonly LlamaContextSequence[];
 
   constructor(sequences: LlamaContextSequence[]) {
     this.free = [...sequences];
     this.capacity = sequences.length;
-    this.sequences = [...sequences];
+    this.all = [...sequences];
+  }
+
+  /** Every sequence, busy or not. */
+  get sequences(): readonly LlamaContextSequence[] {
+    return this.all;
+  }
+
+  /**
+   * Puts `fresh` in the place of `old`, a sequence the caller's job holds (it was reset after an engine
+   * fault): when the job ends, `fresh` is what goes back to the pool.
+   */
+  replace(old: LlamaContextSequence, fresh: LlamaContextSequence): void {
+    const index = this.all.indexOf(old);
+    if (index >= 0) this.all[index] = fresh;
+    this.replaced.set(old, fresh);
   }
 
   /**
@@ -32,10 +48,21 @@ export class SequencePool {
     try {
       return await job(sequence);
     } finally {
+      const back = this.current(sequence);
       const next = this.waiting.shift();
-      if (next) next(sequence);
-      else this.free.push(sequence);
+      if (next) next(back);
+      else this.free.push(back);
     }
+  }
+
+  /** The sequence now standing for `sequence` (itself unless a job replaced it, maybe more than once). */
+  private current(sequence: LlamaContextSequence): LlamaContextSequence {
+    let now = sequence;
+    for (let next = this.replaced.get(now); next; next = this.replaced.get(now)) {
+      this.replaced.delete(now);
+      now = next;
+    }
+    return now;
   }
 
   private take(score: ((sequence: LlamaContextSequence) => number) | undefined): LlamaContextSequence | undefined {

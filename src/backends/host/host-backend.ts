@@ -13,6 +13,7 @@ import type {
   GenerateResult,
   SamplingOptions,
 } from "../types.js";
+import { chooseWindow, keepsLoadedWindow } from "../../context-window/policy.js";
 import { connectHost } from "./host-launcher.js";
 import { callHost, HostUnavailable } from "./host-http.js";
 
@@ -39,6 +40,8 @@ interface PsEntry {
   threads: number | null;
   accelerator: AcceleratorUsage | null;
   pid: number;
+  /** The largest window `num_ctx: auto` may ask for (the trained context, and what fits the memory beside the model). */
+  auto_window_cap?: number | null;
 }
 
 /**
@@ -125,6 +128,30 @@ export class HostBackend implements Backend {
     }
   }
 
+  /**
+   * `num_ctx: auto`: the smallest bucket that holds `neededTokens`. The host keeps a loaded window that
+   * is already as large (no reload), and reloads the model at the bucket otherwise (after its running
+   * requests finish), as it does for any client.
+   */
+  async fitWindow(neededTokens: number): Promise<BackendInfo> {
+    const prepared = await this.prepare();
+    if (this.fallback) return this.fallback.fitWindow?.(neededTokens) ?? prepared;
+    const session = await this.connected();
+    const cap = session.info.autoWindowCap;
+    if (cap === undefined) return session.info;
+    const window = chooseWindow(neededTokens, cap);
+    if (keepsLoadedWindow(session.numCtx, window)) return session.info;
+    try {
+      this.session = this.open(this.modelPath as string, window);
+      return (await this.session).info;
+    } catch (error) {
+      this.session = undefined;
+      if (!(error instanceof HostUnavailable)) throw error;
+      const fallback = await this.fallBack(error);
+      return fallback.fitWindow?.(neededTokens) ?? fallback.prepare();
+    }
+  }
+
   async dispose(): Promise<void> {
     this.session = undefined;
     await this.fallback?.dispose();
@@ -153,7 +180,7 @@ export class HostBackend implements Backend {
   }
 
   /** Connects (starting the host if needed), loads the model there at the run's window, and reads what the host reports. */
-  private async open(modelPath: string): Promise<Session> {
+  private async open(modelPath: string, window = this.config.options.num_ctx): Promise<Session> {
     const started = performance.now();
     const endpoint = await connectHost(this.config, this.env);
     const socket = endpoint.paths.socket;
@@ -163,7 +190,7 @@ export class HostBackend implements Backend {
       body: {
         model: modelPath,
         messages: [],
-        options: { num_ctx: this.config.options.num_ctx, ...this.loadOptions() },
+        options: { num_ctx: window, ...this.loadOptions() },
         keep_alive: this.keepAlive(),
       },
       headers: this.headers(),
@@ -173,7 +200,10 @@ export class HostBackend implements Backend {
     const entry = (listed.body.models as PsEntry[] | undefined)?.find((m) => m.model_path === modelPath);
     if (!entry) throw new HostUnavailable("the Builder host does not list the model it was asked to load");
     this.hostPid = entry.pid;
-    const numCtx = Math.min(this.config.options.num_ctx ?? entry.context_length, entry.context_length);
+    const numCtx = Math.min(window ?? entry.context_length, entry.context_length);
+    // num_ctx auto: the run may ask for a bigger bucket (fitWindow), up to what the host says fits.
+    const autoWindowCap =
+      this.config.options.num_ctx === undefined ? (entry.auto_window_cap ?? undefined) : undefined;
     const loadedMs = Number(load.body.load_duration ?? 0) / 1e6;
     getLogger().debug({ socket, pid: entry.pid, num_ctx: numCtx }, "using the Builder host");
     return {
@@ -185,6 +215,7 @@ export class HostBackend implements Backend {
         contextSize: numCtx,
         contextOrigin: "engine",
         requestedContextSize: this.config.options.num_ctx,
+        ...(autoWindowCap !== undefined ? { autoWindowCap } : {}),
         accelerator: entry.accelerator ?? undefined,
         device: `${entry.device}, Builder host pid ${entry.pid}`,
         loadMs: endpoint.started ? performance.now() - started : loadedMs,

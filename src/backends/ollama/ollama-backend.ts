@@ -3,7 +3,12 @@ import type { BuilderConfig } from "../../config/load.js";
 import { ModelError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
-import { defaultContextSize as defaultWindow } from "../../context-window/policy.js";
+import {
+  autoWindowCap,
+  chooseWindow,
+  defaultContextSize as defaultWindow,
+  keepsLoadedWindow,
+} from "../../context-window/policy.js";
 import { ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
 import { estimatePromptTokens } from "../remote/estimate-tokens.js";
 import { RemoteBackend } from "../remote/remote-backend.js";
@@ -107,6 +112,20 @@ export class OllamaBackend extends RemoteBackend {
     return { text, stopReason: final.done_reason === "length" ? "length" : "stop", metrics };
   }
 
+  /** `model`'s entry of `/api/ps`; undefined when it is not loaded or the server does not answer (best effort). */
+  private async readPs(model: string): Promise<RunningModelState | undefined> {
+    try {
+      const client = new Ollama({
+        host: this.host,
+        fetch: guardedFetch({ timeoutMs: this.config.ollama.timeouts.connectMs }),
+      });
+      return runningModelState(checkReply(OllamaPsSchema, await client.ps()), model);
+    } catch (error) {
+      getLogger().debug({ host: this.host, err: (error as Error).message }, "GET /api/ps failed; the report says so");
+      return undefined;
+    }
+  }
+
   private get serverName(): string {
     return `Ollama at ${this.host}`;
   }
@@ -119,16 +138,7 @@ export class OllamaBackend extends RemoteBackend {
   private async readRunningState(info: BackendInfo): Promise<void> {
     // Once per backend: repair rounds run on the same loaded model, so asking again adds a request per round.
     this.runningStateRead = true;
-    let state: RunningModelState | undefined;
-    try {
-      const client = new Ollama({
-        host: this.host,
-        fetch: guardedFetch({ timeoutMs: this.config.ollama.timeouts.connectMs }),
-      });
-      state = runningModelState(checkReply(OllamaPsSchema, await client.ps()), info.model);
-    } catch (error) {
-      getLogger().debug({ host: this.host, err: (error as Error).message }, "GET /api/ps failed; the report says so");
-    }
+    const state = await this.readPs(info.model);
     if (!state) return;
     info.accelerator = state.accelerator;
     if (state.contextLength === undefined) return;
@@ -166,17 +176,41 @@ export class OllamaBackend extends RemoteBackend {
     } finally {
       watchdog.stop();
     }
-    const contextSize = this.config.options.num_ctx ?? defaultContextSize(show);
+    const configured = this.config.options.num_ctx;
+    const trained = trainedContext(show);
+    // Ollama loads no more than the model was trained on, whatever num_ctx asks: budget with what it will
+    // load. A server that holds the model with a larger window than that (builder serve may) is believed.
+    const loaded =
+      configured !== undefined && trained !== undefined ? (await this.readPs(model))?.contextLength : undefined;
+    const limit = trained !== undefined ? Math.max(trained, loaded ?? 0) : undefined;
+    const contextSize =
+      configured !== undefined ? Math.min(configured, limit ?? configured) : defaultContextSize(show, trained);
     getLogger().debug({ host: this.host, model, contextSize }, "ollama model ready");
     return {
       backend: "ollama",
       model,
       contextSize,
       contextOrigin: "requested",
-      requestedContextSize: contextSize,
+      requestedContextSize: configured ?? contextSize,
+      ...(configured === undefined ? { autoWindowCap: autoWindowCap(trained, undefined) } : {}),
       device: `${this.serverName}${describeModel(show)}`,
       loadMs: 0,
     };
+  }
+
+  /**
+   * `num_ctx: auto`: requests the smallest bucket that holds `neededTokens`, or the window the server
+   * already holds the model with when that is at least as large (Ollama reloads a model whenever
+   * num_ctx changes, so a smaller request would reload it for nothing).
+   */
+  async fitWindow(neededTokens: number): Promise<BackendInfo> {
+    const info = await this.prepare();
+    const window = chooseWindow(neededTokens, info.autoWindowCap ?? info.contextSize);
+    const loaded = (await this.readPs(info.model))?.contextLength;
+    info.contextSize = keepsLoadedWindow(loaded, window) ? (loaded ?? window) : window;
+    info.requestedContextSize = info.contextSize;
+    getLogger().debug({ host: this.host, needed: neededTokens, window, loaded }, "ollama: num_ctx auto");
+    return info;
   }
 
   private client(signal: AbortSignal): Ollama {
@@ -233,14 +267,18 @@ function nsToMs(value: number | undefined): number | undefined {
  * The window Ollama would use by default: the model's `num_ctx` parameter (from its Modelfile) or its
  * trained context length, capped like the embedded engine's default.
  */
-function defaultContextSize(show: OllamaShow): number {
+function defaultContextSize(show: OllamaShow, trained: number | undefined): number {
   const parameter = /^\s*num_ctx\s+(\d+)\s*$/m.exec(show.parameters ?? "");
   if (parameter) return Number(parameter[1]);
+  return defaultWindow(trained);
+}
+
+/** The model's trained context (`<arch>.context_length` in `/api/show`'s model_info), when it says. */
+function trainedContext(show: OllamaShow): number | undefined {
   const info = show.model_info ?? {};
-  const trained = Object.entries(info).find(
+  return Object.entries(info).find(
     ([key, value]) => key.endsWith(".context_length") && typeof value === "number",
   )?.[1] as number | undefined;
-  return defaultWindow(trained);
 }
 
 function describeModel(show: OllamaShow): string {

@@ -32,4 +32,9 @@ describe("readSseData", () => {
   it("yields a last event that lacks its blank line", async () => {
     expect(await collect(streamOf("data: tail"))).toEqual(["tail"]);
   });
+
+  it("ends a line once at a CRLF split across two chunks", async () => {
+    // A CR at a chunk's end and its LF at the next chunk's start are one line end, not a blank line.
+    expect(await collect(streamOf("data: a\r", "\ndata: b\r\n\r\n"))).toEqual(["a\nb"]);
+  });
 });

@@ -110,6 +110,14 @@ describe("builder run --dry-run / --apply, builder apply, builder undo", () => {
     );
     expect(applied?.files).toEqual(["modify src/contact-service.ts", "create src/__tests__/contact-service.test.ts"]);
 
+    // Applying it a second time: already applied, nothing written, not "changed on disk".
+    const savedDir = path.join(root, ".builder", "suggestions");
+    const saved = readdirSync(savedDir).find((name) => name.endsWith(".json")) ?? "";
+    const reapply = await runCli(["apply", path.join(savedDir, saved)], { cwd: root, env: env() });
+    expect(reapply.code, reapply.stderr).toBe(0);
+    expect(reapply.stderr).toContain("already applied");
+    expect(reapply.stderr).not.toContain("changed on disk");
+
     const dry = await runCli(["undo", "--dry-run"], { cwd: root, env: env() });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("deleted file mode 100644");

@@ -40,7 +40,7 @@ describe("builder doctor --json", () => {
     const report = JSON.parse(result.stdout) as Report;
     expect(report.ok).toBe(true);
     expect(report.checks.map((c) => c.id)).toEqual(
-      expect.arrayContaining(["config", "backend", "model", "gpu", "threads", "memory-fit"]),
+      expect.arrayContaining(["config", "backend", "model", "gpu", "threads", "memory-fit", "sandbox"]),
     );
     expect(report.checks.find((c) => c.id === "model")?.message).toContain("2 layers, F32");
   });

@@ -8,6 +8,7 @@ import type { EvalSummary } from "../../eval/results.js";
 import type { CaseSource, SelectedCases } from "../../eval/select-cases.js";
 import type { ValidationResult } from "../../eval/validate.js";
 import { getLogger } from "../../telemetry/logger.js";
+import { warnRunPitfalls } from "../../doctor/run-warnings.js";
 import { newRunId } from "../../format/run-id.js";
 import { checkedBuilderPath } from "../../workspace/builder-dir.js";
 import { addModelFlags, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
@@ -57,6 +58,8 @@ async function runEvalCommand(suiteArg: string | undefined, flags: EvalFlags): P
     verify: { enabled: flags.verify === false ? false : undefined, maxRepairs: flags.maxRepairs },
   });
   const logger = getLogger();
+  // The same setting checks as `builder run`: an eval runs the model too.
+  if (!flags.reference) warnRunPitfalls(config);
   const selected = await selectEvalCases(source, flags, config, logger);
   const concurrency = flags.concurrency ?? 1;
   const checkTimeoutMs = config.verify.testTimeoutMs;
@@ -205,6 +208,7 @@ async function validate(
     concurrency,
     logger,
     deny: config.deny,
+    sandbox: config.verify.sandbox,
     onCase: (caseId, dropped) =>
       logger.info(
         { case: caseId, kept: !dropped, ...(dropped ? { reason: dropped.reason, detail: dropped.detail } : {}) },

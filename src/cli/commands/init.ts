@@ -40,7 +40,23 @@ export function initCommand(): Command {
         "Mapped:",
         ...plan.mapped.map((line) => `  ${line}`),
         ...(plan.dropped.length > 0 ? ["Dropped:", ...plan.dropped.map((line) => `  ${line}`)] : []),
+        ...afterInitNotes(plan.config),
       ];
       process.stdout.write(lines.join("\n") + "\n");
     });
+}
+
+/** What changes for the user once the file is written: which files are no longer read, and where a GPU number applies. */
+function afterInitNotes(config: Record<string, unknown>): string[] {
+  const notes: string[] = [];
+  const migrated = Array.isArray(config.migrated_from) ? (config.migrated_from as string[]) : [];
+  if (migrated.includes(".ollamarc"))
+    notes.push(
+      "Builder now reads builder.config.json and no longer reads this folder's .ollamarc (its keys are in the file; keep .ollamarc for other tools or delete it).",
+    );
+  if (config.backend === "ollama" && typeof config.gpu_index === "number")
+    notes.push(
+      `gpu_index ${config.gpu_index} is for Builder's embedded engine; Ollama picks its GPU itself: start the server with CUDA_VISIBLE_DEVICES=${config.gpu_index}.`,
+    );
+  return notes.length > 0 ? ["Notes:", ...notes.map((line) => `  ${line}`)] : [];
 }

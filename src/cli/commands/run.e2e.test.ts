@@ -55,12 +55,25 @@ describe("builder run on the embedded engine", () => {
     expect(recorded.at(-1)).toMatchObject({ task_id: "crm-001", success: true });
   });
 
-  it("takes a task file", async () => {
-    const result = await runCli(["run", "tasks/create-contact.json", "--report"], { cwd: workspace, env: env() });
+  it("takes a task file; gpu_index 1 is said truthfully: the GPU it runs on, or that there is no GPU 1 and it runs on the CPU", async () => {
+    const result = await runCli(["run", "tasks/create-contact.json", "--report"], {
+      cwd: workspace,
+      env: { ...env(), BUILDER_GPU_INDEX: "1" },
+    });
     expect(result.code).toBe(0);
     expectSuggestion(result.stdout);
     expect(result.stderr).toContain("Builder verification report");
     expect(result.stderr).toMatch(/speed\s+[\d.]+ tokens\/s/);
+    // In-process (the suite's BUILDER_KEEP_ALIVE=0): this process holds the model.
+    expect(result.stderr).toMatch(/Builder RSS\s+[\d.]+ MiB \(this process, model included\)/);
+    const gpu = jsonLines(result.stderr)
+      .filter((line) => "gpu_index" in line)
+      .map((line) => String(line.msg));
+    expect(gpu).toHaveLength(1);
+    // The GPU's name when llama.cpp has one, never only the variable Builder set (that said "GPU 1" on machines with none).
+    expect(gpu[0]).toMatch(
+      /^(embedded engine on GPU 1 \((?!CUDA_VISIBLE_DEVICES).+\)|gpu_index 1 is set, but llama\.cpp sees no GPU 1 .*the model runs on the CPU)/,
+    );
   });
 
   it("takes a task from flags", async () => {
@@ -109,6 +122,7 @@ describe("builder run on the embedded engine", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/GENERATION_TRUNCATED/);
     expect(result.stderr).toMatch(/num_predict=64/);
+    expect(result.stderr).toContain("needs --bounded-answer");
     expect(metricsLines(workspace).at(-1)).toMatchObject({ success: false, error: "GENERATION_TRUNCATED" });
   });
 

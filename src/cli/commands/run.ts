@@ -4,7 +4,7 @@ import type { ContextExplanation } from "../../context/assemble.js";
 import { formatExplanation } from "../../context/explain.js";
 import { warnRunPitfalls } from "../../doctor/run-warnings.js";
 import type { BuilderConfig } from "../../config/load.js";
-import { UsageError, VerificationFailedError } from "../../errors/errors.js";
+import { toBuilderError, UsageError, VerificationFailedError } from "../../errors/errors.js";
 import { parseTaskJson, readStreamText, readTaskFile, taskFromFlags } from "../../task/read-task.js";
 import type { BuilderTask, Verification } from "../../task/schema.js";
 import type { RunTaskResult } from "../../agent/run-task.js";
@@ -12,7 +12,9 @@ import { getLogger } from "../../telemetry/logger.js";
 import { formatReport } from "../../telemetry/report.js";
 import { WorkspaceSandbox } from "../../workspace/sandbox.js";
 import { applySuggestion, saveSuggestion } from "../../workspace/suggestion-apply.js";
-import { AnswerStream } from "../answer-stream.js";
+import { appliedSummary } from "../../agent/events.js";
+import { RunOutput, type OutputFormat } from "../run-output.js";
+import { drawRunProgress } from "../run-progress.js";
 import { printApplyResult } from "../print-apply.js";
 import { addModelFlags, collect, configFromFlags, toInt, type ModelFlags } from "../shared-options.js";
 
@@ -34,6 +36,7 @@ interface RunFlags extends ModelFlags {
   concurrency?: number;
   keepAlive?: string;
   stream?: boolean;
+  outputFormat?: OutputFormat;
 }
 
 /**
@@ -69,36 +72,56 @@ function checkRunFlags(flags: RunFlags): void {
 
 /** One task: its suggestion on stdout (or written with --apply, or its diff with --dry-run); a FAILED verdict exits non-zero. */
 async function runOneTask(taskFile: string | undefined, flags: RunFlags): Promise<void> {
-  const task = await readTaskInput(taskFile, flags);
-  const config = runConfig(flags);
   const explain = flags.explainContext;
-  const stream = flags.stream ? new AnswerStream() : undefined;
+  const output = new RunOutput({
+    format: flags.outputFormat ?? "json",
+    streamText: flags.stream === true,
+    drawProgress: drawRunProgress(),
+  });
   try {
+    // Inside the try: with stream-json, a bad task or config still ends stdout with a result line.
+    const task = await readTaskInput(taskFile, flags);
+    const config = runConfig(flags);
     // Loaded when a task runs, so that other commands start without the engine and the compiler.
     const { runTask } = await import("../../agent/run-task.js");
     const result = await runTask(task, {
       config,
       onContext: explain ? (e) => printExplanation(e, explain) : undefined,
-      onTextChunk: stream ? (text) => stream.chunk(text) : undefined,
-      onRestart: stream ? (reason) => stream.restart(reason) : undefined,
-    }).finally(() => stream?.end());
+      onEvent: output.wantsEvents ? output.listener : undefined,
+    }).finally(() => output.end());
     const { verification } = result.suggestion;
     const failed = verification.verdict === "FAILED";
     // A FAILED suggestion is never written; --dry-run may still show its diff (it writes nothing).
-    if (flags.dryRun || (flags.apply && !failed)) await applyOrShowDiff(result, config, flags);
+    if (flags.dryRun || (flags.apply && !failed)) await applyOrShowDiff(result, config, flags, output);
     // A FAILED suggestion is still printed, so callers can inspect what failed; the exit code says it failed.
-    else process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-    if (flags.report) process.stderr.write(formatReport(result.metrics, result.info, verification.verdict));
+    else output.printResult(result);
+    if (flags.report)
+      process.stderr.write(
+        formatReport(result.metrics, result.info, verification.verdict, verification.notes, verification.checks),
+      );
     if (failed) throw verificationFailed(verification);
   } catch (error) {
+    if (!(error instanceof VerificationFailedError))
+      output.printFailure(
+        toBuilderError(error instanceof RunFailure ? error.error : error),
+        error instanceof RunFailure ? error.metrics : undefined,
+      );
     if (flags.report && error instanceof RunFailure)
       process.stderr.write(formatReport(error.metrics, error.info, "FAILED"));
     throw error;
   }
 }
 
-/** --apply writes the suggestion (printing it first), --dry-run prints its diff; both keep it in .builder/suggestions. */
-async function applyOrShowDiff(result: RunTaskResult, config: BuilderConfig, flags: RunFlags): Promise<void> {
+/**
+ * --apply writes the suggestion (printing it first), --dry-run prints its diff (as the `diff` field with
+ * an --output-format); both keep it in .builder/suggestions.
+ */
+async function applyOrShowDiff(
+  result: RunTaskResult,
+  config: BuilderConfig,
+  flags: RunFlags,
+  output: RunOutput,
+): Promise<void> {
   const sandbox = await WorkspaceSandbox.fromConfig(config);
   // A dry run writes nothing it needs, so a workspace it cannot save the suggestion in (read-only) still gets its diff.
   const saved = await saveSuggestion(sandbox.root, result.runId, result.suggestion).catch((error: unknown) => {
@@ -109,17 +132,21 @@ async function applyOrShowDiff(result: RunTaskResult, config: BuilderConfig, fla
     );
     return undefined;
   });
-  if (flags.apply) process.stdout.write(JSON.stringify(result.suggestion, null, 2) + "\n");
-  printApplyResult(
-    await applySuggestion(result.suggestion, {
-      sandbox,
-      runId: result.runId,
-      dryRun: flags.dryRun,
-      force: flags.force,
-      source: "run",
-    }),
-    { json: false },
-  );
+  // The suggestion is printed before it is written, so that a failed write still leaves it on stdout.
+  if (flags.apply && !output.streaming) output.printResult(result);
+  const applied = await applySuggestion(result.suggestion, {
+    sandbox,
+    runId: result.runId,
+    dryRun: flags.dryRun,
+    force: flags.force,
+    source: "run",
+  });
+  // Without --output-format, a dry run prints the diff itself (for a person); with one, the diff is a field.
+  if (flags.dryRun && flags.outputFormat !== undefined) {
+    printApplyResult(applied, { json: false, diff: false });
+    output.printResult(result, { diff: applied.diff });
+  } else printApplyResult(applied, { json: false });
+  if (flags.apply && output.streaming) output.printResult(result, { applied: appliedSummary(applied) });
   if (flags.dryRun && saved)
     getLogger().info({ suggestion: saved }, `to apply this suggestion: builder apply ${saved}`);
 }
@@ -170,7 +197,16 @@ function addRunOptions(command: Command): Command {
       "with several task files: how many run at the same time (default 1)",
       toInt("--concurrency"),
     )
-    .option("--stream", "print the answer's text on stderr as it is generated (a restarted answer is marked)")
+    .option(
+      "--stream",
+      "print the answer's text on stderr as it is generated (a restarted answer is marked); with stream-json, as answer_text events",
+    )
+    .addOption(
+      new Option(
+        "--output-format <format>",
+        "json: the suggestion object (default; with --dry-run the diff becomes its diff field); stream-json: one JSON event per line, the result last",
+      ).choices(["json", "stream-json"]),
+    )
     .option(
       "--keep-alive <duration>",
       "embedded backend: keep the model loaded in the Builder host this long after the run (default 5m; 0 = in-process, no host; -1 = until builder stop)",
@@ -192,9 +228,9 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
   if (flags.objective !== undefined || flags.file !== undefined || flags.accept !== undefined) {
     throw new UsageError("Give tasks either as files or as flags (-m, -f, --accept), not both.");
   }
-  if (flags.apply || flags.dryRun || flags.explainContext || flags.stream) {
+  if (flags.apply || flags.dryRun || flags.explainContext || flags.stream || flags.outputFormat === "stream-json") {
     throw new UsageError(
-      "--apply, --dry-run, --explain-context and --stream take one task at a time; run the task files one by one for those.",
+      "--apply, --dry-run, --explain-context, --stream and --output-format stream-json take one task at a time; run the task files one by one for those.",
     );
   }
   const config = runConfig(flags);
@@ -207,7 +243,13 @@ async function runTaskFiles(taskFiles: string[], flags: RunFlags): Promise<void>
       if (!flags.report) return;
       if (outcome.ok)
         process.stderr.write(
-          formatReport(outcome.result.metrics, outcome.result.info, outcome.result.suggestion.verification.verdict),
+          formatReport(
+            outcome.result.metrics,
+            outcome.result.info,
+            outcome.result.suggestion.verification.verdict,
+            outcome.result.suggestion.verification.notes,
+            outcome.result.suggestion.verification.checks,
+          ),
         );
       else if (outcome.metrics) process.stderr.write(formatReport(outcome.metrics, undefined, "FAILED"));
     },

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { loadConfig } from "../../config/load.js";
+import { UsageError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { applyLogFlags, logLevelOption } from "../shared-options.js";
 
@@ -28,6 +29,9 @@ export function stopCommand(): Command {
       if (status.stale) logger.info(`removed the record and socket of a Builder host that is gone: ${status.stale}`);
       const record = status.record;
       if (!record) {
+        // As `ollama stop` does: naming a model that nothing runs is an error (a typo must not look like success).
+        if (model !== undefined)
+          throw new UsageError(`No Builder host is running, so nothing runs ${model}; nothing was stopped.`);
         logger.info("no Builder host is running");
         return;
       }
@@ -41,7 +45,10 @@ export function stopCommand(): Command {
         await admin.unloadModel(status, loaded);
         process.stdout.write(`stopped ${loaded.model_path} (unloaded from the Builder host, pid ${record.pid})\n`);
       }
-      if (matching.length === 0) logger.info(`the Builder host holds no model matching ${model}`);
+      if (matching.length === 0)
+        throw new UsageError(
+          `The Builder host holds no model matching ${model}; nothing was stopped. ${status.models.length > 0 ? `Loaded: ${status.models.map((m) => m.model_path).join(", ")}.` : "It holds no model."} See them with \`builder ps\`.`,
+        );
       // A background host holding nothing more exits by itself: wait, so that its memory is free on return.
       else if (record.kind === "background" && matching.length === status.models.length)
         await admin.exited(record, 10_000);

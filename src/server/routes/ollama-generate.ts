@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ChatMessage, JsonSchema } from "../../backends/types.js";
 import { HttpError, readJsonBody, sendJson } from "../http-io.js";
+import { noteRequest } from "../request-log.js";
 import {
   loadFromOllamaOptions,
   runGeneration,
@@ -33,6 +34,7 @@ export const chat: RouteHandler = async (request, response, context) => {
   const body = validate(ChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   const hosted = await servedModel(context, model);
+  noteRequest(response, { model });
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, `"${model}" does not support tools (builder serve has no tool calling)`);
   rejectThinking(model, body.think);
@@ -69,6 +71,7 @@ export const generate: RouteHandler = async (request, response, context) => {
   const body = validate(GenerateRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   const hosted = await servedModel(context, model);
+  noteRequest(response, { model });
   if (body.raw)
     throw new HttpError(
       400,
@@ -153,6 +156,7 @@ async function generateAndRespond(target: Target, response: ServerResponse, exch
       onText: exchange.stream ? (text) => send(exchange.piece(text)) : undefined,
     });
     clearInterval(beat);
+    noteRequest(response, { promptTokens: outcome.promptTokens, generatedTokens: outcome.generatedTokens });
     if (outcome.aborted) return;
     if (exchange.stream) {
       writer.write(exchange.final(outcome, true));

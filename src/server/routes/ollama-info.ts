@@ -53,7 +53,13 @@ export const show: RouteHandler = async (request, response, context) => {
  * Builder's (the file, the host's pid, sequences busy and queued, RAM, who holds it), and `host`.
  */
 export const ps: RouteHandler = async (_request, response, context) => {
-  const models = context.modelHost.loaded.map((residency) => runningModel(context.modelHost, residency));
+  const models = await Promise.all(
+    context.modelHost.loaded.map(async (residency) => ({
+      ...runningModel(context.modelHost, residency),
+      // Builder's field: the largest window `num_ctx: auto` may ask this model for.
+      auto_window_cap: (await residency.value?.autoWindowCap()) ?? null,
+    })),
+  );
   sendJson(response, 200, { models, ...(context.host ? { host: context.host.describe() } : {}) });
 };
 

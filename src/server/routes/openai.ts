@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ChatMessage, JsonSchema } from "../../backends/types.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { HttpError, openaiErrorBody, readJsonBody, sendJson } from "../http-io.js";
+import { noteRequest } from "../request-log.js";
 import { runGeneration, type GenerationOutcome, type RequestSampling } from "../generation.js";
 import type { ModelHost } from "../model-host.js";
 import { clientLabel, disconnectSignal, failureStatus, servedModel, type RouteHandler } from "../route-context.js";
@@ -13,6 +14,7 @@ export const chatCompletions: RouteHandler = async (request, response, context) 
   const body = validate(OpenAIChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
   const hosted = await servedModel(context, model);
+  noteRequest(response, { model });
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, "tools are not supported by builder serve (no tool calling)");
   if (body.n !== null && body.n !== undefined && body.n !== 1)
@@ -45,6 +47,7 @@ export const chatCompletions: RouteHandler = async (request, response, context) 
             })
         : undefined,
     });
+    noteRequest(response, { promptTokens: outcome.promptTokens, generatedTokens: outcome.generatedTokens });
     if (outcome.aborted) return;
     if (stream) {
       writer.write({

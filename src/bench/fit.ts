@@ -1,0 +1,236 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LlamaModel } from "node-llama-cpp";
+import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
+import type { ChatMessage } from "../backends/types.js";
+import { assembleContext } from "../context/assemble.js";
+import { chooseRegions } from "../context/file-regions.js";
+import type { TokenCounter } from "../context/token-count.js";
+import type { WorkspaceContext } from "../context/workspace-context.js";
+import { autoWindowCap, chooseWindow, DEFAULT_NUM_CTX, reserveForAnswer } from "../context-window/policy.js";
+import { estimateFit, type ModelShape } from "../models/memory-estimate.js";
+import { synthesizeQwenTestModel } from "../models/qwen-test-model.js";
+import { replayHistory } from "./format.js";
+import { editsForChange } from "./replay-edits.js";
+import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const GIB = 1024 ** 3;
+/** Qwen2.5-Coder-7B at Q4_K_M: 28 layers, 4 KV heads of 128, 4.68 GB of weights; trained on 32K tokens. */
+const SEVEN_B_Q4: ModelShape = { layers: 28, kvHeads: 4, keyLength: 128, valueLength: 128, weightsBytes: 4.68e9 };
+const SEVEN_B_TRAINED = 32_768;
+const CARD_BYTES = 24 * GIB;
+/** Files and history changes measured: all files and the last 200 changes; smoke: a handful of each. */
+const SIZES: Record<BenchSize, { files: number; changes: number }> = {
+  full: { files: Number.POSITIVE_INFINITY, changes: 200 },
+  smoke: { files: 5, changes: 5 },
+};
+
+/** `num_ctx: auto` vs the constant window on this repository's files and history, counted with Qwen's tokenizer. */
+export const fitBench: BenchModule = {
+  id: "fit",
+  async run(size: BenchSize): Promise<BenchSection> {
+    const sizes = SIZES[size];
+    const llama = await getLlamaRuntime("auto");
+    const model = await llama.loadModel({ modelPath: await synthesizeQwenTestModel(), vocabOnly: true });
+    try {
+      const cap = autoWindowCap(
+        SEVEN_B_TRAINED,
+        estimateFit({ shape: SEVEN_B_Q4, numCtx: 0, availableBytes: CARD_BYTES }).maxNumCtx,
+      );
+      const results = await singleFileTasks(qwenCounter(model), cap, sizes.files);
+      results.push(...regionQuotes(model, cap, sizes.changes));
+      results.push(...replayHistory(model, "Qwen2.5-Coder 151,665-token BPE tokenizer", sizes.changes).map(recounted));
+      return {
+        title:
+          "Context window fitting: num_ctx auto and large files in regions (Qwen2.5 tokenizer, 24 GB card, 7B Q4_K_M)",
+        results,
+      };
+    } finally {
+      await model.dispose();
+    }
+  },
+};
+
+function recounted(result: BenchResult): BenchResult {
+  return { ...result, name: `format bench, recounted with the Qwen tokenizer: ${result.name}` };
+}
+
+/** Counts a prompt as Qwen2.5-Coder's ChatML template renders it. */
+function qwenCounter(model: LlamaModel): TokenCounter {
+  return {
+    countPromptTokens(messages: ChatMessage[]): Promise<{ tokens: number; exact: boolean }> {
+      const text =
+        messages.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join("") + "<|im_start|>assistant\n";
+      return Promise.resolve({ tokens: model.tokenize(text, true).length, exact: true });
+    },
+  };
+}
+
+/** This repository's `.ts` files (tests aside), workspace-relative. */
+function repositoryFiles(): string[] {
+  const listed = execFileSync("git", ["-C", REPO_ROOT, "ls-files", "*.ts"], { encoding: "utf8" });
+  return listed.split("\n").filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
+}
+
+/** A single-file task on `file`, as `builder run -m … -f file` makes it; its workspace holds only that file. */
+function taskOn(
+  file: string,
+  content: string,
+): { task: Parameters<typeof assembleContext>[0]["task"]; workspace: WorkspaceContext } {
+  const name = /export (?:async )?function (\w+)/.exec(content)?.[1] ?? path.basename(file, ".ts");
+  return {
+    task: {
+      task_id: "fit",
+      objective: `Change ${name} so that it handles an empty input`,
+      files: [file],
+      acceptance: [],
+      constraints: { loc_max: 200, pack: "" },
+    },
+    workspace: {
+      taskFiles: [{ path: file, status: "present", content, hash: null }],
+      map: [],
+      related: [],
+      stats: { files: 1, parsed: 0, cached: 0, excluded: 0, ms: 0 },
+    },
+  };
+}
+
+/** Every file as a task: with today's constant window (whole files), and with num_ctx auto (buckets, regions). */
+async function singleFileTasks(counter: TokenCounter, cap: number, limit: number): Promise<BenchResult[]> {
+  const files = repositoryFiles().slice(0, limit);
+  let constantFits = 0;
+  let autoFits = 0;
+  let regions = 0;
+  const buckets = new Map<number, number>();
+  for (const file of files) {
+    const { task, workspace } = taskOn(file, readFileSync(path.join(REPO_ROOT, file), "utf8"));
+    const base = { task, workspace, priming: [], counter };
+    const constant = await assembleContext({ ...base, contextSize: DEFAULT_NUM_CTX, wholeFilesOnly: true }).then(
+      () => true,
+      () => false,
+    );
+    if (constant) constantFits++;
+    let chosen = 0;
+    const assembled = await assembleContext({
+      ...base,
+      contextSize: cap,
+      autoWindow: { fit: (needed) => Promise.resolve((chosen = chooseWindow(needed, cap))) },
+    }).catch(() => undefined);
+    if (!assembled) continue;
+    autoFits++;
+    if (assembled.shownRegions.size > 0) regions++;
+    buckets.set(chosen, (buckets.get(chosen) ?? 0) + 1);
+  }
+  const share = (n: number): number => Math.round((n / Math.max(1, files.length)) * 1000) / 10;
+  const histogram = [...buckets]
+    .sort((a, b) => a[0] - b[0])
+    .map(([size, n]) => `${size / 1024}K: ${n}`)
+    .join(", ");
+  return [
+    {
+      name: "single-file tasks that run without CONTEXT_OVERFLOW, num_ctx auto",
+      value: share(autoFits),
+      unit: "%",
+      target: "100%",
+      pass: autoFits === files.length,
+      detail: `${autoFits} of ${files.length} .ts files; ${regions} shown in regions; auto cap ${cap} tokens (trained ${SEVEN_B_TRAINED}, 24 GB card)`,
+    },
+    {
+      name: `single-file tasks that run without CONTEXT_OVERFLOW, today's constant ${DEFAULT_NUM_CTX}-token window`,
+      value: share(constantFits),
+      unit: "%",
+      detail: `${constantFits} of ${files.length}`,
+    },
+    {
+      name: "distinct windows chosen (each change of bucket reloads a resident model)",
+      value: buckets.size,
+      unit: "buckets",
+      target: "≤ 3",
+      pass: buckets.size <= 3,
+      detail: histogram,
+    },
+  ];
+}
+
+/** The last changes of this repository with their commit messages. */
+function changesWithMessages(limit: number): Array<{ path: string; message: string; before: string; after: string }> {
+  const git = (...args: string[]): string =>
+    execFileSync("git", ["-C", REPO_ROOT, ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+  const log = git("log", "--no-merges", "--diff-filter=M", "--name-only", "--pretty=format:@%H", "--", "*.ts");
+  const out: Array<{ path: string; message: string; before: string; after: string }> = [];
+  let commit = "";
+  let message = "";
+  for (const line of log.split("\n")) {
+    if (out.length >= limit) break;
+    if (line.startsWith("@")) {
+      commit = line.slice(1);
+      message = git("log", "-1", "--pretty=format:%B", commit);
+    } else if (line.trim() !== "") {
+      try {
+        out.push({
+          path: line,
+          message,
+          before: git("show", `${commit}^:${line}`),
+          after: git("show", `${commit}:${line}`),
+        });
+      } catch {
+        // renamed in that commit: not a plain change
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Each of the last changes as if its file were too large for the window: regions chosen from the
+ * commit message (as the objective) within a region budget; does every edit the change needs quote
+ * only lines shown? Measured at the budget a large file gets beside the 7B's window (12,288 tokens at
+ * most: most of this repository's files fit in it whole) and at an eighth of it, where regions are a
+ * small part of the file.
+ */
+function regionQuotes(model: LlamaModel, cap: number, limit: number): BenchResult[] {
+  const changes = changesWithMessages(limit).map((change) => ({
+    ...change,
+    edits: editsForChange(change.before, change.after),
+    bytesPerToken: Buffer.byteLength(change.before) / Math.max(1, model.tokenize(change.before).length),
+  }));
+  const measured = changes.filter((c) => c.edits !== undefined);
+  const full = Math.min(12_288, Math.floor((cap - reserveForAnswer(cap)) / 2));
+  return [full, Math.floor(full / 8)].map((budgetTokens) => {
+    const covered = measured.filter((change) =>
+      quotesOnlyShown(
+        change.before,
+        change.edits ?? [],
+        chooseRegions(change.before, change.message, Math.floor(budgetTokens * change.bytesPerToken)).regions,
+      ),
+    ).length;
+    const share = Math.round((covered / Math.max(1, measured.length)) * 1000) / 10;
+    return {
+      name: `real changes whose edits quote only lines shown, file shown in regions of at most ${budgetTokens} tokens`,
+      value: share,
+      unit: "%",
+      target: "≥ 95%",
+      pass: share >= 95,
+      detail: `${covered} of ${measured.length} changes (last ${changes.length} changed .ts files; objective = the commit message)`,
+    };
+  });
+}
+
+/** Whether every edit's SEARCH lies within the shown regions of `before`. */
+function quotesOnlyShown(
+  before: string,
+  edits: ReadonlyArray<{ search: string }>,
+  regions: ReadonlyArray<{ start: number; end: number }>,
+): boolean {
+  const shown = (line: number): boolean => regions.some((r) => line >= r.start && line <= r.end);
+  return edits.every((edit) => {
+    const at = before.indexOf(edit.search);
+    if (at < 0) return false;
+    const first = before.slice(0, at).split("\n").length;
+    const count = edit.search.replace(/\n$/, "").split("\n").length;
+    return Array.from({ length: count }, (_, k) => first + k).every(shown);
+  });
+}

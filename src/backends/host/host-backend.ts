@@ -202,8 +202,7 @@ export class HostBackend implements Backend {
     this.hostPid = entry.pid;
     const numCtx = Math.min(window ?? entry.context_length, entry.context_length);
     // num_ctx auto: the run may ask for a bigger bucket (fitWindow), up to what the host says fits.
-    const autoWindowCap =
-      this.config.options.num_ctx === undefined ? (entry.auto_window_cap ?? undefined) : undefined;
+    const autoWindowCap = this.config.options.num_ctx === undefined ? (entry.auto_window_cap ?? undefined) : undefined;
     const loadedMs = Number(load.body.load_duration ?? 0) / 1e6;
     getLogger().debug({ socket, pid: entry.pid, num_ctx: numCtx }, "using the Builder host");
     return {

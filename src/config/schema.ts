@@ -46,12 +46,10 @@ export type GenerationOptions = Omit<GenerationOptionsInput, "num_ctx" | "num_pr
  * overrides a file's number, as any later source does).
  */
 export function resolveAutoOptions(options: GenerationOptionsInput): GenerationOptions {
-  const { num_ctx: numCtx, num_predict: numPredict, ...rest } = options;
-  return {
-    ...rest,
-    ...(numCtx !== undefined && numCtx !== "auto" ? { num_ctx: numCtx } : {}),
-    ...(numPredict !== undefined && numPredict !== "auto" ? { num_predict: numPredict } : {}),
-  };
+  // Key order is kept: a Modelfile lists the options as they were written.
+  const isAuto = ([key, value]: [string, unknown]): boolean =>
+    (key === "num_ctx" || key === "num_predict") && value === "auto";
+  return Object.fromEntries(Object.entries(options).filter((entry) => !isAuto(entry))) as GenerationOptions;
 }
 
 /**

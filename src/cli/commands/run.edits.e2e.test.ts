@@ -55,6 +55,11 @@ async function ollamaAnswering(answers: readonly unknown[]): Promise<ScriptedSer
   let turn = 0;
   return scriptedServer((req, res) => {
     if (req.path === "/api/show") return ollamaShow(res, 4096);
+    // As Ollama answers when it holds no model yet (only chats take a turn of the script).
+    if (req.path === "/api/ps") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ models: [] }));
+    }
     const answer = answers[Math.min(turn++, answers.length - 1)];
     res.writeHead(200, { "content-type": "application/x-ndjson" });
     res.end(ollamaPiece(JSON.stringify(answer)) + ollamaDone());

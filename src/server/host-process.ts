@@ -114,7 +114,8 @@ function exitWhenIdle(server: RunningServer, shutdown: (drain: boolean) => Promi
   let idleSince = Date.now() + START_GRACE_MS - IDLE_EXIT_MS;
   const timer = setInterval(() => {
     const idle = server.modelHost.loaded.length === 0 && !server.modelHost.busy && server.inFlight === 0;
-    if (!idle) idleSince = Math.max(idleSince, Date.now());
+    // The first request ends the start grace: from then on, idle for IDLE_EXIT_MS means exit.
+    if (!idle) idleSince = Date.now();
     else if (Date.now() - idleSince >= IDLE_EXIT_MS) {
       clearInterval(timer);
       getLogger().info("nothing loaded and nothing running: the background host exits");

@@ -602,7 +602,9 @@ function warmMetrics(
   const drafts = generations.map((g) => g.metrics.draftTokens).filter((d) => d !== undefined);
   return {
     engine:
-      generations.some((g) => g.metrics.ranIn === "in-process") || !input.info?.resident ? "in-process" : "resident",
+      generations.some((g) => g.metrics.ranIn === "in-process") || input.info?.hostPid === undefined
+        ? "in-process"
+        : "host",
     ...(generations[0]?.metrics.cachedPrefixTokens !== undefined
       ? { cached_prefix_tokens: generations[0].metrics.cachedPrefixTokens }
       : {}),

@@ -3,7 +3,7 @@ import { EmbeddedBackend } from "./embedded/embedded-backend.js";
 import { OllamaBackend } from "./ollama/ollama-backend.js";
 import { OpenAIBackend } from "./openai/openai-backend.js";
 import { PooledBackend } from "./pool/pooled-backend.js";
-import { ResidentBackend } from "./resident/resident-backend.js";
+import { HostBackend } from "./host/host-backend.js";
 import type { Backend } from "./types.js";
 
 /**
@@ -14,9 +14,9 @@ import type { Backend } from "./types.js";
 export function createBackend(config: BuilderConfig): Backend {
   switch (config.backend) {
     case "embedded":
-      // keep_alive 0, and callers that did not ask for the resident engine (see EngineSettings.resident), run the model in this process.
-      return config.engine?.resident && config.engine.keepAliveMs > 0
-        ? new ResidentBackend(config)
+      // keep_alive 0, and callers that did not ask for the Builder host (see EngineSettings.host), run the model in this process.
+      return config.engine?.host && config.engine.keepAliveMs > 0
+        ? new HostBackend(config)
         : new EmbeddedBackend(config);
     case "ollama":
       return serverBackend(

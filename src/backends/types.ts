@@ -33,7 +33,7 @@ export interface GenerateRequest {
   onTextChunk?: (text: string) => void;
   /**
    * Called when the text streamed so far is discarded and the answer is generated again from the start
-   * (a resident engine died mid-answer and the run goes on in-process): what follows is the whole answer.
+   * (the Builder host died mid-answer and the run goes on in-process): what follows is the whole answer.
    * Without it, a restarted answer is not streamed again.
    */
   onRestart?: (reason: string) => void;
@@ -53,9 +53,9 @@ export interface GenerationMetrics {
   generationMs: number;
   /** Model load time included in this request (servers that load on demand report it). */
   loadMs?: number;
-  /** Embedded backend: where this generation ran (a resident engine can fail over to in-process mid-run). */
-  ranIn?: "resident" | "in-process";
-  /** Prompt tokens not evaluated again: held by a resident engine or restored from the prefix cache. */
+  /** Embedded backend: where this generation ran (a run on the Builder host can fail over to in-process mid-run). */
+  ranIn?: "host" | "in-process";
+  /** Prompt tokens not evaluated again: held in memory by the Builder host or restored from the prefix cache. */
   cachedPrefixTokens?: number;
   /** Prompt-lookup speculative decoding: drafts validated and refuted, and whether it was switched off for low acceptance. */
   draftTokens?: { validated: number; refuted: number; switchedOff: boolean };
@@ -120,8 +120,8 @@ export interface BackendInfo {
   threads?: number;
   /** Bytes of memory the model occupies, when known. */
   memoryBytes?: number;
-  /** True when a resident engine process (not this one) runs the model. */
-  resident?: boolean;
+  /** The pid of the Builder host process that holds the model, when not this process. */
+  hostPid?: number;
 }
 
 /**

@@ -3,6 +3,7 @@ import { setLogger, createLogger } from "../telemetry/logger.js";
 import { contextBench } from "./context.js";
 import { fitBench } from "./fit.js";
 import { formatBench } from "./format.js";
+import { hostBench } from "./host.js";
 import { engineBench } from "./engine.js";
 import { serveBench } from "./serve.js";
 import { statsBench } from "./stats.js";
@@ -24,6 +25,7 @@ const MODULES: BenchModule[] = [
   formatBench,
   fitBench,
   warmBench,
+  hostBench,
 ];
 
 function formatSection(section: BenchSection): string {

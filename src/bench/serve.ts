@@ -217,7 +217,9 @@ function startServe(modelPath: string, parallel: number): Promise<ServeChild> {
     "--log-level",
     "warn",
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  // A host folder of its own: the bench's server never meets (nor replaces) the user's Builder host.
+  const env = { ...process.env, BUILDER_ENGINE_DIR: mkdtempSync(path.join(tmpdir(), "bb-")) };
+  const child: ChildProcess = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
     let stdout = "";

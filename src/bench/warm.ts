@@ -91,7 +91,7 @@ interface WarmRuns {
 }
 
 /**
- * Warm runs: three `builder run` processes in a row on one resident engine, a fresh engine restoring
+ * Warm runs: three `builder run` processes in a row on the Builder host, a fresh host restoring
  * the prefix from disk, and prompt-lookup speculative decoding on vs off.
  */
 export const warmBench: BenchModule = {
@@ -154,7 +154,7 @@ function ttftResult({ runs, threads }: WarmRuns): BenchResult {
   const [first, second] = runs as [CliRun, CliRun];
   const value = ratio(num(second, "time_to_first_token_ms"), num(first, "time_to_first_token_ms"));
   return {
-    name: "time to first token, run 2 ÷ run 1 (resident engine, prefix in memory)",
+    name: "time to first token, run 2 ÷ run 1 (Builder host, prefix in memory)",
     value,
     unit: "ratio",
     target: "≤ 0.1",

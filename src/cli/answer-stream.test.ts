@@ -22,12 +22,12 @@ describe("AnswerStream (builder run --stream)", () => {
     const { out, writes } = recorder();
     const stream = new AnswerStream(out);
     stream.chunk("first half of an ans");
-    stream.restart("the resident engine stopped; the answer restarts in-process");
+    stream.restart("the Builder host stopped; the answer restarts in-process");
     stream.chunk("whole answer\n");
     stream.end();
     expect(writes.join("")).toBe(
       "first half of an ans\n" +
-        "--- the resident engine stopped; the answer restarts in-process; the text above is discarded, the whole answer follows ---\n" +
+        "--- the Builder host stopped; the answer restarts in-process; the text above is discarded, the whole answer follows ---\n" +
         "whole answer\n",
     );
   });

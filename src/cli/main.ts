@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from "commander";
+import { HOST_DAEMON_ARG } from "../backends/host/host-files.js";
 import { reportFailure } from "./handle-error.js";
 import { createProgram } from "./program.js";
 
@@ -25,19 +26,23 @@ function exitAfterFlush(code: number): void {
   process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
 
-/** `node dist/cli/main.js __engine-daemon <spec file>` is a resident engine (spawned by `builder run`), not a command. */
-async function engineDaemon(specFile: string): Promise<number> {
+/**
+ * `node dist/cli/main.js __builder-host <spec file>` is the background Builder host (started by a
+ * command that needs the model), not a command. It exits once it has stopped.
+ */
+async function backgroundHost(specFile: string): Promise<number> {
   const { readFile, unlink } = await import("node:fs/promises");
-  const { runEngineDaemon } = await import("../backends/resident/engine-daemon.js");
-  const spec = JSON.parse(await readFile(specFile, "utf8")) as Parameters<typeof runEngineDaemon>[0];
+  const { runBackgroundHost } = await import("../server/host-process.js");
+  const spec = JSON.parse(await readFile(specFile, "utf8")) as Parameters<typeof runBackgroundHost>[0];
   await unlink(specFile).catch(() => undefined);
-  await runEngineDaemon(spec);
-  return Number(process.exitCode ?? 0);
+  await runBackgroundHost(spec);
+  return 0;
 }
 
-(process.argv[2] === "__engine-daemon" ? engineDaemon(process.argv[3] ?? "") : main(process.argv)).then(
+(process.argv[2] === HOST_DAEMON_ARG ? backgroundHost(process.argv[3] ?? "") : main(process.argv)).then(
   (code) => {
-    if (code === 0) process.exitCode = 0;
+    if (code === 0 && process.argv[2] === HOST_DAEMON_ARG) exitAfterFlush(0);
+    else if (code === 0) process.exitCode = 0;
     else exitAfterFlush(code);
   },
   (error: unknown) => exitAfterFlush(reportFailure(error)),

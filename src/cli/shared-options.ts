@@ -96,7 +96,11 @@ export function addWorkspaceFlags(command: Command): Command {
     .option("-q, --quiet", "only warnings and errors on stderr");
 }
 
-/** Applies --log-level / --quiet, then loads the configuration with the flags (and a command's own `extra` overrides). */
+/**
+ * Applies --log-level / --quiet, then loads the configuration with the flags (and a command's own
+ * `extra` overrides). Commands run the embedded backend on the machine's Builder host (keep_alive 0:
+ * in-process); library callers, which load their configuration themselves, run in-process.
+ */
 export function configFromFlags(
   flags: ModelFlags,
   extra: Pick<ConfigOverrides, "verify" | "keepAlive"> = {},
@@ -106,7 +110,7 @@ export function configFromFlags(
   const logger = getLogger();
   for (const note of config.notes ?? []) logger.info(note);
   for (const warning of config.warnings) logger.warn(warning);
-  return config;
+  return config.engine ? { ...config, engine: { ...config.engine, host: true } } : config;
 }
 
 /** Applies --log-level / --quiet to the process-wide logger. */

@@ -224,8 +224,12 @@ export const ConfigFileSchema = z
       .object({ format: z.enum(ANSWER_FORMATS).optional(), edits: z.enum(EDIT_MODES).optional() })
       .strict()
       .optional(),
-    /** How long the resident embedded engine stays loaded after a run ("5m"; 0 = in-process; -1 = until `builder stop`). */
+    /** How long the Builder host keeps a model loaded after a request ("5m"; 0 = in-process, no host; -1 = until `builder stop`). */
     keep_alive: z.union([z.string(), z.number()]).optional(),
+    /** Requests each model of the Builder host generates at once, on parallel sequences (default 1; as OLLAMA_NUM_PARALLEL). */
+    num_parallel: z.number().int().min(1).optional(),
+    /** Models the Builder host keeps loaded side by side at most (default 3; as OLLAMA_MAX_LOADED_MODELS). */
+    max_loaded_models: z.number().int().min(1).optional(),
     /** Prompt-lookup speculative decoding on the embedded engine (default true). */
     speculative: z.boolean().optional(),
     /** Size cap of the on-disk prefix cache in MiB (default 4096; 0 = off). */

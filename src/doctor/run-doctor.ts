@@ -10,7 +10,9 @@ import { percentile } from "../stats/percentile.js";
 import { detectCores, type CoreCount } from "../system/cpu-cores.js";
 import { detectNvidiaGpus, type GpuDetection } from "../system/gpu.js";
 import { loadDoctorConfig } from "./doctor-config.js";
-import { memoryFitCheck } from "./memory-check.js";
+import { memoryFitAgainstHost } from "./host-fit.js";
+import { hostStatus, type HostStatus } from "../backends/host/host-admin.js";
+import { hostDir } from "../backends/host/host-files.js";
 import { findConfigPitfalls, type TypicalPrompt } from "./pitfalls.js";
 import { gpuCheck, probeBackend, probeModel, threadsCheck } from "./probes.js";
 import { sandboxCheck } from "./sandbox-check.js";
@@ -67,7 +69,11 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     env,
   });
   if (!pitfalls.some((check) => check.id === "threads-above-cores")) checks.push(threadsCheck(config, cores));
-  checks.push(memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env), env));
+  const host =
+    config.backend === "embedded" ? await hostStatus(hostDir(config, env)).catch(() => undefined) : undefined;
+  checks.push(
+    memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env), env, host),
+  );
   checks.push(sandboxCheck(config.verify.sandbox));
   checks.push(...pitfalls);
   if (pitfalls.length === 0) checks.push({ id: "pitfalls", status: "ok", message: "No known config pitfalls found." });
@@ -80,6 +86,7 @@ function memoryCheck(
   detection: GpuDetection,
   cacheType: KvCacheType,
   env: NodeJS.ProcessEnv,
+  host: HostStatus | undefined,
 ): DoctorCheck {
   const budget = memoryBudget(config, detection, env);
   if (!budget)
@@ -101,14 +108,15 @@ function memoryCheck(
   }
   const configured = config.options.num_ctx;
   const numCtx = configured ?? defaultContextSize(facts.contextLength);
-  return memoryFitCheck({
+  const input = {
     shape: facts,
     numCtx,
-    numCtxSource: configured === undefined ? "default" : "configured",
+    numCtxSource: configured === undefined ? ("default" as const) : ("configured" as const),
     cacheType,
     budget,
     gpuLayers: config.options.gpu_layers,
-  });
+  };
+  return memoryFitAgainstHost(input, host, config.model);
 }
 
 /** llama.cpp keeps the cache in f16; Ollama quantizes it only with OLLAMA_KV_CACHE_TYPE and flash attention. */

@@ -42,7 +42,7 @@ export class McpContext {
   /**
    * The configuration for a call in `root`: its builder.config.json (or --config), the server's model
    * flags, and the call's own verification settings. The model stays loaded between calls in a
-   * resident engine as `builder run` does (keep_alive decides).
+   * Builder host as `builder run` does (keep_alive decides).
    */
   config(root: string, extra: Pick<ConfigOverrides, "verify"> = {}): BuilderConfig {
     const config = loadConfig({
@@ -51,7 +51,7 @@ export class McpContext {
       overrides: { ...this.options.overrides, ...extra, workspace: root },
     });
     for (const warning of config.warnings) this.logger.warn(warning);
-    return config.engine ? { ...config, engine: { ...config.engine, resident: true } } : config;
+    return config.engine ? { ...config, engine: { ...config.engine, host: true } } : config;
   }
 
   /**

@@ -51,17 +51,18 @@ export const STATUS_TOOL: Tool = {
   name: "status",
   title: "Loaded models and recent runs",
   description:
-    "The resident engines and their models (as builder ps), this server's recent runs, and the workspace's run statistics (as builder stats).",
+    "The Builder host and the models it holds (as builder ps), this server's recent runs, and the workspace's run statistics (as builder stats).",
   inputSchema: { type: "object", properties: {}, additionalProperties: false },
   outputSchema: {
     type: "object",
     properties: {
       workspace: { type: "string" },
-      engines: { type: "array" },
+      host: { type: ["object", "null"] },
+      models: { type: "array" },
       recent_runs: { type: "array" },
       stats: { type: "object" },
     },
-    required: ["workspace", "engines", "recent_runs", "stats"],
+    required: ["workspace", "host", "models", "recent_runs", "stats"],
   },
 };
 
@@ -70,20 +71,22 @@ export async function statusTool(context: McpContext): Promise<CallToolResult> {
   try {
     const root = await context.workspace();
     const config = context.config(root);
-    const { engineDir } = await import("../backends/resident/engine-paths.js");
-    const { listEngines } = await import("../backends/resident/engine-registry.js");
+    const { hostDir } = await import("../backends/host/host-files.js");
+    const { hostStatus } = await import("../backends/host/host-admin.js");
     const { computeStats } = await import("../stats/run-stats.js");
-    const engines = (await listEngines(engineDir(config))).map((e) => ({ ...e.info, ...e.status, problem: e.problem }));
+    const status = await hostStatus(hostDir(config));
+    const host = status.record ? { ...status.record, ...status.host, problem: status.problem ?? null } : null;
+    const models = status.models;
     const stats = await computeStats(metricsFile(root));
     const recent = context.recentRuns();
     const text = [
       `Workspace ${root}.`,
-      engines.length === 0
-        ? "No resident engine is loaded."
-        : `Resident engines: ${engines.map((e) => e.model).join(", ")}.`,
+      models.length === 0
+        ? "The Builder host holds no model."
+        : `The Builder host holds: ${models.map((m) => m.model_path).join(", ")}.`,
       `Runs recorded: ${stats.total.runs}; by this server: ${recent.length}.`,
     ].join("\n");
-    return toolResult(text, { workspace: root, engines, recent_runs: [...recent], stats });
+    return toolResult(text, { workspace: root, host, models, recent_runs: [...recent], stats });
   } catch (caught) {
     return toolError(caught);
   }

@@ -15,7 +15,7 @@ export class NdjsonWriter extends StreamWriter {
     return JSON.stringify(value) + "\n";
   }
 
-  protected errorBody(_status: number, message: string): unknown {
-    return { error: message };
+  protected errorBody(_status: number, message: string, extra: Record<string, unknown>): unknown {
+    return { error: message, ...extra };
   }
 }

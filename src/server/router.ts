@@ -6,6 +6,7 @@ import { failureStatus, type ApiFamily, type RouteContext, type RouteHandler } f
 import { chat, generate } from "./routes/ollama-generate.js";
 import { ps, show, tags, unsupportedModelManagement, version } from "./routes/ollama-info.js";
 import { chatCompletions, models } from "./routes/openai.js";
+import { shutdown, tokenize } from "./routes/host.js";
 
 /** Every route: "METHOD /path" → handler. */
 const ROUTES: ReadonlyMap<string, RouteHandler> = new Map([
@@ -22,6 +23,8 @@ const ROUTES: ReadonlyMap<string, RouteHandler> = new Map([
   ["DELETE /api/delete", unsupportedModelManagement],
   ["POST /v1/chat/completions", chatCompletions],
   ["GET /v1/models", models],
+  ["POST /tokenize", tokenize],
+  ["POST /builder/shutdown", shutdown],
 ]);
 
 const PATHS = new Set([...ROUTES.keys()].map((key) => key.slice(key.indexOf(" ") + 1)));
@@ -51,9 +54,9 @@ export async function dispatch(
     else if (PATHS.has(path)) sendError(response, family, 405, `method ${method} not allowed on ${path}`);
     else sendError(response, family, 404, `404 page not found: ${path} is not part of the API builder serve offers`);
   } catch (error) {
-    const { status, message } = failureStatus(error);
+    const { status, message, extra } = failureStatus(error);
     if (status >= 500) getLogger().error({ err: error, path }, "request failed");
-    if (!response.headersSent) sendError(response, family, status, message);
+    if (!response.headersSent) sendError(response, family, status, message, extra);
     else if (!response.writableEnded) response.end();
   } finally {
     // One line per request at info, as Ollama logs one: a slow or stuck request is visible on the server.
@@ -74,6 +77,12 @@ export async function dispatch(
   }
 }
 
-function sendError(response: ServerResponse, family: ApiFamily, status: number, message: string): void {
-  sendJson(response, status, family === "openai" ? openaiErrorBody(status, message) : { error: message });
+function sendError(
+  response: ServerResponse,
+  family: ApiFamily,
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+): void {
+  sendJson(response, status, family === "openai" ? openaiErrorBody(status, message) : { error: message, ...extra });
 }

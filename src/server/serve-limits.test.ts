@@ -5,6 +5,7 @@ import { loadConfig } from "../config/load.js";
 import { synthesizeTestModel, tempDir } from "../test-support/fixtures.js";
 import { parseKeepAlive } from "../format/keep-alive.js";
 import { refuseByCountInSlices } from "./prompt-size.js";
+import type { HostedModel } from "./model-host.js";
 import { startServer, type RunningServer } from "./server.js";
 
 /** One vocabulary piece of this many bytes: the cheap size bound then lets big prompts through to the tokenizer. */
@@ -24,6 +25,8 @@ beforeAll(async () => {
   server = await startServer({ config, port: 0 });
   url = `http://127.0.0.1:${server.port}`;
 });
+
+const servedName = (): string => server.served?.name ?? "";
 
 afterAll(async () => {
   await server?.close();
@@ -57,7 +60,7 @@ describe("keep_alive beyond any date", () => {
     expect(parseKeepAlive("9999999999h")).toBe(Infinity);
     expect(parseKeepAlive("5m")).toBe(300_000);
     const ollama = new Ollama({ host: url });
-    const loaded = await ollama.generate({ model: server.modelHost.name, prompt: "", keep_alive: 1e300 });
+    const loaded = await ollama.generate({ model: servedName(), prompt: "", keep_alive: 1e300 });
     expect(loaded.done).toBe(true);
     const running = await ollama.ps();
     expect(new Date(running.models[0].expires_at).getUTCFullYear()).toBe(2318);
@@ -69,7 +72,7 @@ describe("huge prompts", () => {
     // 25 MB ÷ 100,000 bytes = at least 250 tokens, more than the 99 a num_ctx of 100 leaves for the prompt.
     const prompt = "word ".repeat(5_000_000);
     const response = await postJson("/api/generate", {
-      model: server.modelHost.name,
+      model: servedName(),
       prompt,
       stream: false,
       options: { num_ctx: 100 },
@@ -85,7 +88,7 @@ describe("huge prompts", () => {
     // 20 MB ÷ 100,000 bytes = 200 tokens at least: the cheap bound lets it through to the tokenizer.
     const prompt = "ab cd ".repeat(3_300_000);
     const response = await postJson("/api/chat", {
-      model: server.modelHost.name,
+      model: servedName(),
       messages: [{ role: "user", content: prompt }],
       stream: false,
     });
@@ -96,7 +99,7 @@ describe("huge prompts", () => {
   });
 
   it("are tokenized in slices that let the server answer in between: /api/version answers while one is counted", async () => {
-    const lease = await server.modelHost.lease();
+    const lease = await server.modelHost.lease(server.served as HostedModel, {});
     try {
       let counted = false;
       // 12 MB that would fit a window this large: every slice is tokenized, with a yield between slices.

@@ -25,10 +25,13 @@ export abstract class StreamWriter {
     this.response.write(this.frame(value));
   }
 
-  /** Reports an error: as the whole answer (with `status`) before the stream started, as its last piece after. */
-  fail(status: number, message: string): void {
+  /**
+   * Reports an error: as the whole answer (with `status`) before the stream started, as its last piece
+   * after. `extra` (Builder's error code and details) goes beside the message where the format allows.
+   */
+  fail(status: number, message: string, extra: Record<string, unknown> = {}): void {
     if (this.response.destroyed) return;
-    const body = this.errorBody(status, message);
+    const body = this.errorBody(status, message, extra);
     if (!this.begun) sendJson(this.response, status, body);
     else this.response.end(this.frame(body));
   }
@@ -40,5 +43,5 @@ export abstract class StreamWriter {
   }
 
   protected abstract frame(value: unknown): string;
-  protected abstract errorBody(status: number, message: string): unknown;
+  protected abstract errorBody(status: number, message: string, extra: Record<string, unknown>): unknown;
 }

@@ -72,6 +72,8 @@ export const ChatRequestSchema = z
     keep_alive: KeepAliveSchema,
     tools: z.array(z.unknown()).nullable().optional(),
     think: z.union([z.boolean(), z.string()]).nullable().optional(),
+    /** llama.cpp server's GBNF `grammar` (Builder's runs constrain their answers with it). */
+    grammar: z.string().nullable().optional(),
   })
   .passthrough();
 
@@ -93,6 +95,7 @@ export const GenerateRequestSchema = z
     options: OllamaOptionsSchema.nullable().optional(),
     keep_alive: KeepAliveSchema,
     think: z.union([z.boolean(), z.string()]).nullable().optional(),
+    grammar: z.string().nullable().optional(),
   })
   .passthrough();
 
@@ -137,6 +140,7 @@ export const OpenAIChatRequestSchema = z
       .optional(),
     n: int.nullable().optional(),
     tools: z.array(z.unknown()).nullable().optional(),
+    grammar: z.string().nullable().optional(),
     response_format: z
       .object({
         type: z.enum(["text", "json_object", "json_schema"]),
@@ -156,6 +160,17 @@ export const OpenAIChatRequestSchema = z
   .passthrough();
 
 export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequestSchema>;
+
+/** `POST /tokenize` (llama.cpp server's, with Builder's `model` and `messages`: a chat rendered with the model's template). */
+export const TokenizeRequestSchema = z
+  .object({
+    model: z.string().optional(),
+    content: z.string().optional(),
+    messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() })).optional(),
+    add_special: z.boolean().optional(),
+    options: z.record(z.string(), z.unknown()).nullable().optional(),
+  })
+  .passthrough();
 
 /** Validates a parsed body: a body that is not an object, or a field of the wrong type, is a 400 naming the field. */
 export function validate<T>(schema: z.ZodType<T>, body: unknown): T {

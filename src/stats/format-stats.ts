@@ -50,7 +50,7 @@ export function formatStats(report: StatsReport): string {
   }
   if (report.total.cached_prefix_tokens > 0)
     lines.push(
-      `Prompt tokens reused instead of evaluated (resident engine, prefix cache): ${report.total.cached_prefix_tokens}.`,
+      `Prompt tokens reused instead of evaluated (Builder host, prefix cache): ${report.total.cached_prefix_tokens}.`,
     );
   const errors = Object.entries(report.total.errors).sort((a, b) => b[1] - a[1]);
   if (errors.length > 0) lines.push("", `Failures: ${errors.map(([code, count]) => `${code} ${count}`).join(", ")}`);

@@ -37,7 +37,7 @@ export interface GroupStats {
   errors: Record<string, number>;
   /** Prompt-lookup speculative decoding: draft tokens validated and refuted, and validated / both; null when no run recorded drafts. */
   draft_tokens: { validated: number; refuted: number; acceptance: number } | null;
-  /** Prompt tokens restored or kept instead of evaluated (resident engine, prefix cache), all runs. */
+  /** Prompt tokens restored or kept instead of evaluated (Builder host, prefix cache), all runs. */
   cached_prefix_tokens: number;
   first_run: string | null;
   last_run: string | null;

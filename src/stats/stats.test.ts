@@ -95,7 +95,7 @@ describe("builder stats figures (hand-computed from __fixtures__/metrics.jsonl)"
     expect(report.total.cached_prefix_tokens).toBe(800);
     const text = formatStats(report);
     expect(text).toContain("40 draft tokens validated, 60 refuted (40.0% accepted)");
-    expect(text).toContain("(resident engine, prefix cache): 800");
+    expect(text).toContain("(Builder host, prefix cache): 800");
     expect((await computeStats(FIXTURE)).total.draft_tokens).toBeNull();
   });
 

@@ -24,9 +24,9 @@ export interface RunMetrics {
   total_ms: number;
   success: boolean;
   error: string | null;
-  /** Embedded backend: where the model ran ("resident": a resident engine process; "in-process"). */
-  engine?: "resident" | "in-process";
-  /** Prompt tokens not evaluated again (kept by a resident engine or restored from the prefix cache), first answer. */
+  /** Embedded backend: where the model ran ("host": the machine's Builder host; "in-process"). */
+  engine?: "host" | "in-process";
+  /** Prompt tokens not evaluated again (kept in memory by the Builder host or restored from the prefix cache), first answer. */
   cached_prefix_tokens?: number;
   /** Prompt-lookup speculative decoding, all rounds: draft tokens validated and refuted. */
   draft_tokens_validated?: number;

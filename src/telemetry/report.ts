@@ -48,20 +48,28 @@ function timingRows(metrics: RunMetrics): ReportRow[] {
   ];
 }
 
+/**
+ * The model's memory and who holds it (this process, the Builder host, or the model server), and this
+ * process's own RSS, which includes the model only when it runs in-process.
+ */
 function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportRow[] {
   const rss = process.memoryUsage().rss;
+  const onHost = info?.hostPid !== undefined && metrics.engine !== "in-process";
+  const holder = onHost
+    ? `held by the Builder host, pid ${info?.hostPid}`
+    : metrics.backend === "embedded"
+      ? `held by this process, pid ${process.pid}`
+      : "held by the model server";
   return [
-    ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB`]] as ReportRow[]) : []),
-    // Builder's own process: with a server backend the model's memory is the server's, not this.
-    ["Builder RSS", `${mib(rss)} MiB (this process${rssScope(metrics)})`],
+    ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB (${holder})`]] as ReportRow[]) : []),
+    [
+      "Builder RSS",
+      `${mib(rss)} MiB (this process${metrics.backend !== "embedded" ? ", not the model server" : onHost ? ", not the Builder host" : ", model included"})`,
+    ],
   ];
 }
 
 /** Whether Builder's own memory holds the model: only when the engine ran in this process. */
-function rssScope(metrics: RunMetrics): string {
-  if (metrics.backend !== "embedded") return ", not the model server";
-  return metrics.engine === "in-process" ? ", model included" : ", not the engine process that holds the model";
-}
 
 function verificationRows(metrics: RunMetrics): ReportRow[] {
   if (!metrics.check_ms) return [];

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The built CLI entry point (tests run after `npm run build`). */
@@ -10,6 +13,12 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
+
+/**
+ * The host folder of this test process's commands unless a test names its own (BUILDER_ENGINE_DIR): a
+ * `builder serve` or a host a test starts never uses, nor meets, the user's own Builder host.
+ */
+export const TEST_HOST_DIR = mkdtempSync(path.join(tmpdir(), "bh-"));
 
 /** Runs `builder …` as a real subprocess, optionally feeding stdin. */
 export function runCli(
@@ -26,9 +35,15 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_PATH, ...args], {
       cwd: options.cwd,
-      // In-process unless a test asks for the resident engine (BUILDER_KEEP_ALIVE and BUILDER_ENGINE_DIR):
-      // the suite must not leave engines behind, nor share them through the user's runtime folder.
-      env: { ...process.env, BUILDER_LOG_LEVEL: "info", BUILDER_KEEP_ALIVE: "0", ...options.env },
+      // In-process unless a test asks for the Builder host (BUILDER_KEEP_ALIVE and BUILDER_ENGINE_DIR):
+      // the suite must not leave hosts behind, nor share them through the user's runtime folder.
+      env: {
+        ...process.env,
+        BUILDER_LOG_LEVEL: "info",
+        BUILDER_KEEP_ALIVE: "0",
+        BUILDER_ENGINE_DIR: TEST_HOST_DIR,
+        ...options.env,
+      },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

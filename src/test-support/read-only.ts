@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { CLI_PATH, type CliResult } from "./cli.js";
+import { CLI_PATH, TEST_HOST_DIR, type CliResult } from "./cli.js";
 
 /**
  * Runs `builder …` in a workspace it cannot write, honestly: tests often run as root, and root ignores
@@ -34,7 +34,13 @@ export async function runCliReadOnly(
     return await new Promise<CliResult>((resolve, reject) => {
       const child = spawn(command as string, rest, {
         cwd: options.cwd ?? root,
-        env: { ...process.env, BUILDER_LOG_LEVEL: "info", BUILDER_KEEP_ALIVE: "0", ...options.env },
+        env: {
+          ...process.env,
+          BUILDER_LOG_LEVEL: "info",
+          BUILDER_KEEP_ALIVE: "0",
+          BUILDER_ENGINE_DIR: TEST_HOST_DIR,
+          ...options.env,
+        },
         stdio: ["pipe", "pipe", "pipe"],
       });
       let stdout = "";

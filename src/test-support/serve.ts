@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { CLI_PATH } from "./cli.js";
 
 /** A `builder serve` subprocess started by a test. */
@@ -16,8 +19,9 @@ export interface ServeProcess {
 
 /**
  * Starts `builder serve` (the built CLI) on a free loopback port with one thread and a 4,096-token
- * context, and waits for the line on stdout that says where it listens. `cwd`: the folder it starts
- * in (its builder.config.json or .ollamarc apply there).
+ * context, and waits for the line on stdout that says where it listens. Each gets a host folder of its
+ * own (as if run by another user) unless `env` names one: a test may run several servers at once.
+ * `cwd`: the folder it starts in (its builder.config.json or .ollamarc apply there).
  */
 export function startServe(
   modelPath: string,
@@ -40,7 +44,12 @@ export function startServe(
   ];
   const child = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, BUILDER_LOG_LEVEL: "info", ...env },
+    env: {
+      ...process.env,
+      BUILDER_LOG_LEVEL: "info",
+      BUILDER_ENGINE_DIR: mkdtempSync(path.join(tmpdir(), "bs-")),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

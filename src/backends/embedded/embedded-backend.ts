@@ -15,7 +15,7 @@ export function prefixCacheDir(modelCacheDir: string): string {
 export class EmbeddedBackend implements Backend {
   private engine: Promise<EmbeddedEngine> | undefined;
 
-  /** `sequences`: parallel sequences (a resident engine serves several runs at once). */
+  /** `sequences`: parallel sequences (the Builder host serves several requests at once). */
   constructor(
     private readonly config: BuilderConfig,
     private readonly sequences = 1,

@@ -191,11 +191,8 @@ export class EmbeddedEngine {
 
   /** Exact number of tokens the rendered chat prompt takes, including the answer's opening. */
   async countPromptTokens(messages: ChatMessage[]): Promise<number> {
-    return this.pool.use(async (sequence) => {
-      const chat = this.chatFor(sequence);
-      const { contextText } = chat.chatWrapper.generateContextState({ chatHistory: toHistory(messages) });
-      return contextText.tokenize(this.model.tokenizer).length;
-    });
+    // No sequence is taken: counting must not wait behind the generations of the Builder host's other requests.
+    return this.tokenizeHistory(toHistory(messages)).length;
   }
 
   /**

@@ -21,7 +21,7 @@ describe("GrammarCache (an engine's compiled grammars)", () => {
     expect(created).toBe(3);
   });
 
-  it("stays bounded over many tasks' grammars, as a long-lived resident engine sees them", async () => {
+  it("stays bounded over many tasks' grammars, as the long-lived Builder host sees them", async () => {
     const cache = new GrammarCache<number>();
     for (let task = 0; task < 500; task++)
       await cache.getOrCreate(`root ::= "task ${task}"`, () => Promise.resolve(task));

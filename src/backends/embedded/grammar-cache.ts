@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 
 /**
  * Grammars kept per engine. A repair round reuses its task's grammar and a new task brings a new one;
- * a resident engine serves tasks for minutes, so the oldest are dropped rather than kept for its lifetime.
+ * the Builder host serves tasks for minutes, so the oldest are dropped rather than kept for its lifetime.
  */
 export const DEFAULT_GRAMMAR_CACHE_ENTRIES = 16;
 

@@ -183,7 +183,7 @@ describe("builder eval --suite builtin on the random model", () => {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, [CLI_PATH, ...args], {
         cwd: configDir,
-        env: { ...process.env, ...env(), BUILDER_LOG_LEVEL: "warn" },
+        env: { ...process.env, ...env(), BUILDER_LOG_LEVEL: "warn", BUILDER_KEEP_ALIVE: "0" },
         stdio: "ignore",
       });
       const poll = setInterval(() => {

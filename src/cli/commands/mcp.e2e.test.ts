@@ -182,17 +182,17 @@ describe("builder mcp with the official MCP client", () => {
     expect(tree(workspace)).toEqual(before);
   });
 
-  it("status tells the workspace, the engines, this server's runs and the recorded runs", async () => {
+  it("status tells the workspace, the Builder host's models, this server's runs and the recorded runs", async () => {
     const result = await call("status", {});
     expect(result.isError, text(result)).toBeFalsy();
     const structured = result.structuredContent as {
       workspace: string;
-      engines: unknown[];
+      models: unknown[];
       recent_runs: Array<Record<string, unknown>>;
       stats: { total: { runs: number } };
     };
     expect(path.basename(structured.workspace)).toBe(path.basename(workspace));
-    expect(Array.isArray(structured.engines)).toBe(true);
+    expect(Array.isArray(structured.models)).toBe(true);
     // The run_task tests above ran tasks on this server: their runs are listed and recorded.
     expect(structured.recent_runs).toContainEqual(expect.objectContaining({ ok: true, task_id: "crm-001" }));
     expect(structured.stats.total.runs).toBeGreaterThan(0);

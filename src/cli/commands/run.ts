@@ -209,7 +209,7 @@ function addRunOptions(command: Command): Command {
     )
     .option(
       "--keep-alive <duration>",
-      "embedded backend: keep the model loaded in a resident engine this long after the run (default 5m; 0 = in-process, -1 = until builder stop)",
+      "embedded backend: keep the model loaded in the Builder host this long after the run (default 5m; 0 = in-process, no host; -1 = until builder stop)",
     );
 }
 
@@ -220,8 +220,7 @@ function runConfig(flags: RunFlags): BuilderConfig {
     keepAlive: flags.keepAlive,
   });
   warnRunPitfalls(config);
-  // `builder run` is where a resident engine pays: each run is a new process (keep_alive decides).
-  return config.engine ? { ...config, engine: { ...config.engine, resident: true } } : config;
+  return config;
 }
 
 /** Several task files: one JSON line per task on stdout as each ends; any failure makes the exit code non-zero. */

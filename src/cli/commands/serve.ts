@@ -12,7 +12,8 @@ interface ServeFlags {
   gpuLayers?: number;
   port: number;
   host: string;
-  parallel: number;
+  parallel?: number;
+  maxLoadedModels?: number;
   name?: string;
   keepAlive: string;
   allowOrigin: string[];
@@ -21,12 +22,14 @@ interface ServeFlags {
 }
 
 /**
- * `builder serve`: Ollama's REST API (and OpenAI's chat completions) over the embedded engine. Prints
- * one JSON line with the URL on stdout once it listens, and runs until interrupted.
+ * `builder serve`: the machine's Builder host in the foreground, on a TCP port as well as its socket:
+ * Ollama's REST API (and OpenAI's chat completions) over the embedded engine, shared with Builder's own
+ * commands. A background host hands over to it. Prints one JSON line with the URL on stdout once it
+ * listens, and runs until interrupted.
  */
 export function serveCommand(): Command {
   const command = new Command("serve").description(
-    "Serve the model over Ollama's REST API and OpenAI's /v1/chat/completions (the embedded engine behind them)",
+    "Run the Builder host in the foreground: the model over Ollama's REST API and OpenAI's /v1/chat/completions, shared with Builder's commands",
   );
   addServeOptions(command);
   return command.action(serve);
@@ -46,9 +49,13 @@ function addServeOptions(command: Command): void {
     )
     .option(
       "--parallel <n>",
-      "requests generating at the same time (each has its own num_ctx window); more wait",
+      "requests generating at the same time per model (each has its own num_ctx window); more wait (default: num_parallel, 1)",
       toInt("--parallel"),
-      1,
+    )
+    .option(
+      "--max-loaded-models <n>",
+      "models loaded side by side at most; more unload the least recently used idle one (default: max_loaded_models, 3)",
+      toInt("--max-loaded-models"),
     )
     .option(
       "--keep-alive <duration>",
@@ -61,7 +68,11 @@ function addServeOptions(command: Command): void {
       collect,
       [],
     )
-    .option("--num-ctx <tokens>", "context window per parallel request", toInt("--num-ctx"))
+    .option(
+      "--num-ctx <tokens>",
+      "context window per parallel request, loaded at start; clients on the port get at most this one",
+      toInt("--num-ctx"),
+    )
     .option(
       "--threads <n>",
       "CPU threads, a positive whole number (default, or 0 / auto: measured once per machine and model)",
@@ -84,35 +95,45 @@ async function serve(flags: ServeFlags): Promise<void> {
     logLevel: flags.logLevel,
     quiet: flags.quiet,
   });
+  // A model to serve is required (a missing one is MODEL_NOT_CONFIGURED); hf: and URLs download first.
+  const { resolveModelPath } = await import("../../models/resolve-model.js");
+  await resolveModelPath(config.model, { cacheDir: config.modelCacheDir });
   // The same setting checks as `builder run`: serve loads the model and generates for every client.
   warnRunPitfalls(config);
-  const { startServer } = await import("../../server/server.js");
-  const server = await startServer({
-    config,
-    bindAddress: flags.host,
-    port: flags.port,
-    parallel: flags.parallel,
-    modelName: flags.name,
-    keepAlive: flags.keepAlive,
-    allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
+  const { runHost } = await import("../../server/host-process.js");
+  const { hostDir } = await import("../../backends/host/host-files.js");
+  const parallel = flags.parallel ?? config.engine?.parallel ?? 1;
+  const host = await runHost({
+    kind: "serve",
+    dir: hostDir(config),
+    serve: {
+      config,
+      bindAddress: flags.host,
+      port: flags.port,
+      parallel,
+      maxLoadedModels: flags.maxLoadedModels ?? config.engine?.maxLoadedModels,
+      // --num-ctx bounds what clients on the port get (Ollama clients often send a num_ctx the machine cannot hold).
+      windowCap: flags.numCtx,
+      modelName: flags.name,
+      keepAlive: flags.keepAlive,
+      allowOrigins: [...flags.allowOrigin, ...originsFromEnv(process.env.BUILDER_ORIGINS)],
+    },
   });
+  if (!host) return;
+  const { server } = host;
+  const served = server.served;
+  const residency = served ? server.modelHost.residencyOf(served) : undefined;
   process.stdout.write(
     JSON.stringify({
       url: server.url,
-      model: server.modelHost.name,
-      parallel: flags.parallel,
-      num_ctx: server.modelHost.facts.contextSize,
+      model: served?.name ?? null,
+      parallel,
+      num_ctx: residency?.contextSize ?? null,
+      socket: host.paths.socket,
+      pid: process.pid,
     }) + "\n",
   );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      void server.close().then(resolve, resolve);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await host.done;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -4,21 +4,16 @@ import { getLogger } from "../../telemetry/logger.js";
 import { HttpError, openaiErrorBody, readJsonBody, sendJson } from "../http-io.js";
 import { noteRequest } from "../request-log.js";
 import { runGeneration, type GenerationOutcome, type RequestSampling } from "../generation.js";
-import {
-  disconnectSignal,
-  ensureServedModel,
-  failureStatus,
-  type RouteContext,
-  type RouteHandler,
-} from "../route-context.js";
+import type { ModelHost } from "../model-host.js";
+import { clientLabel, disconnectSignal, failureStatus, servedModel, type RouteHandler } from "../route-context.js";
 import { SseWriter } from "../sse.js";
 import { OpenAIChatRequestSchema, requireModelName, validate, type OpenAIChatRequest } from "../validation.js";
 
 /** `POST /v1/chat/completions`: OpenAI's chat API, streamed as server-sent events when `stream` is true. */
-export const chatCompletions: RouteHandler = async (request, response, { modelHost }) => {
+export const chatCompletions: RouteHandler = async (request, response, context) => {
   const body = validate(OpenAIChatRequestSchema, await readJsonBody(request));
   const model = requireModelName(body.model);
-  ensureServedModel(modelHost, model);
+  const hosted = await servedModel(context, model);
   noteRequest(response, { model });
   if (body.tools && body.tools.length > 0)
     throw new HttpError(400, "tools are not supported by builder serve (no tool calling)");
@@ -35,10 +30,13 @@ export const chatCompletions: RouteHandler = async (request, response, { modelHo
   const writer = new SseWriter(response);
   const signal = disconnectSignal(response);
   try {
-    const outcome = await runGeneration(modelHost, {
+    const outcome = await runGeneration(context.modelHost, hosted, {
       messages,
       format: responseFormat(body.response_format),
+      grammar: body.grammar ?? undefined,
       sampling: sampling(body),
+      client: clientLabel(request, context),
+      windowCap: context.windowCap,
       signal,
       onText: stream
         ? (text) =>
@@ -67,6 +65,7 @@ export const chatCompletions: RouteHandler = async (request, response, { modelHo
       object: "chat.completion",
       choices: [{ index: 0, message: { role: "assistant", content: outcome.text }, finish_reason: outcome.doneReason }],
       usage: usage(outcome),
+      timings: outcome.timings,
     });
   } catch (error) {
     const { status, message } = failureStatus(error);
@@ -75,21 +74,25 @@ export const chatCompletions: RouteHandler = async (request, response, { modelHo
   }
 };
 
-/** `GET /v1/models`: the served model, as OpenAI lists models. */
+/** `GET /v1/models`: the known models, as OpenAI lists models. */
 export const models: RouteHandler = async (_request, response, { modelHost }) => {
-  sendJson(response, 200, { object: "list", data: [modelObject(modelHost)] });
+  sendJson(response, 200, { object: "list", data: modelObjects(modelHost) });
 };
 
-/** OpenAI's model object, with vLLM's `max_model_len`: the window each request gets, for clients that read it. */
-function modelObject(modelHost: RouteContext["modelHost"]): Record<string, unknown> {
-  const created = Math.floor(modelHost.facts.modifiedAt.getTime() / 1000);
-  return {
-    id: modelHost.name,
-    object: "model",
-    created,
-    owned_by: "builder",
-    max_model_len: modelHost.facts.contextSize,
-  };
+/** OpenAI's model objects, with vLLM's `max_model_len`: the window a request gets without num_ctx, for clients that read it. */
+function modelObjects(modelHost: ModelHost): Array<Record<string, unknown>> {
+  return modelHost.models.flatMap((model) => {
+    if (!model.facts) return [];
+    return [
+      {
+        id: model.name,
+        object: "model",
+        created: Math.floor(model.facts.modifiedAt.getTime() / 1000),
+        owned_by: "builder",
+        max_model_len: modelHost.residencyOf(model)?.contextSize ?? model.facts.contextSize,
+      },
+    ];
+  });
 }
 
 function usage(outcome: GenerationOutcome): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {

@@ -58,7 +58,8 @@ async function ollamaAnswering(answers: readonly unknown[]): Promise<ScriptedSer
     // As Ollama answers when it holds no model yet (only chats take a turn of the script).
     if (req.path === "/api/ps") {
       res.writeHead(200, { "content-type": "application/json" });
-      return res.end(JSON.stringify({ models: [] }));
+      res.end(JSON.stringify({ models: [] }));
+      return;
     }
     const answer = answers[Math.min(turn++, answers.length - 1)];
     res.writeHead(200, { "content-type": "application/x-ndjson" });

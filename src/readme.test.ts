@@ -222,7 +222,9 @@ describe("README.md: the sentences the seed team's first day checked", () => {
     expect(adapter).toContain('"migrated_from": [".ollamarc", …]');
     expect(ConfigFileSchema.shape.migrated_from).toBeDefined();
     expect(README).not.toMatch(/Builder RSS[^.]*model included/);
-    expect(README).toContain("it includes the\n  model only when the engine ran in Builder's process");
+    expect(README).toContain(
+      "the model's memory\n  row names the process that holds it (this process, the Builder host with its pid, or the server)",
+    );
   });
 
   it("bounds answers only where the backend enforces the grammar, and draws the load bar only in Builder's own process", () => {

@@ -95,11 +95,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     logLevel: flags.logLevel,
     quiet: flags.quiet,
   });
+  // The same setting checks as `builder run`, before anything loads: serve generates for every client.
+  warnRunPitfalls(config);
   // A model to serve is required (a missing one is MODEL_NOT_CONFIGURED); hf: and URLs download first.
   const { resolveModelPath } = await import("../../models/resolve-model.js");
   await resolveModelPath(config.model, { cacheDir: config.modelCacheDir });
-  // The same setting checks as `builder run`: serve loads the model and generates for every client.
-  warnRunPitfalls(config);
   const { runHost } = await import("../../server/host-process.js");
   const { hostDir } = await import("../../backends/host/host-files.js");
   const parallel = flags.parallel ?? config.engine?.parallel ?? 1;

@@ -3,20 +3,20 @@
  * one above, so the folder graph stays one-way; and no import cycle is allowed anywhere.
  * `npm run deps:check` runs it; `npx depcruise src --config .dependency-cruiser.cjs --output-type dot` draws the graph.
  */
-const RECORDS = "src/telemetry/(metrics|report)\\.ts$";
+const RECORDS = "src/telemetry/(metrics|run-metrics|report)\\.ts$";
 const LAYERS = [
   // Facts and pure helpers: error classes, number and table formatting, the context-window policy.
   ["errors", "format", "context-window"],
   // The one HTTP layer under every model-server client, and the schemas of their replies.
   ["remote"],
   // Logging and secret masking (telemetry, less the run records below).
-  [`src/telemetry/(?!(metrics|report)\\.ts$)`],
+  [`src/telemetry/(?!(metrics|run-metrics|report)\\.ts$)`],
   ["config"],
   // The sandbox that model-written code (tests, linters, hidden checks) runs in.
   ["system", "task", "sandbox"],
   ["models", "model-servers", "workspace"],
   ["backends"],
-  // Run records (metrics.jsonl, the run report) sit above what they record.
+  // Run records (metrics.jsonl and its lines, the run report) sit above what they record.
   [RECORDS, "verify", "stats"],
   ["context"],
   ["learning"],

@@ -131,7 +131,7 @@ class TaskRun {
     const { config } = options;
     const logger = options.logger ?? getLogger();
     const started = performance.now();
-    const sandbox = await WorkspaceSandbox.open({ root: config.workspace, deny: config.deny });
+    const sandbox = await WorkspaceSandbox.fromConfig(config);
     const priming = await loadProjectPriming(config, task.constraints.pack, logger, options.knowledgeWorkspace);
     return new TaskRun(task, options, logger, started, sandbox, priming);
   }

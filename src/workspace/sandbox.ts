@@ -60,9 +60,7 @@ export class WorkspaceSandbox {
   }
 
   /** Opens the configured workspace with the configured deny list. */
-  static async fromConfig(
-    config: { workspace: string; deny?: readonly string[] },
-  ): Promise<WorkspaceSandbox> {
+  static async fromConfig(config: { workspace: string; deny?: readonly string[] }): Promise<WorkspaceSandbox> {
     return WorkspaceSandbox.open({ root: config.workspace, deny: config.deny });
   }
 

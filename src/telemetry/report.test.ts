@@ -118,6 +118,31 @@ describe("the --report verification block", () => {
     );
   });
 
+  it("says who holds the model from the backend's capabilities, or the record's backend before one started", () => {
+    const ownEngine: BackendInfo = {
+      backend: "embedded",
+      capabilities: describeBackend("embedded").capabilities,
+      model: "/models/qwen.gguf",
+      contextSize: 8192,
+      device: "CPU",
+      loadMs: 0,
+      memoryBytes: 64 * 1024 * 1024,
+    };
+    const inProcess = formatReport({ ...metrics, backend: "embedded" }, ownEngine, "VERIFIED");
+    expect(row(inProcess, "model memory")).toBe(`64.0 MiB (held by this process, pid ${process.pid})`);
+    expect(row(inProcess, "Builder RSS")).toMatch(/ MiB \(this process, model included\)$/);
+    const onHost = formatReport({ ...metrics, backend: "embedded" }, { ...ownEngine, hostPid: 4242 }, "VERIFIED");
+    expect(row(onHost, "model memory")).toBe("64.0 MiB (held by the Builder host, pid 4242)");
+    expect(row(onHost, "Builder RSS")).toMatch(/ MiB \(this process, not the Builder host\)$/);
+    // A run that failed before the backend started has no info: its record names the configured backend.
+    expect(row(formatReport(metrics, undefined, "UNVERIFIED"), "Builder RSS")).toMatch(
+      / MiB \(this process, not the model server\)$/,
+    );
+    expect(row(formatReport({ ...metrics, backend: "embedded" }, undefined, "UNVERIFIED"), "Builder RSS")).toMatch(
+      / MiB \(this process, model included\)$/,
+    );
+  });
+
   it("says when a server reports nothing about its GPU", () => {
     const info: BackendInfo = {
       backend: "openai",

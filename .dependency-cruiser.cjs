@@ -4,6 +4,8 @@
  * `npm run deps:check` runs it; `npx depcruise src --config .dependency-cruiser.cjs --output-type dot` draws the graph.
  */
 const RECORDS = "src/telemetry/(metrics|run-metrics|report)\\.ts$";
+// What each backend kind can do, known from the configuration alone: the layers under the backends read it too.
+const BACKEND_DESCRIPTORS = "src/backends/descriptors\\.ts$";
 const LAYERS = [
   // Facts and pure helpers: error classes, number and table formatting, the context-window policy.
   ["errors", "format", "context-window"],
@@ -11,11 +13,11 @@ const LAYERS = [
   ["remote"],
   // Logging and secret masking (telemetry, less the run records below).
   [`src/telemetry/(?!(metrics|run-metrics|report)\\.ts$)`],
-  ["config"],
+  ["config", BACKEND_DESCRIPTORS],
   // The sandbox that model-written code (tests, linters, hidden checks) runs in.
   ["system", "task", "sandbox"],
   ["models", "model-servers", "workspace"],
-  ["backends"],
+  [`src/backends/(?!descriptors\\.ts$)`],
   // Run records (metrics.jsonl and its lines, the run report) sit above what they record.
   [RECORDS, "verify", "stats"],
   ["context"],

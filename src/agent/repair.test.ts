@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import type { BackendCapabilities } from "../backends/descriptors.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../backends/types.js";
 import { loadConfig, type BuilderConfig } from "../config/load.js";
 import type { VerifyOverrides } from "../config/verify-settings.js";
@@ -14,6 +15,26 @@ import type { RunEvent } from "./events.js";
 import { buildRepairMessages, type Attempt } from "./repair.js";
 import { runTask, type RunTaskResult } from "./run-task.js";
 
+/**
+ * What the script declares it can do: its answers are rendered in the text format, which a run asks
+ * for from a backend that applies a grammar itself; it estimates tokens and reports no memory or GPU.
+ */
+const SCRIPTED_CAPABILITIES: BackendCapabilities = {
+  grammar: "engine",
+  jsonSchema: false,
+  exactTokenCounts: false,
+  memoryReport: false,
+  gpuReport: false,
+  gpuSelection: false,
+  prefixCache: false,
+  speculation: false,
+  ownEngine: true,
+  setsContextWindow: true,
+  modelShape: false,
+  pulledModels: false,
+  kvCacheTypeFromEnv: false,
+};
+
 /** A backend that answers from a script, and remembers what it was asked: for control-flow tests only. */
 class ScriptedBackend implements Backend {
   readonly requests: ChatMessage[][] = [];
@@ -23,7 +44,9 @@ class ScriptedBackend implements Backend {
   ) {}
   async prepare(): Promise<BackendInfo> {
     return {
+      // The default configuration's backend, the name its own backend would report.
       backend: "embedded",
+      capabilities: SCRIPTED_CAPABILITIES,
       model: "/models/scripted.gguf",
       contextSize: this.contextSize,
       device: "script",

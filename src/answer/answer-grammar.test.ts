@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeBackend } from "../backends/descriptors.js";
 import { EmbeddedEngine } from "../backends/embedded/engine.js";
 import { synthesizeTestModel, tempDir } from "../test-support/fixtures.js";
 import { answerConstraint, parseAnswer, resolveAnswerStyle } from "./answer-plan.js";
@@ -32,7 +33,7 @@ describe("the text answer grammar on the real llama.cpp engine", () => {
       { path: "src/calc.test.ts", status: "new" },
     ];
     const allowed = allowedFilesFor(taskFiles);
-    const style = resolveAnswerStyle("embedded", "auto", "auto");
+    const style = resolveAnswerStyle(describeBackend("embedded").capabilities, "auto", "auto");
     const files = [...allowed.files].map(([path, content]) => ({ path, content }));
     const { grammar } = answerConstraint(style, files, 1024);
     expect(grammar).toBeDefined();

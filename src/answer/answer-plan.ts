@@ -1,3 +1,4 @@
+import { describeBackend, type BackendCapabilities } from "../backends/descriptors.js";
 import type { BackendName } from "../config/schema.js";
 import { ConfigError, GenerationError } from "../errors/errors.js";
 import { answerGrammar, type GrammarBounds, type GrammarFile } from "./answer-grammar.js";
@@ -15,20 +16,30 @@ export interface AnswerStyle {
   note: string;
 }
 
+/** What {@link resolveAnswerStyle} reads of a backend's capabilities. */
+export type AnswerCapabilities = Pick<BackendCapabilities, "grammar">;
+
 /**
- * Resolves `answer.format` / `answer.edits`. `auto`: text under a grammar on the embedded engine;
- * JSON on Ollama (which takes only a schema) and on OpenAI-compatible servers (vLLM and others reject
- * llama.cpp's `grammar` field; set `text` for llama.cpp's server, which accepts it).
+ * Resolves `answer.format` / `answer.edits` for what the backend can do. `auto`: text under a grammar
+ * where the engine applies one (the embedded engine); JSON elsewhere: a backend without a grammar takes
+ * only a schema (Ollama), and a grammar sent as a request field is rejected by most servers (vLLM and
+ * others reject llama.cpp's `grammar` field; set `text` for llama.cpp's server, which accepts it).
+ * `backend`: its capabilities (`BackendInfo.capabilities`), or the configured name, whose kind's are used.
  */
-export function resolveAnswerStyle(backend: BackendName, format: AnswerFormat, edits: EditMode): AnswerStyle {
-  const chosen = format === "auto" ? (backend === "embedded" ? "text" : "json") : format;
-  const grammar = chosen === "text" && backend !== "ollama";
+export function resolveAnswerStyle(
+  backend: AnswerCapabilities | BackendName,
+  format: AnswerFormat,
+  edits: EditMode,
+): AnswerStyle {
+  const capabilities = typeof backend === "string" ? describeBackend(backend).capabilities : backend;
+  const chosen = format === "auto" ? (capabilities.grammar === "engine" ? "text" : "json") : format;
+  const grammar = chosen === "text" && capabilities.grammar !== "none";
   const editMode = edits === "auto" ? "search-replace" : edits;
   const how =
     chosen === "json"
       ? "JSON changes under a JSON schema, edits matched after generation"
       : grammar
-        ? backend === "openai"
+        ? capabilities.grammar === "request-field"
           ? "text blocks under a GBNF grammar sent as the request's `grammar` field (llama.cpp's server)"
           : "text blocks under a GBNF grammar"
         : "text blocks, checked after generation (Ollama takes no grammar)";

@@ -1,4 +1,5 @@
 import type { BackendName } from "../config/schema.js";
+import type { BackendCapabilities } from "./descriptors.js";
 
 /** One chat message. Builder keeps the stable priming in the first (system) message. */
 export interface ChatMessage {
@@ -90,7 +91,10 @@ export type ContextOrigin = "engine" | "server" | "requested";
 
 /** What a backend tells about itself after `prepare()`, for budgets and reports. */
 export interface BackendInfo {
+  /** The backend's name, to print; what it can do is in `capabilities`. */
   backend: BackendName;
+  /** What this backend can do (its kind's, see `describeBackend`): callers decide on these, never on the name. */
+  capabilities: BackendCapabilities;
   model: string;
   /**
    * Context window in tokens: the one in effect when the engine or server tells it (a server

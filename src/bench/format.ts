@@ -6,6 +6,7 @@ import type { LlamaModel } from "node-llama-cpp";
 import { answerConstraint, parseAnswer, resolveAnswerStyle } from "../answer/answer-plan.js";
 import { allowedFilesFor, resolveChanges } from "../answer/resolve-changes.js";
 import { renderTextAnswer } from "../answer/text-format.js";
+import { describeBackend } from "../backends/descriptors.js";
 import { EmbeddedEngine } from "../backends/embedded/engine.js";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import { synthesizeQwenTestModel } from "../models/qwen-test-model.js";
@@ -15,6 +16,8 @@ import { editsForChange } from "./replay-edits.js";
 import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/** The answers are generated on the embedded engine: its answer style. */
+const EMBEDDED_CAPABILITIES = describeBackend("embedded").capabilities;
 /** The real llama tokenizer beside the project (see its README); `BUILDER_BENCH_TOKENIZER` points elsewhere. */
 const SHARED_MODEL =
   process.env.BUILDER_BENCH_TOKENIZER ?? path.join(REPO_ROOT, "..", "shared", "models", "llama-2-tiny-random.gguf");
@@ -156,7 +159,7 @@ async function applyShare(dir: string, sizes: (typeof SIZES)[BenchSize]): Promis
       { path: "src/calc.ts", status: "present", content: source },
       { path: "src/calc.test.ts", status: "new" },
     ]);
-    const style = resolveAnswerStyle("embedded", "auto", "auto");
+    const style = resolveAnswerStyle(EMBEDDED_CAPABILITIES, "auto", "auto");
     const files = [...allowed.files].map(([p, content]) => ({ path: p, content }));
     const grammar = await engine.grammarForText(answerConstraint(style, files, APPLY_TOKENS).grammar as string);
     let applied = 0;
@@ -191,7 +194,7 @@ async function applyShare(dir: string, sizes: (typeof SIZES)[BenchSize]): Promis
 
 /** Generation speed under the unbounded edit grammar of a 3,000-line file ÷ that of a 30-line file. */
 async function grammarSpeed(engine: EmbeddedEngine, largeLines: number, rounds: number): Promise<BenchResult> {
-  const style = resolveAnswerStyle("embedded", "auto", "auto");
+  const style = resolveAnswerStyle(EMBEDDED_CAPABILITIES, "auto", "auto");
   const rate = async (lines: number): Promise<number> => {
     const files = [{ path: "src/calc.ts", content: sampleSource(lines) }];
     const grammar = await engine.grammarForText(answerConstraint(style, files, undefined).grammar as string);

@@ -44,15 +44,15 @@ export const serveBench: BenchModule = {
     let sequential: Throughput;
     try {
       results.push(
-        await speedRatio(benchConfig("embedded", modelPath, dir), benchConfig("ollama", single.url, dir), task, rounds),
+        await speedRatio(embeddedBenchConfig(modelPath, dir), ollamaBenchConfig(single.url, dir), task, rounds),
       );
-      sequential = await warmThroughput(files, benchConfig("ollama", single.url, dir), 1);
+      sequential = await warmThroughput(files, ollamaBenchConfig(single.url, dir), 1);
     } finally {
       await single.stop();
     }
     const parallel = await startServe(modelPath, concurrentTasks);
     try {
-      const config = benchConfig("ollama", parallel.url, dir);
+      const config = ollamaBenchConfig(parallel.url, dir);
       const concurrent = await warmThroughput(files, config, concurrentTasks);
       const sequentialOnParallel = await warmThroughput(files, config, 1);
       const value = ratio(concurrent.tokensPerSecond, sequential.tokensPerSecond);
@@ -71,7 +71,24 @@ export const serveBench: BenchModule = {
   },
 };
 
-function benchConfig(backend: "embedded" | "ollama", target: string, workspace: string): BuilderConfig {
+/** The embedded engine in this process on the model file. */
+function embeddedBenchConfig(modelPath: string, workspace: string): BuilderConfig {
+  return { ...commonBenchConfig(workspace), backend: "embedded", model: modelPath };
+}
+
+/** The Ollama backend on the `builder serve` at `host`. */
+function ollamaBenchConfig(host: string, workspace: string): BuilderConfig {
+  const common = commonBenchConfig(workspace);
+  return {
+    ...common,
+    backend: "ollama",
+    model: "bench:latest",
+    ollama: { ...common.ollama, host, hosts: [host], keepAlive: -1 },
+  };
+}
+
+/** The demo project's config with the bench's options, both sides alike. */
+function commonBenchConfig(workspace: string): BuilderConfig {
   const base = loadConfig({ cwd: DEMO_PROJECT_DIR, env: {} });
   const options = {
     ...base.options,
@@ -84,14 +101,7 @@ function benchConfig(backend: "embedded" | "ollama", target: string, workspace: 
   // The demo's knowledge base lies outside the scratch workspace; without this the run refuses it.
   const knowledgeAllowOutside = [...base.knowledgeAllowOutside, DEMO_PROJECT_DIR];
   // A random model never stops by itself: without bounds every answer runs out of tokens (GENERATION_TRUNCATED).
-  const common = { ...base, workspace, knowledgeAllowOutside, options, boundedAnswer: true };
-  if (backend === "embedded") return { ...common, backend, model: target };
-  return {
-    ...common,
-    backend,
-    model: "bench:latest",
-    ollama: { ...base.ollama, host: target, hosts: [target], keepAlive: -1 },
-  };
+  return { ...base, workspace, knowledgeAllowOutside, options, boundedAnswer: true };
 }
 
 /** One task: client-observed streaming speed and the speed in Builder's metrics line. */

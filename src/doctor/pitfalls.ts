@@ -1,3 +1,4 @@
+import { describeBackend } from "../backends/descriptors.js";
 import { GPU_INDEX_LIKE, resolveGpuKeys } from "../config/gpu-keys.js";
 import { NO_EFFECT } from "../config/legacy-ollamarc.js";
 import { MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
@@ -131,7 +132,8 @@ function partialOffload(input: PitfallInput): DoctorCheck | undefined {
   const gpuLayers = input.options.gpu_layers;
   const layers = input.model?.layers;
   if (gpuLayers === undefined || layers === undefined || gpuLayers >= layers) return undefined;
-  if (!input.gpuFound && input.backend === "embedded") return undefined;
+  // Builder's own engine runs here: without a GPU here every layer is on the CPU anyway. A server's GPU is not seen.
+  if (!input.gpuFound && describeBackend(input.backend).capabilities.ownEngine) return undefined;
   const onCpu = layers - gpuLayers;
   const looksLikeIndex =
     gpuLayers <= GPU_INDEX_LIKE
@@ -227,7 +229,7 @@ export function envPitfalls(env: NodeJS.ProcessEnv, backend: BackendName): Docto
   }
   const kvType = env.OLLAMA_KV_CACHE_TYPE?.trim().toLowerCase();
   if (kvType) {
-    if (backend === "embedded") {
+    if (describeBackend(backend).capabilities.ownEngine) {
       checks.push({
         id: "env-ollama-on-embedded",
         status: "warn",

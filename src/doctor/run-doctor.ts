@@ -11,10 +11,12 @@ import { detectCores, type CoreCount } from "../system/cpu-cores.js";
 import { detectNvidiaGpus, type GpuDetection } from "../system/gpu.js";
 import { loadDoctorConfig } from "./doctor-config.js";
 import { memoryFitAgainstHost } from "./host-fit.js";
+import { describeBackend } from "../backends/descriptors.js";
 import { hostStatus, type HostStatus } from "../backends/host/host-admin.js";
 import { hostDir } from "../backends/host/host-files.js";
+import { probeBackend, probeModel } from "../backends/probes.js";
 import { findConfigPitfalls, type TypicalPrompt } from "./pitfalls.js";
-import { gpuCheck, probeBackend, probeModel, threadsCheck } from "./probes.js";
+import { gpuCheck, threadsCheck } from "./probes.js";
 import { sandboxCheck } from "./sandbox-check.js";
 import { memoryBudget } from "../system/memory-budget.js";
 import { makeReport, type DoctorCheck, type DoctorReport } from "./types.js";
@@ -69,8 +71,10 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     env,
   });
   if (!pitfalls.some((check) => check.id === "threads-above-cores")) checks.push(threadsCheck(config, cores));
-  const host =
-    config.backend === "embedded" ? await hostStatus(hostDir(config, env)).catch(() => undefined) : undefined;
+  // Builder's own engine may hold the model in the Builder host: its memory counts against the card.
+  const host = describeBackend(config.backend).capabilities.ownEngine
+    ? await hostStatus(hostDir(config, env)).catch(() => undefined)
+    : undefined;
   checks.push(
     memoryCheck(config, model.facts, detection, options.kvCacheType ?? defaultCacheType(config, env), env, host),
   );
@@ -100,10 +104,9 @@ function memoryCheck(
       id: "memory-fit",
       status: "warn",
       message: "Not estimated: the model's metadata (layers, KV heads, head size) could not be read.",
-      fix:
-        config.backend === "openai"
-          ? "OpenAI-compatible servers do not report model metadata; check the server's own logs."
-          : "Fix the model check above.",
+      fix: describeBackend(config.backend).capabilities.modelShape
+        ? "Fix the model check above."
+        : "OpenAI-compatible servers do not report model metadata; check the server's own logs.",
     };
   }
   const configured = config.options.num_ctx;
@@ -121,7 +124,7 @@ function memoryCheck(
 
 /** llama.cpp keeps the cache in f16; Ollama quantizes it only with OLLAMA_KV_CACHE_TYPE and flash attention. */
 function defaultCacheType(config: BuilderConfig, env: NodeJS.ProcessEnv): KvCacheType {
-  if (config.backend !== "ollama") return "f16";
+  if (!describeBackend(config.backend).capabilities.kvCacheTypeFromEnv) return "f16";
   const flashAttention = /^(1|true)$/i.test(env.OLLAMA_FLASH_ATTENTION ?? "");
   return (flashAttention ? parseKvCacheType(env.OLLAMA_KV_CACHE_TYPE) : undefined) ?? "f16";
 }

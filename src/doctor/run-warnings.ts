@@ -1,3 +1,4 @@
+import { describeBackend } from "../backends/descriptors.js";
 import type { BuilderConfig } from "../config/load.js";
 import { detectCores, type CoreCount } from "../system/cpu-cores.js";
 import { isLocalUrl } from "../system/memory-budget.js";
@@ -12,16 +13,15 @@ import { threadPitfall } from "./pitfalls.js";
  * warning lines it logged.
  */
 export function warnRunPitfalls(config: BuilderConfig, cores: CoreCount = detectCores()): string[] {
-  if (config.backend !== "embedded" && config.gpuIndex !== undefined)
+  const backend = describeBackend(config.backend);
+  if (!backend.capabilities.gpuSelection && config.gpuIndex !== undefined)
     getLogger().info(
       { gpu_index: config.gpuIndex },
       `gpu_index ${config.gpuIndex} applies to Builder's embedded engine only; the ${config.backend} server picks its GPU itself (start it with CUDA_VISIBLE_DEVICES=${config.gpuIndex}).`,
     );
   // A remote server's cores are not this machine's.
-  const local =
-    config.backend === "embedded" ||
-    isLocalUrl(config.backend === "ollama" ? config.ollama.host : config.openai.baseUrl);
-  if (!local) return [];
+  const serverUrl = backend.serverUrl(config);
+  if (serverUrl !== undefined && !isLocalUrl(serverUrl)) return [];
   const threads = threadPitfall({ options: config.options, cores });
   const lines = threads ? [`${threads.message} ${threads.fix ?? ""}`.trim()] : [];
   for (const line of lines) getLogger().warn(line);

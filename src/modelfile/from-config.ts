@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { describeBackend } from "../backends/descriptors.js";
 import type { BuilderConfig } from "../config/load.js";
 import { isLocalPathRef } from "../config/model-ref.js";
 import { loadPriming } from "../context/priming.js";
@@ -99,7 +100,8 @@ async function resolveFrom(config: BuilderConfig): Promise<string> {
       'No model is configured, so the Modelfile has no FROM. Set "model" in builder.config.json, BUILDER_MODEL, or --model.',
     );
   }
-  if (config.backend !== "embedded") return ref;
+  // A server's model is named as the server knows it; Builder's own engine names a file or a download.
+  if (!describeBackend(config.backend).capabilities.ownEngine) return ref;
   if (isLocalPathRef(ref)) {
     if (!existsSync(ref))
       throw new ModelError(

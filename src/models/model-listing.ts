@@ -1,3 +1,4 @@
+import { describeBackend } from "../backends/descriptors.js";
 import { detectCores } from "../system/cpu-cores.js";
 import type { BuilderConfig } from "../config/load.js";
 import { isLocalPathRef } from "../config/model-ref.js";
@@ -54,8 +55,9 @@ export async function listModels(
   cacheType: KvCacheType = "f16",
 ): Promise<ModelListing> {
   const memory = memoryBudget(config, detection);
-  const configuredFile =
-    config.backend === "embedded" && config.model && isLocalPathRef(config.model) ? [config.model] : [];
+  const { capabilities } = describeBackend(config.backend);
+  // Builder's own engine loads a GGUF file: the configured one is listed wherever it lies.
+  const configuredFile = capabilities.ownEngine && config.model && isLocalPathRef(config.model) ? [config.model] : [];
   const local = await listLocalModels(config.modelCacheDir, configuredFile);
   const models: ListedModel[] = local.map((model) => ({
     source: "gguf",
@@ -69,7 +71,7 @@ export async function listModels(
     error: model.error,
   }));
   let ollamaError: string | undefined;
-  if (config.backend === "ollama") {
+  if (capabilities.pulledModels) {
     const admin = new OllamaAdmin(config.ollama.host, 5000);
     try {
       for (const tag of await admin.listModels()) {

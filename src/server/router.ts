@@ -77,6 +77,14 @@ export async function dispatch(
   }
 }
 
+/** Each API's error body: OpenAI's `{ error: { message, type, … } }`; Ollama's `{ error }`, with any figures beside it. */
+const ERROR_BODIES: Readonly<
+  Record<ApiFamily, (status: number, message: string, extra: Record<string, unknown>) => unknown>
+> = {
+  openai: (status, message) => openaiErrorBody(status, message),
+  ollama: (_status, message, extra) => ({ error: message, ...extra }),
+};
+
 function sendError(
   response: ServerResponse,
   family: ApiFamily,
@@ -84,5 +92,5 @@ function sendError(
   message: string,
   extra: Record<string, unknown> = {},
 ): void {
-  sendJson(response, status, family === "openai" ? openaiErrorBody(status, message) : { error: message, ...extra });
+  sendJson(response, status, ERROR_BODIES[family](status, message, extra));
 }

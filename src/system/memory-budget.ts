@@ -1,4 +1,5 @@
 import { totalmem } from "node:os";
+import { describeBackend } from "../backends/descriptors.js";
 import type { BuilderConfig } from "../config/load.js";
 import { formatBytes } from "../format/numbers.js";
 import { totalGpuBytes, usableGpus, type GpuDetection, type GpuInfo } from "./gpu.js";
@@ -26,16 +27,17 @@ export function memoryBudget(
   detection: GpuDetection,
   env: NodeJS.ProcessEnv = process.env,
 ): MemoryBudget | undefined {
-  const serverUrl =
-    config.backend === "ollama" ? config.ollama.host : config.backend === "openai" ? config.openai.baseUrl : undefined;
+  const backend = describeBackend(config.backend);
+  const serverUrl = backend.serverUrl(config);
   if (serverUrl !== undefined && !isLocalUrl(serverUrl)) return undefined;
-  if (detection.found && !(config.backend === "embedded" && config.gpu === false)) {
-    // gpu_index is the embedded engine's; a local server picks its GPUs from its own environment.
-    const gpus = usableGpus(detection.gpus, env, config.backend === "embedded" ? config.gpuIndex : undefined);
+  // gpu and gpu_index choose the GPU of Builder's own engine; a local server picks its GPUs from its own environment.
+  const gpuIndex = backend.capabilities.gpuSelection ? config.gpuIndex : undefined;
+  if (detection.found && !(backend.capabilities.gpuSelection && config.gpu === false)) {
+    const gpus = usableGpus(detection.gpus, env, gpuIndex);
     if (gpus.length > 0) return { kind: "gpu", bytes: totalGpuBytes(gpus), label: gpuLabel(gpus), gpus };
     const why =
-      config.backend === "embedded" && config.gpuIndex !== undefined
-        ? `gpu_index ${config.gpuIndex} names no visible GPU`
+      gpuIndex !== undefined
+        ? `gpu_index ${gpuIndex} names no visible GPU`
         : `CUDA_VISIBLE_DEVICES="${env.CUDA_VISIBLE_DEVICES ?? ""}" hides every GPU`;
     return { kind: "ram", bytes: totalmem(), label: `RAM (${why}: the model runs on the CPU)` };
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runningModelState } from "../backends/ollama/running-model.js";
+import { describeBackend } from "../backends/descriptors.js";
 import type { BackendInfo } from "../backends/types.js";
 import { PS_CPU_ONLY, PS_WITH_CONTEXT } from "../remote/__fixtures__/ollama-api.js";
 import { parseReply } from "../remote/http.js";
@@ -30,6 +31,7 @@ const ollamaInfo = (fixture: string, model: string, requested: number): BackendI
   const state = runningModelState(parseReply(OllamaPsSchema, fixture), model);
   return {
     backend: "ollama",
+    capabilities: describeBackend("ollama").capabilities,
     model,
     contextSize: state?.contextLength ?? requested,
     contextOrigin: state?.contextLength !== undefined ? "server" : "requested",
@@ -67,6 +69,7 @@ describe("the --report verification block", () => {
   it("shows the embedded engine's GPU, layers and measured VRAM", () => {
     const info: BackendInfo = {
       backend: "embedded",
+      capabilities: describeBackend("embedded").capabilities,
       model: "/models/qwen.gguf",
       contextSize: 8192,
       contextOrigin: "engine",
@@ -90,6 +93,7 @@ describe("the --report verification block", () => {
   it("shows the window Builder budgets with beside a larger configured one, and num_ctx auto's limit", () => {
     const capped: BackendInfo = {
       backend: "ollama",
+      capabilities: describeBackend("ollama").capabilities,
       model: "qwen2.5-coder:7b",
       contextSize: 32768,
       contextOrigin: "requested",
@@ -103,6 +107,7 @@ describe("the --report verification block", () => {
     const auto: BackendInfo = {
       ...capped,
       backend: "embedded",
+      capabilities: describeBackend("embedded").capabilities,
       contextSize: 16384,
       contextOrigin: "engine",
       requestedContextSize: undefined,
@@ -113,8 +118,40 @@ describe("the --report verification block", () => {
     );
   });
 
+  it("says who holds the model from the backend's capabilities, or the record's backend before one started", () => {
+    const ownEngine: BackendInfo = {
+      backend: "embedded",
+      capabilities: describeBackend("embedded").capabilities,
+      model: "/models/qwen.gguf",
+      contextSize: 8192,
+      device: "CPU",
+      loadMs: 0,
+      memoryBytes: 64 * 1024 * 1024,
+    };
+    const inProcess = formatReport({ ...metrics, backend: "embedded" }, ownEngine, "VERIFIED");
+    expect(row(inProcess, "model memory")).toBe(`64.0 MiB (held by this process, pid ${process.pid})`);
+    expect(row(inProcess, "Builder RSS")).toMatch(/ MiB \(this process, model included\)$/);
+    const onHost = formatReport({ ...metrics, backend: "embedded" }, { ...ownEngine, hostPid: 4242 }, "VERIFIED");
+    expect(row(onHost, "model memory")).toBe("64.0 MiB (held by the Builder host, pid 4242)");
+    expect(row(onHost, "Builder RSS")).toMatch(/ MiB \(this process, not the Builder host\)$/);
+    // A run that failed before the backend started has no info: its record names the configured backend.
+    expect(row(formatReport(metrics, undefined, "UNVERIFIED"), "Builder RSS")).toMatch(
+      / MiB \(this process, not the model server\)$/,
+    );
+    expect(row(formatReport({ ...metrics, backend: "embedded" }, undefined, "UNVERIFIED"), "Builder RSS")).toMatch(
+      / MiB \(this process, model included\)$/,
+    );
+  });
+
   it("says when a server reports nothing about its GPU", () => {
-    const info: BackendInfo = { backend: "openai", model: "m", contextSize: 8192, device: "server", loadMs: 0 };
+    const info: BackendInfo = {
+      backend: "openai",
+      capabilities: describeBackend("openai").capabilities,
+      model: "m",
+      contextSize: 8192,
+      device: "server",
+      loadMs: 0,
+    };
     const report = formatReport({ ...metrics, backend: "openai" }, info, "UNVERIFIED");
     expect(row(report, "GPU")).toBe("not reported by the server");
     expect(row(report, "VRAM used")).toBe("not reported by the server");

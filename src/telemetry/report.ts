@@ -1,3 +1,4 @@
+import { findBackendDescriptor } from "../backends/descriptors.js";
 import type { AcceleratorUsage, BackendInfo } from "../backends/types.js";
 import type { RunMetrics } from "./metrics.js";
 import type { VerificationCheck } from "../task/schema.js";
@@ -54,17 +55,20 @@ function timingRows(metrics: RunMetrics): ReportRow[] {
  */
 function memoryRows(metrics: RunMetrics, info: BackendInfo | undefined): ReportRow[] {
   const rss = process.memoryUsage().rss;
+  // Without info (the run failed before the backend started) the record's backend, the configured one, tells.
+  const capabilities = info?.capabilities ?? findBackendDescriptor(metrics.backend)?.capabilities;
+  const ownEngine = capabilities?.ownEngine === true;
   const onHost = info?.hostPid !== undefined && metrics.engine !== "in-process";
   const holder = onHost
     ? `held by the Builder host, pid ${info?.hostPid}`
-    : metrics.backend === "embedded"
+    : ownEngine
       ? `held by this process, pid ${process.pid}`
       : "held by the model server";
   return [
     ...(info?.memoryBytes ? ([["model memory", `${mib(info.memoryBytes)} MiB (${holder})`]] as ReportRow[]) : []),
     [
       "Builder RSS",
-      `${mib(rss)} MiB (this process${metrics.backend !== "embedded" ? ", not the model server" : onHost ? ", not the Builder host" : ", model included"})`,
+      `${mib(rss)} MiB (this process${!ownEngine ? ", not the model server" : onHost ? ", not the Builder host" : ", model included"})`,
     ],
   ];
 }
@@ -134,7 +138,7 @@ function acceleratorRows(info: BackendInfo | undefined): ReportRow[] {
   if (!info) return [];
   const usage = info.accelerator;
   if (!usage) {
-    const missing = `not reported by ${info.backend === "embedded" ? "the engine" : "the server"}`;
+    const missing = `not reported by ${info.capabilities.ownEngine ? "the engine" : "the server"}`;
     return [
       ["GPU", missing],
       ["layers on GPU", missing],

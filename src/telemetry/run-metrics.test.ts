@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { describeBackend } from "../backends/descriptors.js";
 import type { BackendInfo, GenerateResult, GenerationMetrics } from "../backends/types.js";
 import type { CheckResult } from "../verify/types.js";
 import type { VerificationReport } from "../verify/verify.js";
@@ -12,9 +13,12 @@ function generation(metrics: Partial<GenerationMetrics> = {}): GenerateResult {
   };
 }
 
-function info(fields: Partial<BackendInfo> = {}): BackendInfo {
+/** A loaded backend's info: the embedded engine's, unless `fields` name another backend. */
+function info(fields: Omit<Partial<BackendInfo>, "capabilities"> = {}): BackendInfo {
+  const backend = fields.backend ?? "embedded";
   return {
-    backend: "embedded",
+    backend,
+    capabilities: describeBackend(backend).capabilities,
     model: "/models/coder.gguf",
     contextSize: 8192,
     device: "cpu",

@@ -1,6 +1,7 @@
 import type { BuilderConfig } from "../../config/load.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import path from "node:path";
+import { describeBackend } from "../descriptors.js";
 // Type only: the engine (and llama.cpp's bindings) load when a run needs them, not when a backend is made.
 import type { EmbeddedEngine, EmbeddedEngineOptions } from "./engine.js";
 import { chooseWindow, keepsLoadedWindow } from "../../context-window/policy.js";
@@ -32,6 +33,7 @@ export class EmbeddedBackend implements Backend {
     }
     return {
       backend: "embedded",
+      capabilities: describeBackend("embedded").capabilities,
       model: engine.modelPath,
       contextSize: engine.contextSize,
       contextOrigin: "engine",

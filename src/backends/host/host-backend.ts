@@ -3,6 +3,7 @@ import { DEFAULT_SERVER_TIMEOUTS } from "../../config/load.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
 import { processAlive } from "../../system/process-identity.js";
 import { getLogger } from "../../telemetry/logger.js";
+import { describeBackend } from "../descriptors.js";
 import { EmbeddedBackend } from "../embedded/embedded-backend.js";
 import type {
   AcceleratorUsage,
@@ -210,6 +211,7 @@ export class HostBackend implements Backend {
       numCtx,
       info: {
         backend: "embedded",
+        capabilities: describeBackend("embedded").capabilities,
         model: modelPath,
         contextSize: numCtx,
         contextOrigin: "engine",

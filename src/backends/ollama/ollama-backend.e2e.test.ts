@@ -17,6 +17,7 @@ import {
   scriptedServer,
   type ScriptedServer,
 } from "../../test-support/scripted-server.js";
+import { describeBackend } from "../descriptors.js";
 import type { GenerateRequest } from "../types.js";
 import { OllamaBackend } from "./ollama-backend.js";
 
@@ -133,7 +134,12 @@ describe("OllamaBackend against scripted servers (the failures a real server can
       config(server.url, { keep_alive: "30m" }, { gpu_layers: 3, num_thread: 2, top_k: 20 }),
     );
     const info = await backend.prepare();
-    expect(info).toMatchObject({ backend: "ollama", model: "m:latest", contextSize: 4096 });
+    expect(info).toMatchObject({
+      backend: "ollama",
+      capabilities: describeBackend("ollama").capabilities,
+      model: "m:latest",
+      contextSize: 4096,
+    });
     const chunks: string[] = [];
     const result = await backend.generate(
       request({

@@ -2,6 +2,7 @@ import { Ollama } from "ollama";
 import type { BuilderConfig } from "../../config/load.js";
 import { ModelError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
+import { describeBackend } from "../descriptors.js";
 import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
 import {
   autoWindowCap,
@@ -188,6 +189,7 @@ export class OllamaBackend extends RemoteBackend {
     getLogger().debug({ host: this.host, model, contextSize }, "ollama model ready");
     return {
       backend: "ollama",
+      capabilities: describeBackend("ollama").capabilities,
       model,
       contextSize,
       contextOrigin: "requested",

@@ -8,6 +8,7 @@ import { jsonLines, runCli } from "../../test-support/cli.js";
 import { tempDir } from "../../test-support/fixtures.js";
 import { openaiModels, scriptedServer, type ScriptedServer } from "../../test-support/scripted-server.js";
 import { isolatedEnv, runSampleTask, useServedSampleWorkspace } from "../../test-support/e2e.js";
+import { describeBackend } from "../descriptors.js";
 import type { GenerateRequest } from "../types.js";
 import { OpenAIBackend } from "./openai-backend.js";
 
@@ -101,7 +102,12 @@ describe("OpenAIBackend against a scripted server", () => {
     });
     try {
       const backend = new OpenAIBackend(config(server.url, undefined));
-      expect(await backend.prepare()).toMatchObject({ backend: "openai", model: "coder", contextSize: 16384 });
+      expect(await backend.prepare()).toMatchObject({
+        backend: "openai",
+        capabilities: describeBackend("openai").capabilities,
+        model: "coder",
+        contextSize: 16384,
+      });
       const result = await backend.generate(request);
       expect(result).toMatchObject({
         text: '{"ok":true}',

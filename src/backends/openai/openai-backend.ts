@@ -1,6 +1,7 @@
 import type { BuilderConfig } from "../../config/load.js";
 import { ModelError, type BuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
+import { describeBackend } from "../descriptors.js";
 import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
 import { DEFAULT_NUM_CTX } from "../../context-window/policy.js";
 import { ensurePromptFits } from "../remote/context-fit.js";
@@ -165,7 +166,14 @@ export class OpenAIBackend extends RemoteBackend {
       signal: AbortSignal.timeout(this.config.openai.timeouts.connectMs),
     });
     const context = contextInfo(serverContext, this.config.options.num_ctx, DEFAULT_NUM_CTX);
-    return { backend: "openai", model, ...context, device: this.serverName, loadMs: 0 };
+    return {
+      backend: "openai",
+      capabilities: describeBackend("openai").capabilities,
+      model,
+      ...context,
+      device: this.serverName,
+      loadMs: 0,
+    };
   }
 
   private chooseModel(models: Array<{ id: string }> | undefined): string {

@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { findBackendDescriptor } from "../../backends/descriptors.js";
 import { planInit, writeInit } from "../../init/init.js";
 import { applyLogFlags, logLevelOption } from "../shared-options.js";
 
@@ -54,9 +55,10 @@ function afterInitNotes(config: Record<string, unknown>): string[] {
     notes.push(
       "Builder now reads builder.config.json and no longer reads this folder's .ollamarc (its keys are in the file; keep .ollamarc for other tools or delete it).",
     );
-  if (config.backend === "ollama" && typeof config.gpu_index === "number")
+  const backend = typeof config.backend === "string" ? findBackendDescriptor(config.backend) : undefined;
+  if (backend && !backend.capabilities.gpuSelection && typeof config.gpu_index === "number")
     notes.push(
-      `gpu_index ${config.gpu_index} is for Builder's embedded engine; Ollama picks its GPU itself: start the server with CUDA_VISIBLE_DEVICES=${config.gpu_index}.`,
+      `gpu_index ${config.gpu_index} is for Builder's embedded engine; ${backend.displayName} picks its GPU itself: start the server with CUDA_VISIBLE_DEVICES=${config.gpu_index}.`,
     );
   return notes.length > 0 ? ["Notes:", ...notes.map((line) => `  ${line}`)] : [];
 }

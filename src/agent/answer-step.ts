@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../backends/types.js";
-import type { BuilderConfig } from "../config/load.js";
+import type { GenerationOptions } from "../config/schema.js";
 import { GenerationError, GenerationTruncatedError } from "../errors/errors.js";
 import { answerConstraint, parseAnswer, type AnswerStyle } from "../answer/answer-plan.js";
 import type { GrammarFile } from "../answer/answer-grammar.js";
@@ -16,7 +16,10 @@ import type { Attempt, GeneratedAnswer } from "./repair.js";
 export interface AnswerStepInput {
   backend: Backend;
   info: BackendInfo;
-  config: BuilderConfig;
+  /** The configured generation options (`num_predict`, sampling). */
+  generation: GenerationOptions;
+  /** Whether answer string lengths are bounded by the token budget (`--bounded-answer`). */
+  boundedAnswer: boolean;
   style: AnswerStyle;
   allowed: AllowedFiles;
   /** Folders where the answer may create files not named in the task. */
@@ -49,20 +52,20 @@ export async function generateAnswer(
   observe: UsageObserver,
   repairOf?: Attempt,
 ): Promise<GeneratedAnswer> {
-  const { backend, config, style } = input;
+  const { backend, generation, style } = input;
   const count = await backend.countPromptTokens(messages);
   observe.promptCounted(count.tokens);
   const maxTokens = planAnswerBudget({
     promptTokens: count.tokens,
     contextSize: input.info.contextSize,
-    numPredict: config.options.num_predict,
+    numPredict: generation.num_predict,
     exact: count.exact,
   });
   const files: GrammarFile[] = [...input.allowed.files].map(([path, content]) => {
     const shownLines = input.allowed.shown?.get(path);
     return shownLines ? { path, content, shownLines } : { path, content };
   });
-  const constraint = answerConstraint(style, files, config.boundedAnswer ? maxTokens : undefined, input.newFileFolders);
+  const constraint = answerConstraint(style, files, input.boundedAnswer ? maxTokens : undefined, input.newFileFolders);
   input.logger.debug(
     {
       prompt_tokens: count.tokens,
@@ -76,7 +79,7 @@ export async function generateAnswer(
   const result = await backend.generate({
     messages,
     ...constraint,
-    sampling: samplingFor(config, maxTokens),
+    sampling: samplingFor(generation, maxTokens),
     signal: input.signal,
     onTextChunk: input.onTextChunk,
     onRestart: input.onRestart,
@@ -87,14 +90,14 @@ export async function generateAnswer(
   return generated.problems.length > 0 ? generated : withRefusedPaths(generated, input);
 }
 
-function samplingFor(config: BuilderConfig, maxTokens: number): GenerateRequest["sampling"] {
+function samplingFor(options: GenerationOptions, maxTokens: number): GenerateRequest["sampling"] {
   return {
     maxTokens,
-    temperature: config.options.temperature ?? 0.2,
-    topP: config.options.top_p,
-    topK: config.options.top_k,
-    repeatPenalty: config.options.repeat_penalty,
-    seed: config.options.seed,
+    temperature: options.temperature ?? 0.2,
+    topP: options.top_p,
+    topK: options.top_k,
+    repeatPenalty: options.repeat_penalty,
+    seed: options.seed,
   };
 }
 

@@ -1,13 +1,15 @@
-// The run's steps as events, and its cancel checks: loading the model, each round's generation and
-// each round's checks. Kept apart from the agent loop (run-task.ts), which calls these.
+// The run's steps as events, and its cancel checks: loading the model, each round's generation (and
+// the repair round's prompt) and each round's checks. Kept apart from the agent loop (run-task.ts), which calls these.
 import type { Logger } from "pino";
 import type { Backend, BackendInfo, ChatMessage } from "../backends/types.js";
-import { round, tokensPerSecond } from "../telemetry/metrics.js";
+import { round } from "../format/numbers.js";
+import { tokensPerSecond } from "../telemetry/metrics.js";
 import type { VerificationReport } from "../verify/verify.js";
 import { generateAnswer, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
+import { planAnswerBudget } from "./budget.js";
 import { throwIfCancelled } from "./cancel.js";
 import { GenerationTracker, type RunEvent, type RunEventListener } from "./events.js";
-import type { Attempt, GeneratedAnswer } from "./repair.js";
+import { REPAIR_DIAGNOSTIC_LIMITS, buildRepairMessages, type Attempt, type GeneratedAnswer } from "./repair.js";
 
 /** What a round needs from the run: the caller's signal and listeners, the generation input, the usage, the events. */
 export interface RoundRun {
@@ -121,4 +123,29 @@ export function reportChecks(run: RoundRun, roundNo: number, report: Verificatio
       summary: check.summary,
     });
   return report;
+}
+
+/**
+ * The repair prompt, with as many diagnostics as fit: fewer lines per check until the prompt leaves
+ * room for the answer; when even one line does not fit, the context is too small for a repair.
+ */
+export async function fitRepairPrompt(
+  backend: Backend,
+  base: ChatMessage[],
+  previous: Attempt,
+  contextSize: number,
+  numPredict: number | undefined,
+): Promise<ChatMessage[]> {
+  let overflow: unknown;
+  for (const limit of REPAIR_DIAGNOSTIC_LIMITS) {
+    const messages = buildRepairMessages(base, previous, limit);
+    const count = await backend.countPromptTokens(messages);
+    try {
+      planAnswerBudget({ promptTokens: count.tokens, contextSize, numPredict, exact: count.exact });
+      return messages;
+    } catch (error) {
+      overflow = error;
+    }
+  }
+  throw overflow;
 }

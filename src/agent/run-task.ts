@@ -1,54 +1,38 @@
-import { newRunId } from "../format/run-id.js";
-import path from "node:path";
 import type { Logger } from "pino";
-import type { BuilderConfig } from "../config/load.js";
 import { createBackend } from "../backends/create-backend.js";
-import type { Backend, BackendInfo, GenerateResult } from "../backends/types.js";
-import {
-  assembleContext,
-  type AssembledContext,
-  type AssembleInput,
-  type ContextExplanation,
-} from "../context/assemble.js";
+import type { Backend, BackendInfo, ChatMessage } from "../backends/types.js";
+import type { BuilderConfig } from "../config/load.js";
+import type { ContextExplanation } from "../context/assemble.js";
+import type { KnowledgeSection } from "../context/priming.js";
 import { instructionsFor } from "../context/prompt.js";
-import { loadPriming, type KnowledgeSection } from "../context/priming.js";
-import { gatherWorkspaceContext, normalizeTaskFiles, type WorkspaceContext } from "../context/workspace-context.js";
+import { gatherWorkspaceContext, type WorkspaceContext } from "../context/workspace-context.js";
+import { toBuilderError } from "../errors/errors.js";
+import { resolveAnswerStyle } from "../answer/answer-plan.js";
+import { allowedFilesFor } from "../answer/resolve-changes.js";
+import { newRunId } from "../format/run-id.js";
 import { loadFewShot } from "../learning/few-shot.js";
 import { recordTrainingExample } from "../learning/record-training.js";
-import { PathDeniedError, toBuilderError, WorkspaceEscapeError } from "../errors/errors.js";
-import { resolveAnswerStyle, type AnswerStyle } from "../answer/answer-plan.js";
-import { allowedFilesFor, type AllowedFiles } from "../answer/resolve-changes.js";
-import type { BuilderTask, CodeSuggestion, ModelAnswer } from "../task/schema.js";
+import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
-import { recordRunMetrics, round, tokensPerSecond, type RunMetrics } from "../telemetry/metrics.js";
-import { detectTestConvention, testPathFor } from "../verify/edits.js";
+import { recordRunMetrics, type RunMetrics } from "../telemetry/metrics.js";
+import { buildRunMetrics, RunUsage, type RunMetricsInput } from "../telemetry/run-metrics.js";
 import { Verifier, planVerification, type VerificationPlan } from "../verify/verify.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
-import { baseHashesFor } from "../workspace/suggestion-apply.js";
-import { isTestFile } from "../workspace/test-placement.js";
-import { planAnswerBudget } from "./budget.js";
-import { RunFailure } from "./run-failure.js";
-import { CONTEXT_BUCKETS } from "../context-window/policy.js";
-import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
-import { editProblemsReport, type AnswerStepInput, type UsageObserver } from "./answer-step.js";
-import {
-  REPAIR_DIAGNOSTIC_LIMITS,
-  buildRepairMessages,
-  verifyWithRepairs,
-  type Attempt,
-  type RepairOutcome,
-} from "./repair.js";
-import {
-  roundMetrics,
-  unverifiedReport,
-  verificationSection,
-  verifiedReport,
-  verifyAnswer,
-} from "./verification-step.js";
-import type { ChatMessage } from "../backends/types.js";
-import { contextEvent, type RunEventListener } from "./events.js";
+import { editProblemsReport, type AnswerStepInput } from "./answer-step.js";
 import { throwIfCancelled } from "./cancel.js";
-import { generateRound, loadBackend, reportChecks, safeEmitter } from "./run-rounds.js";
+import { contextEvent, type RunEventListener } from "./events.js";
+import { verifyWithRepairs, type RepairOutcome } from "./repair.js";
+import { RunFailure } from "./run-failure.js";
+import { fitRepairPrompt, generateRound, loadBackend, reportChecks, safeEmitter, type RoundRun } from "./run-rounds.js";
+import { changesNothing, refusedBySandbox, settleSuggestionPaths } from "./suggestion-paths.js";
+import {
+  assemblePrompt,
+  fewShotSections,
+  loadProjectPriming,
+  refuseHugeTaskBeforeLoading,
+  resolveTaskFiles,
+} from "./task-context.js";
+import { unverifiedReport, verificationSection, verifiedReport, verifyAnswer } from "./verification-step.js";
 
 /** Options for {@link runTask}. */
 export interface RunTaskOptions {
@@ -87,589 +71,288 @@ export interface RunTaskResult {
 
 export { RunFailure };
 
-/** Token usage over every generation of a run (first answer and repairs), as the metrics report it. */
-export class RunUsage implements UsageObserver {
-  /** Prompt tokens counted before each generation (kept when a run fails before generating). */
-  private counted: number[] = [];
-  /** The context assembly's count of the first prompt: the prompt size when no generation counted one. */
-  private assembledTokens: number | undefined;
-  readonly rounds: GenerateResult[] = [];
+/**
+ * The agent loop for one task: build the context (workspace, knowledge, prompt), generate the
+ * answer and its repairs (while its edits do not apply or its checks fail, bounded), give it its
+ * verdict, and return the suggestion with its metrics. A FAILED verdict is a result, not an
+ * exception: the caller decides. A run that fails otherwise rejects with a {@link RunFailure}
+ * carrying its metrics; a cancelled one with a `CANCELLED` error, having written nothing.
+ */
+export async function runTask(task: BuilderTask, options: RunTaskOptions): Promise<RunTaskResult> {
+  const run = await TaskRun.open(task, options);
+  return run.run();
+}
 
-  promptCounted(tokens: number): void {
-    this.counted.push(tokens);
-  }
-
-  generated(result: GenerateResult): void {
-    this.rounds.push(result);
-  }
-
-  /** Set from the context assembly, before any generation (its count of the first prompt). */
-  assembled(tokens: number): void {
-    this.assembledTokens = tokens;
-  }
-
-  /** The usage fields of a metrics line: sums over the rounds (the first round's time to first token). */
-  metrics(): Pick<
-    RunMetrics,
-    "prompt_tokens" | "prompt_ms" | "time_to_first_token_ms" | "generated_tokens" | "tokens_per_sec"
-  > & { loadMs: number } {
-    const all = this.rounds.map((r) => r.metrics);
-    const sum = (pick: (m: GenerateResult["metrics"]) => number | undefined): number =>
-      all.reduce((total, m) => total + (pick(m) ?? 0), 0);
-    const first = all[0];
-    const generated = sum((m) => m.generatedTokens);
-    return {
-      prompt_tokens:
-        all.length > 0
-          ? sum((m) => m.promptTokens)
-          : this.counted.length > 0
-            ? this.counted.reduce((a, b) => a + b, 0)
-            : (this.assembledTokens ?? 0),
-      prompt_ms: all.some((m) => m.promptMs !== undefined) ? round(sum((m) => m.promptMs)) : null,
-      time_to_first_token_ms: first?.timeToFirstTokenMs !== undefined ? round(first.timeToFirstTokenMs) : null,
-      generated_tokens: generated,
-      tokens_per_sec:
-        all.length > 0
-          ? tokensPerSecond(
-              generated,
-              sum((m) => m.generationMs),
-            )
-          : null,
-      loadMs: sum((m) => m.loadMs),
-    };
-  }
+/** What the generation rounds and the result read from the context the run built. */
+interface RunContext {
+  /** The task with its files checked against the workspace and joined by their test files. */
+  task: BuilderTask;
+  /** The task's files as the prompt shows them (with their hashes, for the suggestion's base hashes). */
+  workspace: WorkspaceContext;
+  /** The knowledge files' text, which rules may switch on by (`no-console-log`). */
+  knowledge: string;
+  plan: VerificationPlan;
+  messages: ChatMessage[];
+  explanation: ContextExplanation;
+  /** What every generation gets: the backend and its window, the answer's style and allowed files, the caller's stream. */
+  step: AnswerStepInput;
 }
 
 /**
- * The agent loop for one task: prepare the run (priming, workspace, prompt), produce the suggestion
- * (an answer constrained to the task's files, then repairs while its edits do not apply or its checks
- * fail, bounded), and finish it (paths, base hashes, metrics summed over every round, training data).
- * A FAILED verdict is a result, not an exception: the caller decides.
+ * One task's run, read top to bottom in {@link TaskRun.run}. It holds the backend (unless the caller
+ * lent one) and the scratch copy for verification, and releases both in one place, however the run ends.
  */
-export async function runTask(task: BuilderTask, options: RunTaskOptions): Promise<RunTaskResult> {
-  const { config } = options;
-  const logger = options.logger ?? getLogger();
-  const runId = newRunId();
-  const started = performance.now();
-  // A bad task (an unknown context pack) or an unreadable knowledge file fails here, before anything
-  // runs or is recorded.
-  // Knowledge files obey the sandbox too (inside the workspace, deny list applied) unless allow-listed.
-  const sandbox = await WorkspaceSandbox.fromConfig(config);
-  const priming = await loadProjectPriming(config, task.constraints.pack, logger, options.knowledgeWorkspace);
-  const emit = safeEmitter(options.onEvent, logger);
-  emit({ type: "started", run_id: runId, task_id: task.task_id, backend: config.backend, model: config.model ?? "" });
-  const backend = options.backend ?? createBackend(config);
-  const usage = new RunUsage();
-  let info: BackendInfo | undefined;
-  let verifier: Promise<Verifier> | undefined;
-  try {
-    const run = await prepareRun(
+class TaskRun {
+  private readonly runId = newRunId();
+  private readonly usage = new RunUsage();
+  private readonly emit: RunEventListener;
+  /** The backend's info once the prompt is assembled (the failure metrics name it from then on). */
+  private info: BackendInfo | undefined;
+  /** The scratch copy for verification, opened while the model loads and generates. */
+  private verifier: Promise<Verifier> | undefined;
+
+  private constructor(
+    private readonly task: BuilderTask,
+    private readonly options: RunTaskOptions,
+    private readonly logger: Logger,
+    private readonly started: number,
+    private readonly sandbox: WorkspaceSandbox,
+    private readonly priming: KnowledgeSection[],
+  ) {
+    this.emit = safeEmitter(options.onEvent, logger);
+  }
+
+  /**
+   * Opens the workspace and reads the knowledge files: a bad task (an unknown context pack) or an
+   * unreadable knowledge file fails here, before anything runs or is recorded. Knowledge files obey
+   * the sandbox too (inside the workspace, deny list applied) unless allow-listed. Holds nothing yet.
+   */
+  static async open(task: BuilderTask, options: RunTaskOptions): Promise<TaskRun> {
+    const { config } = options;
+    const logger = options.logger ?? getLogger();
+    const started = performance.now();
+    const sandbox = await WorkspaceSandbox.fromConfig(config);
+    const priming = await loadProjectPriming(config, task.constraints.pack, logger, options.knowledgeWorkspace);
+    return new TaskRun(task, options, logger, started, sandbox, priming);
+  }
+
+  /** The pipeline: context, generation rounds with repairs and verification, verdict, result. */
+  async run(): Promise<RunTaskResult> {
+    const { config } = this.options;
+    this.emit({
+      type: "started",
+      run_id: this.runId,
+      task_id: this.task.task_id,
+      backend: config.backend,
+      model: config.model ?? "",
+    });
+    const backend = this.options.backend ?? createBackend(config);
+    try {
+      const context = await this.buildContext(backend);
+      const outcome = await this.generateRounds(context);
+      const suggestion = this.withVerdict(context, outcome);
+      return await this.result(context, suggestion, outcome);
+    } catch (caught) {
+      throw await this.failure(caught);
+    } finally {
+      await this.release(backend);
+    }
+  }
+
+  /**
+   * Checks every path against the workspace before the model loads (the scan runs while it does),
+   * opens the scratch copy for verification, loads the backend and assembles the prompt. The task's
+   * files are joined by their test files (by the workspace's convention), so the tests are one more change.
+   */
+  private async buildContext(backend: Backend): Promise<RunContext> {
+    const { config } = this.options;
+    const root = this.sandbox.root;
+    const { workspaceTask: task, newFileFolders } = await resolveTaskFiles(this.task, this.sandbox);
+    const gathering = gatherWorkspaceContext(this.sandbox, task);
+    gathering.catch(() => undefined);
+    const knowledge = this.priming.map((section) => section.content).join("\n");
+    refuseHugeTaskBeforeLoading(this.task, config);
+    const plan = planVerification(root, config.verify);
+    if (plan.run) {
+      this.verifier = Verifier.open(root, config.verify, this.logger);
+      // Its failure is the run's when the rounds wait for it; until then it must not go unhandled.
+      this.verifier.catch(() => undefined);
+    }
+    const fewShot = await loadFewShot(task, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, this.logger);
+    const loaded = await loadBackend(backend, this.emit, this.options.signal);
+    const workspace = await gathering;
+    const style = resolveAnswerStyle(loaded.backend, config.answer.format, config.answer.edits);
+    const { context, info } = await assemblePrompt(loaded, backend, {
       task,
-      sandbox,
-      priming,
+      priming: this.priming,
+      workspace,
+      counter: backend,
+      contextSize: loaded.contextSize,
+      numPredict: config.options.num_predict,
+      instructions: instructionsFor(style.format),
+      newFileFolders,
+      examples: fewShotSections(fewShot),
+      requirements: plan.run ? [verificationSection(task, root, config.verify, knowledge)] : [],
+      onExplain: (explanation) => this.explained(explanation),
+    });
+    this.info = info;
+    const step: AnswerStepInput = {
       backend,
-      options,
-      logger,
-      usage,
-      (opened) => (verifier = opened),
-      emit,
-    );
-    info = run.info;
-    const produced = await produceSuggestion(run);
-    return await finishRun(run, produced, { runId, task, started, usage });
-  } catch (caught) {
-    const error = toBuilderError(caught);
-    // A cancelled run writes nothing, not even its metrics line: the caller asked for it not to have happened.
-    if (error.code === "CANCELLED") throw error;
-    const metrics = buildMetrics({
-      runId,
-      task,
       info,
-      usage,
-      started,
-      success: false,
-      error: error.code,
+      generation: config.options,
+      boundedAnswer: config.boundedAnswer,
+      style,
+      // A file shown in regions: an edit may quote only the lines shown.
+      allowed: { ...allowedFilesFor(workspace.taskFiles, newFileFolders), shown: context.shownRegions },
+      newFileFolders,
+      logger: this.logger,
+      refusePath: (file) => refusedBySandbox(this.sandbox, file),
+      signal: this.options.signal,
+      onTextChunk: this.options.onTextChunk,
+      onRestart: this.options.onRestart,
+    };
+    const { messages, explanation } = context;
+    return { task, workspace, knowledge, plan, messages, explanation, step };
+  }
+
+  /** What the context assembly explains goes to the metrics (also when the prompt does not fit and assembly throws), the events and `onContext`. */
+  private explained(explanation: ContextExplanation): void {
+    this.usage.assembled(explanation.prompt_tokens);
+    this.emit(contextEvent(explanation));
+    this.options.onContext?.(explanation);
+  }
+
+  /**
+   * The first answer and its repairs: an answer whose edits do not apply fails an `edits` check (and
+   * goes back to the model with the nearest lines), one that applies is verified when verification
+   * runs. A cancel during the rounds ends the run.
+   */
+  private async generateRounds(context: RunContext): Promise<RepairOutcome> {
+    const { config } = this.options;
+    const { step } = context;
+    const rounds: RoundRun = { options: this.options, step, usage: this.usage, emit: this.emit };
+    const first = await generateRound(rounds, 0, context.messages);
+    const verifier = await this.verifier;
+    let current = 0;
+    const outcome = await verifyWithRepairs(first, {
+      maxRepairs: config.verify.maxRepairs,
+      verify: async (answer, generated) => {
+        if (generated && generated.problems.length > 0)
+          return reportChecks(rounds, current, editProblemsReport(generated.problems));
+        if (!verifier || changesNothing(answer)) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
+        const report = await verifyAnswer(verifier, this.sandbox.root, answer, context.task, context.knowledge);
+        return reportChecks(rounds, current, report);
+      },
+      repair: async (previous) => {
+        current = previous.round + 1;
+        const failed = previous.report.checks.filter((c) => c.status === "failed").map((c) => c.name);
+        this.emit({ type: "repair", round: current, failed_checks: failed });
+        const numPredict = config.options.num_predict;
+        const messages = await fitRepairPrompt(
+          step.backend,
+          context.messages,
+          previous,
+          step.info.contextSize,
+          numPredict,
+        );
+        return generateRound(rounds, current, messages, previous);
+      },
+    });
+    throwIfCancelled(this.options.signal);
+    return outcome;
+  }
+
+  /** The suggestion: the best round's answer with its `verification` (UNVERIFIED, and why, when no check ran on it). */
+  private withVerdict(context: RunContext, outcome: RepairOutcome): CodeSuggestion {
+    const { info, style } = context.step;
+    const { best } = outcome;
+    const { plan } = context;
+    const notes = [style.note, ...best.cutFields];
+    const unchecked = (!this.verifier || changesNothing(best.answer)) && best.problems.length === 0;
+    const why = changesNothing(best.answer)
+      ? "the answer is an explanation and changes no file (the task names none)"
+      : plan.run
+        ? "verification is off"
+        : plan.reason;
+    const verification = unchecked ? unverifiedReport(info, why, notes) : verifiedReport(outcome, info, notes);
+    this.logger.info(
+      { verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped },
+      "suggestion produced",
+    );
+    return { ...best.answer, verification };
+  }
+
+  /**
+   * Settles the suggestion's paths and base hashes, records the metrics (usage summed over every
+   * round) and the training example (VERIFIED and FAILED runs, apart; UNVERIFIED runs record nothing).
+   */
+  private async result(
+    context: RunContext,
+    suggestion: CodeSuggestion,
+    outcome: RepairOutcome,
+  ): Promise<RunTaskResult> {
+    await settleSuggestionPaths(suggestion, this.sandbox, context.workspace);
+    const verdict = suggestion.verification.verdict;
+    const checksRan = outcome.attempts.some((a) => a.report.checks.some((c) => c.name !== "edits"));
+    const metrics = await this.recordMetrics({
+      success: true,
+      error: null,
+      verification: checksRan || verdict === "FAILED" ? outcome : undefined,
+      verdict,
+    });
+    await recordTrainingExample(
+      {
+        workspace: this.sandbox.root,
+        runId: this.runId,
+        task: context.task,
+        messages: context.messages,
+        suggestion,
+        promptTokens: metrics.prompt_tokens,
+        generatedTokens: metrics.generated_tokens,
+      },
+      this.logger,
+    );
+    return { runId: this.runId, suggestion, metrics, info: context.step.info, context: context.explanation };
+  }
+
+  /**
+   * What a failed run throws: a cancelled run writes nothing, not even its metrics line (the caller
+   * asked for it not to have happened); any other failure records its metrics and is a {@link RunFailure}.
+   */
+  private async failure(caught: unknown): Promise<Error> {
+    const error = toBuilderError(caught);
+    if (error.code === "CANCELLED") return error;
+    const metrics = await this.recordMetrics({ success: false, error: error.code });
+    return new RunFailure(error, metrics, this.info);
+  }
+
+  /** The run's metrics line, logged on stderr and appended to the workspace's metrics file. */
+  private async recordMetrics(
+    end: Pick<RunMetricsInput, "success" | "error" | "verification" | "verdict">,
+  ): Promise<RunMetrics> {
+    const { config } = this.options;
+    const metrics = buildRunMetrics({
+      runId: this.runId,
+      taskId: this.task.task_id,
+      info: this.info,
+      usage: this.usage,
+      started: this.started,
       backendName: config.backend,
       model: config.model,
+      ...end,
     });
-    await recordRunMetrics(metrics, config.workspace, logger);
-    throw new RunFailure(error, metrics, info);
-  } finally {
+    await recordRunMetrics(metrics, config.workspace, this.logger);
+    return metrics;
+  }
+
+  /** Removes the scratch copy and disposes of the backend, unless the caller lent it. */
+  private async release(backend: Backend): Promise<void> {
     // A verifier that failed to open has nothing to remove (and its error was reported above, if it mattered).
-    const opened = await (verifier as Promise<Verifier> | undefined)?.catch(() => undefined);
+    const opened = await this.verifier?.catch(() => undefined);
     if (opened)
       await opened
         .dispose()
-        .catch((error: unknown) => logger.warn({ err: error }, "could not remove the verification scratch copy"));
-    if (!options.backend) await backend.dispose();
+        .catch((error: unknown) => this.logger.warn({ err: error }, "could not remove the verification scratch copy"));
+    if (!this.options.backend) await backend.dispose();
   }
-}
-
-/** Everything a prepared run holds: the workspace, the prompt, the answer's style and allowed files. */
-interface PreparedRun {
-  config: BuilderConfig;
-  options: RunTaskOptions;
-  logger: Logger;
-  backend: Backend;
-  info: BackendInfo;
-  sandbox: WorkspaceSandbox;
-  task: BuilderTask;
-  workspace: WorkspaceContext;
-  knowledge: string;
-  plan: VerificationPlan;
-  verifier?: Promise<Verifier>;
-  messages: ChatMessage[];
-  context: ContextExplanation;
-  style: AnswerStyle;
-  step: AnswerStepInput;
-  usage: RunUsage;
-  emit: RunEventListener;
-}
-
-/**
- * Checks the task's files against the workspace and joins them by their test files; resolves the folders
- * where the model may create files: those of the task's files and those it names with a trailing
- * slash. A task that names nothing allows no change: its answer is an explanation.
- */
-async function resolveTaskFiles(
-  task: BuilderTask,
-  sandbox: WorkspaceSandbox,
-): Promise<{ workspaceTask: BuilderTask; newFileFolders: string[] }> {
-  const root = sandbox.root;
-  const folders = task.files.filter((f) => f.endsWith("/"));
-  const named = await normalizeTaskFiles(sandbox, { ...task, files: task.files.filter((f) => !f.endsWith("/")) });
-  const withTests = [...named.files];
-  for (const file of named.files) {
-    if (isTestFile(file)) continue;
-    const testPath = testPathFor(file, detectTestConvention(root, file));
-    if (!withTests.includes(testPath)) withTests.push((await sandbox.resolveForWrite(testPath)).relative);
-  }
-  const workspaceTask: BuilderTask = { ...named, files: withTests };
-  const newFileFolders = await Promise.all(
-    folders.map(async (f) =>
-      (await sandbox.resolveForWrite(f.replace(/\/+$/, "") || ".")).relative.replace(/^\.$/, ""),
-    ),
-  );
-  return { workspaceTask, newFileFolders };
-}
-
-/**
- * Assembles the prompt against the window the backend gives. With `num_ctx: auto` (a backend that can
- * choose: `autoWindowCap`), against the largest window it may open, which then opens at the smallest
- * bucket holding prompt and answer; returns the backend's info with that window.
- */
-async function assemblePrompt(
-  prepared: BackendInfo,
-  backend: Backend,
-  input: AssembleInput,
-): Promise<{ context: AssembledContext; info: BackendInfo }> {
-  let info = prepared;
-  const fitWindow = prepared.autoWindowCap !== undefined ? backend.fitWindow?.bind(backend) : undefined;
-  const context = await assembleContext({
-    ...input,
-    contextSize: fitWindow ? (prepared.autoWindowCap ?? prepared.contextSize) : prepared.contextSize,
-    requestedContextSize: fitWindow ? "auto" : (prepared.requestedContextSize ?? "auto"),
-    autoWindow: fitWindow
-      ? {
-          fit: async (needed) => {
-            info = await fitWindow(needed);
-            return info.contextSize;
-          },
-        }
-      : undefined,
-  });
-  return { context, info };
-}
-
-/**
- * Checks every path against the workspace before the model loads (the scan runs while it does),
- * opens the scratch copy for verification, loads the backend and assembles the prompt. The task's
- * files are joined by their test files (by the workspace's convention), so the tests are one more change.
- */
-async function prepareRun(
-  task: BuilderTask,
-  sandbox: WorkspaceSandbox,
-  priming: KnowledgeSection[],
-  backend: Backend,
-  options: RunTaskOptions,
-  logger: Logger,
-  usage: RunUsage,
-  onVerifier: (verifier: Promise<Verifier>) => void,
-  emit: RunEventListener,
-): Promise<PreparedRun> {
-  const { config } = options;
-  const root = sandbox.root;
-  const { workspaceTask, newFileFolders } = await resolveTaskFiles(task, sandbox);
-  const gathering = gatherWorkspaceContext(sandbox, workspaceTask);
-  gathering.catch(() => undefined);
-  const knowledge = priming.map((section) => section.content).join("\n");
-  refuseHugeTaskBeforeLoading(task, config);
-  const plan = planVerification(root, config.verify);
-  const verifier = plan.run ? openVerifier(root, config, logger, onVerifier) : undefined;
-  const fewShot = await loadFewShot(workspaceTask, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, logger);
-  const prepared = await loadBackend(backend, emit, options.signal);
-  const workspace = await gathering;
-  const style = resolveAnswerStyle(prepared.backend, config.answer.format, config.answer.edits);
-  const { context, info } = await assemblePrompt(prepared, backend, {
-    task: workspaceTask,
-    priming,
-    workspace,
-    counter: backend,
-    contextSize: prepared.contextSize,
-    numPredict: config.options.num_predict,
-    instructions: instructionsFor(style.format),
-    newFileFolders,
-    examples: fewShotSections(fewShot),
-    requirements: plan.run ? [verificationSection(workspaceTask, root, config.verify, knowledge)] : [],
-    onExplain: explained(usage, emit, options),
-  });
-  // A file shown in regions: an edit may quote only the lines shown.
-  const allowed: AllowedFiles = {
-    ...allowedFilesFor(workspace.taskFiles, newFileFolders),
-    shown: context.shownRegions,
-  };
-  const step = answerStep({ backend, info, config, style, allowed, newFileFolders, logger }, sandbox, options);
-  return {
-    config,
-    options,
-    logger,
-    backend,
-    info,
-    sandbox,
-    task: workspaceTask,
-    workspace,
-    knowledge,
-    plan,
-    verifier,
-    messages: context.messages,
-    context: context.explanation,
-    style,
-    step,
-    usage,
-    emit,
-  };
-}
-
-/** What the context assembly explains goes to the metrics (also when the prompt does not fit and assembly throws), the events and `onContext`. */
-function explained(
-  usage: RunUsage,
-  emit: RunEventListener,
-  options: RunTaskOptions,
-): (explanation: ContextExplanation) => void {
-  return (explanation) => {
-    usage.assembled(explanation.prompt_tokens);
-    emit(contextEvent(explanation));
-    options.onContext?.(explanation);
-  };
-}
-
-/** What every generation of the run gets: the answer's setting, the sandbox's judgement of paths, the caller's stream. */
-function answerStep(
-  base: Omit<AnswerStepInput, "refusePath" | "signal" | "onTextChunk" | "onRestart">,
-  sandbox: WorkspaceSandbox,
-  options: RunTaskOptions,
-): AnswerStepInput {
-  return { ...base, refusePath: (p) => refusedBySandbox(sandbox, p), ...streamOf(options) };
-}
-
-/** True for an explanation alone: no file changed (a task that names no file). */
-function changesNothing(answer: ModelAnswer): boolean {
-  return answer.file_path === "" && (answer.changes ?? []).length === 0;
-}
-
-/** Why the workspace refuses to write a path the model chose (deny list, `.git`, a link out), or undefined. */
-async function refusedBySandbox(sandbox: WorkspaceSandbox, file: string): Promise<string | undefined> {
-  try {
-    await sandbox.resolveForWrite(file);
-    return undefined;
-  } catch (error) {
-    if (error instanceof PathDeniedError || error instanceof WorkspaceEscapeError) return error.message;
-    throw error;
-  }
-}
-
-/** What the caller gives every generation: its cancel signal and its answer-text listeners. */
-function streamOf(options: RunTaskOptions): Pick<AnswerStepInput, "signal" | "onTextChunk" | "onRestart"> {
-  return { signal: options.signal, onTextChunk: options.onTextChunk, onRestart: options.onRestart };
-}
-
-/** Starts the scratch copy for verification, made while the model loads and generates. */
-function openVerifier(
-  root: string,
-  config: BuilderConfig,
-  logger: Logger,
-  onVerifier: (verifier: Promise<Verifier>) => void,
-): Promise<Verifier> {
-  const verifier = Verifier.open(root, config.verify, logger);
-  verifier.catch(() => undefined);
-  onVerifier(verifier);
-  return verifier;
-}
-
-/** The few-shot examples as prompt sections: each one's task id and similarity score, and its two messages. */
-function fewShotSections(
-  fewShot: Awaited<ReturnType<typeof loadFewShot>>,
-): Array<{ label: string; messages: ChatMessage[] }> {
-  return fewShot.selection.map((picked, i) => ({
-    label: `${picked.example.task.task_id} (score ${picked.score.toFixed(2)})`,
-    messages: fewShot.messages.slice(i * 2, i * 2 + 2),
-  }));
-}
-
-/**
- * The first answer and its repairs: an answer whose edits do not apply fails an `edits` check (and
- * goes back to the model with the nearest lines), one that applies is verified when verification
- * runs. Returns the suggestion with its `verification`.
- */
-async function produceSuggestion(run: PreparedRun): Promise<{ suggestion: CodeSuggestion; outcome: RepairOutcome }> {
-  const { config, info, plan, style } = run;
-  const root = run.sandbox.root;
-  const first = await generateRound(run, 0, run.messages);
-  const ready = run.verifier ? await run.verifier : undefined;
-  let current = 0;
-  const outcome = await verifyWithRepairs(first, {
-    maxRepairs: config.verify.maxRepairs,
-    verify: async (answer, generated) => {
-      if (generated && generated.problems.length > 0)
-        return reportChecks(run, current, editProblemsReport(generated.problems));
-      if (!ready || changesNothing(answer)) return { verdict: "UNVERIFIED", checks: [], notes: [], durationMs: 0 };
-      return reportChecks(run, current, await verifyAnswer(ready, root, answer, run.task, run.knowledge));
-    },
-    repair: async (previous) => {
-      current = previous.round + 1;
-      const failed = previous.report.checks.filter((c) => c.status === "failed").map((c) => c.name);
-      run.emit({ type: "repair", round: current, failed_checks: failed });
-      const messages = await fitRepairPrompt(
-        run.backend,
-        run.messages,
-        previous,
-        info.contextSize,
-        config.options.num_predict,
-      );
-      return generateRound(run, current, messages, previous);
-    },
-  });
-  throwIfCancelled(run.options.signal);
-  const best = outcome.best;
-  const notes = [style.note, ...best.cutFields];
-  const unchecked = (!ready || changesNothing(best.answer)) && best.problems.length === 0;
-  const why = changesNothing(best.answer)
-    ? "the answer is an explanation and changes no file (the task names none)"
-    : plan.run
-      ? "verification is off"
-      : plan.reason;
-  const verification = unchecked ? unverifiedReport(info, why, notes) : verifiedReport(outcome, info, notes);
-  run.logger.info(
-    { verdict: verification.verdict, repair_rounds: outcome.repairRounds, stopped: outcome.stopped },
-    "suggestion produced",
-  );
-  return { suggestion: { ...best.answer, verification }, outcome };
-}
-
-/**
- * Checks every changed path for writing (outside the workspace or on the deny list fails the run,
- * unless verification already reported the suggestion FAILED: it is never written), records the base
- * hashes, the metrics (usage summed over every round) and the training example.
- */
-async function finishRun(
-  run: PreparedRun,
-  produced: { suggestion: CodeSuggestion; outcome: RepairOutcome },
-  meta: { runId: string; task: BuilderTask; started: number; usage: RunUsage },
-): Promise<RunTaskResult> {
-  const { suggestion, outcome } = produced;
-  const { sandbox, config, logger } = run;
-  const failed = suggestion.verification.verdict === "FAILED";
-  const paths = [suggestion.file_path, ...(suggestion.changes ?? []).map((c) => c.path)];
-  // An explanation alone (a task that names no file) has no path to check and nothing to hash.
-  const explanationOnly = suggestion.file_path === "" && (suggestion.changes ?? []).length === 0;
-  const targets = explanationOnly
-    ? undefined
-    : await Promise.all(paths.map((p) => sandbox.resolveForWrite(p))).catch((error: unknown) => {
-        if (failed) return undefined;
-        throw error;
-      });
-  if (explanationOnly) suggestion.base_hashes = {};
-  if (targets) {
-    suggestion.file_path = (targets[0] as { relative: string }).relative;
-    suggestion.changes = suggestion.changes?.map((c, i) => ({
-      ...c,
-      path: (targets[i + 1] as { relative: string }).relative,
-    }));
-    const atPrompt = Object.fromEntries(run.workspace.taskFiles.map((file) => [file.path, file.hash]));
-    suggestion.base_hashes = await baseHashesFor(suggestion, sandbox, atPrompt);
-  }
-  const ran = outcome.attempts.some((a) => a.report.checks.some((c) => c.name !== "edits"));
-  const metrics = buildMetrics({
-    runId: meta.runId,
-    task: meta.task,
-    info: run.info,
-    usage: meta.usage,
-    started: meta.started,
-    success: true,
-    error: null,
-    backendName: config.backend,
-    model: config.model,
-    outcome: ran || failed ? outcome : undefined,
-    verdict: suggestion.verification.verdict,
-  });
-  await recordRunMetrics(metrics, config.workspace, logger);
-  // Records VERIFIED / FAILED runs as training data (apart); UNVERIFIED runs record nothing.
-  await recordTrainingExample(
-    {
-      workspace: sandbox.root,
-      runId: meta.runId,
-      task: run.task,
-      messages: run.messages,
-      suggestion,
-      promptTokens: metrics.prompt_tokens,
-      generatedTokens: metrics.generated_tokens,
-    },
-    logger,
-  );
-  return { runId: meta.runId, suggestion, metrics, info: run.info, context: run.context };
-}
-
-/**
- * The repair prompt, with as many diagnostics as fit: fewer lines per check until the prompt leaves
- * room for the answer; when even one line does not fit, the context is too small for a repair.
- */
-async function fitRepairPrompt(
-  backend: Backend,
-  base: ChatMessage[],
-  previous: Attempt,
-  contextSize: number,
-  numPredict: number | undefined,
-): Promise<ChatMessage[]> {
-  let overflow: unknown;
-  for (const limit of REPAIR_DIAGNOSTIC_LIMITS) {
-    const messages = buildRepairMessages(base, previous, limit);
-    const count = await backend.countPromptTokens(messages);
-    try {
-      planAnswerBudget({ promptTokens: count.tokens, contextSize, numPredict, exact: count.exact });
-      return messages;
-    } catch (error) {
-      overflow = error;
-    }
-  }
-  throw overflow;
-}
-
-interface MetricsInput {
-  runId: string;
-  task: BuilderTask;
-  info: BackendInfo | undefined;
-  usage: RunUsage;
-  started: number;
-  success: boolean;
-  error: string | null;
-  backendName: string;
-  model: string | undefined;
-  /** The verification rounds, when checks ran. */
-  outcome?: RepairOutcome;
-  verdict?: string;
-}
-
-function buildMetrics(input: MetricsInput): RunMetrics {
-  const { loadMs, ...usage } = input.usage.metrics();
-  return {
-    event: "run",
-    run_id: input.runId,
-    timestamp: new Date().toISOString(),
-    task_id: input.task.task_id,
-    backend: input.info?.backend ?? input.backendName,
-    model: input.info?.model ?? input.model ?? "",
-    // Loading in this process (embedded) plus loading reported by a server for these requests (Ollama's load_duration).
-    load_ms: round((input.info?.loadMs ?? 0) + loadMs),
-    ...usage,
-    total_ms: round(performance.now() - input.started),
-    success: input.success,
-    error: input.error,
-    ...warmMetrics(input),
-    ...(input.verdict !== undefined ? { verdict: input.verdict } : {}),
-    ...(input.outcome ? verificationMetrics(input.outcome) : {}),
-  };
-}
-
-/** Embedded-engine fields: where it ran, the cached prefix, and the drafts of every round. */
-function warmMetrics(
-  input: MetricsInput,
-): Pick<
-  RunMetrics,
-  "engine" | "cached_prefix_tokens" | "draft_tokens_validated" | "draft_tokens_refuted" | "draft_switched_off"
-> {
-  if ((input.info?.backend ?? input.backendName) !== "embedded") return {};
-  const generations = input.usage.rounds;
-  const drafts = generations.map((g) => g.metrics.draftTokens).filter((d) => d !== undefined);
-  return {
-    engine:
-      generations.some((g) => g.metrics.ranIn === "in-process") || input.info?.hostPid === undefined
-        ? "in-process"
-        : "host",
-    ...(generations[0]?.metrics.cachedPrefixTokens !== undefined
-      ? { cached_prefix_tokens: generations[0].metrics.cachedPrefixTokens }
-      : {}),
-    ...(drafts.length > 0
-      ? {
-          draft_tokens_validated: drafts.reduce((sum, d) => sum + d.validated, 0),
-          draft_tokens_refuted: drafts.reduce((sum, d) => sum + d.refuted, 0),
-          draft_switched_off: drafts.some((d) => d.switchedOff),
-        }
-      : {}),
-  };
-}
-
-function verificationMetrics(
-  outcome: RepairOutcome,
-): Pick<RunMetrics, "repair_rounds" | "verify_ms" | "check_ms" | "rounds"> {
-  const rounds = roundMetrics(outcome);
-  const checkMs: Record<string, number> = {};
-  for (const r of rounds)
-    for (const [name, ms] of Object.entries(r.check_ms)) checkMs[name] = round((checkMs[name] ?? 0) + ms);
-  return {
-    repair_rounds: outcome.repairRounds,
-    verify_ms: round(outcome.attempts.reduce((sum, a) => sum + a.report.durationMs, 0)),
-    check_ms: checkMs,
-    rounds,
-  };
-}
-
-function configDir(config: BuilderConfig, workspace: string = config.workspace): string {
-  return config.configPath ? path.dirname(config.configPath) : workspace;
-}
-
-/**
- * The knowledge files and the pack's, read through the sandbox of the project's workspace
- * (`projectWorkspace`, default `config.workspace`): inside it, deny list applied, unless allow-listed.
- * Throws for a missing, unreadable or out-of-workspace file: a setup error, before anything runs.
- */
-export async function loadProjectPriming(
-  config: BuilderConfig,
-  packName: string,
-  logger: Logger,
-  projectWorkspace: string = config.workspace,
-): Promise<KnowledgeSection[]> {
-  const sandbox = await WorkspaceSandbox.open({ root: projectWorkspace, deny: config.deny });
-  return loadPriming(config.knowledge, config.packs, packName, configDir(config, projectWorkspace), {
-    sandbox,
-    allowOutside: config.knowledgeAllowOutside,
-    logger,
-  });
-}
-
-/**
- * A task far larger than any window (a 20 MiB objective) is refused before the model loads and before
- * anything is tokenized, which would take minutes only to learn that it cannot fit. The window is at
- * most `num_ctx` (or, with `num_ctx: auto`, the largest bucket) on the embedded engine and on Ollama; an
- * OpenAI-compatible server may serve more, so there only a configured `num_ctx` bounds it.
- */
-function refuseHugeTaskBeforeLoading(task: BuilderTask, config: BuilderConfig): void {
-  const configured = config.options.num_ctx;
-  if (configured === undefined && config.backend === "openai") return;
-  refuseOversizedBySize({
-    fixedTexts: [task.objective, ...task.acceptance],
-    maxBytesPerToken: MAX_TOKEN_BYTES_ANY_MODEL,
-    contextSize: configured ?? (CONTEXT_BUCKETS[CONTEXT_BUCKETS.length - 1] as number),
-    reserve: 0,
-    boundSource: "more than any token of a real vocabulary",
-  });
 }

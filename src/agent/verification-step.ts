@@ -4,7 +4,6 @@ import type { ContextSection } from "../context/prompt.js";
 import { PathDeniedError, WorkspaceEscapeError } from "../errors/errors.js";
 import { shownPath } from "../answer/resolve-changes.js";
 import type { BuilderTask, ModelAnswer, Verification } from "../task/schema.js";
-import { round } from "../format/numbers.js";
 import { detectTestConvention, editsForAnswer, testPathFor } from "../verify/edits.js";
 import { activeRules, rulePromise } from "../verify/active-rules.js";
 import { toVerificationChecks, type VerificationReport, type Verifier } from "../verify/verify.js";
@@ -120,16 +119,4 @@ export function unverifiedReport(info: BackendInfo, reason: string, cutNotes: st
     checks: [],
     notes: cutNotes,
   };
-}
-
-/** Per-round metrics: tokens and each check's time. */
-export function roundMetrics(
-  outcome: RepairOutcome,
-): Array<{ round: number; generated_tokens: number; verdict: string; check_ms: Record<string, number> }> {
-  return outcome.attempts.map((attempt) => ({
-    round: attempt.round,
-    generated_tokens: attempt.generation.metrics.generatedTokens,
-    verdict: attempt.report.verdict,
-    check_ms: Object.fromEntries(attempt.report.checks.map((c) => [c.name, round(c.durationMs)])),
-  }));
 }

@@ -9,7 +9,7 @@ import { appendJsonLine } from "../workspace/jsonl.js";
 import type { EvalCase } from "./case.js";
 import { readEvalRows, type EvalRow } from "./results.js";
 import { runCase } from "./run-case.js";
-import { loadProjectPriming } from "../agent/run-task.js";
+import { loadProjectPriming } from "../agent/task-context.js";
 
 /** Options for {@link runEval}. */
 export interface EvalRunOptions {

@@ -3,9 +3,6 @@ import type { Logger } from "pino";
 import { round } from "../format/numbers.js";
 import { appendJsonLine } from "../workspace/jsonl.js";
 
-// run-task.ts still imports round from here; it moves to format/numbers.js with the run-task split (issue 13 item 1).
-export { round };
-
 /** One line of `.builder/metrics.jsonl`, also logged on stderr at the end of every run. */
 export interface RunMetrics {
   event: "run";

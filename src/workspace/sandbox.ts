@@ -1,6 +1,5 @@
 import { lstat, readlink, realpath } from "node:fs/promises";
 import path from "node:path";
-import type { BuilderConfig } from "../config/load.js";
 import {
   ConfigError,
   MAX_NAME_BYTES,
@@ -61,9 +60,7 @@ export class WorkspaceSandbox {
   }
 
   /** Opens the configured workspace with the configured deny list. */
-  static async fromConfig(
-    config: Pick<BuilderConfig, "workspace"> & { deny?: readonly string[] },
-  ): Promise<WorkspaceSandbox> {
+  static async fromConfig(config: { workspace: string; deny?: readonly string[] }): Promise<WorkspaceSandbox> {
     return WorkspaceSandbox.open({ root: config.workspace, deny: config.deny });
   }
 

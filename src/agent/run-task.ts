@@ -181,7 +181,7 @@ class TaskRun {
     const fewShot = await loadFewShot(task, root, config.fewShot ?? { examples: 0, maxTokens: 0 }, this.logger);
     const loaded = await loadBackend(backend, this.emit, this.options.signal);
     const workspace = await gathering;
-    const style = resolveAnswerStyle(loaded.backend, config.answer.format, config.answer.edits);
+    const style = resolveAnswerStyle(loaded.capabilities, config.answer.format, config.answer.edits);
     const { context, info } = await assemblePrompt(loaded, backend, {
       task,
       priming: this.priming,

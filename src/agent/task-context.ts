@@ -3,6 +3,7 @@
 // against the window the backend gives. The run (run-task.ts) calls these in order.
 import path from "node:path";
 import type { Logger } from "pino";
+import { describeBackend } from "../backends/descriptors.js";
 import type { Backend, BackendInfo, ChatMessage } from "../backends/types.js";
 import type { BackendName, GenerationOptions } from "../config/schema.js";
 import { assembleContext, type AssembledContext, type AssembleInput } from "../context/assemble.js";
@@ -85,7 +86,7 @@ export function refuseHugeTaskBeforeLoading(
   config: { backend: BackendName; options: Pick<GenerationOptions, "num_ctx"> },
 ): void {
   const configured = config.options.num_ctx;
-  if (configured === undefined && config.backend === "openai") return;
+  if (configured === undefined && !describeBackend(config.backend).capabilities.setsContextWindow) return;
   refuseOversizedBySize({
     fixedTexts: [task.objective, ...task.acceptance],
     maxBytesPerToken: MAX_TOKEN_BYTES_ANY_MODEL,

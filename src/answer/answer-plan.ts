@@ -1,5 +1,4 @@
-import { describeBackend, type BackendCapabilities } from "../backends/descriptors.js";
-import type { BackendName } from "../config/schema.js";
+import type { BackendCapabilities } from "../backends/descriptors.js";
 import { ConfigError, GenerationError } from "../errors/errors.js";
 import { answerGrammar, type GrammarBounds, type GrammarFile } from "./answer-grammar.js";
 import { AnswerChangesSchema, type AnswerChanges, type AnswerFormat, type EditMode } from "./changes.js";
@@ -24,14 +23,13 @@ export type AnswerCapabilities = Pick<BackendCapabilities, "grammar">;
  * where the engine applies one (the embedded engine); JSON elsewhere: a backend without a grammar takes
  * only a schema (Ollama), and a grammar sent as a request field is rejected by most servers (vLLM and
  * others reject llama.cpp's `grammar` field; set `text` for llama.cpp's server, which accepts it).
- * `backend`: its capabilities (`BackendInfo.capabilities`), or the configured name, whose kind's are used.
+ * `capabilities`: the backend's (`BackendInfo.capabilities`, or `describeBackend(name).capabilities` before it loads).
  */
 export function resolveAnswerStyle(
-  backend: AnswerCapabilities | BackendName,
+  capabilities: AnswerCapabilities,
   format: AnswerFormat,
   edits: EditMode,
 ): AnswerStyle {
-  const capabilities = typeof backend === "string" ? describeBackend(backend).capabilities : backend;
   const chosen = format === "auto" ? (capabilities.grammar === "engine" ? "text" : "json") : format;
   const grammar = chosen === "text" && capabilities.grammar !== "none";
   const editMode = edits === "auto" ? "search-replace" : edits;

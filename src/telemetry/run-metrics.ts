@@ -2,6 +2,7 @@
 // generation (first answer and repairs) and the verification rounds. The agent records it; this module
 // only adds things up, so the sums can be tested without a model.
 import type { BackendInfo, GenerateResult, GenerationMetrics } from "../backends/types.js";
+import { findBackendDescriptor } from "../backends/descriptors.js";
 import { round } from "../format/numbers.js";
 import type { VerificationReport } from "../verify/verify.js";
 import { tokensPerSecond, type RunMetrics } from "./metrics.js";
@@ -122,7 +123,8 @@ function warmMetrics(
   RunMetrics,
   "engine" | "cached_prefix_tokens" | "draft_tokens_validated" | "draft_tokens_refuted" | "draft_switched_off"
 > {
-  if ((input.info?.backend ?? input.backendName) !== "embedded") return {};
+  const capabilities = input.info?.capabilities ?? findBackendDescriptor(input.backendName)?.capabilities;
+  if (!capabilities?.ownEngine) return {};
   const generations = input.usage.rounds;
   const drafts = generations.map((g) => g.metrics.draftTokens).filter((d) => d !== undefined);
   return {

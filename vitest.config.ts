@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
@@ -39,6 +40,20 @@ class LongestFirst extends BaseSequencer {
   }
 }
 
+/**
+ * Engine files at once: the suite's llama.cpp runs take one thread each (num_thread 1, `--threads 1`),
+ * so two of them share a 2-core machine without fighting for a core; more would.
+ */
+const ENGINE_WORKERS = 2;
+/** Unit files at once: one per core (vitest's own default leaves a core free, which halves a 2-core machine). */
+const UNIT_WORKERS = Math.max(availableParallelism(), ENGINE_WORKERS);
+/**
+ * Where both counts are equal (a 2-core machine, as CI) the two projects form one group: the short unit
+ * files fill the time the long engine files leave a worker free, instead of running before them one by
+ * one. On a larger machine the units run first on every core, then the engine files two at a time.
+ */
+const ENGINE_GROUP = UNIT_WORKERS === ENGINE_WORKERS ? 0 : 1;
+
 export default defineConfig({
   test: {
     testTimeout: 120_000,
@@ -47,14 +62,22 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        // Pure units: a file at a time on every core.
-        test: { name: "unit", include: ["src/**/*.test.ts"], exclude: ENGINE_FILES, sequence: { groupOrder: 0 } },
+        test: {
+          name: "unit",
+          include: ["src/**/*.test.ts"],
+          exclude: ENGINE_FILES,
+          maxWorkers: UNIT_WORKERS,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
-        // After the units, two files at a time: the suite's llama.cpp runs take one thread each (num_thread 1,
-        // `--threads 1`), so two of them share a 2-core machine without fighting for a core; more would.
-        test: { name: "engine", include: ENGINE_FILES, maxWorkers: 2, sequence: { groupOrder: 1 } },
+        test: {
+          name: "engine",
+          include: ENGINE_FILES,
+          maxWorkers: ENGINE_WORKERS,
+          sequence: { groupOrder: ENGINE_GROUP },
+        },
       },
     ],
   },

@@ -53,9 +53,11 @@ export const engineBench: BenchModule = {
       const config = benchConfig(modelPath, calibration.threads, answerTokens, dir);
       // Every count from 1 to the logical cores: a wider net than the calibration's own candidates.
       const sweep = threads === undefined ? Array.from({ length: cpus().length }, (_, i) => i + 1) : [threads];
+      // One capture serves both comparisons: the same config and task send the same request.
+      const sent = await builderRequest(config, task);
       const results = [
-        await builderVersusRaw(model, config, task, speedRounds),
-        await threadChoiceVersusSweep(model, config, task, calibration.threads, { sweep, rounds: sweepRounds }),
+        await builderVersusRaw(model, config, task, sent, speedRounds),
+        await threadChoiceVersusSweep(model, config, sent, calibration.threads, { sweep, rounds: sweepRounds }),
         await reliability(modelPath, calibration.threads, task, dir, reliabilityRuns),
       ];
       return { title: "Embedded engine (synthesized 356-token model, CPU)", results };
@@ -170,11 +172,11 @@ async function builderVersusRaw(
   model: LlamaModel,
   config: BuilderConfig,
   task: BuilderTask,
+  sent: SentRequest,
   rounds: number,
 ): Promise<BenchResult> {
   const builder: number[] = [];
   const raw: number[] = [];
-  const sent = await builderRequest(config, task);
   // Both sides keep their model loaded, as a long-lived Builder process does.
   const backend = new EmbeddedBackend(config);
   try {
@@ -200,12 +202,11 @@ async function builderVersusRaw(
 async function threadChoiceVersusSweep(
   model: LlamaModel,
   config: BuilderConfig,
-  task: BuilderTask,
+  sent: SentRequest,
   chosen: number,
   { sweep, rounds }: { sweep: number[]; rounds: number },
 ): Promise<BenchResult> {
   const speeds = new Map<number, number[]>();
-  const sent = await builderRequest(config, task);
   for (let round = 0; round < rounds; round += 1) {
     for (const threads of sweep) {
       const list = speeds.get(threads) ?? [];

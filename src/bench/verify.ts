@@ -9,17 +9,18 @@ import type { BuilderTask } from "../task/schema.js";
 import { Verifier, type VerificationReport } from "../verify/verify.js";
 import type { BenchModule, BenchResult, BenchSection, BenchSize } from "./types.js";
 
-/** Files in the generated project (the changed one is src/mod100.ts), and warm rounds: `smoke` only runs every step. */
-const SIZES: Record<BenchSize, { files: number; warmRounds: number }> = {
-  full: { files: 200, warmRounds: 2 },
-  smoke: { files: 102, warmRounds: 1 },
+/**
+ * Files in the generated project (the changed one is src/mod100.ts), warm rounds, and warm rounds each
+ * way for the sandbox ratio: `smoke` only runs every step.
+ */
+const SIZES: Record<BenchSize, { files: number; warmRounds: number; sandboxRounds: number }> = {
+  full: { files: 200, warmRounds: 2, sandboxRounds: 3 },
+  smoke: { files: 102, warmRounds: 1, sandboxRounds: 1 },
 };
 /** Warm typecheck target for a one-file change (the issue's). */
 const WARM_TYPECHECK_TARGET_MS = 2000;
 /** Sandboxed ÷ unsandboxed wall time of a warm round (issue 20's target). */
 const SANDBOX_OVERHEAD_TARGET = 1.15;
-/** Warm rounds measured for the sandbox ratio, each way. */
-const SANDBOX_ROUNDS = 3;
 
 const TASK: BuilderTask = {
   task_id: "bench-verify",
@@ -37,7 +38,7 @@ const TASK: BuilderTask = {
 export const verifyBench: BenchModule = {
   id: "verify",
   async run(size: BenchSize): Promise<BenchSection> {
-    const { files, warmRounds } = SIZES[size];
+    const { files, warmRounds, sandboxRounds } = SIZES[size];
     const root = generateProject(files);
     try {
       const openStarted = performance.now();
@@ -81,7 +82,7 @@ export const verifyBench: BenchModule = {
             value: round(Math.max(...warm.map((r) => r.durationMs)), 0),
             unit: "ms",
           },
-          await sandboxOverhead(root, verifier),
+          await sandboxOverhead(root, verifier, sandboxRounds),
         ];
         return { title: `Verification (one-file change in a ${files}-file TypeScript project)`, results };
       } finally {
@@ -97,14 +98,14 @@ export const verifyBench: BenchModule = {
  * Warm rounds with the default sandbox (`verify.sandbox` auto) against the same rounds with it off,
  * alternated so that load on the machine falls on both alike: the ratio of their median wall times.
  */
-async function sandboxOverhead(root: string, sandboxed: Verifier): Promise<BenchResult> {
+async function sandboxOverhead(root: string, sandboxed: Verifier, rounds: number): Promise<BenchResult> {
   const settings = resolveVerifySettings({ sandbox: "off" }, undefined, undefined);
   const plain = await Verifier.open(root, settings);
   try {
     const context = { task: TASK, knowledge: "" };
     await plain.verify(change(4), context);
     const times: { on: number[]; off: number[] } = { on: [], off: [] };
-    for (let i = 0; i < SANDBOX_ROUNDS; i++) {
+    for (let i = 0; i < rounds; i++) {
       times.on.push((await sandboxed.verify(change(10 + i), context)).durationMs);
       times.off.push((await plain.verify(change(20 + i), context)).durationMs);
     }

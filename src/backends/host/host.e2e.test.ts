@@ -51,6 +51,24 @@ function setup(keepAlive = "60s", numCtx = 4096): Setup {
   };
 }
 
+let faultHost: Setup | undefined;
+
+/**
+ * The workspace and host folder that the fault tests share, with a host running: each of them needs one
+ * and leaves one running (its last runs start a new one after the fault), and starting one (a process, a
+ * model load, a first run) is much of a short test's time. A test run alone, or after one that left no
+ * host, starts it here.
+ */
+async function runningHost(): Promise<Setup & { pid: number }> {
+  faultHost ??= setup();
+  const record = hostRecord(faultHost.dir);
+  if (!record || !isSameProcess(record, "__builder-host")) {
+    const first = await run(faultHost.workspace, faultHost.env);
+    expect(first.code, first.stderr).toBe(0);
+  }
+  return { ...faultHost, pid: hostPid(faultHost.dir) };
+}
+
 function run(workspace: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<CliResult> {
   return runCli(["run", ...args], { cwd: workspace, stdin: JSON.stringify(SAMPLE_TASK), env });
 }
@@ -212,9 +230,8 @@ describe("the Builder host", { timeout: 400_000 }, () => {
   });
 
   it("finishes in-process, saying so once, when the host is killed (kill -9) mid-answer; the run is recorded once; the next command restarts the host", async () => {
-    const s = setup();
-    expect((await run(s.workspace, s.env)).code).toBe(0);
-    const pid = hostPid(s.dir);
+    const { pid, ...s } = await runningHost();
+    const recorded = recordedRuns(s.workspace);
     const { running } = await runUntilStreaming(s);
     process.kill(pid, "SIGKILL");
     const result = await running;
@@ -231,15 +248,14 @@ describe("the Builder host", { timeout: 400_000 }, () => {
     const streamed = (part: string[]): string => part.filter((l) => !l.startsWith("{")).join("\n");
     expect(streamed(lines.slice(0, at)).length).toBeGreaterThan(0);
     expect(streamed(lines.slice(at + 1)).length).toBeGreaterThan(0);
-    expect(recordedRuns(s.workspace)).toBe(2);
+    expect(recordedRuns(s.workspace)).toBe(recorded + 1);
     await threeMoreRuns(s);
     expect(hostPid(s.dir)).not.toBe(pid);
   });
 
   it("lets a run stopped mid-answer by builder stop finish, recorded once; three runs after it succeed", async () => {
-    const s = setup();
-    expect((await run(s.workspace, s.env)).code).toBe(0);
-    const pid = hostPid(s.dir);
+    const { pid, ...s } = await runningHost();
+    const recorded = recordedRuns(s.workspace);
     const { running } = await runUntilStreaming(s);
     const stop = await runCli(["stop"], { env: s.env });
     expect(stop.code, stop.stderr).toBe(0);
@@ -247,7 +263,7 @@ describe("the Builder host", { timeout: 400_000 }, () => {
     const result = await running;
     expect(result.code, result.stderr).toBe(0);
     expect(metricsOf(result)).toMatchObject({ success: true });
-    expect(recordedRuns(s.workspace)).toBe(2);
+    expect(recordedRuns(s.workspace)).toBe(recorded + 1);
     await threeMoreRuns(s);
   });
 
@@ -267,9 +283,7 @@ describe("the Builder host", { timeout: 400_000 }, () => {
   });
 
   it("replaces a stale socket and record; leftovers whose pid belongs to an unrelated live process are left alone by builder stop", async () => {
-    const s = setup();
-    expect((await run(s.workspace, s.env)).code).toBe(0);
-    const pid = hostPid(s.dir);
+    const { pid, ...s } = await runningHost();
     process.kill(pid, "SIGKILL");
     await until(() => !processAlive(pid), "the host to die");
     expect(existsSync(path.join(s.dir, "host.sock"))).toBe(true);
@@ -301,9 +315,8 @@ describe("the Builder host", { timeout: 400_000 }, () => {
   });
 
   it("treats a host that stops answering as hung and runs in-process, saying so once", async () => {
-    const s = setup();
-    expect((await run(s.workspace, s.env)).code).toBe(0);
-    const pid = hostPid(s.dir);
+    // The last of the tests on the shared host: the host it stops is not used after it.
+    const { pid, ...s } = await runningHost();
     process.kill(pid, "SIGSTOP");
     try {
       const result = await run(s.workspace, { ...s.env, BUILDER_ENGINE_TIMEOUT_MS: "2000" });

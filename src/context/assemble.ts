@@ -190,10 +190,19 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   return { messages, shownRegions, promptTokens: count.tokens, exact: count.exact, explanation };
 }
 
-/** Of the window, the share a large file's regions may take at most (the rest: the map, related code, the answer). */
+/** Of the room a large file has, the share its regions may take at most (the rest: its outline, the map, related code). */
 const REGION_SHARE = 0.5;
 /** The most tokens a large file's regions take, whatever the window: relevant regions, not the whole file again. */
 const MAX_REGION_TOKENS = 12_288;
+
+/**
+ * The tokens a task file too large for the window may show in regions, given `roomTokens`: the window
+ * less the answer's reserve, the parts never dropped and the other task files. `npm run bench -- fit`
+ * measures region choice at this budget.
+ */
+export function regionBudgetTokens(roomTokens: number): number {
+  return Math.min(MAX_REGION_TOKENS, Math.floor(Math.max(0, roomTokens) * REGION_SHARE));
+}
 
 /**
  * The task files' sections: whole when they fit beside the parts that are never dropped (always
@@ -241,7 +250,7 @@ async function fitTaskFiles(
   for (const { file, i, tokens: whole } of order) {
     if (total <= room) break;
     const content = file.content ?? "";
-    const budgetTokens = Math.min(MAX_REGION_TOKENS, Math.floor(Math.max(0, room - (total - whole)) * REGION_SHARE));
+    const budgetTokens = regionBudgetTokens(room - (total - whole));
     // Bytes per token of this file (by its count when it was counted; code is ~3-4 bytes per token).
     const bytesPerToken = whole > 0 ? Buffer.byteLength(content) / whole : ESTIMATE_BYTES_PER_TOKEN;
     const view = chooseRegions(content, objective, Math.floor(budgetTokens * bytesPerToken), linked);

@@ -269,7 +269,10 @@ async function regionQuotes(
     for (const change of measured) {
       const budgetBytes = Math.floor(budgetTokens * change.bytesPerToken);
       const inRegions = Buffer.byteLength(change.before) > budgetBytes;
-      const view = chooseRegions(change.before, change.message, budgetBytes, change.linked);
+      // As the assembler does: the outline comes out of the budget, leaving the regions at least a quarter of it.
+      const outlineBytes = Buffer.byteLength(chooseRegions(change.before, "", 0).content);
+      const regionBytes = inRegions ? Math.max(Math.floor(budgetBytes / 4), budgetBytes - outlineBytes) : budgetBytes;
+      const view = chooseRegions(change.before, change.message, regionBytes, change.linked);
       const miss = regionMiss(change.before, change.edits ?? [], view.regions);
       if (inRegions) large++;
       if (miss === undefined) {

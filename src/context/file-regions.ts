@@ -157,7 +157,7 @@ function lineStems(line: string): Set<string> {
  * Every place the task points at, best first: declarations it names (100), lines that use a name it
  * gives (40), declarations whose name shares its words (10 and up), files that import a declaration
  * (the repository map's links: 2), and lines dense in its words (below 10, by how rare each word is
- * in the file: a word on every other line locates nothing).
+ * in the file: one on more than {@link COMMON_WORD_SHARE} of its lines locates nothing).
  */
 function rankSeeds(
   lines: readonly string[],
@@ -202,7 +202,8 @@ function rankSeeds(
   const declared = new Set(outline.map((e) => e.name));
   const codeNames = new Set([...terms.names].filter((n) => declared.has(n) || /[a-z][A-Z]|_|\d|\$/.test(n)));
   const lineScore = stemsOf.map((stems) => [...stems].reduce((sum, s) => sum + (taskStems.has(s) ? weight(s) : 0), 0));
-  const best = Math.max(1e-9, ...lineScore);
+  // A reduce, not Math.max(...): a file of 200,000 lines would overflow the call's arguments.
+  const best = lineScore.reduce((m, v) => Math.max(m, v), 1e-9);
   lines.forEach((line, i) => {
     const at = { focus: i + 1, start: i + 1 - MARGIN, end: i + 1 + MARGIN };
     const named = [...line.matchAll(/[A-Za-z_$][\w$]{2,}/g)].map((m) => m[0]).find((w) => codeNames.has(w));
@@ -342,7 +343,7 @@ function renderRegions(
   regions: readonly FileRegion[],
 ): string {
   const fence = "`".repeat(
-    Math.max(3, ...lines.map((l) => (l.match(/`+/g) ?? []).reduce((m, r) => Math.max(m, r.length + 1), 0))),
+    lines.reduce((m, l) => (l.match(/`+/g) ?? []).reduce((n, r) => Math.max(n, r.length + 1), m), 3),
   );
   const entries = outline
     .slice(0, MAX_OUTLINE)

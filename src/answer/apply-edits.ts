@@ -1,4 +1,5 @@
 import type { SearchReplace } from "./changes.js";
+import { EDIT_QUOTES_UNSHOWN_LINES, isShownLine, unshownQuoteMessage, type LineSpan } from "./shown-lines.js";
 
 /** Where one edit landed: 1-based first line and how it matched. */
 export interface EditMatch {
@@ -10,8 +11,18 @@ export interface EditMatch {
 export interface EditMismatch {
   /** Index of the edit in its change. */
   index: number;
-  reason: "not-found" | "ambiguous" | "empty-search";
+  reason: "not-found" | "ambiguous" | "empty-search" | typeof EDIT_QUOTES_UNSHOWN_LINES;
   message: string;
+}
+
+/** How {@link applySearchReplace} judges edits beyond the file's text. */
+export interface ApplyOptions {
+  /**
+   * The file was shown to the model in regions (1-based lines of `content`): an edit whose SEARCH
+   * quotes a line outside them is refused ({@link EDIT_QUOTES_UNSHOWN_LINES}), and a mismatch's hint
+   * names only lines shown. Lines an earlier edit of the same change wrote count as shown.
+   */
+  shown?: readonly LineSpan[];
 }
 
 /** The result of {@link applySearchReplace}: the new content, or every edit that did not apply. */
@@ -29,9 +40,17 @@ const NEAREST_CONTEXT = 3;
  * before: then its first occurrence after that edit is meant (edits of one file are written in file
  * order). Nothing is guessed: any edit that does not apply makes the whole change fail.
  */
-export function applySearchReplace(content: string, edits: readonly SearchReplace[]): EditOutcome {
+export function applySearchReplace(
+  content: string,
+  edits: readonly SearchReplace[],
+  options: ApplyOptions = {},
+): EditOutcome {
   const endsWithNewline = content.endsWith("\n");
   let lines = splitLines(content);
+  // Each current line's number in `content` (0: written by an earlier edit), to judge what the model saw.
+  let origin = lines.map((_, i) => i + 1);
+  const { shown } = options;
+  const seen = (i: number): boolean => !shown || (origin[i] ?? 0) === 0 || isShownLine(shown, origin[i] as number);
   const matches: EditMatch[] = [];
   const mismatches: EditMismatch[] = [];
   let previousEnd: number | undefined;
@@ -50,7 +69,7 @@ export function applySearchReplace(content: string, edits: readonly SearchReplac
       mismatches.push({
         index,
         reason: "not-found",
-        message: `edit ${index + 1}: SEARCH does not match any run of lines of the file.\n${nearestLines(lines, search)}`,
+        message: `edit ${index + 1}: SEARCH does not match any run of lines of the file.\n${nearestLines(lines, search, seen)}`,
       });
       return;
     }
@@ -62,6 +81,15 @@ export function applySearchReplace(content: string, edits: readonly SearchReplac
       });
       return;
     }
+    const unshown = origin.slice(found.start, found.start + search.length).filter((n, k) => !seen(found.start + k));
+    if (shown && unshown.length > 0) {
+      mismatches.push({
+        index,
+        reason: EDIT_QUOTES_UNSHOWN_LINES,
+        message: unshownQuoteMessage(index, unshown, shown),
+      });
+      return;
+    }
     const replacement = reindent(
       splitLines(edit.replace),
       search,
@@ -69,6 +97,11 @@ export function applySearchReplace(content: string, edits: readonly SearchReplac
       found.how,
     );
     lines = [...lines.slice(0, found.start), ...replacement, ...lines.slice(found.start + search.length)];
+    origin = [
+      ...origin.slice(0, found.start),
+      ...replacement.map(() => 0),
+      ...origin.slice(found.start + search.length),
+    ];
     matches.push({ line: found.start + 1, how: found.how });
     previousEnd = found.start + replacement.length;
   });
@@ -143,12 +176,16 @@ function leading(line: string): string {
   return /^\s*/.exec(line)?.[0] ?? "";
 }
 
-/** The file lines most like the SEARCH's first non-blank line, with line numbers, for a repair round. */
-function nearestLines(lines: readonly string[], search: readonly string[]): string {
+/**
+ * The file lines most like the SEARCH's first non-blank line, with line numbers, for a repair round;
+ * of a file shown in regions, only lines the model was shown (`seen`, by 0-based line).
+ */
+function nearestLines(lines: readonly string[], search: readonly string[], seen: (i: number) => boolean): string {
   const probe = (search.find((l) => l.trim() !== "") ?? "").trim();
   let best = -1;
   let bestScore = 0;
   lines.forEach((line, i) => {
+    if (!seen(i)) return;
     const score = similarity(line.trim(), probe);
     if (score > bestScore) {
       bestScore = score;
@@ -158,7 +195,10 @@ function nearestLines(lines: readonly string[], search: readonly string[]): stri
   if (best < 0) return "No line of the file resembles its first line; quote the file's lines exactly as shown.";
   const from = Math.max(0, best - NEAREST_CONTEXT);
   const to = Math.min(lines.length, best + NEAREST_CONTEXT + 1);
-  const shown = lines.slice(from, to).map((line, i) => `${String(from + i + 1).padStart(5)}| ${line}`);
+  const shown = lines
+    .slice(from, to)
+    .map((line, i) => (seen(from + i) ? `${String(from + i + 1).padStart(5)}| ${line}` : undefined))
+    .filter((line) => line !== undefined);
   return `The nearest lines of the file (quote them exactly, without the line numbers):\n${shown.join("\n")}`;
 }
 

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { applySearchReplace } from "./apply-edits.js";
 import type { AnswerChanges, FileChange, ResolvedChange } from "./changes.js";
+import { wholeRewriteMessage, type LineSpan } from "./shown-lines.js";
 
 /** The files an answer may change: the task's files (content as read; null: absent) and folders where it may create files. */
 export interface AllowedFiles {
@@ -44,7 +45,7 @@ export function resolveChanges(answer: AnswerChanges, allowed: AllowedFiles): Re
       );
       continue;
     }
-    const resolved = resolveOne(file, change, before, problems);
+    const resolved = resolveOne(file, change, before, problems, allowed.shown?.get(file));
     if (resolved) {
       if (resolved.how) notes.push(`${file}: ${resolved.how}`);
       changes.push(resolved.change);
@@ -59,6 +60,7 @@ function resolveOne(
   change: FileChange,
   before: string | null,
   problems: string[],
+  shown: readonly LineSpan[] | undefined,
 ): { change: ResolvedChange; how?: string } | undefined {
   if (change.action === "delete") {
     if (before === null) {
@@ -69,6 +71,11 @@ function resolveOne(
   }
   const edits = change.edits ?? [];
   if (edits.length === 0 || change.action === "create") {
+    // A file shown in regions cannot be written whole: the model never saw the rest of it.
+    if (shown && before !== null) {
+      problems.push(`${file}: ${wholeRewriteMessage(shown)}`);
+      return undefined;
+    }
     if (change.content === undefined) {
       problems.push(
         `${file}: a ${change.action} needs ${change.action === "create" ? "the whole content" : "SEARCH/REPLACE edits"}.`,
@@ -83,7 +90,8 @@ function resolveOne(
     problems.push(`${file}: does not exist, so it cannot be edited; create it with its whole content.`);
     return undefined;
   }
-  const outcome = applySearchReplace(before, edits);
+  // JSON answers are not held to the shown lines while written (the text format's grammar is): here they are.
+  const outcome = applySearchReplace(before, edits, { shown });
   if (!outcome.ok) {
     for (const mismatch of outcome.mismatches) problems.push(`${file}: ${mismatch.message}`);
     return undefined;

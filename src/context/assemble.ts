@@ -4,7 +4,7 @@ import { ContextOverflowError } from "../errors/errors.js";
 import type { BuilderTask } from "../task/schema.js";
 import type { KnowledgeSection } from "./priming.js";
 import { SYSTEM_INSTRUCTIONS, buildSystemMessage, buildTaskMessage, type ContextSection } from "./prompt.js";
-import { chooseRegions, type FileRegion } from "./file-regions.js";
+import { chooseRegions, type FileRegion, type RegionView } from "./file-regions.js";
 import { renderMapEntry } from "./rank.js";
 import { refuseOversizedBySize } from "./size-bound.js";
 import { ESTIMATE_BYTES_PER_TOKEN, type TokenCounter } from "./token-count.js";
@@ -190,10 +190,19 @@ export async function assembleContext(input: AssembleInput): Promise<AssembledCo
   return { messages, shownRegions, promptTokens: count.tokens, exact: count.exact, explanation };
 }
 
-/** Of the window, the share a large file's regions may take at most (the rest: the map, related code, the answer). */
+/** Of the room a large file has, the share its regions may take at most (the rest: its outline, the map, related code). */
 const REGION_SHARE = 0.5;
 /** The most tokens a large file's regions take, whatever the window: relevant regions, not the whole file again. */
 const MAX_REGION_TOKENS = 12_288;
+
+/**
+ * The tokens a task file too large for the window may show in regions, given `roomTokens`: the window
+ * less the answer's reserve, the parts never dropped and the other task files. `npm run bench -- fit`
+ * measures region choice at this budget.
+ */
+export function regionBudgetTokens(roomTokens: number): number {
+  return Math.min(MAX_REGION_TOKENS, Math.floor(Math.max(0, roomTokens) * REGION_SHARE));
+}
 
 /**
  * The task files' sections: whole when they fit beside the parts that are never dropped (always
@@ -241,15 +250,16 @@ async function fitTaskFiles(
   for (const { file, i, tokens: whole } of order) {
     if (total <= room) break;
     const content = file.content ?? "";
-    const budgetTokens = Math.min(MAX_REGION_TOKENS, Math.floor(Math.max(0, room - (total - whole)) * REGION_SHARE));
+    const limit = room - (total - whole);
     // Bytes per token of this file (by its count when it was counted; code is ~3-4 bytes per token).
     const bytesPerToken = whole > 0 ? Buffer.byteLength(content) / whole : ESTIMATE_BYTES_PER_TOKEN;
-    const view = chooseRegions(content, objective, Math.floor(budgetTokens * bytesPerToken), linked);
-    const section = {
-      title: `File ${file.path} (current content, shown in part: ${view.lines} lines do not fit the window)`,
-      content: view.content,
-    };
-    const shownTokens = await fragment(sectionText(section));
+    const { view, section, shownTokens } = await regionSection(
+      file.path,
+      (budgetTokens) => chooseRegions(content, objective, Math.floor(budgetTokens * bytesPerToken), linked),
+      regionBudgetTokens(limit),
+      limit,
+      fragment,
+    );
     // A small file gains nothing from an outline: it stays whole (and the overflow names the window it needs).
     if (shownTokens >= whole * 0.75) continue;
     const label = `${file.path} (lines ${view.regions.map((r) => `${r.start}-${r.end}`).join(", ")} of ${view.lines})`;
@@ -258,6 +268,34 @@ async function fitTaskFiles(
     total = total - whole + shownTokens;
   }
   return { fileSections, shownRegions };
+}
+
+/**
+ * A large file's section: its outline and the regions chosen. The section aims at `budgetTokens`
+ * (the rest of the room is for the map, related code and the repair rounds' messages); the outline
+ * comes out of it, and a long one (hundreds of declarations) leaves the regions less, down to a
+ * quarter of the budget; below that, the section may take more, but never more than `limit`.
+ */
+async function regionSection(
+  file: string,
+  choose: (budgetTokens: number) => RegionView,
+  budgetTokens: number,
+  limit: number,
+  fragment: (text: string) => Promise<number>,
+): Promise<{ view: RegionView; section: ContextSection; shownTokens: number }> {
+  const floor = Math.floor(budgetTokens / 4);
+  let regions = budgetTokens;
+  for (let attempt = 0; ; attempt++) {
+    const view = choose(regions);
+    const section = {
+      title: `File ${file} (current content, shown in part: ${view.lines} lines do not fit the window)`,
+      content: view.content,
+    };
+    const shownTokens = await fragment(sectionText(section));
+    const over = shownTokens - (regions > floor ? budgetTokens : limit);
+    if (over <= 0 || attempt === 4 || regions === 0) return { view, section, shownTokens };
+    regions = Math.max(regions > floor ? floor : 0, regions - over - 32);
+  }
 }
 
 /** Names used by the related files (which import the task's files or are imported by them): the repository map's links. */

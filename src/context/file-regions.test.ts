@@ -34,6 +34,53 @@ describe("a file too large for the window, shown in regions", () => {
     expect(Buffer.byteLength(view.content)).toBeLessThan(4000 + 150 * 60);
   });
 
+  it("fills the budget: the named function's region grows into its neighbours until the budget is spent", () => {
+    const content = bigModule();
+    const lines = content.split("\n");
+    const budget = 20_000;
+    const view = chooseRegions(content, "Make handler75 return v1 instead of v0", budget);
+    const shown = view.regions.reduce(
+      (sum, r) => sum + lines.slice(r.start - 1, r.end).reduce((s, l) => s + Buffer.byteLength(l) + 1, 0),
+      0,
+    );
+    const longest = Math.max(...lines.map((l) => Buffer.byteLength(l) + 1));
+    expect(shown).toBeLessThanOrEqual(budget);
+    expect(shown).toBeGreaterThan(budget - 2 * longest);
+    // The imports, and one region around handler75 (common words such as "return" locate nothing).
+    expect(view.regions).toHaveLength(2);
+    expect(view.regions[0]).toMatchObject({ start: 1, reason: "imports and the file's head" });
+    expect(view.regions[0]!.end).toBeLessThanOrEqual(3);
+    const named = view.regions[1]!;
+    expect(named.reason).toBe("the task names handler75");
+    expect(named.start).toBeLessThan(1504 - 100);
+    expect(named.end).toBeGreaterThan(1523 + 100);
+  });
+
+  it("shows the whole file when the budget holds it, and the top of the file when the task names nothing in it", () => {
+    const small = bigModule().split("\n").slice(0, 200).join("\n") + "\n";
+    expect(chooseRegions(small, "Make handler3 faster", 1_000_000).regions).toEqual([
+      { start: 1, end: 200, reason: expect.stringContaining("imports and the file's head") },
+    ]);
+    const view = chooseRegions(bigModule(), "Improve the wording of the docs", 6000);
+    expect(view.regions).toHaveLength(1);
+    expect(view.regions[0]).toMatchObject({ start: 1, reason: "imports and the file's head" });
+    expect(view.regions[0]!.end).toBeGreaterThan(100);
+  });
+
+  it("finds the lines the task's rarer words name, and the declarations files that import this one use", () => {
+    const lines = bigModule().split("\n");
+    lines[2101] = "  // Retry the flaky upstream once before giving up.";
+    const content = lines.join("\n");
+    const byWords = chooseRegions(content, "Retry flaky upstream calls", 3000);
+    expect(byWords.regions.find((r) => r.reason === "the task's words")).toMatchObject({
+      start: expect.any(Number) as number,
+    });
+    expect(byWords.regions.some((r) => r.start <= 2102 && r.end >= 2102)).toBe(true);
+    const byLinks = chooseRegions(content, "Improve the wording of the docs", 3000, new Set(["handler140"]));
+    const linked = byLinks.regions.find((r) => r.reason.includes("handler140 is imported by files the task touches"));
+    expect(linked?.start).toBeLessThanOrEqual(4 + 140 * 20);
+  });
+
   it("splits identifiers into words and merges touching regions", () => {
     expect([...taskTerms("Fix parseUserName in user_store").words]).toEqual(
       expect.arrayContaining(["parse", "user", "name", "store"]),

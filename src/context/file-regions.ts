@@ -32,22 +32,34 @@ export interface RegionView {
   lines: number;
 }
 
-/** Lines around each chosen declaration (and each line that names a symbol of the task). */
-const CONTEXT_LINES = 3;
-/** The most lines one region shows (a 2,000-line class: its members are regions of their own). */
-const MAX_REGION_LINES = 160;
+/** Lines on each side of a line that names the task's symbols: enough to quote it exactly, and what surrounds it. */
+const MARGIN = 6;
+/** The most lines a declaration the task names shows before the growth phase (a 2,000-line class: its members seed regions of their own). */
+const MAX_SEED_LINES = 160;
+/** The head of the file (its imports and header) shows at most this many lines, and at most this share of the budget. */
+const MAX_HEAD_LINES = 60;
+const MAX_HEAD_SHARE = 1 / 3;
 /** Outline entries shown at most. */
 const MAX_OUTLINE = 200;
+/** A word of the task on more than this share of the file's lines locates nothing (and at least 3 lines may hold it). */
+const COMMON_WORD_SHARE = 0.1;
+/** A region's reason names at most this many of the reasons merged into it. */
+const MAX_REASONS = 3;
 
 const TOP =
   /^(\s*)(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(function\*?|class|interface|type|enum|namespace|const|let|var)\s+([A-Za-z_$][\w$]*)/;
 const MEMBER =
   /^(\s+)(?:(?:public|private|protected|static|readonly|override|abstract|async|get|set)\s+)*\*?([A-Za-z_$][\w$]*)\s*(?:<[^>]*>)?\s*\(/;
 const NOT_MEMBERS = new Set(["if", "for", "while", "switch", "catch", "return", "function", "await", "typeof", "new"]);
+/** English glue and TypeScript keywords: in an objective they locate nothing ("return" is on every other line). */
 const STOP_WORDS = new Set(
-  "the and for with from that this into when each then than add fix use make should must not are has have its new all any".split(
-    " ",
-  ),
+  [
+    "the and for with from that this into when each then than add fix use make should must not are has have its new all any",
+    "return const let var function export import async await type interface class extends implements default",
+    "string number boolean true false null undefined void new typeof instanceof else case break continue throw try catch",
+  ]
+    .join(" ")
+    .split(" "),
 );
 
 /**
@@ -114,46 +126,92 @@ function splitWords(identifier: string): string[] {
     .filter(Boolean);
 }
 
-interface Candidate {
+/** A place worth showing: a focus line, the span it wants shown first, its score and why. */
+interface Seed {
+  focus: number;
   start: number;
   end: number;
   score: number;
   reason: string;
 }
 
-/** Scores every declaration and every line that names a task identifier. */
-function candidates(
+/** A crude English stem, so that "reloads" meets `reload` and "windows" meets `window`. */
+function stem(word: string): string {
+  if (word.length > 5 && word.endsWith("ies")) return `${word.slice(0, -3)}y`;
+  if (word.length > 5 && word.endsWith("ing")) return word.slice(0, -3);
+  if (word.length > 4 && word.endsWith("ed")) return word.slice(0, -2);
+  if (word.length > 4 && word.endsWith("es")) return word.slice(0, -2);
+  if (word.length > 3 && word.endsWith("s") && !word.endsWith("ss")) return word.slice(0, -1);
+  return word;
+}
+
+/** The stems of the words of a line (identifiers split), each once. */
+function lineStems(line: string): Set<string> {
+  const stems = new Set<string>();
+  for (const match of line.matchAll(/[A-Za-z_$][\w$]*/g))
+    for (const word of splitWords(match[0])) if (word.length >= 3) stems.add(stem(word));
+  return stems;
+}
+
+/**
+ * Every place the task points at, best first: declarations it names (100), lines that use a name it
+ * gives (40), declarations whose name shares its words (10 and up), files that import a declaration
+ * (the repository map's links: 2), and lines dense in its words (below 10, by how rare each word is
+ * in the file: one on more than {@link COMMON_WORD_SHARE} of its lines locates nothing).
+ */
+function rankSeeds(
   lines: readonly string[],
   outline: readonly OutlineEntry[],
   terms: { names: Set<string>; words: Set<string> },
   linked: ReadonlySet<string>,
-): Candidate[] {
-  const found: Candidate[] = [];
+): Seed[] {
+  const seeds: Seed[] = [];
+  const taskStems = new Set([...terms.words].map(stem));
+  const stemsOf = lines.map(lineStems);
+  const lineCount = new Map<string, number>();
+  for (const stems of stemsOf)
+    for (const s of stems) if (taskStems.has(s)) lineCount.set(s, (lineCount.get(s) ?? 0) + 1);
+  const weight = (s: string): number => {
+    const df = lineCount.get(s) ?? lines.length;
+    return df > Math.max(3, lines.length * COMMON_WORD_SHARE) ? 0 : Math.log(lines.length / df);
+  };
+  const declarationSpan = (entry: OutlineEntry): Pick<Seed, "focus" | "start" | "end"> => ({
+    focus: entry.start,
+    start: entry.start - MARGIN,
+    end: Math.min(entry.end, entry.start + MAX_SEED_LINES - 1) + MARGIN,
+  });
   for (const entry of outline) {
-    const nameWords = splitWords(entry.name).filter((w) => terms.words.has(w));
-    let score = 0;
-    let reason = "";
-    if (terms.names.has(entry.name)) {
-      score = 100;
-      reason = `the task names ${entry.name}`;
-    } else if (nameWords.length > 0) {
-      score = 10 * nameWords.length;
-      reason = `${entry.name} matches the task's words (${nameWords.join(", ")})`;
-    } else if (linked.has(entry.name)) {
-      score = 2;
-      reason = `${entry.name} is imported by files the task touches (repository map)`;
-    }
-    if (score > 0) found.push({ start: entry.start, end: entry.end, score, reason });
+    const nameStems = [...new Set(splitWords(entry.name).map(stem))].filter((w) => taskStems.has(w));
+    if (terms.names.has(entry.name))
+      seeds.push({ ...declarationSpan(entry), score: 100, reason: `the task names ${entry.name}` });
+    else if (nameStems.length > 0)
+      seeds.push({
+        ...declarationSpan(entry),
+        score: 10 + nameStems.reduce((sum, w) => sum + weight(w), 0),
+        reason: `${entry.name} matches the task's words (${nameStems.join(", ")})`,
+      });
+    else if (linked.has(entry.name))
+      seeds.push({
+        ...declarationSpan(entry),
+        score: 2,
+        reason: `${entry.name} is imported by files the task touches (repository map)`,
+      });
   }
   // Lines that use a name the task gives: only names that look like code (camelCase, snake_case, a
   // digit) or that the file declares, so that "return" or "Make" in the objective select nothing.
   const declared = new Set(outline.map((e) => e.name));
   const codeNames = new Set([...terms.names].filter((n) => declared.has(n) || /[a-z][A-Z]|_|\d|\$/.test(n)));
+  const lineScore = stemsOf.map((stems) => [...stems].reduce((sum, s) => sum + (taskStems.has(s) ? weight(s) : 0), 0));
+  // A reduce, not Math.max(...): a file of 200,000 lines would overflow the call's arguments.
+  const best = lineScore.reduce((m, v) => Math.max(m, v), 1e-9);
   lines.forEach((line, i) => {
+    const at = { focus: i + 1, start: i + 1 - MARGIN, end: i + 1 + MARGIN };
     const named = [...line.matchAll(/[A-Za-z_$][\w$]{2,}/g)].map((m) => m[0]).find((w) => codeNames.has(w));
-    if (named) found.push({ start: i + 1, end: i + 1, score: 5, reason: `uses ${named}` });
+    if (named) seeds.push({ ...at, score: 40, reason: `uses ${named}` });
+    else if ((lineScore[i] as number) > 0)
+      seeds.push({ ...at, score: (9 * (lineScore[i] as number)) / best, reason: "the task's words" });
   });
-  return found.sort((a, b) => b.score - a.score || a.start - b.start);
+  return seeds.sort((a, b) => b.score - a.score || a.focus - b.focus);
 }
 
 /** Sorts and merges regions that overlap or touch, joining their reasons. */
@@ -170,10 +228,21 @@ export function mergeRegions(regions: readonly FileRegion[]): FileRegion[] {
   return merged;
 }
 
+/** The last line of the file's head: its imports and header, up to the first declaration (0: none). */
+function headEnd(lines: readonly string[], outline: readonly OutlineEntry[]): number {
+  const first = outline[0]?.start ?? lines.length + 1;
+  let end = Math.min(first - 1, MAX_HEAD_LINES);
+  while (end > 0 && (lines[end - 1] ?? "").trim() === "") end--;
+  return end;
+}
+
 /**
- * Chooses the regions of `content` to show within `budgetBytes`: the best-scored declarations and
- * lines first (each with {@link CONTEXT_LINES} around it, at most {@link MAX_REGION_LINES}), then
- * the imports at the top when there is room. With nothing named, the start of the file.
+ * Chooses the regions of `content` to show within `budgetBytes`, and fills the budget: the file's
+ * head (its imports: an edit often needs one more), then every place the task points at, best first
+ * ({@link rankSeeds}: each with its declaration or {@link MARGIN} lines around it), then the
+ * neighbours of what was chosen, a line at a time on each side of each region (best region first),
+ * until the budget is spent. With nothing named, the head grows down the file; with a budget that
+ * holds the whole file, the whole file.
  */
 export function chooseRegions(
   content: string,
@@ -183,36 +252,88 @@ export function chooseRegions(
 ): RegionView {
   const lines = content.replace(/\n$/, "").split("\n");
   const outline = outlineLines(lines);
-  const bytesOf = (r: { start: number; end: number }): number =>
-    lines.slice(r.start - 1, r.end).reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0);
-  const chosen: FileRegion[] = [];
-  let used = 0;
-  const take = (region: FileRegion): boolean => {
-    const start = Math.max(1, region.start - CONTEXT_LINES);
-    const end = Math.min(lines.length, region.end + CONTEXT_LINES, start + MAX_REGION_LINES - 1);
-    const extra = bytesOf({ start, end });
-    if (used + extra > budgetBytes) return false;
-    chosen.push({ start, end, reason: region.reason });
-    used += extra;
+  const cost = lines.map((l) => Buffer.byteLength(l) + 1);
+  /** Per line (0-based): the index of the seed that shows it, or -1. */
+  const owner: number[] = lines.map(() => -1);
+  const chosen: Array<{ seed: Seed; lo: number; hi: number }> = [];
+  let left = budgetBytes;
+  /** Shows line `n` (1-based) for seed `k` when the budget allows; a line already shown costs nothing. */
+  const show = (n: number, k: number): boolean => {
+    if (n < 1 || n > lines.length) return false;
+    if ((owner[n - 1] as number) >= 0) return true;
+    if ((cost[n - 1] as number) > left) return false;
+    left -= cost[n - 1] as number;
+    owner[n - 1] = k;
     return true;
   };
-  const ranked = candidates(lines, outline, taskTerms(objective), linked);
-  const firstDeclaration = outline[0]?.start ?? Math.min(lines.length, 20);
-  let importsShown = firstDeclaration <= 1;
-  for (const candidate of ranked) {
-    // The imports come right after what the task names: an edit often needs one more.
-    if (!importsShown && candidate.score < 100) {
-      importsShown = true;
-      take({ start: 1, end: Math.min(firstDeclaration - 1, 40), reason: "imports" });
+  /** Grows region `c` by one line below and above (within `limit`): whether it grew. */
+  const grow = (c: { lo: number; hi: number }, k: number, limit = { start: 1, end: lines.length }): boolean => {
+    let grew = false;
+    if (c.hi < limit.end && show(c.hi + 1, k)) {
+      c.hi++;
+      grew = true;
     }
-    if (chosen.some((r) => candidate.start >= r.start && candidate.end <= r.end)) continue;
-    take(candidate);
+    if (c.lo > limit.start && show(c.lo - 1, k)) {
+      c.lo--;
+      grew = true;
+    }
+    return grew;
+  };
+  const head = headEnd(lines, outline);
+  const seeds: Seed[] = [];
+  if (head > 0) seeds.push({ focus: 1, start: 1, end: head, score: 0, reason: "imports and the file's head" });
+  seeds.push(...rankSeeds(lines, outline, taskTerms(objective), linked));
+  if (seeds.length === 0)
+    seeds.push({ focus: 1, start: 1, end: 1, score: 0, reason: "start of the file (the task names nothing in it)" });
+  for (const [k, seed] of seeds.entries()) {
+    if ((owner[seed.focus - 1] as number) >= 0 && seed.score > 0) continue;
+    // The head takes at most its share, so that a long header does not crowd out what the task names.
+    const reserve = k === 0 && head > 0 ? budgetBytes - Math.floor(budgetBytes * MAX_HEAD_SHARE) : 0;
+    left -= reserve;
+    const region = { seed, lo: seed.focus, hi: seed.focus - 1 };
+    if (grow(region, k, { start: seed.focus, end: seed.focus })) {
+      while (grow(region, k, { start: Math.max(1, seed.start), end: Math.min(lines.length, seed.end) }));
+      chosen.push(region);
+    }
+    left += reserve;
+    if (left <= 0) break;
   }
-  if (!importsShown) take({ start: 1, end: Math.min(firstDeclaration - 1, 40), reason: "imports" });
-  if (chosen.length === 0)
-    take({ start: 1, end: MAX_REGION_LINES, reason: "start of the file (the task names nothing in it)" });
-  const regions = mergeRegions(chosen);
+  // The neighbours, a line a side per round, the best-scored region first; the head grows (down the
+  // file) only when what the task names can grow no more.
+  for (const tier of [chosen.filter((c) => c.seed.score > 0), chosen.filter((c) => c.seed.score === 0)]) {
+    const order = tier.sort((a, b) => b.seed.score - a.seed.score);
+    for (let grew = true; grew && left > 0;) {
+      grew = false;
+      for (const region of order) grew = grow(region, seeds.indexOf(region.seed)) || grew;
+    }
+  }
+  const regions = regionsOf(owner, seeds);
   return { regions, content: renderRegions(lines, outline, regions), lines: lines.length };
+}
+
+/** Runs of shown lines as regions, each with the reasons of the seeds that show it (the best few). */
+function regionsOf(owner: readonly number[], seeds: readonly Seed[]): FileRegion[] {
+  const regions: FileRegion[] = [];
+  let current: { start: number; end: number; owners: Set<number> } | undefined;
+  const close = (): void => {
+    if (!current) return;
+    const reasons = [...new Set([...current.owners].sort((a, b) => a - b).map((k) => (seeds[k] as Seed).reason))];
+    const more = reasons.length > MAX_REASONS ? `; and ${reasons.length - MAX_REASONS} more` : "";
+    regions.push({ start: current.start, end: current.end, reason: reasons.slice(0, MAX_REASONS).join("; ") + more });
+    current = undefined;
+  };
+  owner.forEach((k, i) => {
+    if (k < 0) return close();
+    if (current && current.end === i) {
+      current.end = i + 1;
+      current.owners.add(k);
+    } else {
+      close();
+      current = { start: i + 1, end: i + 1, owners: new Set([k]) };
+    }
+  });
+  close();
+  return regions;
 }
 
 /** The outline, then each region in its own fence, headed by its line numbers and why it is shown. */
@@ -222,7 +343,7 @@ function renderRegions(
   regions: readonly FileRegion[],
 ): string {
   const fence = "`".repeat(
-    Math.max(3, ...lines.map((l) => (l.match(/`+/g) ?? []).reduce((m, r) => Math.max(m, r.length + 1), 0))),
+    lines.reduce((m, l) => (l.match(/`+/g) ?? []).reduce((n, r) => Math.max(n, r.length + 1), m), 3),
   );
   const entries = outline
     .slice(0, MAX_OUTLINE)

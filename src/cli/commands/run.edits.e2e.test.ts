@@ -148,6 +148,50 @@ describe("edit answers on a schema-only backend (Ollama)", () => {
   }, 120_000);
 });
 
+describe("a JSON answer against a file shown in regions (Ollama: no grammar holds SEARCH to the lines shown)", () => {
+  let server: ScriptedServer | undefined;
+  afterEach(async () => server?.close());
+
+  /** 600 three-line functions `f0` … `f599`: far too large for a 4,096-token window. */
+  const BIG = Array.from({ length: 600 }, (_, i) => `export function f${i}(): number {\n  return ${i};\n}\n`).join("");
+
+  it("sends an edit that quotes lines the model was not shown back as EDIT_QUOTES_UNSHOWN_LINES, then applies the one that quotes the region shown", async () => {
+    const outside = { changes: [edit("src/big.ts", "  return 5;\n", "  return 6;\n")], explanation: "f5" };
+    const inside = { changes: [edit("src/big.ts", "  return 300;\n", "  return 301;\n")], explanation: "f300" };
+    server = await ollamaAnswering([outside, inside]);
+    const ws = tempDir("builder-regions-");
+    writeFiles(ws, {
+      "builder.config.json": JSON.stringify({
+        backend: "ollama",
+        model: "m",
+        ollama: { host: server.url },
+        options: { num_ctx: 4096, num_predict: 1024 },
+        verify: { enabled: false },
+      }),
+      "src/big.ts": BIG,
+    });
+    const run = await runCli(
+      ["run", "-m", "Make f300 return 301", "-f", "src/big.ts", "--apply", "--max-repairs", "1"],
+      {
+        cwd: ws,
+        env: env(),
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const chats = server.requests.filter((r) => r.path === "/api/chat");
+    expect(chats.length).toBe(2);
+    const prompt = (chats[0]?.body as { messages: Array<{ content: string }> }).messages.at(-1)?.content ?? "";
+    expect(prompt).toContain("the task names f300");
+    expect(prompt).not.toContain("export function f5(): number {");
+    const repair =
+      (chats[1]?.body as { messages: Array<{ role: string; content: string }> }).messages.at(-1)?.content ?? "";
+    expect(repair).toMatch(
+      /"?src\/big\.ts"?: edit 1: EDIT_QUOTES_UNSHOWN_LINES: its SEARCH quotes line\(s\) 17 of the file, which were not shown to you \(the file is too large for the window; you were shown its outline and lines \d+-\d+\)/,
+    );
+    expect(readFileSync(path.join(ws, "src/big.ts"), "utf8")).toBe(BIG.replace("  return 300;\n", "  return 301;\n"));
+  }, 120_000);
+});
+
 describe("edit answers on the embedded engine (grammar)", () => {
   let modelPath: string;
   beforeAll(async () => {

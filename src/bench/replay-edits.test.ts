@@ -20,6 +20,14 @@ describe("edits for a real change", () => {
     expect(editsForChange(before, after)).toEqual([{ search: "b\n}\n", replace: "b\n};\n" }]);
   });
 
+  it("widens toward the lines the model was shown when the file was shown in regions", () => {
+    const before = "a\n}\nb\n}\nc\n";
+    const after = "a\n}\nb\n};\nc\n";
+    // Shown: lines 3 and 4 (0-based), not line 2 ("b"): the unique context must come from below.
+    expect(editsForChange(before, after, (line) => line >= 3)).toEqual([{ search: "}\nc\n", replace: "};\nc\n" }]);
+    expect(editsForChange(before, after)).toEqual([{ search: "b\n}\n", replace: "b\n};\n" }]);
+  });
+
   it("widens a later SEARCH that the applier would otherwise place on an earlier copy after the previous edit", () => {
     const before = ["alpha", "x1", "x2", "x3", "x4", "}", "y1", "y2", "}", ""].join("\n");
     const after = before.replace("alpha", "ALPHA").replace("y2\n}", "y2\n};");

@@ -17,8 +17,15 @@ interface Region {
  * per changed region, each SEARCH widened by context lines until the applier
  * ({@link applySearchReplace}) puts it exactly there in the file as the previous edits left it.
  * Undefined only when no such edits reproduce `after` (a change that leaves nothing unique to quote).
+ * `shown` (a 0-based line of `before`): the lines the model was shown of a file shown in regions; the
+ * context then grows toward shown lines first, as a model held by the grammar to quote only what it saw
+ * would choose it.
  */
-export function editsForChange(before: string, after: string): SearchReplace[] | undefined {
+export function editsForChange(
+  before: string,
+  after: string,
+  shown?: (line: number) => boolean,
+): SearchReplace[] | undefined {
   const regions = changedRegions(splitLines(before), splitLines(after));
   const edits: SearchReplace[] = [];
   // The file as the applier sees it when it reaches the next edit, and where the previous edit ended in it.
@@ -34,7 +41,15 @@ export function editsForChange(before: string, after: string): SearchReplace[] |
     for (let widen = 0; !landsAt(lines, start, end, previousEnd); widen++) {
       const floor = previousEnd ?? 0;
       if (start <= floor && end >= lines.length) return undefined;
-      if ((widen % 2 === 0 && start > floor) || end >= lines.length) start--;
+      const up = start > floor;
+      const down = end < lines.length;
+      // Lines past the previous edit are the old file's, `shift` lines lower.
+      const upShown = up && shown?.(start - 1 - shift) === true;
+      const downShown = down && shown?.(end - shift) === true;
+      if (upShown !== downShown) {
+        if (upShown) start--;
+        else end++;
+      } else if ((widen % 2 === 0 && up) || !down) start--;
       else end++;
       // Context that reaches the next region takes it into this edit: one SEARCH cannot quote lines another replaces.
       const next = regions[i + 1];

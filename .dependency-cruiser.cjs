@@ -7,16 +7,16 @@ const RECORDS = "src/telemetry/(metrics|run-metrics|report)\\.ts$";
 // What each backend kind can do, known from the configuration alone: the layers under the backends read it too.
 const BACKEND_DESCRIPTORS = "src/backends/descriptors\\.ts$";
 const LAYERS = [
-  // Facts and pure helpers: error classes, number and table formatting, the context-window policy.
-  ["errors", "format", "context-window"],
+  // Facts and pure helpers: error classes, number and table formatting, the window-size policy (num_ctx).
+  ["errors", "format", "window-size"],
   // The one HTTP layer under every model-server client, and the schemas of their replies.
-  ["remote"],
+  ["http-client"],
   // Logging and secret masking (telemetry, less the run records below).
   [`src/telemetry/(?!(metrics|run-metrics|report)\\.ts$)`],
   ["config", BACKEND_DESCRIPTORS],
   // The sandbox that model-written code (tests, linters, hidden checks) runs in.
   ["system", "task", "sandbox"],
-  ["models", "model-servers", "workspace"],
+  ["models", "server-admin", "workspace"],
   [`src/backends/(?!descriptors\\.ts$)`],
   // Run records (metrics.jsonl and its lines, the run report) sit above what they record.
   [RECORDS, "verify", "stats"],

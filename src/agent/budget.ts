@@ -1,4 +1,4 @@
-import { AUTO_NUM_PREDICT_MAX, checkFit, DEFAULT_NUM_PREDICT, MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
+import { AUTO_NUM_PREDICT_MAX, checkFit, DEFAULT_NUM_PREDICT, MIN_AUTO_NUM_PREDICT } from "../window-size/policy.js";
 import { ContextOverflowError } from "../errors/errors.js";
 
 /** Inputs to {@link planAnswerBudget}. */

@@ -10,10 +10,10 @@ import { assembleContext, type AssembledContext, type AssembleInput } from "../c
 import { loadPriming, type KnowledgeSection } from "../context/priming.js";
 import { MAX_TOKEN_BYTES_ANY_MODEL, refuseOversizedBySize } from "../context/size-bound.js";
 import { normalizeTaskFiles } from "../context/workspace-context.js";
-import { CONTEXT_BUCKETS } from "../context-window/policy.js";
+import { CONTEXT_BUCKETS } from "../window-size/policy.js";
 import type { loadFewShot } from "../learning/few-shot.js";
 import type { BuilderTask } from "../task/schema.js";
-import { detectTestConvention, testPathFor } from "../verify/edits.js";
+import { detectTestConvention, testPathFor } from "../verify/proposed-files.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { isTestFile } from "../workspace/test-placement.js";
 

@@ -4,7 +4,7 @@ import type { ContextSection } from "../context/prompt.js";
 import { PathDeniedError, WorkspaceEscapeError } from "../errors/errors.js";
 import { shownPath } from "../answer/resolve-changes.js";
 import type { BuilderTask, ModelAnswer, Verification } from "../task/schema.js";
-import { detectTestConvention, editsForAnswer, testPathFor } from "../verify/edits.js";
+import { detectTestConvention, editsForAnswer, testPathFor } from "../verify/proposed-files.js";
 import { activeRules, rulePromise } from "../verify/active-rules.js";
 import { toVerificationChecks, type VerificationReport, type Verifier } from "../verify/verify.js";
 import type { VerifySettings } from "../config/verify-settings.js";

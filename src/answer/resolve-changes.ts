@@ -1,5 +1,5 @@
 import path from "node:path";
-import { applySearchReplace } from "./apply-edits.js";
+import { applySearchReplace } from "./search-replace.js";
 import type { AnswerChanges, FileChange, ResolvedChange } from "./changes.js";
 import { wholeRewriteMessage, type LineSpan } from "./shown-lines.js";
 

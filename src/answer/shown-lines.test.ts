@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applySearchReplace } from "./apply-edits.js";
+import { applySearchReplace } from "./search-replace.js";
 import { allowedFilesFor, resolveChanges, type AllowedFiles } from "./resolve-changes.js";
 import { EDIT_QUOTES_UNSHOWN_LINES, formatLines } from "./shown-lines.js";
 

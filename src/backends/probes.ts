@@ -7,8 +7,8 @@ import { BuilderError } from "../errors/errors.js";
 import { formatBytes } from "../format/numbers.js";
 import { readGgufFacts, factsFromOllamaModelInfo, type ModelFacts } from "../models/model-shape.js";
 import { findCachedModelPath, localModelProblem } from "../models/resolve-model.js";
-import { hasOllamaModel, type OllamaAdmin } from "../model-servers/ollama-admin.js";
-import { listOpenAiModels } from "../model-servers/openai-models.js";
+import { hasOllamaModel, type OllamaAdmin } from "../server-admin/ollama-admin.js";
+import { listOpenAiModels } from "../server-admin/openai-models.js";
 import { getLlamaRuntime } from "./embedded/llama-runtime.js";
 
 /** One finding, shaped as the doctor's checks are. */

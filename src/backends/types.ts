@@ -140,7 +140,7 @@ export interface Backend {
   generate(request: GenerateRequest): Promise<GenerateResult>;
   /**
    * `num_ctx: auto`: makes the window hold `neededTokens` (prompt plus the answer's reserve), as the
-   * smallest bucket that does (`chooseWindow` in the context-window policy); a model already holding a window at least that
+   * smallest bucket that does (`chooseWindow` in the window-size policy); a model already holding a window at least that
    * large keeps it (no reload). Returns the info with the window now in effect. Only called when
    * `prepare()` told an `autoWindowCap`.
    */

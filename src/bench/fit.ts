@@ -10,7 +10,7 @@ import { chooseRegions } from "../context/file-regions.js";
 import { buildTaskMessage, SYSTEM_INSTRUCTIONS } from "../context/prompt.js";
 import type { TokenCounter } from "../context/token-count.js";
 import type { WorkspaceContext } from "../context/workspace-context.js";
-import { autoWindowCap, chooseWindow, DEFAULT_NUM_CTX, reserveForAnswer } from "../context-window/policy.js";
+import { autoWindowCap, chooseWindow, DEFAULT_NUM_CTX, reserveForAnswer } from "../window-size/policy.js";
 import { estimateFit, type ModelShape } from "../models/memory-estimate.js";
 import { synthesizeQwenTestModel } from "../models/qwen-test-model.js";
 import { replayHistory } from "./format.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applySearchReplace } from "../answer/apply-edits.js";
+import { applySearchReplace } from "../answer/search-replace.js";
 import { editsForChange } from "./replay-edits.js";
 
 describe("edits for a real change", () => {

@@ -1,4 +1,4 @@
-import { applySearchReplace, locate, splitLines } from "../answer/apply-edits.js";
+import { applySearchReplace, locate, splitLines } from "../answer/search-replace.js";
 import type { SearchReplace } from "../answer/changes.js";
 import { diffLines } from "../workspace/diff.js";
 

@@ -1,5 +1,5 @@
 import type { ChatMessage } from "../backends/types.js";
-import { checkFit, reserveForAnswer } from "../context-window/policy.js";
+import { checkFit, reserveForAnswer } from "../window-size/policy.js";
 import { ContextOverflowError } from "../errors/errors.js";
 import type { BuilderTask } from "../task/schema.js";
 import type { KnowledgeSection } from "./priming.js";

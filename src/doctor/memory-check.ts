@@ -1,4 +1,4 @@
-import { autoWindowCap } from "../context-window/policy.js";
+import { autoWindowCap } from "../window-size/policy.js";
 import { formatBytes } from "../format/numbers.js";
 import { estimateFit, marginForCards, type KvCacheType, type ModelShape } from "../models/memory-estimate.js";
 import type { MemoryBudget } from "../system/memory-budget.js";

@@ -1,7 +1,7 @@
 import { describeBackend } from "../backends/descriptors.js";
 import { GPU_INDEX_LIKE, resolveGpuKeys } from "../config/gpu-keys.js";
 import { NO_EFFECT } from "../config/legacy-ollamarc.js";
-import { MIN_AUTO_NUM_PREDICT } from "../context-window/policy.js";
+import { MIN_AUTO_NUM_PREDICT } from "../window-size/policy.js";
 import type { BackendName, GenerationOptions } from "../config/schema.js";
 import type { CoreCount } from "../system/cpu-cores.js";
 import type { DoctorCheck } from "./types.js";

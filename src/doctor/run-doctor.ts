@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import type { BuilderConfig, ConfigOverrides } from "../config/load.js";
-import { defaultContextSize } from "../context-window/policy.js";
+import { defaultContextSize } from "../window-size/policy.js";
 import { parseKvCacheType, type KvCacheType } from "../models/memory-estimate.js";
 import type { ModelFacts } from "../models/model-shape.js";
-import { OllamaAdmin } from "../model-servers/ollama-admin.js";
+import { OllamaAdmin } from "../server-admin/ollama-admin.js";
 import { metricsFile } from "../telemetry/metrics.js";
 import { scanMetrics } from "../stats/metrics-reader.js";
 import { percentile } from "../stats/percentile.js";

@@ -14,7 +14,7 @@ import type { BuilderTask, CodeSuggestion } from "../task/schema.js";
 import type { RunMetrics } from "../telemetry/metrics.js";
 import { applyEdits } from "../workspace/apply.js";
 import { newRunId } from "../format/run-id.js";
-import type { FileEdit } from "../workspace/edits.js";
+import type { FileEdit } from "../workspace/file-edits.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
 import { editsForSuggestion } from "../workspace/suggestion-apply.js";
 

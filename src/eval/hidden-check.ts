@@ -5,7 +5,7 @@ import { writeTsLoader } from "../verify/node-test-loader.js";
 import { resolveSandboxSettings, type SandboxSettings } from "../config/verify-settings.js";
 import { Sandbox } from "../sandbox/sandbox.js";
 import { childEnv, runProcess } from "../verify/process.js";
-import { resolveWorkspacePath } from "../verify/edits.js";
+import { resolveWorkspacePath } from "../verify/proposed-files.js";
 import type { CaseFile } from "./case.js";
 
 /** How the hidden check ended. */

@@ -1,5 +1,5 @@
 import { BackendError, UsageError } from "../errors/errors.js";
-import { OllamaAdmin } from "../model-servers/ollama-admin.js";
+import { OllamaAdmin } from "../server-admin/ollama-admin.js";
 import type { ModelfileParts } from "./render.js";
 import { quoteText } from "./syntax.js";
 

@@ -6,7 +6,7 @@ import { HttpError } from "./http-io.js";
 import { refuseByCountInSlices, refuseBySize } from "./prompt-size.js";
 import type { HostedModel, LoadSettings, ModelHost } from "./model-host.js";
 import { TextBatcher } from "./text-batcher.js";
-import { checkFit } from "../context-window/policy.js";
+import { checkFit } from "../window-size/policy.js";
 
 /** How often streamed text is sent after the first piece. */
 const STREAM_FLUSH_MS = 20;

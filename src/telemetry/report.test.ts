@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { runningModelState } from "../backends/ollama/running-model.js";
 import { describeBackend } from "../backends/descriptors.js";
 import type { BackendInfo } from "../backends/types.js";
-import { PS_CPU_ONLY, PS_WITH_CONTEXT } from "../remote/__fixtures__/ollama-api.js";
-import { parseReply } from "../remote/http.js";
-import { OllamaPsSchema } from "../remote/ollama-replies.js";
+import { PS_CPU_ONLY, PS_WITH_CONTEXT } from "../http-client/__fixtures__/ollama-api.js";
+import { parseReply } from "../http-client/http.js";
+import { OllamaPsSchema } from "../http-client/ollama-replies.js";
 import type { RunMetrics } from "./metrics.js";
 import { formatReport } from "./report.js";
 

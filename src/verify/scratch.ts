@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import { WorkspaceEscapeError } from "../errors/errors.js";
 import { getLogger } from "../telemetry/logger.js";
 import { neverWritten } from "../workspace/ignore.js";
-import { NOT_COPIED_DIRS, resolveWorkspacePath, type ProposedFile } from "./edits.js";
+import { NOT_COPIED_DIRS, resolveWorkspacePath, type ProposedFile } from "./proposed-files.js";
 
 const execFileAsync = promisify(execFile);
 

@@ -7,7 +7,7 @@ import type { VerifySettings } from "../config/verify-settings.js";
 import { round } from "../format/numbers.js";
 import type { BuilderTask, VerificationCheck } from "../task/schema.js";
 import { getLogger } from "../telemetry/logger.js";
-import { type ProposedFile } from "./edits.js";
+import { type ProposedFile } from "./proposed-files.js";
 import { isTestFile } from "../workspace/test-placement.js";
 import { runLint } from "./lint.js";
 import { writeTsLoader } from "./node-test-loader.js";

@@ -13,7 +13,7 @@ import {
   type ManifestEntry,
 } from "./backups.js";
 import { unifiedDiff } from "./diff.js";
-import { contentAfter, type FileEdit } from "./edits.js";
+import { contentAfter, type FileEdit } from "./file-edits.js";
 import { sha256, type FileState } from "./file-state.js";
 import { sweepLeftovers } from "./leftovers.js";
 import { removeEmptyDirInside } from "./safe-fs.js";

@@ -7,7 +7,7 @@ import { BaseHashesSchema, ChangeOutputSchema } from "../task/schema.js";
 import { checkRunId } from "./backups.js";
 import { workspaceNotWritable, writeBuilderFile } from "./builder-dir.js";
 import { applyEdits, type ApplyOptions, type ApplyResult } from "./apply.js";
-import type { FileEdit } from "./edits.js";
+import type { FileEdit } from "./file-edits.js";
 import { listWorkspaceFiles } from "./list-files.js";
 import type { WorkspaceSandbox } from "./sandbox.js";
 import { detectTestConvention, isTestFile, testPathFor } from "./test-placement.js";

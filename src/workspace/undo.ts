@@ -14,7 +14,7 @@ import {
   type BackupManifest,
 } from "./backups.js";
 import { newRunId } from "../format/run-id.js";
-import type { FileEdit } from "./edits.js";
+import type { FileEdit } from "./file-edits.js";
 import { sha256 } from "./file-state.js";
 import { sweepLeftovers } from "./leftovers.js";
 import type { WorkspaceSandbox } from "./sandbox.js";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describeBackend } from "../descriptors.js";
 // Type only: the engine (and llama.cpp's bindings) load when a run needs them, not when a backend is made.
 import type { EmbeddedEngine, EmbeddedEngineOptions } from "./engine.js";
-import { chooseWindow, keepsLoadedWindow } from "../../context-window/policy.js";
+import { chooseWindow, keepsLoadedWindow } from "../../window-size/policy.js";
 import { longestTokenBytes } from "./vocabulary.js";
 
 /** Where saved prefix states live: beside the model cache (`~/.cache/builder/prefix-cache`). */

@@ -15,7 +15,7 @@ import {
 } from "node-llama-cpp";
 import type { BuilderConfig } from "../../config/load.js";
 import type { GenerationOptions } from "../../config/schema.js";
-import { autoWindowCap, defaultContextSize } from "../../context-window/policy.js";
+import { autoWindowCap, defaultContextSize } from "../../window-size/policy.js";
 import { DEFAULT_OVERHEAD_BYTES, kvBytesPerToken } from "../../models/memory-estimate.js";
 import { readGgufFacts } from "../../models/model-shape.js";
 import { ModelError } from "../../errors/errors.js";

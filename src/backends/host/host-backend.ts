@@ -14,7 +14,7 @@ import type {
   GenerateResult,
   SamplingOptions,
 } from "../types.js";
-import { chooseWindow, keepsLoadedWindow } from "../../context-window/policy.js";
+import { chooseWindow, keepsLoadedWindow } from "../../window-size/policy.js";
 import { connectHost } from "./host-launcher.js";
 import { callHost, HostUnavailable } from "./host-http.js";
 

@@ -9,20 +9,20 @@ import {
   chooseWindow,
   defaultContextSize as defaultWindow,
   keepsLoadedWindow,
-} from "../../context-window/policy.js";
-import { ensurePromptFits, ensureServerCountsFit } from "../remote/context-fit.js";
-import { estimatePromptTokens } from "../remote/estimate-tokens.js";
-import { RemoteBackend } from "../remote/remote-backend.js";
-import type { FailureContext } from "../remote/failures.js";
-import { checkReply, guardedFetch, retryRefused } from "../../remote/http.js";
+} from "../../window-size/policy.js";
+import { ensurePromptFits, ensureServerCountsFit } from "../http-common/context-fit.js";
+import { estimatePromptTokens } from "../http-common/estimate-tokens.js";
+import { RemoteBackend } from "../http-common/remote-backend.js";
+import type { FailureContext } from "../http-common/failures.js";
+import { checkReply, guardedFetch, retryRefused } from "../../http-client/http.js";
 import {
   OllamaChatChunkSchema,
   OllamaPsSchema,
   OllamaShowSchema,
   type OllamaChatChunk,
   type OllamaShow,
-} from "../../remote/ollama-replies.js";
-import { StreamWatchdog } from "../remote/stream-watchdog.js";
+} from "../../http-client/ollama-replies.js";
+import { StreamWatchdog } from "../http-common/stream-watchdog.js";
 import { ollamaFailure, ollamaStartHint } from "./ollama-errors.js";
 import { ollamaOptions } from "./request-options.js";
 import { runningModelState, type RunningModelState } from "./running-model.js";

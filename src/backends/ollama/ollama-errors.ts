@@ -1,6 +1,6 @@
 import { ContextOverflowError, ModelError, type BuilderError } from "../../errors/errors.js";
-import { TruncatedStreamError } from "../../remote/stream-errors.js";
-import { generationFailure, httpFailure, transportFailure, type FailureContext } from "../remote/failures.js";
+import { TruncatedStreamError } from "../../http-client/stream-errors.js";
+import { generationFailure, httpFailure, transportFailure, type FailureContext } from "../http-common/failures.js";
 
 /** What the official client throws for an HTTP error answer (its class is not exported). */
 interface OllamaResponseError extends Error {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { PS, PS_CPU_ONLY, PS_WITH_CONTEXT } from "../../remote/__fixtures__/ollama-api.js";
-import { parseReply } from "../../remote/http.js";
-import { OllamaPsSchema } from "../../remote/ollama-replies.js";
+import { PS, PS_CPU_ONLY, PS_WITH_CONTEXT } from "../../http-client/__fixtures__/ollama-api.js";
+import { parseReply } from "../../http-client/http.js";
+import { OllamaPsSchema } from "../../http-client/ollama-replies.js";
 import { runningModelState } from "./running-model.js";
 
 const ps = (text: string): ReturnType<typeof OllamaPsSchema.parse> => parseReply(OllamaPsSchema, text);

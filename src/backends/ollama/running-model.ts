@@ -1,5 +1,5 @@
-import { hasOllamaModel } from "../../model-servers/ollama-admin.js";
-import type { OllamaPs } from "../../remote/ollama-replies.js";
+import { hasOllamaModel } from "../../server-admin/ollama-admin.js";
+import type { OllamaPs } from "../../http-client/ollama-replies.js";
 import type { AcceleratorUsage } from "../types.js";
 
 /** What `/api/ps` tells of one loaded model: its memory split and the context it was loaded with. */

@@ -3,20 +3,20 @@ import { ModelError, type BuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { describeBackend } from "../descriptors.js";
 import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
-import { DEFAULT_NUM_CTX } from "../../context-window/policy.js";
-import { ensurePromptFits } from "../remote/context-fit.js";
-import { estimatePromptTokens } from "../remote/estimate-tokens.js";
-import { RemoteBackend } from "../remote/remote-backend.js";
-import { generationFailure, transportFailure } from "../remote/failures.js";
-import { parseReply, retryRefused } from "../../remote/http.js";
+import { DEFAULT_NUM_CTX } from "../../window-size/policy.js";
+import { ensurePromptFits } from "../http-common/context-fit.js";
+import { estimatePromptTokens } from "../http-common/estimate-tokens.js";
+import { RemoteBackend } from "../http-common/remote-backend.js";
+import { generationFailure, transportFailure } from "../http-common/failures.js";
+import { parseReply, retryRefused } from "../../http-client/http.js";
 import {
   ChatCompletionChunkSchema,
   ModelListSchema,
   type ChatCompletionChunk,
   type ModelList,
-} from "../../remote/openai-replies.js";
-import { TruncatedStreamError } from "../../remote/stream-errors.js";
-import { StreamWatchdog } from "../remote/stream-watchdog.js";
+} from "../../http-client/openai-replies.js";
+import { TruncatedStreamError } from "../../http-client/stream-errors.js";
+import { StreamWatchdog } from "../http-common/stream-watchdog.js";
 import { explainHttpError, OpenAIHttpError, readHttpError } from "./openai-errors.js";
 import { contextInfo, readServerContext } from "./server-context.js";
 import { readSseData } from "./sse.js";

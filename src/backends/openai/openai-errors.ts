@@ -1,6 +1,6 @@
 import { BackendError, ContextOverflowError, ModelError, type BuilderError } from "../../errors/errors.js";
-import { ErrorBodySchema } from "../../remote/openai-replies.js";
-import { httpFailure } from "../remote/failures.js";
+import { ErrorBodySchema } from "../../http-client/openai-replies.js";
+import { httpFailure } from "../http-common/failures.js";
 
 /** An HTTP error answer from an OpenAI-compatible server. */
 export class OpenAIHttpError extends Error {

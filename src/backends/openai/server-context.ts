@@ -1,5 +1,5 @@
-import { parseReply } from "../../remote/http.js";
-import { LlamaCppPropsSchema, type ModelList } from "../../remote/openai-replies.js";
+import { parseReply } from "../../http-client/http.js";
+import { LlamaCppPropsSchema, type ModelList } from "../../http-client/openai-replies.js";
 import type { BackendInfo } from "../types.js";
 
 /**

@@ -1,6 +1,6 @@
 import { BackendError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
-import { isEndpointDown } from "../remote/failures.js";
+import { isEndpointDown } from "../http-common/failures.js";
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
 import { EndpointPool, type EndpointPoolOptions, type PoolEndpoint } from "./endpoint-pool.js";
 

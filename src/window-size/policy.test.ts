@@ -8,9 +8,9 @@ import {
   defaultContextSize,
   keepsLoadedWindow,
   reserveForAnswer,
-} from "./policy.js";
+} from "../window-size/policy.js";
 
-describe("context-window policy", () => {
+describe("window-size policy", () => {
   it("uses 8192 tokens unless the model was trained on fewer", () => {
     expect(DEFAULT_NUM_CTX).toBe(8192);
     expect(defaultContextSize(undefined)).toBe(8192);

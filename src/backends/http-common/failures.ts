@@ -1,7 +1,7 @@
 import { BackendError, type BuilderError } from "../../errors/errors.js";
-import { connectionFailure } from "../../remote/http.js";
-import { MalformedStreamError, TruncatedStreamError } from "../../remote/stream-errors.js";
-import { TIMEOUT_KEYS, type StreamWatchdog } from "./stream-watchdog.js";
+import { connectionFailure } from "../../http-client/http.js";
+import { MalformedStreamError, TruncatedStreamError } from "../../http-client/stream-errors.js";
+import { TIMEOUT_KEYS, type StreamWatchdog } from "../http-common/stream-watchdog.js";
 
 /**
  * True for errors that mean "this endpoint is down" (nothing reached it, or it died before the first

@@ -1,5 +1,5 @@
 /**
- * The context-window policy, in one place below everything that sizes a prompt: the window Builder
+ * The window-size policy (num_ctx), in one place below everything that sizes a prompt: the window Builder
  * asks for when nothing configures one, the room it keeps for the answer, and the one check that a
  * prompt plus its answer fit. The engine, the model servers, `builder serve`, the context assembler,
  * the answer budget, `builder models` and `builder doctor` all read it here, so they cannot drift.

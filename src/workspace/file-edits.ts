@@ -1,7 +1,7 @@
 /**
  * Changes Builder makes to the real workspace files: whole-file writes and deletions, each checked
  * against the hash it expects to find. (Verification's scratch copy takes a suggestion's
- * `ProposedFile`s instead, src/verify/edits.ts: content only, nothing to expect.)
+ * `ProposedFile`s instead, src/verify/proposed-files.ts: content only, nothing to expect.)
  */
 export type FileEdit = WriteEdit | DeleteEdit;
 

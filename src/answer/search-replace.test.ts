@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applySearchReplace } from "./apply-edits.js";
+import { applySearchReplace } from "./search-replace.js";
 import { renderTextAnswer, parseTextAnswer } from "./text-format.js";
 import { allowedFilesFor, resolveChanges } from "./resolve-changes.js";
 import { answerConstraint } from "./answer-plan.js";

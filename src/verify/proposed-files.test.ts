@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { WorkspaceEscapeError } from "../errors/errors.js";
 import { tempDir, writeFiles } from "../test-support/fixtures.js";
 import { isTestFile } from "../workspace/test-placement.js";
-import { detectTestConvention, editsForAnswer, resolveWorkspacePath, testPathFor } from "./edits.js";
+import { detectTestConvention, editsForAnswer, resolveWorkspacePath, testPathFor } from "./proposed-files.js";
 
 describe("resolveWorkspacePath", () => {
   const ws = "/work/space";

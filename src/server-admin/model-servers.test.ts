@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startOllamaLikeServer, type OllamaLikeServer } from "../test-support/ollama-like-server.js";
-import { hasOllamaModel, OllamaAdmin } from "./ollama-admin.js";
-import { listOpenAiModels } from "./openai-models.js";
+import { hasOllamaModel, OllamaAdmin } from "../server-admin/ollama-admin.js";
+import { listOpenAiModels } from "../server-admin/openai-models.js";
 
 let server: OllamaLikeServer;
 let unsupported: OllamaLikeServer;

@@ -1,5 +1,5 @@
 import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
-import { estimatePromptTokens } from "./estimate-tokens.js";
+import { estimatePromptTokens } from "../http-common/estimate-tokens.js";
 
 /**
  * What every model-server backend shares: one connection check per backend (retried after a failure),

@@ -15,7 +15,7 @@ export { testPathFor, type TestConvention };
 /**
  * One file as a suggestion proposes it: its complete new content (null: the file is deleted), at a
  * workspace-relative POSIX path. What verification writes into the scratch copy; not to be confused
- * with the workspace's `FileEdit` (src/workspace/edits.ts), an operation on the real tree with the
+ * with the workspace's `FileEdit` (src/workspace/file-edits.ts), an operation on the real tree with the
  * hash it expects to find there.
  */
 export interface ProposedFile {

@@ -1,11 +1,11 @@
 /**
  * The one HTTP layer under every model-server client (the Ollama and OpenAI-compatible backends, the
- * admin clients in model-servers): the fetch they all go through, how a failed connection is
+ * admin clients in server-admin): the fetch they all go through, how a failed connection is
  * classified, and the one retry policy. Builder errors are made above it, by whoever knows what the
  * request was for.
  */
 import type { z } from "zod";
-import { MalformedStreamError } from "./stream-errors.js";
+import { MalformedStreamError } from "../http-client/stream-errors.js";
 
 /** How a connection to a server failed, read from a fetch error's cause chain. */
 export type ConnectionFailure = "refused" | "reset" | "unreachable";

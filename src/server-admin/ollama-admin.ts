@@ -1,13 +1,13 @@
 import { Ollama, type Message, type ShowRequest } from "ollama";
 import { BackendError } from "../errors/errors.js";
-import { checkReply, guardedFetch } from "../remote/http.js";
-import { MalformedStreamError } from "../remote/stream-errors.js";
+import { checkReply, guardedFetch } from "../http-client/http.js";
+import { MalformedStreamError } from "../http-client/stream-errors.js";
 import {
   OllamaShowSchema,
   OllamaStatusSchema,
   OllamaTagsSchema,
   OllamaVersionSchema,
-} from "../remote/ollama-replies.js";
+} from "../http-client/ollama-replies.js";
 
 /** One model Ollama has pulled (`GET /api/tags`). */
 export interface OllamaModelSummary {

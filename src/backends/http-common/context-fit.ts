@@ -1,4 +1,4 @@
-import { checkFit } from "../../context-window/policy.js";
+import { checkFit } from "../../window-size/policy.js";
 import { ContextOverflowError } from "../../errors/errors.js";
 
 /**

@@ -6,16 +6,21 @@ import { OpenAIBackend } from "../backends/openai/openai-backend.js";
 import type { GenerateRequest } from "../backends/types.js";
 import { loadConfig, type BuilderConfig } from "../config/load.js";
 import { BackendError } from "../errors/errors.js";
-import { OllamaAdmin } from "../model-servers/ollama-admin.js";
-import { listOpenAiModels } from "../model-servers/openai-models.js";
+import { OllamaAdmin } from "../server-admin/ollama-admin.js";
+import { listOpenAiModels } from "../server-admin/openai-models.js";
 import { tempDir } from "../test-support/fixtures.js";
 import { scriptedServer, type ScriptedServer } from "../test-support/scripted-server.js";
-import * as ollamaApi from "./__fixtures__/ollama-api.js";
-import * as openaiApi from "./__fixtures__/openai-api.js";
-import { parseReply } from "./http.js";
-import { OllamaChatChunkSchema, OllamaShowSchema, OllamaStatusSchema, OllamaTagsSchema } from "./ollama-replies.js";
-import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from "./openai-replies.js";
-import { MalformedStreamError } from "./stream-errors.js";
+import * as ollamaApi from "../http-client/__fixtures__/ollama-api.js";
+import * as openaiApi from "../http-client/__fixtures__/openai-api.js";
+import { parseReply } from "../http-client/http.js";
+import {
+  OllamaChatChunkSchema,
+  OllamaShowSchema,
+  OllamaStatusSchema,
+  OllamaTagsSchema,
+} from "../http-client/ollama-replies.js";
+import { ChatCompletionChunkSchema, ErrorBodySchema, ModelListSchema } from "../http-client/openai-replies.js";
+import { MalformedStreamError } from "../http-client/stream-errors.js";
 
 // The clients are tested against the replies the servers' own documentation publishes, not only
 // against Builder's own `builder serve`: see the sources cited in __fixtures__/.

@@ -1,6 +1,6 @@
 import { BackendError } from "../errors/errors.js";
-import { parseReply } from "../remote/http.js";
-import { ModelListSchema } from "../remote/openai-replies.js";
+import { parseReply } from "../http-client/http.js";
+import { ModelListSchema } from "../http-client/openai-replies.js";
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 

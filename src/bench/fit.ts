@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { LlamaModel } from "node-llama-cpp";
 import { getLlamaRuntime } from "../backends/embedded/llama-runtime.js";
 import type { ChatMessage } from "../backends/types.js";
-import { assembleContext, regionBudgetTokens } from "../context/assemble.js";
+import { assembleContext, importedNames, regionBudgetTokens } from "../context/assemble.js";
 import { chooseRegions } from "../context/file-regions.js";
 import { buildTaskMessage, SYSTEM_INSTRUCTIONS } from "../context/prompt.js";
 import type { TokenCounter } from "../context/token-count.js";
@@ -230,13 +230,7 @@ function linkedNamesBefore(change: Change): Set<string> {
     for (const match of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*"([^"]+)"/g)) {
       const target = path.posix.join(path.posix.dirname(importer), match[2] as string).replace(/\.js$/, ".ts");
       if (target !== change.path) continue;
-      for (const name of (match[1] as string).split(",")) {
-        const trimmed = name
-          .trim()
-          .split(/\s+as\s+/)[0]
-          ?.replace(/^type\s+/, "");
-        if (trimmed) names.add(trimmed);
-      }
+      for (const name of importedNames(match[1] as string)) names.add(name);
     }
   }
   return names;

@@ -7,7 +7,7 @@ import type { BuilderTask } from "../task/schema.js";
 import { synthesizeTestModel } from "../test-support/fixtures.js";
 import { gitRepo } from "../test-support/git-repo.js";
 import { WorkspaceSandbox } from "../workspace/sandbox.js";
-import { assembleContext, type AssembleInput, type ContextExplanation } from "./assemble.js";
+import { assembleContext, importedNames, type AssembleInput, type ContextExplanation } from "./assemble.js";
 import { formatExplanation } from "./explain.js";
 import { loadPriming, type KnowledgeSection } from "./priming.js";
 import { buildSystemMessage } from "./prompt.js";
@@ -222,5 +222,11 @@ describe("assembleContext with the real tokenizer of a synthesized model", () =>
       files: [path.join(root, "src", "db.ts"), "src\\db.ts"],
     });
     expect(absolute.files).toEqual(["src/db.ts"]);
+  });
+});
+
+describe("the names an import brings in (the repository map's links)", () => {
+  it("reads each name under its exported name, types included", () => {
+    expect(importedNames(" a, type B,\n  c as d, ")).toEqual(["a", "B", "c"]);
   });
 });

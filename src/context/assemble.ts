@@ -303,14 +303,21 @@ function linkedNames(workspace: WorkspaceContext): Set<string> {
   const names = new Set<string>();
   for (const file of workspace.related)
     for (const match of file.content.matchAll(/\bimport\s*(?:type\s*)?\{([^}]*)\}/g))
-      for (const name of (match[1] ?? "").split(",")) {
-        const trimmed = name
-          .trim()
-          .split(/\s+as\s+/)[0]
-          ?.replace(/^type\s+/, "");
-        if (trimmed) names.add(trimmed);
-      }
+      for (const name of importedNames(match[1] ?? "")) names.add(name);
   return names;
+}
+
+/** The names an import's braces bring in, under their exported names: `a, type B, c as d` → a, B, c. */
+export function importedNames(braces: string): string[] {
+  return braces
+    .split(",")
+    .map((name) =>
+      name
+        .trim()
+        .split(/\s+as\s+/)[0]
+        ?.replace(/^type\s+/, ""),
+    )
+    .filter((name): name is string => name !== undefined && name !== "");
 }
 
 /** A part that is always in the prompt (the instructions, the task), for the explanation. */

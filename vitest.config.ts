@@ -80,6 +80,9 @@ export default defineConfig({
           name: "engine",
           include: ENGINE_FILES,
           maxWorkers: ENGINE_WORKERS,
+          // As the units, and more so here: a worker loads llama.cpp once (with node-llama-cpp's check of
+          // its binary, a process of its own) instead of once per file that runs the engine in-process.
+          isolate: false,
           sequence: { groupOrder: ENGINE_GROUP },
         },
       },

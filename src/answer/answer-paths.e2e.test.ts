@@ -38,7 +38,9 @@ describe("an answer's paths must be the task's files, whatever the server sends"
   for (const foreign of ["lib/other.ts", "../../etc/passwd"]) {
     it(`a server answering ${foreign} is sent back, fails the run (FAILED, exit 8) and nothing is written`, async () => {
       server = await serverAnswering(foreign);
-      const workspace = sampleWorkspace("unused.gguf");
+      // 1024: a JSON answer without exact token counts has no bounded room at the fixture's 512 (a
+      // scripted answer costs nothing to generate).
+      const workspace = sampleWorkspace("unused.gguf", { num_predict: 1024 });
       const home = tempDir("builder-home-");
       const result = await runSampleTask({ backend: "ollama", serverUrl: server.url, model: "m:latest" }, ["--apply"], {
         cwd: workspace,

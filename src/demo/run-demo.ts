@@ -1,14 +1,14 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { runTask, type RunTaskResult } from "../agent/run-task.js";
 import { loadConfig } from "../config/load.js";
 import { writeSyntheticGguf } from "../models/synthetic-gguf.js";
 import { readTaskFile } from "../task/read-task.js";
 import { getLogger } from "../telemetry/logger.js";
+import { packagePath } from "../package-root.js";
 
 /** The sample project shipped with Builder (examples/crm). */
-export const DEMO_PROJECT_DIR = fileURLToPath(new URL("../../examples/crm/", import.meta.url));
+export const DEMO_PROJECT_DIR = packagePath("examples/crm");
 
 /** File name of the synthesized demo model inside the model cache. */
 export const DEMO_MODEL_FILE = "builder-demo-tiny-random.gguf";

@@ -1,17 +1,16 @@
 import { existsSync, readdirSync } from "node:fs";
 import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packagePath } from "../package-root.js";
 import { describeIssues } from "../errors/describe-issues.js";
 import { TaskValidationError } from "../errors/errors.js";
 import { CaseFileSchema, type CaseFile, type EvalCase } from "./case.js";
 
 /**
  * The suites shipped with Builder live in `suites/` at the package root (not under src/, so that tsc
- * neither compiles nor typechecks their deliberately unfinished code); this file runs from src/eval
- * or dist/eval, both two levels below the root.
+ * neither compiles nor typechecks their deliberately unfinished code).
  */
-export const BUILTIN_SUITES_DIR = fileURLToPath(new URL("../../suites/", import.meta.url));
+export const BUILTIN_SUITES_DIR = packagePath("suites");
 
 /** A suite folder by name (`builtin`) or path: a name is looked up among the shipped suites first. */
 export function resolveSuiteDir(nameOrPath: string): string {

@@ -72,7 +72,7 @@ function workspace(url: string, sandbox: unknown): string {
         ollama: { host: url },
         options: { num_ctx: 4096, num_predict: 1024 },
         // Only the tests matter here: the in-process typecheck and rules run no model-written code.
-        verify: { sandbox, timeouts: { tests_ms: 10_000 }, checks: { typecheck: false, rules: false } },
+        verify: { sandbox, timeouts: { tests_ms: 5_000 }, checks: { typecheck: false, rules: false } },
       }),
       ".env": `TOKEN=${SECRET}`,
       "task.json": JSON.stringify({

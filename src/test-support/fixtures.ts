@@ -40,11 +40,13 @@ export function sampleWorkspace(modelPath: string, options: Record<string, unkno
     "builder.config.json": JSON.stringify(
       {
         model: modelPath,
-        // The random test model never stops by itself: bound its answers in the worst case.
+        // The random test model never stops by itself: bound its answers in the worst case. It fills
+        // whatever num_predict allows, so 512 (room for the task's file and its test file) keeps each
+        // run's generation at half the tokens of 1024.
         bounded_answer: true,
         knowledge: ["knowledge/project-context.md"],
         packs: { crm: ["knowledge/packs/crm.md"] },
-        options: { num_ctx: 3072, num_predict: 1024, num_thread: 1, ...options },
+        options: { num_ctx: 3072, num_predict: 512, num_thread: 1, ...options },
       },
       null,
       2,

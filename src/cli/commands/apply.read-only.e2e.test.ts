@@ -14,7 +14,7 @@ function workspace(): string {
   return gitRepo({
     "builder.config.json": JSON.stringify({
       model: setup.modelPath,
-      options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 11 },
+      options: { num_ctx: 4096, num_predict: 512, num_thread: 1, seed: 11 },
     }),
     "src/db.ts": "export function query(sql: string): unknown {\n  return sql;\n}\n",
   });

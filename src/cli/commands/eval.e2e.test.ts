@@ -64,7 +64,7 @@ beforeAll(async () => {
   home = tempDir("builder-home-");
   writeFileSync(
     path.join(configDir, "builder.config.json"),
-    JSON.stringify({ model: modelPath, options: { num_ctx: 4096, num_predict: 1024, num_thread: 1, seed: 7 } }),
+    JSON.stringify({ model: modelPath, options: { num_ctx: 4096, num_predict: 512, num_thread: 1, seed: 7 } }),
   );
 });
 

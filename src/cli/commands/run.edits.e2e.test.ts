@@ -209,7 +209,7 @@ describe("edit answers on the embedded engine (grammar)", () => {
       "builder.config.json": JSON.stringify({
         model: modelPath,
         bounded_answer: true,
-        options: { num_ctx: 24576, num_predict: 1024, num_thread: 1 },
+        options: { num_ctx: 24576, num_predict: 512, num_thread: 1 },
       }),
       "src/big.md": original,
     });

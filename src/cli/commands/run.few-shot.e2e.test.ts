@@ -60,7 +60,7 @@ describe("few-shot retrieval in builder run (real engine)", () => {
         bounded_answer: true,
         knowledge: ["knowledge/project-context.md"],
         packs: { crm: ["knowledge/packs/crm.md"] },
-        options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 },
+        options: { num_ctx: 4096, num_predict: 512, num_thread: 1 },
         few_shot: { examples: 2, max_tokens: 1000 },
       }),
     );
@@ -71,7 +71,7 @@ describe("few-shot retrieval in builder run (real engine)", () => {
         bounded_answer: true,
         knowledge: ["knowledge/project-context.md"],
         packs: { crm: ["knowledge/packs/crm.md"] },
-        options: { num_ctx: 4096, num_predict: 1024, num_thread: 1 },
+        options: { num_ctx: 4096, num_predict: 512, num_thread: 1 },
       }),
     );
 

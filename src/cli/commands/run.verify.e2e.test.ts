@@ -21,7 +21,7 @@ function workspace(): string {
       "builder.config.json": JSON.stringify({
         model: modelPath,
         bounded_answer: true,
-        options: { num_ctx: 6144, num_predict: 1024, num_thread: 1, seed: 7 },
+        options: { num_ctx: 6144, num_predict: 512, num_thread: 1, seed: 7 },
       }),
       "src/contact-service.ts": "export interface Contact {\n  id: string;\n  email: string;\n}\n",
     },

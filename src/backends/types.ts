@@ -1,5 +1,16 @@
+import type { BuilderConfig } from "../config/load.js";
 import type { BackendName } from "../config/schema.js";
 import type { BackendCapabilities } from "./descriptors.js";
+
+/**
+ * The part of the configuration a backend reads: which backend and model, the generation options, the
+ * engine's GPU and host settings, the model cache and the servers. A component that creates a backend
+ * passes this slice, never more.
+ */
+export type BackendConfig = Pick<
+  BuilderConfig,
+  "backend" | "model" | "options" | "gpu" | "gpuIndex" | "engine" | "modelCacheDir" | "ollama" | "openai"
+>;
 
 /** One chat message. Builder keeps the stable priming in the first (system) message. */
 export interface ChatMessage {

@@ -1,5 +1,4 @@
-import type { BuilderConfig } from "../../config/load.js";
-import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult } from "../types.js";
+import type { Backend, BackendInfo, ChatMessage, GenerateRequest, GenerateResult, BackendConfig } from "../types.js";
 import path from "node:path";
 import { describeBackend } from "../descriptors.js";
 // Type only: the engine (and llama.cpp's bindings) load when a run needs them, not when a backend is made.
@@ -18,7 +17,7 @@ export class EmbeddedBackend implements Backend {
 
   /** `sequences`: parallel sequences (the Builder host serves several requests at once). */
   constructor(
-    private readonly config: BuilderConfig,
+    private readonly config: BackendConfig,
     private readonly sequences = 1,
   ) {}
 

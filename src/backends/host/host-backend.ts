@@ -1,4 +1,3 @@
-import type { BuilderConfig } from "../../config/load.js";
 import { DEFAULT_SERVER_TIMEOUTS } from "../../config/load.js";
 import { resolveModelPath } from "../../models/resolve-model.js";
 import { processAlive } from "../../system/process-identity.js";
@@ -13,6 +12,7 @@ import type {
   GenerateRequest,
   GenerateResult,
   SamplingOptions,
+  BackendConfig,
 } from "../types.js";
 import { chooseWindow, keepsLoadedWindow } from "../../window-size/policy.js";
 import { connectHost } from "./host-launcher.js";
@@ -61,7 +61,7 @@ export class HostBackend implements Backend {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly config: BuilderConfig,
+    private readonly config: BackendConfig,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
     const fromEnv = Number(env.BUILDER_ENGINE_TIMEOUT_MS);

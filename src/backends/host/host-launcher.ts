@@ -2,10 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { DEFAULT_SERVER_TIMEOUTS, type BuilderConfig } from "../../config/load.js";
+import { DEFAULT_SERVER_TIMEOUTS } from "../../config/load.js";
 import { getLogger } from "../../telemetry/logger.js";
+import { packagePath } from "../../package-root.js";
 import { VERSION } from "../../version.js";
+import type { BackendConfig } from "../types.js";
 import {
   ensurePrivateDir,
   HOST_DAEMON_ARG,
@@ -20,8 +21,8 @@ import {
 } from "./host-files.js";
 import { callHost, HostUnavailable } from "./host-http.js";
 
-/** The CLI entry point the host process runs (dist/cli/main.js beside this file's dist/ folder). */
-const CLI_MAIN = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
+/** The CLI entry point the host process runs: the bundled `builder` (from src/ in tests too, so run the build first). */
+const CLI_MAIN = packagePath("dist/cli/main.js");
 
 let warnedVersion = false;
 
@@ -47,7 +48,7 @@ export interface HostEndpoint {
  * removed (never signalled) and a new host is started. A host that holds its socket but does not
  * answer (hung) is {@link HostUnavailable}, as is one that cannot start.
  */
-export async function connectHost(config: BuilderConfig, env: NodeJS.ProcessEnv = process.env): Promise<HostEndpoint> {
+export async function connectHost(config: BackendConfig, env: NodeJS.ProcessEnv = process.env): Promise<HostEndpoint> {
   const dir = hostDir(config, env);
   ensurePrivateDir(dir);
   const paths = hostPaths(dir);
@@ -112,7 +113,7 @@ async function liveRecord(paths: HostPaths): Promise<HostRecord | undefined> {
 /** Starts the background host, detached, its log in the host folder; its settings go through an owner-only file. */
 function startHost(
   paths: HostPaths,
-  config: BuilderConfig,
+  config: BackendConfig,
   env: NodeJS.ProcessEnv,
 ): { process: ChildProcess; exited: boolean } {
   const engine = config.engine;

@@ -1,9 +1,8 @@
 import { Ollama } from "ollama";
-import type { BuilderConfig } from "../../config/load.js";
 import { ModelError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { describeBackend } from "../descriptors.js";
-import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
+import type { BackendInfo, GenerateRequest, GenerateResult, BackendConfig } from "../types.js";
 import {
   autoWindowCap,
   chooseWindow,
@@ -48,7 +47,7 @@ export class OllamaBackend extends RemoteBackend {
   private runningStateRead = false;
 
   constructor(
-    private readonly config: BuilderConfig,
+    private readonly config: BackendConfig,
     options: OllamaBackendOptions = {},
   ) {
     super(options.connectRetries ?? 2);

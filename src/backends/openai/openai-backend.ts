@@ -1,8 +1,7 @@
-import type { BuilderConfig } from "../../config/load.js";
 import { ModelError, type BuilderError } from "../../errors/errors.js";
 import { getLogger } from "../../telemetry/logger.js";
 import { describeBackend } from "../descriptors.js";
-import type { BackendInfo, GenerateRequest, GenerateResult } from "../types.js";
+import type { BackendInfo, GenerateRequest, GenerateResult, BackendConfig } from "../types.js";
 import { DEFAULT_NUM_CTX } from "../../window-size/policy.js";
 import { ensurePromptFits } from "../http-common/context-fit.js";
 import { estimatePromptTokens } from "../http-common/estimate-tokens.js";
@@ -48,7 +47,7 @@ export class OpenAIBackend extends RemoteBackend {
   readonly baseUrl: string;
 
   constructor(
-    private readonly config: BuilderConfig,
+    private readonly config: BackendConfig,
     options: OpenAIBackendOptions = {},
   ) {
     super(options.connectRetries ?? 2);

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
-import { packagePath } from "./package-root.js";
+import { PACKAGE_MANIFEST } from "./package-root.js";
 
-/** The package version, read from the package's package.json. */
-export const VERSION: string = (JSON.parse(readFileSync(packagePath("package.json"), "utf8")) as { version: string })
-  .version;
+/** The package version, from the package's package.json. */
+export const VERSION: string = PACKAGE_MANIFEST.version;

@@ -30,16 +30,16 @@ const ModelDetailsSchema = z.looseObject({
   quantization_level: z.string().optional(),
 });
 
+/** What /api/tags and /api/ps both say of a model. */
+const ListedModelSchema = z.looseObject({
+  name: z.string().optional(),
+  model: z.string().optional(),
+  size: count.optional(),
+});
+
 /** `GET /api/tags`. */
 export const OllamaTagsSchema = z.looseObject({
-  models: z.array(
-    z.looseObject({
-      name: z.string().optional(),
-      model: z.string().optional(),
-      size: count.optional(),
-      details: ModelDetailsSchema.optional(),
-    }),
-  ),
+  models: z.array(ListedModelSchema.extend({ details: ModelDetailsSchema.optional() })),
 });
 export type OllamaTags = z.infer<typeof OllamaTagsSchema>;
 
@@ -64,10 +64,7 @@ export const OllamaStatusSchema = z.looseObject({ status: z.string() });
  */
 export const OllamaPsSchema = z.looseObject({
   models: z.array(
-    z.looseObject({
-      name: z.string().optional(),
-      model: z.string().optional(),
-      size: count.optional(),
+    ListedModelSchema.extend({
       size_vram: count.optional(),
       context_length: z.number().int().positive().optional(),
     }),
